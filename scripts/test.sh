@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Run Alliance's whole test suite against a real PostgreSQL.
+# Usage: ./scripts/test.sh [extra args passed to the test runner, e.g. a name filter]
+# Exits non-zero if anything fails. Never prompts (safe with CI=true and no stdin).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# The test harness connects here to build the migrated template database
+# `alliance_template` and to clone one database per test from it.
+export ALLIANCE_TEST_ADMIN_URL="${ALLIANCE_TEST_ADMIN_URL:-postgres://alliance:alliance@127.0.0.1:5432/postgres}"
+
+# shellcheck source=scripts/postgres.sh
+source scripts/postgres.sh
+
+say() { printf '[test] %s\n' "$*"; }
+
+# Rust: cargo from PATH, or from rustup's default place when PATH lacks it.
+if ! command -v cargo >/dev/null 2>&1 && [[ -x ${CARGO_HOME:-$HOME/.cargo}/bin/cargo ]]; then
+    export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+fi
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "[test] error: cargo not found. Alliance needs Rust >= 1.89 (stable)." >&2
+    echo "[test] Install it with rustup (https://rustup.rs), open a new shell, and run this again." >&2
+    exit 1
+fi
+rust_version=$(cargo --version | awk '{ print $2 }')
+IFS=. read -r rust_major rust_minor _ <<<"$rust_version"
+if ((rust_major == 1 && rust_minor < 89)); then
+    echo "[test] error: cargo $rust_version is too old; Alliance needs Rust >= 1.89 (rustup update stable)." >&2
+    exit 1
+fi
+
+failed=()
+
+if cargo nextest --version >/dev/null 2>&1; then
+    say "cargo nextest run --all-targets${*:+ $*}"
+    cargo nextest run --all-targets "$@" </dev/null || failed+=("cargo nextest run --all-targets")
+else
+    say "cargo test --all-targets${*:+ $*} (install cargo-nextest for faster runs)"
+    cargo test --all-targets "$@" </dev/null || failed+=("cargo test --all-targets")
+fi
+
+# Neither of the above runs doctests.
+say "cargo test --doc${*:+ $*}"
+cargo test --doc "$@" </dev/null || failed+=("cargo test --doc")
+
+if ((${#failed[@]})); then
+    printf '[test] FAILED: %s\n' "${failed[@]}" >&2
+    exit 1
+fi
+say "all tests passed"

@@ -1,0 +1,134 @@
+//! The `alliance` command line: one subcommand per way of running Alliance.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use diesel::{Connection, PgConnection};
+
+use crate::{bench, config::Config, db, demo, jobs, ledger, startup::Application, telemetry};
+
+#[derive(Debug, Parser)]
+#[command(name = "alliance", version, about = "Alliance — points-alliance clearing house (积分联盟清算中心)")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the web server (portals, partner API and periodic jobs).
+    Serve,
+    /// Apply pending database migrations.
+    Migrate,
+    /// Load the demo data set (safe to run again: nothing is added twice).
+    SeedDemo,
+    /// Inspect the books.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
+    /// Run a periodic job once, now.
+    Jobs {
+        #[command(subcommand)]
+        command: JobsCommand,
+    },
+    /// Measure throughput and latency.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum LedgerCommand {
+    /// Prove every balance from the transfers alone; exit 1 naming what is wrong.
+    Verify,
+}
+
+#[derive(Debug, Subcommand)]
+enum JobsCommand {
+    /// Void holds whose timeout has passed.
+    ExpireHolds,
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Ledger write throughput against a pgbench baseline on the same server.
+    Ledger(bench::LedgerBenchArgs),
+}
+
+impl Cli {
+    pub fn run(self) -> ExitCode {
+        let config = match Config::from_env() {
+            Ok(config) => config,
+            Err(e) => {
+                eprintln!("alliance: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        telemetry::init(config.environment);
+        match self.command.run(&config) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("alliance: {e:#}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+impl Command {
+    fn run(self, config: &Config) -> anyhow::Result<ExitCode> {
+        match self {
+            Self::Serve => serve(config),
+            Self::Migrate => {
+                let applied = db::migrate(&mut connect(config)?).map_err(|e| anyhow::anyhow!(e))?;
+                println!("migrations applied: {}", if applied.is_empty() { "none pending".to_owned() } else { applied.join(", ") });
+                Ok(ExitCode::SUCCESS)
+            }
+            Self::SeedDemo => {
+                let summary = demo::seed(&mut connect(config)?)?;
+                println!("{summary}");
+                Ok(ExitCode::SUCCESS)
+            }
+            Self::Ledger { command: LedgerCommand::Verify } => verify(config),
+            Self::Jobs { command: JobsCommand::ExpireHolds } => {
+                let pool = db::pool(config.database_url(), 1)?;
+                println!("voided {} expired holds", jobs::expire_holds(&pool)?);
+                Ok(ExitCode::SUCCESS)
+            }
+            Self::Bench { command: BenchCommand::Ledger(args) } => {
+                bench::ledger(config, &args)?;
+                Ok(ExitCode::SUCCESS)
+            }
+        }
+    }
+}
+
+fn connect(config: &Config) -> anyhow::Result<PgConnection> {
+    PgConnection::establish(config.database_url()).context("cannot connect to the database (ALLIANCE_DATABASE_URL)")
+}
+
+fn serve(config: &Config) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let app = Application::build(config)?;
+        tracing::info!(port = app.port(), environment = %config.environment, "Alliance is listening");
+        app.run_until_stopped().await?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn verify(config: &Config) -> anyhow::Result<ExitCode> {
+    let report = ledger::verify(&mut connect(config)?)?;
+    if report.is_clean() {
+        println!("ledger verify: clean");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("ledger verify: {} finding(s)", report.findings.len());
+    for finding in &report.findings {
+        println!("  {}", serde_json::to_string(finding)?);
+    }
+    Ok(ExitCode::FAILURE)
+}

@@ -1,0 +1,188 @@
+//! Configuration from environment variables, with development defaults that a
+//! production deployment must replace.
+
+use std::{env, fmt, net::SocketAddr};
+
+use secrecy::{ExposeSecret, SecretString};
+
+const DEFAULT_DATABASE_URL: &str = "postgres://alliance:alliance@127.0.0.1:5432/alliance";
+const DEFAULT_BIND: &str = "127.0.0.1:8080";
+const DEFAULT_SECRET_KEY: &str = "development-only-secret-key-do-not-use-in-production";
+/// A secret key shorter than this cannot carry 256 bits of entropy.
+const MIN_SECRET_KEY_LEN: usize = 32;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: SecretString,
+    pub bind: SocketAddr,
+    pub secret_key: SecretString,
+    pub environment: Environment,
+    pub database_pool_size: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name} is not valid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+    #[error(
+        "refusing to start in production with a development default: set {name} ({reason})"
+    )]
+    DefaultInProduction { name: &'static str, reason: &'static str },
+}
+
+impl Config {
+    /// Reads `ALLIANCE_*` variables; in production, refuses development defaults.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| env::var(name).ok())
+    }
+
+    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let environment = match lookup("ALLIANCE_ENV").as_deref() {
+            None | Some("development") => Environment::Development,
+            Some("production") => Environment::Production,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "ALLIANCE_ENV",
+                    reason: format!("'{other}' is neither 'development' nor 'production'"),
+                });
+            }
+        };
+        let database_url = lookup("ALLIANCE_DATABASE_URL");
+        let secret_key = lookup("ALLIANCE_SECRET_KEY");
+        let bind = lookup("ALLIANCE_BIND").unwrap_or_else(|| DEFAULT_BIND.to_owned());
+        let database_pool_size = match lookup("ALLIANCE_DATABASE_POOL_SIZE") {
+            None => 16,
+            Some(raw) => raw.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                ConfigError::Invalid {
+                    name: "ALLIANCE_DATABASE_POOL_SIZE",
+                    reason: format!("'{raw}' is not a positive whole number"),
+                }
+            })?,
+        };
+
+        if environment == Environment::Production {
+            if database_url.is_none() {
+                return Err(ConfigError::DefaultInProduction {
+                    name: "ALLIANCE_DATABASE_URL",
+                    reason: "the default connects with a well-known password",
+                });
+            }
+            match &secret_key {
+                None => {
+                    return Err(ConfigError::DefaultInProduction {
+                        name: "ALLIANCE_SECRET_KEY",
+                        reason: "the default key is published in the source code",
+                    });
+                }
+                Some(key) if key.len() < MIN_SECRET_KEY_LEN => {
+                    return Err(ConfigError::Invalid {
+                        name: "ALLIANCE_SECRET_KEY",
+                        reason: format!("must be at least {MIN_SECRET_KEY_LEN} characters"),
+                    });
+                }
+                Some(_) => {}
+            }
+        }
+
+        Ok(Self {
+            database_url: database_url
+                .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned())
+                .into(),
+            bind: bind.parse().map_err(|e| ConfigError::Invalid {
+                name: "ALLIANCE_BIND",
+                reason: format!("'{bind}': {e}"),
+            })?,
+            secret_key: secret_key
+                .unwrap_or_else(|| DEFAULT_SECRET_KEY.to_owned())
+                .into(),
+            environment,
+            database_pool_size,
+        })
+    }
+
+    pub fn database_url(&self) -> &str {
+        self.database_url.expose_secret()
+    }
+}
+
+impl fmt::Display for Environment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Development => "development",
+            Self::Production => "production",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config_from(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn development_starts_on_defaults() {
+        let config = config_from(&[]).unwrap();
+        assert_eq!(config.environment, Environment::Development);
+        assert_eq!(config.bind.to_string(), DEFAULT_BIND);
+        assert_eq!(config.database_url(), DEFAULT_DATABASE_URL);
+    }
+
+    #[test]
+    fn production_refuses_the_default_secret_key() {
+        let err = config_from(&[
+            ("ALLIANCE_ENV", "production"),
+            ("ALLIANCE_DATABASE_URL", "postgres://a:b@db/alliance"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("ALLIANCE_SECRET_KEY"), "{err}");
+    }
+
+    #[test]
+    fn production_refuses_the_default_database_url() {
+        let err = config_from(&[("ALLIANCE_ENV", "production")]).unwrap_err();
+        assert!(err.to_string().contains("ALLIANCE_DATABASE_URL"), "{err}");
+    }
+
+    #[test]
+    fn production_refuses_a_short_secret_key() {
+        let err = config_from(&[
+            ("ALLIANCE_ENV", "production"),
+            ("ALLIANCE_DATABASE_URL", "postgres://a:b@db/alliance"),
+            ("ALLIANCE_SECRET_KEY", "short"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("at least 32"), "{err}");
+    }
+
+    #[test]
+    fn production_starts_with_real_secrets() {
+        let config = config_from(&[
+            ("ALLIANCE_ENV", "production"),
+            ("ALLIANCE_DATABASE_URL", "postgres://a:b@db/alliance"),
+            ("ALLIANCE_SECRET_KEY", &"k".repeat(48)),
+        ])
+        .unwrap();
+        assert_eq!(config.environment, Environment::Production);
+    }
+
+    #[test]
+    fn an_unknown_environment_is_refused() {
+        let err = config_from(&[("ALLIANCE_ENV", "staging")]).unwrap_err();
+        assert!(err.to_string().contains("staging"), "{err}");
+    }
+}

@@ -1,0 +1,42 @@
+//! The PostgreSQL pool, the embedded migrations and the generated schema.
+
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::{
+    PgConnection,
+    r2d2::{ConnectionManager, Pool, PooledConnection},
+};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+pub type PgPool = Pool<ConnectionManager<PgConnection>>;
+pub type PooledPg = PooledConnection<ConnectionManager<PgConnection>>;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Builds the pool once at start-up. Connections are opened lazily so that the
+/// server can start (and report not-ready) while the database is still down.
+pub fn pool(database_url: &str, max_size: u32) -> Result<PgPool, diesel::r2d2::PoolError> {
+    Pool::builder()
+        .max_size(max_size)
+        .min_idle(Some(0))
+        .connection_timeout(Duration::from_secs(5))
+        .build(ConnectionManager::new(database_url))
+}
+
+/// Applies every pending migration; returns the versions applied.
+pub fn migrate(conn: &mut PgConnection) -> Result<Vec<String>, BoxError> {
+    Ok(conn
+        .run_pending_migrations(MIGRATIONS)?
+        .iter()
+        .map(ToString::to_string)
+        .collect())
+}
+
+/// True when the database has every migration this binary embeds.
+pub fn migrations_current(conn: &mut PgConnection) -> Result<bool, BoxError> {
+    Ok(!conn.has_pending_migration(MIGRATIONS)?)
+}

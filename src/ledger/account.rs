@@ -1,0 +1,201 @@
+//! Assets, accounts and their balances.
+
+use std::collections::HashMap;
+
+use diesel::{dsl::sum, prelude::*};
+use serde::Serialize;
+
+use crate::{db::schema::{account_balances, accounts, assets}, domain::id::AccountId};
+
+use super::LedgerError;
+
+/// What to open. Opening is idempotent by `code`: the same attributes return the
+/// existing account, different ones are refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountSpec {
+    pub code: String,
+    pub asset: String,
+    pub owner_kind: String,
+    pub owner_id: Option<i64>,
+    pub purpose: String,
+    pub no_overdraft: bool,
+    /// Balance rows to spread updates over; more than one only for house accounts
+    /// that every transaction touches.
+    pub shards: i16,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
+#[diesel(table_name = accounts, check_for_backend(diesel::pg::Pg))]
+pub struct Account {
+    pub id: AccountId,
+    pub code: String,
+    pub asset: String,
+    pub owner_kind: String,
+    pub owner_id: Option<i64>,
+    pub purpose: String,
+    pub no_overdraft: bool,
+    pub shards: i16,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = accounts)]
+struct NewAccount<'a> {
+    code: &'a str,
+    asset: &'a str,
+    owner_kind: &'a str,
+    owner_id: Option<i64>,
+    purpose: &'a str,
+    no_overdraft: bool,
+    shards: i16,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = account_balances)]
+struct NewBalanceRow<'a> {
+    account_id: AccountId,
+    shard: i16,
+    asset: &'a str,
+    no_overdraft: bool,
+}
+
+/// An account's balance summed over its shards, in minor units.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Balance {
+    pub debits_posted: i64,
+    pub credits_posted: i64,
+    pub debits_pending: i64,
+    pub credits_pending: i64,
+}
+
+impl Balance {
+    /// Credits minus debits, posted only: what a credit-normal account holds.
+    pub fn posted(&self) -> i64 {
+        self.credits_posted - self.debits_posted
+    }
+
+    /// What a credit-normal account may still spend: held debits count against it.
+    pub fn available(&self) -> i64 {
+        self.credits_posted - self.debits_posted - self.debits_pending
+    }
+}
+
+/// Registers an asset (idempotent).
+pub fn ensure_asset(conn: &mut PgConnection, code: &str, scale: i16, name: &str) -> QueryResult<()> {
+    diesel::insert_into(assets::table)
+        .values((assets::code.eq(code), assets::scale.eq(scale), assets::name.eq(name)))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .map(drop)
+}
+
+/// Opens an account and its balance rows, or returns the existing one with the
+/// same code if its attributes match.
+pub fn open_account(conn: &mut PgConnection, spec: &AccountSpec) -> Result<Account, LedgerError> {
+    conn.transaction(|conn| {
+        let inserted: Option<Account> = diesel::insert_into(accounts::table)
+            .values(NewAccount {
+                code: &spec.code,
+                asset: &spec.asset,
+                owner_kind: &spec.owner_kind,
+                owner_id: spec.owner_id,
+                purpose: &spec.purpose,
+                no_overdraft: spec.no_overdraft,
+                shards: spec.shards,
+            })
+            .on_conflict(accounts::code)
+            .do_nothing()
+            .returning(Account::as_returning())
+            .get_result(conn)
+            .optional()?;
+        match inserted {
+            Some(account) => {
+                let rows: Vec<NewBalanceRow> = (0..account.shards)
+                    .map(|shard| NewBalanceRow {
+                        account_id: account.id,
+                        shard,
+                        asset: &account.asset,
+                        no_overdraft: account.no_overdraft,
+                    })
+                    .collect();
+                diesel::insert_into(account_balances::table).values(&rows).execute(conn)?;
+                Ok(account)
+            }
+            None => {
+                let existing = find_account(conn, &spec.code)?
+                    .ok_or_else(|| LedgerError::AccountCodeTaken(spec.code.clone()))?;
+                if existing.spec() == *spec {
+                    Ok(existing)
+                } else {
+                    Err(LedgerError::AccountCodeTaken(spec.code.clone()))
+                }
+            }
+        }
+    })
+}
+
+pub fn find_account(conn: &mut PgConnection, code: &str) -> QueryResult<Option<Account>> {
+    accounts::table
+        .filter(accounts::code.eq(code))
+        .select(Account::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn account(conn: &mut PgConnection, id: AccountId) -> QueryResult<Option<Account>> {
+    accounts::table.find(id).select(Account::as_select()).first(conn).optional()
+}
+
+/// Balances of the given accounts; an account without transfers has a zero balance.
+pub fn balances(conn: &mut PgConnection, ids: &[AccountId]) -> QueryResult<HashMap<AccountId, Balance>> {
+    let rows: Vec<(AccountId, Option<rust_decimal::Decimal>, Option<rust_decimal::Decimal>, Option<rust_decimal::Decimal>, Option<rust_decimal::Decimal>)> =
+        account_balances::table
+            .filter(account_balances::account_id.eq_any(ids))
+            .group_by(account_balances::account_id)
+            .select((
+                account_balances::account_id,
+                sum(account_balances::debits_posted),
+                sum(account_balances::credits_posted),
+                sum(account_balances::debits_pending),
+                sum(account_balances::credits_pending),
+            ))
+            .load(conn)?;
+    rows.into_iter()
+        .map(|(id, dp, cp, dpe, cpe)| {
+            Ok((
+                id,
+                Balance {
+                    debits_posted: decimal_sum(dp)?,
+                    credits_posted: decimal_sum(cp)?,
+                    debits_pending: decimal_sum(dpe)?,
+                    credits_pending: decimal_sum(cpe)?,
+                },
+            ))
+        })
+        .collect()
+}
+
+pub fn balance(conn: &mut PgConnection, id: AccountId) -> QueryResult<Balance> {
+    Ok(balances(conn, &[id])?.remove(&id).unwrap_or_default())
+}
+
+/// PostgreSQL sums BIGINT into NUMERIC; a ledger balance always fits back in i64.
+fn decimal_sum(value: Option<rust_decimal::Decimal>) -> QueryResult<i64> {
+    use rust_decimal::prelude::ToPrimitive;
+    value.unwrap_or_default().to_i64().ok_or_else(|| {
+        diesel::result::Error::DeserializationError("balance sum does not fit in i64".into())
+    })
+}
+
+impl Account {
+    fn spec(&self) -> AccountSpec {
+        AccountSpec {
+            code: self.code.clone(),
+            asset: self.asset.clone(),
+            owner_kind: self.owner_kind.clone(),
+            owner_id: self.owner_id,
+            purpose: self.purpose.clone(),
+            no_overdraft: self.no_overdraft,
+            shards: self.shards,
+        }
+    }
+}

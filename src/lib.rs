@@ -1,0 +1,16 @@
+//! Alliance — a points-alliance clearing house (积分联盟清算中心).
+//!
+//! Dependencies point one way: `cli`/`startup` (HTTP, jobs) → domain services →
+//! `ledger`/`db` → `domain`.
+
+pub mod bench;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod jobs;
+pub mod ledger;
+pub mod startup;
+pub mod telemetry;
