@@ -30,10 +30,11 @@ pub struct Config {
 pub enum ConfigError {
     #[error("{name} is not valid: {reason}")]
     Invalid { name: &'static str, reason: String },
-    #[error(
-        "refusing to start in production with a development default: set {name} ({reason})"
-    )]
-    DefaultInProduction { name: &'static str, reason: &'static str },
+    #[error("refusing to start in production with a development default: set {name} ({reason})")]
+    DefaultInProduction {
+        name: &'static str,
+        reason: &'static str,
+    },
 }
 
 impl Config {
@@ -58,12 +59,15 @@ impl Config {
         let bind = lookup("ALLIANCE_BIND").unwrap_or_else(|| DEFAULT_BIND.to_owned());
         let database_pool_size = match lookup("ALLIANCE_DATABASE_POOL_SIZE") {
             None => 16,
-            Some(raw) => raw.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
-                ConfigError::Invalid {
-                    name: "ALLIANCE_DATABASE_POOL_SIZE",
-                    reason: format!("'{raw}' is not a positive whole number"),
-                }
-            })?,
+            Some(raw) => {
+                raw.parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| ConfigError::Invalid {
+                        name: "ALLIANCE_DATABASE_POOL_SIZE",
+                        reason: format!("'{raw}' is not a positive whole number"),
+                    })?
+            }
         };
 
         if environment == Environment::Production {

@@ -1,2 +1,4 @@
 //! The demo data set.
-pub fn seed(_conn: &mut diesel::PgConnection) -> anyhow::Result<String> { Ok(String::new()) }
+pub fn seed(_conn: &mut diesel::PgConnection) -> anyhow::Result<String> {
+    Ok(String::new())
+}

@@ -68,6 +68,8 @@ async fn readyz(pool: web::Data<PgPool>) -> Result<HttpResponse, AppError> {
     if current {
         Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ready"})))
     } else {
-        Err(AppError::Unavailable(anyhow::anyhow!("database migrations are not current")))
+        Err(AppError::Unavailable(anyhow::anyhow!(
+            "database migrations are not current"
+        )))
     }
 }

@@ -9,7 +9,11 @@ use diesel::{Connection, PgConnection};
 use crate::{bench, config::Config, db, demo, jobs, ledger, startup::Application, telemetry};
 
 #[derive(Debug, Parser)]
-#[command(name = "alliance", version, about = "Alliance — points-alliance clearing house (积分联盟清算中心)")]
+#[command(
+    name = "alliance",
+    version,
+    about = "Alliance — points-alliance clearing house (积分联盟清算中心)"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -84,7 +88,14 @@ impl Command {
             Self::Serve => serve(config),
             Self::Migrate => {
                 let applied = db::migrate(&mut connect(config)?).map_err(|e| anyhow::anyhow!(e))?;
-                println!("migrations applied: {}", if applied.is_empty() { "none pending".to_owned() } else { applied.join(", ") });
+                println!(
+                    "migrations applied: {}",
+                    if applied.is_empty() {
+                        "none pending".to_owned()
+                    } else {
+                        applied.join(", ")
+                    }
+                );
                 Ok(ExitCode::SUCCESS)
             }
             Self::SeedDemo => {
@@ -92,13 +103,19 @@ impl Command {
                 println!("{summary}");
                 Ok(ExitCode::SUCCESS)
             }
-            Self::Ledger { command: LedgerCommand::Verify } => verify(config),
-            Self::Jobs { command: JobsCommand::ExpireHolds } => {
+            Self::Ledger {
+                command: LedgerCommand::Verify,
+            } => verify(config),
+            Self::Jobs {
+                command: JobsCommand::ExpireHolds,
+            } => {
                 let pool = db::pool(config.database_url(), 1)?;
                 println!("voided {} expired holds", jobs::expire_holds(&pool)?);
                 Ok(ExitCode::SUCCESS)
             }
-            Self::Bench { command: BenchCommand::Ledger(args) } => {
+            Self::Bench {
+                command: BenchCommand::Ledger(args),
+            } => {
                 bench::ledger(config, &args)?;
                 Ok(ExitCode::SUCCESS)
             }
@@ -107,7 +124,8 @@ impl Command {
 }
 
 fn connect(config: &Config) -> anyhow::Result<PgConnection> {
-    PgConnection::establish(config.database_url()).context("cannot connect to the database (ALLIANCE_DATABASE_URL)")
+    PgConnection::establish(config.database_url())
+        .context("cannot connect to the database (ALLIANCE_DATABASE_URL)")
 }
 
 fn serve(config: &Config) -> anyhow::Result<ExitCode> {

@@ -2,10 +2,16 @@
 
 use std::collections::HashMap;
 
-use diesel::{dsl::sum, prelude::*};
+use diesel::{
+    prelude::*,
+    sql_types::{Array, BigInt},
+};
 use serde::Serialize;
 
-use crate::{db::schema::{account_balances, accounts, assets}, domain::id::AccountId};
+use crate::{
+    db::schema::{account_balances, accounts, assets},
+    domain::id::AccountId,
+};
 
 use super::LedgerError;
 
@@ -80,9 +86,18 @@ impl Balance {
 }
 
 /// Registers an asset (idempotent).
-pub fn ensure_asset(conn: &mut PgConnection, code: &str, scale: i16, name: &str) -> QueryResult<()> {
+pub fn ensure_asset(
+    conn: &mut PgConnection,
+    code: &str,
+    scale: i16,
+    name: &str,
+) -> QueryResult<()> {
     diesel::insert_into(assets::table)
-        .values((assets::code.eq(code), assets::scale.eq(scale), assets::name.eq(name)))
+        .values((
+            assets::code.eq(code),
+            assets::scale.eq(scale),
+            assets::name.eq(name),
+        ))
         .on_conflict_do_nothing()
         .execute(conn)
         .map(drop)
@@ -107,29 +122,27 @@ pub fn open_account(conn: &mut PgConnection, spec: &AccountSpec) -> Result<Accou
             .returning(Account::as_returning())
             .get_result(conn)
             .optional()?;
-        match inserted {
-            Some(account) => {
-                let rows: Vec<NewBalanceRow> = (0..account.shards)
-                    .map(|shard| NewBalanceRow {
-                        account_id: account.id,
-                        shard,
-                        asset: &account.asset,
-                        no_overdraft: account.no_overdraft,
-                    })
-                    .collect();
-                diesel::insert_into(account_balances::table).values(&rows).execute(conn)?;
-                Ok(account)
-            }
-            None => {
-                let existing = find_account(conn, &spec.code)?
-                    .ok_or_else(|| LedgerError::AccountCodeTaken(spec.code.clone()))?;
-                if existing.spec() == *spec {
-                    Ok(existing)
-                } else {
-                    Err(LedgerError::AccountCodeTaken(spec.code.clone()))
-                }
-            }
-        }
+        let Some(account) = inserted else {
+            let existing = find_account(conn, &spec.code)?
+                .ok_or_else(|| LedgerError::AccountCodeTaken(spec.code.clone()))?;
+            return if existing.spec() == *spec {
+                Ok(existing)
+            } else {
+                Err(LedgerError::AccountCodeTaken(spec.code.clone()))
+            };
+        };
+        let rows: Vec<NewBalanceRow> = (0..account.shards)
+            .map(|shard| NewBalanceRow {
+                account_id: account.id,
+                shard,
+                asset: &account.asset,
+                no_overdraft: account.no_overdraft,
+            })
+            .collect();
+        diesel::insert_into(account_balances::table)
+            .values(&rows)
+            .execute(conn)?;
+        Ok(account)
     })
 }
 
@@ -142,48 +155,59 @@ pub fn find_account(conn: &mut PgConnection, code: &str) -> QueryResult<Option<A
 }
 
 pub fn account(conn: &mut PgConnection, id: AccountId) -> QueryResult<Option<Account>> {
-    accounts::table.find(id).select(Account::as_select()).first(conn).optional()
+    accounts::table
+        .find(id)
+        .select(Account::as_select())
+        .first(conn)
+        .optional()
 }
 
 /// Balances of the given accounts; an account without transfers has a zero balance.
-pub fn balances(conn: &mut PgConnection, ids: &[AccountId]) -> QueryResult<HashMap<AccountId, Balance>> {
-    let rows: Vec<(AccountId, Option<rust_decimal::Decimal>, Option<rust_decimal::Decimal>, Option<rust_decimal::Decimal>, Option<rust_decimal::Decimal>)> =
-        account_balances::table
-            .filter(account_balances::account_id.eq_any(ids))
-            .group_by(account_balances::account_id)
-            .select((
-                account_balances::account_id,
-                sum(account_balances::debits_posted),
-                sum(account_balances::credits_posted),
-                sum(account_balances::debits_pending),
-                sum(account_balances::credits_pending),
-            ))
-            .load(conn)?;
-    rows.into_iter()
-        .map(|(id, dp, cp, dpe, cpe)| {
-            Ok((
-                id,
-                Balance {
-                    debits_posted: decimal_sum(dp)?,
-                    credits_posted: decimal_sum(cp)?,
-                    debits_pending: decimal_sum(dpe)?,
-                    credits_pending: decimal_sum(cpe)?,
-                },
-            ))
+pub fn balances(
+    conn: &mut PgConnection,
+    ids: &[AccountId],
+) -> QueryResult<HashMap<AccountId, Balance>> {
+    let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
+    let rows: Vec<BalanceRow> = diesel::sql_query(
+        "SELECT account_id, sum(debits_posted)::int8 AS debits_posted, \
+                sum(credits_posted)::int8 AS credits_posted, \
+                sum(debits_pending)::int8 AS debits_pending, \
+                sum(credits_pending)::int8 AS credits_pending \
+         FROM account_balances WHERE account_id = ANY($1) GROUP BY account_id",
+    )
+    .bind::<Array<BigInt>, _>(ids)
+    .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let balance = Balance {
+                debits_posted: r.debits_posted,
+                credits_posted: r.credits_posted,
+                debits_pending: r.debits_pending,
+                credits_pending: r.credits_pending,
+            };
+            (AccountId(r.account_id), balance)
         })
-        .collect()
+        .collect())
 }
 
 pub fn balance(conn: &mut PgConnection, id: AccountId) -> QueryResult<Balance> {
     Ok(balances(conn, &[id])?.remove(&id).unwrap_or_default())
 }
 
-/// PostgreSQL sums BIGINT into NUMERIC; a ledger balance always fits back in i64.
-fn decimal_sum(value: Option<rust_decimal::Decimal>) -> QueryResult<i64> {
-    use rust_decimal::prelude::ToPrimitive;
-    value.unwrap_or_default().to_i64().ok_or_else(|| {
-        diesel::result::Error::DeserializationError("balance sum does not fit in i64".into())
-    })
+/// One account's shards summed (sums of BIGINT are cast back from NUMERIC).
+#[derive(QueryableByName)]
+struct BalanceRow {
+    #[diesel(sql_type = BigInt)]
+    account_id: i64,
+    #[diesel(sql_type = BigInt)]
+    debits_posted: i64,
+    #[diesel(sql_type = BigInt)]
+    credits_posted: i64,
+    #[diesel(sql_type = BigInt)]
+    debits_pending: i64,
+    #[diesel(sql_type = BigInt)]
+    credits_pending: i64,
 }
 
 impl Account {

@@ -16,8 +16,11 @@ pub fn void_expired_holds(conn: &mut PgConnection, limit: i64) -> Result<usize, 
         .filter(transfers::phase.eq("pending"))
         .filter(transfers::expires_at.le(diesel::dsl::now))
         .filter(diesel::dsl::not(diesel::dsl::exists(
-            resolutions
-                .filter(resolutions.field(transfers::pending_id).eq(transfers::id.nullable())),
+            resolutions.filter(
+                resolutions
+                    .field(transfers::pending_id)
+                    .eq(transfers::id.nullable()),
+            ),
         )))
         .order(transfers::expires_at)
         .limit(limit)
@@ -31,5 +34,8 @@ pub fn void_expired_holds(conn: &mut PgConnection, limit: i64) -> Result<usize, 
         })
         .collect();
     let results = submit(conn, &voids)?;
-    Ok(results.iter().filter(|r| matches!(r, Ok(c) if !c.replayed)).count())
+    Ok(results
+        .iter()
+        .filter(|r| matches!(r, Ok(c) if !c.replayed))
+        .count())
 }

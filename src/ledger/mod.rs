@@ -30,7 +30,10 @@ mod statement;
 mod submit;
 mod verify;
 
-pub use account::{Account, AccountSpec, Balance, account, balance, balances, ensure_asset, find_account, open_account};
+pub use account::{
+    Account, AccountSpec, Balance, account, balance, balances, ensure_asset, find_account,
+    open_account,
+};
 pub use hold::void_expired_holds;
 pub use model::{CommittedEntry, EntryError, EntryRequest, EntryResult, TransferRequest};
 pub use statement::{Statement, StatementLine, statement};

@@ -3,7 +3,7 @@
 //!
 //! The ledger takes its locks in one global order (see `submit`), so deadlocks
 //! should not happen at all; this is the safety net. Diesel reports SQLSTATE 40001
-//! as `SerializationFailure` but has no kind for 40P01 (deadlock_detected), so the
+//! as `SerializationFailure` but has no kind for 40P01 (`deadlock_detected`), so the
 //! latter is recognised by PostgreSQL's message.
 
 use std::{thread, time::Duration};
@@ -32,14 +32,18 @@ impl Retryable for DieselError {
 
 /// Runs `attempt` until it succeeds, fails for a reason that is not retryable, or
 /// has been aborted `MAX_ATTEMPTS` times, backing off with jitter in between.
-pub(crate) fn with_retry<T, E: Retryable>(mut attempt: impl FnMut() -> Result<T, E>) -> Result<T, E> {
+pub(crate) fn with_retry<T, E: Retryable>(
+    mut attempt: impl FnMut() -> Result<T, E>,
+) -> Result<T, E> {
     let mut tries = 0;
     loop {
         match attempt() {
             Err(e) if e.is_retryable() && tries + 1 < MAX_ATTEMPTS => {
                 tries += 1;
                 let ceiling_ms = 1_u64 << tries.min(7);
-                thread::sleep(Duration::from_micros(rand::random_range(0..ceiling_ms * 1000)));
+                thread::sleep(Duration::from_micros(rand::random_range(
+                    0..ceiling_ms * 1000,
+                )));
             }
             other => return other,
         }

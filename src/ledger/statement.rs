@@ -81,42 +81,53 @@ pub fn statement(
     limit: u16,
 ) -> QueryResult<Statement> {
     let before = before.map_or(i64::MAX, |id| id.0);
-    conn.build_transaction().repeatable_read().read_only().run(|conn| {
-        let rows: Vec<LineRow> = diesel::sql_query(format!(
-            "SELECT * FROM ({POSTED_LEGS}) legs WHERE id < $2 ORDER BY id DESC LIMIT $3"
-        ))
-        .bind::<BigInt, _>(account.0)
-        .bind::<BigInt, _>(before)
-        .bind::<BigInt, _>(i64::from(limit) + 1)
-        .load(conn)?;
-        let later: SumRow = diesel::sql_query(format!(
-            "SELECT sum(amount)::int8 AS total FROM ({POSTED_LEGS}) legs WHERE id >= $2"
-        ))
-        .bind::<BigInt, _>(account.0)
-        .bind::<BigInt, _>(before)
-        .get_result(conn)?;
+    conn.build_transaction()
+        .repeatable_read()
+        .read_only()
+        .run(|conn| {
+            let rows: Vec<LineRow> = diesel::sql_query(format!(
+                "SELECT * FROM ({POSTED_LEGS}) legs WHERE id < $2 ORDER BY id DESC LIMIT $3"
+            ))
+            .bind::<BigInt, _>(account.0)
+            .bind::<BigInt, _>(before)
+            .bind::<BigInt, _>(i64::from(limit) + 1)
+            .load(conn)?;
+            let later: SumRow = diesel::sql_query(format!(
+                "SELECT sum(amount)::int8 AS total FROM ({POSTED_LEGS}) legs WHERE id >= $2"
+            ))
+            .bind::<BigInt, _>(account.0)
+            .bind::<BigInt, _>(before)
+            .get_result(conn)?;
 
-        let has_more = rows.len() > usize::from(limit);
-        let mut balance_after = balance(conn, account)?.posted() - later.total.unwrap_or(0);
-        let lines: Vec<StatementLine> = rows
-            .into_iter()
-            .take(usize::from(limit))
-            .map(|r| {
-                let line = StatementLine {
-                    transfer_id: TransferId(r.id),
-                    entry_id: JournalEntryId(r.entry_id),
-                    kind: r.kind,
-                    metadata: r.metadata,
-                    at: r.at,
-                    counterparty: AccountId(r.counterparty),
-                    amount: r.amount,
-                    balance_after,
-                };
-                balance_after -= r.amount;
-                line
+            let has_more = rows.len() > usize::from(limit);
+            let mut balance_after = balance(conn, account)?.posted() - later.total.unwrap_or(0);
+            let lines: Vec<StatementLine> = rows
+                .into_iter()
+                .take(usize::from(limit))
+                .map(|r| {
+                    let line = StatementLine {
+                        transfer_id: TransferId(r.id),
+                        entry_id: JournalEntryId(r.entry_id),
+                        kind: r.kind,
+                        metadata: r.metadata,
+                        at: r.at,
+                        counterparty: AccountId(r.counterparty),
+                        amount: r.amount,
+                        balance_after,
+                    };
+                    balance_after -= r.amount;
+                    line
+                })
+                .collect();
+            let next_before = if has_more {
+                lines.last().map(|l| l.transfer_id)
+            } else {
+                None
+            };
+            Ok(Statement {
+                account,
+                lines,
+                next_before,
             })
-            .collect();
-        let next_before = if has_more { lines.last().map(|l| l.transfer_id) } else { None };
-        Ok(Statement { account, lines, next_before })
-    })
+        })
 }

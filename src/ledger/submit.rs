@@ -41,9 +41,17 @@ const MAX_KEY_LEN: usize = 200;
 
 /// Submits entries; the outer `Result` fails only when the database itself is
 /// unavailable. Each entry commits or is refused on its own.
-pub fn submit(conn: &mut PgConnection, entries: &[EntryRequest]) -> Result<Vec<EntryResult>, LedgerError> {
-    let mut results: Vec<Option<EntryResult>> = entries.iter().map(|e| check_shape(e).err().map(Err)).collect();
-    let candidates: Vec<usize> = (0..entries.len()).filter(|&i| results[i].is_none()).collect();
+pub fn submit(
+    conn: &mut PgConnection,
+    entries: &[EntryRequest],
+) -> Result<Vec<EntryResult>, LedgerError> {
+    let mut results: Vec<Option<EntryResult>> = entries
+        .iter()
+        .map(|e| check_shape(e).err().map(Err))
+        .collect();
+    let candidates: Vec<usize> = (0..entries.len())
+        .filter(|&i| results[i].is_none())
+        .collect();
     if candidates.is_empty() {
         return Ok(results.into_iter().map(Option::unwrap).collect());
     }
@@ -71,7 +79,10 @@ pub fn submit(conn: &mut PgConnection, entries: &[EntryRequest]) -> Result<Vec<E
         Err(AttemptError::Db(e)) => return Err(LedgerError::Database(e)),
         Err(AttemptError::Raced) => return Err(LedgerError::Contention),
     }
-    Ok(results.into_iter().map(|r| r.expect("every entry is decided")).collect())
+    Ok(results
+        .into_iter()
+        .map(|r| r.expect("every entry is decided"))
+        .collect())
 }
 
 /// SHA-256 over the canonical JSON of everything but the key.
@@ -100,8 +111,18 @@ fn check_shape(entry: &EntryRequest) -> Result<(), EntryError> {
     }
     for (index, transfer) in entry.transfers.iter().enumerate() {
         match transfer {
-            TransferRequest::Move { debit, credit, amount, .. }
-            | TransferRequest::Hold { debit, credit, amount, .. } => {
+            TransferRequest::Move {
+                debit,
+                credit,
+                amount,
+                ..
+            }
+            | TransferRequest::Hold {
+                debit,
+                credit,
+                amount,
+                ..
+            } => {
                 if *amount <= 0 {
                     return Err(EntryError::NonPositiveAmount { index });
                 }
@@ -109,7 +130,10 @@ fn check_shape(entry: &EntryRequest) -> Result<(), EntryError> {
                     return Err(EntryError::SameAccount { index });
                 }
             }
-            TransferRequest::Post { amount: Some(amount), .. } if *amount <= 0 => {
+            TransferRequest::Post {
+                amount: Some(amount),
+                ..
+            } if *amount <= 0 => {
                 return Err(EntryError::NonPositiveAmount { index });
             }
             TransferRequest::Post { .. } | TransferRequest::Void { .. } => {}
@@ -172,7 +196,10 @@ impl Counters {
     }
 
     fn is_zero(&self) -> bool {
-        self.debits_posted == 0 && self.credits_posted == 0 && self.debits_pending == 0 && self.credits_pending == 0
+        self.debits_posted == 0
+            && self.credits_posted == 0
+            && self.debits_pending == 0
+            && self.credits_pending == 0
     }
 }
 
@@ -234,20 +261,46 @@ impl PlannedTransfer<'_> {
         let held = self.hold.map_or(0, |(_, held)| held);
         let (debit, credit) = match self.phase {
             Phase::Posted => (
-                Counters { debits_posted: self.amount, ..Counters::default() },
-                Counters { credits_posted: self.amount, ..Counters::default() },
+                Counters {
+                    debits_posted: self.amount,
+                    ..Counters::default()
+                },
+                Counters {
+                    credits_posted: self.amount,
+                    ..Counters::default()
+                },
             ),
             Phase::Pending => (
-                Counters { debits_pending: self.amount, ..Counters::default() },
-                Counters { credits_pending: self.amount, ..Counters::default() },
+                Counters {
+                    debits_pending: self.amount,
+                    ..Counters::default()
+                },
+                Counters {
+                    credits_pending: self.amount,
+                    ..Counters::default()
+                },
             ),
             Phase::PostPending => (
-                Counters { debits_posted: self.amount, debits_pending: -held, ..Counters::default() },
-                Counters { credits_posted: self.amount, credits_pending: -held, ..Counters::default() },
+                Counters {
+                    debits_posted: self.amount,
+                    debits_pending: -held,
+                    ..Counters::default()
+                },
+                Counters {
+                    credits_posted: self.amount,
+                    credits_pending: -held,
+                    ..Counters::default()
+                },
             ),
             Phase::VoidPending => (
-                Counters { debits_pending: -held, ..Counters::default() },
-                Counters { credits_pending: -held, ..Counters::default() },
+                Counters {
+                    debits_pending: -held,
+                    ..Counters::default()
+                },
+                Counters {
+                    credits_pending: -held,
+                    ..Counters::default()
+                },
             ),
         };
         [(self.debit, debit), (self.credit, credit)]
@@ -282,8 +335,12 @@ struct RowState {
 impl RowState {
     fn is_valid(&self) -> bool {
         let c = &self.counters;
-        let non_negative = c.debits_posted >= 0 && c.credits_posted >= 0 && c.debits_pending >= 0 && c.credits_pending >= 0;
-        non_negative && (!self.no_overdraft || c.debits_posted + c.debits_pending <= c.credits_posted)
+        let non_negative = c.debits_posted >= 0
+            && c.credits_posted >= 0
+            && c.debits_pending >= 0
+            && c.credits_pending >= 0;
+        non_negative
+            && (!self.no_overdraft || c.debits_posted + c.debits_pending <= c.credits_posted)
     }
 }
 
@@ -292,13 +349,16 @@ enum Decision<'a> {
     Done(EntryResult),
     Accept(Vec<PlannedTransfer<'a>>),
     /// The same key as an entry accepted earlier in this batch.
-    SameAs { first: usize, same_request: bool },
+    SameAs {
+        first: usize,
+        same_request: bool,
+    },
 }
 
 #[allow(clippy::too_many_lines)] // one transaction, read top to bottom
-fn attempt<'a>(
+fn attempt(
     conn: &mut PgConnection,
-    entries: &'a [EntryRequest],
+    entries: &[EntryRequest],
     candidates: &[usize],
     hashes: &[[u8; 32]],
 ) -> Result<Vec<(usize, EntryResult)>, AttemptError> {
@@ -308,7 +368,8 @@ fn attempt<'a>(
     for &i in candidates {
         for transfer in &entries[i].transfers {
             match transfer {
-                TransferRequest::Move { debit, credit, .. } | TransferRequest::Hold { debit, credit, .. } => {
+                TransferRequest::Move { debit, credit, .. }
+                | TransferRequest::Hold { debit, credit, .. } => {
                     account_ids.extend([*debit, *credit]);
                 }
                 TransferRequest::Post { pending, .. } | TransferRequest::Void { pending } => {
@@ -357,13 +418,22 @@ fn attempt<'a>(
     row_keys.sort_unstable();
     row_keys.dedup();
     let mut rows = lock_rows(conn, &row_keys)?;
-    let now: DateTime<Utc> = diesel::select(diesel::dsl::sql::<diesel::sql_types::Timestamptz>("now()")).get_result(conn)?;
+    let now: DateTime<Utc> =
+        diesel::select(diesel::dsl::sql::<diesel::sql_types::Timestamptz>("now()"))
+            .get_result(conn)?;
 
     // What is already in the books: keys and resolved holds.
-    let keys: Vec<&str> = candidates.iter().map(|&i| entries[i].idempotency_key.as_str()).collect();
+    let keys: Vec<&str> = candidates
+        .iter()
+        .map(|&i| entries[i].idempotency_key.as_str())
+        .collect();
     let existing: HashMap<String, (JournalEntryId, Vec<u8>)> = journal_entries::table
         .filter(journal_entries::idempotency_key.eq_any(&keys))
-        .select((journal_entries::idempotency_key, journal_entries::id, journal_entries::request_hash))
+        .select((
+            journal_entries::idempotency_key,
+            journal_entries::id,
+            journal_entries::request_hash,
+        ))
         .load::<(String, JournalEntryId, Vec<u8>)>(conn)?
         .into_iter()
         .map(|(key, id, hash)| (key, (id, hash)))
@@ -382,12 +452,19 @@ fn attempt<'a>(
         let entry = &entries[i];
         let decision = if let Some((id, hash)) = existing.get(&entry.idempotency_key) {
             Decision::Done(if hash.as_slice() == hashes[i] {
-                Ok(CommittedEntry { entry_id: *id, transfer_ids: Vec::new(), replayed: true })
+                Ok(CommittedEntry {
+                    entry_id: *id,
+                    transfer_ids: Vec::new(),
+                    replayed: true,
+                })
             } else {
                 Err(EntryError::IdempotencyConflict { entry_id: *id })
             })
         } else if let Some(&first) = first_with_key.get(entry.idempotency_key.as_str()) {
-            Decision::SameAs { first, same_request: hashes[first] == hashes[i] }
+            Decision::SameAs {
+                first,
+                same_request: hashes[first] == hashes[i],
+            }
         } else {
             match plan.and_then(|plan| apply(plan, &mut rows, &mut resolved, now)) {
                 Ok(plan) => {
@@ -462,13 +539,19 @@ fn attempt<'a>(
         }
     }
     // Ids come from one sequence in insertion order, which is request order.
-    transfer_ids.values_mut().for_each(|ids| ids.sort_unstable());
+    for ids in transfer_ids.values_mut() {
+        ids.sort_unstable();
+    }
     write_balances(conn, &rows)?;
 
     // Results, including replays of keys first committed earlier or in this batch.
     let committed = |i: usize, replayed: bool| {
         let entry_id = entry_ids[&entries[i].idempotency_key];
-        CommittedEntry { entry_id, transfer_ids: transfer_ids.get(&entry_id).cloned().unwrap_or_default(), replayed }
+        CommittedEntry {
+            entry_id,
+            transfer_ids: transfer_ids.get(&entry_id).cloned().unwrap_or_default(),
+            replayed,
+        }
     };
     let mut replay_ids: Vec<JournalEntryId> = Vec::new();
     let mut results: Vec<(usize, EntryResult)> = decisions
@@ -476,10 +559,16 @@ fn attempt<'a>(
         .map(|(i, decision)| {
             let result = match decision {
                 Decision::Accept(_) => Ok(committed(i, false)),
-                Decision::SameAs { first, same_request: true } => Ok(committed(first, true)),
-                Decision::SameAs { first, same_request: false } => {
-                    Err(EntryError::IdempotencyConflict { entry_id: committed(first, false).entry_id })
-                }
+                Decision::SameAs {
+                    first,
+                    same_request: true,
+                } => Ok(committed(first, true)),
+                Decision::SameAs {
+                    first,
+                    same_request: false,
+                } => Err(EntryError::IdempotencyConflict {
+                    entry_id: committed(first, false).entry_id,
+                }),
                 Decision::Done(result) => {
                     if let Ok(c) = &result
                         && c.replayed
@@ -504,18 +593,40 @@ fn plan<'a>(
     holds: &'a HashMap<TransferId, HoldRow>,
 ) -> Result<Vec<PlannedTransfer<'a>>, EntryError> {
     let row = |account: AccountId, asset: &str| -> Result<RowKey, EntryError> {
-        let meta = metas.get(&account).ok_or(EntryError::AccountNotFound { account })?;
+        let meta = metas
+            .get(&account)
+            .ok_or(EntryError::AccountNotFound { account })?;
         if meta.asset != asset {
-            return Err(EntryError::AssetMismatch { account, expected: asset.to_owned(), actual: meta.asset.clone() });
+            return Err(EntryError::AssetMismatch {
+                account,
+                expected: asset.to_owned(),
+                actual: meta.asset.clone(),
+            });
         }
-        let shard = if meta.shards > 1 { rand::random_range(0..meta.shards) } else { 0 };
+        let shard = if meta.shards > 1 {
+            rand::random_range(0..meta.shards)
+        } else {
+            0
+        };
         Ok((account, shard))
     };
     entry
         .transfers
         .iter()
         .map(|transfer| match transfer {
-            TransferRequest::Move { debit, credit, asset, amount } | TransferRequest::Hold { debit, credit, asset, amount, .. } => {
+            TransferRequest::Move {
+                debit,
+                credit,
+                asset,
+                amount,
+            }
+            | TransferRequest::Hold {
+                debit,
+                credit,
+                asset,
+                amount,
+                ..
+            } => {
                 let timeout_secs = match transfer {
                     TransferRequest::Hold { timeout_secs, .. } => Some(*timeout_secs),
                     _ => None,
@@ -525,16 +636,24 @@ fn plan<'a>(
                     debit: row(*debit, asset)?,
                     credit: row(*credit, asset)?,
                     amount: *amount,
-                    phase: if timeout_secs.is_some() { Phase::Pending } else { Phase::Posted },
+                    phase: if timeout_secs.is_some() {
+                        Phase::Pending
+                    } else {
+                        Phase::Posted
+                    },
                     hold: None,
                     hold_expires_at: None,
                     timeout_secs,
                 })
             }
-            TransferRequest::Post { pending, .. } | TransferRequest::Void { pending } if holds.contains_key(pending) => {
+            TransferRequest::Post { pending, .. } | TransferRequest::Void { pending }
+                if holds.contains_key(pending) =>
+            {
                 let hold = &holds[pending];
                 let (phase, amount) = match transfer {
-                    TransferRequest::Post { amount, .. } => (Phase::PostPending, amount.unwrap_or(hold.amount)),
+                    TransferRequest::Post { amount, .. } => {
+                        (Phase::PostPending, amount.unwrap_or(hold.amount))
+                    }
                     _ => (Phase::VoidPending, hold.amount),
                 };
                 if amount > hold.amount {
@@ -574,7 +693,9 @@ fn apply<'a>(
                 return Err(EntryError::PendingAlreadyResolved { pending });
             }
             // An expired hold may still be voided (the timeout job does), never posted.
-            if transfer.phase == Phase::PostPending && transfer.hold_expires_at.is_some_and(|at| at <= now) {
+            if transfer.phase == Phase::PostPending
+                && transfer.hold_expires_at.is_some_and(|at| at <= now)
+            {
                 return Err(EntryError::PendingExpired { pending });
             }
         }
@@ -584,14 +705,21 @@ fn apply<'a>(
     }
     for (key, delta) in &deltas {
         let row = &rows[key];
-        let mut after = RowState { no_overdraft: row.no_overdraft, counters: row.counters, original: row.original };
+        let mut after = RowState {
+            no_overdraft: row.no_overdraft,
+            counters: row.counters,
+            original: row.original,
+        };
         after.counters.add(*delta);
         if !after.is_valid() {
             return Err(EntryError::Overdraft { account: key.0 });
         }
     }
     for (key, delta) in deltas {
-        rows.get_mut(&key).expect("planned rows are locked").counters.add(delta);
+        rows.get_mut(&key)
+            .expect("planned rows are locked")
+            .counters
+            .add(delta);
     }
     resolved.extend(resolving);
     Ok(plan)
@@ -621,7 +749,14 @@ fn lock_rows(conn: &mut PgConnection, keys: &[RowKey]) -> QueryResult<HashMap<Ro
                 debits_pending: r.debits_pending,
                 credits_pending: r.credits_pending,
             };
-            ((AccountId(r.account_id), r.shard), RowState { no_overdraft: r.no_overdraft, counters, original: counters })
+            (
+                (AccountId(r.account_id), r.shard),
+                RowState {
+                    no_overdraft: r.no_overdraft,
+                    counters,
+                    original: counters,
+                },
+            )
         })
         .collect())
 }
@@ -651,8 +786,18 @@ fn write_balances(conn: &mut PgConnection, rows: &HashMap<RowKey, RowState>) -> 
            AS d(account_id, shard, debits_posted, credits_posted, debits_pending, credits_pending) \
          WHERE b.account_id = d.account_id AND b.shard = d.shard",
     )
-    .bind::<Array<BigInt>, _>(changed.iter().map(|((id, _), _)| id.0).collect::<Vec<i64>>())
-    .bind::<Array<SmallInt>, _>(changed.iter().map(|((_, shard), _)| *shard).collect::<Vec<i16>>())
+    .bind::<Array<BigInt>, _>(
+        changed
+            .iter()
+            .map(|((id, _), _)| id.0)
+            .collect::<Vec<i64>>(),
+    )
+    .bind::<Array<SmallInt>, _>(
+        changed
+            .iter()
+            .map(|((_, shard), _)| *shard)
+            .collect::<Vec<i16>>(),
+    )
     .bind::<Array<BigInt>, _>(column(|c| c.debits_posted))
     .bind::<Array<BigInt>, _>(column(|c| c.credits_posted))
     .bind::<Array<BigInt>, _>(column(|c| c.debits_pending))
@@ -706,7 +851,9 @@ fn is_constraint_violation(e: &DieselError) -> bool {
 
 fn constraint_reason(e: &DieselError) -> String {
     match e {
-        DieselError::DatabaseError(_, info) => info.constraint_name().unwrap_or(info.message()).to_owned(),
+        DieselError::DatabaseError(_, info) => {
+            info.constraint_name().unwrap_or(info.message()).to_owned()
+        }
         other => other.to_string(),
     }
 }

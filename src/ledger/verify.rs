@@ -41,13 +41,33 @@ const EXPECTED_ROWS: &str = "
 pub enum Finding {
     /// A balance row differs from its transfers (counters: debits and credits,
     /// posted then pending).
-    BalanceMismatch { account_id: i64, code: Option<String>, shard: i16, stored: [i64; 4], from_transfers: [i64; 4] },
+    BalanceMismatch {
+        account_id: i64,
+        code: Option<String>,
+        shard: i16,
+        stored: [i64; 4],
+        from_transfers: [i64; 4],
+    },
     /// Debits and credits differ for an asset.
-    AssetUnbalanced { asset: String, debits_posted: i64, credits_posted: i64, debits_pending: i64, credits_pending: i64 },
+    AssetUnbalanced {
+        asset: String,
+        debits_posted: i64,
+        credits_posted: i64,
+        debits_pending: i64,
+        credits_pending: i64,
+    },
     /// A no-overdraft account below zero, from its transfers.
-    Overdrawn { account_id: i64, code: String, available: i64 },
+    Overdrawn {
+        account_id: i64,
+        code: String,
+        available: i64,
+    },
     /// A post or void that does not match its hold.
-    BadResolution { transfer_id: i64, pending_id: i64, reason: String },
+    BadResolution {
+        transfer_id: i64,
+        pending_id: i64,
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -126,14 +146,23 @@ struct BadResolutionRow {
 /// Runs every check in one consistent snapshot and records the run.
 pub fn verify(conn: &mut PgConnection) -> QueryResult<Report> {
     let started_at = Utc::now();
-    let findings = conn.build_transaction().repeatable_read().read_only().run(find_all)?;
-    let report = Report { started_at, finished_at: Utc::now(), findings };
+    let findings = conn
+        .build_transaction()
+        .repeatable_read()
+        .read_only()
+        .run(find_all)?;
+    let report = Report {
+        started_at,
+        finished_at: Utc::now(),
+        findings,
+    };
     diesel::insert_into(ledger_verifications::table)
         .values((
             ledger_verifications::started_at.eq(report.started_at),
             ledger_verifications::finished_at.eq(report.finished_at),
             ledger_verifications::clean.eq(report.is_clean()),
-            ledger_verifications::findings.eq(serde_json::to_value(&report.findings).expect("findings serialize")),
+            ledger_verifications::findings
+                .eq(serde_json::to_value(&report.findings).expect("findings serialize")),
         ))
         .execute(conn)?;
     Ok(report)

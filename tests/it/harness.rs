@@ -1,0 +1,168 @@
+//! One fresh database per test, cloned from a template that is migrated once, and
+//! a real server on port 0 for end-to-end tests.
+
+use std::{
+    collections::hash_map::DefaultHasher,
+    fs,
+    hash::{Hash, Hasher},
+    path::Path,
+    sync::{
+        OnceLock,
+        atomic::{AtomicU32, Ordering},
+    },
+};
+
+use alliance::{config::Config, db, startup::Application};
+use diesel::{Connection, PgConnection, RunQueryDsl, sql_query};
+
+/// Any connection that may create databases; `scripts/test.sh` sets it.
+fn admin_url() -> String {
+    std::env::var("ALLIANCE_TEST_ADMIN_URL")
+        .unwrap_or_else(|_| "postgres://alliance:alliance@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// The server part of a URL, to which a database name is appended.
+fn server_url() -> String {
+    let url = admin_url();
+    url.rsplit_once('/')
+        .map(|(server, _)| server.to_owned())
+        .expect("a database URL has a path")
+}
+
+/// The template is named after the migrations it contains, so a changed migration
+/// gets a fresh template instead of a stale one.
+fn template_name() -> &'static str {
+    static NAME: OnceLock<String> = OnceLock::new();
+    NAME.get_or_init(|| {
+        let mut hasher = DefaultHasher::new();
+        let mut dirs: Vec<_> =
+            fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations"))
+                .expect("migrations directory")
+                .map(|e| e.expect("migration entry").path())
+                .collect();
+        dirs.sort();
+        for dir in dirs {
+            for file in ["up.sql", "down.sql"] {
+                fs::read(dir.join(file))
+                    .unwrap_or_default()
+                    .hash(&mut hasher);
+            }
+        }
+        let name = format!("alliance_template_{:016x}", hasher.finish());
+        ensure_template(&name);
+        name
+    })
+}
+
+/// Builds the template once across every test process (advisory lock).
+fn ensure_template(name: &str) {
+    const LOCK_KEY: i64 = 0x616c_6c69_616e_6365; // "alliance"
+    let mut admin = PgConnection::establish(&admin_url()).expect("connect to the admin database");
+    sql_query(format!("SELECT pg_advisory_lock({LOCK_KEY})"))
+        .execute(&mut admin)
+        .unwrap();
+    let url = format!("{}/{name}", server_url());
+    let ready = PgConnection::establish(&url)
+        .ok()
+        .and_then(|mut conn| db::migrations_current(&mut conn).ok())
+        .unwrap_or(false);
+    if !ready {
+        sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut admin)
+            .unwrap();
+        sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .unwrap();
+        let mut conn = PgConnection::establish(&url).expect("connect to the new template");
+        db::migrate(&mut conn).expect("migrate the template");
+    }
+    sql_query(format!("SELECT pg_advisory_unlock({LOCK_KEY})"))
+        .execute(&mut admin)
+        .unwrap();
+}
+
+/// A database of its own for one test, dropped when the test ends.
+pub struct TestDb {
+    name: String,
+    url: String,
+}
+
+impl TestDb {
+    pub fn new() -> Self {
+        Self::create(Some(template_name()))
+    }
+
+    /// An empty database with no migrations, for migration tests.
+    pub fn empty() -> Self {
+        Self::create(None)
+    }
+
+    fn create(template: Option<&str>) -> Self {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "alliance_test_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed),
+            rand::random::<u32>()
+        );
+        let mut admin =
+            PgConnection::establish(&admin_url()).expect("connect to the admin database");
+        let template = template
+            .map(|t| format!(" TEMPLATE {t}"))
+            .unwrap_or_default();
+        sql_query(format!("CREATE DATABASE {name}{template}"))
+            .execute(&mut admin)
+            .unwrap();
+        let url = format!("{}/{name}", server_url());
+        Self { name, url }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn conn(&self) -> PgConnection {
+        PgConnection::establish(&self.url).expect("connect to the test database")
+    }
+}
+
+impl Default for TestDb {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = PgConnection::establish(&admin_url()) {
+            let _ = sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut admin);
+        }
+    }
+}
+
+/// A real Alliance server on a free port, on its own database.
+pub struct TestApp {
+    pub address: String,
+    pub db: TestDb,
+    pub client: reqwest::Client,
+}
+
+pub async fn spawn_app() -> TestApp {
+    let db = TestDb::new();
+    let mut config = Config::from_env().expect("development configuration");
+    config.database_url = db.url().to_owned().into();
+    config.bind = "127.0.0.1:0".parse().unwrap();
+    config.database_pool_size = 4;
+    let app = Application::build(&config).expect("build the application");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        db,
+        client: reqwest::Client::new(),
+    }
+}

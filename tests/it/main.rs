@@ -1,0 +1,12 @@
+//! Integration tests against a real PostgreSQL (and, where marked, a real server).
+//! One binary, so the suite links once; every test has its own database.
+
+mod harness;
+mod ledger_support;
+
+mod ledger_concurrency;
+mod ledger_database_guards;
+mod ledger_entries;
+mod ledger_invariants;
+mod migrations;
+mod server;
