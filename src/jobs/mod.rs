@@ -14,7 +14,10 @@ const HOLD_EXPIRY_BATCH: i64 = 500;
 /// Starts the periodic jobs on the current Tokio runtime.
 pub fn spawn(pool: PgPool) {
     tokio::spawn(async move {
-        let mut interval = tokio::time::interval(HOLD_EXPIRY_INTERVAL);
+        // The first pass waits one period: a server that has just started has
+        // nothing urgent to expire, and its database may still be settling.
+        let start = tokio::time::Instant::now() + HOLD_EXPIRY_INTERVAL;
+        let mut interval = tokio::time::interval_at(start, HOLD_EXPIRY_INTERVAL);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             interval.tick().await;

@@ -13,7 +13,7 @@ use std::{
 };
 
 use alliance::{config::Config, db, startup::Application};
-use diesel::{Connection, PgConnection, RunQueryDsl, sql_query};
+use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl, sql_query};
 
 /// Any connection that may create databases; `scripts/test.sh` sets it.
 fn admin_url() -> String {
@@ -54,31 +54,46 @@ fn template_name() -> &'static str {
     })
 }
 
-/// Builds the template once across every test process (advisory lock).
+/// Builds the template once across every test process (advisory lock). A built
+/// template refuses connections, because PostgreSQL cannot clone a database that
+/// anyone is connected to; readiness is therefore read from the catalog.
 fn ensure_template(name: &str) {
     const LOCK_KEY: i64 = 0x616c_6c69_616e_6365; // "alliance"
     let mut admin = PgConnection::establish(&admin_url()).expect("connect to the admin database");
-    sql_query(format!("SELECT pg_advisory_lock({LOCK_KEY})"))
-        .execute(&mut admin)
-        .unwrap();
-    let url = format!("{}/{name}", server_url());
-    let ready = PgConnection::establish(&url)
-        .ok()
-        .and_then(|mut conn| db::migrations_current(&mut conn).ok())
-        .unwrap_or(false);
-    if !ready {
-        sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(&mut admin)
+    sql_query(format!("SELECT pg_advisory_lock({LOCK_KEY})")).execute(&mut admin).unwrap();
+    let ready: i64 = sql_query(format!(
+        "SELECT count(*) AS n FROM pg_database WHERE datname = '{name}' AND NOT datallowconn"
+    ))
+    .get_result::<Count>(&mut admin)
+    .unwrap()
+    .n;
+    if ready == 0 {
+        // Templates of older migrations, and a half-built one of ours, go.
+        let stale: Vec<Name> = sql_query("SELECT datname AS name FROM pg_database WHERE datname LIKE 'alliance\\_template\\_%'")
+            .load(&mut admin)
             .unwrap();
-        sql_query(format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .unwrap();
-        let mut conn = PgConnection::establish(&url).expect("connect to the new template");
+        for Name { name: old } in stale {
+            sql_query(format!("DROP DATABASE {old} WITH (FORCE)")).execute(&mut admin).unwrap();
+        }
+        sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).unwrap();
+        let mut conn = PgConnection::establish(&format!("{}/{name}", server_url())).expect("connect to the new template");
         db::migrate(&mut conn).expect("migrate the template");
+        drop(conn);
+        sql_query(format!("ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false")).execute(&mut admin).unwrap();
     }
-    sql_query(format!("SELECT pg_advisory_unlock({LOCK_KEY})"))
-        .execute(&mut admin)
-        .unwrap();
+    sql_query(format!("SELECT pg_advisory_unlock({LOCK_KEY})")).execute(&mut admin).unwrap();
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct Name {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
 }
 
 /// A database of its own for one test, dropped when the test ends.
