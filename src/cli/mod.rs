@@ -88,14 +88,15 @@ impl Command {
             Self::Serve => serve(config),
             Self::Migrate => {
                 let applied = db::migrate(&mut connect(config)?).map_err(|e| anyhow::anyhow!(e))?;
-                println!(
-                    "migrations applied: {}",
-                    if applied.is_empty() {
-                        "none pending".to_owned()
-                    } else {
+                if applied.is_empty() {
+                    println!("migrations: none pending");
+                } else {
+                    println!(
+                        "migrations applied: {} ({})",
+                        applied.len(),
                         applied.join(", ")
-                    }
-                );
+                    );
+                }
                 Ok(ExitCode::SUCCESS)
             }
             Self::SeedDemo => {

@@ -4,6 +4,7 @@
 mod harness;
 mod ledger_support;
 
+mod cli;
 mod ledger_concurrency;
 mod ledger_database_guards;
 mod ledger_entries;
