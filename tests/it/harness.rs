@@ -60,7 +60,9 @@ fn template_name() -> &'static str {
 fn ensure_template(name: &str) {
     const LOCK_KEY: i64 = 0x616c_6c69_616e_6365; // "alliance"
     let mut admin = PgConnection::establish(&admin_url()).expect("connect to the admin database");
-    sql_query(format!("SELECT pg_advisory_lock({LOCK_KEY})")).execute(&mut admin).unwrap();
+    sql_query(format!("SELECT pg_advisory_lock({LOCK_KEY})"))
+        .execute(&mut admin)
+        .unwrap();
     let ready: i64 = sql_query(format!(
         "SELECT count(*) AS n FROM pg_database WHERE datname = '{name}' AND NOT datallowconn"
     ))
@@ -69,19 +71,32 @@ fn ensure_template(name: &str) {
     .n;
     if ready == 0 {
         // Templates of older migrations, and a half-built one of ours, go.
-        let stale: Vec<Name> = sql_query("SELECT datname AS name FROM pg_database WHERE datname LIKE 'alliance\\_template\\_%'")
-            .load(&mut admin)
-            .unwrap();
+        let stale: Vec<Name> = sql_query(
+            "SELECT datname AS name FROM pg_database WHERE datname LIKE 'alliance\\_template\\_%'",
+        )
+        .load(&mut admin)
+        .unwrap();
         for Name { name: old } in stale {
-            sql_query(format!("DROP DATABASE {old} WITH (FORCE)")).execute(&mut admin).unwrap();
+            sql_query(format!("DROP DATABASE {old} WITH (FORCE)"))
+                .execute(&mut admin)
+                .unwrap();
         }
-        sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).unwrap();
-        let mut conn = PgConnection::establish(&format!("{}/{name}", server_url())).expect("connect to the new template");
+        sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .unwrap();
+        let mut conn = PgConnection::establish(&format!("{}/{name}", server_url()))
+            .expect("connect to the new template");
         db::migrate(&mut conn).expect("migrate the template");
         drop(conn);
-        sql_query(format!("ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false")).execute(&mut admin).unwrap();
+        sql_query(format!(
+            "ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false"
+        ))
+        .execute(&mut admin)
+        .unwrap();
     }
-    sql_query(format!("SELECT pg_advisory_unlock({LOCK_KEY})")).execute(&mut admin).unwrap();
+    sql_query(format!("SELECT pg_advisory_unlock({LOCK_KEY})"))
+        .execute(&mut admin)
+        .unwrap();
 }
 
 #[derive(QueryableByName)]
