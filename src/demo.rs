@@ -1,4 +1,777 @@
-//! The demo data set.
-pub fn seed(_conn: &mut diesel::PgConnection) -> anyhow::Result<String> {
-    Ok(String::new())
+//! The demo data set (`alliance seed-demo`): two merchants with their points
+//! programs, 24 members and three months of history — deposits, earns, exchanges,
+//! expiries and redemptions — booked through the real `ledger::submit`, so the
+//! demo books look exactly like books the services will write.
+//!
+//! Running it again adds nothing: every entry has a deterministic idempotency key
+//! (`demo:...`) and the history comes from a fixed RNG seed, so a second run sends
+//! the same requests and the ledger replays them. Should the generated history
+//! ever change (new code here, or a `rand` upgrade that changes `StdRng`), a
+//! database seeded before refuses the new requests as idempotency conflicts and
+//! the seed stops with an error instead of booking a second history.
+//!
+//! For now merchants and members exist only as account owners (ids 1–2 and
+//! 1–24); later issues give them tables.
+
+use std::{collections::BTreeMap, ops::RangeInclusive};
+
+use anyhow::{Context, anyhow, ensure};
+use chrono::{Days, NaiveDate};
+use diesel::PgConnection;
+use rand::{
+    Rng, SeedableRng,
+    rngs::StdRng,
+    seq::{IndexedRandom, SliceRandom},
+};
+use rust_decimal::Decimal;
+use serde_json::json;
+
+use crate::{
+    chart::{self, CNY, HouseAccount, HouseAccounts, ProgramAccounts},
+    domain::{
+        id::{AccountId, TransferId},
+        money::{Money, Rounding},
+        points::ProgramCode,
+        rate::Rate,
+    },
+    ledger::{self, CommittedEntry, EntryError, EntryRequest, TransferRequest},
+};
+
+/// Any fixed value will do; changing it changes the whole history (see above).
+const RNG_SEED: u64 = 20_261_122;
+/// Members 1..=MEMBERS, each with a wallet in every demo program and in ALP.
+const MEMBERS: i64 = 24;
+const EARNS: usize = 360;
+/// Orders are dated from this day on, over `HISTORY_DAYS` days.
+const FIRST_ORDER_DAY: NaiveDate = NaiveDate::from_ymd_opt(2026, 8, 1).expect("a valid date");
+const HISTORY_DAYS: u64 = 92;
+const EXCHANGES: usize = 40;
+const EXPIRIES: usize = 10;
+/// Entries per `ledger::submit` call: one transaction each.
+const BATCH_SIZE: usize = 200;
+/// How long a redemption voucher holds its points before the timeout job voids it.
+const VOUCHER_VALIDITY_SECS: i64 = 30 * 24 * 60 * 60;
+
+// Demo pricing. The real exchange service (a later issue) replaces these with each
+// program's agreed settlement value, the rate model's sell and buy values, and a
+// fee by partner and member tier; earning rules replace the flat earn rate.
+/// CNY per BREW point agreed with 沪上咖啡.
+const BREW_SETTLEMENT_VALUE: &str = "0.05";
+/// CNY per MART point agreed with 申城超市.
+const MART_SETTLEMENT_VALUE: &str = "0.01";
+/// Sell value = settlement value × this: what the house credits for points given up.
+const DEMO_SELL_FACTOR: &str = "0.95";
+/// Buy value = settlement value × this. It is above the sell factor, so no cycle of
+/// exchanges returns more than it started with.
+const DEMO_BUY_FACTOR: &str = "1.05";
+/// The house's fee: this share of the value out of every exchange.
+const DEMO_EXCHANGE_FEE: &str = "0.02";
+/// One point per CNY spent, with no tier bonus or campaign.
+const DEMO_CNY_PER_POINT: &str = "1";
+
+/// A demo merchant and its points program.
+struct DemoMerchant {
+    id: i64,
+    name: &'static str,
+    program: &'static str,
+    program_name: &'static str,
+    /// The settlement deposit it has paid in, in CNY.
+    deposit: &'static str,
+    settlement_value: &'static str,
+    basket: fn(&mut StdRng) -> Money,
+    /// Members exchange these points in whole multiples of the step.
+    exchange_step: i64,
+    exchange_steps: RangeInclusive<i64>,
+}
+
+const BREW: usize = 0;
+const MART: usize = 1;
+const MERCHANTS: [DemoMerchant; 2] = [
+    DemoMerchant {
+        id: 1,
+        name: "沪上咖啡 Shanghai Brew",
+        program: "BREW",
+        program_name: "沪上咖啡积分",
+        deposit: "50000.00",
+        settlement_value: BREW_SETTLEMENT_VALUE,
+        basket: coffee_order,
+        exchange_step: 50,
+        exchange_steps: 2..=8,
+    },
+    DemoMerchant {
+        id: 2,
+        name: "申城超市 Shencheng Mart",
+        program: "MART",
+        program_name: "申城超市积分",
+        deposit: "80000.00",
+        settlement_value: MART_SETTLEMENT_VALUE,
+        basket: grocery_basket,
+        exchange_step: 100,
+        exchange_steps: 5..=30,
+    },
+];
+
+/// Of every 20 orders, this many are at the coffee chain, the rest at the supermarket.
+const COFFEE_ORDERS_PER_20: u32 = 11;
+
+/// A coffee order: ¥28–¥65.
+fn coffee_order(rng: &mut StdRng) -> Money {
+    Money::from_fen(rng.random_range(2_800..=6_500))
+}
+
+/// A supermarket basket: ¥40–¥600, most of them under ¥200.
+fn grocery_basket(rng: &mut StdRng) -> Money {
+    let fen = if rng.random_ratio(3, 4) {
+        rng.random_range(4_000..=20_000)
+    } else {
+        rng.random_range(20_000..=60_000)
+    };
+    Money::from_fen(fen)
+}
+
+/// A reward paid in its merchant's own points, which are simply retired.
+struct DemoReward {
+    program: usize,
+    name: &'static str,
+    points: i64,
+    outcome: Outcome,
+}
+
+/// What became of a redemption: the books show one of each.
+#[derive(Clone, Copy)]
+enum Outcome {
+    /// The store's staff redeemed the voucher (核销): the hold is posted.
+    Redeemed,
+    /// The member cancelled: the hold is voided.
+    Cancelled,
+    /// Not yet used: the hold stays pending.
+    Pending,
+}
+
+const REWARDS: [DemoReward; 3] = [
+    DemoReward {
+        program: BREW,
+        name: "美式咖啡兑换券 Americano voucher",
+        points: 300,
+        outcome: Outcome::Redeemed,
+    },
+    DemoReward {
+        program: MART,
+        name: "10元代金券 ¥10 voucher",
+        points: 1_000,
+        outcome: Outcome::Cancelled,
+    },
+    DemoReward {
+        program: BREW,
+        name: "拿铁兑换券 Latte voucher",
+        points: 500,
+        outcome: Outcome::Pending,
+    },
+];
+
+/// Loads the demo data set; safe to run again. Returns a short summary.
+pub fn seed(conn: &mut PgConnection) -> anyhow::Result<String> {
+    let books = Books::open(conn)?;
+    let mut history = History::new(&books)?;
+    history.deposits()?;
+    history.earns()?;
+    history.exchanges()?;
+    history.expiries();
+    history.flush(conn)?;
+    // Posting or voiding a hold names its transfer, known only once it is booked.
+    let holds = history.redemption_holds()?;
+    let held = history.flush(conn)?;
+    history.resolve_redemptions(&holds, &held)?;
+    history.flush(conn)?;
+    Ok(history.summary())
+}
+
+/// The demo's accounts, opened (or found) through the chart.
+struct Books {
+    house: HouseAccounts,
+    /// Indexed by `BREW` and `MART`.
+    programs: Vec<ProgramBooks>,
+}
+
+/// One demo program, its merchant's accounts and its members' wallets.
+struct ProgramBooks {
+    merchant: &'static DemoMerchant,
+    code: ProgramCode,
+    accounts: ProgramAccounts,
+    deposit: AccountId,
+    settlement: AccountId,
+    wallets: BTreeMap<i64, AccountId>,
+    sell: Rate,
+    buy: Rate,
+}
+
+impl Books {
+    fn open(conn: &mut PgConnection) -> anyhow::Result<Books> {
+        let house = chart::ensure_house_accounts(conn)?;
+        open_wallets(conn, &ProgramCode::alp())?;
+        let programs = MERCHANTS
+            .iter()
+            .map(|merchant| ProgramBooks::open(conn, merchant))
+            .collect::<anyhow::Result<_>>()?;
+        Ok(Books { house, programs })
+    }
+
+    /// The house's six and ALP's two, then per program its two, the merchant's
+    /// two and the wallets; plus the members' ALP wallets.
+    fn account_count(&self) -> usize {
+        let members = self.programs[BREW].wallets.len();
+        HouseAccount::ALL.len() + 2 + members + self.programs.len() * (4 + members)
+    }
+}
+
+impl ProgramBooks {
+    fn open(conn: &mut PgConnection, merchant: &'static DemoMerchant) -> anyhow::Result<Self> {
+        let code = ProgramCode::parse(merchant.program)?;
+        let settlement_value = Rate::parse(merchant.settlement_value)?;
+        Ok(ProgramBooks {
+            merchant,
+            accounts: chart::ensure_program(conn, &code, merchant.program_name)?,
+            deposit: chart::open(conn, &chart::merchant_deposit(merchant.id))?,
+            settlement: chart::open(conn, &chart::merchant_settlement(merchant.id))?,
+            wallets: open_wallets(conn, &code)?,
+            sell: scaled(settlement_value, DEMO_SELL_FACTOR)?,
+            buy: scaled(settlement_value, DEMO_BUY_FACTOR)?,
+            code,
+        })
+    }
+}
+
+fn open_wallets(
+    conn: &mut PgConnection,
+    program: &ProgramCode,
+) -> anyhow::Result<BTreeMap<i64, AccountId>> {
+    (1..=MEMBERS)
+        .map(|member| {
+            Ok((
+                member,
+                chart::open(conn, &chart::member_wallet(member, program))?,
+            ))
+        })
+        .collect()
+}
+
+fn decimal(text: &str) -> anyhow::Result<Decimal> {
+    Decimal::from_str_exact(text).with_context(|| format!("demo constant {text:?}"))
+}
+
+fn scaled(rate: Rate, factor: &str) -> anyhow::Result<Rate> {
+    Ok(Rate::new(rate.as_decimal() * decimal(factor)?)?)
+}
+
+/// An exchange A → B priced by LEDGER.md's hub model.
+#[derive(Debug, PartialEq, Eq)]
+struct Quote {
+    /// What A pays for the liability it sheds: points out × A's sell value.
+    value_out: Money,
+    fee: Money,
+    /// floor((value out − fee) / B's buy value).
+    points_in: i64,
+    /// What B is paid for the liability it takes on: points in × B's buy value.
+    paid_to_b: Money,
+    /// Value out − paid to B: the fee and what flooring the points left over.
+    kept: Money,
+}
+
+impl Quote {
+    /// No rounding gives anyone more than was paid for: the value out and B's pay
+    /// round down, the fee up, the points are floored. So what B is paid never
+    /// exceeds the value out, and the house keeps at least its fee.
+    fn new(points_out: i64, sell: Rate, buy: Rate, fee_rate: Decimal) -> anyhow::Result<Quote> {
+        let value_out = sell.value_of(points_out, Rounding::Down)?;
+        let fee = value_out.mul_decimal(fee_rate, Rounding::Up)?;
+        let points_in = buy.points_for(value_out.checked_sub(fee)?)?;
+        let paid_to_b = buy.value_of(points_in, Rounding::Down)?;
+        Ok(Quote {
+            value_out,
+            fee,
+            points_in,
+            paid_to_b,
+            kept: value_out.checked_sub(paid_to_b)?,
+        })
+    }
+}
+
+/// A CNY leg, left out when rounding leaves nothing to move.
+fn cash_leg(debit: AccountId, credit: AccountId, amount: Money) -> Option<TransferRequest> {
+    amount
+        .is_positive()
+        .then(|| TransferRequest::move_(debit, credit, CNY, amount.fen()))
+}
+
+/// What the entries generated so far leave in one wallet.
+#[derive(Default)]
+struct Wallet {
+    /// Available points: holds count against it.
+    balance: i64,
+    /// Everything that ever left the wallet, oldest points first (FIFO).
+    spent: i64,
+    first_lot: Option<Lot>,
+}
+
+/// The points one order earned.
+struct Lot {
+    order_id: String,
+    earned_on: NaiveDate,
+    points: i64,
+}
+
+impl Wallet {
+    /// What is left of the oldest lot, since spending takes the oldest points first.
+    fn first_lot_left(&self) -> i64 {
+        self.first_lot
+            .as_ref()
+            .map_or(0, |lot| (lot.points - self.spent).max(0))
+    }
+
+    fn debit(&mut self, points: i64) {
+        self.balance -= points;
+        self.spent += points;
+    }
+}
+
+/// A redemption whose points are held.
+struct Held {
+    number: usize,
+    reward: &'static DemoReward,
+    member: i64,
+}
+
+/// Entries by kind, and how many the ledger had already.
+#[derive(Default)]
+struct Tally {
+    by_kind: BTreeMap<String, usize>,
+    committed: usize,
+    replayed: usize,
+}
+
+/// Generates the history and submits it. Wallets are simulated alongside, so every
+/// entry is generated to succeed; a refusal is a bug and stops the seed.
+struct History<'b> {
+    books: &'b Books,
+    rng: StdRng,
+    earn_rate: Rate,
+    fee_rate: Decimal,
+    /// Not yet submitted.
+    entries: Vec<EntryRequest>,
+    /// By (program, member); ordered, so that every run walks them alike.
+    wallets: BTreeMap<(usize, i64), Wallet>,
+    tally: Tally,
+}
+
+impl<'b> History<'b> {
+    fn new(books: &'b Books) -> anyhow::Result<Self> {
+        Ok(History {
+            books,
+            rng: StdRng::seed_from_u64(RNG_SEED),
+            earn_rate: Rate::parse(DEMO_CNY_PER_POINT)?,
+            fee_rate: decimal(DEMO_EXCHANGE_FEE)?,
+            entries: Vec::new(),
+            wallets: BTreeMap::new(),
+            tally: Tally::default(),
+        })
+    }
+
+    fn wallet(&mut self, program: usize, member: i64) -> &mut Wallet {
+        self.wallets.entry((program, member)).or_default()
+    }
+
+    fn balance(&self, program: usize, member: i64) -> i64 {
+        self.wallets
+            .get(&(program, member))
+            .map_or(0, |w| w.balance)
+    }
+
+    /// Confirmed bank receipts of the merchants' settlement deposits.
+    fn deposits(&mut self) -> anyhow::Result<()> {
+        let books = self.books;
+        for program in &books.programs {
+            let merchant = program.merchant;
+            let amount = Money::parse(merchant.deposit)?;
+            let bank = books.house.id(HouseAccount::Bank);
+            self.entries.push(
+                EntryRequest::new(format!("demo:deposit:{}", merchant.id), "deposit")
+                    .metadata(json!({
+                        "merchant_id": merchant.id,
+                        "bank_receipt": format!("DEMO-RCPT-{:04}", merchant.id),
+                        "amount": amount,
+                    }))
+                    .transfer(TransferRequest::move_(
+                        bank,
+                        program.deposit,
+                        CNY,
+                        amount.fen(),
+                    )),
+            );
+        }
+        Ok(())
+    }
+
+    /// Orders at either merchant over the history, in date order.
+    fn earns(&mut self) -> anyhow::Result<()> {
+        let mut orders: Vec<(NaiveDate, usize, i64, Money)> = (0..EARNS)
+            .map(|_| {
+                let program = if self.rng.random_ratio(COFFEE_ORDERS_PER_20, 20) {
+                    BREW
+                } else {
+                    MART
+                };
+                let day = FIRST_ORDER_DAY + Days::new(self.rng.random_range(0..HISTORY_DAYS));
+                let member = self.rng.random_range(1..=MEMBERS);
+                let amount = (self.books.programs[program].merchant.basket)(&mut self.rng);
+                (day, program, member, amount)
+            })
+            .collect();
+        orders.sort_by_key(|(day, ..)| *day);
+        for (number, (day, program, member, amount)) in orders.into_iter().enumerate() {
+            self.earn(number + 1, day, program, member, amount)?;
+        }
+        Ok(())
+    }
+
+    fn earn(
+        &mut self,
+        number: usize,
+        day: NaiveDate,
+        program: usize,
+        member: i64,
+        amount: Money,
+    ) -> anyhow::Result<()> {
+        let books = &self.books.programs[program];
+        let points = self.earn_rate.points_for(amount)?;
+        let order_id = format!("{}-{}-{number:04}", books.code, day.format("%Y%m%d"));
+        self.entries.push(
+            EntryRequest::new(format!("demo:earn:{order_id}"), "earn")
+                .metadata(json!({
+                    "merchant_id": books.merchant.id,
+                    "member_id": member,
+                    "order_id": order_id,
+                    "order_date": day,
+                    "amount": amount,
+                }))
+                .transfer(TransferRequest::move_(
+                    books.accounts.issuance,
+                    books.wallets[&member],
+                    books.code.as_str(),
+                    points,
+                )),
+        );
+        let wallet = self.wallet(program, member);
+        wallet.balance += points;
+        wallet.first_lot.get_or_insert(Lot {
+            order_id,
+            earned_on: day,
+            points,
+        });
+        Ok(())
+    }
+
+    /// Members swapping points both ways between the two programs.
+    fn exchanges(&mut self) -> anyhow::Result<()> {
+        for number in 1..=EXCHANGES {
+            let (from, to) = if self.rng.random_ratio(1, 2) {
+                (BREW, MART)
+            } else {
+                (MART, BREW)
+            };
+            if let Some((member, points_out)) = self.pick_exchange(from) {
+                self.exchange(number, member, from, to, points_out)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A member who holds enough `from` points, and a round amount they can afford.
+    fn pick_exchange(&mut self, from: usize) -> Option<(i64, i64)> {
+        let merchant = self.books.programs[from].merchant;
+        let step = merchant.exchange_step;
+        let fewest = *merchant.exchange_steps.start();
+        let able: Vec<i64> = (1..=MEMBERS)
+            .filter(|&member| self.balance(from, member) >= fewest * step)
+            .collect();
+        let member = *able.choose(&mut self.rng)?;
+        let most = (self.balance(from, member) / step).min(*merchant.exchange_steps.end());
+        Some((member, self.rng.random_range(fewest..=most) * step))
+    }
+
+    /// One entry with both points legs and the cash legs; `house:clearing` takes in
+    /// the value out and pays all of it on, so it nets to zero.
+    fn exchange(
+        &mut self,
+        number: usize,
+        member: i64,
+        from: usize,
+        to: usize,
+        points_out: i64,
+    ) -> anyhow::Result<()> {
+        let books = self.books;
+        let (a, b) = (&books.programs[from], &books.programs[to]);
+        let quote = Quote::new(points_out, a.sell, b.buy, self.fee_rate)?;
+        ensure!(quote.points_in > 0, "a demo exchange must buy some points");
+        let clearing = books.house.id(HouseAccount::Clearing);
+        let fees = books.house.id(HouseAccount::Fees);
+        let legs = [
+            Some(TransferRequest::move_(
+                a.wallets[&member],
+                a.accounts.issuance,
+                a.code.as_str(),
+                points_out,
+            )),
+            Some(TransferRequest::move_(
+                b.accounts.issuance,
+                b.wallets[&member],
+                b.code.as_str(),
+                quote.points_in,
+            )),
+            cash_leg(a.settlement, clearing, quote.value_out),
+            cash_leg(clearing, b.settlement, quote.paid_to_b),
+            cash_leg(clearing, fees, quote.kept),
+        ];
+        let entry =
+            EntryRequest::new(format!("demo:exchange:{number:03}"), "exchange").metadata(json!({
+                "member_id": member,
+                "from": a.code,
+                "to": b.code,
+                "points_out": points_out,
+                "points_in": quote.points_in,
+                "sell_value": a.sell,
+                "buy_value": b.buy,
+                "value_out": quote.value_out,
+                "fee": quote.fee,
+            }));
+        self.entries.push(
+            legs.into_iter()
+                .flatten()
+                .fold(entry, EntryRequest::transfer),
+        );
+        self.wallet(from, member).debit(points_out);
+        self.wallet(to, member).balance += quote.points_in;
+        Ok(())
+    }
+
+    /// Some members' oldest lots lapse: what is left of them goes to breakage.
+    fn expiries(&mut self) {
+        let lapsing: Vec<(usize, i64)> = self
+            .wallets
+            .iter()
+            .filter(|(_, wallet)| wallet.first_lot_left() > 0)
+            .map(|(key, _)| *key)
+            .collect();
+        let chosen: Vec<(usize, i64)> = lapsing
+            .choose_multiple(&mut self.rng, EXPIRIES)
+            .copied()
+            .collect();
+        for (program, member) in chosen {
+            self.expire(program, member);
+        }
+    }
+
+    fn expire(&mut self, program: usize, member: i64) {
+        let books = &self.books.programs[program];
+        let wallet = self.wallets.entry((program, member)).or_default();
+        let points = wallet.first_lot_left();
+        let lot = wallet
+            .first_lot
+            .as_ref()
+            .expect("only wallets with a lot lapse");
+        self.entries.push(
+            EntryRequest::new(format!("demo:expire:{}", lot.order_id), "expire")
+                .metadata(json!({
+                    "member_id": member,
+                    "lot_order_id": lot.order_id,
+                    "lot_earned_on": lot.earned_on,
+                    "lot_points": lot.points,
+                }))
+                .transfer(TransferRequest::move_(
+                    books.wallets[&member],
+                    books.accounts.breakage,
+                    books.code.as_str(),
+                    points,
+                )),
+        );
+        wallet.debit(points);
+    }
+
+    /// Orders one voucher per demo reward, holding its points.
+    fn redemption_holds(&mut self) -> anyhow::Result<Vec<Held>> {
+        let mut held = Vec::with_capacity(REWARDS.len());
+        for (index, reward) in REWARDS.iter().enumerate() {
+            let mut members: Vec<i64> = (1..=MEMBERS).collect();
+            members.shuffle(&mut self.rng);
+            let member = members
+                .into_iter()
+                .find(|&member| self.balance(reward.program, member) >= reward.points)
+                .with_context(|| format!("no demo member can afford {}", reward.name))?;
+            let number = index + 1;
+            let books = &self.books.programs[reward.program];
+            self.entries.push(
+                EntryRequest::new(format!("demo:redeem:{number}:hold"), "redeem")
+                    .metadata(json!({
+                        "member_id": member,
+                        "reward": reward.name,
+                        "voucher": voucher(number),
+                    }))
+                    .transfer(TransferRequest::hold(
+                        books.wallets[&member],
+                        books.accounts.issuance,
+                        books.code.as_str(),
+                        reward.points,
+                        VOUCHER_VALIDITY_SECS,
+                    )),
+            );
+            self.wallet(reward.program, member).balance -= reward.points;
+            held.push(Held {
+                number,
+                reward,
+                member,
+            });
+        }
+        Ok(held)
+    }
+
+    /// Posts or voids each hold as its reward's outcome says.
+    fn resolve_redemptions(
+        &mut self,
+        holds: &[Held],
+        committed: &[CommittedEntry],
+    ) -> anyhow::Result<()> {
+        for (held, entry) in holds.iter().zip(committed) {
+            let pending: TransferId = *entry
+                .transfer_ids
+                .first()
+                .context("a hold entry has its transfer")?;
+            let metadata = json!({ "member_id": held.member, "voucher": voucher(held.number) });
+            let wallet = self.wallet(held.reward.program, held.member);
+            let (step, kind, transfer) = match held.reward.outcome {
+                Outcome::Redeemed => {
+                    wallet.spent += held.reward.points;
+                    let post = TransferRequest::Post {
+                        pending,
+                        amount: None,
+                    };
+                    ("post", "redeem", post)
+                }
+                Outcome::Cancelled => {
+                    wallet.balance += held.reward.points;
+                    ("void", "redeem_cancel", TransferRequest::Void { pending })
+                }
+                Outcome::Pending => continue,
+            };
+            self.entries.push(
+                EntryRequest::new(format!("demo:redeem:{}:{step}", held.number), kind)
+                    .metadata(metadata)
+                    .transfer(transfer),
+            );
+        }
+        Ok(())
+    }
+
+    /// Submits what was generated since the last flush, in batches, and returns the
+    /// committed entries in order.
+    fn flush(&mut self, conn: &mut PgConnection) -> anyhow::Result<Vec<CommittedEntry>> {
+        let entries = std::mem::take(&mut self.entries);
+        let mut committed = Vec::with_capacity(entries.len());
+        for batch in entries.chunks(BATCH_SIZE) {
+            for (entry, result) in batch.iter().zip(ledger::submit(conn, batch)?) {
+                let done = result.map_err(|error| refused(entry, &error))?;
+                *self.tally.by_kind.entry(entry.kind.clone()).or_default() += 1;
+                if done.replayed {
+                    self.tally.replayed += 1;
+                } else {
+                    self.tally.committed += 1;
+                }
+                committed.push(done);
+            }
+        }
+        Ok(committed)
+    }
+
+    fn summary(&self) -> String {
+        let merchants: Vec<&str> = self
+            .books
+            .programs
+            .iter()
+            .map(|p| p.merchant.name)
+            .collect();
+        let kinds: Vec<String> = self
+            .tally
+            .by_kind
+            .iter()
+            .map(|(kind, count)| format!("{count} {kind}"))
+            .collect();
+        format!(
+            "demo data: {} merchants ({}), {MEMBERS} members, {} accounts\n\
+             {} journal entries ({}): {} committed now, {} already present",
+            merchants.len(),
+            merchants.join(", "),
+            self.books.account_count(),
+            self.tally.committed + self.tally.replayed,
+            kinds.join(", "),
+            self.tally.committed,
+            self.tally.replayed,
+        )
+    }
+}
+
+fn voucher(number: usize) -> String {
+    format!("DEMO-V-{number:04}")
+}
+
+fn refused(entry: &EntryRequest, error: &EntryError) -> anyhow::Error {
+    let hint = if matches!(error, EntryError::IdempotencyConflict { .. }) {
+        " (this database holds a different demo history; seed a fresh database)"
+    } else {
+        ""
+    };
+    anyhow!(
+        "demo entry {} was refused: {error}{hint}",
+        entry.idempotency_key
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rate(text: &str) -> Rate {
+        Rate::parse(text).unwrap()
+    }
+
+    #[test]
+    fn a_quote_floors_the_points_and_keeps_the_rest() {
+        // 200 BREW at 0.0475 = ¥9.50 out; 2% fee = ¥0.19; ¥9.31 / 0.0105 = 886.67 → 886
+        // MART, worth ¥9.303 → ¥9.30 to MART; ¥0.20 stays with the house.
+        let quote = Quote::new(
+            200,
+            rate("0.0475"),
+            rate("0.0105"),
+            decimal("0.02").unwrap(),
+        );
+        assert_eq!(
+            quote.unwrap(),
+            Quote {
+                value_out: Money::from_fen(950),
+                fee: Money::from_fen(19),
+                points_in: 886,
+                paid_to_b: Money::from_fen(930),
+                kept: Money::from_fen(20),
+            }
+        );
+    }
+
+    #[test]
+    fn demo_sell_and_buy_values_bracket_the_settlement_value() {
+        for merchant in &MERCHANTS {
+            let value = rate(merchant.settlement_value);
+            let (sell, buy) = (
+                scaled(value, DEMO_SELL_FACTOR).unwrap(),
+                scaled(value, DEMO_BUY_FACTOR).unwrap(),
+            );
+            assert!(sell < value && value < buy, "{}", merchant.program);
+        }
+    }
 }

@@ -4,6 +4,7 @@
 //! `ledger`/`db` → `domain`.
 
 pub mod bench;
+pub mod chart;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -5,6 +5,7 @@ mod harness;
 mod ledger_support;
 
 mod cli;
+mod demo;
 mod ledger_concurrency;
 mod ledger_database_guards;
 mod ledger_entries;
