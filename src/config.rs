@@ -8,6 +8,8 @@ use secrecy::{ExposeSecret, SecretString};
 const DEFAULT_DATABASE_URL: &str = "postgres://alliance:alliance@127.0.0.1:5432/alliance";
 const DEFAULT_BIND: &str = "127.0.0.1:8080";
 const DEFAULT_SECRET_KEY: &str = "development-only-secret-key-do-not-use-in-production";
+const DEFAULT_OUTBOX_DIR: &str = "outbox";
+const DEFAULT_MAIL_FROM: &str = "积分联盟 Alliance <noreply@alliance.example.cn>";
 /// A secret key shorter than this cannot carry 256 bits of entropy.
 const MIN_SECRET_KEY_LEN: usize = 32;
 
@@ -24,6 +26,13 @@ pub struct Config {
     pub secret_key: SecretString,
     pub environment: Environment,
     pub database_pool_size: u32,
+    /// Where links in emails point, e.g. `https://alliance.example.cn`.
+    pub public_url: String,
+    /// `smtp://` or `smtps://` URL (lettre's format); without it mail is written
+    /// as `.eml` files to `outbox_dir`.
+    pub smtp_url: Option<SecretString>,
+    pub outbox_dir: std::path::PathBuf,
+    pub mail_from: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -94,24 +103,50 @@ impl Config {
             }
         }
 
+        let bind: SocketAddr = bind.parse().map_err(|e| ConfigError::Invalid {
+            name: "ALLIANCE_BIND",
+            reason: format!("'{bind}': {e}"),
+        })?;
+        let public_url = lookup("ALLIANCE_PUBLIC_URL")
+            .unwrap_or_else(|| format!("http://{bind}"))
+            .trim_end_matches('/')
+            .to_owned();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(ConfigError::Invalid {
+                name: "ALLIANCE_PUBLIC_URL",
+                reason: format!("'{public_url}' must start with http:// or https://"),
+            });
+        }
         Ok(Self {
             database_url: database_url
                 .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned())
                 .into(),
-            bind: bind.parse().map_err(|e| ConfigError::Invalid {
-                name: "ALLIANCE_BIND",
-                reason: format!("'{bind}': {e}"),
-            })?,
+            bind,
             secret_key: secret_key
                 .unwrap_or_else(|| DEFAULT_SECRET_KEY.to_owned())
                 .into(),
             environment,
             database_pool_size,
+            public_url,
+            smtp_url: lookup("ALLIANCE_SMTP_URL").map(Into::into),
+            outbox_dir: lookup("ALLIANCE_OUTBOX_DIR")
+                .unwrap_or_else(|| DEFAULT_OUTBOX_DIR.to_owned())
+                .into(),
+            mail_from: lookup("ALLIANCE_MAIL_FROM").unwrap_or_else(|| DEFAULT_MAIL_FROM.to_owned()),
         })
     }
 
     pub fn database_url(&self) -> &str {
         self.database_url.expose_secret()
+    }
+
+    pub fn secret_key(&self) -> &str {
+        self.secret_key.expose_secret()
+    }
+
+    /// Cookies get the `Secure` flag when the public URL is HTTPS.
+    pub fn cookies_secure(&self) -> bool {
+        self.public_url.starts_with("https://")
     }
 }
 

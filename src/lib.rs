@@ -3,15 +3,21 @@
 //! Dependencies point one way: `cli`/`startup` (HTTP, jobs) → domain services →
 //! `ledger`/`db` → `domain`.
 
+pub mod approval;
+pub mod audit;
 pub mod bench;
 pub mod chart;
 pub mod cli;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod i18n;
 pub mod jobs;
 pub mod ledger;
 pub mod startup;
 pub mod telemetry;
+
+rust_i18n::i18n!("locales", fallback = "zh-CN");

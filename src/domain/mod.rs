@@ -1,7 +1,12 @@
 //! Pure domain types: no database, no HTTP. Everything else is parsed into these
 //! before it is used.
 
+pub mod actor;
+pub mod email_address;
 pub mod id;
 pub mod money;
+pub mod password;
+pub mod phone;
 pub mod points;
+pub mod portal;
 pub mod rate;

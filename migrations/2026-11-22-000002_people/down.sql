@@ -1,0 +1,12 @@
+DROP TABLE approval_decisions;
+DROP TABLE approvals;
+DROP TABLE audit_events;
+DROP FUNCTION audit_refuse_change();
+DROP TABLE password_resets;
+DROP TABLE sign_in_attempts;
+DROP TABLE web_sessions;
+DROP TABLE privacy_consents;
+DROP TABLE members;
+DROP TABLE merchant_users;
+DROP TABLE merchants;
+DROP TABLE operators;

@@ -1,0 +1,55 @@
+//! The actions an approval can run, by kind. Each domain registers its own at
+//! start-up; a request for an unknown kind is refused when it is made, not when it
+//! is approved.
+
+use std::collections::HashMap;
+
+use diesel::PgConnection;
+
+use crate::domain::actor::Actor;
+
+use super::Approval;
+
+/// Why an approved action could not run; shown to the people who decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionFailed(pub String);
+
+impl From<diesel::result::Error> for ActionFailed {
+    fn from(e: diesel::result::Error) -> Self {
+        tracing::error!(error = %e, "approved action failed in the database");
+        Self("database error".to_owned())
+    }
+}
+
+/// Runs the approved action as the checker who completed the approval; returns a
+/// short outcome for the record.
+pub type Action = fn(&mut PgConnection, &Approval, &Actor) -> Result<String, ActionFailed>;
+
+#[derive(Debug, Default, Clone)]
+pub struct Registry {
+    actions: HashMap<&'static str, Action>,
+}
+
+impl Registry {
+    #[must_use]
+    pub fn with(mut self, kind: &'static str, action: Action) -> Self {
+        self.actions.insert(kind, action);
+        self
+    }
+
+    pub fn knows(&self, kind: &str) -> bool {
+        self.actions.contains_key(kind)
+    }
+
+    pub(super) fn run(
+        &self,
+        conn: &mut PgConnection,
+        approval: &Approval,
+        checker: &Actor,
+    ) -> Result<String, ActionFailed> {
+        let action = self.actions.get(approval.kind.as_str()).ok_or_else(|| {
+            ActionFailed(format!("no action is registered for {}", approval.kind))
+        })?;
+        action(conn, approval, checker)
+    }
+}
