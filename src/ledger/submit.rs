@@ -85,13 +85,36 @@ pub fn submit(
         .collect())
 }
 
-/// SHA-256 over the canonical JSON of everything but the key.
+/// SHA-256 over the canonical JSON of everything but the key. Object keys are
+/// sorted here rather than trusting serde_json's map order, which another crate
+/// can switch to insertion order (its `preserve_order` feature).
 pub(crate) fn request_hash(entry: &EntryRequest) -> [u8; 32] {
-    let json = serde_json::to_vec(entry).expect("entry requests always serialize");
+    let value = serde_json::to_value(entry).expect("entry requests always serialize");
+    let json = serde_json::to_vec(&canonical(value)).expect("JSON values always serialize");
     digest::digest(&digest::SHA256, &json)
         .as_ref()
         .try_into()
         .expect("SHA-256 is 32 bytes")
+}
+
+/// The same value with every object's keys in sorted order.
+fn canonical(value: serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut entries: Vec<_> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            serde_json::Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, canonical(v)))
+                    .collect(),
+            )
+        }
+        serde_json::Value::Array(items) => {
+            serde_json::Value::Array(items.into_iter().map(canonical).collect())
+        }
+        other => other,
+    }
 }
 
 fn check_shape(entry: &EntryRequest) -> Result<(), EntryError> {
