@@ -8,6 +8,8 @@ use secrecy::{ExposeSecret, SecretString};
 const DEFAULT_DATABASE_URL: &str = "postgres://alliance:alliance@127.0.0.1:5432/alliance";
 const DEFAULT_BIND: &str = "127.0.0.1:8080";
 const DEFAULT_SECRET_KEY: &str = "development-only-secret-key-do-not-use-in-production";
+/// ¥10,000.00: deductions and adjustments from here on need two approvers.
+const DEFAULT_DUAL_APPROVAL_FROM_FEN: i64 = 1_000_000;
 const DEFAULT_OUTBOX_DIR: &str = "outbox";
 const DEFAULT_MAIL_FROM: &str = "积分联盟 Alliance <noreply@alliance.example.cn>";
 /// A secret key shorter than this cannot carry 256 bits of entropy.
@@ -33,6 +35,8 @@ pub struct Config {
     pub smtp_url: Option<SecretString>,
     pub outbox_dir: std::path::PathBuf,
     pub mail_from: String,
+    /// From this amount on, an approval needs two approvers.
+    pub dual_approval_from: crate::domain::money::Money,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -117,6 +121,16 @@ impl Config {
                 reason: format!("'{public_url}' must start with http:// or https://"),
             });
         }
+        let dual_approval_from = match lookup("ALLIANCE_DUAL_APPROVAL_FROM_CNY") {
+            None => crate::domain::money::Money::from_fen(DEFAULT_DUAL_APPROVAL_FROM_FEN),
+            Some(raw) => crate::domain::money::Money::parse(&raw)
+                .ok()
+                .filter(|m| m.is_positive())
+                .ok_or_else(|| ConfigError::Invalid {
+                    name: "ALLIANCE_DUAL_APPROVAL_FROM_CNY",
+                    reason: format!("'{raw}' is not a positive amount such as 10000.00"),
+                })?,
+        };
         Ok(Self {
             database_url: database_url
                 .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned())
@@ -133,6 +147,7 @@ impl Config {
                 .unwrap_or_else(|| DEFAULT_OUTBOX_DIR.to_owned())
                 .into(),
             mail_from: lookup("ALLIANCE_MAIL_FROM").unwrap_or_else(|| DEFAULT_MAIL_FROM.to_owned()),
+            dual_approval_from,
         })
     }
 

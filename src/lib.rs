@@ -13,11 +13,16 @@ pub mod crypto;
 pub mod db;
 pub mod demo;
 pub mod domain;
+pub mod email;
 pub mod error;
 pub mod i18n;
 pub mod jobs;
 pub mod ledger;
+pub mod merchant;
+pub mod people;
+pub mod portals;
 pub mod startup;
 pub mod telemetry;
+pub mod web;
 
 rust_i18n::i18n!("locales", fallback = "zh-CN");

@@ -1,17 +1,36 @@
-//! Builds the HTTP server: routes, shared state and the background jobs.
+//! Builds the HTTP server: shared state, middleware, routes and the background
+//! jobs.
 
-use std::net::TcpListener;
+use std::{net::TcpListener, sync::Arc};
 
-use actix_web::{App, HttpResponse, HttpServer, dev::Server, get, web};
+use actix_session::{
+    SessionMiddleware,
+    config::{BrowserSession, TtlExtensionPolicy},
+};
+use actix_web::{
+    App, HttpResponse, HttpServer,
+    cookie::{Key, SameSite},
+    dev::Server,
+    get, web,
+};
 use anyhow::Context;
 use tracing_actix_web::TracingLogger;
 
 use crate::{
+    approval,
     config::Config,
+    crypto::Keys,
     db::{self, PgPool},
+    email::Mailer,
     error::AppError,
     jobs,
+    people::operator,
+    portals,
+    web::{security, session::PgSessionStore, state::AppState},
 };
+
+/// A signed-in session ends after this long without a request.
+const SESSION_IDLE_HOURS: i64 = 8;
 
 /// A server bound to its port but not yet running.
 #[allow(missing_debug_implementations)] // actix's Server is not Debug
@@ -20,20 +39,60 @@ pub struct Application {
     server: Server,
 }
 
+/// Every action an approval can run, by kind.
+pub fn approval_registry() -> approval::Registry {
+    approval::Registry::default().with("operator.grant_admin", operator::grant_admin)
+}
+
 impl Application {
-    /// Binds `config.bind` (port 0 picks a free port, as the tests do).
+    /// Binds `config.bind` (port 0 picks a free port, as the tests do). Must run
+    /// inside the Tokio runtime (the SMTP pool starts a task).
     pub fn build(config: &Config) -> anyhow::Result<Self> {
+        Self::build_with_mailer(config, Mailer::from_config(config)?)
+    }
+
+    /// As `build`, with a given mailer (tests read an in-memory outbox).
+    pub fn build_with_mailer(config: &Config, mailer: Mailer) -> anyhow::Result<Self> {
         let pool = db::pool(config.database_url(), config.database_pool_size)?;
+        let keys = Keys::derive(config.secret_key());
+        let cookie_key = Key::from(&keys.cookie_key_bytes());
+        let state = web::Data::new(AppState {
+            pool: pool.clone(),
+            keys: Arc::new(keys),
+            mailer: Arc::new(mailer),
+            public_url: config.public_url.as_str().into(),
+            approvals: Arc::new(approval_registry()),
+            approval_policy: approval::Policy {
+                dual_approval_from: config.dual_approval_from,
+            },
+        });
         let listener = TcpListener::bind(config.bind)
             .with_context(|| format!("cannot listen on {}", config.bind))?;
         let port = listener.local_addr()?.port();
+        let secure_cookies = config.cookies_secure();
         jobs::spawn(pool.clone());
         let server = HttpServer::new(move || {
+            let sessions =
+                SessionMiddleware::builder(PgSessionStore::new(pool.clone()), cookie_key.clone())
+                    .cookie_name("alliance_session".to_owned())
+                    .cookie_http_only(true)
+                    .cookie_same_site(SameSite::Lax)
+                    .cookie_secure(secure_cookies)
+                    .session_lifecycle(
+                        BrowserSession::default()
+                            .state_ttl(actix_web::cookie::time::Duration::hours(SESSION_IDLE_HOURS))
+                            .state_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
+                    )
+                    .build();
             App::new()
+                .wrap(sessions)
+                .wrap(security::headers())
                 .wrap(TracingLogger::default())
+                .app_data(state.clone())
                 .app_data(web::Data::new(pool.clone()))
                 .service(healthz)
                 .service(readyz)
+                .configure(portals::routes)
         })
         .listen(listener)?
         .run();

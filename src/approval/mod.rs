@@ -272,6 +272,15 @@ pub fn decide(
     })
 }
 
+/// How many requests in a scope wait for a decision.
+pub fn count_pending(conn: &mut PgConnection, scope: Scope) -> QueryResult<i64> {
+    approvals::table
+        .filter(approvals::scope.eq(scope.as_db()))
+        .filter(approvals::status.eq("pending"))
+        .count()
+        .get_result(conn)
+}
+
 /// Requests in a scope, newest first; `pending_only` for the work queue.
 pub fn list(
     conn: &mut PgConnection,

@@ -103,6 +103,15 @@ pub fn ensure_asset(
         .map(drop)
 }
 
+/// Every asset's code and display name.
+pub fn asset_names(conn: &mut PgConnection) -> QueryResult<HashMap<String, String>> {
+    Ok(assets::table
+        .select((assets::code, assets::name))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect())
+}
+
 /// Opens an account and its balance rows, or returns the existing one with the
 /// same code if its attributes match.
 pub fn open_account(conn: &mut PgConnection, spec: &AccountSpec) -> Result<Account, LedgerError> {
@@ -152,6 +161,20 @@ pub fn find_account(conn: &mut PgConnection, code: &str) -> QueryResult<Option<A
         .select(Account::as_select())
         .first(conn)
         .optional()
+}
+
+/// Every account of one owner (e.g. a member's wallets), by code.
+pub fn accounts_of(
+    conn: &mut PgConnection,
+    owner_kind: &str,
+    owner_id: i64,
+) -> QueryResult<Vec<Account>> {
+    accounts::table
+        .filter(accounts::owner_kind.eq(owner_kind))
+        .filter(accounts::owner_id.eq(owner_id))
+        .order(accounts::code)
+        .select(Account::as_select())
+        .load(conn)
 }
 
 pub fn account(conn: &mut PgConnection, id: AccountId) -> QueryResult<Option<Account>> {

@@ -31,14 +31,14 @@ mod submit;
 mod verify;
 
 pub use account::{
-    Account, AccountSpec, Balance, account, balance, balances, ensure_asset, find_account,
-    open_account,
+    Account, AccountSpec, Balance, account, accounts_of, asset_names, balance, balances,
+    ensure_asset, find_account, open_account,
 };
 pub use hold::void_expired_holds;
 pub use model::{CommittedEntry, EntryError, EntryRequest, EntryResult, TransferRequest};
 pub use statement::{Statement, StatementLine, statement};
 pub use submit::submit;
-pub use verify::{Finding, Report, verify};
+pub use verify::{Finding, LastVerification, Report, last_verification, verify};
 
 /// Failures of the ledger as a whole, as opposed to one refused entry.
 #[derive(Debug, thiserror::Error)]

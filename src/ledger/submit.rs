@@ -86,7 +86,7 @@ pub fn submit(
 }
 
 /// SHA-256 over the canonical JSON of everything but the key. Object keys are
-/// sorted here rather than trusting serde_json's map order, which another crate
+/// sorted here rather than trusting `serde_json`'s map order, which another crate
 /// can switch to insertion order (its `preserve_order` feature).
 pub(crate) fn request_hash(entry: &EntryRequest) -> [u8; 32] {
     let value = serde_json::to_value(entry).expect("entry requests always serialize");

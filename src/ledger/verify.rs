@@ -83,6 +83,24 @@ impl Report {
     }
 }
 
+/// When the books were last proven, and whether they were clean.
+#[derive(Debug, Clone, Queryable, Serialize)]
+pub struct LastVerification {
+    pub finished_at: DateTime<Utc>,
+    pub clean: bool,
+}
+
+pub fn last_verification(conn: &mut PgConnection) -> QueryResult<Option<LastVerification>> {
+    ledger_verifications::table
+        .order(ledger_verifications::id.desc())
+        .select((
+            ledger_verifications::finished_at,
+            ledger_verifications::clean,
+        ))
+        .first(conn)
+        .optional()
+}
+
 #[derive(QueryableByName)]
 struct MismatchRow {
     #[diesel(sql_type = BigInt)]

@@ -1,0 +1,78 @@
+//! Partner merchants. For now what sign-in, the staff pages and the public home
+//! page need; onboarding, tiers, programs and deposits build on it.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::{db::schema::merchants, i18n::Locale};
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = merchants, check_for_backend(diesel::pg::Pg))]
+pub struct Merchant {
+    pub id: i64,
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub category: String,
+    pub tier: String,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Merchant {
+    pub fn name(&self, locale: Locale) -> &str {
+        match locale {
+            Locale::ZhCn => &self.name_zh,
+            Locale::En => &self.name_en,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = merchants)]
+pub struct NewMerchant<'a> {
+    pub code: &'a str,
+    pub name_zh: &'a str,
+    pub name_en: &'a str,
+    pub category: &'a str,
+    pub tier: &'a str,
+}
+
+/// Creates the merchant, or returns the one with the same code (idempotent, for
+/// the demo and tests; onboarding goes through applications).
+pub fn ensure(conn: &mut PgConnection, new: &NewMerchant) -> QueryResult<Merchant> {
+    diesel::insert_into(merchants::table)
+        .values(new)
+        .on_conflict(merchants::code)
+        .do_nothing()
+        .execute(conn)?;
+    merchants::table
+        .filter(merchants::code.eq(new.code))
+        .select(Merchant::as_select())
+        .first(conn)
+}
+
+pub fn find(conn: &mut PgConnection, id: i64) -> QueryResult<Option<Merchant>> {
+    merchants::table
+        .find(id)
+        .select(Merchant::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Merchants members can use now, for the public home page.
+pub fn list_active(conn: &mut PgConnection) -> QueryResult<Vec<Merchant>> {
+    merchants::table
+        .filter(merchants::status.eq("active"))
+        .order((merchants::tier.desc(), merchants::id))
+        .select(Merchant::as_select())
+        .load(conn)
+}
+
+pub fn count_active(conn: &mut PgConnection) -> QueryResult<i64> {
+    merchants::table
+        .filter(merchants::status.eq("active"))
+        .count()
+        .get_result(conn)
+}

@@ -1,0 +1,209 @@
+//! Members (consumers). Their mobile number, real name and ID number are
+//! encrypted at rest; the number is found through a keyed blind index. Consent to
+//! the privacy policy is recorded with its version every time it changes.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::{
+    audit::{self, Change},
+    crypto::{self, Keys},
+    db::schema::{members, privacy_consents},
+    domain::{actor::Actor, email_address::EmailAddress, password::NewPassword, phone::Phone},
+    i18n::Locale,
+};
+
+use super::{PeopleError, credentials::phone_index, is_unique_violation};
+
+/// The privacy policy members agree to now; a new version asks again.
+pub const PRIVACY_POLICY_VERSION: &str = "2026-11";
+/// Binds the phone ciphertext to its column: it cannot be swapped into another.
+const PHONE_AAD: &[u8] = b"members.phone";
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = members, check_for_backend(diesel::pg::Pg))]
+pub struct Member {
+    pub id: i64,
+    pub phone_ciphertext: Vec<u8>,
+    pub email: Option<String>,
+    pub display_name: String,
+    pub tier: String,
+    pub locale: String,
+    pub created_at: DateTime<Utc>,
+    pub last_sign_in_at: Option<DateTime<Utc>>,
+}
+
+impl Member {
+    pub fn phone(&self, keys: &Keys) -> Result<Phone, crypto::CryptoError> {
+        let plain = keys.decrypt(&self.phone_ciphertext, PHONE_AAD)?;
+        Phone::parse(std::str::from_utf8(&plain).unwrap_or_default())
+            .map_err(|_| crypto::CryptoError::Decrypt)
+    }
+
+    pub fn locale(&self) -> Locale {
+        self.locale.parse().unwrap_or_default()
+    }
+}
+
+#[derive(Debug)]
+pub struct SignUp {
+    pub phone: Phone,
+    pub password: NewPassword,
+    pub display_name: String,
+    pub email: Option<EmailAddress>,
+    pub locale: Locale,
+    /// The policy version the member agreed to; sign-up needs consent.
+    pub consent_version: String,
+}
+
+/// What the audit log and approvals say about a member: never the whole number.
+#[derive(Debug, Serialize)]
+struct MemberRecord<'a> {
+    phone: String,
+    display_name: &'a str,
+    email: Option<&'a str>,
+}
+
+pub fn sign_up(
+    conn: &mut PgConnection,
+    keys: &Keys,
+    new: &SignUp,
+    ip: Option<&str>,
+) -> Result<Member, PeopleError> {
+    let display_name = super::display_name(&new.display_name)?;
+    let hash = crypto::hash_password(new.password.expose());
+    conn.transaction(|conn| {
+        let member: Member = diesel::insert_into(members::table)
+            .values((
+                members::phone_ciphertext
+                    .eq(keys.encrypt(new.phone.as_str().as_bytes(), PHONE_AAD)),
+                members::phone_index.eq(&phone_index(keys, &new.phone)[..]),
+                members::email.eq(new.email.as_ref().map(EmailAddress::as_str)),
+                members::display_name.eq(display_name),
+                members::password_hash.eq(hash),
+                members::locale.eq(new.locale.tag()),
+            ))
+            .returning(Member::as_returning())
+            .get_result(conn)
+            .map_err(|e| match &e {
+                diesel::result::Error::DatabaseError(_, info) if is_unique_violation(&e) => {
+                    if info.constraint_name() == Some("members_phone_index_key") {
+                        PeopleError::PhoneTaken
+                    } else {
+                        PeopleError::EmailTaken
+                    }
+                }
+                _ => e.into(),
+            })?;
+        record_consent(conn, member.id, &new.consent_version, true, ip)?;
+        let actor = actor(&member, &new.phone, ip);
+        let record = MemberRecord {
+            phone: new.phone.masked(),
+            display_name: &member.display_name,
+            email: member.email.as_deref(),
+        };
+        audit::record(
+            conn,
+            &actor,
+            Change::new("member.sign_up", "member", member.id).after(record),
+        )?;
+        Ok(member)
+    })
+}
+
+/// How a member appears as the actor of their own changes.
+pub fn actor(member: &Member, phone: &Phone, ip: Option<&str>) -> Actor {
+    Actor {
+        kind: crate::domain::actor::ActorKind::Member,
+        id: Some(member.id),
+        label: phone.masked(),
+        role: "member".to_owned(),
+        merchant_id: None,
+        ip: ip.map(str::to_owned),
+    }
+}
+
+pub fn count(conn: &mut PgConnection) -> QueryResult<i64> {
+    members::table.count().get_result(conn)
+}
+
+pub fn find(conn: &mut PgConnection, id: i64) -> QueryResult<Option<Member>> {
+    members::table
+        .find(id)
+        .select(Member::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_by_phone(
+    conn: &mut PgConnection,
+    keys: &Keys,
+    phone: &Phone,
+) -> QueryResult<Option<Member>> {
+    members::table
+        .filter(members::phone_index.eq(&phone_index(keys, phone)[..]))
+        .select(Member::as_select())
+        .first(conn)
+        .optional()
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = privacy_consents, check_for_backend(diesel::pg::Pg))]
+pub struct Consent {
+    pub version: String,
+    pub granted: bool,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// The member's latest consent decision, if any.
+pub fn consent(conn: &mut PgConnection, member_id: i64) -> QueryResult<Option<Consent>> {
+    privacy_consents::table
+        .filter(privacy_consents::member_id.eq(member_id))
+        .order(privacy_consents::id.desc())
+        .select(Consent::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The member gives or withdraws consent to the current policy (audited).
+pub fn set_consent(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    member_id: i64,
+    granted: bool,
+) -> QueryResult<()> {
+    conn.transaction(|conn| {
+        record_consent(
+            conn,
+            member_id,
+            PRIVACY_POLICY_VERSION,
+            granted,
+            actor.ip.as_deref(),
+        )?;
+        let after = serde_json::json!({ "granted": granted, "version": PRIVACY_POLICY_VERSION });
+        audit::record(
+            conn,
+            actor,
+            Change::new("member.consent", "member", member_id).after(after),
+        )
+    })
+}
+
+fn record_consent(
+    conn: &mut PgConnection,
+    member_id: i64,
+    version: &str,
+    granted: bool,
+    ip: Option<&str>,
+) -> QueryResult<()> {
+    diesel::insert_into(privacy_consents::table)
+        .values((
+            privacy_consents::member_id.eq(member_id),
+            privacy_consents::version.eq(version),
+            privacy_consents::granted.eq(granted),
+            privacy_consents::ip.eq(ip),
+        ))
+        .execute(conn)
+        .map(drop)
+}

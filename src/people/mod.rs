@@ -1,0 +1,105 @@
+//! The people who use Alliance and how they prove who they are: operators,
+//! merchant users and members; signing in, throttling, password resets.
+
+pub mod credentials;
+pub mod member;
+pub mod merchant_user;
+pub mod operator;
+pub mod password_reset;
+pub mod throttle;
+
+use diesel::{
+    prelude::*,
+    result::{DatabaseErrorKind, Error as DieselError},
+};
+
+use crate::{
+    db::schema::{members, merchant_users, operators},
+    domain::portal::Portal,
+    i18n::Locale,
+};
+
+/// Stored for invited users until they choose a password: no password verifies
+/// against it, because it is not a hash.
+const UNUSABLE_PASSWORD: &str = "!invited";
+const MAX_DISPLAY_NAME_CHARS: usize = 60;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PeopleError {
+    #[error("this email address is already in use")]
+    EmailTaken,
+    #[error("this mobile number is already registered")]
+    PhoneTaken,
+    #[error("not found")]
+    NotFound,
+    #[error("the alliance must keep at least one active admin")]
+    LastAdmin,
+    #[error("you cannot change your own account this way")]
+    OwnAccount,
+    #[error("this role cannot be given or taken this way")]
+    RoleNotAssignable,
+    #[error("this change needs approval")]
+    NeedsApproval,
+    #[error("a name is needed (at most 60 characters)")]
+    InvalidName,
+    #[error(transparent)]
+    Database(#[from] DieselError),
+}
+
+fn is_unique_violation(e: &DieselError) -> bool {
+    matches!(
+        e,
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
+fn display_name(input: &str) -> Result<&str, PeopleError> {
+    let name = input.trim();
+    if name.is_empty() || name.chars().count() > MAX_DISPLAY_NAME_CHARS {
+        Err(PeopleError::InvalidName)
+    } else {
+        Ok(name)
+    }
+}
+
+/// The language a person chose, used for their pages and emails.
+pub fn locale(conn: &mut PgConnection, portal: Portal, id: i64) -> QueryResult<Option<Locale>> {
+    let tag: Option<String> = match portal {
+        Portal::Platform => operators::table
+            .find(id)
+            .select(operators::locale)
+            .first(conn)
+            .optional()?,
+        Portal::Merchant => merchant_users::table
+            .find(id)
+            .select(merchant_users::locale)
+            .first(conn)
+            .optional()?,
+        Portal::Consumer => members::table
+            .find(id)
+            .select(members::locale)
+            .first(conn)
+            .optional()?,
+    };
+    Ok(tag.and_then(|t| t.parse().ok()))
+}
+
+pub fn set_locale(
+    conn: &mut PgConnection,
+    portal: Portal,
+    id: i64,
+    locale: Locale,
+) -> QueryResult<()> {
+    match portal {
+        Portal::Platform => diesel::update(operators::table.find(id))
+            .set(operators::locale.eq(locale.tag()))
+            .execute(conn)?,
+        Portal::Merchant => diesel::update(merchant_users::table.find(id))
+            .set(merchant_users::locale.eq(locale.tag()))
+            .execute(conn)?,
+        Portal::Consumer => diesel::update(members::table.find(id))
+            .set(members::locale.eq(locale.tag()))
+            .execute(conn)?,
+    };
+    Ok(())
+}

@@ -1,0 +1,37 @@
+//! The member app (消费者端): phone-first, for the members of every program.
+
+mod home;
+mod profile;
+mod sign_up;
+
+use actix_web::web;
+
+use crate::{
+    domain::portal::Portal,
+    web::{
+        auth::MemberPrincipal,
+        context::PageContext,
+        page::{Chrome, UserBadge},
+    },
+};
+
+use super::nav_item;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.configure(sign_up::routes)
+        .configure(home::routes)
+        .configure(profile::routes);
+}
+
+fn chrome(ctx: &PageContext, who: &MemberPrincipal, current: &str) -> Chrome {
+    let locale = ctx.locale;
+    let nav = vec![
+        nav_item(locale, "/consumer", "consumer.nav.points", current),
+        nav_item(locale, "/consumer/profile", "consumer.nav.profile", current),
+    ];
+    let user = UserBadge {
+        name: who.member.display_name.clone(),
+        role: who.phone.masked(),
+    };
+    ctx.chrome(Some(Portal::Consumer), Some(user), nav)
+}

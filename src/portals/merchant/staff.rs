@@ -1,0 +1,262 @@
+//! The merchant's staff: the owner invites managers and cashiers, changes their
+//! roles and deactivates them. Everything is scoped to the signed-in merchant: an
+//! id of another merchant's user is simply not found.
+
+use actix_web::{HttpResponse, get, post, web};
+use askama::Template;
+use askama_web::WebTemplate;
+use serde::Deserialize;
+
+use crate::{
+    domain::{email_address::EmailAddress, portal::Portal},
+    people::{
+        PeopleError,
+        merchant_user::{self, MerchantRole, NewMerchantUser},
+    },
+    web::{
+        auth::{MerchantPrincipal, Signed},
+        context::{PageContext, set_flash},
+        csrf::CsrfForm,
+        error::WebError,
+        format,
+        page::{Chrome, FlashKind},
+        session,
+        state::AppState,
+    },
+};
+
+use super::{
+    super::{invite, people_error_key, see_other},
+    STAFF_READERS,
+};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(list_staff)
+        .service(invite_staff)
+        .service(change_role)
+        .service(set_active);
+}
+
+pub struct StaffRow {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub role: &'static str,
+    pub role_label: String,
+    pub active: bool,
+    pub last_sign_in: String,
+    /// The owner and oneself are not changed here.
+    pub editable: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "merchant/staff.html")]
+struct StaffPage {
+    chrome: Chrome,
+    staff: Vec<StaffRow>,
+    can_manage: bool,
+    roles: Vec<(&'static str, String)>,
+    form: InviteForm,
+    error: Option<String>,
+}
+
+#[derive(Default, Deserialize)]
+struct InviteForm {
+    email: String,
+    display_name: String,
+    role: String,
+}
+
+/// Roles the owner may give.
+const STAFF_ROLES: [MerchantRole; 2] = [MerchantRole::Manager, MerchantRole::Cashier];
+
+async fn render(
+    ctx: &PageContext,
+    who: &MerchantPrincipal,
+    state: &AppState,
+    form: InviteForm,
+    error: Option<String>,
+) -> Result<StaffPage, WebError> {
+    let merchant_id = who.merchant.id;
+    let users = state
+        .db(move |conn| merchant_user::list(conn, merchant_id))
+        .await?;
+    let locale = ctx.locale;
+    let can_manage = who.user.role() == MerchantRole::Owner;
+    let label = |role: MerchantRole| locale.t(&format!("role.{}", role.as_str())).into_owned();
+    Ok(StaffPage {
+        chrome: super::chrome(ctx, who, "/merchant/staff"),
+        staff: users
+            .into_iter()
+            .map(|u| StaffRow {
+                id: u.id,
+                role: u.role().as_str(),
+                role_label: label(u.role()),
+                active: u.active,
+                last_sign_in: u
+                    .last_sign_in_at
+                    .map_or_else(|| "—".to_owned(), |at| format::datetime(at, locale)),
+                editable: can_manage && u.role() != MerchantRole::Owner && u.id != who.user.id,
+                name: u.display_name,
+                email: u.email,
+            })
+            .collect(),
+        can_manage,
+        roles: STAFF_ROLES
+            .into_iter()
+            .map(|r| (r.as_str(), label(r)))
+            .collect(),
+        form,
+        error,
+    })
+}
+
+#[get("/staff")]
+async fn list_staff(
+    ctx: PageContext,
+    who: Signed<MerchantPrincipal>,
+    state: web::Data<AppState>,
+) -> Result<StaffPage, WebError> {
+    who.require(STAFF_READERS)?;
+    render(
+        &ctx,
+        &who,
+        &state,
+        InviteForm {
+            role: MerchantRole::Cashier.as_str().to_owned(),
+            ..InviteForm::default()
+        },
+        None,
+    )
+    .await
+}
+
+#[post("/staff")]
+async fn invite_staff(
+    ctx: PageContext,
+    who: Signed<MerchantPrincipal>,
+    state: web::Data<AppState>,
+    CsrfForm(form): CsrfForm<InviteForm>,
+) -> Result<HttpResponse, WebError> {
+    who.require(&[MerchantRole::Owner])?;
+    let refuse = |key: &str, form: InviteForm| {
+        let error = Some(ctx.locale.t(key).into_owned());
+        let (ctx, who, state) = (&ctx, &who, &state);
+        async move {
+            Ok(HttpResponse::UnprocessableEntity()
+                .content_type("text/html; charset=utf-8")
+                .body(render(ctx, who, state, form, error).await?.render()?))
+        }
+    };
+    let Ok(email) = EmailAddress::parse(&form.email) else {
+        return refuse("form.error.email", form).await;
+    };
+    let Some(role) = MerchantRole::parse(&form.role).filter(|r| STAFF_ROLES.contains(r)) else {
+        return refuse("merchant.staff.error.role", form).await;
+    };
+    let new = NewMerchantUser {
+        email,
+        display_name: form.display_name.clone(),
+        role,
+        password: None,
+    };
+    let (actor, merchant_id) = (who.actor.clone(), who.merchant.id);
+    let created = state
+        .db(move |conn| {
+            merchant_user::invite(conn, &actor, merchant_id, &new)
+                .map(Ok)
+                .or_else(|e| match e {
+                    PeopleError::Database(e) => Err(WebError::from(e)),
+                    other => Ok(Err(other)),
+                })
+        })
+        .await?;
+    match created {
+        Ok(ticket) => {
+            if let Some(ticket) = ticket {
+                invite(&state, Portal::Merchant, ticket).await?;
+            }
+            set_flash(&ctx.session, FlashKind::Success, "merchant.staff.invited");
+            Ok(see_other("/merchant/staff"))
+        }
+        Err(e) => refuse(people_error_key(&e), form).await,
+    }
+}
+
+#[derive(Deserialize)]
+struct RoleForm {
+    role: String,
+}
+
+#[post("/staff/{id}/role")]
+async fn change_role(
+    ctx: PageContext,
+    who: Signed<MerchantPrincipal>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    CsrfForm(form): CsrfForm<RoleForm>,
+) -> Result<HttpResponse, WebError> {
+    who.require(&[MerchantRole::Owner])?;
+    let role = MerchantRole::parse(&form.role).ok_or(WebError::BadRequest)?;
+    let (id, actor, merchant_id) = (id.into_inner(), who.actor.clone(), who.merchant.id);
+    let result = state
+        .db(move |conn| {
+            Ok::<_, WebError>(merchant_user::change_role(
+                conn,
+                &actor,
+                merchant_id,
+                id,
+                role,
+            ))
+        })
+        .await?;
+    flash_outcome(&ctx, result.map(|_| "merchant.staff.role_changed"))?;
+    Ok(see_other("/merchant/staff"))
+}
+
+#[derive(Deserialize)]
+struct ActiveForm {
+    active: bool,
+}
+
+#[post("/staff/{id}/active")]
+async fn set_active(
+    ctx: PageContext,
+    who: Signed<MerchantPrincipal>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    CsrfForm(form): CsrfForm<ActiveForm>,
+) -> Result<HttpResponse, WebError> {
+    who.require(&[MerchantRole::Owner])?;
+    let (id, actor, merchant_id) = (id.into_inner(), who.actor.clone(), who.merchant.id);
+    let result = state
+        .db(move |conn| {
+            let result = merchant_user::set_active(conn, &actor, merchant_id, id, form.active);
+            if result.is_ok() && !form.active {
+                session::end_sessions_of(conn, Portal::Merchant, id)?;
+            }
+            Ok::<_, WebError>(result)
+        })
+        .await?;
+    flash_outcome(
+        &ctx,
+        result.map(|_| {
+            if form.active {
+                "merchant.staff.activated"
+            } else {
+                "merchant.staff.deactivated"
+            }
+        }),
+    )?;
+    Ok(see_other("/merchant/staff"))
+}
+
+/// Another merchant's user is "not found", never "forbidden": ids reveal nothing.
+fn flash_outcome(ctx: &PageContext, result: Result<&str, PeopleError>) -> Result<(), WebError> {
+    match result {
+        Ok(key) => set_flash(&ctx.session, FlashKind::Success, key),
+        Err(PeopleError::NotFound) => return Err(WebError::NotFound),
+        Err(e) => set_flash(&ctx.session, FlashKind::Error, people_error_key(&e)),
+    }
+    Ok(())
+}

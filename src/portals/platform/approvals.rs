@@ -1,0 +1,213 @@
+//! The approvals queue (maker-checker): what waits for a second pair of eyes, and
+//! the decision itself.
+
+use actix_web::{HttpResponse, get, post, web};
+use askama::Template;
+use askama_web::WebTemplate;
+use serde::Deserialize;
+
+use crate::{
+    approval::{self, Approval, ApprovalError, Scope},
+    domain::money::Money,
+    i18n::Locale,
+    web::{
+        auth::{OperatorPrincipal, Signed},
+        context::{PageContext, set_flash},
+        csrf::CsrfForm,
+        error::WebError,
+        format,
+        page::{Chrome, FlashKind},
+        state::AppState,
+    },
+};
+
+use super::super::see_other;
+
+const LIST_SIZE: i64 = 100;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(list_approvals)
+        .service(show_approval)
+        .service(decide_approval);
+}
+
+pub struct ApprovalRow {
+    pub id: i64,
+    pub kind: String,
+    pub summary: String,
+    pub amount: String,
+    pub maker: String,
+    pub created: String,
+    pub status: String,
+    pub status_label: String,
+    pub required: i16,
+}
+
+fn row(a: &Approval, locale: Locale) -> ApprovalRow {
+    ApprovalRow {
+        id: a.id,
+        kind: locale.t(&format!("approval.kind.{}", a.kind)).into_owned(),
+        summary: a.summary.clone(),
+        amount: a
+            .amount_fen
+            .map(|fen| format::money(Money::from_fen(fen)))
+            .unwrap_or_default(),
+        maker: a.maker_label.clone(),
+        created: format::datetime(a.created_at, locale),
+        status: a.status.clone(),
+        status_label: locale
+            .t(&format!("approval.status.{}", a.status))
+            .into_owned(),
+        required: a.required_approvals,
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "platform/approvals.html")]
+struct ApprovalsPage {
+    chrome: Chrome,
+    rows: Vec<ApprovalRow>,
+    pending_only: bool,
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    all: Option<bool>,
+}
+
+#[get("/approvals")]
+async fn list_approvals(
+    ctx: PageContext,
+    who: Signed<OperatorPrincipal>,
+    state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
+) -> Result<ApprovalsPage, WebError> {
+    let pending_only = !query.all.unwrap_or(false);
+    let approvals = state
+        .db(move |conn| approval::list(conn, Scope::Platform, pending_only, LIST_SIZE))
+        .await?;
+    Ok(ApprovalsPage {
+        chrome: super::chrome(&ctx, &who, "/platform/approvals"),
+        rows: approvals.iter().map(|a| row(a, ctx.locale)).collect(),
+        pending_only,
+    })
+}
+
+pub struct DecisionRow {
+    pub checker: String,
+    pub approve: bool,
+    pub reason: String,
+    pub at: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "platform/approval.html")]
+struct ApprovalPage {
+    chrome: Chrome,
+    approval: ApprovalRow,
+    payload: String,
+    outcome: String,
+    decisions: Vec<DecisionRow>,
+    /// This operator may still decide it.
+    can_decide: bool,
+}
+
+#[get("/approvals/{id}")]
+async fn show_approval(
+    ctx: PageContext,
+    who: Signed<OperatorPrincipal>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<ApprovalPage, WebError> {
+    let id = id.into_inner();
+    let (approval, decisions) = state
+        .db(move |conn| approval::get(conn, Scope::Platform, id))
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let me = who.operator.id;
+    let decided_by_me = decisions
+        .iter()
+        .any(|d| d.checker_kind == "operator" && d.checker_id == me);
+    let can_decide = approval.status == "pending"
+        && !(approval.maker_kind == "operator" && approval.maker_id == me)
+        && !decided_by_me
+        && approval
+            .approver_roles
+            .iter()
+            .flatten()
+            .any(|r| *r == who.operator.role);
+    let locale = ctx.locale;
+    Ok(ApprovalPage {
+        chrome: super::chrome(&ctx, &who, "/platform/approvals"),
+        payload: serde_json::to_string_pretty(&approval.payload).unwrap_or_default(),
+        outcome: approval.outcome.clone().unwrap_or_default(),
+        approval: row(&approval, locale),
+        decisions: decisions
+            .into_iter()
+            .map(|d| DecisionRow {
+                checker: d.checker_label,
+                approve: d.approve,
+                reason: d.reason.unwrap_or_default(),
+                at: format::datetime(d.decided_at, locale),
+            })
+            .collect(),
+        can_decide,
+    })
+}
+
+#[derive(Deserialize)]
+struct DecisionForm {
+    decision: String,
+    reason: Option<String>,
+}
+
+#[post("/approvals/{id}/decision")]
+async fn decide_approval(
+    ctx: PageContext,
+    who: Signed<OperatorPrincipal>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    CsrfForm(form): CsrfForm<DecisionForm>,
+) -> Result<HttpResponse, WebError> {
+    let id = id.into_inner();
+    let approve = match form.decision.as_str() {
+        "approve" => true,
+        "reject" => false,
+        _ => return Err(WebError::BadRequest),
+    };
+    let (actor, registry) = (who.actor.clone(), state.approvals.clone());
+    let result = state
+        .db(move |conn| {
+            Ok::<_, WebError>(approval::decide(
+                conn,
+                id,
+                &actor,
+                approve,
+                form.reason.as_deref(),
+                &registry,
+            ))
+        })
+        .await?;
+    let (kind, key) = match result {
+        Ok(a) if a.status == "failed" => (FlashKind::Error, "approval.flash.failed"),
+        Ok(a) if a.status == "pending" => (FlashKind::Success, "approval.flash.recorded"),
+        Ok(_) if approve => (FlashKind::Success, "approval.flash.approved"),
+        Ok(_) => (FlashKind::Success, "approval.flash.rejected"),
+        Err(ApprovalError::NotFound) => return Err(WebError::NotFound),
+        Err(ApprovalError::Database(e)) => return Err(e.into()),
+        Err(e) => (FlashKind::Error, approval_error_key(&e)),
+    };
+    set_flash(&ctx.session, kind, key);
+    Ok(see_other(format!("/platform/approvals/{id}")))
+}
+
+fn approval_error_key(e: &ApprovalError) -> &'static str {
+    match e {
+        ApprovalError::NotPending => "approval.error.not_pending",
+        ApprovalError::OwnRequest => "approval.error.own_request",
+        ApprovalError::AlreadyDecided => "approval.error.already_decided",
+        ApprovalError::RoleNotAllowed => "approval.error.role",
+        ApprovalError::ReasonRequired => "approval.error.reason",
+        _ => "error.internal.text",
+    }
+}

@@ -1,0 +1,68 @@
+//! The platform portal (平台端), for the alliance's operators.
+
+mod approvals;
+mod audit;
+mod dashboard;
+mod operators;
+
+use actix_web::web;
+
+use crate::{
+    people::operator::OperatorRole,
+    web::{
+        auth::OperatorPrincipal,
+        context::PageContext,
+        page::{Chrome, NavItem, UserBadge},
+    },
+};
+
+use super::nav_item;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.configure(dashboard::routes)
+        .configure(approvals::routes)
+        .configure(audit::routes)
+        .configure(operators::routes);
+}
+
+/// Who may read the audit log: it shows every change with before and after.
+const AUDIT_READERS: &[OperatorRole] = &[OperatorRole::Admin, OperatorRole::Risk];
+
+fn chrome(ctx: &PageContext, who: &OperatorPrincipal, current: &str) -> Chrome {
+    let locale = ctx.locale;
+    let role = who.operator.role();
+    let mut nav: Vec<NavItem> = vec![
+        nav_item(locale, "/platform", "platform.nav.dashboard", current),
+        nav_item(
+            locale,
+            "/platform/approvals",
+            "platform.nav.approvals",
+            current,
+        ),
+    ];
+    if AUDIT_READERS.contains(&role) {
+        nav.push(nav_item(
+            locale,
+            "/platform/audit",
+            "platform.nav.audit",
+            current,
+        ));
+    }
+    if role == OperatorRole::Admin {
+        nav.push(nav_item(
+            locale,
+            "/platform/operators",
+            "platform.nav.operators",
+            current,
+        ));
+    }
+    let user = UserBadge {
+        name: who.operator.display_name.clone(),
+        role: locale.t(&format!("role.{}", role.as_str())).into_owned(),
+    };
+    ctx.chrome(
+        Some(crate::domain::portal::Portal::Platform),
+        Some(user),
+        nav,
+    )
+}

@@ -1,0 +1,262 @@
+//! Operators (admin only): invite, change roles, deactivate. Making someone an
+//! admin is a request that another admin approves.
+
+use actix_web::{HttpResponse, get, post, web};
+use askama::Template;
+use askama_web::WebTemplate;
+use serde::Deserialize;
+
+use crate::{
+    approval::{self, NewApproval, Scope},
+    domain::{email_address::EmailAddress, portal::Portal},
+    people::{
+        PeopleError,
+        operator::{self, NewOperator, OperatorRole},
+    },
+    web::{
+        auth::{OperatorPrincipal, Signed},
+        context::{PageContext, set_flash},
+        csrf::CsrfForm,
+        error::WebError,
+        format,
+        page::{Chrome, FlashKind},
+        session,
+        state::AppState,
+    },
+};
+
+use super::super::{invite, people_error_key, see_other};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(list_operators)
+        .service(create_operator)
+        .service(change_role)
+        .service(set_active);
+}
+
+pub struct OperatorRow {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: &'static str,
+    pub role_label: String,
+    pub active: bool,
+    pub last_sign_in: String,
+    pub is_me: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "platform/operators.html")]
+struct OperatorsPage {
+    chrome: Chrome,
+    operators: Vec<OperatorRow>,
+    roles: Vec<(&'static str, String)>,
+    form: NewOperatorForm,
+    error: Option<String>,
+}
+
+#[derive(Default, Deserialize)]
+struct NewOperatorForm {
+    email: String,
+    display_name: String,
+    role: String,
+}
+
+async fn render(
+    ctx: &PageContext,
+    who: &OperatorPrincipal,
+    state: &AppState,
+    form: NewOperatorForm,
+    error: Option<String>,
+) -> Result<OperatorsPage, WebError> {
+    let operators = state.db(operator::list).await?;
+    let locale = ctx.locale;
+    let role_label = |role: OperatorRole| locale.t(&format!("role.{}", role.as_str())).into_owned();
+    Ok(OperatorsPage {
+        chrome: super::chrome(ctx, who, "/platform/operators"),
+        operators: operators
+            .into_iter()
+            .map(|o| OperatorRow {
+                id: o.id,
+                role: o.role().as_str(),
+                role_label: role_label(o.role()),
+                active: o.active,
+                last_sign_in: o
+                    .last_sign_in_at
+                    .map_or_else(|| "—".to_owned(), |at| format::datetime(at, locale)),
+                is_me: o.id == who.operator.id,
+                email: o.email,
+                name: o.display_name,
+            })
+            .collect(),
+        roles: OperatorRole::ALL
+            .into_iter()
+            .map(|r| (r.as_str(), role_label(r)))
+            .collect(),
+        form,
+        error,
+    })
+}
+
+#[get("/operators")]
+async fn list_operators(
+    ctx: PageContext,
+    who: Signed<OperatorPrincipal>,
+    state: web::Data<AppState>,
+) -> Result<OperatorsPage, WebError> {
+    who.require(&[OperatorRole::Admin])?;
+    render(
+        &ctx,
+        &who,
+        &state,
+        NewOperatorForm {
+            role: OperatorRole::Operator.as_str().to_owned(),
+            ..NewOperatorForm::default()
+        },
+        None,
+    )
+    .await
+}
+
+#[post("/operators")]
+async fn create_operator(
+    ctx: PageContext,
+    who: Signed<OperatorPrincipal>,
+    state: web::Data<AppState>,
+    CsrfForm(form): CsrfForm<NewOperatorForm>,
+) -> Result<HttpResponse, WebError> {
+    who.require(&[OperatorRole::Admin])?;
+    let refuse = |key: &str, form: NewOperatorForm| {
+        let error = Some(ctx.locale.t(key).into_owned());
+        let (ctx, who, state) = (&ctx, &who, &state);
+        async move {
+            Ok(HttpResponse::UnprocessableEntity()
+                .content_type("text/html; charset=utf-8")
+                .body(render(ctx, who, state, form, error).await?.render()?))
+        }
+    };
+    let Ok(email) = EmailAddress::parse(&form.email) else {
+        return refuse("form.error.email", form).await;
+    };
+    let Some(role) = OperatorRole::parse(&form.role).filter(|r| *r != OperatorRole::Admin) else {
+        return refuse("platform.operators.error.role", form).await;
+    };
+    let new = NewOperator {
+        email,
+        display_name: form.display_name.clone(),
+        role,
+        password: None,
+    };
+    let actor = who.actor.clone();
+    let created = state
+        .db(move |conn| {
+            operator::invite(conn, &actor, &new)
+                .map(Ok)
+                .or_else(|e| match e {
+                    PeopleError::Database(e) => Err(WebError::from(e)),
+                    other => Ok(Err(other)),
+                })
+        })
+        .await?;
+    match created {
+        Ok(ticket) => {
+            if let Some(ticket) = ticket {
+                invite(&state, Portal::Platform, ticket).await?;
+            }
+            set_flash(
+                &ctx.session,
+                FlashKind::Success,
+                "platform.operators.invited",
+            );
+            Ok(see_other("/platform/operators"))
+        }
+        Err(e) => refuse(people_error_key(&e), form).await,
+    }
+}
+
+#[derive(Deserialize)]
+struct RoleForm {
+    role: String,
+}
+
+#[post("/operators/{id}/role")]
+async fn change_role(
+    ctx: PageContext,
+    who: Signed<OperatorPrincipal>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    CsrfForm(form): CsrfForm<RoleForm>,
+) -> Result<HttpResponse, WebError> {
+    who.require(&[OperatorRole::Admin])?;
+    let id = id.into_inner();
+    let role = OperatorRole::parse(&form.role).ok_or(WebError::BadRequest)?;
+    let (actor, registry, policy) = (
+        who.actor.clone(),
+        state.approvals.clone(),
+        state.approval_policy,
+    );
+    let outcome = state
+        .db(move |conn| {
+            let target = operator::find(conn, id)?.ok_or(WebError::NotFound)?;
+            if role != OperatorRole::Admin {
+                return Ok(operator::change_role(conn, &actor, id, role)
+                    .map(|_| "platform.operators.role_changed"));
+            }
+            let request = NewApproval {
+                kind: "operator.grant_admin",
+                scope: Scope::Platform,
+                payload: serde_json::json!({ "operator_id": id }),
+                summary: target.email,
+                amount: None,
+                approver_roles: &["admin"],
+            };
+            approval::request(conn, &actor, &request, policy, &registry)
+                .map_err(|e| WebError::Internal(e.into()))?;
+            Ok::<_, WebError>(Ok("platform.operators.approval_requested"))
+        })
+        .await?;
+    match outcome {
+        Ok(key) => set_flash(&ctx.session, FlashKind::Success, key),
+        Err(e) => set_flash(&ctx.session, FlashKind::Error, people_error_key(&e)),
+    }
+    Ok(see_other("/platform/operators"))
+}
+
+#[derive(Deserialize)]
+struct ActiveForm {
+    active: bool,
+}
+
+#[post("/operators/{id}/active")]
+async fn set_active(
+    ctx: PageContext,
+    who: Signed<OperatorPrincipal>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    CsrfForm(form): CsrfForm<ActiveForm>,
+) -> Result<HttpResponse, WebError> {
+    who.require(&[OperatorRole::Admin])?;
+    let (id, actor) = (id.into_inner(), who.actor.clone());
+    let outcome = state
+        .db(move |conn| {
+            let result = operator::set_active(conn, &actor, id, form.active);
+            if result.is_ok() && !form.active {
+                // A deactivated operator is out at once, not at their next request.
+                session::end_sessions_of(conn, Portal::Platform, id)?;
+            }
+            Ok::<_, WebError>(result.map(|_| {
+                if form.active {
+                    "platform.operators.activated"
+                } else {
+                    "platform.operators.deactivated"
+                }
+            }))
+        })
+        .await?;
+    match outcome {
+        Ok(key) => set_flash(&ctx.session, FlashKind::Success, key),
+        Err(PeopleError::NotFound) => return Err(WebError::NotFound),
+        Err(e) => set_flash(&ctx.session, FlashKind::Error, people_error_key(&e)),
+    }
+    Ok(see_other("/platform/operators"))
+}

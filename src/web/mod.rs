@@ -1,0 +1,14 @@
+//! What the three HTML portals share: sessions, sign-in state, CSRF, language,
+//! page chrome, errors and security headers. Portals in `crate::portals` build on
+//! it; nothing here knows a particular page.
+
+pub mod auth;
+pub mod context;
+pub mod csrf;
+pub mod error;
+pub mod format;
+pub mod locale;
+pub mod page;
+pub mod security;
+pub mod session;
+pub mod state;
