@@ -30,6 +30,13 @@ if ((rust_major == 1 && rust_minor < 89)); then
     exit 1
 fi
 
+# The browser tests drive Debian's Chromium through chromedriver.
+if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then
+    say "installing chromium and chromium-driver for the browser tests"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq </dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver </dev/null
+fi
+
 failed=()
 
 if cargo nextest --version >/dev/null 2>&1; then

@@ -96,8 +96,21 @@ fn people_error_key(e: &PeopleError) -> &'static str {
     }
 }
 
-/// Emails a new operator or merchant user the link to choose their password.
-async fn invite(state: &AppState, portal: Portal, ticket: Ticket) -> Result<(), WebError> {
+/// Separates a refusal the person should read (a taken email, the last admin)
+/// from a failure of the system, which becomes an error page.
+fn refusal<T>(result: Result<T, PeopleError>) -> Result<Result<T, PeopleError>, WebError> {
+    match result {
+        Err(PeopleError::Database(e)) => Err(e.into()),
+        other => Ok(other),
+    }
+}
+
+/// Emails a new operator or merchant user the link to choose their password
+/// (a person without an email address gets none).
+async fn invite(state: &AppState, portal: Portal, ticket: Option<Ticket>) -> Result<(), WebError> {
+    let Some(ticket) = ticket else {
+        return Ok(());
+    };
     let email = InvitationEmail {
         display_name: ticket.display_name.clone(),
         portal,

@@ -12,7 +12,13 @@ use std::{
     },
 };
 
-use alliance::{config::Config, db, startup::Application};
+use alliance::{
+    config::Config,
+    crypto::Keys,
+    db,
+    email::{Mailer, MemoryOutbox},
+    startup::Application,
+};
 use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl, sql_query};
 
 /// Any connection that may create databases; `scripts/test.sh` sets it.
@@ -174,25 +180,134 @@ impl Drop for TestDb {
     }
 }
 
-/// A real Alliance server on a free port, on its own database.
+/// A real Alliance server on a free port, on its own database, with mail kept in
+/// memory so tests can read it.
 pub struct TestApp {
     pub address: String,
     pub db: TestDb,
-    pub client: reqwest::Client,
+    pub outbox: MemoryOutbox,
+    pub keys: Keys,
 }
 
 pub async fn spawn_app() -> TestApp {
     let db = TestDb::new();
-    let mut config = Config::from_env().expect("development configuration");
-    config.database_url = db.url().to_owned().into();
-    config.bind = "127.0.0.1:0".parse().unwrap();
-    config.database_pool_size = 4;
-    let app = Application::build(&config).expect("build the application");
+    let config = test_config(&db);
+    let (mailer, outbox) = Mailer::memory();
+    let app = Application::build_with_mailer(&config, mailer).expect("build the application");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
         db,
-        client: reqwest::Client::new(),
+        outbox,
+        keys: Keys::derive(config.secret_key()),
+    }
+}
+
+fn test_config(db: &TestDb) -> Config {
+    let mut config = Config::from_env().expect("development configuration");
+    config.database_url = db.url().to_owned().into();
+    config.bind = "127.0.0.1:0".parse().unwrap();
+    config.database_pool_size = 4;
+    config
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// A browser-like client: keeps cookies, does not follow redirects (tests
+    /// look at them).
+    pub fn browser(&self) -> Browser {
+        Browser {
+            client: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            address: self.address.clone(),
+        }
+    }
+}
+
+pub struct Browser {
+    pub client: reqwest::Client,
+    address: String,
+}
+
+pub struct Page {
+    pub status: u16,
+    pub location: Option<String>,
+    pub body: String,
+}
+
+impl Page {
+    /// The CSRF token of the first form on the page.
+    pub fn csrf(&self) -> String {
+        let marker = "name=\"csrf_token\" value=\"";
+        let start = self
+            .body
+            .find(marker)
+            .unwrap_or_else(|| panic!("no CSRF token on the page:\n{}", self.body))
+            + marker.len();
+        self.body[start..].split('"').next().unwrap().to_owned()
+    }
+}
+
+impl Browser {
+    async fn page(response: reqwest::Response) -> Page {
+        let status = response.status().as_u16();
+        let location = response
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().unwrap().to_owned());
+        Page {
+            status,
+            location,
+            body: response.text().await.unwrap(),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Page {
+        Self::page(
+            self.client
+                .get(format!("{}{path}", self.address))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        Self::page(
+            self.client
+                .post(format!("{}{path}", self.address))
+                .form(form)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// Posts a form with the CSRF token from `from` (the page the form is on).
+    pub async fn submit(&self, from: &str, path: &str, form: &[(&str, &str)]) -> Page {
+        let token = self.get(from).await.csrf();
+        let mut fields = vec![("csrf_token", token.as_str())];
+        fields.extend_from_slice(form);
+        self.post(path, &fields).await
+    }
+
+    /// Signs in through the real form; returns the response to the POST.
+    pub async fn sign_in(&self, portal: &str, identifier: &str, password: &str) -> Page {
+        let path = format!("/{portal}/sign-in");
+        self.submit(
+            &path,
+            &path,
+            &[("identifier", identifier), ("password", password)],
+        )
+        .await
     }
 }

@@ -3,7 +3,9 @@
 
 mod harness;
 mod ledger_support;
+mod people_support;
 
+mod browser;
 mod cli;
 mod demo;
 mod ledger_concurrency;
@@ -11,4 +13,7 @@ mod ledger_database_guards;
 mod ledger_entries;
 mod ledger_invariants;
 mod migrations;
+mod portal_authorization;
+mod portal_flows;
+mod portal_sign_in;
 mod server;

@@ -5,24 +5,14 @@ use crate::harness::spawn_app;
 #[tokio::test]
 async fn healthz_answers_while_the_process_is_up() {
     let app = spawn_app().await;
-    let response = app
-        .client
-        .get(format!("{}/healthz", app.address))
-        .send()
-        .await
-        .unwrap();
+    let response = reqwest::get(app.url("/healthz")).await.unwrap();
     assert_eq!(response.status(), 200);
 }
 
 #[tokio::test]
 async fn readyz_reports_ready_on_a_migrated_database() {
     let app = spawn_app().await;
-    let response = app
-        .client
-        .get(format!("{}/readyz", app.address))
-        .send()
-        .await
-        .unwrap();
+    let response = reqwest::get(app.url("/readyz")).await.unwrap();
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["status"], "ready");
@@ -34,11 +24,6 @@ async fn readyz_reports_unavailable_when_migrations_are_missing() {
     use diesel_migrations::MigrationHarness;
     let app = spawn_app().await;
     app.db.conn().revert_last_migration(MIGRATIONS).unwrap();
-    let response = app
-        .client
-        .get(format!("{}/readyz", app.address))
-        .send()
-        .await
-        .unwrap();
+    let response = reqwest::get(app.url("/readyz")).await.unwrap();
     assert_eq!(response.status(), 503);
 }

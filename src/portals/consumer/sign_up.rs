@@ -18,7 +18,7 @@ use crate::{
     },
 };
 
-use super::super::{people_error_key, see_other, weak_password_key};
+use super::super::{people_error_key, refusal, see_other, weak_password_key};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(show_sign_up).service(sign_up);
@@ -105,7 +105,7 @@ async fn sign_up(
     };
     let (keys, ip) = (state.keys.clone(), ctx.ip.clone());
     let created = state
-        .db(move |conn| Ok::<_, WebError>(member::sign_up(conn, &keys, &new, Some(&ip))))
+        .db(move |conn| refusal(member::sign_up(conn, &keys, &new, Some(&ip))))
         .await?;
     match created {
         Ok(member) => {
@@ -119,7 +119,6 @@ async fn sign_up(
                 .map_err(|e| WebError::Internal(anyhow::anyhow!(e.to_string())))?;
             Ok(see_other("/consumer"))
         }
-        Err(PeopleError::Database(e)) => Err(e.into()),
         Err(e) => {
             let field = if matches!(e, PeopleError::PhoneTaken) {
                 "phone"

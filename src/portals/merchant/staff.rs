@@ -26,7 +26,7 @@ use crate::{
 };
 
 use super::{
-    super::{invite, people_error_key, see_other},
+    super::{invite, people_error_key, refusal, see_other},
     STAFF_READERS,
 };
 
@@ -162,20 +162,11 @@ async fn invite_staff(
     };
     let (actor, merchant_id) = (who.actor.clone(), who.merchant.id);
     let created = state
-        .db(move |conn| {
-            merchant_user::invite(conn, &actor, merchant_id, &new)
-                .map(Ok)
-                .or_else(|e| match e {
-                    PeopleError::Database(e) => Err(WebError::from(e)),
-                    other => Ok(Err(other)),
-                })
-        })
+        .db(move |conn| refusal(merchant_user::invite(conn, &actor, merchant_id, &new)))
         .await?;
     match created {
         Ok(ticket) => {
-            if let Some(ticket) = ticket {
-                invite(&state, Portal::Merchant, ticket).await?;
-            }
+            invite(&state, Portal::Merchant, ticket).await?;
             set_flash(&ctx.session, FlashKind::Success, "merchant.staff.invited");
             Ok(see_other("/merchant/staff"))
         }
@@ -201,7 +192,7 @@ async fn change_role(
     let (id, actor, merchant_id) = (id.into_inner(), who.actor.clone(), who.merchant.id);
     let result = state
         .db(move |conn| {
-            Ok::<_, WebError>(merchant_user::change_role(
+            refusal(merchant_user::change_role(
                 conn,
                 &actor,
                 merchant_id,
@@ -235,7 +226,7 @@ async fn set_active(
             if result.is_ok() && !form.active {
                 session::end_sessions_of(conn, Portal::Merchant, id)?;
             }
-            Ok::<_, WebError>(result)
+            refusal(result)
         })
         .await?;
     flash_outcome(

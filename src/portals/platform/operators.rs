@@ -25,7 +25,7 @@ use crate::{
     },
 };
 
-use super::super::{invite, people_error_key, see_other};
+use super::super::{invite, people_error_key, refusal, see_other};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(list_operators)
@@ -149,20 +149,11 @@ async fn create_operator(
     };
     let actor = who.actor.clone();
     let created = state
-        .db(move |conn| {
-            operator::invite(conn, &actor, &new)
-                .map(Ok)
-                .or_else(|e| match e {
-                    PeopleError::Database(e) => Err(WebError::from(e)),
-                    other => Ok(Err(other)),
-                })
-        })
+        .db(move |conn| refusal(operator::invite(conn, &actor, &new)))
         .await?;
     match created {
         Ok(ticket) => {
-            if let Some(ticket) = ticket {
-                invite(&state, Portal::Platform, ticket).await?;
-            }
+            invite(&state, Portal::Platform, ticket).await?;
             set_flash(
                 &ctx.session,
                 FlashKind::Success,
@@ -199,8 +190,10 @@ async fn change_role(
         .db(move |conn| {
             let target = operator::find(conn, id)?.ok_or(WebError::NotFound)?;
             if role != OperatorRole::Admin {
-                return Ok(operator::change_role(conn, &actor, id, role)
-                    .map(|_| "platform.operators.role_changed"));
+                return refusal(
+                    operator::change_role(conn, &actor, id, role)
+                        .map(|_| "platform.operators.role_changed"),
+                );
             }
             let request = NewApproval {
                 kind: "operator.grant_admin",
@@ -244,7 +237,7 @@ async fn set_active(
                 // A deactivated operator is out at once, not at their next request.
                 session::end_sessions_of(conn, Portal::Platform, id)?;
             }
-            Ok::<_, WebError>(result.map(|_| {
+            refusal(result.map(|_| {
                 if form.active {
                     "platform.operators.activated"
                 } else {
