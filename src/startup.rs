@@ -70,6 +70,7 @@ impl Application {
             .with_context(|| format!("cannot listen on {}", config.bind))?;
         let port = listener.local_addr()?.port();
         let secure_cookies = config.cookies_secure();
+        let development = config.environment == crate::config::Environment::Development;
         jobs::spawn(pool.clone());
         let server = HttpServer::new(move || {
             let sessions =
@@ -92,6 +93,11 @@ impl Application {
                 .app_data(web::Data::new(pool.clone()))
                 .service(healthz)
                 .service(readyz)
+                .configure(|cfg| {
+                    if development {
+                        portals::development_routes(cfg);
+                    }
+                })
                 .configure(portals::routes)
         })
         .listen(listener)?

@@ -4,36 +4,69 @@
 
 use std::time::Duration;
 
-use crate::{db::PgPool, ledger};
+use crate::{db::PgPool, ledger, web::session};
 
-/// How often expired holds are looked for.
-const HOLD_EXPIRY_INTERVAL: Duration = Duration::from_secs(5);
 /// Holds voided per pass; more wait for the next pass.
 const HOLD_EXPIRY_BATCH: i64 = 500;
 
-/// Starts the periodic jobs on the current Tokio runtime.
-pub fn spawn(pool: PgPool) {
-    tokio::spawn(async move {
-        // The first pass waits one period: a server that has just started has
-        // nothing urgent to expire, and its database may still be settling.
-        let start = tokio::time::Instant::now() + HOLD_EXPIRY_INTERVAL;
-        let mut interval = tokio::time::interval_at(start, HOLD_EXPIRY_INTERVAL);
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            interval.tick().await;
-            let pool = pool.clone();
-            match tokio::task::spawn_blocking(move || expire_holds(&pool)).await {
-                Ok(Ok(0)) => {}
-                Ok(Ok(voided)) => tracing::info!(voided, "voided expired holds"),
-                Ok(Err(e)) => tracing::warn!(error = format!("{e:#}"), "expiring holds failed"),
-                Err(e) => tracing::error!(error = %e, "hold expiry job panicked"),
-            }
-        }
-    });
+/// A job and how often it runs.
+struct Periodic {
+    name: &'static str,
+    every: Duration,
+    /// Returns how many things it handled, for the log.
+    run: fn(&PgPool) -> anyhow::Result<usize>,
 }
 
-/// One pass of the hold-expiry job.
+const JOBS: [Periodic; 2] = [
+    Periodic {
+        name: "expire holds",
+        every: Duration::from_secs(5),
+        run: expire_holds,
+    },
+    Periodic {
+        name: "purge expired sessions",
+        every: Duration::from_secs(15 * 60),
+        run: purge_sessions,
+    },
+];
+
+/// Starts every periodic job on the current Tokio runtime.
+pub fn spawn(pool: PgPool) {
+    for job in JOBS {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            // The first pass waits one period: a server that has just started has
+            // nothing urgent to do, and its database may still be settling.
+            let start = tokio::time::Instant::now() + job.every;
+            let mut interval = tokio::time::interval_at(start, job.every);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                interval.tick().await;
+                let pool = pool.clone();
+                match tokio::task::spawn_blocking(move || (job.run)(&pool)).await {
+                    Ok(Ok(0)) => {}
+                    Ok(Ok(handled)) => tracing::info!(job = job.name, handled, "periodic job done"),
+                    Ok(Err(e)) => tracing::warn!(
+                        job = job.name,
+                        error = format!("{e:#}"),
+                        "periodic job failed"
+                    ),
+                    Err(e) => tracing::error!(job = job.name, error = %e, "periodic job panicked"),
+                }
+            }
+        });
+    }
+}
+
+/// Voids holds whose timeout has passed (idempotent per hold).
 pub fn expire_holds(pool: &PgPool) -> anyhow::Result<usize> {
-    let mut conn = pool.get()?;
-    Ok(ledger::void_expired_holds(&mut conn, HOLD_EXPIRY_BATCH)?)
+    Ok(ledger::void_expired_holds(
+        &mut *pool.get()?,
+        HOLD_EXPIRY_BATCH,
+    )?)
+}
+
+/// Deletes sessions past their expiry (deleting twice is harmless).
+fn purge_sessions(pool: &PgPool) -> anyhow::Result<usize> {
+    Ok(session::purge_expired(&mut *pool.get()?)?)
 }

@@ -29,6 +29,11 @@ use crate::{
     },
 };
 
+/// Development-only pages (the style guide); see `public::development_routes`.
+pub fn development_routes(cfg: &mut web::ServiceConfig) {
+    cfg.configure(public::development_routes);
+}
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         actix_files::Files::new("/static", concat!(env!("CARGO_MANIFEST_DIR"), "/static"))

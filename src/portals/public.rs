@@ -22,6 +22,25 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(home).service(switch_language);
 }
 
+/// Pages for people building Alliance, never served in production.
+pub fn development_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(style_guide);
+}
+
+/// Every component of the design system with sample content.
+#[derive(Template, WebTemplate)]
+#[template(path = "style-guide.html")]
+struct StyleGuidePage {
+    chrome: Chrome,
+}
+
+#[get("/style-guide")]
+async fn style_guide(ctx: PageContext) -> StyleGuidePage {
+    StyleGuidePage {
+        chrome: ctx.public_chrome(None),
+    }
+}
+
 pub struct MerchantCard {
     pub name: String,
     pub initial: String,

@@ -343,3 +343,35 @@ async fn a_signed_in_persons_language_is_saved_to_their_account() {
             .contains("<html lang=\"en\"")
     );
 }
+
+#[tokio::test]
+async fn an_expired_session_is_refused_and_purged() {
+    use diesel::{RunQueryDsl, sql_query};
+    let app = spawn_app().await;
+    operator(
+        &mut app.db.conn(),
+        "ops@alliance.test",
+        OperatorRole::Operator,
+    );
+    let browser = app.browser();
+    browser
+        .sign_in("platform", "ops@alliance.test", PASSWORD)
+        .await;
+    assert_eq!(browser.get("/platform").await.status, 200);
+    let conn = &mut app.db.conn();
+    sql_query("UPDATE web_sessions SET expires_at = now() - interval '1 second'")
+        .execute(conn)
+        .unwrap();
+    assert_eq!(
+        browser.get("/platform").await.status,
+        303,
+        "an expired session signs no one in"
+    );
+    let purged = alliance::web::session::purge_expired(conn).unwrap();
+    assert!(purged >= 1);
+    let left: i64 = diesel::QueryDsl::count(alliance::db::schema::web_sessions::table)
+        .get_result(conn)
+        .unwrap();
+    // Only the fresh anonymous session of the last request is left.
+    assert!(left <= 1, "{left} sessions left");
+}

@@ -27,3 +27,17 @@ async fn readyz_reports_unavailable_when_migrations_are_missing() {
     let response = reqwest::get(app.url("/readyz")).await.unwrap();
     assert_eq!(response.status(), 503);
 }
+
+#[tokio::test]
+async fn the_style_guide_renders_in_development() {
+    let app = spawn_app().await;
+    let response = reqwest::get(app.url("/style-guide")).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("class=\"stat-grid\"")
+    );
+}
