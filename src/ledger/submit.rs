@@ -346,6 +346,8 @@ struct LockedRow {
     debits_pending: i64,
     #[diesel(sql_type = BigInt)]
     credits_pending: i64,
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    now: DateTime<Utc>,
 }
 
 struct RowState {
@@ -401,23 +403,28 @@ fn attempt(
             }
         }
     }
-    let holds: HashMap<TransferId, HoldRow> = transfers::table
-        .filter(transfers::id.eq_any(hold_ids.iter().copied()))
-        .filter(transfers::phase.eq(Phase::Pending.as_str()))
-        .select((
-            transfers::id,
-            transfers::asset,
-            transfers::debit_account_id,
-            transfers::debit_shard,
-            transfers::credit_account_id,
-            transfers::credit_shard,
-            transfers::amount,
-            transfers::expires_at,
-        ))
-        .load::<HoldRow>(conn)?
-        .into_iter()
-        .map(|h| (h.id, h))
-        .collect();
+    // Most batches move value and resolve no hold: skip those look-ups then.
+    let holds: HashMap<TransferId, HoldRow> = if hold_ids.is_empty() {
+        HashMap::new()
+    } else {
+        transfers::table
+            .filter(transfers::id.eq_any(hold_ids.iter().copied()))
+            .filter(transfers::phase.eq(Phase::Pending.as_str()))
+            .select((
+                transfers::id,
+                transfers::asset,
+                transfers::debit_account_id,
+                transfers::debit_shard,
+                transfers::credit_account_id,
+                transfers::credit_shard,
+                transfers::amount,
+                transfers::expires_at,
+            ))
+            .load::<HoldRow>(conn)?
+            .into_iter()
+            .map(|h| (h.id, h))
+            .collect()
+    };
     let metas: HashMap<AccountId, AccountMeta> = accounts::table
         .filter(accounts::id.eq_any(account_ids.iter().copied()))
         .select((accounts::id, accounts::asset, accounts::shards))
@@ -440,10 +447,10 @@ fn attempt(
         .collect();
     row_keys.sort_unstable();
     row_keys.dedup();
-    let mut rows = lock_rows(conn, &row_keys)?;
-    let now: DateTime<Utc> =
-        diesel::select(diesel::dsl::sql::<diesel::sql_types::Timestamptz>("now()"))
-            .get_result(conn)?;
+    let (mut rows, locked_at) = lock_rows(conn, &row_keys)?;
+    // The database's clock, read with the locks. With no row locked nothing is
+    // written, so the fallback is never stored.
+    let now = locked_at.unwrap_or_else(Utc::now);
 
     // What is already in the books: keys and resolved holds.
     let keys: Vec<&str> = candidates
@@ -461,12 +468,16 @@ fn attempt(
         .into_iter()
         .map(|(key, id, hash)| (key, (id, hash)))
         .collect();
-    let mut resolved: HashSet<TransferId> = transfers::table
-        .filter(transfers::pending_id.eq_any(hold_ids.iter().copied()))
-        .select(transfers::pending_id.assume_not_null())
-        .load(conn)?
-        .into_iter()
-        .collect();
+    let mut resolved: HashSet<TransferId> = if hold_ids.is_empty() {
+        HashSet::new()
+    } else {
+        transfers::table
+            .filter(transfers::pending_id.eq_any(hold_ids.iter().copied()))
+            .select(transfers::pending_id.assume_not_null())
+            .load(conn)?
+            .into_iter()
+            .collect()
+    };
 
     // 3. Decide each entry in order.
     let mut first_with_key: HashMap<&str, usize> = HashMap::new();
@@ -748,12 +759,16 @@ fn apply<'a>(
     Ok(plan)
 }
 
-fn lock_rows(conn: &mut PgConnection, keys: &[RowKey]) -> QueryResult<HashMap<RowKey, RowState>> {
+/// Locks the rows and returns them with the database's `now()`.
+fn lock_rows(
+    conn: &mut PgConnection,
+    keys: &[RowKey],
+) -> QueryResult<(HashMap<RowKey, RowState>, Option<DateTime<Utc>>)> {
     let (ids, shards): (Vec<i64>, Vec<i16>) = keys.iter().map(|(id, shard)| (id.0, *shard)).unzip();
     // LockRows sits above the Sort, so rows are locked in (account_id, shard) order.
     let locked: Vec<LockedRow> = diesel::sql_query(
         "SELECT b.account_id, b.shard, b.no_overdraft, b.debits_posted, b.credits_posted, \
-                b.debits_pending, b.credits_pending \
+                b.debits_pending, b.credits_pending, now() AS now \
          FROM account_balances b \
          JOIN unnest($1::int8[], $2::int2[]) AS k(account_id, shard) \
            ON b.account_id = k.account_id AND b.shard = k.shard \
@@ -763,7 +778,8 @@ fn lock_rows(conn: &mut PgConnection, keys: &[RowKey]) -> QueryResult<HashMap<Ro
     .bind::<Array<BigInt>, _>(ids)
     .bind::<Array<SmallInt>, _>(shards)
     .load(conn)?;
-    Ok(locked
+    let now = locked.first().map(|r| r.now);
+    let rows = locked
         .into_iter()
         .map(|r| {
             let counters = Counters {
@@ -781,7 +797,8 @@ fn lock_rows(conn: &mut PgConnection, keys: &[RowKey]) -> QueryResult<HashMap<Ro
                 },
             )
         })
-        .collect())
+        .collect();
+    Ok((rows, now))
 }
 
 /// Writes every changed row in one statement.
