@@ -32,7 +32,10 @@ bin="${CARGO_TARGET_DIR:-target}/release/alliance"
 say "applying migrations"
 "$bin" migrate
 say "loading demo data"
-"$bin" seed-demo
+# Kept for the banner: seed-demo's own summary, sign-ins included, so what the
+# banner says cannot drift from what was seeded.
+summary=$("$bin" seed-demo)
+summary=${summary//$'\n'/$'\n'   } # indented for the banner
 
 bind=${ALLIANCE_BIND:-127.0.0.1:8080}
 host=${bind%:*}
@@ -51,6 +54,12 @@ cat <<BANNER
 
    health:  $url/healthz
    ready:   $url/readyz
+
+   $summary
+   (sign-in paths are under $url)
+
+   Emails (invitations, password resets) go to ${ALLIANCE_OUTBOX_DIR:-./outbox}/
+   as .eml files unless ALLIANCE_SMTP_URL is set.
 
    Stop with Ctrl-C.
   ============================================================

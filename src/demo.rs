@@ -10,14 +10,16 @@
 //! database seeded before refuses the new requests as idempotency conflicts and
 //! the seed stops with an error instead of booking a second history.
 //!
-//! For now merchants and members exist only as account owners (ids 1–2 and
-//! 1–24); later issues give them tables.
+//! The merchants and members are real rows, and their row ids own the accounts.
+//! People are found before they are created — merchants by code, members by mobile
+//! number, operators and merchant staff by email — so a second run creates no one.
+//! The sign-in accounts the summary lists all share [`DEMO_PASSWORD`].
 
 use std::{collections::BTreeMap, ops::RangeInclusive};
 
 use anyhow::{Context, anyhow, ensure};
 use chrono::{Days, NaiveDate};
-use diesel::PgConnection;
+use diesel::{PgConnection, dsl::exists, prelude::*};
 use rand::{
     Rng, SeedableRng,
     rngs::StdRng,
@@ -28,19 +30,36 @@ use serde_json::json;
 
 use crate::{
     chart::{self, CNY, HouseAccount, HouseAccounts, ProgramAccounts},
+    crypto::Keys,
+    db::schema::{merchant_users, operators},
     domain::{
+        actor::Actor,
+        email_address::EmailAddress,
         id::{AccountId, TransferId},
         money::{Money, Rounding},
+        password::NewPassword,
+        phone::Phone,
         points::ProgramCode,
+        portal::Portal,
         rate::Rate,
     },
+    i18n::Locale,
     ledger::{self, CommittedEntry, EntryError, EntryRequest, TransferRequest},
+    merchant::{self, NewMerchant},
+    people::{
+        member::{self, PRIVACY_POLICY_VERSION, SignUp},
+        merchant_user::{self, MerchantRole, NewMerchantUser},
+        operator::{self, NewOperator, OperatorRole},
+    },
 };
+
+/// The password of every demo sign-in account. DEMO ONLY: it is published here and
+/// in the README, so anyone can sign in to a database seeded with it — never run
+/// `seed-demo` against one that real people or real money use.
+pub const DEMO_PASSWORD: &str = "Alliance2026!demo";
 
 /// Any fixed value will do; changing it changes the whole history (see above).
 const RNG_SEED: u64 = 20_261_122;
-/// Members 1..=MEMBERS, each with a wallet in every demo program and in ALP.
-const MEMBERS: i64 = 24;
 const EARNS: usize = 360;
 /// Orders are dated from this day on, over `HISTORY_DAYS` days.
 const FIRST_ORDER_DAY: NaiveDate = NaiveDate::from_ymd_opt(2026, 8, 1).expect("a valid date");
@@ -69,11 +88,9 @@ const DEMO_EXCHANGE_FEE: &str = "0.02";
 /// One point per CNY spent, with no tier bonus or campaign.
 const DEMO_CNY_PER_POINT: &str = "1";
 
-/// A demo merchant and its points program.
+/// A demo merchant and its points program, whose code is the merchant's code.
 struct DemoMerchant {
-    id: i64,
-    name: &'static str,
-    program: &'static str,
+    row: NewMerchant<'static>,
     program_name: &'static str,
     /// The settlement deposit it has paid in, in CNY.
     deposit: &'static str,
@@ -88,9 +105,13 @@ const BREW: usize = 0;
 const MART: usize = 1;
 const MERCHANTS: [DemoMerchant; 2] = [
     DemoMerchant {
-        id: 1,
-        name: "沪上咖啡 Shanghai Brew",
-        program: "BREW",
+        row: NewMerchant {
+            code: "BREW",
+            name_zh: "沪上咖啡",
+            name_en: "Shanghai Brew",
+            category: "coffee",
+            tier: "strategic",
+        },
         program_name: "沪上咖啡积分",
         deposit: "50000.00",
         settlement_value: BREW_SETTLEMENT_VALUE,
@@ -99,9 +120,13 @@ const MERCHANTS: [DemoMerchant; 2] = [
         exchange_steps: 2..=8,
     },
     DemoMerchant {
-        id: 2,
-        name: "申城超市 Shencheng Mart",
-        program: "MART",
+        row: NewMerchant {
+            code: "MART",
+            name_zh: "申城超市",
+            name_en: "Shencheng Mart",
+            category: "supermarket",
+            tier: "standard",
+        },
         program_name: "申城超市积分",
         deposit: "80000.00",
         settlement_value: MART_SETTLEMENT_VALUE,
@@ -169,9 +194,76 @@ const REWARDS: [DemoReward; 3] = [
     },
 ];
 
-/// Loads the demo data set; safe to run again. Returns a short summary.
-pub fn seed(conn: &mut PgConnection) -> anyhow::Result<String> {
-    let books = Books::open(conn)?;
+/// A demo sign-in account of the platform portal.
+struct DemoOperator {
+    email: &'static str,
+    name: &'static str,
+    role: OperatorRole,
+}
+
+/// Two admins (granting the admin role needs a second admin to approve) and a
+/// finance operator.
+const OPERATORS: [DemoOperator; 3] = [
+    DemoOperator {
+        email: "admin@alliance.example.cn",
+        name: "张立",
+        role: OperatorRole::Admin,
+    },
+    DemoOperator {
+        email: "admin2@alliance.example.cn",
+        name: "周敏",
+        role: OperatorRole::Admin,
+    },
+    DemoOperator {
+        email: "finance@alliance.example.cn",
+        name: "钱佳",
+        role: OperatorRole::Finance,
+    },
+];
+
+/// A demo sign-in account of the merchant portal.
+struct DemoStaff {
+    /// `BREW` or `MART`.
+    merchant: usize,
+    email: &'static str,
+    name: &'static str,
+    role: MerchantRole,
+}
+
+/// The owner manages the staff; the cashier sees what a till sees.
+const STAFF: [DemoStaff; 2] = [
+    DemoStaff {
+        merchant: BREW,
+        email: "owner@brew.example.cn",
+        name: "陈志远",
+        role: MerchantRole::Owner,
+    },
+    DemoStaff {
+        merchant: BREW,
+        email: "cashier@brew.example.cn",
+        name: "刘小雨",
+        role: MerchantRole::Cashier,
+    },
+];
+
+/// The members by number from 1; member n's mobile number is `member_phone(n)`.
+/// Each has a wallet in every demo program and in ALP, and `DEMO_PASSWORD`.
+const MEMBER_NAMES: [&str; 24] = [
+    "王芳", "李娜", "张伟", "刘洋", "陈静", "杨帆", "赵磊", "黄丽", "周明", "吴敏", "徐强", "孙悦",
+    "马超", "朱婷", "胡军", "郭燕", "何勇", "高翔", "林晓", "罗佳", "郑凯", "梁雪", "谢鹏", "宋雨",
+];
+
+/// 13800000001, 13800000002, ...
+fn member_phone(number: usize) -> String {
+    format!("138{number:08}")
+}
+
+/// Loads the demo data set; safe to run again. `keys` must be the server's, since
+/// members' mobile numbers are encrypted and indexed with them. Returns a summary
+/// that ends with where to sign in.
+pub fn seed(conn: &mut PgConnection, keys: &Keys) -> anyhow::Result<String> {
+    let people = People::ensure(conn, keys)?;
+    let books = Books::open(conn, &people)?;
     let mut history = History::new(&books)?;
     history.deposits()?;
     history.earns()?;
@@ -183,7 +275,173 @@ pub fn seed(conn: &mut PgConnection) -> anyhow::Result<String> {
     let held = history.flush(conn)?;
     history.resolve_redemptions(&holds, &held)?;
     history.flush(conn)?;
-    Ok(history.summary())
+    Ok(format!(
+        "{}\n{}\n{}",
+        history.summary(),
+        people.summary(),
+        sign_ins()
+    ))
+}
+
+/// The demo's people as rows: their ids own the demo's accounts.
+struct People {
+    /// Indexed by `BREW` and `MART`.
+    merchant_ids: Vec<i64>,
+    /// In `MEMBER_NAMES` order.
+    member_ids: Vec<i64>,
+    /// Sign-in accounts (members, operators, staff) this run created, and found.
+    created: usize,
+    present: usize,
+}
+
+impl People {
+    fn ensure(conn: &mut PgConnection, keys: &Keys) -> anyhow::Result<People> {
+        let merchant_ids = MERCHANTS
+            .iter()
+            .map(|demo| Ok(merchant::ensure(conn, &demo.row)?.id))
+            .collect::<anyhow::Result<_>>()?;
+        let mut people = People {
+            merchant_ids,
+            member_ids: Vec::with_capacity(MEMBER_NAMES.len()),
+            created: 0,
+            present: 0,
+        };
+        for number in 1..=MEMBER_NAMES.len() {
+            let (id, created) = ensure_member(conn, keys, number)?;
+            people.member_ids.push(id);
+            people.count(created);
+        }
+        let actor = Actor::system("seed-demo");
+        for demo in &OPERATORS {
+            let created = ensure_operator(conn, &actor, demo)?;
+            people.count(created);
+        }
+        for demo in &STAFF {
+            let merchant_id = people.merchant_ids[demo.merchant];
+            let created = ensure_staff(conn, &actor, merchant_id, demo)?;
+            people.count(created);
+        }
+        Ok(people)
+    }
+
+    fn count(&mut self, created: bool) {
+        if created {
+            self.created += 1;
+        } else {
+            self.present += 1;
+        }
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "{} sign-in accounts: {} created now, {} already present",
+            self.created + self.present,
+            self.created,
+            self.present
+        )
+    }
+}
+
+/// Finds member `number` by mobile number, or signs them up (consenting to the
+/// current privacy policy). Returns their id and whether they are new.
+fn ensure_member(
+    conn: &mut PgConnection,
+    keys: &Keys,
+    number: usize,
+) -> anyhow::Result<(i64, bool)> {
+    let phone = Phone::parse(&member_phone(number)).context("a demo mobile number")?;
+    if let Some(found) = member::find_by_phone(conn, keys, &phone)? {
+        return Ok((found.id, false));
+    }
+    let new = SignUp {
+        phone,
+        password: demo_password()?,
+        display_name: MEMBER_NAMES[number - 1].to_owned(),
+        email: None,
+        locale: Locale::ZhCn,
+        consent_version: PRIVACY_POLICY_VERSION.to_owned(),
+    };
+    Ok((member::sign_up(conn, keys, &new, None)?.id, true))
+}
+
+/// Creates the operator unless their email is taken; true if created. Checked
+/// first, because creating hashes the password, which is slow on purpose.
+fn ensure_operator(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    demo: &DemoOperator,
+) -> anyhow::Result<bool> {
+    let email = EmailAddress::parse(demo.email)?;
+    let taken = operators::table.filter(operators::email.eq(email.as_str()));
+    if diesel::select(exists(taken)).get_result(conn)? {
+        return Ok(false);
+    }
+    let new = NewOperator {
+        email,
+        display_name: demo.name.to_owned(),
+        role: demo.role,
+        password: Some(demo_password()?),
+    };
+    operator::create(conn, actor, &new)?;
+    Ok(true)
+}
+
+/// As `ensure_operator`, for a merchant's staff.
+fn ensure_staff(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    merchant_id: i64,
+    demo: &DemoStaff,
+) -> anyhow::Result<bool> {
+    let email = EmailAddress::parse(demo.email)?;
+    let taken = merchant_users::table.filter(merchant_users::email.eq(email.as_str()));
+    if diesel::select(exists(taken)).get_result(conn)? {
+        return Ok(false);
+    }
+    let new = NewMerchantUser {
+        email,
+        display_name: demo.name.to_owned(),
+        role: demo.role,
+        password: Some(demo_password()?),
+    };
+    merchant_user::create(conn, actor, merchant_id, &new)?;
+    Ok(true)
+}
+
+fn demo_password() -> anyhow::Result<NewPassword> {
+    NewPassword::parse(DEMO_PASSWORD).context("the demo password breaks the password rules")
+}
+
+/// Where to try each portal, and as whom.
+fn sign_ins() -> String {
+    let operators: Vec<String> = OPERATORS
+        .iter()
+        .map(|o| format!("{} ({})", o.email, o.role.as_str()))
+        .collect();
+    let staff: Vec<String> = STAFF
+        .iter()
+        .map(|s| {
+            let merchant = MERCHANTS[s.merchant].row.name_zh;
+            format!("{} ({}, {merchant})", s.email, s.role.as_str())
+        })
+        .collect();
+    let member = format!(
+        "{} ({}; members {}–{} too)",
+        member_phone(1),
+        MEMBER_NAMES[0],
+        member_phone(2),
+        member_phone(MEMBER_NAMES.len())
+    );
+    let lines = [
+        (Portal::Platform, operators.join(", ")),
+        (Portal::Merchant, staff.join(", ")),
+        (Portal::Consumer, member),
+    ]
+    .map(|(portal, accounts)| format!("  /{}/sign-in  {accounts}", portal.slug()));
+    format!(
+        "demo sign-ins, all with the password {DEMO_PASSWORD} (demo only: it is public):\n{}",
+        lines.join("\n")
+    )
 }
 
 /// The demo's accounts, opened (or found) through the chart.
@@ -191,11 +449,14 @@ struct Books {
     house: HouseAccounts,
     /// Indexed by `BREW` and `MART`.
     programs: Vec<ProgramBooks>,
+    /// The wallets' owners, in `MEMBER_NAMES` order.
+    members: Vec<i64>,
 }
 
 /// One demo program, its merchant's accounts and its members' wallets.
 struct ProgramBooks {
     merchant: &'static DemoMerchant,
+    merchant_id: i64,
     code: ProgramCode,
     accounts: ProgramAccounts,
     deposit: AccountId,
@@ -206,14 +467,20 @@ struct ProgramBooks {
 }
 
 impl Books {
-    fn open(conn: &mut PgConnection) -> anyhow::Result<Books> {
+    fn open(conn: &mut PgConnection, people: &People) -> anyhow::Result<Books> {
         let house = chart::ensure_house_accounts(conn)?;
-        open_wallets(conn, &ProgramCode::alp())?;
+        let members = &people.member_ids;
+        open_wallets(conn, &ProgramCode::alp(), members)?;
         let programs = MERCHANTS
             .iter()
-            .map(|merchant| ProgramBooks::open(conn, merchant))
+            .zip(&people.merchant_ids)
+            .map(|(merchant, &id)| ProgramBooks::open(conn, merchant, id, members))
             .collect::<anyhow::Result<_>>()?;
-        Ok(Books { house, programs })
+        Ok(Books {
+            house,
+            programs,
+            members: members.clone(),
+        })
     }
 
     /// The house's six and ALP's two, then per program its two, the merchant's
@@ -225,15 +492,21 @@ impl Books {
 }
 
 impl ProgramBooks {
-    fn open(conn: &mut PgConnection, merchant: &'static DemoMerchant) -> anyhow::Result<Self> {
-        let code = ProgramCode::parse(merchant.program)?;
+    fn open(
+        conn: &mut PgConnection,
+        merchant: &'static DemoMerchant,
+        merchant_id: i64,
+        members: &[i64],
+    ) -> anyhow::Result<Self> {
+        let code = ProgramCode::parse(merchant.row.code)?;
         let settlement_value = Rate::parse(merchant.settlement_value)?;
         Ok(ProgramBooks {
             merchant,
+            merchant_id,
             accounts: chart::ensure_program(conn, &code, merchant.program_name)?,
-            deposit: chart::open(conn, &chart::merchant_deposit(merchant.id))?,
-            settlement: chart::open(conn, &chart::merchant_settlement(merchant.id))?,
-            wallets: open_wallets(conn, &code)?,
+            deposit: chart::open(conn, &chart::merchant_deposit(merchant_id))?,
+            settlement: chart::open(conn, &chart::merchant_settlement(merchant_id))?,
+            wallets: open_wallets(conn, &code, members)?,
             sell: scaled(settlement_value, DEMO_SELL_FACTOR)?,
             buy: scaled(settlement_value, DEMO_BUY_FACTOR)?,
             code,
@@ -244,9 +517,11 @@ impl ProgramBooks {
 fn open_wallets(
     conn: &mut PgConnection,
     program: &ProgramCode,
+    members: &[i64],
 ) -> anyhow::Result<BTreeMap<i64, AccountId>> {
-    (1..=MEMBERS)
-        .map(|member| {
+    members
+        .iter()
+        .map(|&member| {
             Ok((
                 member,
                 chart::open(conn, &chart::member_wallet(member, program))?,
@@ -376,6 +651,14 @@ impl<'b> History<'b> {
         })
     }
 
+    fn random_member(&mut self) -> i64 {
+        *self
+            .books
+            .members
+            .choose(&mut self.rng)
+            .expect("the demo has members")
+    }
+
     fn wallet(&mut self, program: usize, member: i64) -> &mut Wallet {
         self.wallets.entry((program, member)).or_default()
     }
@@ -390,14 +673,14 @@ impl<'b> History<'b> {
     fn deposits(&mut self) -> anyhow::Result<()> {
         let books = self.books;
         for program in &books.programs {
-            let merchant = program.merchant;
-            let amount = Money::parse(merchant.deposit)?;
+            let merchant_id = program.merchant_id;
+            let amount = Money::parse(program.merchant.deposit)?;
             let bank = books.house.id(HouseAccount::Bank);
             self.entries.push(
-                EntryRequest::new(format!("demo:deposit:{}", merchant.id), "deposit")
+                EntryRequest::new(format!("demo:deposit:{merchant_id}"), "deposit")
                     .metadata(json!({
-                        "merchant_id": merchant.id,
-                        "bank_receipt": format!("DEMO-RCPT-{:04}", merchant.id),
+                        "merchant_id": merchant_id,
+                        "bank_receipt": format!("DEMO-RCPT-{merchant_id:04}"),
                         "amount": amount,
                     }))
                     .transfer(TransferRequest::move_(
@@ -421,7 +704,7 @@ impl<'b> History<'b> {
                     MART
                 };
                 let day = FIRST_ORDER_DAY + Days::new(self.rng.random_range(0..HISTORY_DAYS));
-                let member = self.rng.random_range(1..=MEMBERS);
+                let member = self.random_member();
                 let amount = (self.books.programs[program].merchant.basket)(&mut self.rng);
                 (day, program, member, amount)
             })
@@ -447,7 +730,7 @@ impl<'b> History<'b> {
         self.entries.push(
             EntryRequest::new(format!("demo:earn:{order_id}"), "earn")
                 .metadata(json!({
-                    "merchant_id": books.merchant.id,
+                    "merchant_id": books.merchant_id,
                     "member_id": member,
                     "order_id": order_id,
                     "order_date": day,
@@ -490,7 +773,11 @@ impl<'b> History<'b> {
         let merchant = self.books.programs[from].merchant;
         let step = merchant.exchange_step;
         let fewest = *merchant.exchange_steps.start();
-        let able: Vec<i64> = (1..=MEMBERS)
+        let able: Vec<i64> = self
+            .books
+            .members
+            .iter()
+            .copied()
             .filter(|&member| self.balance(from, member) >= fewest * step)
             .collect();
         let member = *able.choose(&mut self.rng)?;
@@ -600,7 +887,7 @@ impl<'b> History<'b> {
     fn redemption_holds(&mut self) -> anyhow::Result<Vec<Held>> {
         let mut held = Vec::with_capacity(REWARDS.len());
         for (index, reward) in REWARDS.iter().enumerate() {
-            let mut members: Vec<i64> = (1..=MEMBERS).collect();
+            let mut members = self.books.members.clone();
             members.shuffle(&mut self.rng);
             let member = members
                 .into_iter()
@@ -691,11 +978,11 @@ impl<'b> History<'b> {
     }
 
     fn summary(&self) -> String {
-        let merchants: Vec<&str> = self
+        let merchants: Vec<String> = self
             .books
             .programs
             .iter()
-            .map(|p| p.merchant.name)
+            .map(|p| format!("{} {}", p.merchant.row.name_zh, p.merchant.row.name_en))
             .collect();
         let kinds: Vec<String> = self
             .tally
@@ -704,10 +991,11 @@ impl<'b> History<'b> {
             .map(|(kind, count)| format!("{count} {kind}"))
             .collect();
         format!(
-            "demo data: {} merchants ({}), {MEMBERS} members, {} accounts\n\
+            "demo data: {} merchants ({}), {} members, {} accounts\n\
              {} journal entries ({}): {} committed now, {} already present",
             merchants.len(),
             merchants.join(", "),
+            self.books.members.len(),
             self.books.account_count(),
             self.tally.committed + self.tally.replayed,
             kinds.join(", "),
@@ -764,6 +1052,28 @@ mod tests {
     }
 
     #[test]
+    fn demo_people_have_valid_distinct_sign_ins() {
+        assert!(demo_password().is_ok());
+        let phones: std::collections::BTreeSet<String> = (1..=MEMBER_NAMES.len())
+            .map(|number| {
+                Phone::parse(&member_phone(number))
+                    .unwrap()
+                    .as_str()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(phones.len(), MEMBER_NAMES.len());
+        assert_eq!(member_phone(1), "13800000001");
+        let emails = OPERATORS
+            .iter()
+            .map(|o| o.email)
+            .chain(STAFF.iter().map(|s| s.email));
+        for email in emails {
+            assert_eq!(EmailAddress::parse(email).unwrap().as_str(), email);
+        }
+    }
+
+    #[test]
     fn demo_sell_and_buy_values_bracket_the_settlement_value() {
         for merchant in &MERCHANTS {
             let value = rate(merchant.settlement_value);
@@ -771,7 +1081,7 @@ mod tests {
                 scaled(value, DEMO_SELL_FACTOR).unwrap(),
                 scaled(value, DEMO_BUY_FACTOR).unwrap(),
             );
-            assert!(sell < value && value < buy, "{}", merchant.program);
+            assert!(sell < value && value < buy, "{}", merchant.row.code);
         }
     }
 }

@@ -71,7 +71,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let secure_cookies = config.cookies_secure();
         let development = config.environment == crate::config::Environment::Development;
-        jobs::spawn(pool.clone());
+        jobs::spawn(&pool);
         let server = HttpServer::new(move || {
             let sessions =
                 SessionMiddleware::builder(PgSessionStore::new(pool.clone()), cookie_key.clone())

@@ -1,12 +1,16 @@
 //! The `alliance` command line: one subcommand per way of running Alliance.
 
+mod operator;
+
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use diesel::{Connection, PgConnection};
 
-use crate::{bench, config::Config, db, demo, jobs, ledger, startup::Application, telemetry};
+use crate::{
+    bench, config::Config, crypto::Keys, db, demo, jobs, ledger, startup::Application, telemetry,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -25,8 +29,14 @@ enum Command {
     Serve,
     /// Apply pending database migrations.
     Migrate,
-    /// Load the demo data set (safe to run again: nothing is added twice).
+    /// Load the demo data and its sign-in accounts (safe to run again: nothing is
+    /// added twice).
     SeedDemo,
+    /// Manage platform operators.
+    Operator {
+        #[command(subcommand)]
+        command: OperatorCommand,
+    },
     /// Inspect the books.
     Ledger {
         #[command(subcommand)]
@@ -42,6 +52,12 @@ enum Command {
         #[command(subcommand)]
         command: BenchCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum OperatorCommand {
+    /// Create an operator who can sign in at once — the way to the first admin.
+    Create(operator::CreateArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -100,8 +116,17 @@ impl Command {
                 Ok(ExitCode::SUCCESS)
             }
             Self::SeedDemo => {
-                let summary = demo::seed(&mut connect(config)?)?;
+                // Members' phone numbers are encrypted and indexed with the keys
+                // the server derives, so the server finds what the seed wrote.
+                let keys = Keys::derive(config.secret_key());
+                let summary = demo::seed(&mut connect(config)?, &keys)?;
                 println!("{summary}");
+                Ok(ExitCode::SUCCESS)
+            }
+            Self::Operator {
+                command: OperatorCommand::Create(args),
+            } => {
+                operator::create(&mut connect(config)?, &args)?;
                 Ok(ExitCode::SUCCESS)
             }
             Self::Ledger {

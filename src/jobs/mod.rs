@@ -25,13 +25,13 @@ const JOBS: [Periodic; 2] = [
     },
     Periodic {
         name: "purge expired sessions",
-        every: Duration::from_secs(15 * 60),
+        every: Duration::from_mins(15),
         run: purge_sessions,
     },
 ];
 
 /// Starts every periodic job on the current Tokio runtime.
-pub fn spawn(pool: PgPool) {
+pub fn spawn(pool: &PgPool) {
     for job in JOBS {
         let pool = pool.clone();
         tokio::spawn(async move {

@@ -759,11 +759,13 @@ fn apply<'a>(
     Ok(plan)
 }
 
+type LockedRows = HashMap<RowKey, RowState>;
+
 /// Locks the rows and returns them with the database's `now()`.
 fn lock_rows(
     conn: &mut PgConnection,
     keys: &[RowKey],
-) -> QueryResult<(HashMap<RowKey, RowState>, Option<DateTime<Utc>>)> {
+) -> QueryResult<(LockedRows, Option<DateTime<Utc>>)> {
     let (ids, shards): (Vec<i64>, Vec<i16>) = keys.iter().map(|(id, shard)| (id.0, *shard)).unzip();
     // LockRows sits above the Sort, so rows are locked in (account_id, shard) order.
     let locked: Vec<LockedRow> = diesel::sql_query(

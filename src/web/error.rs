@@ -63,7 +63,7 @@ impl ResponseError for WebError {
                     .finish();
             }
             Self::Internal(cause) => {
-                tracing::error!(error = format!("{cause:#}"), "request failed")
+                tracing::error!(error = format!("{cause:#}"), "request failed");
             }
             _ => {}
         }

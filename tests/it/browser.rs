@@ -1,6 +1,6 @@
 //! Portal flows in a real headless Chromium (Debian's chromium and
 //! chromium-driver, which `scripts/test.sh` installs when missing), driven over
-//! WebDriver against a real server. Screenshots go to target/screenshots/ so a
+//! `WebDriver` against a real server. Screenshots go to target/screenshots/ so a
 //! person can look at what the test saw.
 
 use std::{

@@ -2,14 +2,37 @@
 
 use std::process::{Command, Output};
 
-use diesel::{RunQueryDsl, sql_query};
+use alliance::{
+    crypto::Keys,
+    domain::portal::Portal,
+    people::{
+        credentials::{self, Identifier},
+        operator::{self, Operator, OperatorRole},
+    },
+};
+use diesel::{PgConnection, QueryableByName, RunQueryDsl, sql_query, sql_types::BigInt};
 
 use crate::{harness::TestDb, ledger_support::*};
+
+/// Given to the binary, so the test can derive the same keys.
+const SECRET_KEY: &str = "cli test secret key, longer than 32 characters";
+
+/// As `alliance`, with `SECRET_KEY`.
+fn alliance_keyed(db: &TestDb, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let env: Vec<(&str, &str)> = [("ALLIANCE_SECRET_KEY", SECRET_KEY)]
+        .into_iter()
+        .chain(env.iter().copied())
+        .collect();
+    alliance(db, args, &env)
+}
 
 fn alliance(db: &TestDb, args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_alliance"))
         .args(args)
+        // Each test decides these, not the shell that runs the suite.
         .env_remove("ALLIANCE_ENV")
+        .env_remove("ALLIANCE_OPERATOR_PASSWORD")
+        .env_remove("ALLIANCE_SECRET_KEY")
         .env("ALLIANCE_DATABASE_URL", db.url())
         .env("RUST_LOG", "warn")
         .envs(env.iter().copied())
@@ -19,6 +42,42 @@ fn alliance(db: &TestDb, args: &[&str], env: &[(&str, &str)]) -> Output {
 
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Signs in on the platform portal as the binary's server would.
+fn sign_in_operator(conn: &mut PgConnection, email: &str, password: &str) -> Operator {
+    let identifier = Identifier::parse(Portal::Platform, email).unwrap();
+    let keys = Keys::derive(SECRET_KEY);
+    let id = credentials::sign_in(
+        conn,
+        &keys,
+        Portal::Platform,
+        &identifier,
+        password,
+        "127.0.0.1",
+    )
+    .unwrap_or_else(|e| panic!("{email} cannot sign in: {e}"));
+    operator::find(conn, id).unwrap().unwrap()
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    count: i64,
+}
+
+fn cli_audited_operator_creates(conn: &mut PgConnection) -> i64 {
+    sql_query(
+        "SELECT count(*) AS count FROM audit_events \
+         WHERE action = 'operator.create' AND actor_label = 'system:cli'",
+    )
+    .get_result::<Count>(conn)
+    .unwrap()
+    .count
 }
 
 #[test]
@@ -67,4 +126,85 @@ fn production_refuses_to_start_on_default_secrets_and_says_why() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("ALLIANCE_SECRET_KEY"), "{stderr}");
+}
+
+#[test]
+fn operator_create_prints_a_generated_password_once_and_refuses_a_duplicate() {
+    let db = TestDb::new();
+    let args = [
+        "operator",
+        "create",
+        "--email",
+        "First.Admin@Example.cn",
+        "--role",
+        "admin",
+    ];
+    let created = alliance_keyed(&db, &args, &[]);
+    assert_eq!(created.status.code(), Some(0), "{created:?}");
+    let printed = stdout(&created);
+    let password = printed
+        .lines()
+        .find_map(|line| line.strip_prefix("password: "))
+        .unwrap_or_else(|| panic!("no password printed: {printed}"));
+    assert!(printed.contains("change it"), "{printed}");
+
+    let conn = &mut db.conn();
+    let admin = sign_in_operator(conn, "first.admin@example.cn", password);
+    assert_eq!(admin.role(), OperatorRole::Admin);
+    assert_eq!(admin.display_name, "first.admin");
+    assert_eq!(cli_audited_operator_creates(conn), 1);
+
+    let again = alliance_keyed(&db, &args, &[]);
+    assert_eq!(again.status.code(), Some(1), "{again:?}");
+    assert!(stderr(&again).contains("already exists"), "{again:?}");
+    assert!(!stdout(&again).contains("password"), "{again:?}");
+    assert_eq!(operator::list(conn).unwrap().len(), 1);
+}
+
+#[test]
+fn operator_create_takes_a_strong_password_from_the_environment_and_never_prints_it() {
+    let db = TestDb::new();
+    let args = [
+        "operator",
+        "create",
+        "--email",
+        "finance@example.cn",
+        "--role",
+        "finance",
+        "--name",
+        "钱佳",
+    ];
+    let weak = alliance_keyed(&db, &args, &[("ALLIANCE_OPERATOR_PASSWORD", "short")]);
+    assert_eq!(weak.status.code(), Some(1), "{weak:?}");
+    assert!(
+        stderr(&weak).contains("ALLIANCE_OPERATOR_PASSWORD is too weak"),
+        "{weak:?}"
+    );
+    let conn = &mut db.conn();
+    assert!(operator::list(conn).unwrap().is_empty());
+
+    let chosen = "finance-passphrase-2026";
+    let created = alliance_keyed(&db, &args, &[("ALLIANCE_OPERATOR_PASSWORD", chosen)]);
+    assert_eq!(created.status.code(), Some(0), "{created:?}");
+    assert!(!stdout(&created).contains(chosen), "{created:?}");
+    let finance = sign_in_operator(conn, "finance@example.cn", chosen);
+    assert_eq!(
+        (finance.role(), finance.display_name.as_str()),
+        (OperatorRole::Finance, "钱佳")
+    );
+
+    let unknown_role = alliance(
+        &db,
+        &[
+            "operator",
+            "create",
+            "--email",
+            "x@example.cn",
+            "--role",
+            "boss",
+        ],
+        &[],
+    );
+    assert_eq!(unknown_role.status.code(), Some(2), "{unknown_role:?}");
+    assert!(stderr(&unknown_role).contains("admin, operator, finance, risk"));
 }

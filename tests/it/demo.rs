@@ -4,9 +4,16 @@ use std::collections::BTreeMap;
 
 use alliance::{
     chart::{self, HouseAccount},
-    demo,
-    domain::points::ProgramCode,
+    crypto::Keys,
+    demo::{self, DEMO_PASSWORD},
+    domain::{password::NewPassword, phone::Phone, points::ProgramCode, portal::Portal},
+    i18n::Locale,
     ledger::{self, AccountSpec},
+    merchant::{self, NewMerchant},
+    people::{
+        credentials::{self, Identifier},
+        member::{self, SignUp},
+    },
 };
 use diesel::{
     PgConnection, QueryableByName, RunQueryDsl, sql_query,
@@ -53,18 +60,61 @@ fn count(conn: &mut PgConnection, query: &str) -> i64 {
     sql_query(query).get_result::<Count>(conn).unwrap().count
 }
 
+/// Any secret will do, as long as one test uses the same throughout.
+fn keys() -> Keys {
+    Keys::derive("demo test secret key, at least 32 characters")
+}
+
+/// How many rows each table the seed writes people to holds.
+fn people_counts(conn: &mut PgConnection) -> Vec<i64> {
+    [
+        "merchants",
+        "members",
+        "privacy_consents",
+        "operators",
+        "merchant_users",
+    ]
+    .map(|table| count(conn, &format!("SELECT count(*) AS count FROM {table}")))
+    .to_vec()
+}
+
+/// The summary line that starts with `prefix`.
+fn line<'s>(summary: &'s str, prefix: &str) -> &'s str {
+    summary
+        .lines()
+        .find(|line| line.contains(prefix))
+        .unwrap_or_else(|| panic!("no {prefix:?} line in {summary}"))
+}
+
 #[test]
 fn seeding_twice_commits_nothing_the_second_time() {
     let db = TestDb::new();
     let conn = &mut db.conn();
-    let first = demo::seed(conn).unwrap();
-    assert!(first.ends_with(" 0 already present"), "{first}");
+    let first = demo::seed(conn, &keys()).unwrap();
+    assert!(
+        line(&first, "journal entries").ends_with(" 0 already present"),
+        "{first}"
+    );
+    assert_eq!(
+        line(&first, "sign-in accounts"),
+        "29 sign-in accounts: 29 created now, 0 already present"
+    );
+    let people = people_counts(conn);
+    assert_eq!(people, [2, 24, 24, 3, 2]);
     let balances = balances_by_code(conn);
     let entries = count(conn, "SELECT count(*) AS count FROM journal_entries");
     let transfers = count(conn, "SELECT count(*) AS count FROM transfers");
 
-    let second = demo::seed(conn).unwrap();
-    assert!(second.contains(": 0 committed now"), "{second}");
+    let second = demo::seed(conn, &keys()).unwrap();
+    assert!(
+        line(&second, "journal entries").contains(": 0 committed now"),
+        "{second}"
+    );
+    assert_eq!(
+        line(&second, "sign-in accounts"),
+        "29 sign-in accounts: 0 created now, 29 already present"
+    );
+    assert_eq!(people_counts(conn), people);
     assert_eq!(balances_by_code(conn), balances);
     assert_eq!(
         count(conn, "SELECT count(*) AS count FROM journal_entries"),
@@ -81,7 +131,7 @@ fn seeding_twice_commits_nothing_the_second_time() {
 fn the_seeded_books_verify_and_hold_the_ledger_rules() {
     let db = TestDb::new();
     let conn = &mut db.conn();
-    demo::seed(conn).unwrap();
+    demo::seed(conn, &keys()).unwrap();
     assert_verified(conn);
 
     let clearing = chart::open(conn, &HouseAccount::Clearing.spec()).unwrap();
@@ -123,7 +173,7 @@ fn the_seeded_books_verify_and_hold_the_ledger_rules() {
 fn the_demo_leaves_one_redemption_hold_pending() {
     let db = TestDb::new();
     let conn = &mut db.conn();
-    demo::seed(conn).unwrap();
+    demo::seed(conn, &keys()).unwrap();
     let open_holds = count(
         conn,
         "SELECT count(*) AS count FROM transfers t WHERE t.phase = 'pending' \
@@ -143,6 +193,85 @@ fn the_demo_leaves_one_redemption_hold_pending() {
             &format!("SELECT count(*) AS count FROM journal_entries WHERE kind = '{kind}'"),
         );
         assert!(entries > 0, "no {kind} entries");
+    }
+}
+
+#[test]
+fn the_demo_accounts_belong_to_the_demo_people_rows() {
+    let db = TestDb::new();
+    let conn = &mut db.conn();
+    // Someone came first, so the demo's rows cannot have ids 1 and 1–24.
+    let other = merchant::ensure(
+        conn,
+        &NewMerchant {
+            code: "EARLY",
+            name_zh: "早到商户",
+            name_en: "Early Merchant",
+            category: "other",
+            tier: "standard",
+        },
+    )
+    .unwrap();
+    let early = SignUp {
+        phone: Phone::parse("13900000000").unwrap(),
+        password: NewPassword::parse("early-bird-2026").unwrap(),
+        display_name: "早到会员".to_owned(),
+        email: None,
+        locale: Locale::ZhCn,
+        consent_version: member::PRIVACY_POLICY_VERSION.to_owned(),
+    };
+    let early = member::sign_up(conn, &keys(), &early, None).unwrap();
+    demo::seed(conn, &keys()).unwrap();
+
+    let orphans = count(
+        conn,
+        "SELECT count(*) AS count FROM accounts a WHERE \
+             (a.owner_kind = 'member' AND NOT EXISTS (SELECT 1 FROM members m WHERE m.id = a.owner_id)) \
+          OR (a.owner_kind = 'merchant' AND NOT EXISTS (SELECT 1 FROM merchants m WHERE m.id = a.owner_id))",
+    );
+    assert_eq!(orphans, 0);
+    let owned_by_early = count(
+        conn,
+        &format!(
+            "SELECT count(*) AS count FROM accounts WHERE \
+                 (owner_kind = 'member' AND owner_id = {}) OR (owner_kind = 'merchant' AND owner_id = {})",
+            early.id, other.id
+        ),
+    );
+    assert_eq!(
+        owned_by_early, 0,
+        "the demo booked to people it did not create"
+    );
+    let brew = count(
+        conn,
+        "SELECT count(*) AS count FROM accounts a JOIN merchants m ON m.id = a.owner_id \
+         WHERE a.owner_kind = 'merchant' AND m.code = 'BREW'",
+    );
+    assert_eq!(brew, 2, "BREW's deposit and settlement accounts");
+    assert_verified(conn);
+}
+
+#[test]
+fn the_listed_demo_sign_ins_work() {
+    let db = TestDb::new();
+    let conn = &mut db.conn();
+    let keys = keys();
+    let summary = demo::seed(conn, &keys).unwrap();
+    assert!(summary.contains(DEMO_PASSWORD), "{summary}");
+    let sign_ins = [
+        (Portal::Platform, "admin@alliance.example.cn"),
+        (Portal::Platform, "finance@alliance.example.cn"),
+        (Portal::Merchant, "owner@brew.example.cn"),
+        (Portal::Merchant, "cashier@brew.example.cn"),
+        (Portal::Consumer, "13800000001"),
+    ];
+    for (portal, name) in sign_ins {
+        let listed = line(&summary, &format!("/{}/sign-in", portal.slug()));
+        assert!(listed.contains(name), "{name} is not listed: {summary}");
+        let identifier = Identifier::parse(portal, name).unwrap();
+        let signed_in =
+            credentials::sign_in(conn, &keys, portal, &identifier, DEMO_PASSWORD, "127.0.0.1");
+        assert!(signed_in.is_ok(), "{name}: {signed_in:?}");
     }
 }
 
