@@ -375,3 +375,94 @@ async fn an_expired_session_is_refused_and_purged() {
     // Only the fresh anonymous session of the last request is left.
     assert!(left <= 1, "{left} sessions left");
 }
+
+#[tokio::test]
+async fn an_old_cheaper_password_hash_is_upgraded_at_sign_in() {
+    use alliance::db::schema::operators;
+    use base64::Engine;
+    use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
+    let app = spawn_app().await;
+    let id = operator(
+        &mut app.db.conn(),
+        "ops@alliance.test",
+        OperatorRole::Operator,
+    );
+    // What a hash from before the cost was raised looks like.
+    let salt = [7u8; 16];
+    let mut hash = [0u8; 32];
+    ring::pbkdf2::derive(
+        ring::pbkdf2::PBKDF2_HMAC_SHA256,
+        std::num::NonZeroU32::new(1_000).unwrap(),
+        &salt,
+        PASSWORD.as_bytes(),
+        &mut hash,
+    );
+    let b64 = base64::engine::general_purpose::STANDARD_NO_PAD;
+    let old = format!(
+        "pbkdf2-sha256$1000${}${}",
+        b64.encode(salt),
+        b64.encode(hash)
+    );
+    let conn = &mut app.db.conn();
+    diesel::update(operators::table.find(id))
+        .set(operators::password_hash.eq(&old))
+        .execute(conn)
+        .unwrap();
+
+    assert_eq!(
+        app.browser()
+            .sign_in("platform", "ops@alliance.test", PASSWORD)
+            .await
+            .status,
+        303
+    );
+    let stored: String = operators::table
+        .find(id)
+        .select(operators::password_hash)
+        .first(conn)
+        .unwrap();
+    assert!(
+        stored.starts_with(&format!(
+            "pbkdf2-sha256${}$",
+            alliance::crypto::PBKDF2_ITERATIONS
+        )),
+        "{stored}"
+    );
+    assert_eq!(
+        app.browser()
+            .sign_in("platform", "ops@alliance.test", PASSWORD)
+            .await
+            .status,
+        303,
+        "the new hash verifies"
+    );
+}
+
+#[tokio::test]
+async fn many_failures_from_one_address_throttle_it_across_accounts() {
+    let app = spawn_app().await;
+    operator(
+        &mut app.db.conn(),
+        "ops@alliance.test",
+        OperatorRole::Operator,
+    );
+    let browser = app.browser();
+    // Guessing at many accounts from one address: each stays under its own limit.
+    for n in 0..30 {
+        let page = browser
+            .sign_in(
+                "platform",
+                &format!("guess{n}@alliance.test"),
+                "guess-123456",
+            )
+            .await;
+        assert_eq!(page.status, 401);
+    }
+    assert_eq!(
+        browser
+            .sign_in("platform", "ops@alliance.test", PASSWORD)
+            .await
+            .status,
+        429
+    );
+}
