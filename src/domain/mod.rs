@@ -2,6 +2,7 @@
 //! before it is used.
 
 pub mod actor;
+pub mod credit_code;
 pub mod email_address;
 pub mod id;
 pub mod money;

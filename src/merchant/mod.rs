@@ -1,5 +1,7 @@
-//! Partner merchants. For now what sign-in, the staff pages and the public home
-//! page need; onboarding, tiers, programs and deposits build on it.
+//! Partner merchants: who they are, their tier and status.
+//! Onboarding, programs and deposits build on it.
+
+pub mod tier;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;

@@ -1,0 +1,19 @@
+DROP TABLE risk_alerts;
+DROP TABLE tier_requests;
+DROP TABLE deposit_topups;
+DROP TABLE api_keys;
+DROP TABLE stores;
+DROP TABLE programs;
+DROP TABLE application_messages;
+DROP TABLE merchant_applications;
+ALTER TABLE merchants
+    DROP COLUMN credit_code,
+    DROP COLUMN contact_name,
+    DROP COLUMN contact_phone,
+    DROP COLUMN contact_email,
+    DROP COLUMN bank_account_name,
+    DROP COLUMN bank_name,
+    DROP COLUMN bank_account_ciphertext,
+    DROP COLUMN webhook_url,
+    DROP COLUMN status_reason,
+    DROP COLUMN status_changed_at;
