@@ -21,6 +21,7 @@ pub mod ledger;
 pub mod merchant;
 pub mod people;
 pub mod portals;
+pub mod program;
 pub mod startup;
 pub mod telemetry;
 pub mod web;
