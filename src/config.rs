@@ -5,7 +5,10 @@ use std::{env, fmt, net::SocketAddr};
 
 use secrecy::{ExposeSecret, SecretString};
 
-const DEFAULT_DATABASE_URL: &str = "postgres://alliance:alliance@127.0.0.1:5432/alliance";
+/// Local development: TLS to a loopback server adds nothing (and libpq's OpenSSL
+/// cleanup at exit can race with threads still connected).
+const DEFAULT_DATABASE_URL: &str =
+    "postgres://alliance:alliance@127.0.0.1:5432/alliance?sslmode=disable";
 const DEFAULT_BIND: &str = "127.0.0.1:8080";
 const DEFAULT_SECRET_KEY: &str = "development-only-secret-key-do-not-use-in-production";
 /// ¥10,000.00: deductions and adjustments from here on need two approvers.

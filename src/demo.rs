@@ -51,6 +51,7 @@ use crate::{
         merchant_user::{self, MerchantRole, NewMerchantUser},
         operator::{self, NewOperator, OperatorRole},
     },
+    program::{self, NewProgram},
 };
 
 /// The password of every demo sign-in account. DEMO ONLY: it is published here and
@@ -85,6 +86,8 @@ const DEMO_SELL_FACTOR: &str = "0.95";
 const DEMO_BUY_FACTOR: &str = "1.05";
 /// The house's fee: this share of the value out of every exchange.
 const DEMO_EXCHANGE_FEE: &str = "0.02";
+/// How long demo points live before they expire.
+const DEMO_EXPIRY_MONTHS: i16 = 24;
 /// One point per CNY spent, with no tier bonus or campaign.
 const DEMO_CNY_PER_POINT: &str = "1";
 
@@ -113,7 +116,8 @@ const MERCHANTS: [DemoMerchant; 2] = [
             tier: "strategic",
         },
         program_name: "沪上咖啡积分",
-        deposit: "50000.00",
+        // Above the strategic tier's minimum, so issuing is not blocked.
+        deposit: "250000.00",
         settlement_value: BREW_SETTLEMENT_VALUE,
         basket: coffee_order,
         exchange_step: 50,
@@ -500,6 +504,7 @@ impl ProgramBooks {
     ) -> anyhow::Result<Self> {
         let code = ProgramCode::parse(merchant.row.code)?;
         let settlement_value = Rate::parse(merchant.settlement_value)?;
+        ensure_program_row(conn, merchant, merchant_id, &code, settlement_value)?;
         Ok(ProgramBooks {
             merchant,
             merchant_id,
@@ -512,6 +517,34 @@ impl ProgramBooks {
             code,
         })
     }
+}
+
+/// The program as onboarding would have created it (once).
+fn ensure_program_row(
+    conn: &mut PgConnection,
+    merchant: &DemoMerchant,
+    merchant_id: i64,
+    code: &ProgramCode,
+    settlement_value: Rate,
+) -> anyhow::Result<()> {
+    if program::of_merchant(conn, merchant_id)?.is_some() {
+        return Ok(());
+    }
+    let new = NewProgram {
+        merchant_id,
+        code,
+        name_zh: merchant.program_name,
+        name_en: &format!("{} Points", merchant.row.name_en),
+        settlement_value,
+        earn_points_per_cny: rust_decimal::Decimal::ONE,
+        expiry_months: DEMO_EXPIRY_MONTHS,
+        exchange_in: true,
+        exchange_out: true,
+        min_exchange_points: merchant.exchange_step,
+        max_exchange_points: 100_000,
+    };
+    program::create(conn, &Actor::system("seed-demo"), &new)?;
+    Ok(())
 }
 
 fn open_wallets(

@@ -21,9 +21,10 @@ use crate::{
     config::Config,
     crypto::Keys,
     db::{self, PgPool},
+    deposit,
     email::Mailer,
     error::AppError,
-    jobs,
+    jobs, onboarding,
     people::operator,
     portals,
     web::{security, session::PgSessionStore, state::AppState},
@@ -41,7 +42,10 @@ pub struct Application {
 
 /// Every action an approval can run, by kind.
 pub fn approval_registry() -> approval::Registry {
-    approval::Registry::default().with("operator.grant_admin", operator::grant_admin)
+    approval::Registry::default()
+        .with("operator.grant_admin", operator::grant_admin)
+        .with(onboarding::APPROVAL_KIND, onboarding::approve)
+        .with(deposit::DEDUCTION_KIND, deposit::deduct)
 }
 
 impl Application {
@@ -71,7 +75,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let secure_cookies = config.cookies_secure();
         let development = config.environment == crate::config::Environment::Development;
-        jobs::spawn(&pool);
+        jobs::spawn(&state);
         let server = HttpServer::new(move || {
             let sessions =
                 SessionMiddleware::builder(PgSessionStore::new(pool.clone()), cookie_key.clone())

@@ -9,7 +9,7 @@ ALTER TABLE merchants
     ADD COLUMN contact_email           text CHECK (contact_email = lower(contact_email)),
     ADD COLUMN bank_account_name       text,
     ADD COLUMN bank_name               text,
-    -- Encrypted like members' personal data (AES-256-GCM, aad merchants.bank_account).
+    -- Encrypted like members' personal data (AES-256-GCM, aad merchant.bank_account).
     ADD COLUMN bank_account_ciphertext bytea,
     ADD COLUMN webhook_url             text CHECK (webhook_url ~ '^https?://'),
     ADD COLUMN status_reason           text,

@@ -1,5 +1,6 @@
 //! The `alliance` command line: one subcommand per way of running Alliance.
 
+mod merchant;
 mod operator;
 
 use std::process::ExitCode;
@@ -32,6 +33,11 @@ enum Command {
     /// Load the demo data and its sign-in accounts (safe to run again: nothing is
     /// added twice).
     SeedDemo,
+    /// Manage partner merchants' API keys.
+    Merchant {
+        #[command(subcommand)]
+        command: merchant::MerchantCommand,
+    },
     /// Manage platform operators.
     Operator {
         #[command(subcommand)]
@@ -123,6 +129,7 @@ impl Command {
                 println!("{summary}");
                 Ok(ExitCode::SUCCESS)
             }
+            Self::Merchant { command } => command.run(config),
             Self::Operator {
                 command: OperatorCommand::Create(args),
             } => {

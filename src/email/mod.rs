@@ -11,6 +11,8 @@
 //! Adding an email: a file here with its struct, two template structs and the
 //! `Email` impl (copy `password_reset.rs`), its two templates, and its strings.
 
+mod application;
+mod deposit_shortfall;
 mod invitation;
 mod password_reset;
 
@@ -23,6 +25,8 @@ use lettre::{
 };
 use secrecy::ExposeSecret as _;
 
+pub use application::ApplicationEmail;
+pub use deposit_shortfall::DepositShortfallEmail;
 pub use invitation::InvitationEmail;
 pub use lettre::{Address, message::Mailbox};
 pub use password_reset::PasswordResetEmail;

@@ -4,7 +4,11 @@
 
 use std::time::Duration;
 
-use crate::{db::PgPool, ledger, web::session};
+use crate::{
+    db::PgPool,
+    deposit, ledger,
+    web::{session, state::AppState},
+};
 
 /// Holds voided per pass; more wait for the next pass.
 const HOLD_EXPIRY_BATCH: i64 = 500;
@@ -13,27 +17,33 @@ const HOLD_EXPIRY_BATCH: i64 = 500;
 struct Periodic {
     name: &'static str,
     every: Duration,
-    /// Returns how many things it handled, for the log.
-    run: fn(&PgPool) -> anyhow::Result<usize>,
+    /// Returns how many things it handled, for the log. Runs on a blocking
+    /// thread, with what the server shares (the pool, the mailer).
+    run: fn(&AppState) -> anyhow::Result<usize>,
 }
 
-const JOBS: [Periodic; 2] = [
+const JOBS: [Periodic; 3] = [
     Periodic {
         name: "expire holds",
         every: Duration::from_secs(5),
-        run: expire_holds,
+        run: |state| expire_holds(&state.pool),
     },
     Periodic {
         name: "purge expired sessions",
         every: Duration::from_mins(15),
-        run: purge_sessions,
+        run: |state| purge_sessions(&state.pool),
+    },
+    Periodic {
+        name: "check deposit coverage",
+        every: Duration::from_mins(5),
+        run: check_deposits,
     },
 ];
 
 /// Starts every periodic job on the current Tokio runtime.
-pub fn spawn(pool: &PgPool) {
+pub fn spawn(state: &AppState) {
     for job in JOBS {
-        let pool = pool.clone();
+        let state = state.clone();
         tokio::spawn(async move {
             // The first pass waits one period: a server that has just started has
             // nothing urgent to do, and its database may still be settling.
@@ -42,8 +52,8 @@ pub fn spawn(pool: &PgPool) {
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 interval.tick().await;
-                let pool = pool.clone();
-                match tokio::task::spawn_blocking(move || (job.run)(&pool)).await {
+                let state = state.clone();
+                match tokio::task::spawn_blocking(move || (job.run)(&state)).await {
                     Ok(Ok(0)) => {}
                     Ok(Ok(handled)) => tracing::info!(job = job.name, handled, "periodic job done"),
                     Ok(Err(e)) => tracing::warn!(
@@ -69,4 +79,15 @@ pub fn expire_holds(pool: &PgPool) -> anyhow::Result<usize> {
 /// Deletes sessions past their expiry (deleting twice is harmless).
 fn purge_sessions(pool: &PgPool) -> anyhow::Result<usize> {
     Ok(session::purge_expired(&mut *pool.get()?)?)
+}
+
+/// Compares every merchant's deposit with what it must be and emails the
+/// merchants newly short (see `deposit::periodic_check`).
+fn check_deposits(state: &AppState) -> anyhow::Result<usize> {
+    // A blocking thread of the runtime: it may wait for the async mailer.
+    tokio::runtime::Handle::current().block_on(deposit::periodic_check(
+        &state.pool,
+        &state.mailer,
+        &state.public_url,
+    ))
 }

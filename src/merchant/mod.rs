@@ -1,7 +1,12 @@
 //! Partner merchants: who they are, their tier and status.
 //! Onboarding, programs and deposits build on it.
 
+pub mod api_key;
+pub mod standing;
+pub mod store;
 pub mod tier;
+pub mod tier_request;
+pub mod webhook;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -58,6 +63,14 @@ pub fn ensure(conn: &mut PgConnection, new: &NewMerchant) -> QueryResult<Merchan
 pub fn find(conn: &mut PgConnection, id: i64) -> QueryResult<Option<Merchant>> {
     merchants::table
         .find(id)
+        .select(Merchant::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_by_code(conn: &mut PgConnection, code: &str) -> QueryResult<Option<Merchant>> {
+    merchants::table
+        .filter(merchants::code.eq(code))
         .select(Merchant::as_select())
         .first(conn)
         .optional()

@@ -2,6 +2,7 @@
 //! console and the member app. Handlers parse forms into domain types, call the
 //! domain services, and render a page; they write no queries themselves.
 
+mod apply;
 mod consumer;
 mod merchant;
 mod platform;
@@ -57,7 +58,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("")
             .wrap(ErrorHandlers::new().default_handler(render_error_page))
-            .configure(public::routes),
+            .configure(public::routes)
+            .configure(apply::routes),
     );
 }
 

@@ -19,7 +19,7 @@ use crate::{
 };
 
 /// A chromedriver of its own and the Chromium it drives; both go with it.
-struct Browser {
+pub(crate) struct Browser {
     driver: Option<WebDriver>,
     chromedriver: Child,
     _profile: tempdir::Dir,
@@ -57,7 +57,7 @@ fn free_port() -> u16 {
 }
 
 impl Browser {
-    async fn launch() -> Self {
+    pub(crate) async fn launch() -> Self {
         let port = free_port();
         let chromedriver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
@@ -110,11 +110,11 @@ impl Browser {
         panic!("chromedriver did not start: {last_error:?}");
     }
 
-    fn driver(&self) -> &WebDriver {
+    pub(crate) fn driver(&self) -> &WebDriver {
         self.driver.as_ref().unwrap()
     }
 
-    async fn quit(mut self) {
+    pub(crate) async fn quit(mut self) {
         if let Some(driver) = self.driver.take() {
             driver.quit().await.unwrap();
         }
@@ -131,7 +131,7 @@ impl Drop for Browser {
     }
 }
 
-fn screenshot_path(name: &str) -> PathBuf {
+pub(crate) fn screenshot_path(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(format!("{name}.png"))
@@ -148,7 +148,7 @@ async fn html_lang(driver: &WebDriver) -> String {
         .unwrap_or_default()
 }
 
-async fn sign_in(app: &TestApp, driver: &WebDriver, portal: &str, identifier: &str) {
+pub(crate) async fn sign_in(app: &TestApp, driver: &WebDriver, portal: &str, identifier: &str) {
     driver
         .goto(app.url(&format!("/{portal}/sign-in")))
         .await

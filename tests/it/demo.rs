@@ -353,3 +353,19 @@ fn ensuring_the_house_twice_opens_the_same_accounts() {
         .unwrap();
     assert_eq!((fees.code.as_str(), fees.shards), ("house:fees", 16));
 }
+
+#[test]
+fn every_demo_merchant_has_its_program_and_may_issue_points() {
+    let db = TestDb::new();
+    let conn = &mut db.conn();
+    demo::seed(conn, &keys()).unwrap();
+    for merchant in alliance::merchant::list_active(conn).unwrap() {
+        let program = alliance::program::of_merchant(conn, merchant.id).unwrap();
+        assert_eq!(program.map(|p| p.code), Some(merchant.code.clone()));
+        assert!(
+            alliance::deposit::ensure_issuing_allowed(conn, merchant.id).is_ok(),
+            "{} is blocked from issuing",
+            merchant.code
+        );
+    }
+}

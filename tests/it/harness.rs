@@ -23,16 +23,20 @@ use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl, sql_query};
 
 /// Any connection that may create databases; `scripts/test.sh` sets it.
 fn admin_url() -> String {
-    std::env::var("ALLIANCE_TEST_ADMIN_URL")
-        .unwrap_or_else(|_| "postgres://alliance:alliance@127.0.0.1:5432/postgres".to_owned())
+    database_url("postgres")
 }
 
-/// The server part of a URL, to which a database name is appended.
-fn server_url() -> String {
-    let url = admin_url();
-    url.rsplit_once('/')
-        .map(|(server, _)| server.to_owned())
-        .expect("a database URL has a path")
+/// A database on the test server. TLS is off: the server is local and the data
+/// throwaway, and libpq's OpenSSL cleanup at process exit raced with server
+/// threads still connected (SIGSEGV in libcrypto, about once per full run).
+fn database_url(name: &str) -> String {
+    let configured = std::env::var("ALLIANCE_TEST_ADMIN_URL")
+        .unwrap_or_else(|_| "postgres://alliance:alliance@127.0.0.1:5432/postgres".to_owned());
+    let without_query = configured.split('?').next().unwrap_or_default();
+    let (server, _) = without_query
+        .rsplit_once('/')
+        .expect("a database URL has a path");
+    format!("{server}/{name}?sslmode=disable")
 }
 
 /// The template is named after the migrations it contains, so a changed migration
@@ -90,8 +94,8 @@ fn ensure_template(name: &str) {
         sql_query(format!("CREATE DATABASE {name}"))
             .execute(&mut admin)
             .unwrap();
-        let mut conn = PgConnection::establish(&format!("{}/{name}", server_url()))
-            .expect("connect to the new template");
+        let mut conn =
+            PgConnection::establish(&database_url(name)).expect("connect to the new template");
         db::migrate(&mut conn).expect("migrate the template");
         drop(conn);
         sql_query(format!(
@@ -149,7 +153,7 @@ impl TestDb {
         sql_query(format!("CREATE DATABASE {name}{template}"))
             .execute(&mut admin)
             .unwrap();
-        let url = format!("{}/{name}", server_url());
+        let url = database_url(&name);
         Self { name, url }
     }
 

@@ -15,7 +15,7 @@ use crate::{harness::spawn_app, people_support::*};
 
 /// The path of the first link in an email under this prefix (the host part
 /// depends on the configured public URL).
-fn link(text: &str, prefix: &str) -> String {
+pub(crate) fn link(text: &str, prefix: &str) -> String {
     let start = text
         .find(prefix)
         .unwrap_or_else(|| panic!("no {prefix} link in:\n{text}"));

@@ -1,23 +1,65 @@
-//! The merchant's home.
+//! The merchant's home: its program's points outstanding and what they are
+//! worth, the deposit's coverage, recent activity of the program's points
+//! straight from the ledger, and — for a standard merchant's owner — the request
+//! to become strategic.
 
-use actix_web::{get, web};
+use actix_web::{HttpResponse, get, post, web};
 use askama::Template;
 use askama_web::WebTemplate;
+use serde::Deserialize;
 
 use crate::{
     approval::{self, Scope},
-    people::merchant_user,
+    chart, deposit,
+    domain::points::ProgramCode,
+    ledger::StatementLine,
+    merchant::{
+        standing::{self, Status},
+        tier::Tier,
+        tier_request::{self, TierRequest, TierRequestError},
+    },
+    people::merchant_user::{self, MerchantRole},
+    program::{self, Program},
     web::{
         auth::{MerchantPrincipal, Signed},
-        context::PageContext,
+        context::{PageContext, set_flash},
+        csrf::CsrfForm,
         error::WebError,
-        page::Chrome,
+        format,
+        page::{Chrome, FlashKind},
         state::AppState,
     },
 };
 
+use super::{
+    super::see_other,
+    deposit::{DEPOSIT_KEEPERS, DepositFigures, HistoryRow, internal, kind_label, signed},
+};
+
+/// Lines of recent activity shown.
+const ACTIVITY_LINES: u16 = 10;
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(show_dashboard);
+    cfg.service(show_dashboard).service(request_upgrade);
+}
+
+pub struct ProgramView {
+    pub name: String,
+    pub code: String,
+    pub settlement_value: String,
+    pub outstanding_points: String,
+    /// The outstanding points valued at the settlement value.
+    pub liability: String,
+}
+
+/// The tier request as the owner sees it.
+pub struct UpgradeView {
+    /// The form is offered: an active standard merchant's owner, nothing open.
+    pub can_request: bool,
+    /// An open request: when it was filed.
+    pub pending_since: Option<String>,
+    /// The latest decided request, if rejected: the operator's note.
+    pub rejected_note: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -31,6 +73,11 @@ struct DashboardPage {
     status_label: String,
     staff: usize,
     pending_approvals: i64,
+    program: Option<ProgramView>,
+    /// Shown to those who may see the deposit.
+    figures: Option<DepositFigures>,
+    activity: Vec<HistoryRow>,
+    upgrade: UpgradeView,
 }
 
 #[get("")]
@@ -39,27 +86,127 @@ async fn show_dashboard(
     who: Signed<MerchantPrincipal>,
     state: web::Data<AppState>,
 ) -> Result<DashboardPage, WebError> {
-    let merchant_id = who.merchant.id;
-    let (staff, pending) = state
+    let merchant = who.merchant.clone();
+    let merchant_id = merchant.id;
+    let (staff, pending, program, position, activity, request) = state
         .db(move |conn| {
+            let program = program::of_merchant(conn, merchant_id)?;
+            let activity = match &program {
+                Some(program) => issuance_activity(conn, program)?,
+                None => Vec::new(),
+            };
             Ok::<_, WebError>((
                 merchant_user::list(conn, merchant_id)?.len(),
                 approval::count_pending(conn, Scope::Merchant(merchant_id))?,
+                program,
+                deposit::position(conn, &merchant).map_err(internal)?,
+                activity,
+                tier_request::latest(conn, merchant_id)?,
             ))
         })
         .await?;
     let m = &who.merchant;
+    let locale = ctx.locale;
+    let role = who.user.role();
     Ok(DashboardPage {
         chrome: super::chrome(&ctx, &who, "/merchant"),
-        merchant_name: m.name(ctx.locale).to_owned(),
+        merchant_name: m.name(locale).to_owned(),
         code: m.code.clone(),
-        tier_label: ctx
-            .locale
-            .t(&format!("merchant.tier.{}", m.tier))
-            .into_owned(),
+        tier_label: locale.t(&format!("merchant.tier.{}", m.tier)).into_owned(),
         status: m.status.clone(),
-        status_label: ctx.locale.t(&format!("status.{}", m.status)).into_owned(),
+        status_label: locale.t(&format!("status.{}", m.status)).into_owned(),
         staff,
         pending_approvals: pending,
+        program: program.map(|p| ProgramView {
+            name: p.name(locale).to_owned(),
+            settlement_value: p.settlement_value.normalize().to_string(),
+            outstanding_points: format::count(position.outstanding_points),
+            liability: format::money(position.liability),
+            code: p.code,
+        }),
+        figures: DEPOSIT_KEEPERS
+            .contains(&role)
+            .then(|| DepositFigures::of(&position)),
+        activity: activity
+            .iter()
+            .map(|line| HistoryRow {
+                at: format::datetime(line.at, locale),
+                kind: kind_label(&line.kind, locale),
+                // The issuance account is debited when points are issued: its
+                // negated movement is the change in points outstanding.
+                amount: signed(&format::count(line.amount.abs()), -line.amount),
+                balance_after: format::count(-line.balance_after),
+                incoming: line.amount < 0,
+            })
+            .collect(),
+        upgrade: upgrade_view(
+            role == MerchantRole::Owner
+                && standing::tier(m) == Tier::Standard
+                && standing::status(m) == Status::Active,
+            request.as_ref(),
+            locale,
+        ),
     })
+}
+
+/// The latest movements of the program's points.
+fn issuance_activity(
+    conn: &mut diesel::PgConnection,
+    program: &Program,
+) -> Result<Vec<StatementLine>, WebError> {
+    let code =
+        ProgramCode::parse(&program.code).map_err(|e| WebError::Internal(anyhow::anyhow!(e)))?;
+    deposit::recent_lines(conn, &chart::program_issuance(&code), ACTIVITY_LINES).map_err(internal)
+}
+
+fn upgrade_view(
+    may_request: bool,
+    latest: Option<&TierRequest>,
+    locale: crate::i18n::Locale,
+) -> UpgradeView {
+    let pending = latest.filter(|r| r.is_pending());
+    UpgradeView {
+        can_request: may_request && pending.is_none(),
+        pending_since: pending.map(|r| format::datetime(r.created_at, locale)),
+        rejected_note: latest
+            .filter(|r| r.status == "rejected")
+            .map(|r| r.decision_note.clone().unwrap_or_default()),
+    }
+}
+
+#[derive(Deserialize)]
+struct UpgradeForm {
+    reason: String,
+}
+
+#[post("/tier-request")]
+async fn request_upgrade(
+    ctx: PageContext,
+    who: Signed<MerchantPrincipal>,
+    state: web::Data<AppState>,
+    CsrfForm(form): CsrfForm<UpgradeForm>,
+) -> Result<HttpResponse, WebError> {
+    who.require(&[MerchantRole::Owner])?;
+    let (actor, merchant_id) = (who.actor.clone(), who.merchant.id);
+    let result = state
+        .db(move |conn| {
+            Ok::<_, WebError>(tier_request::request_upgrade(
+                conn,
+                &actor,
+                merchant_id,
+                &form.reason,
+            ))
+        })
+        .await?;
+    let (kind, key) = match result {
+        Ok(_) => (FlashKind::Success, "tier_request.submitted"),
+        Err(TierRequestError::InvalidText) => (FlashKind::Error, "tier_request.error.reason"),
+        Err(TierRequestError::NotUpgradable) => {
+            (FlashKind::Error, "tier_request.error.not_upgradable")
+        }
+        Err(TierRequestError::AlreadyOpen) => (FlashKind::Error, "tier_request.error.open"),
+        Err(e) => return Err(WebError::Internal(e.into())),
+    };
+    set_flash(&ctx.session, kind, key);
+    Ok(see_other("/merchant"))
 }

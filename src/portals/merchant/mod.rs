@@ -1,7 +1,12 @@
 //! The merchant console (商户端), for a partner merchant's own staff.
 
+mod api_keys;
 mod dashboard;
+pub(super) mod deposit;
+mod form;
+mod settings;
 mod staff;
+mod stores;
 
 use actix_web::web;
 
@@ -18,11 +23,18 @@ use crate::{
 use super::nav_item;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.configure(dashboard::routes).configure(staff::routes);
+    cfg.configure(dashboard::routes)
+        .configure(staff::routes)
+        .configure(deposit::routes)
+        .configure(stores::routes)
+        .configure(api_keys::routes)
+        .configure(settings::routes);
 }
 
 /// Who sees the staff list; only the owner changes it.
 const STAFF_READERS: &[MerchantRole] = &[MerchantRole::Owner, MerchantRole::Manager];
+/// Who manages API keys and settings.
+const OWNER: &[MerchantRole] = &[MerchantRole::Owner];
 
 fn chrome(ctx: &PageContext, who: &MerchantPrincipal, current: &str) -> Chrome {
     let locale = ctx.locale;
@@ -39,6 +51,24 @@ fn chrome(ctx: &PageContext, who: &MerchantPrincipal, current: &str) -> Chrome {
             "merchant.nav.staff",
             current,
         ));
+    }
+    for (href, key, roles) in [
+        (
+            "/merchant/deposit",
+            "merchant.nav.deposit",
+            deposit::DEPOSIT_KEEPERS,
+        ),
+        (
+            "/merchant/stores",
+            "merchant_admin.nav.stores",
+            stores::STORE_KEEPERS,
+        ),
+        ("/merchant/api-keys", "merchant_admin.nav.api_keys", OWNER),
+        ("/merchant/settings", "merchant_admin.nav.settings", OWNER),
+    ] {
+        if roles.contains(&who.user.role()) {
+            nav.push(nav_item(locale, href, key, current));
+        }
     }
     let user = UserBadge {
         name: format!("{} · {}", who.user.display_name, who.merchant.name(locale)),

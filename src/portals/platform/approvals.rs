@@ -188,6 +188,9 @@ async fn decide_approval(
             ))
         })
         .await?;
+    if let Ok(decided) = &result {
+        super::applications::after_decision(&state, decided).await;
+    }
     let (kind, key) = match result {
         Ok(a) if a.status == "failed" => (FlashKind::Error, "approval.flash.failed"),
         Ok(a) if a.status == "pending" => (FlashKind::Success, "approval.flash.recorded"),

@@ -1,9 +1,13 @@
 //! The platform portal (平台端), for the alliance's operators.
 
+mod applications;
 mod approvals;
 mod audit;
 mod dashboard;
+mod deposits;
+mod merchants;
 mod operators;
+mod risk;
 
 use actix_web::web;
 
@@ -20,9 +24,13 @@ use super::nav_item;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(dashboard::routes)
+        .configure(applications::routes)
         .configure(approvals::routes)
         .configure(audit::routes)
-        .configure(operators::routes);
+        .configure(operators::routes)
+        .configure(merchants::routes)
+        .configure(deposits::routes)
+        .configure(risk::routes);
 }
 
 /// Who may read the audit log: it shows every change with before and after.
@@ -39,7 +47,22 @@ fn chrome(ctx: &PageContext, who: &OperatorPrincipal, current: &str) -> Chrome {
             "platform.nav.approvals",
             current,
         ),
+        nav_item(
+            locale,
+            "/platform/merchants",
+            "platform.nav.merchants",
+            current,
+        ),
+        nav_item(locale, "/platform/risk", "platform.nav.risk", current),
     ];
+    if applications::REVIEWERS.contains(&role) {
+        nav.push(nav_item(
+            locale,
+            "/platform/applications",
+            "platform.nav.applications",
+            current,
+        ));
+    }
     if AUDIT_READERS.contains(&role) {
         nav.push(nav_item(
             locale,

@@ -1,0 +1,211 @@
+//! Settlement deposits (结算保证金): what each merchant must keep with the house,
+//! how money gets in and out, and what happens when it falls short.
+//!
+//! **Required amount** = max(the tier's minimum, the tier's coverage ratio × the
+//! merchant's outstanding points liability), the liability being the debit
+//! balance of `program:P:issuance` valued at P's settlement value; both products
+//! round up to the fen (`requirement`). Coverage is balance ÷ required.
+//!
+//! **Money moves only through ledger entries** (see LEDGER.md, "Deposit"), each
+//! with an idempotency key, so a retry or a second click books nothing twice:
+//! - top-up: the merchant files a notice (amount, bank reference); a finance
+//!   operator confirms the receipt → `house:bank → merchant:m:deposit`, kind
+//!   `deposit`, key `deposit:topup:{notice id}` — or rejects it with a reason
+//!   (`topup`);
+//! - deduction for an unpaid obligation: maker-checker (`deposit.deduct`, two
+//!   approvers from the configured amount) → `merchant:m:deposit →
+//!   merchant:m:settlement`, kind `deposit_deduction`, refused if it would
+//!   overdraw (`deduction`);
+//! - refund on exit, once nothing is owed: `merchant:m:deposit → house:bank`,
+//!   kind `deposit_refund` (`refund`).
+//!
+//! **Watching** (`watch`, after every movement and periodically from
+//! `jobs`): below the required amount a `deposit.shortfall` risk alert is raised
+//! (one unresolved per merchant) and the merchant's contact is emailed once per
+//! alert (`notify`); restored coverage resolves the alert.
+//!
+//! **Issuing is blocked** below the hard minimum (`HARD_MINIMUM_SHARE` of the
+//! required amount) and for suspended or exited merchants. Every path that issues
+//! a merchant's points — earning from the partner API or the POS, manual issues,
+//! campaigns — must call [`ensure_issuing_allowed`] first, in the transaction
+//! that issues, and refuse with [`IssuingBlocked::message`]. Retiring points is
+//! never blocked: members of a suspended merchant must still be able to
+//! exchange out of its program and redeem.
+
+mod deduction;
+mod notify;
+mod position;
+mod refund;
+mod requirement;
+mod topup;
+mod watch;
+
+use diesel::PgConnection;
+
+pub use deduction::{DEDUCTION_KIND, deduct, request_deduction};
+pub use notify::periodic_check;
+pub use position::{Position, history, position, recent_lines};
+pub use refund::refund;
+pub use requirement::{Cover, Coverage, HARD_MINIMUM_SHARE, Requirement};
+pub use topup::{
+    Confirmed, NewTopup, Topup, confirm_topup, count_open_topups, list_topups, open_topups,
+    reject_topup, submit_topup,
+};
+pub use watch::{SHORTFALL_KIND, Watched, check_coverage};
+
+use crate::{
+    approval::ApprovalError,
+    domain::{id::JournalEntryId, money::Money},
+    i18n::Locale,
+    ledger::{self, EntryError, EntryRequest, LedgerError},
+    merchant::{self, standing},
+    risk::RiskError,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DepositError {
+    #[error("merchant not found")]
+    MerchantNotFound,
+    #[error("top-up notice not found")]
+    TopupNotFound,
+    #[error("the amount must be greater than zero")]
+    InvalidAmount,
+    #[error("the bank reference must be 1 to 64 characters")]
+    InvalidReference,
+    #[error("this bank reference has already been used")]
+    DuplicateReference,
+    #[error("a reason is required (at most 500 characters)")]
+    InvalidReason,
+    #[error("this notice has already been decided")]
+    AlreadyDecided,
+    #[error("the merchant has left the alliance")]
+    MerchantExited,
+    #[error("the deposit holds {balance}, less than the deduction")]
+    WouldOverdraw { balance: Money },
+    #[error("only an exiting merchant's deposit is refunded")]
+    NotExiting,
+    #[error("the merchant still owes {owed}")]
+    SettlementOwed { owed: Money },
+    #[error("the deposit holds nothing to refund")]
+    NothingToRefund,
+    #[error("the ledger refused the entry: {0}")]
+    Refused(#[from] EntryError),
+    #[error("the ledger is unavailable")]
+    Ledger(#[from] LedgerError),
+    #[error("the approval could not be filed")]
+    Approval(#[from] ApprovalError),
+    #[error("the risk alert could not be updated")]
+    Risk(#[from] RiskError),
+    #[error("a deposit figure is out of range")]
+    Valuation,
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+impl DepositError {
+    /// The catalog key that tells the person why their request was refused;
+    /// None for failures of the system, which are an error page instead.
+    pub fn refusal_key(&self) -> Option<&'static str> {
+        Some(match self {
+            Self::MerchantNotFound => "deposit.error.merchant_not_found",
+            Self::TopupNotFound => "deposit.error.topup_not_found",
+            Self::InvalidAmount => "deposit.error.amount",
+            Self::InvalidReference => "deposit.error.reference",
+            Self::DuplicateReference => "deposit.error.duplicate_reference",
+            Self::InvalidReason => "deposit.error.reason",
+            Self::AlreadyDecided => "deposit.error.already_decided",
+            Self::MerchantExited => "deposit.error.exited",
+            Self::WouldOverdraw { .. } => "deposit.error.overdraw",
+            Self::NotExiting => "deposit.error.not_exiting",
+            Self::SettlementOwed { .. } => "deposit.error.owed",
+            Self::NothingToRefund => "deposit.error.nothing_to_refund",
+            Self::Refused(_)
+            | Self::Ledger(_)
+            | Self::Approval(_)
+            | Self::Risk(_)
+            | Self::Valuation
+            | Self::Database(_) => return None,
+        })
+    }
+}
+
+/// Why a merchant may not issue points now.
+#[derive(Debug, thiserror::Error)]
+pub enum IssuingBlocked {
+    #[error("merchant not found")]
+    UnknownMerchant,
+    #[error("the merchant is suspended")]
+    Suspended,
+    #[error("the merchant has left the alliance")]
+    Exited,
+    #[error("the deposit holds {balance}, below the {hard_minimum} issuing needs")]
+    DepositBelowMinimum { balance: Money, hard_minimum: Money },
+    /// Issuing fails closed: a deposit that cannot be checked blocks it too.
+    #[error("the deposit could not be checked")]
+    Unavailable(#[source] DepositError),
+}
+
+impl From<diesel::result::Error> for IssuingBlocked {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Unavailable(e.into())
+    }
+}
+
+impl IssuingBlocked {
+    /// What to tell the person who tried to issue, in their language.
+    pub fn message(&self, locale: Locale) -> String {
+        match self {
+            Self::UnknownMerchant => locale.t("deposit.blocked.unknown").into_owned(),
+            Self::Suspended => locale.t("deposit.blocked.suspended").into_owned(),
+            Self::Exited => locale.t("deposit.blocked.exited").into_owned(),
+            Self::DepositBelowMinimum {
+                balance,
+                hard_minimum,
+            } => locale.t_with(
+                "deposit.blocked.deposit",
+                &[
+                    ("balance", &balance.to_string()),
+                    ("minimum", &hard_minimum.to_string()),
+                ],
+            ),
+            Self::Unavailable(_) => locale.t("deposit.blocked.unavailable").into_owned(),
+        }
+    }
+}
+
+/// Refuses issuing for a merchant that is suspended, has exited, or whose deposit
+/// is below the hard minimum. Call it on every path that issues points (see the
+/// module documentation).
+pub fn ensure_issuing_allowed(
+    conn: &mut PgConnection,
+    merchant_id: i64,
+) -> Result<(), IssuingBlocked> {
+    let merchant = merchant::find(conn, merchant_id)?.ok_or(IssuingBlocked::UnknownMerchant)?;
+    match standing::status(&merchant) {
+        standing::Status::Active => {}
+        standing::Status::Suspended => return Err(IssuingBlocked::Suspended),
+        standing::Status::Exited => return Err(IssuingBlocked::Exited),
+    }
+    let position = position(conn, &merchant).map_err(IssuingBlocked::Unavailable)?;
+    if position.cover() == Cover::Blocked {
+        return Err(IssuingBlocked::DepositBelowMinimum {
+            balance: position.balance,
+            hard_minimum: position.requirement.hard_minimum,
+        });
+    }
+    Ok(())
+}
+
+/// Submits one entry and returns its id, whether booked now or earlier under the
+/// same key.
+fn book(conn: &mut PgConnection, entry: &EntryRequest) -> Result<JournalEntryId, DepositError> {
+    let result = ledger::submit(conn, std::slice::from_ref(entry))?
+        .pop()
+        .expect("one result per entry");
+    Ok(result?.entry_id)
+}
+
+/// A reason an operator gives, trimmed; refused when empty or too long.
+fn reason_text(reason: &str) -> Result<&str, DepositError> {
+    standing::reason(reason).ok_or(DepositError::InvalidReason)
+}

@@ -1,0 +1,251 @@
+//! A merchant's standing in the alliance, as operators change it: its tier, and
+//! its status — active, suspended (with a reason; reinstated later) or exited
+//! (leaving for good; members keep their points). Every change records who, why
+//! and when (`status_reason`, `status_changed_at`) and is audited with the
+//! merchant as its target, in the change's own transaction.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::{
+    audit::{self, Change},
+    db::schema::merchants,
+    domain::actor::Actor,
+};
+
+use super::{Merchant, tier::Tier};
+
+/// Reasons are shown to people and kept in the audit log: a sentence, not an essay.
+const MAX_REASON_CHARS: usize = 500;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Active,
+    Suspended,
+    Exited,
+}
+
+impl Status {
+    pub const ALL: [Status; 3] = [Self::Active, Self::Suspended, Self::Exited];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Suspended => "suspended",
+            Self::Exited => "exited",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == s)
+    }
+}
+
+/// The merchant's status (the database holds only known ones).
+pub fn status(merchant: &Merchant) -> Status {
+    Status::parse(&merchant.status).expect("the database only holds known statuses")
+}
+
+/// The merchant's tier (the database holds only known ones).
+pub fn tier(merchant: &Merchant) -> Tier {
+    Tier::parse(&merchant.tier).expect("the database only holds known tiers")
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = merchants, check_for_backend(diesel::pg::Pg))]
+pub struct Standing {
+    #[diesel(column_name = id)]
+    pub merchant_id: i64,
+    pub tier: String,
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub status_changed_at: Option<DateTime<Utc>>,
+}
+
+/// How to reach a merchant, as its application gave it (None for merchants that
+/// predate onboarding).
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = merchants, check_for_backend(diesel::pg::Pg))]
+pub struct Contact {
+    pub contact_name: Option<String>,
+    pub contact_email: Option<String>,
+    pub contact_phone: Option<String>,
+    pub credit_code: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StandingError {
+    #[error("merchant not found")]
+    NotFound,
+    #[error("a reason is required (at most 500 characters)")]
+    InvalidReason,
+    #[error("the merchant's status does not allow this")]
+    WrongStatus,
+    #[error("the merchant already has this tier")]
+    SameTier,
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+pub fn of(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<Option<Standing>> {
+    merchants::table
+        .find(merchant_id)
+        .select(Standing::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn contact(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<Option<Contact>> {
+    merchants::table
+        .find(merchant_id)
+        .select(Contact::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Every merchant, whatever its status, strategic first.
+pub fn list(conn: &mut PgConnection) -> QueryResult<Vec<Merchant>> {
+    merchants::table
+        .order((merchants::tier.desc(), merchants::id))
+        .select(Merchant::as_select())
+        .load(conn)
+}
+
+/// Suspends an active merchant: its members may still exchange out, nothing new
+/// is issued.
+pub fn suspend(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    merchant_id: i64,
+    reason: &str,
+) -> Result<Standing, StandingError> {
+    let reason = self::reason(reason).ok_or(StandingError::InvalidReason)?;
+    move_status(
+        conn,
+        actor,
+        merchant_id,
+        "merchant.suspend",
+        &[Status::Active],
+        (Status::Suspended, Some(reason)),
+    )
+}
+
+pub fn reinstate(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    merchant_id: i64,
+) -> Result<Standing, StandingError> {
+    move_status(
+        conn,
+        actor,
+        merchant_id,
+        "merchant.reinstate",
+        &[Status::Suspended],
+        (Status::Active, None),
+    )
+}
+
+/// The merchant leaves the alliance. Its members keep their points; its deposit
+/// is refunded separately once nothing is owed.
+pub fn start_exit(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    merchant_id: i64,
+    reason: &str,
+) -> Result<Standing, StandingError> {
+    let reason = self::reason(reason).ok_or(StandingError::InvalidReason)?;
+    move_status(
+        conn,
+        actor,
+        merchant_id,
+        "merchant.exit",
+        &[Status::Active, Status::Suspended],
+        (Status::Exited, Some(reason)),
+    )
+}
+
+pub fn change_tier(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    merchant_id: i64,
+    tier: Tier,
+) -> Result<Standing, StandingError> {
+    update(
+        conn,
+        actor,
+        merchant_id,
+        "merchant.tier_change",
+        |conn, before| {
+            if before.status == Status::Exited.as_str() {
+                return Err(StandingError::WrongStatus);
+            }
+            if before.tier == tier.as_str() {
+                return Err(StandingError::SameTier);
+            }
+            Ok(diesel::update(merchants::table.find(merchant_id))
+                .set(merchants::tier.eq(tier.as_str()))
+                .returning(Standing::as_returning())
+                .get_result(conn)?)
+        },
+    )
+}
+
+/// A reason a person gives for a change (a suspension, a rejection, a
+/// deduction), trimmed; None when it is empty or longer than 500 characters.
+pub fn reason(input: &str) -> Option<&str> {
+    let reason = input.trim();
+    (!reason.is_empty() && reason.chars().count() <= MAX_REASON_CHARS).then_some(reason)
+}
+
+fn move_status(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    merchant_id: i64,
+    action: &'static str,
+    from: &[Status],
+    (to, reason): (Status, Option<&str>),
+) -> Result<Standing, StandingError> {
+    update(conn, actor, merchant_id, action, |conn, before| {
+        if !Status::parse(&before.status).is_some_and(|status| from.contains(&status)) {
+            return Err(StandingError::WrongStatus);
+        }
+        Ok(diesel::update(merchants::table.find(merchant_id))
+            .set((
+                merchants::status.eq(to.as_str()),
+                merchants::status_reason.eq(reason),
+                merchants::status_changed_at.eq(diesel::dsl::now),
+            ))
+            .returning(Standing::as_returning())
+            .get_result(conn)?)
+    })
+}
+
+/// Loads (locked), changes and audits one merchant's standing in a transaction.
+fn update(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    merchant_id: i64,
+    action: &'static str,
+    change: impl FnOnce(&mut PgConnection, &Standing) -> Result<Standing, StandingError>,
+) -> Result<Standing, StandingError> {
+    conn.transaction(|conn| {
+        let before = merchants::table
+            .find(merchant_id)
+            .select(Standing::as_select())
+            .for_update()
+            .first(conn)
+            .optional()?
+            .ok_or(StandingError::NotFound)?;
+        let after = change(conn, &before)?;
+        audit::record(
+            conn,
+            actor,
+            Change::new(action, "merchant", merchant_id)
+                .before(&before)
+                .after(&after),
+        )?;
+        Ok(after)
+    })
+}

@@ -1,0 +1,167 @@
+//! A standard merchant's request to become strategic (战略级): its owner asks
+//! with a reason, an operator approves (the tier changes) or rejects with a note.
+//! One request is open at a time (a unique index). Audited with the merchant as
+//! the target, like every change to its standing.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::{
+    audit::{self, Change},
+    db::schema::{merchants, tier_requests},
+    domain::actor::Actor,
+};
+
+use super::{
+    standing::{self, StandingError},
+    tier::Tier,
+};
+
+const PENDING: &str = "pending";
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = tier_requests, check_for_backend(diesel::pg::Pg))]
+pub struct TierRequest {
+    pub id: i64,
+    pub merchant_id: i64,
+    pub requested_tier: String,
+    pub reason: String,
+    pub requested_by: String,
+    /// `pending`, `approved` or `rejected`.
+    pub status: String,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub decision_note: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl TierRequest {
+    pub fn is_pending(&self) -> bool {
+        self.status == PENDING
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TierRequestError {
+    #[error("not found")]
+    NotFound,
+    #[error("a reason is required (at most 500 characters)")]
+    InvalidText,
+    #[error("only an active standard merchant can ask for an upgrade")]
+    NotUpgradable,
+    #[error("a request is already open")]
+    AlreadyOpen,
+    #[error("this request has already been decided")]
+    AlreadyDecided,
+    #[error(transparent)]
+    Standing(#[from] StandingError),
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+/// Files the merchant's request to become strategic.
+pub fn request_upgrade(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    merchant_id: i64,
+    reason: &str,
+) -> Result<TierRequest, TierRequestError> {
+    let reason = standing::reason(reason).ok_or(TierRequestError::InvalidText)?;
+    conn.transaction(|conn| {
+        let (tier, status): (String, String) = merchants::table
+            .find(merchant_id)
+            .select((merchants::tier, merchants::status))
+            .first(conn)
+            .optional()?
+            .ok_or(TierRequestError::NotFound)?;
+        if tier != Tier::Standard.as_str() || status != standing::Status::Active.as_str() {
+            return Err(TierRequestError::NotUpgradable);
+        }
+        let request: TierRequest = diesel::insert_into(tier_requests::table)
+            .values((
+                tier_requests::merchant_id.eq(merchant_id),
+                tier_requests::requested_tier.eq(Tier::Strategic.as_str()),
+                tier_requests::reason.eq(reason),
+                tier_requests::requested_by.eq(&actor.label),
+            ))
+            .on_conflict_do_nothing()
+            .returning(TierRequest::as_returning())
+            .get_result(conn)
+            .optional()?
+            .ok_or(TierRequestError::AlreadyOpen)?;
+        audit::record(
+            conn,
+            actor,
+            Change::new("merchant.tier_request", "merchant", merchant_id).after(&request),
+        )?;
+        Ok(request)
+    })
+}
+
+/// Approves (the merchant's tier changes in the same transaction) or rejects
+/// (a note is required) an open request of the merchant.
+pub fn decide(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    merchant_id: i64,
+    id: i64,
+    approve: bool,
+    note: &str,
+) -> Result<TierRequest, TierRequestError> {
+    let note = note.trim();
+    let note = if approve && note.is_empty() {
+        None
+    } else {
+        Some(standing::reason(note).ok_or(TierRequestError::InvalidText)?)
+    };
+    conn.transaction(|conn| {
+        let before: TierRequest = tier_requests::table
+            .find(id)
+            .filter(tier_requests::merchant_id.eq(merchant_id))
+            .select(TierRequest::as_select())
+            .for_update()
+            .first(conn)
+            .optional()?
+            .ok_or(TierRequestError::NotFound)?;
+        if !before.is_pending() {
+            return Err(TierRequestError::AlreadyDecided);
+        }
+        if approve {
+            let tier =
+                Tier::parse(&before.requested_tier).expect("the database only holds known tiers");
+            // An operator may have changed the tier directly meanwhile.
+            match standing::change_tier(conn, actor, merchant_id, tier) {
+                Ok(_) | Err(StandingError::SameTier) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let after: TierRequest = diesel::update(tier_requests::table.find(id))
+            .set((
+                tier_requests::status.eq(if approve { "approved" } else { "rejected" }),
+                tier_requests::decided_by.eq(&actor.label),
+                tier_requests::decided_at.eq(diesel::dsl::now),
+                tier_requests::decision_note.eq(note),
+            ))
+            .returning(TierRequest::as_returning())
+            .get_result(conn)?;
+        audit::record(
+            conn,
+            actor,
+            Change::new("merchant.tier_decision", "merchant", merchant_id)
+                .before(&before)
+                .after(&after),
+        )?;
+        Ok(after)
+    })
+}
+
+/// The merchant's latest request, open or decided: what its pages show.
+pub fn latest(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<Option<TierRequest>> {
+    tier_requests::table
+        .filter(tier_requests::merchant_id.eq(merchant_id))
+        .order(tier_requests::id.desc())
+        .select(TierRequest::as_select())
+        .first(conn)
+        .optional()
+}

@@ -1,0 +1,174 @@
+//! Where a merchant wants its webhooks (settlement ready, payout sent, deposit
+//! low): one URL per merchant, set or cleared by its owner. Notices carry
+//! settlement figures, so they go over TLS; plain http is allowed only to this
+//! machine, for testing an integration locally.
+
+use std::net::Ipv4Addr;
+
+use diesel::prelude::*;
+use serde_json::json;
+use url::{Host, Url};
+
+use crate::{
+    audit::{self, Change},
+    db::schema::merchants,
+    domain::actor::Actor,
+};
+
+const MAX_URL_CHARS: usize = 2000;
+
+/// A URL webhooks may be sent to, normalised (`HTTPS://Example.cn` →
+/// `https://example.cn/`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookUrl(String);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidWebhookUrl {
+    #[error("not a complete http(s) URL")]
+    NotAUrl,
+    #[error("webhooks need https (http only to 127.0.0.1 or localhost)")]
+    NotHttps,
+    /// Requests are signed, so a user name or password in the URL adds nothing
+    /// but a credential shown on every page that lists the URL.
+    #[error("the URL carries a user name or password")]
+    Credentials,
+    #[error("the URL is longer than 2000 characters")]
+    TooLong,
+}
+
+impl WebhookUrl {
+    pub fn parse(input: &str) -> Result<Self, InvalidWebhookUrl> {
+        let text = input.trim();
+        if text.chars().count() > MAX_URL_CHARS {
+            return Err(InvalidWebhookUrl::TooLong);
+        }
+        let url = Url::parse(text).map_err(|_| InvalidWebhookUrl::NotAUrl)?;
+        let on_this_machine = match url.host() {
+            Some(Host::Domain(domain)) => domain == "localhost",
+            Some(Host::Ipv4(ip)) => ip == Ipv4Addr::LOCALHOST,
+            Some(Host::Ipv6(_)) => false,
+            None => return Err(InvalidWebhookUrl::NotAUrl),
+        };
+        match url.scheme() {
+            "https" => {}
+            "http" if on_this_machine => {}
+            "http" => return Err(InvalidWebhookUrl::NotHttps),
+            _ => return Err(InvalidWebhookUrl::NotAUrl),
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(InvalidWebhookUrl::Credentials);
+        }
+        Ok(Self(url.into()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The merchant's webhook URL, if it set one.
+pub fn of_merchant(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<Option<String>> {
+    Ok(merchants::table
+        .find(merchant_id)
+        .select(merchants::webhook_url)
+        .first::<Option<String>>(conn)
+        .optional()?
+        .flatten())
+}
+
+/// Sets the URL, or clears it with None (no webhooks are sent). Audited when it
+/// changes.
+pub fn set(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    merchant_id: i64,
+    url: Option<&WebhookUrl>,
+) -> QueryResult<()> {
+    let after = url.map(WebhookUrl::as_str);
+    conn.transaction(|conn| {
+        let before: Option<String> = merchants::table
+            .find(merchant_id)
+            .select(merchants::webhook_url)
+            .for_update()
+            .first(conn)?;
+        if before.as_deref() == after {
+            return Ok(());
+        }
+        diesel::update(merchants::table.find(merchant_id))
+            .set(merchants::webhook_url.eq(after))
+            .execute(conn)?;
+        let action = if after.is_some() {
+            "webhook.set"
+        } else {
+            "webhook.clear"
+        };
+        audit::record(
+            conn,
+            actor,
+            Change::new(action, "merchant", merchant_id)
+                .before(json!({ "webhook_url": before }))
+                .after(json!({ "webhook_url": after })),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn https_urls_are_accepted_and_normalised() {
+        assert_eq!(
+            WebhookUrl::parse(" HTTPS://Hooks.Example.cn/alliance?x=1 ")
+                .unwrap()
+                .as_str(),
+            "https://hooks.example.cn/alliance?x=1"
+        );
+        assert_eq!(
+            WebhookUrl::parse("https://example.cn").unwrap().as_str(),
+            "https://example.cn/"
+        );
+    }
+
+    #[test]
+    fn plain_http_is_only_for_this_machine() {
+        assert!(WebhookUrl::parse("http://127.0.0.1:9000/hook").is_ok());
+        assert!(WebhookUrl::parse("http://localhost/hook").is_ok());
+        for url in [
+            "http://example.cn/hook",
+            "http://127.0.0.2/hook",
+            "http://localhost.example.cn/hook",
+            "http://10.0.0.1/hook",
+        ] {
+            assert_eq!(
+                WebhookUrl::parse(url),
+                Err(InvalidWebhookUrl::NotHttps),
+                "{url}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_things_are_refused_with_the_reason() {
+        for url in [
+            "",
+            "example.cn/hook",
+            "https://",
+            "ftp://example.cn/hook",
+            "javascript:alert(1)",
+            "mailto:ops@example.cn",
+        ] {
+            assert_eq!(
+                WebhookUrl::parse(url),
+                Err(InvalidWebhookUrl::NotAUrl),
+                "{url}"
+            );
+        }
+        assert_eq!(
+            WebhookUrl::parse("https://user:pass@example.cn/hook"),
+            Err(InvalidWebhookUrl::Credentials)
+        );
+        let long = format!("https://example.cn/{}", "a".repeat(MAX_URL_CHARS));
+        assert_eq!(WebhookUrl::parse(&long), Err(InvalidWebhookUrl::TooLong));
+    }
+}

@@ -1,0 +1,118 @@
+//! The merchant's settings, for the owner: where webhooks go.
+
+use actix_web::{HttpResponse, get, post, web};
+use askama::Template;
+use askama_web::WebTemplate;
+use serde::Deserialize;
+
+use crate::{
+    merchant::webhook::{self, InvalidWebhookUrl, WebhookUrl},
+    web::{
+        auth::{MerchantPrincipal, Signed},
+        context::{PageContext, set_flash},
+        csrf::CsrfForm,
+        error::WebError,
+        page::{Chrome, FlashKind},
+        state::AppState,
+    },
+};
+
+use super::{
+    super::see_other,
+    OWNER,
+    form::{FieldErrors, unprocessable},
+};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(show_settings).service(set_webhook);
+}
+
+const PAGE: &str = "/merchant/settings";
+
+#[derive(Template, WebTemplate)]
+#[template(path = "merchant/settings.html")]
+struct SettingsPage {
+    chrome: Chrome,
+    /// The URL webhooks go to now.
+    current: Option<String>,
+    /// What the field shows: the current URL, or what was refused.
+    webhook_url: String,
+    errors: FieldErrors,
+}
+
+#[derive(Debug, Deserialize)]
+struct WebhookForm {
+    webhook_url: String,
+}
+
+fn invalid_key(e: InvalidWebhookUrl) -> &'static str {
+    match e {
+        InvalidWebhookUrl::NotAUrl => "merchant_admin.webhook.error.not_a_url",
+        InvalidWebhookUrl::NotHttps => "merchant_admin.webhook.error.not_https",
+        InvalidWebhookUrl::Credentials => "merchant_admin.webhook.error.credentials",
+        InvalidWebhookUrl::TooLong => "merchant_admin.webhook.error.too_long",
+    }
+}
+
+async fn settings_page(
+    ctx: &PageContext,
+    who: &MerchantPrincipal,
+    state: &AppState,
+    shown: Option<String>,
+    errors: FieldErrors,
+) -> Result<SettingsPage, WebError> {
+    let merchant_id = who.merchant.id;
+    let current = state
+        .db(move |conn| webhook::of_merchant(conn, merchant_id))
+        .await?;
+    Ok(SettingsPage {
+        chrome: super::chrome(ctx, who, PAGE),
+        webhook_url: shown.or_else(|| current.clone()).unwrap_or_default(),
+        current,
+        errors,
+    })
+}
+
+#[get("/settings")]
+async fn show_settings(
+    ctx: PageContext,
+    who: Signed<MerchantPrincipal>,
+    state: web::Data<AppState>,
+) -> Result<SettingsPage, WebError> {
+    who.require(OWNER)?;
+    settings_page(&ctx, &who, &state, None, FieldErrors::default()).await
+}
+
+/// An empty URL clears it: no webhooks are sent.
+#[post("/settings/webhook")]
+async fn set_webhook(
+    ctx: PageContext,
+    who: Signed<MerchantPrincipal>,
+    state: web::Data<AppState>,
+    CsrfForm(form): CsrfForm<WebhookForm>,
+) -> Result<HttpResponse, WebError> {
+    who.require(OWNER)?;
+    let url = match form.webhook_url.trim() {
+        "" => None,
+        text => match WebhookUrl::parse(text) {
+            Ok(url) => Some(url),
+            Err(e) => {
+                let errors =
+                    FieldErrors::one("webhook_url", ctx.locale.t(invalid_key(e)).into_owned());
+                let page = settings_page(&ctx, &who, &state, Some(form.webhook_url), errors);
+                return unprocessable(&page.await?);
+            }
+        },
+    };
+    let flash = if url.is_some() {
+        "merchant_admin.webhook.saved"
+    } else {
+        "merchant_admin.webhook.cleared"
+    };
+    let (actor, merchant_id) = (who.actor.clone(), who.merchant.id);
+    state
+        .db(move |conn| webhook::set(conn, &actor, merchant_id, url.as_ref()))
+        .await?;
+    set_flash(&ctx.session, FlashKind::Success, flash);
+    Ok(see_other(PAGE))
+}

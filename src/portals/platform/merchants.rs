@@ -1,0 +1,522 @@
+//! The alliance's merchants (商户): the list with tier, status and deposit
+//! coverage, and one merchant's page — profile, tier and tier request, program,
+//! deposit (figures, ledger history, notices waiting, deduction and refund
+//! forms), users, audit trail — with the controls operators change a merchant's
+//! standing with: tier, suspension, reinstatement and exit. The deposit's own
+//! actions are in `deposits`.
+
+use actix_web::{HttpResponse, get, post, web};
+use askama::Template;
+use askama_web::WebTemplate;
+use diesel::PgConnection;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+use crate::{
+    audit::{self, AuditEvent, AuditFilter},
+    deposit::{self, Position},
+    domain::actor::Actor,
+    i18n::Locale,
+    ledger::StatementLine,
+    merchant::{
+        self, Merchant,
+        standing::{self, Contact, Standing, StandingError, Status},
+        tier::Tier,
+        tier_request::{self, TierRequest, TierRequestError},
+    },
+    people::{
+        merchant_user::{self, MerchantUser},
+        operator::OperatorRole,
+    },
+    program::{self, Program},
+    web::{
+        auth::{OperatorPrincipal, Signed},
+        context::{PageContext, set_flash},
+        csrf::CsrfForm,
+        error::WebError,
+        format,
+        page::{Chrome, FlashKind},
+        state::AppState,
+    },
+};
+
+use super::{
+    super::{
+        merchant::deposit::{
+            DepositFigures, HistoryRow, TopupRow, decision, deposit_history, internal,
+        },
+        see_other,
+    },
+    AUDIT_READERS,
+    deposits::DEPOSIT_HANDLERS,
+};
+
+/// Who changes a merchant's tier and status.
+const MERCHANT_KEEPERS: &[OperatorRole] = &[OperatorRole::Admin, OperatorRole::Operator];
+/// Audit events on a merchant's page; the audit log has the rest.
+const TRAIL_SIZE: i64 = 20;
+/// Notices listed on a merchant's page.
+const OPEN_TOPUPS: i64 = 50;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(list_merchants)
+        .service(show_merchant)
+        .service(change_tier)
+        .service(decide_tier_request)
+        .service(change_status);
+}
+
+pub struct MerchantRow {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub tier: String,
+    pub tier_label: String,
+    pub status: String,
+    pub status_label: String,
+    pub balance: String,
+    pub coverage: String,
+    pub cover: &'static str,
+    pub cover_label: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "platform/merchants.html")]
+struct MerchantsPage {
+    chrome: Chrome,
+    rows: Vec<MerchantRow>,
+    /// Top-up notices waiting for finance.
+    open_topups: i64,
+}
+
+#[get("/merchants")]
+async fn list_merchants(
+    ctx: PageContext,
+    who: Signed<OperatorPrincipal>,
+    state: web::Data<AppState>,
+) -> Result<MerchantsPage, WebError> {
+    let (merchants, open_topups) = state
+        .db(|conn| {
+            let merchants = standing::list(conn)?
+                .into_iter()
+                .map(|m| Ok((deposit::position(conn, &m).map_err(internal)?, m)))
+                .collect::<Result<Vec<(Position, Merchant)>, WebError>>()?;
+            Ok::<_, WebError>((merchants, deposit::count_open_topups(conn)?))
+        })
+        .await?;
+    let locale = ctx.locale;
+    Ok(MerchantsPage {
+        chrome: super::chrome(&ctx, &who, "/platform/merchants"),
+        rows: merchants
+            .iter()
+            .map(|(position, m)| MerchantRow {
+                id: m.id,
+                code: m.code.clone(),
+                name: m.name(locale).to_owned(),
+                tier: m.tier.clone(),
+                tier_label: tier_label(&m.tier, locale),
+                status: m.status.clone(),
+                status_label: status_label(&m.status, locale),
+                balance: format::money(position.balance),
+                coverage: position.coverage().to_string(),
+                cover: position.cover().as_str(),
+                cover_label: locale
+                    .t(&format!("deposit.cover.{}", position.cover().as_str()))
+                    .into_owned(),
+            })
+            .collect(),
+        open_topups,
+    })
+}
+
+fn tier_label(tier: &str, locale: Locale) -> String {
+    locale.t(&format!("merchant.tier.{tier}")).into_owned()
+}
+
+fn status_label(status: &str, locale: Locale) -> String {
+    locale.t(&format!("status.{status}")).into_owned()
+}
+
+/// Everything a merchant's page shows, read in one go.
+struct Overview {
+    merchant: Merchant,
+    standing: Standing,
+    contact: Contact,
+    program: Option<Program>,
+    position: Position,
+    history: Vec<StatementLine>,
+    topups: Vec<deposit::Topup>,
+    tier_request: Option<TierRequest>,
+    users: Vec<MerchantUser>,
+    trail: Option<Vec<AuditEvent>>,
+}
+
+fn overview(
+    conn: &mut PgConnection,
+    id: i64,
+    with_trail: bool,
+) -> Result<Option<Overview>, WebError> {
+    let Some(merchant) = merchant::find(conn, id)? else {
+        return Ok(None);
+    };
+    let standing = standing::of(conn, id)?.ok_or(WebError::NotFound)?;
+    let contact = standing::contact(conn, id)?.ok_or(WebError::NotFound)?;
+    Ok(Some(Overview {
+        program: program::of_merchant(conn, id)?,
+        position: deposit::position(conn, &merchant).map_err(internal)?,
+        history: deposit::history(conn, id).map_err(internal)?,
+        topups: deposit::open_topups(conn, Some(id), OPEN_TOPUPS)?,
+        tier_request: tier_request::latest(conn, id)?,
+        users: merchant_user::list(conn, id)?,
+        trail: if with_trail {
+            Some(trail(conn, id)?)
+        } else {
+            None
+        },
+        merchant,
+        standing,
+        contact,
+    }))
+}
+
+/// What was done to the merchant (events targeting it) and by its own users,
+/// newest first.
+fn trail(conn: &mut PgConnection, id: i64) -> Result<Vec<AuditEvent>, WebError> {
+    let about = AuditFilter {
+        target_kind: Some("merchant".to_owned()),
+        target_id: Some(id.to_string()),
+        ..AuditFilter::default()
+    };
+    let by = AuditFilter {
+        merchant_id: Some(id),
+        ..AuditFilter::default()
+    };
+    let mut events = audit::search(conn, &about, TRAIL_SIZE)?;
+    events.extend(audit::search(conn, &by, TRAIL_SIZE)?);
+    events.sort_by_key(|e| std::cmp::Reverse(e.id));
+    events.dedup_by_key(|e| e.id);
+    events.truncate(usize::try_from(TRAIL_SIZE).unwrap_or(usize::MAX));
+    Ok(events)
+}
+
+pub struct ProfileView {
+    pub code: String,
+    pub name: String,
+    pub category: String,
+    pub tier: String,
+    pub tier_label: String,
+    pub status: String,
+    pub status_label: String,
+    pub status_reason: String,
+    pub status_changed_at: String,
+    pub joined: String,
+    pub contact_name: String,
+    pub contact_email: String,
+    pub contact_phone: String,
+    pub credit_code: String,
+}
+
+pub struct ProgramView {
+    pub name: String,
+    pub code: String,
+    pub settlement_value: String,
+    pub expiry: String,
+}
+
+pub struct TierRequestView {
+    pub id: i64,
+    pub requested_tier: String,
+    pub reason: String,
+    pub requested_by: String,
+    pub created: String,
+    pub pending: bool,
+    pub status: String,
+    pub status_label: String,
+    pub decision: String,
+}
+
+pub struct UserRow {
+    pub name: String,
+    pub email: String,
+    pub role: String,
+    pub active: bool,
+}
+
+pub struct TrailRow {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "platform/merchant.html")]
+struct MerchantPage {
+    chrome: Chrome,
+    id: i64,
+    /// Notice decisions return here.
+    back: Option<i64>,
+    profile: ProfileView,
+    /// The tier's minimum deposit and coverage ratio.
+    policy: (String, String),
+    tiers: Vec<(&'static str, String)>,
+    program: Option<ProgramView>,
+    figures: DepositFigures,
+    history: Vec<HistoryRow>,
+    topups: Vec<TopupRow>,
+    tier_request: Option<TierRequestView>,
+    users: Vec<UserRow>,
+    trail: Option<Vec<TrailRow>>,
+    /// May change tier and status.
+    can_keep: bool,
+    /// May confirm receipts, file deductions and refund.
+    can_handle_money: bool,
+    /// Exited with something left in the deposit.
+    refundable: bool,
+}
+
+#[get("/merchants/{id}")]
+async fn show_merchant(
+    ctx: PageContext,
+    who: Signed<OperatorPrincipal>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<MerchantPage, WebError> {
+    let id = id.into_inner();
+    let with_trail = AUDIT_READERS.contains(&who.operator.role());
+    let o = state
+        .db(move |conn| overview(conn, id, with_trail))
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let locale = ctx.locale;
+    let dash = |value: Option<String>| value.unwrap_or_else(|| "—".to_owned());
+    let policy = standing::tier(&o.merchant).policy();
+    Ok(MerchantPage {
+        chrome: super::chrome(&ctx, &who, "/platform/merchants"),
+        id,
+        back: Some(id),
+        policy: (
+            format::money(policy.minimum_deposit),
+            format!(
+                "{}%",
+                (policy.coverage_ratio * Decimal::ONE_HUNDRED).normalize()
+            ),
+        ),
+        tiers: Tier::ALL
+            .into_iter()
+            .map(|t| (t.as_str(), tier_label(t.as_str(), locale)))
+            .collect(),
+        program: o.program.as_ref().map(|p| ProgramView {
+            name: p.name(locale).to_owned(),
+            code: p.code.clone(),
+            settlement_value: p.settlement_value.normalize().to_string(),
+            expiry: p.expiry_months.to_string(),
+        }),
+        figures: DepositFigures::of(&o.position),
+        history: deposit_history(&o.history, locale),
+        topups: o.topups.iter().map(|t| TopupRow::of(t, locale)).collect(),
+        tier_request: o
+            .tier_request
+            .as_ref()
+            .map(|r| tier_request_view(r, locale)),
+        users: o
+            .users
+            .iter()
+            .map(|u| UserRow {
+                name: u.display_name.clone(),
+                email: u.email.clone(),
+                role: locale.t(&format!("role.{}", u.role)).into_owned(),
+                active: u.active,
+            })
+            .collect(),
+        trail: o.trail.as_ref().map(|events| {
+            events
+                .iter()
+                .map(|e| TrailRow {
+                    at: format::datetime(e.at, locale),
+                    actor: format!(
+                        "{} · {}",
+                        e.actor_label,
+                        locale.t(&format!("role.{}", e.actor_role))
+                    ),
+                    action: e.action.clone(),
+                })
+                .collect()
+        }),
+        can_keep: MERCHANT_KEEPERS.contains(&who.operator.role()),
+        can_handle_money: DEPOSIT_HANDLERS.contains(&who.operator.role()),
+        refundable: o.standing.status == Status::Exited.as_str()
+            && o.position.balance.is_positive(),
+        profile: ProfileView {
+            code: o.merchant.code.clone(),
+            name: o.merchant.name(locale).to_owned(),
+            category: o.merchant.category.clone(),
+            tier: o.standing.tier.clone(),
+            tier_label: tier_label(&o.standing.tier, locale),
+            status: o.standing.status.clone(),
+            status_label: status_label(&o.standing.status, locale),
+            status_reason: o.standing.status_reason.clone().unwrap_or_default(),
+            status_changed_at: dash(
+                o.standing
+                    .status_changed_at
+                    .map(|at| format::datetime(at, locale)),
+            ),
+            joined: format::datetime(o.merchant.created_at, locale),
+            contact_name: dash(o.contact.contact_name.clone()),
+            contact_email: dash(o.contact.contact_email.clone()),
+            contact_phone: dash(o.contact.contact_phone.clone()),
+            credit_code: dash(o.contact.credit_code.clone()),
+        },
+    })
+}
+
+fn tier_request_view(r: &TierRequest, locale: Locale) -> TierRequestView {
+    TierRequestView {
+        id: r.id,
+        requested_tier: tier_label(&r.requested_tier, locale),
+        reason: r.reason.clone(),
+        requested_by: r.requested_by.clone(),
+        created: format::datetime(r.created_at, locale),
+        pending: r.is_pending(),
+        status: r.status.clone(),
+        status_label: locale
+            .t(&format!("tier_request.status.{}", r.status))
+            .into_owned(),
+        decision: decision(r.decided_by.as_deref(), r.decision_note.as_deref()),
+    }
+}
+
+/// Back to the merchant's page with what happened.
+fn outcome(ctx: &PageContext, id: i64, result: Result<&str, &str>) -> HttpResponse {
+    match result {
+        Ok(key) => set_flash(&ctx.session, FlashKind::Success, key),
+        Err(key) => set_flash(&ctx.session, FlashKind::Error, key),
+    }
+    see_other(format!("/platform/merchants/{id}"))
+}
+
+/// The catalog key that explains a refused change of standing; a failure of the
+/// system is an error page.
+fn standing_refusal(e: StandingError) -> Result<&'static str, WebError> {
+    match e {
+        StandingError::NotFound => Err(WebError::NotFound),
+        StandingError::InvalidReason => Ok("merchants.error.reason"),
+        StandingError::WrongStatus => Ok("merchants.error.status"),
+        StandingError::SameTier => Ok("merchants.error.same_tier"),
+        StandingError::Database(e) => Err(e.into()),
+    }
+}
+
+/// The required deposit follows the tier: look at the coverage again at once.
+fn recheck(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<(), WebError> {
+    deposit::check_coverage(conn, actor, id)
+        .map(drop)
+        .map_err(internal)
+}
+
+#[derive(Deserialize)]
+struct TierForm {
+    tier: String,
+}
+
+#[post("/merchants/{id}/tier")]
+async fn change_tier(
+    ctx: PageContext,
+    who: Signed<OperatorPrincipal>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    CsrfForm(form): CsrfForm<TierForm>,
+) -> Result<HttpResponse, WebError> {
+    who.require(MERCHANT_KEEPERS)?;
+    let id = id.into_inner();
+    let tier = Tier::parse(&form.tier).ok_or(WebError::BadRequest)?;
+    let actor = who.actor.clone();
+    let result = state
+        .db(
+            move |conn| match standing::change_tier(conn, &actor, id, tier) {
+                Ok(_) => recheck(conn, &actor, id).map(|()| Ok("merchants.tier_changed")),
+                Err(e) => standing_refusal(e).map(Err),
+            },
+        )
+        .await?;
+    Ok(outcome(&ctx, id, result))
+}
+
+#[derive(Deserialize)]
+struct TierDecisionForm {
+    request_id: i64,
+    decision: String,
+    #[serde(default)]
+    note: String,
+}
+
+#[post("/merchants/{id}/tier-request")]
+async fn decide_tier_request(
+    ctx: PageContext,
+    who: Signed<OperatorPrincipal>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    CsrfForm(form): CsrfForm<TierDecisionForm>,
+) -> Result<HttpResponse, WebError> {
+    who.require(MERCHANT_KEEPERS)?;
+    let id = id.into_inner();
+    let approve = match form.decision.as_str() {
+        "approve" => true,
+        "reject" => false,
+        _ => return Err(WebError::BadRequest),
+    };
+    let actor = who.actor.clone();
+    let result = state
+        .db(move |conn| {
+            match tier_request::decide(conn, &actor, id, form.request_id, approve, &form.note) {
+                Ok(_) if approve => recheck(conn, &actor, id).map(|()| Ok("tier_request.approved")),
+                Ok(_) => Ok(Ok("tier_request.rejected_flash")),
+                Err(TierRequestError::NotFound) => Err(WebError::NotFound),
+                Err(TierRequestError::InvalidText) => Ok(Err("tier_request.error.note")),
+                Err(TierRequestError::AlreadyDecided) => Ok(Err("tier_request.error.decided")),
+                Err(TierRequestError::Standing(e)) => standing_refusal(e).map(Err),
+                Err(e) => Err(WebError::Internal(e.into())),
+            }
+        })
+        .await?;
+    Ok(outcome(&ctx, id, result))
+}
+
+/// A change of status: (conn, operator, merchant, reason).
+type StatusChange = fn(&mut PgConnection, &Actor, i64, &str) -> Result<Standing, StandingError>;
+
+#[derive(Deserialize)]
+struct StatusForm {
+    /// `suspend`, `reinstate` or `exit`.
+    change: String,
+    #[serde(default)]
+    reason: String,
+}
+
+#[post("/merchants/{id}/status")]
+async fn change_status(
+    ctx: PageContext,
+    who: Signed<OperatorPrincipal>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    CsrfForm(form): CsrfForm<StatusForm>,
+) -> Result<HttpResponse, WebError> {
+    who.require(MERCHANT_KEEPERS)?;
+    let id = id.into_inner();
+    let (change, key): (StatusChange, &str) = match form.change.as_str() {
+        "suspend" => (standing::suspend, "merchants.suspended"),
+        "reinstate" => (
+            |conn, actor, id, _| standing::reinstate(conn, actor, id),
+            "merchants.reinstated",
+        ),
+        "exit" => (standing::start_exit, "merchants.exited"),
+        _ => return Err(WebError::BadRequest),
+    };
+    let actor = who.actor.clone();
+    let result = state
+        .db(move |conn| match change(conn, &actor, id, &form.reason) {
+            Ok(_) => Ok(Ok(key)),
+            Err(e) => standing_refusal(e).map(Err),
+        })
+        .await?;
+    Ok(outcome(&ctx, id, result))
+}

@@ -1,0 +1,185 @@
+//! The risk alert queue (风险预警): what needs an operator's eye, with
+//! acknowledge (someone is on it) and resolve. Alerts are raised by the domains
+//! that notice a risk — deposit shortfalls so far, which also resolve
+//! themselves once the deposit is covered again.
+
+use std::collections::HashMap;
+
+use actix_web::{HttpResponse, get, post, web};
+use askama::Template;
+use askama_web::WebTemplate;
+use diesel::PgConnection;
+use serde::Deserialize;
+
+use crate::{
+    domain::{actor::Actor, money::Money},
+    i18n::Locale,
+    merchant::standing,
+    people::operator::OperatorRole,
+    risk::{self, RiskAlert, RiskError},
+    web::{
+        auth::{OperatorPrincipal, Signed},
+        context::{PageContext, set_flash},
+        csrf::CsrfForm,
+        error::WebError,
+        format,
+        page::{Chrome, FlashKind},
+        state::AppState,
+    },
+};
+
+use super::super::see_other;
+
+/// Who works the queue; everyone may look.
+const RISK_HANDLERS: &[OperatorRole] = &[OperatorRole::Admin, OperatorRole::Risk];
+const LIST_SIZE: i64 = 200;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(list_alerts).service(handle_alert);
+}
+
+pub struct AlertRow {
+    pub id: i64,
+    pub kind: String,
+    pub severity: String,
+    pub severity_label: String,
+    pub merchant_id: Option<i64>,
+    pub merchant: String,
+    pub summary: String,
+    pub status: String,
+    /// The style of its status badge.
+    pub status_css: &'static str,
+    pub status_label: String,
+    pub raised: String,
+    pub handled_by: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "platform/risk.html")]
+struct RiskPage {
+    chrome: Chrome,
+    rows: Vec<AlertRow>,
+    unresolved_only: bool,
+    can_handle: bool,
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    all: Option<bool>,
+}
+
+#[get("/risk")]
+async fn list_alerts(
+    ctx: PageContext,
+    who: Signed<OperatorPrincipal>,
+    state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
+) -> Result<RiskPage, WebError> {
+    let unresolved_only = !query.all.unwrap_or(false);
+    let (alerts, merchants) = state
+        .db(move |conn| {
+            Ok::<_, WebError>((
+                risk::list(conn, unresolved_only, LIST_SIZE)?,
+                standing::list(conn)?,
+            ))
+        })
+        .await?;
+    let locale = ctx.locale;
+    let names: HashMap<i64, String> = merchants
+        .iter()
+        .map(|m| (m.id, format!("{} · {}", m.code, m.name(locale))))
+        .collect();
+    Ok(RiskPage {
+        chrome: super::chrome(&ctx, &who, "/platform/risk"),
+        rows: alerts
+            .iter()
+            .map(|a| AlertRow {
+                id: a.id,
+                kind: locale.t(&format!("risk.kind.{}", a.kind)).into_owned(),
+                severity: a.severity.clone(),
+                severity_label: locale
+                    .t(&format!("risk.severity.{}", a.severity))
+                    .into_owned(),
+                merchant_id: a.merchant_id,
+                merchant: a
+                    .merchant_id
+                    .and_then(|id| names.get(&id).cloned())
+                    .unwrap_or_default(),
+                summary: summary(a, locale),
+                status: a.status.clone(),
+                status_css: match a.status.as_str() {
+                    "open" => "pending",
+                    "acknowledged" => "processing",
+                    _ => "approved",
+                },
+                status_label: locale.t(&format!("risk.status.{}", a.status)).into_owned(),
+                raised: format::datetime(a.created_at, locale),
+                handled_by: a.handled_by.clone().unwrap_or_default(),
+            })
+            .collect(),
+        unresolved_only,
+        can_handle: RISK_HANDLERS.contains(&who.operator.role()),
+    })
+}
+
+/// The alert in the reader's language: `risk.summary.<kind>` filled with the
+/// alert's details (see `risk`); the stored summary for a kind the catalog does
+/// not know.
+fn summary(alert: &RiskAlert, locale: Locale) -> String {
+    let key = format!("risk.summary.{}", alert.kind);
+    if locale.t(&key) == key {
+        return alert.summary.clone();
+    }
+    let args: Vec<(&str, String)> = alert
+        .details
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(name, value)| match (name.strip_suffix("_fen"), value) {
+            (Some(name), serde_json::Value::Number(fen)) => {
+                Some((name, format::money(Money::from_fen(fen.as_i64()?))))
+            }
+            (_, serde_json::Value::String(text)) => Some((name.as_str(), text.clone())),
+            _ => None,
+        })
+        .collect();
+    let args: Vec<(&str, &str)> = args.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    locale.t_with(&key, &args)
+}
+
+/// Acknowledge or resolve: (conn, operator, alert).
+type AlertChange = fn(&mut PgConnection, &Actor, i64) -> Result<RiskAlert, RiskError>;
+
+#[derive(Deserialize)]
+struct HandleForm {
+    /// `acknowledge` or `resolve`.
+    action: String,
+}
+
+#[post("/risk/{id}")]
+async fn handle_alert(
+    ctx: PageContext,
+    who: Signed<OperatorPrincipal>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    CsrfForm(form): CsrfForm<HandleForm>,
+) -> Result<HttpResponse, WebError> {
+    who.require(RISK_HANDLERS)?;
+    let (change, key): (AlertChange, &str) = match form.action.as_str() {
+        "acknowledge" => (risk::acknowledge, "risk.flash.acknowledged"),
+        "resolve" => (risk::resolve, "risk.flash.resolved"),
+        _ => return Err(WebError::BadRequest),
+    };
+    let (id, actor) = (id.into_inner(), who.actor.clone());
+    let result = state
+        .db(move |conn| Ok::<_, WebError>(change(conn, &actor, id)))
+        .await?;
+    let (kind, key) = match result {
+        Ok(_) => (FlashKind::Success, key),
+        Err(RiskError::AlreadyResolved) => (FlashKind::Error, "risk.error.resolved"),
+        Err(RiskError::NotFound) => return Err(WebError::NotFound),
+        Err(RiskError::Database(e)) => return Err(e.into()),
+    };
+    set_flash(&ctx.session, kind, key);
+    Ok(see_other("/platform/risk"))
+}

@@ -1,0 +1,274 @@
+//! Risk alerts: things operators should look at — a merchant's deposit shortfall
+//! now, abnormal earning or redemption later. An alert is raised by the domain
+//! that notices the risk, then acknowledged and resolved by operators (or
+//! resolved by that domain once the risk is gone). At most one alert of a kind is
+//! unresolved per merchant (a unique index), so a risk that lasts is raised once,
+//! not on every check. Every change is audited in the transaction that makes it.
+//!
+//! `summary` keeps the alert in the default language for exports and the audit
+//! log; pages render it again in the reader's language from the catalog key
+//! `risk.summary.<kind>`, filled from `details`: string fields as they are, and
+//! integer fields named `<name>_fen` as amounts of CNY under `<name>`.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::{
+    audit::{self, Change},
+    db::schema::risk_alerts,
+    domain::actor::Actor,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Warning,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Warning => "warning",
+            Self::Critical => "critical",
+        }
+    }
+}
+
+const OPEN: &str = "open";
+const ACKNOWLEDGED: &str = "acknowledged";
+const RESOLVED: &str = "resolved";
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = risk_alerts, check_for_backend(diesel::pg::Pg))]
+pub struct RiskAlert {
+    pub id: i64,
+    pub kind: String,
+    pub severity: String,
+    pub merchant_id: Option<i64>,
+    pub member_id: Option<i64>,
+    pub summary: String,
+    pub details: serde_json::Value,
+    /// `open`, `acknowledged` (someone is on it) or `resolved`.
+    pub status: String,
+    pub handled_by: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl RiskAlert {
+    pub fn is_resolved(&self) -> bool {
+        self.status == RESOLVED
+    }
+
+    /// A string field of `details`, if there is one.
+    pub fn detail(&self, key: &str) -> Option<&str> {
+        self.details.get(key).and_then(serde_json::Value::as_str)
+    }
+}
+
+/// An alert about a merchant.
+#[derive(Debug, Clone)]
+pub struct NewAlert {
+    /// Dotted lowercase, e.g. `deposit.shortfall`.
+    pub kind: &'static str,
+    pub severity: Severity,
+    pub merchant_id: i64,
+    pub summary: String,
+    pub details: serde_json::Value,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RiskError {
+    #[error("risk alert not found")]
+    NotFound,
+    #[error("this alert is already resolved")]
+    AlreadyResolved,
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+/// Raises the alert unless one of its kind is already unresolved for the
+/// merchant; returns it only when it was newly raised.
+pub fn raise(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    new: &NewAlert,
+) -> QueryResult<Option<RiskAlert>> {
+    conn.transaction(|conn| {
+        // The only unique constraint besides the key is "one unresolved per kind
+        // and merchant", so a conflict means the risk is already on the queue.
+        let raised = diesel::insert_into(risk_alerts::table)
+            .values((
+                risk_alerts::kind.eq(new.kind),
+                risk_alerts::severity.eq(new.severity.as_str()),
+                risk_alerts::merchant_id.eq(new.merchant_id),
+                risk_alerts::summary.eq(&new.summary),
+                risk_alerts::details.eq(&new.details),
+            ))
+            .on_conflict_do_nothing()
+            .returning(RiskAlert::as_returning())
+            .get_result(conn)
+            .optional()?;
+        if let Some(alert) = &raised {
+            audit::record(
+                conn,
+                actor,
+                Change::new("risk.raise", "risk_alert", alert.id).after(alert),
+            )?;
+        }
+        Ok(raised)
+    })
+}
+
+/// The unresolved alert of a kind about a merchant, if any.
+pub fn unresolved(
+    conn: &mut PgConnection,
+    kind: &str,
+    merchant_id: i64,
+) -> QueryResult<Option<RiskAlert>> {
+    risk_alerts::table
+        .filter(risk_alerts::kind.eq(kind))
+        .filter(risk_alerts::merchant_id.eq(merchant_id))
+        .filter(risk_alerts::member_id.is_null())
+        .filter(risk_alerts::status.ne(RESOLVED))
+        .select(RiskAlert::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Every unresolved alert of a kind, oldest first.
+pub fn unresolved_of_kind(conn: &mut PgConnection, kind: &str) -> QueryResult<Vec<RiskAlert>> {
+    risk_alerts::table
+        .filter(risk_alerts::kind.eq(kind))
+        .filter(risk_alerts::status.ne(RESOLVED))
+        .order(risk_alerts::id)
+        .select(RiskAlert::as_select())
+        .load(conn)
+}
+
+/// The alert queue, newest first: unresolved only, or everything.
+pub fn list(
+    conn: &mut PgConnection,
+    unresolved_only: bool,
+    limit: i64,
+) -> QueryResult<Vec<RiskAlert>> {
+    let mut query = risk_alerts::table
+        .select(RiskAlert::as_select())
+        .into_boxed();
+    if unresolved_only {
+        query = query.filter(risk_alerts::status.ne(RESOLVED));
+    }
+    query.order(risk_alerts::id.desc()).limit(limit).load(conn)
+}
+
+/// Someone is on it. Acknowledging twice changes nothing more.
+pub fn acknowledge(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: i64,
+) -> Result<RiskAlert, RiskError> {
+    change(conn, actor, id, "risk.acknowledge", |alert| {
+        (alert.status == OPEN).then_some((ACKNOWLEDGED, Some(actor.label.clone())))
+    })
+}
+
+/// The risk is handled; the same risk may be raised again afterwards.
+pub fn resolve(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<RiskAlert, RiskError> {
+    change(conn, actor, id, "risk.resolve", |_| {
+        Some((RESOLVED, Some(actor.label.clone())))
+    })
+}
+
+/// Resolves the unresolved alert of a kind about a merchant, if there is one: for
+/// the domain that raised it, once the risk is gone.
+pub fn resolve_unresolved(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    kind: &str,
+    merchant_id: i64,
+) -> Result<Option<RiskAlert>, RiskError> {
+    conn.transaction(|conn| match unresolved(conn, kind, merchant_id)? {
+        Some(alert) => resolve(conn, actor, alert.id).map(Some),
+        None => Ok(None),
+    })
+}
+
+/// Merges `patch` into an unresolved alert's details, for the raising domain's own
+/// bookkeeping (such as whether the merchant has been told).
+pub fn annotate(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: i64,
+    patch: &serde_json::Value,
+) -> Result<RiskAlert, RiskError> {
+    conn.transaction(|conn| {
+        let before = locked(conn, id)?;
+        let mut details = before.details.clone();
+        if let (Some(details), Some(patch)) = (details.as_object_mut(), patch.as_object()) {
+            details.extend(patch.clone());
+        }
+        let after: RiskAlert = diesel::update(risk_alerts::table.find(id))
+            .set((
+                risk_alerts::details.eq(&details),
+                risk_alerts::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(RiskAlert::as_returning())
+            .get_result(conn)?;
+        audit::record(
+            conn,
+            actor,
+            Change::new("risk.annotate", "risk_alert", id)
+                .before(&before.details)
+                .after(&after.details),
+        )?;
+        Ok(after)
+    })
+}
+
+fn locked(conn: &mut PgConnection, id: i64) -> Result<RiskAlert, RiskError> {
+    risk_alerts::table
+        .find(id)
+        .select(RiskAlert::as_select())
+        .for_update()
+        .first(conn)
+        .optional()?
+        .ok_or(RiskError::NotFound)
+}
+
+/// Moves an unresolved alert to the status `next` picks (None: nothing to do)
+/// and audits it, in one transaction.
+fn change(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: i64,
+    action: &'static str,
+    next: impl FnOnce(&RiskAlert) -> Option<(&'static str, Option<String>)>,
+) -> Result<RiskAlert, RiskError> {
+    conn.transaction(|conn| {
+        let before = locked(conn, id)?;
+        if before.is_resolved() {
+            return Err(RiskError::AlreadyResolved);
+        }
+        let Some((status, handled_by)) = next(&before) else {
+            return Ok(before);
+        };
+        let after: RiskAlert = diesel::update(risk_alerts::table.find(id))
+            .set((
+                risk_alerts::status.eq(status),
+                risk_alerts::handled_by.eq(handled_by),
+                risk_alerts::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(RiskAlert::as_returning())
+            .get_result(conn)?;
+        audit::record(
+            conn,
+            actor,
+            Change::new(action, "risk_alert", id)
+                .before(&before.status)
+                .after(&after),
+        )?;
+        Ok(after)
+    })
+}
