@@ -1,7 +1,10 @@
-//! The demo data set (`alliance seed-demo`): two merchants with their points
-//! programs, 24 members and three months of history — deposits, earns, exchanges,
-//! expiries and redemptions — booked through the real `ledger::submit`, so the
-//! demo books look exactly like books the services will write.
+//! The demo data set (`alliance seed-demo`): eight Shanghai merchants with their
+//! stores, points programs and settlement deposits, 24 members and three months of
+//! history — deposits, earns, exchanges, expiries and redemptions — booked through
+//! the real `ledger::submit`, so the demo books look exactly like books the
+//! services will write. The coffee chain and the supermarket carry the full
+//! history; the other six have a few weeks of earns, generated after it from a
+//! separate RNG so the first two's entries stay exactly as they were.
 //!
 //! Running it again adds nothing: every entry has a deterministic idempotency key
 //! (`demo:...`) and the history comes from a fixed RNG seed, so a second run sends
@@ -13,6 +16,7 @@
 //! The merchants and members are real rows, and their row ids own the accounts.
 //! People are found before they are created — merchants by code, members by mobile
 //! number, operators and merchant staff by email — so a second run creates no one.
+//! A merchant's demo stores are found by name, so a second run opens none.
 //! The sign-in accounts the summary lists all share [`DEMO_PASSWORD`].
 
 use std::{collections::BTreeMap, ops::RangeInclusive};
@@ -45,7 +49,10 @@ use crate::{
     },
     i18n::Locale,
     ledger::{self, CommittedEntry, EntryError, EntryRequest, TransferRequest},
-    merchant::{self, NewMerchant},
+    merchant::{
+        self, NewMerchant,
+        store::{self, StoreDetails},
+    },
     people::{
         member::{self, PRIVACY_POLICY_VERSION, SignUp},
         merchant_user::{self, MerchantRole, NewMerchantUser},
@@ -65,6 +72,12 @@ const EARNS: usize = 360;
 /// Orders are dated from this day on, over `HISTORY_DAYS` days.
 const FIRST_ORDER_DAY: NaiveDate = NaiveDate::from_ymd_opt(2026, 8, 1).expect("a valid date");
 const HISTORY_DAYS: u64 = 92;
+/// The seed of the newer merchants' earns: a separate RNG, so that adding them
+/// changed none of BREW's and MART's draws.
+const NEWER_RNG_SEED: u64 = 20_261_123;
+/// Orders at each newer merchant, over the last `NEWER_HISTORY_DAYS` days.
+const NEWER_EARNS: usize = 12;
+const NEWER_HISTORY_DAYS: u64 = 30;
 const EXCHANGES: usize = 40;
 const EXPIRIES: usize = 10;
 /// Entries per `ledger::submit` call: one transaction each.
@@ -102,11 +115,36 @@ struct DemoMerchant {
     /// Members exchange these points in whole multiples of the step.
     exchange_step: i64,
     exchange_steps: RangeInclusive<i64>,
+    stores: &'static [DemoStore],
+}
+
+/// A demo store (门店), found again by its name.
+struct DemoStore {
+    name: &'static str,
+    address: &'static str,
+    latitude: &'static str,
+    longitude: &'static str,
+}
+
+const fn demo_store(
+    name: &'static str,
+    address: &'static str,
+    latitude: &'static str,
+    longitude: &'static str,
+) -> DemoStore {
+    DemoStore {
+        name,
+        address,
+        latitude,
+        longitude,
+    }
 }
 
 const BREW: usize = 0;
 const MART: usize = 1;
-const MERCHANTS: [DemoMerchant; 2] = [
+/// BREW and MART carry the full history; the merchants from here on, a few earns.
+const FIRST_NEWER: usize = 2;
+const MERCHANTS: [DemoMerchant; 8] = [
     DemoMerchant {
         row: NewMerchant {
             code: "BREW",
@@ -122,6 +160,26 @@ const MERCHANTS: [DemoMerchant; 2] = [
         basket: coffee_order,
         exchange_step: 50,
         exchange_steps: 2..=8,
+        stores: &[
+            demo_store(
+                "沪上咖啡 南京东路店",
+                "上海市黄浦区南京东路300号",
+                "31.238600",
+                "121.481900",
+            ),
+            demo_store(
+                "沪上咖啡 静安寺店",
+                "上海市静安区南京西路1618号",
+                "31.223500",
+                "121.446500",
+            ),
+            demo_store(
+                "沪上咖啡 陆家嘴店",
+                "上海市浦东新区陆家嘴环路1000号",
+                "31.237900",
+                "121.503300",
+            ),
+        ],
     },
     DemoMerchant {
         row: NewMerchant {
@@ -137,6 +195,243 @@ const MERCHANTS: [DemoMerchant; 2] = [
         basket: grocery_basket,
         exchange_step: 100,
         exchange_steps: 5..=30,
+        stores: &[
+            demo_store(
+                "申城超市 徐家汇店",
+                "上海市徐汇区虹桥路1号",
+                "31.194900",
+                "121.437000",
+            ),
+            demo_store(
+                "申城超市 五角场店",
+                "上海市杨浦区淞沪路8号",
+                "31.301300",
+                "121.514400",
+            ),
+            demo_store(
+                "申城超市 虹桥店",
+                "上海市长宁区仙霞路99号",
+                "31.207800",
+                "121.396500",
+            ),
+        ],
+    },
+    DemoMerchant {
+        row: NewMerchant {
+            code: "CINEMA",
+            name_zh: "外滩影城",
+            name_en: "Bund Cinemas",
+            category: "cinema",
+            tier: "standard",
+        },
+        program_name: "外滩影城积分",
+        deposit: "60000.00",
+        settlement_value: "0.01",
+        basket: cinema_ticket,
+        exchange_step: 100,
+        exchange_steps: 5..=20,
+        stores: &[
+            demo_store(
+                "外滩影城 南京东路店",
+                "上海市黄浦区南京东路800号",
+                "31.235600",
+                "121.476500",
+            ),
+            demo_store(
+                "外滩影城 五角场店",
+                "上海市杨浦区邯郸路600号",
+                "31.300200",
+                "121.513600",
+            ),
+            demo_store(
+                "外滩影城 徐家汇店",
+                "上海市徐汇区肇嘉浜路1111号",
+                "31.194300",
+                "121.437800",
+            ),
+        ],
+    },
+    DemoMerchant {
+        row: NewMerchant {
+            code: "BOOKS",
+            name_zh: "静安书局",
+            name_en: "Jing'an Books",
+            category: "bookstore",
+            tier: "standard",
+        },
+        program_name: "静安书局积分",
+        deposit: "60000.00",
+        settlement_value: "0.01",
+        basket: book_purchase,
+        exchange_step: 100,
+        exchange_steps: 5..=20,
+        stores: &[
+            demo_store(
+                "静安书局 静安寺店",
+                "上海市静安区愚园路68号",
+                "31.222800",
+                "121.445400",
+            ),
+            demo_store(
+                "静安书局 福州路店",
+                "上海市黄浦区福州路465号",
+                "31.234300",
+                "121.478100",
+            ),
+            demo_store(
+                "静安书局 徐家汇店",
+                "上海市徐汇区漕溪北路28号",
+                "31.192300",
+                "121.436900",
+            ),
+        ],
+    },
+    DemoMerchant {
+        row: NewMerchant {
+            code: "FUEL",
+            name_zh: "梧桐加油",
+            name_en: "Wutong Fuel",
+            category: "petrol",
+            tier: "standard",
+        },
+        program_name: "梧桐加油积分",
+        deposit: "90000.00",
+        settlement_value: "0.01",
+        basket: fuel_fill,
+        exchange_step: 100,
+        exchange_steps: 5..=30,
+        stores: &[
+            demo_store(
+                "梧桐加油 中山北路站",
+                "上海市普陀区中山北路2000号",
+                "31.253400",
+                "121.421500",
+            ),
+            demo_store(
+                "梧桐加油 虹桥路站",
+                "上海市长宁区虹桥路2500号",
+                "31.195800",
+                "121.372300",
+            ),
+            demo_store(
+                "梧桐加油 杨高南路站",
+                "上海市浦东新区杨高南路2000号",
+                "31.199100",
+                "121.526400",
+            ),
+        ],
+    },
+    DemoMerchant {
+        row: NewMerchant {
+            code: "HOTEL",
+            name_zh: "锦程酒店集团",
+            name_en: "Jincheng Hotels",
+            category: "hotel",
+            tier: "strategic",
+        },
+        program_name: "锦程酒店积分",
+        // Strategic, so above ¥200,000.
+        deposit: "300000.00",
+        settlement_value: "0.01",
+        basket: hotel_stay,
+        exchange_step: 500,
+        exchange_steps: 1..=10,
+        stores: &[
+            demo_store(
+                "锦程酒店 外滩店",
+                "上海市黄浦区中山东一路19号",
+                "31.240700",
+                "121.490500",
+            ),
+            demo_store(
+                "锦程酒店 陆家嘴店",
+                "上海市浦东新区世纪大道88号",
+                "31.236500",
+                "121.505700",
+            ),
+            demo_store(
+                "锦程酒店 静安店",
+                "上海市静安区南京西路1376号",
+                "31.226800",
+                "121.453400",
+            ),
+            demo_store(
+                "锦程酒店 虹桥店",
+                "上海市闵行区申长路688号",
+                "31.197400",
+                "121.323100",
+            ),
+        ],
+    },
+    DemoMerchant {
+        row: NewMerchant {
+            code: "MILES",
+            name_zh: "浦江航空",
+            name_en: "Pujiang Airlines",
+            category: "airline",
+            tier: "strategic",
+        },
+        program_name: "浦江航空里程",
+        deposit: "500000.00",
+        settlement_value: "0.018",
+        basket: air_ticket,
+        exchange_step: 1_000,
+        exchange_steps: 1..=5,
+        stores: &[
+            demo_store(
+                "浦江航空 虹桥机场T2服务柜台",
+                "上海市闵行区申达一路 虹桥国际机场2号航站楼",
+                "31.194500",
+                "121.327100",
+            ),
+            demo_store(
+                "浦江航空 南京西路售票处",
+                "上海市静安区南京西路1515号",
+                "31.225500",
+                "121.449600",
+            ),
+            demo_store(
+                "浦江航空 陆家嘴服务中心",
+                "上海市浦东新区世纪大道100号",
+                "31.234700",
+                "121.507600",
+            ),
+        ],
+    },
+    DemoMerchant {
+        row: NewMerchant {
+            code: "BANKCARD",
+            name_zh: "申银信用卡",
+            name_en: "Shenyin Bank Card",
+            category: "bank",
+            tier: "strategic",
+        },
+        program_name: "申银信用卡积分",
+        deposit: "400000.00",
+        settlement_value: "0.0035",
+        basket: card_spend,
+        exchange_step: 1_000,
+        exchange_steps: 2..=20,
+        stores: &[
+            demo_store(
+                "申银银行 陆家嘴营业部",
+                "上海市浦东新区银城中路200号",
+                "31.238000",
+                "121.500600",
+            ),
+            demo_store(
+                "申银银行 南京东路支行",
+                "上海市黄浦区南京东路99号",
+                "31.240100",
+                "121.486300",
+            ),
+            demo_store(
+                "申银银行 五角场支行",
+                "上海市杨浦区四平路2500号",
+                "31.302600",
+                "121.512300",
+            ),
+        ],
     },
 ];
 
@@ -156,6 +451,36 @@ fn grocery_basket(rng: &mut StdRng) -> Money {
         rng.random_range(20_000..=60_000)
     };
     Money::from_fen(fen)
+}
+
+/// Two cinema tickets and snacks: ¥45–¥180.
+fn cinema_ticket(rng: &mut StdRng) -> Money {
+    Money::from_fen(rng.random_range(4_500..=18_000))
+}
+
+/// A few books: ¥30–¥300.
+fn book_purchase(rng: &mut StdRng) -> Money {
+    Money::from_fen(rng.random_range(3_000..=30_000))
+}
+
+/// A tank of petrol: ¥200–¥600.
+fn fuel_fill(rng: &mut StdRng) -> Money {
+    Money::from_fen(rng.random_range(20_000..=60_000))
+}
+
+/// One to three nights: ¥500–¥2,500.
+fn hotel_stay(rng: &mut StdRng) -> Money {
+    Money::from_fen(rng.random_range(50_000..=250_000))
+}
+
+/// A domestic or regional ticket: ¥800–¥6,000.
+fn air_ticket(rng: &mut StdRng) -> Money {
+    Money::from_fen(rng.random_range(80_000..=600_000))
+}
+
+/// A month's card spending: ¥50–¥3,000.
+fn card_spend(rng: &mut StdRng) -> Money {
+    Money::from_fen(rng.random_range(5_000..=300_000))
 }
 
 /// A reward paid in its merchant's own points, which are simply retired.
@@ -267,6 +592,7 @@ fn member_phone(number: usize) -> String {
 /// that ends with where to sign in.
 pub fn seed(conn: &mut PgConnection, keys: &Keys) -> anyhow::Result<String> {
     let people = People::ensure(conn, keys)?;
+    let stores = StoreTally::ensure(conn, &people)?;
     let books = Books::open(conn, &people)?;
     let mut history = History::new(&books)?;
     history.deposits()?;
@@ -278,10 +604,13 @@ pub fn seed(conn: &mut PgConnection, keys: &Keys) -> anyhow::Result<String> {
     let holds = history.redemption_holds()?;
     let held = history.flush(conn)?;
     history.resolve_redemptions(&holds, &held)?;
+    // Last, with its own RNG, so BREW's and MART's history is as it always was.
+    history.newer_earns()?;
     history.flush(conn)?;
     Ok(format!(
-        "{}\n{}\n{}",
+        "{}\n{}\n{}\n{}",
         history.summary(),
+        stores.summary(),
         people.summary(),
         sign_ins()
     ))
@@ -289,7 +618,7 @@ pub fn seed(conn: &mut PgConnection, keys: &Keys) -> anyhow::Result<String> {
 
 /// The demo's people as rows: their ids own the demo's accounts.
 struct People {
-    /// Indexed by `BREW` and `MART`.
+    /// In `MERCHANTS` order, so indexed by `BREW`, `MART`, ...
     merchant_ids: Vec<i64>,
     /// In `MEMBER_NAMES` order.
     member_ids: Vec<i64>,
@@ -339,6 +668,51 @@ impl People {
     fn summary(&self) -> String {
         format!(
             "{} sign-in accounts: {} created now, {} already present",
+            self.created + self.present,
+            self.created,
+            self.present
+        )
+    }
+}
+
+/// The demo stores this run opened, and found.
+struct StoreTally {
+    created: usize,
+    present: usize,
+}
+
+impl StoreTally {
+    /// Opens each demo store its merchant does not have yet (by name).
+    fn ensure(conn: &mut PgConnection, people: &People) -> anyhow::Result<StoreTally> {
+        let actor = Actor::system("seed-demo");
+        let mut tally = StoreTally {
+            created: 0,
+            present: 0,
+        };
+        for (demo, &merchant_id) in MERCHANTS.iter().zip(&people.merchant_ids) {
+            let existing = store::list(conn, merchant_id)?;
+            for demo_store in demo.stores {
+                if existing.iter().any(|s| s.name == demo_store.name) {
+                    tally.present += 1;
+                    continue;
+                }
+                let details = StoreDetails::parse(
+                    demo_store.name,
+                    demo_store.address,
+                    demo_store.latitude,
+                    demo_store.longitude,
+                )
+                .with_context(|| format!("demo store {}", demo_store.name))?;
+                store::add(conn, &actor, merchant_id, &details)?;
+                tally.created += 1;
+            }
+        }
+        Ok(tally)
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "{} stores: {} opened now, {} already present",
             self.created + self.present,
             self.created,
             self.present
@@ -451,7 +825,7 @@ fn sign_ins() -> String {
 /// The demo's accounts, opened (or found) through the chart.
 struct Books {
     house: HouseAccounts,
-    /// Indexed by `BREW` and `MART`.
+    /// In `MERCHANTS` order, so indexed by `BREW`, `MART`, ...
     programs: Vec<ProgramBooks>,
     /// The wallets' owners, in `MEMBER_NAMES` order.
     members: Vec<i64>,
@@ -786,6 +1160,32 @@ impl<'b> History<'b> {
         Ok(())
     }
 
+    /// A few weeks of orders at each newer merchant, drawn from their own RNG.
+    /// Order numbers count per program, so keys never collide with BREW's or MART's.
+    fn newer_earns(&mut self) -> anyhow::Result<()> {
+        let mut rng = StdRng::seed_from_u64(NEWER_RNG_SEED);
+        let first_day = FIRST_ORDER_DAY + Days::new(HISTORY_DAYS - NEWER_HISTORY_DAYS);
+        for program in FIRST_NEWER..self.books.programs.len() {
+            let basket = self.books.programs[program].merchant.basket;
+            let mut orders: Vec<(NaiveDate, i64, Money)> = (0..NEWER_EARNS)
+                .map(|_| {
+                    let day = first_day + Days::new(rng.random_range(0..NEWER_HISTORY_DAYS));
+                    let member = *self
+                        .books
+                        .members
+                        .choose(&mut rng)
+                        .expect("the demo has members");
+                    (day, member, basket(&mut rng))
+                })
+                .collect();
+            orders.sort_by_key(|(day, ..)| *day);
+            for (number, (day, member, amount)) in orders.into_iter().enumerate() {
+                self.earn(number + 1, day, program, member, amount)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Members swapping points both ways between the two programs.
     fn exchanges(&mut self) -> anyhow::Result<()> {
         for number in 1..=EXCHANGES {
@@ -1103,6 +1503,25 @@ mod tests {
             .chain(STAFF.iter().map(|s| s.email));
         for email in emails {
             assert_eq!(EmailAddress::parse(email).unwrap().as_str(), email);
+        }
+    }
+
+    #[test]
+    fn demo_merchants_have_valid_codes_and_stores_in_shanghai() {
+        let codes: std::collections::BTreeSet<&str> =
+            MERCHANTS.iter().map(|m| m.row.code).collect();
+        assert_eq!(codes.len(), MERCHANTS.len());
+        for merchant in &MERCHANTS {
+            assert!(ProgramCode::parse(merchant.row.code).is_ok());
+            assert!(merchant.stores.len() >= 2, "{}", merchant.row.code);
+            assert!(Money::parse(merchant.deposit).is_ok());
+            for s in merchant.stores {
+                let details = StoreDetails::parse(s.name, s.address, s.latitude, s.longitude);
+                assert!(details.is_ok(), "{}", s.name);
+                let (lat, lon) = (decimal(s.latitude).unwrap(), decimal(s.longitude).unwrap());
+                assert!(lat > decimal("31.1").unwrap() && lat < decimal("31.35").unwrap());
+                assert!(lon > decimal("121.3").unwrap() && lon < decimal("121.6").unwrap());
+            }
         }
     }
 

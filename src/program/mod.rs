@@ -14,6 +14,7 @@ use crate::{
     domain::{actor::Actor, points::ProgramCode, rate::Rate},
     i18n::Locale,
     ledger::LedgerError,
+    merchant::tier::Tier,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
@@ -92,6 +93,19 @@ pub enum ProgramError {
     Ledger(#[from] LedgerError),
 }
 
+/// Why a merchant's change to its program's settings was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("the merchant has no points program")]
+    NotFound,
+    #[error("the merchant's tier does not allow changing {0}")]
+    TierForbids(SettingsField),
+    #[error("invalid program settings: {0:?}")]
+    Invalid(Vec<SettingsField>),
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
 impl From<diesel::result::Error> for ProgramError {
     fn from(e: diesel::result::Error) -> Self {
         Self::Ledger(e.into())
@@ -153,5 +167,147 @@ pub fn create(
             Change::new("program.create", "program", program.id).after(&program),
         )?;
         Ok(program)
+    })
+}
+
+/// What a merchant may change of its program; the settlement value is agreed
+/// with the platform and is not here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgramSettings {
+    pub earn_points_per_cny: Decimal,
+    pub expiry_months: i16,
+    pub exchange_in: bool,
+    pub exchange_out: bool,
+    pub min_exchange_points: i64,
+    pub max_exchange_points: i64,
+}
+
+/// A setting, named as its form field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SettingsField {
+    EarnRate,
+    Expiry,
+    MinExchange,
+    MaxExchange,
+}
+
+impl SettingsField {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::EarnRate => "earn_points_per_cny",
+            Self::Expiry => "expiry_months",
+            Self::MinExchange => "min_exchange_points",
+            Self::MaxExchange => "max_exchange_points",
+        }
+    }
+}
+
+impl std::fmt::Display for SettingsField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The most points per CNY a program may award.
+pub const MAX_EARN_POINTS_PER_CNY: Decimal = Decimal::ONE_HUNDRED;
+/// Decimal places of the earn rate.
+pub const EARN_RATE_SCALE: u32 = 4;
+/// The longest expiry, in months; 0 is never.
+pub const MAX_EXPIRY_MONTHS: i16 = 120;
+/// The most points one exchange may move.
+pub const MAX_EXCHANGE_POINTS: i64 = 10_000_000;
+
+impl ProgramSettings {
+    /// The program's settings as they are.
+    pub fn of(program: &Program) -> Self {
+        Self {
+            earn_points_per_cny: program.earn_points_per_cny,
+            expiry_months: program.expiry_months,
+            exchange_in: program.exchange_in,
+            exchange_out: program.exchange_out,
+            min_exchange_points: program.min_exchange_points,
+            max_exchange_points: program.max_exchange_points,
+        }
+    }
+
+    /// Whether an earn rate is in range: 0–100, at most four decimals.
+    pub fn earn_rate_valid(rate: Decimal) -> bool {
+        rate >= Decimal::ZERO
+            && rate <= MAX_EARN_POINTS_PER_CNY
+            && rate.normalize().scale() <= EARN_RATE_SCALE
+    }
+
+    /// The fields out of range; empty when all are fine.
+    pub fn invalid_fields(&self) -> Vec<SettingsField> {
+        let mut invalid = Vec::new();
+        if !Self::earn_rate_valid(self.earn_points_per_cny) {
+            invalid.push(SettingsField::EarnRate);
+        }
+        if !(0..=MAX_EXPIRY_MONTHS).contains(&self.expiry_months) {
+            invalid.push(SettingsField::Expiry);
+        }
+        if !(1..=MAX_EXCHANGE_POINTS).contains(&self.min_exchange_points) {
+            invalid.push(SettingsField::MinExchange);
+        }
+        if self.max_exchange_points < self.min_exchange_points
+            || self.max_exchange_points > MAX_EXCHANGE_POINTS
+        {
+            invalid.push(SettingsField::MaxExchange);
+        }
+        invalid
+    }
+}
+
+/// Changes the merchant's program settings as far as its tier allows: every
+/// tier switches exchange and sets its limits; only a tier whose policy has
+/// `custom_earn_rules` changes the earn rate and the expiry. Audited with the
+/// program before and after, in the same transaction.
+pub fn update_settings(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    merchant_id: i64,
+    tier: Tier,
+    settings: &ProgramSettings,
+) -> Result<Program, SettingsError> {
+    conn.transaction(|conn| {
+        let before = programs::table
+            .filter(programs::merchant_id.eq(merchant_id))
+            .select(Program::as_select())
+            .for_update()
+            .first(conn)
+            .optional()?
+            .ok_or(SettingsError::NotFound)?;
+        if !tier.policy().custom_earn_rules {
+            if settings.earn_points_per_cny != before.earn_points_per_cny {
+                return Err(SettingsError::TierForbids(SettingsField::EarnRate));
+            }
+            if settings.expiry_months != before.expiry_months {
+                return Err(SettingsError::TierForbids(SettingsField::Expiry));
+            }
+        }
+        let invalid = settings.invalid_fields();
+        if !invalid.is_empty() {
+            return Err(SettingsError::Invalid(invalid));
+        }
+        let after = diesel::update(programs::table.find(before.id))
+            .set((
+                programs::earn_points_per_cny.eq(settings.earn_points_per_cny.normalize()),
+                programs::expiry_months.eq(settings.expiry_months),
+                programs::exchange_in.eq(settings.exchange_in),
+                programs::exchange_out.eq(settings.exchange_out),
+                programs::min_exchange_points.eq(settings.min_exchange_points),
+                programs::max_exchange_points.eq(settings.max_exchange_points),
+                programs::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(Program::as_returning())
+            .get_result(conn)?;
+        audit::record(
+            conn,
+            actor,
+            Change::new("program.update", "program", after.id)
+                .before(&before)
+                .after(&after),
+        )?;
+        Ok(after)
     })
 }

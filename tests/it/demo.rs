@@ -9,7 +9,7 @@ use alliance::{
     domain::{password::NewPassword, phone::Phone, points::ProgramCode, portal::Portal},
     i18n::Locale,
     ledger::{self, AccountSpec},
-    merchant::{self, NewMerchant},
+    merchant::{self, NewMerchant, tier::Tier},
     people::{
         credentials::{self, Identifier},
         member::{self, SignUp},
@@ -100,7 +100,17 @@ fn seeding_twice_commits_nothing_the_second_time() {
         "29 sign-in accounts: 29 created now, 0 already present"
     );
     let people = people_counts(conn);
-    assert_eq!(people, [2, 24, 24, 3, 2]);
+    assert_eq!(people, [8, 24, 24, 3, 2]);
+    assert_eq!(
+        line(&first, "stores:"),
+        "25 stores: 25 opened now, 0 already present"
+    );
+    assert!(
+        line(&first, "demo data:").starts_with("demo data: 8 merchants ("),
+        "{first}"
+    );
+    let stores = count(conn, "SELECT count(*) AS count FROM stores");
+    assert_eq!(stores, 25);
     let balances = balances_by_code(conn);
     let entries = count(conn, "SELECT count(*) AS count FROM journal_entries");
     let transfers = count(conn, "SELECT count(*) AS count FROM transfers");
@@ -114,7 +124,12 @@ fn seeding_twice_commits_nothing_the_second_time() {
         line(&second, "sign-in accounts"),
         "29 sign-in accounts: 0 created now, 29 already present"
     );
+    assert_eq!(
+        line(&second, "stores:"),
+        "25 stores: 0 opened now, 25 already present"
+    );
     assert_eq!(people_counts(conn), people);
+    assert_eq!(count(conn, "SELECT count(*) AS count FROM stores"), stores);
     assert_eq!(balances_by_code(conn), balances);
     assert_eq!(
         count(conn, "SELECT count(*) AS count FROM journal_entries"),
@@ -156,7 +171,8 @@ fn the_seeded_books_verify_and_hold_the_ledger_rules() {
         .filter(|b| b.code.starts_with("member:"))
         .map(|b| (b.code.clone(), b))
         .collect();
-    assert_eq!(wallets.len(), 24 * 3);
+    // Each member has a wallet in the eight programs and in ALP.
+    assert_eq!(wallets.len(), 24 * 9);
     for (code, b) in &wallets {
         let available = b.credits_posted - b.debits_posted - b.debits_pending;
         assert!(available >= 0, "{code} holds {available}");
@@ -359,9 +375,38 @@ fn every_demo_merchant_has_its_program_and_may_issue_points() {
     let db = TestDb::new();
     let conn = &mut db.conn();
     demo::seed(conn, &keys()).unwrap();
-    for merchant in alliance::merchant::list_active(conn).unwrap() {
+    let merchants = alliance::merchant::list_active(conn).unwrap();
+    let mut codes: Vec<&str> = merchants.iter().map(|m| m.code.as_str()).collect();
+    codes.sort_unstable();
+    assert_eq!(
+        codes,
+        [
+            "BANKCARD", "BOOKS", "BREW", "CINEMA", "FUEL", "HOTEL", "MART", "MILES"
+        ]
+    );
+    for merchant in &merchants {
         let program = alliance::program::of_merchant(conn, merchant.id).unwrap();
         assert_eq!(program.map(|p| p.code), Some(merchant.code.clone()));
+        let stores = alliance::merchant::store::list(conn, merchant.id).unwrap();
+        assert!(
+            stores.len() >= 2,
+            "{} has {} stores",
+            merchant.code,
+            stores.len()
+        );
+        for store in &stores {
+            assert!(store.active, "{}", store.name);
+            assert!((31.1..=31.35).contains(&f64::try_from(store.latitude).unwrap()));
+            assert!((121.3..=121.6).contains(&f64::try_from(store.longitude).unwrap()));
+        }
+        let tier = Tier::parse(&merchant.tier).unwrap();
+        let deposit = chart::open(conn, &chart::merchant_deposit(merchant.id)).unwrap();
+        let balance = ledger::balance(conn, deposit).unwrap().posted();
+        assert!(
+            balance >= tier.policy().minimum_deposit.fen(),
+            "{}'s deposit {balance} is below its tier's minimum",
+            merchant.code
+        );
         assert!(
             alliance::deposit::ensure_issuing_allowed(conn, merchant.id).is_ok(),
             "{} is blocked from issuing",

@@ -19,4 +19,5 @@ mod onboarding;
 mod portal_authorization;
 mod portal_flows;
 mod portal_sign_in;
+mod program_settings;
 mod server;

@@ -4,6 +4,7 @@ mod api_keys;
 mod dashboard;
 pub(super) mod deposit;
 mod form;
+mod program;
 mod settings;
 mod staff;
 mod stores;
@@ -28,6 +29,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(deposit::routes)
         .configure(stores::routes)
         .configure(api_keys::routes)
+        .configure(program::routes)
         .configure(settings::routes);
 }
 
@@ -63,6 +65,7 @@ fn chrome(ctx: &PageContext, who: &MerchantPrincipal, current: &str) -> Chrome {
             "merchant_admin.nav.stores",
             stores::STORE_KEEPERS,
         ),
+        ("/merchant/program", "program.nav", program::PROGRAM_KEEPERS),
         ("/merchant/api-keys", "merchant_admin.nav.api_keys", OWNER),
         ("/merchant/settings", "merchant_admin.nav.settings", OWNER),
     ] {
