@@ -44,8 +44,9 @@ fn system() -> Actor {
     Actor::system("test")
 }
 
-/// A merchant with its points program, as onboarding leaves it.
-fn shop(conn: &mut PgConnection, code: &str, tier: &str) -> i64 {
+/// A merchant with its points program, as onboarding leaves it (its settlement
+/// value is `SETTLEMENT_VALUE`).
+pub(crate) fn shop(conn: &mut PgConnection, code: &str, tier: &str) -> i64 {
     chart::ensure_house_accounts(conn).unwrap();
     let name = format!("{code} 商户");
     let id = merchant::ensure(

@@ -484,3 +484,39 @@ async fn a_member_signs_up_and_the_database_holds_no_plaintext_mobile_number() {
         .await;
     assert!(again.body.contains("该手机号已注册"), "{}", again.body);
 }
+
+#[tokio::test]
+async fn a_members_home_values_each_balance_and_the_total_rounded_down() {
+    use alliance::{chart, domain::points::ProgramCode, ledger};
+
+    let app = spawn_app().await;
+    let conn = &mut app.db.conn();
+    // Settlement value ¥0.033333 per point (see deposits::shop).
+    for code in ["BREW", "MART"] {
+        crate::deposits::shop(conn, code, "standard");
+    }
+    let member_id = member(conn, &app.keys, "13800000009", None);
+    for (code, points) in [("BREW", 1_000), ("MART", 333)] {
+        let program = ProgramCode::parse(code).unwrap();
+        let issuance = chart::open(conn, &chart::program_issuance(&program)).unwrap();
+        let wallet = chart::open(conn, &chart::member_wallet(member_id, &program)).unwrap();
+        let earn = ledger::EntryRequest::new(format!("earn:{code}"), "earn").transfer(
+            ledger::TransferRequest::move_(issuance, wallet, code, points),
+        );
+        ledger::submit(conn, &[earn])
+            .unwrap()
+            .pop()
+            .unwrap()
+            .unwrap();
+    }
+
+    let browser = app.browser();
+    browser.sign_in("consumer", "13800000009", PASSWORD).await;
+    let home = browser.get("/consumer").await.body;
+    // 1,000 × 0.033333 = 33.333 → ¥33.33; 333 × 0.033333 = 11.099889 → ¥11.09.
+    assert!(
+        home.contains("≈ ¥33.33") && home.contains("≈ ¥11.09"),
+        "{home}"
+    );
+    assert!(home.contains("id=\"total-value\">¥44.42<"), "{home}");
+}
