@@ -48,6 +48,10 @@ mod tempdir {
     }
 }
 
+/// How many times to look, 100 ms apart, for a page to arrive: generous, because
+/// parallel tests on two cores slow Chromium down several-fold.
+const POLLS: u32 = 200;
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -94,7 +98,7 @@ impl Browser {
         .unwrap();
         let url = format!("http://127.0.0.1:{port}");
         let mut last_error = None;
-        for _ in 0..50 {
+        for _ in 0..POLLS {
             match WebDriver::new(&url, caps.clone()).await {
                 Ok(driver) => {
                     return Self {
@@ -175,7 +179,7 @@ pub(crate) async fn sign_in(app: &TestApp, driver: &WebDriver, portal: &str, ide
         .await
         .unwrap();
     let home = app.url(&format!("/{portal}"));
-    for _ in 0..50 {
+    for _ in 0..POLLS {
         if driver.current_url().await.unwrap().as_str() == home {
             return;
         }
@@ -196,7 +200,7 @@ async fn switch_language(driver: &WebDriver) {
         .click()
         .await
         .unwrap();
-    for _ in 0..50 {
+    for _ in 0..POLLS {
         if html_lang(driver).await != before {
             return;
         }

@@ -13,23 +13,20 @@ use alliance::{
         actor::{Actor, ActorKind},
         money::Money,
         points::ProgramCode,
-        rate::Rate,
     },
     email::Mailer,
     i18n::Locale,
     ledger::{self, AccountSpec, EntryRequest, TransferRequest},
-    merchant::{self, NewMerchant, standing, tier::Tier},
+    merchant::{self, standing, tier::Tier},
     people::{merchant_user::MerchantRole, operator::OperatorRole},
-    program::{self, NewProgram},
     risk, startup,
 };
 use diesel::{PgConnection, QueryableByName, RunQueryDsl, sql_query, sql_types::BigInt};
-use rust_decimal::Decimal;
 
 use crate::{
     harness::{TestDb, spawn_app},
     ledger_support::{assert_verified, submit_one},
-    people_support::{PASSWORD, merchant_user, operator},
+    people_support::{PASSWORD, merchant_user, operator, shop},
 };
 
 /// CNY per point: six decimals, so that valuing points needs rounding.
@@ -42,45 +39,6 @@ fn money(text: &str) -> Money {
 
 fn system() -> Actor {
     Actor::system("test")
-}
-
-/// A merchant with its points program, as onboarding leaves it (its settlement
-/// value is `SETTLEMENT_VALUE`).
-pub(crate) fn shop(conn: &mut PgConnection, code: &str, tier: &str) -> i64 {
-    chart::ensure_house_accounts(conn).unwrap();
-    let name = format!("{code} 商户");
-    let id = merchant::ensure(
-        conn,
-        &NewMerchant {
-            code,
-            name_zh: &name,
-            name_en: code,
-            category: "coffee",
-            tier,
-        },
-    )
-    .unwrap()
-    .id;
-    let program_code = ProgramCode::parse(code).unwrap();
-    program::create(
-        conn,
-        &system(),
-        &NewProgram {
-            merchant_id: id,
-            code: &program_code,
-            name_zh: &format!("{code} 积分"),
-            name_en: &format!("{code} points"),
-            settlement_value: Rate::parse(SETTLEMENT_VALUE).unwrap(),
-            earn_points_per_cny: Decimal::ONE,
-            expiry_months: 12,
-            exchange_in: true,
-            exchange_out: true,
-            min_exchange_points: 100,
-            max_exchange_points: 100_000,
-        },
-    )
-    .unwrap();
-    id
 }
 
 /// Members earn `points` of the program: its issuance account is debited.
@@ -158,7 +116,7 @@ fn dual_from_10000() -> Policy {
 fn the_required_deposit_is_the_tier_minimum_or_the_covered_liability_rounded_up() {
     let db = TestDb::new();
     let conn = &mut db.conn();
-    let m = shop(conn, "BREW", "standard");
+    let m = shop(conn, "BREW", "standard", SETTLEMENT_VALUE);
     let empty = position(conn, m);
     assert_eq!(empty.outstanding_points, 0);
     assert_eq!(empty.requirement.required, money("50000.00"));
@@ -186,7 +144,7 @@ fn the_required_deposit_is_the_tier_minimum_or_the_covered_liability_rounded_up(
 async fn a_top_up_finance_confirms_twice_lands_in_the_ledger_once() {
     let app = spawn_app().await;
     let conn = &mut app.db.conn();
-    let m = shop(conn, "BREW", "standard");
+    let m = shop(conn, "BREW", "standard", SETTLEMENT_VALUE);
     merchant_user(conn, m, "owner@brew.test", MerchantRole::Owner);
     operator(conn, "finance@alliance.test", OperatorRole::Finance);
 
@@ -261,7 +219,7 @@ async fn a_top_up_finance_confirms_twice_lands_in_the_ledger_once() {
 fn a_large_deduction_needs_two_approvers_other_than_its_maker_and_then_books_it() {
     let db = TestDb::new();
     let conn = &mut db.conn();
-    let m = shop(conn, "BREW", "standard");
+    let m = shop(conn, "BREW", "standard", SETTLEMENT_VALUE);
     let maker = staff(conn, "finance@alliance.test", OperatorRole::Finance);
     let second = staff(conn, "finance2@alliance.test", OperatorRole::Finance);
     let admin = staff(conn, "admin@alliance.test", OperatorRole::Admin);
@@ -307,7 +265,7 @@ fn a_large_deduction_needs_two_approvers_other_than_its_maker_and_then_books_it(
 fn a_deduction_that_would_overdraw_the_deposit_fails_cleanly() {
     let db = TestDb::new();
     let conn = &mut db.conn();
-    let m = shop(conn, "BREW", "standard");
+    let m = shop(conn, "BREW", "standard", SETTLEMENT_VALUE);
     let maker = staff(conn, "finance@alliance.test", OperatorRole::Finance);
     let checker = staff(conn, "finance2@alliance.test", OperatorRole::Finance);
     pay_in(conn, &maker, m, "5000.00");
@@ -359,7 +317,7 @@ fn a_deduction_that_would_overdraw_the_deposit_fails_cleanly() {
 fn issuing_is_refused_below_the_hard_minimum_and_for_suspended_or_exited_merchants() {
     let db = TestDb::new();
     let conn = &mut db.conn();
-    let m = shop(conn, "BREW", "standard");
+    let m = shop(conn, "BREW", "standard", SETTLEMENT_VALUE);
     let finance = staff(conn, "finance@alliance.test", OperatorRole::Finance);
 
     let blocked = deposit::ensure_issuing_allowed(conn, m).unwrap_err();
@@ -399,7 +357,7 @@ async fn a_shortfall_raises_one_alert_and_one_email_until_it_is_resolved() {
     let db = TestDb::new();
     let pool = db::pool(db.url(), 2).unwrap();
     let conn = &mut db.conn();
-    let m = shop(conn, "BREW", "standard");
+    let m = shop(conn, "BREW", "standard", SETTLEMENT_VALUE);
     merchant_user(conn, m, "owner@brew.test", MerchantRole::Owner);
     let finance = staff(conn, "finance@alliance.test", OperatorRole::Finance);
     let (mailer, outbox) = Mailer::memory();
@@ -462,7 +420,7 @@ async fn a_shortfall_raises_one_alert_and_one_email_until_it_is_resolved() {
 fn an_exited_merchant_that_owes_nothing_gets_its_deposit_back_once() {
     let db = TestDb::new();
     let conn = &mut db.conn();
-    let m = shop(conn, "BREW", "standard");
+    let m = shop(conn, "BREW", "standard", SETTLEMENT_VALUE);
     let finance = staff(conn, "finance@alliance.test", OperatorRole::Finance);
     pay_in(conn, &finance, m, "50000.00");
 
@@ -522,7 +480,7 @@ fn an_exited_merchant_that_owes_nothing_gets_its_deposit_back_once() {
 async fn an_owner_asks_to_become_strategic_and_an_operator_approves_it() {
     let app = spawn_app().await;
     let conn = &mut app.db.conn();
-    let m = shop(conn, "BREW", "standard");
+    let m = shop(conn, "BREW", "standard", SETTLEMENT_VALUE);
     merchant_user(conn, m, "owner@brew.test", MerchantRole::Owner);
     operator(conn, "ops@alliance.test", OperatorRole::Operator);
     operator(conn, "risk@alliance.test", OperatorRole::Risk);
@@ -610,7 +568,7 @@ async fn an_owner_asks_to_become_strategic_and_an_operator_approves_it() {
 async fn operators_suspend_with_a_reason_and_only_finance_moves_deposit_money() {
     let app = spawn_app().await;
     let conn = &mut app.db.conn();
-    let m = shop(conn, "BREW", "standard");
+    let m = shop(conn, "BREW", "standard", SETTLEMENT_VALUE);
     operator(conn, "ops@alliance.test", OperatorRole::Operator);
     let ops = app.browser();
     ops.sign_in("platform", "ops@alliance.test", PASSWORD).await;

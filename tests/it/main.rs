@@ -8,7 +8,7 @@ mod people_support;
 mod browser;
 mod cli;
 mod demo;
-pub(crate) mod deposits;
+mod deposits;
 mod ledger_concurrency;
 mod ledger_database_guards;
 mod ledger_entries;

@@ -12,7 +12,7 @@ use alliance::{
     crypto::Keys,
     domain::actor::Actor,
     merchant::{
-        self, NewMerchant,
+        self,
         api_key::{self, KeyLabel},
         store::{self, StoreDetails},
         webhook,
@@ -27,23 +27,6 @@ use crate::{
     harness::{Browser, TestApp, TestDb, spawn_app},
     people_support::*,
 };
-
-/// A merchant of `tier` ("strategic" or "standard").
-fn merchant_of_tier(conn: &mut PgConnection, code: &str, tier: &str) -> i64 {
-    let name = format!("{code} 商户");
-    merchant::ensure(
-        conn,
-        &NewMerchant {
-            code,
-            name_zh: &name,
-            name_en: code,
-            category: "coffee",
-            tier,
-        },
-    )
-    .unwrap()
-    .id
-}
 
 /// A browser signed in to the merchant console as a new user of `merchant_id`.
 async fn staff(app: &TestApp, merchant_id: i64, email: &str, role: MerchantRole) -> Browser {

@@ -1,8 +1,12 @@
 //! People for portal tests, created through the real services.
 
 use alliance::{
+    chart,
     crypto::Keys,
-    domain::{actor::Actor, email_address::EmailAddress, password::NewPassword, phone::Phone},
+    domain::{
+        actor::Actor, email_address::EmailAddress, password::NewPassword, phone::Phone,
+        points::ProgramCode, rate::Rate,
+    },
     i18n::Locale,
     merchant::{self, NewMerchant},
     people::{
@@ -10,8 +14,10 @@ use alliance::{
         merchant_user::{self, MerchantRole, NewMerchantUser},
         operator::{self, NewOperator, OperatorRole},
     },
+    program::{self, NewProgram},
 };
 use diesel::PgConnection;
+use rust_decimal::Decimal;
 
 pub const PASSWORD: &str = "correct-horse-42";
 
@@ -27,7 +33,13 @@ pub fn operator(conn: &mut PgConnection, email: &str, role: OperatorRole) -> i64
         .id
 }
 
+/// A standard-tier merchant without a program.
 pub fn merchant(conn: &mut PgConnection, code: &str) -> i64 {
+    merchant_of_tier(conn, code, "standard")
+}
+
+/// A merchant of `tier` ("strategic" or "standard") without a program.
+pub fn merchant_of_tier(conn: &mut PgConnection, code: &str, tier: &str) -> i64 {
     let name = format!("{code} 商户");
     merchant::ensure(
         conn,
@@ -36,11 +48,37 @@ pub fn merchant(conn: &mut PgConnection, code: &str) -> i64 {
             name_zh: &name,
             name_en: code,
             category: "coffee",
-            tier: "standard",
+            tier,
         },
     )
     .unwrap()
     .id
+}
+
+/// A merchant of `tier` with its program as onboarding leaves it: the code is
+/// the merchant's, 1 point per CNY, 12 months, limits 100–100,000.
+pub fn shop(conn: &mut PgConnection, code: &str, tier: &str, settlement_value: &str) -> i64 {
+    chart::ensure_house_accounts(conn).unwrap();
+    let id = merchant_of_tier(conn, code, tier);
+    program::create(
+        conn,
+        &Actor::system("test"),
+        &NewProgram {
+            merchant_id: id,
+            code: &ProgramCode::parse(code).unwrap(),
+            name_zh: &format!("{code} 积分"),
+            name_en: &format!("{code} points"),
+            settlement_value: Rate::parse(settlement_value).unwrap(),
+            earn_points_per_cny: Decimal::ONE,
+            expiry_months: 12,
+            exchange_in: true,
+            exchange_out: true,
+            min_exchange_points: 100,
+            max_exchange_points: 100_000,
+        },
+    )
+    .unwrap();
+    id
 }
 
 pub fn merchant_user(

@@ -491,9 +491,8 @@ async fn a_members_home_values_each_balance_and_the_total_rounded_down() {
 
     let app = spawn_app().await;
     let conn = &mut app.db.conn();
-    // Settlement value ¥0.033333 per point (see deposits::shop).
     for code in ["BREW", "MART"] {
-        crate::deposits::shop(conn, code, "standard");
+        shop(conn, code, "standard", "0.033333");
     }
     let member_id = member(conn, &app.keys, "13800000009", None);
     for (code, points) in [("BREW", 1_000), ("MART", 333)] {

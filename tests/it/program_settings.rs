@@ -5,11 +5,8 @@ use std::str::FromStr;
 
 use alliance::{
     audit::{self, AuditFilter},
-    chart,
-    domain::{actor::Actor, points::ProgramCode, rate::Rate},
-    merchant::{self, NewMerchant},
     people::merchant_user::MerchantRole,
-    program::{self, NewProgram, Program},
+    program::{self, Program},
 };
 use diesel::PgConnection;
 use rust_decimal::Decimal;
@@ -20,44 +17,6 @@ use crate::{
 };
 
 const PAGE: &str = "/merchant/program";
-
-/// A merchant of `tier` with its program: 1 point per CNY, 12 months, limits
-/// 100–100,000.
-fn shop(conn: &mut PgConnection, code: &str, tier: &str) -> i64 {
-    chart::ensure_house_accounts(conn).unwrap();
-    let name = format!("{code} 商户");
-    let id = merchant::ensure(
-        conn,
-        &NewMerchant {
-            code,
-            name_zh: &name,
-            name_en: code,
-            category: "coffee",
-            tier,
-        },
-    )
-    .unwrap()
-    .id;
-    program::create(
-        conn,
-        &Actor::system("test"),
-        &NewProgram {
-            merchant_id: id,
-            code: &ProgramCode::parse(code).unwrap(),
-            name_zh: &format!("{code} 积分"),
-            name_en: &format!("{code} points"),
-            settlement_value: Rate::parse("0.01").unwrap(),
-            earn_points_per_cny: Decimal::ONE,
-            expiry_months: 12,
-            exchange_in: true,
-            exchange_out: true,
-            min_exchange_points: 100,
-            max_exchange_points: 100_000,
-        },
-    )
-    .unwrap();
-    id
-}
 
 async fn staff(app: &TestApp, merchant_id: i64, email: &str, role: MerchantRole) -> Browser {
     merchant_user(&mut app.db.conn(), merchant_id, email, role);
@@ -86,7 +45,7 @@ fn audited(conn: &mut PgConnection, merchant_id: i64) -> Vec<audit::AuditEvent> 
 async fn a_strategic_merchant_changes_the_earn_rate_and_the_exchange_limits() {
     let app = spawn_app().await;
     let conn = &mut app.db.conn();
-    let brew = shop(conn, "BREW", "strategic");
+    let brew = shop(conn, "BREW", "strategic", "0.01");
     let manager = staff(&app, brew, "manager@brew.test", MerchantRole::Manager).await;
 
     let page = manager.get(PAGE).await;
@@ -140,7 +99,7 @@ async fn a_strategic_merchant_changes_the_earn_rate_and_the_exchange_limits() {
 async fn a_standard_merchants_crafted_earn_rate_change_is_refused_and_nothing_changes() {
     let app = spawn_app().await;
     let conn = &mut app.db.conn();
-    let shop_id = shop(conn, "SHOP", "standard");
+    let shop_id = shop(conn, "SHOP", "standard", "0.01");
     let owner = staff(&app, shop_id, "owner@shop.test", MerchantRole::Owner).await;
 
     let page = owner.get(PAGE).await;
@@ -197,7 +156,7 @@ async fn a_standard_merchants_crafted_earn_rate_change_is_refused_and_nothing_ch
 async fn invalid_exchange_limits_are_refused_with_the_reason_and_nothing_is_stored() {
     let app = spawn_app().await;
     let conn = &mut app.db.conn();
-    let brew = shop(conn, "BREW", "strategic");
+    let brew = shop(conn, "BREW", "strategic", "0.01");
     let owner = staff(&app, brew, "owner@brew.test", MerchantRole::Owner).await;
     let before = program_of(conn, brew);
 
@@ -264,7 +223,7 @@ async fn invalid_exchange_limits_are_refused_with_the_reason_and_nothing_is_stor
 async fn a_cashier_may_not_see_or_change_the_program_and_a_merchant_without_one_is_told() {
     let app = spawn_app().await;
     let conn = &mut app.db.conn();
-    let brew = shop(conn, "BREW", "strategic");
+    let brew = shop(conn, "BREW", "strategic", "0.01");
     let cashier = staff(&app, brew, "cashier@brew.test", MerchantRole::Cashier).await;
     assert_eq!(cashier.get(PAGE).await.status, 403);
     let refused = cashier
