@@ -28,6 +28,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    api_idempotency (merchant_id, idempotency_key) {
+        merchant_id -> Int8,
+        idempotency_key -> Text,
+        request_hash -> Bytea,
+        status -> Nullable<Int2>,
+        body -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     api_keys (id) {
         id -> Int8,
         merchant_id -> Int8,
@@ -38,6 +49,14 @@ diesel::table! {
         created_at -> Timestamptz,
         last_used_at -> Nullable<Timestamptz>,
         revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    api_nonces (key_id, nonce) {
+        key_id -> Text,
+        nonce -> Text,
+        seen_at -> Timestamptz,
     }
 }
 
@@ -112,6 +131,43 @@ diesel::table! {
 }
 
 diesel::table! {
+    campaign_awards (id) {
+        id -> Int8,
+        campaign_id -> Int8,
+        earn_order_id -> Int8,
+        bonus_points -> Int8,
+        cost_fen -> Int8,
+        house_fen -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    campaign_merchants (campaign_id, merchant_id) {
+        campaign_id -> Int8,
+        merchant_id -> Int8,
+    }
+}
+
+diesel::table! {
+    campaigns (id) {
+        id -> Int8,
+        name_zh -> Text,
+        name_en -> Text,
+        multiplier -> Numeric,
+        spend_steps -> Jsonb,
+        starts_at -> Timestamptz,
+        ends_at -> Timestamptz,
+        budget_fen -> Int8,
+        spent_fen -> Int8,
+        house_share_bp -> Int4,
+        status -> Text,
+        created_by -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     deposit_topups (id) {
         id -> Int8,
         merchant_id -> Int8,
@@ -124,6 +180,64 @@ diesel::table! {
         decided_at -> Nullable<Timestamptz>,
         reason -> Nullable<Text>,
         journal_entry_id -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
+    earn_orders (id) {
+        id -> Int8,
+        merchant_id -> Int8,
+        order_id -> Text,
+        member_id -> Int8,
+        program_code -> Text,
+        store_id -> Nullable<Int8>,
+        amount_fen -> Int8,
+        points -> Int8,
+        breakdown -> Jsonb,
+        source -> Text,
+        created_by -> Text,
+        device_id -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        occurred_at -> Timestamptz,
+        journal_entry_id -> Nullable<Int8>,
+        refunded_fen -> Int8,
+        points_reversed -> Int8,
+        points_unrecovered -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    earn_refunds (id) {
+        id -> Int8,
+        earn_order_id -> Int8,
+        sequence -> Int4,
+        amount_fen -> Int8,
+        points_reversed -> Int8,
+        points_unrecovered -> Int8,
+        journal_entry_id -> Nullable<Int8>,
+        created_by -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    expiry_reminders (id) {
+        id -> Int8,
+        member_id -> Int8,
+        program_code -> Text,
+        points -> Int8,
+        expires_at -> Timestamptz,
+        sent_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    hub_program (singleton) {
+        singleton -> Bool,
+        issue_price -> Numeric,
+        expiry_months -> Int2,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -149,6 +263,33 @@ diesel::table! {
 }
 
 diesel::table! {
+    member_tier_changes (id) {
+        id -> Int8,
+        member_id -> Int8,
+        from_tier -> Text,
+        to_tier -> Text,
+        reason -> Text,
+        spend_fen -> Int8,
+        changed_by -> Text,
+        note -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    member_tiers (code) {
+        code -> Text,
+        rank -> Int2,
+        name_zh -> Text,
+        name_en -> Text,
+        upgrade_spend_fen -> Int8,
+        keep_spend_fen -> Int8,
+        earn_bonus_bp -> Int4,
+        exchange_fee_discount_bp -> Int4,
+    }
+}
+
+diesel::table! {
     members (id) {
         id -> Int8,
         phone_ciphertext -> Bytea,
@@ -162,6 +303,7 @@ diesel::table! {
         locale -> Text,
         created_at -> Timestamptz,
         last_sign_in_at -> Nullable<Timestamptz>,
+        tier_since -> Timestamptz,
     }
 }
 
@@ -185,6 +327,14 @@ diesel::table! {
         merchant_id -> Nullable<Int8>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    merchant_members (merchant_id, member_id) {
+        merchant_id -> Int8,
+        member_id -> Int8,
+        since -> Timestamptz,
     }
 }
 
@@ -252,6 +402,34 @@ diesel::table! {
 }
 
 diesel::table! {
+    point_adjustments (id) {
+        id -> Int8,
+        merchant_id -> Int8,
+        member_id -> Int8,
+        points -> Int8,
+        reason -> Text,
+        status -> Text,
+        approval_id -> Nullable<Int8>,
+        journal_entry_id -> Nullable<Int8>,
+        requested_by -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    point_lots (id) {
+        id -> Int8,
+        member_id -> Int8,
+        program_code -> Text,
+        points -> Int8,
+        remaining -> Int8,
+        expires_at -> Nullable<Timestamptz>,
+        journal_entry_id -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     privacy_consents (id) {
         id -> Int8,
         member_id -> Int8,
@@ -279,6 +457,7 @@ diesel::table! {
         max_exchange_points -> Int8,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        member_daily_earn_limit -> Int8,
     }
 }
 
@@ -363,14 +542,39 @@ diesel::table! {
 }
 
 diesel::joinable!(accounts -> assets (asset));
+diesel::joinable!(api_idempotency -> merchants (merchant_id));
 diesel::joinable!(api_keys -> merchants (merchant_id));
 diesel::joinable!(application_messages -> merchant_applications (application_id));
 diesel::joinable!(approval_decisions -> approvals (approval_id));
 diesel::joinable!(audit_events -> merchants (merchant_id));
+diesel::joinable!(campaign_awards -> campaigns (campaign_id));
+diesel::joinable!(campaign_awards -> earn_orders (earn_order_id));
+diesel::joinable!(campaign_merchants -> campaigns (campaign_id));
+diesel::joinable!(campaign_merchants -> merchants (merchant_id));
 diesel::joinable!(deposit_topups -> journal_entries (journal_entry_id));
 diesel::joinable!(deposit_topups -> merchants (merchant_id));
+diesel::joinable!(earn_orders -> assets (program_code));
+diesel::joinable!(earn_orders -> journal_entries (journal_entry_id));
+diesel::joinable!(earn_orders -> members (member_id));
+diesel::joinable!(earn_orders -> merchants (merchant_id));
+diesel::joinable!(earn_orders -> stores (store_id));
+diesel::joinable!(earn_refunds -> earn_orders (earn_order_id));
+diesel::joinable!(earn_refunds -> journal_entries (journal_entry_id));
+diesel::joinable!(expiry_reminders -> assets (program_code));
+diesel::joinable!(expiry_reminders -> members (member_id));
+diesel::joinable!(member_tier_changes -> members (member_id));
+diesel::joinable!(members -> member_tiers (tier));
 diesel::joinable!(merchant_applications -> merchants (merchant_id));
+diesel::joinable!(merchant_members -> members (member_id));
+diesel::joinable!(merchant_members -> merchants (merchant_id));
 diesel::joinable!(merchant_users -> merchants (merchant_id));
+diesel::joinable!(point_adjustments -> approvals (approval_id));
+diesel::joinable!(point_adjustments -> journal_entries (journal_entry_id));
+diesel::joinable!(point_adjustments -> members (member_id));
+diesel::joinable!(point_adjustments -> merchants (merchant_id));
+diesel::joinable!(point_lots -> assets (program_code));
+diesel::joinable!(point_lots -> journal_entries (journal_entry_id));
+diesel::joinable!(point_lots -> members (member_id));
 diesel::joinable!(privacy_consents -> members (member_id));
 diesel::joinable!(programs -> assets (code));
 diesel::joinable!(programs -> merchants (merchant_id));
@@ -383,21 +587,35 @@ diesel::joinable!(transfers -> journal_entries (journal_entry_id));
 diesel::allow_tables_to_appear_in_same_query!(
     account_balances,
     accounts,
+    api_idempotency,
     api_keys,
+    api_nonces,
     application_messages,
     approval_decisions,
     approvals,
     assets,
     audit_events,
+    campaign_awards,
+    campaign_merchants,
+    campaigns,
     deposit_topups,
+    earn_orders,
+    earn_refunds,
+    expiry_reminders,
+    hub_program,
     journal_entries,
     ledger_verifications,
+    member_tier_changes,
+    member_tiers,
     members,
     merchant_applications,
+    merchant_members,
     merchant_users,
     merchants,
     operators,
     password_resets,
+    point_adjustments,
+    point_lots,
     privacy_consents,
     programs,
     risk_alerts,

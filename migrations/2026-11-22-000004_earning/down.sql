@@ -1,0 +1,17 @@
+DROP INDEX risk_alerts_one_open_member;
+DROP TABLE merchant_members;
+DROP TABLE api_idempotency;
+DROP TABLE api_nonces;
+DROP TABLE point_adjustments;
+DROP TABLE campaign_awards;
+DROP TABLE campaign_merchants;
+DROP TABLE campaigns;
+DROP TABLE expiry_reminders;
+DROP TABLE point_lots;
+DROP TABLE earn_refunds;
+DROP TABLE earn_orders;
+ALTER TABLE programs DROP COLUMN member_daily_earn_limit;
+DROP TABLE hub_program;
+DROP TABLE member_tier_changes;
+ALTER TABLE members DROP CONSTRAINT members_tier_fkey, DROP COLUMN tier_since;
+DROP TABLE member_tiers;
