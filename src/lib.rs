@@ -6,6 +6,7 @@
 pub mod approval;
 pub mod audit;
 pub mod bench;
+pub mod campaign;
 pub mod chart;
 pub mod cli;
 pub mod config;
@@ -14,6 +15,7 @@ pub mod db;
 pub mod demo;
 pub mod deposit;
 pub mod domain;
+pub mod earn;
 pub mod email;
 pub mod error;
 pub mod i18n;

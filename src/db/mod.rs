@@ -40,3 +40,29 @@ pub fn migrate(conn: &mut PgConnection) -> Result<Vec<String>, BoxError> {
 pub fn migrations_current(conn: &mut PgConnection) -> Result<bool, BoxError> {
     Ok(!conn.has_pending_migration(MIGRATIONS)?)
 }
+
+#[derive(diesel::QueryableByName)]
+struct LockResult {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    done: bool,
+}
+
+/// Takes a session-level advisory lock without waiting: false when another
+/// session holds it. Periodic passes that must not run twice at once use it; a
+/// crashed process's connection releases its lock.
+pub fn try_advisory_lock(conn: &mut PgConnection, key: i64) -> diesel::QueryResult<bool> {
+    advisory(conn, "pg_try_advisory_lock", key)
+}
+
+/// Releases a lock taken by `try_advisory_lock`.
+pub fn advisory_unlock(conn: &mut PgConnection, key: i64) -> diesel::QueryResult<bool> {
+    advisory(conn, "pg_advisory_unlock", key)
+}
+
+fn advisory(conn: &mut PgConnection, function: &str, key: i64) -> diesel::QueryResult<bool> {
+    use diesel::RunQueryDsl;
+    diesel::sql_query(format!("SELECT {function}($1) AS done"))
+        .bind::<diesel::sql_types::BigInt, _>(key)
+        .get_result::<LockResult>(conn)
+        .map(|r| r.done)
+}

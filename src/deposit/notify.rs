@@ -11,13 +11,10 @@
 //! The periodic check runs in every server process; an advisory lock lets one
 //! pass at a time run, so two processes never send the same email twice.
 
-use diesel::{
-    prelude::*,
-    sql_types::{BigInt, Bool},
-};
+use diesel::prelude::*;
 
 use crate::{
-    db::PgPool,
+    db::{self, PgPool},
     domain::actor::Actor,
     email::{DepositShortfallEmail, Mailbox, Mailer},
     i18n::Locale,
@@ -48,7 +45,7 @@ pub async fn periodic_check(
     public_url: &str,
 ) -> anyhow::Result<usize> {
     let mut conn = pool.get()?;
-    if !advisory_lock(&mut conn, "pg_try_advisory_lock")? {
+    if !db::try_advisory_lock(&mut conn, PASS_LOCK)? {
         return Ok(0);
     }
     let actor = Actor::system("deposit-check");
@@ -58,23 +55,8 @@ pub async fn periodic_check(
         Ok::<_, DepositError>(changed + sent)
     }
     .await;
-    advisory_lock(&mut conn, "pg_advisory_unlock")?;
+    db::advisory_unlock(&mut conn, PASS_LOCK)?;
     Ok(pass?)
-}
-
-#[derive(QueryableByName)]
-struct LockResult {
-    #[diesel(sql_type = Bool)]
-    done: bool,
-}
-
-/// Takes or releases the pass lock (session-level, so a crashed process's
-/// connection releases it).
-fn advisory_lock(conn: &mut PgConnection, function: &str) -> QueryResult<bool> {
-    diesel::sql_query(format!("SELECT {function}($1) AS done"))
-        .bind::<BigInt, _>(PASS_LOCK)
-        .get_result::<LockResult>(conn)
-        .map(|r| r.done)
 }
 
 /// Sends every due shortfall email; returns how many went out.

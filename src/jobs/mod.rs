@@ -5,13 +5,18 @@
 use std::time::Duration;
 
 use crate::{
+    api,
     db::PgPool,
-    deposit, ledger,
+    deposit, earn, ledger,
     web::{session, state::AppState},
 };
 
 /// Holds voided per pass; more wait for the next pass.
 const HOLD_EXPIRY_BATCH: i64 = 500;
+/// Lots expired per transaction; a pass runs batches until none are due.
+const LOT_EXPIRY_BATCH: i64 = 500;
+/// Members reviewed per page of the tier review.
+const TIER_REVIEW_BATCH: i64 = 1_000;
 
 /// A job and how often it runs.
 struct Periodic {
@@ -22,7 +27,7 @@ struct Periodic {
     run: fn(&AppState) -> anyhow::Result<usize>,
 }
 
-const JOBS: [Periodic; 3] = [
+const JOBS: [Periodic; 7] = [
     Periodic {
         name: "expire holds",
         every: Duration::from_secs(5),
@@ -34,9 +39,31 @@ const JOBS: [Periodic; 3] = [
         run: |state| purge_sessions(&state.pool),
     },
     Periodic {
+        name: "purge partner-API nonces and idempotency keys",
+        every: Duration::from_mins(5),
+        run: |state| Ok(api::purge_expired(&mut *state.pool.get()?)?),
+    },
+    Periodic {
         name: "check deposit coverage",
         every: Duration::from_mins(5),
         run: check_deposits,
+    },
+    // Hourly rather than once a night: a lot lapses within the hour after its
+    // expiry, and each pass is small.
+    Periodic {
+        name: "expire points",
+        every: Duration::from_hours(1),
+        run: |state| expire_points(&state.pool),
+    },
+    Periodic {
+        name: "remind members of expiring points",
+        every: Duration::from_hours(6),
+        run: remind_expiring_points,
+    },
+    Periodic {
+        name: "review member tiers",
+        every: Duration::from_hours(24),
+        run: |state| review_tiers(&state.pool),
     },
 ];
 
@@ -90,4 +117,34 @@ fn check_deposits(state: &AppState) -> anyhow::Result<usize> {
         &state.mailer,
         &state.public_url,
     ))
+}
+
+/// Moves expired lots to breakage, batch after batch until none are due.
+pub fn expire_points(pool: &PgPool) -> anyhow::Result<usize> {
+    let mut conn = pool.get()?;
+    let now = chrono::Utc::now();
+    let mut total = 0;
+    loop {
+        let expired = earn::expiry::expire_due(&mut conn, now, LOT_EXPIRY_BATCH)?;
+        total += expired;
+        if expired == 0 {
+            return Ok(total);
+        }
+    }
+}
+
+/// Emails members whose points lapse within 15 days (see `earn::expiry`).
+fn remind_expiring_points(state: &AppState) -> anyhow::Result<usize> {
+    tokio::runtime::Handle::current().block_on(earn::expiry::send_reminders(
+        &state.pool,
+        &state.mailer,
+        &state.public_url,
+        chrono::Utc::now(),
+    ))
+}
+
+/// Downgrades members whose trailing spend no longer keeps their tier.
+pub fn review_tiers(pool: &PgPool) -> anyhow::Result<usize> {
+    let changes = earn::tier::review_all(&mut *pool.get()?, chrono::Utc::now(), TIER_REVIEW_BATCH)?;
+    Ok(changes.len())
 }

@@ -35,6 +35,8 @@ pub struct Program {
     pub max_exchange_points: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The most points one member may earn here in a day (Asia/Shanghai).
+    pub member_daily_earn_limit: i64,
 }
 
 impl Program {

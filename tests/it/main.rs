@@ -9,6 +9,7 @@ mod browser;
 mod cli;
 mod demo;
 mod deposits;
+mod earning;
 mod ledger_concurrency;
 mod ledger_database_guards;
 mod ledger_entries;

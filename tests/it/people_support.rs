@@ -109,3 +109,21 @@ pub fn member(conn: &mut PgConnection, keys: &Keys, phone: &str, email: Option<&
     };
     member::sign_up(conn, keys, &new, None).unwrap().id
 }
+
+/// A standard merchant with its program and the tier's minimum deposit paid in
+/// and confirmed, so it may issue points.
+pub fn funded_shop(conn: &mut PgConnection, code: &str, settlement_value: &str) -> i64 {
+    let id = shop(conn, code, "standard", settlement_value);
+    let notice = alliance::deposit::submit_topup(
+        conn,
+        &Actor::system("test"),
+        id,
+        &alliance::deposit::NewTopup {
+            amount: alliance::domain::money::Money::parse("50000.00").unwrap(),
+            bank_reference: format!("CMB-{code}-OPENING"),
+        },
+    )
+    .unwrap();
+    alliance::deposit::confirm_topup(conn, &Actor::system("test"), notice.id).unwrap();
+    id
+}

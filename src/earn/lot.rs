@@ -1,0 +1,192 @@
+//! Point lots: which of a member's points expire when.
+//!
+//! Every credit to a member's wallet opens a lot with the expiry its program's
+//! policy gives; every debit consumes lots oldest-expiry first (FIFO), in the
+//! transaction that books the debit. The lots of a wallet therefore sum to its
+//! posted balance; they only say *when* points lapse — the points themselves
+//! live in the ledger, and expiring them is a ledger entry (`expire`).
+
+use chrono::{DateTime, Months, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::{db::schema::point_lots, domain::id::JournalEntryId};
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
+#[diesel(table_name = point_lots, check_for_backend(diesel::pg::Pg))]
+pub struct Lot {
+    pub id: i64,
+    pub member_id: i64,
+    pub program_code: String,
+    pub points: i64,
+    pub remaining: i64,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub journal_entry_id: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The lots disagree with the wallet: a debit was booked without its lots, a
+/// bug to fix rather than a state to live with.
+#[derive(Debug, thiserror::Error)]
+pub enum LotError {
+    #[error("member {member_id} has {missing} {program} points fewer in lots than being spent")]
+    Short {
+        member_id: i64,
+        program: String,
+        missing: i64,
+    },
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+/// When points earned at `earned_at` expire under a policy of `months` (0: never).
+pub fn expiry(earned_at: DateTime<Utc>, months: i16) -> Option<DateTime<Utc>> {
+    let months = u32::try_from(months).ok().filter(|m| *m > 0)?;
+    earned_at.checked_add_months(Months::new(months))
+}
+
+/// Records `points` credited to the member's wallet by `entry`.
+pub fn open(
+    conn: &mut PgConnection,
+    member_id: i64,
+    program: &str,
+    points: i64,
+    expires_at: Option<DateTime<Utc>>,
+    entry: JournalEntryId,
+) -> QueryResult<Lot> {
+    diesel::insert_into(point_lots::table)
+        .values((
+            point_lots::member_id.eq(member_id),
+            point_lots::program_code.eq(program),
+            point_lots::points.eq(points),
+            point_lots::remaining.eq(points),
+            point_lots::expires_at.eq(expires_at),
+            point_lots::journal_entry_id.eq(entry.0),
+        ))
+        .returning(Lot::as_returning())
+        .get_result(conn)
+}
+
+/// Consumes `points` of the member's lots in `program`, oldest expiry first
+/// (never-expiring lots last). Call in the transaction that debits the wallet.
+pub fn consume(
+    conn: &mut PgConnection,
+    member_id: i64,
+    program: &str,
+    points: i64,
+) -> Result<(), LotError> {
+    consume_from(conn, member_id, program, points, None)
+}
+
+/// As `consume`, but from one lot first: a refund takes back the points its
+/// own order earned before touching older ones.
+pub fn consume_from(
+    conn: &mut PgConnection,
+    member_id: i64,
+    program: &str,
+    points: i64,
+    first: Option<i64>,
+) -> Result<(), LotError> {
+    if points <= 0 {
+        return Ok(());
+    }
+    let mut lots: Vec<Lot> = point_lots::table
+        .filter(point_lots::member_id.eq(member_id))
+        .filter(point_lots::program_code.eq(program))
+        .filter(point_lots::remaining.gt(0))
+        .order((
+            point_lots::expires_at.asc().nulls_last(),
+            point_lots::id.asc(),
+        ))
+        .select(Lot::as_select())
+        .for_update()
+        .load(conn)?;
+    if let Some(first) = first
+        && let Some(at) = lots.iter().position(|lot| lot.id == first)
+    {
+        let lot = lots.remove(at);
+        lots.insert(0, lot);
+    }
+    let mut left = points;
+    for lot in lots {
+        if left == 0 {
+            break;
+        }
+        let take = left.min(lot.remaining);
+        diesel::update(point_lots::table.find(lot.id))
+            .set(point_lots::remaining.eq(lot.remaining - take))
+            .execute(conn)?;
+        left -= take;
+    }
+    if left > 0 {
+        return Err(LotError::Short {
+            member_id,
+            program: program.to_owned(),
+            missing: left,
+        });
+    }
+    Ok(())
+}
+
+/// The lot an entry opened (an earn opens at most one per wallet).
+pub fn opened_by(conn: &mut PgConnection, entry: i64, member_id: i64) -> QueryResult<Option<Lot>> {
+    point_lots::table
+        .filter(point_lots::journal_entry_id.eq(entry))
+        .filter(point_lots::member_id.eq(member_id))
+        .select(Lot::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Points still to lapse, by date, for the member's "what expires when".
+pub fn upcoming(conn: &mut PgConnection, member_id: i64) -> QueryResult<Vec<Lot>> {
+    point_lots::table
+        .filter(point_lots::member_id.eq(member_id))
+        .filter(point_lots::remaining.gt(0))
+        .filter(point_lots::expires_at.is_not_null())
+        .order((point_lots::expires_at.asc(), point_lots::id.asc()))
+        .select(Lot::as_select())
+        .load(conn)
+}
+
+/// Lots past their expiry with points left, oldest first, locked and skipped
+/// by any other process expiring at the same time.
+pub(super) fn due(conn: &mut PgConnection, at: DateTime<Utc>, limit: i64) -> QueryResult<Vec<Lot>> {
+    point_lots::table
+        .filter(point_lots::remaining.gt(0))
+        .filter(point_lots::expires_at.le(at))
+        .order((point_lots::expires_at.asc(), point_lots::id.asc()))
+        .limit(limit)
+        .select(Lot::as_select())
+        .for_update()
+        .skip_locked()
+        .load(conn)
+}
+
+pub(super) fn set_remaining(conn: &mut PgConnection, lot: i64, remaining: i64) -> QueryResult<()> {
+    diesel::update(point_lots::table.find(lot))
+        .set(point_lots::remaining.eq(remaining))
+        .execute(conn)
+        .map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    #[test]
+    fn expiry_adds_calendar_months_and_zero_means_never() {
+        let earned = Utc.with_ymd_and_hms(2026, 1, 31, 8, 0, 0).unwrap();
+        assert_eq!(
+            expiry(earned, 1),
+            Some(Utc.with_ymd_and_hms(2026, 2, 28, 8, 0, 0).unwrap())
+        );
+        assert_eq!(
+            expiry(earned, 24),
+            Some(Utc.with_ymd_and_hms(2028, 1, 31, 8, 0, 0).unwrap())
+        );
+        assert_eq!(expiry(earned, 0), None);
+    }
+}

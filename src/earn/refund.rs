@@ -1,0 +1,326 @@
+//! Refunds: a purchase refunded in full or in part takes back the points it
+//! earned, in proportion — cumulatively floor(points × refunded ÷ amount), so a
+//! full refund takes back exactly what was earned, whatever the steps.
+//!
+//! Points the member has already spent are not clawed into a negative balance:
+//! the refund takes what the wallet has available and reports the rest as
+//! unrecovered. The entry (kind `reverse`, key
+//! `refund:m{merchant}:{order}:{n}` for the order's n-th refund) books
+//! `member:c:P → program:P:issuance`; for ALP also `house:alp →
+//! merchant:m:settlement`, returning what the merchant paid for the reversed
+//! ALP (at the current issue price, rounded down); and the house's campaign
+//! share goes back in the same proportion, `merchant:m:settlement →
+//! house:campaigns`. The order row is locked, so refunds of one order queue.
+
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::{
+    audit::{self, Change},
+    chart::{self, CNY, HouseAccount},
+    db::schema::{campaign_awards, earn_orders, earn_refunds},
+    domain::{
+        actor::Actor,
+        id::JournalEntryId,
+        money::{Money, Rounding},
+        points::ProgramCode,
+    },
+    i18n::Locale,
+    ledger::{self, EntryError, EntryRequest, LedgerError, TransferRequest},
+};
+
+use super::{EarnOrder, OrderId, hub, lot, order};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Refunded {
+    pub order: EarnOrder,
+    pub amount: Money,
+    pub points_reversed: i64,
+    /// Points this refund should have taken back that were already spent.
+    pub points_unrecovered: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RefundError {
+    #[error("no such order")]
+    UnknownOrder,
+    #[error("the refund must be greater than zero")]
+    NonPositiveAmount,
+    #[error("the refund is more than what is left to refund ({refundable})")]
+    TooMuch { refundable: Money },
+    #[error("the ledger refused the entry: {0}")]
+    Refused(EntryError),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Lots(#[from] lot::LotError),
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+impl RefundError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::UnknownOrder => "unknown_order",
+            Self::NonPositiveAmount => "non_positive_amount",
+            Self::TooMuch { .. } => "refund_too_much",
+            Self::Refused(_) | Self::Ledger(_) | Self::Lots(_) | Self::Database(_) => "internal",
+        }
+    }
+
+    pub fn is_client_error(&self) -> bool {
+        self.code() != "internal"
+    }
+
+    pub fn message(&self, locale: Locale) -> String {
+        match self {
+            Self::TooMuch { refundable } => locale.t_with(
+                "earn.error.refund_too_much",
+                &[("refundable", &refundable.to_string())],
+            ),
+            other => locale
+                .t(&format!("earn.error.{}", other.code()))
+                .into_owned(),
+        }
+    }
+}
+
+/// Refunds `amount` of the order (all that is left when None) and reverses its
+/// points in proportion.
+pub fn refund(
+    conn: &mut PgConnection,
+    merchant_id: i64,
+    order_id: &OrderId,
+    amount: Option<Money>,
+    actor: &Actor,
+) -> Result<Refunded, RefundError> {
+    conn.transaction(|conn| {
+        let before = order::lock(conn, merchant_id, order_id)?.ok_or(RefundError::UnknownOrder)?;
+        let amount = amount.unwrap_or(Money::from_fen(before.refundable_fen()));
+        if amount.fen() <= 0 {
+            return Err(if before.refundable_fen() == 0 {
+                RefundError::TooMuch {
+                    refundable: Money::ZERO,
+                }
+            } else {
+                RefundError::NonPositiveAmount
+            });
+        }
+        if amount.fen() > before.refundable_fen() {
+            return Err(RefundError::TooMuch {
+                refundable: Money::from_fen(before.refundable_fen()),
+            });
+        }
+        let refunded_fen = before.refunded_fen + amount.fen();
+        let due = points_due(&before, refunded_fen);
+        let program =
+            ProgramCode::parse(&before.program_code).expect("orders hold valid program codes");
+        let wallet = chart::open(conn, &chart::member_wallet(before.member_id, &program))?;
+        let available = ledger::balance(conn, wallet)?.available().max(0);
+        let reversed = due.min(available);
+        let unrecovered = due - reversed;
+        let sequence = refund_count(conn, before.id)? + 1;
+
+        let entry_id = if reversed > 0 {
+            let entry = reversal(conn, &before, &program, wallet, reversed, sequence)?;
+            let submitted = ledger::submit(conn, std::slice::from_ref(&entry))?
+                .pop()
+                .expect("one result per entry");
+            let entry_id = submitted.map_err(RefundError::Refused)?.entry_id;
+            let own_lot = match before.journal_entry_id {
+                Some(earned) => lot::opened_by(conn, earned, before.member_id)?.map(|l| l.id),
+                None => None,
+            };
+            lot::consume_from(conn, before.member_id, program.as_str(), reversed, own_lot)?;
+            Some(entry_id)
+        } else {
+            None
+        };
+
+        diesel::insert_into(earn_refunds::table)
+            .values((
+                earn_refunds::earn_order_id.eq(before.id),
+                earn_refunds::sequence.eq(sequence),
+                earn_refunds::amount_fen.eq(amount.fen()),
+                earn_refunds::points_reversed.eq(reversed),
+                earn_refunds::points_unrecovered.eq(unrecovered),
+                earn_refunds::journal_entry_id.eq(entry_id.map(|e: JournalEntryId| e.0)),
+                earn_refunds::created_by.eq(&actor.label),
+            ))
+            .execute(conn)?;
+        let after: EarnOrder = diesel::update(earn_orders::table.find(before.id))
+            .set((
+                earn_orders::refunded_fen.eq(refunded_fen),
+                earn_orders::points_reversed.eq(before.points_reversed + reversed),
+                earn_orders::points_unrecovered.eq(before.points_unrecovered + unrecovered),
+            ))
+            .returning(EarnOrder::as_returning())
+            .get_result(conn)?;
+        audit::record(
+            conn,
+            actor,
+            Change::new("points.refund", "earn_order", before.id)
+                .before(&before)
+                .after(&after),
+        )?;
+        Ok(Refunded {
+            order: after,
+            amount,
+            points_reversed: reversed,
+            points_unrecovered: unrecovered,
+        })
+    })
+}
+
+/// Points this refund must take back: the cumulative share of the order's
+/// points for everything refunded so far, less what earlier refunds took back
+/// or reported unrecovered.
+fn points_due(order: &EarnOrder, refunded_fen: i64) -> i64 {
+    let cumulative =
+        i128::from(order.points) * i128::from(refunded_fen) / i128::from(order.amount_fen);
+    let cumulative = i64::try_from(cumulative).expect("at most the order's points");
+    cumulative - order.points_reversed - order.points_unrecovered
+}
+
+fn refund_count(conn: &mut PgConnection, order: i64) -> QueryResult<i32> {
+    let count: i64 = earn_refunds::table
+        .filter(earn_refunds::earn_order_id.eq(order))
+        .count()
+        .get_result(conn)?;
+    Ok(i32::try_from(count).unwrap_or(i32::MAX))
+}
+
+fn reversal(
+    conn: &mut PgConnection,
+    order: &EarnOrder,
+    program: &ProgramCode,
+    wallet: crate::domain::id::AccountId,
+    points: i64,
+    sequence: i32,
+) -> Result<EntryRequest, RefundError> {
+    let issuance = chart::open(conn, &chart::program_issuance(program))?;
+    let mut entry = EntryRequest::new(
+        format!(
+            "refund:m{}:{}:{sequence}",
+            order.merchant_id, order.order_id
+        ),
+        "reverse",
+    )
+    .metadata(serde_json::json!({
+        "merchant_id": order.merchant_id,
+        "order_id": order.order_id,
+        "member_id": order.member_id,
+        "sequence": sequence,
+        "points": points,
+    }))
+    .transfer(TransferRequest::move_(
+        wallet,
+        issuance,
+        program.as_str(),
+        points,
+    ));
+
+    let alp_back = if *program == ProgramCode::alp() {
+        let price = hub::policy(conn)?.issue_price;
+        price.value_of(points, Rounding::Down).map_or(0, Money::fen)
+    } else {
+        0
+    };
+    let campaign_back = campaign_share_back(conn, order, points)?;
+    if alp_back > 0 || campaign_back > 0 {
+        let settlement = chart::open(conn, &chart::merchant_settlement(order.merchant_id))?;
+        let house = chart::ensure_house_accounts(conn)?;
+        if alp_back > 0 {
+            entry = entry.transfer(TransferRequest::move_(
+                house.id(HouseAccount::Alp),
+                settlement,
+                CNY,
+                alp_back,
+            ));
+        }
+        if campaign_back > 0 {
+            entry = entry.transfer(TransferRequest::move_(
+                settlement,
+                house.id(HouseAccount::Campaigns),
+                CNY,
+                campaign_back,
+            ));
+        }
+    }
+    Ok(entry)
+}
+
+/// The house's campaign share for the points reversed now: its total share ×
+/// the order's reversed points ÷ its points, cumulatively, less what earlier
+/// reversals returned.
+fn campaign_share_back(
+    conn: &mut PgConnection,
+    order: &EarnOrder,
+    points: i64,
+) -> QueryResult<i64> {
+    let house: Option<i64> = campaign_awards::table
+        .filter(campaign_awards::earn_order_id.eq(order.id))
+        .select(diesel::dsl::sum(campaign_awards::house_fen))
+        .first::<Option<rust_decimal::Decimal>>(conn)?
+        .and_then(|d| i64::try_from(d).ok());
+    let Some(house) = house.filter(|h| *h > 0) else {
+        return Ok(0);
+    };
+    let share = |reversed: i64| {
+        i64::try_from(i128::from(house) * i128::from(reversed) / i128::from(order.points))
+            .expect("at most the house share")
+    };
+    Ok(share(order.points_reversed + points) - share(order.points_reversed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(points: i64, amount_fen: i64) -> EarnOrder {
+        EarnOrder {
+            id: 1,
+            merchant_id: 1,
+            order_id: "o".to_owned(),
+            member_id: 1,
+            program_code: "COFFEE".to_owned(),
+            store_id: None,
+            amount_fen,
+            points,
+            breakdown: serde_json::Value::Null,
+            source: "api".to_owned(),
+            created_by: "t".to_owned(),
+            device_id: None,
+            ip: None,
+            occurred_at: chrono::Utc::now(),
+            journal_entry_id: None,
+            refunded_fen: 0,
+            points_reversed: 0,
+            points_unrecovered: 0,
+            created_at: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn partial_refunds_add_up_to_exactly_the_points_earned() {
+        let mut o = order(101, 10_000);
+        let mut total = 0;
+        for step in [3_333, 3_333, 3_334] {
+            let refunded = o.refunded_fen + step;
+            let due = points_due(&o, refunded);
+            total += due;
+            o.refunded_fen = refunded;
+            o.points_reversed += due;
+        }
+        assert_eq!(total, 101);
+    }
+
+    #[test]
+    fn what_was_unrecovered_is_not_asked_for_again() {
+        let mut o = order(100, 10_000);
+        o.refunded_fen = 5_000;
+        o.points_reversed = 20;
+        o.points_unrecovered = 30;
+        assert_eq!(points_due(&o, 10_000), 50);
+    }
+}
