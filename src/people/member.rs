@@ -136,6 +136,14 @@ pub fn find(conn: &mut PgConnection, id: i64) -> QueryResult<Option<Member>> {
         .optional()
 }
 
+/// The members with these ids, in no particular order; unknown ids are skipped.
+pub fn find_many(conn: &mut PgConnection, ids: &[i64]) -> QueryResult<Vec<Member>> {
+    members::table
+        .filter(members::id.eq_any(ids))
+        .select(Member::as_select())
+        .load(conn)
+}
+
 pub fn find_by_phone(
     conn: &mut PgConnection,
     keys: &Keys,

@@ -1,14 +1,19 @@
-//! Risk alerts: things operators should look at — a merchant's deposit shortfall
-//! now, abnormal earning or redemption later. An alert is raised by the domain
-//! that notices the risk, then acknowledged and resolved by operators (or
-//! resolved by that domain once the risk is gone). At most one alert of a kind is
-//! unresolved per merchant (a unique index), so a risk that lasts is raised once,
-//! not on every check. Every change is audited in the transaction that makes it.
+//! Risk alerts: things operators should look at — a merchant's deposit shortfall,
+//! abnormal earning (`earning`), abnormal redemption later. An alert is raised by
+//! the domain that notices the risk, then acknowledged and resolved by operators
+//! (or resolved by that domain once the risk is gone). An alert is about a
+//! merchant, or about a member (at the merchant where it was noticed). At most
+//! one alert of a kind is unresolved per merchant, and per member (two unique
+//! indexes), so a risk that lasts is raised once, not on every check. Every
+//! change is audited in the transaction that makes it.
 //!
 //! `summary` keeps the alert in the default language for exports and the audit
 //! log; pages render it again in the reader's language from the catalog key
-//! `risk.summary.<kind>`, filled from `details`: string fields as they are, and
-//! integer fields named `<name>_fen` as amounts of CNY under `<name>`.
+//! `risk.summary.<kind>`, filled from `details`: string fields as they are,
+//! integer fields named `<name>_fen` as amounts of CNY under `<name>`, and other
+//! integers as counts.
+
+pub mod earning;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -68,7 +73,8 @@ impl RiskAlert {
     }
 }
 
-/// An alert about a merchant.
+/// An alert about a merchant; raised with [`raise_for_member`], about one of the
+/// members of that merchant.
 #[derive(Debug, Clone)]
 pub struct NewAlert {
     /// Dotted lowercase, e.g. `deposit.shortfall`.
@@ -96,14 +102,37 @@ pub fn raise(
     actor: &Actor,
     new: &NewAlert,
 ) -> QueryResult<Option<RiskAlert>> {
+    insert(conn, actor, new, None)
+}
+
+/// Raises the alert about a member unless one of its kind is already unresolved
+/// for that member (at any merchant); returns it only when it was newly raised.
+pub fn raise_for_member(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    member_id: i64,
+    new: &NewAlert,
+) -> QueryResult<Option<RiskAlert>> {
+    insert(conn, actor, new, Some(member_id))
+}
+
+fn insert(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    new: &NewAlert,
+    member_id: Option<i64>,
+) -> QueryResult<Option<RiskAlert>> {
     conn.transaction(|conn| {
-        // The only unique constraint besides the key is "one unresolved per kind
-        // and merchant", so a conflict means the risk is already on the queue.
+        // The only unique constraints besides the key are "one unresolved per
+        // kind and merchant" (merchant alerts) and "one unresolved per kind and
+        // member" (member alerts), so a conflict means the risk is already on
+        // the queue.
         let raised = diesel::insert_into(risk_alerts::table)
             .values((
                 risk_alerts::kind.eq(new.kind),
                 risk_alerts::severity.eq(new.severity.as_str()),
                 risk_alerts::merchant_id.eq(new.merchant_id),
+                risk_alerts::member_id.eq(member_id),
                 risk_alerts::summary.eq(&new.summary),
                 risk_alerts::details.eq(&new.details),
             ))
@@ -138,6 +167,21 @@ pub fn unresolved(
         .optional()
 }
 
+/// The unresolved alert of a kind about a member, if any.
+pub fn unresolved_for_member(
+    conn: &mut PgConnection,
+    kind: &str,
+    member_id: i64,
+) -> QueryResult<Option<RiskAlert>> {
+    risk_alerts::table
+        .filter(risk_alerts::kind.eq(kind))
+        .filter(risk_alerts::member_id.eq(member_id))
+        .filter(risk_alerts::status.ne(RESOLVED))
+        .select(RiskAlert::as_select())
+        .first(conn)
+        .optional()
+}
+
 /// Every unresolved alert of a kind, oldest first.
 pub fn unresolved_of_kind(conn: &mut PgConnection, kind: &str) -> QueryResult<Vec<RiskAlert>> {
     risk_alerts::table
@@ -148,17 +192,71 @@ pub fn unresolved_of_kind(conn: &mut PgConnection, kind: &str) -> QueryResult<Ve
         .load(conn)
 }
 
-/// The alert queue, newest first: unresolved only, or everything.
+/// The areas alerts come from: the first part of their kind (`earn.velocity` is
+/// of the `earn` family).
+pub const FAMILIES: &[&str] = &["deposit", "earn"];
+
+/// Which alerts the queue shows, by status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StatusFilter {
+    /// Open or acknowledged: the work still to do.
+    #[default]
+    Unresolved,
+    Open,
+    Acknowledged,
+    Resolved,
+    All,
+}
+
+impl StatusFilter {
+    pub const ALL: [Self; 5] = [
+        Self::Unresolved,
+        Self::Open,
+        Self::Acknowledged,
+        Self::Resolved,
+        Self::All,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unresolved => "unresolved",
+            Self::Open => OPEN,
+            Self::Acknowledged => ACKNOWLEDGED,
+            Self::Resolved => RESOLVED,
+            Self::All => "all",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+/// What the queue shows.
+#[derive(Debug, Clone, Default)]
+pub struct AlertFilter {
+    pub status: StatusFilter,
+    /// One of [`FAMILIES`]; None for every kind.
+    pub family: Option<&'static str>,
+}
+
+/// The alert queue, newest first.
 pub fn list(
     conn: &mut PgConnection,
-    unresolved_only: bool,
+    filter: &AlertFilter,
     limit: i64,
 ) -> QueryResult<Vec<RiskAlert>> {
     let mut query = risk_alerts::table
         .select(RiskAlert::as_select())
         .into_boxed();
-    if unresolved_only {
-        query = query.filter(risk_alerts::status.ne(RESOLVED));
+    query = match filter.status {
+        StatusFilter::Unresolved => query.filter(risk_alerts::status.ne(RESOLVED)),
+        StatusFilter::All => query,
+        status => query.filter(risk_alerts::status.eq(status.as_str())),
+    };
+    if let Some(family) = filter.family {
+        // Families are fixed lowercase words, so the pattern needs no escaping.
+        query = query.filter(risk_alerts::kind.like(format!("{family}.%")));
     }
     query.order(risk_alerts::id.desc()).limit(limit).load(conn)
 }

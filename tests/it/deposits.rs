@@ -362,11 +362,18 @@ async fn a_shortfall_raises_one_alert_and_one_email_until_it_is_resolved() {
     let finance = staff(conn, "finance@alliance.test", OperatorRole::Finance);
     let (mailer, outbox) = Mailer::memory();
     let alerts = |conn: &mut PgConnection| {
-        risk::list(conn, false, 100)
-            .unwrap()
-            .into_iter()
-            .filter(|a| a.kind == deposit::SHORTFALL_KIND && a.merchant_id == Some(m))
-            .collect::<Vec<_>>()
+        risk::list(
+            conn,
+            &risk::AlertFilter {
+                status: risk::StatusFilter::All,
+                family: None,
+            },
+            100,
+        )
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.kind == deposit::SHORTFALL_KIND && a.merchant_id == Some(m))
+        .collect::<Vec<_>>()
     };
 
     // The movement itself raises the alert; the periodic check emails it once.

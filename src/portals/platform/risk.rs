@@ -1,7 +1,8 @@
-//! The risk alert queue (风险预警): what needs an operator's eye, with
-//! acknowledge (someone is on it) and resolve. Alerts are raised by the domains
-//! that notice a risk — deposit shortfalls so far, which also resolve
-//! themselves once the deposit is covered again.
+//! The risk alert queue (风险预警): what needs an operator's eye, filtered by
+//! status and by the area alerts come from, with acknowledge (someone is on it)
+//! and resolve. Alerts are raised by the domains that notice a risk — deposit
+//! shortfalls, which also resolve themselves once the deposit is covered again,
+//! and abnormal earning, about a member or about a shared device.
 
 use std::collections::HashMap;
 
@@ -12,11 +13,15 @@ use diesel::PgConnection;
 use serde::Deserialize;
 
 use crate::{
+    crypto::Keys,
     domain::{actor::Actor, money::Money},
     i18n::Locale,
     merchant::standing,
-    people::operator::OperatorRole,
-    risk::{self, RiskAlert, RiskError},
+    people::{
+        member::{self, Member},
+        operator::OperatorRole,
+    },
+    risk::{self, AlertFilter, RiskAlert, RiskError, StatusFilter},
     web::{
         auth::{OperatorPrincipal, Signed},
         context::{PageContext, set_flash},
@@ -45,6 +50,9 @@ pub struct AlertRow {
     pub severity_label: String,
     pub merchant_id: Option<i64>,
     pub merchant: String,
+    pub member_id: Option<i64>,
+    /// `138****0000`: enough to tell members apart on the phone, no more.
+    pub member_phone: String,
     pub summary: String,
     pub status: String,
     /// The style of its status badge.
@@ -59,13 +67,31 @@ pub struct AlertRow {
 struct RiskPage {
     chrome: Chrome,
     rows: Vec<AlertRow>,
-    unresolved_only: bool,
+    /// The filter bar: (value, label) choices and what is chosen.
+    statuses: Vec<(&'static str, String)>,
+    families: Vec<(&'static str, String)>,
+    status: &'static str,
+    family: &'static str,
     can_handle: bool,
 }
 
-#[derive(Deserialize)]
+/// The filter bar; an empty or unknown value leaves the default (unresolved,
+/// every family).
+#[derive(Debug, Default, Deserialize)]
 struct ListQuery {
-    all: Option<bool>,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    family: String,
+}
+
+impl ListQuery {
+    fn filter(&self) -> AlertFilter {
+        AlertFilter {
+            status: StatusFilter::parse(&self.status).unwrap_or_default(),
+            family: risk::FAMILIES.iter().find(|f| **f == self.family).copied(),
+        }
+    }
 }
 
 #[get("/risk")]
@@ -75,12 +101,16 @@ async fn list_alerts(
     state: web::Data<AppState>,
     query: web::Query<ListQuery>,
 ) -> Result<RiskPage, WebError> {
-    let unresolved_only = !query.all.unwrap_or(false);
-    let (alerts, merchants) = state
+    let filter = query.filter();
+    let shown = filter.clone();
+    let (alerts, merchants, members) = state
         .db(move |conn| {
+            let alerts = risk::list(conn, &shown, LIST_SIZE)?;
+            let member_ids: Vec<i64> = alerts.iter().filter_map(|a| a.member_id).collect();
             Ok::<_, WebError>((
-                risk::list(conn, unresolved_only, LIST_SIZE)?,
+                alerts,
                 standing::list(conn)?,
+                member::find_many(conn, &member_ids)?,
             ))
         })
         .await?;
@@ -89,6 +119,7 @@ async fn list_alerts(
         .iter()
         .map(|m| (m.id, format!("{} · {}", m.code, m.name(locale))))
         .collect();
+    let phones = masked_phones(&members, &state.keys);
     Ok(RiskPage {
         chrome: super::chrome(&ctx, &who, "/platform/risk"),
         rows: alerts
@@ -105,6 +136,11 @@ async fn list_alerts(
                     .merchant_id
                     .and_then(|id| names.get(&id).cloned())
                     .unwrap_or_default(),
+                member_id: a.member_id,
+                member_phone: a
+                    .member_id
+                    .and_then(|id| phones.get(&id).cloned())
+                    .unwrap_or_default(),
                 summary: summary(a, locale),
                 status: a.status.clone(),
                 status_css: match a.status.as_str() {
@@ -117,9 +153,53 @@ async fn list_alerts(
                 handled_by: a.handled_by.clone().unwrap_or_default(),
             })
             .collect(),
-        unresolved_only,
+        statuses: StatusFilter::ALL
+            .into_iter()
+            .map(|s| (s.as_str(), status_filter_label(s, locale)))
+            .collect(),
+        families: risk::FAMILIES
+            .iter()
+            .map(|f| (*f, locale.t(&format!("risk.family.{f}")).into_owned()))
+            .collect(),
+        status: filter.status.as_str(),
+        family: filter.family.unwrap_or_default(),
         can_handle: RISK_HANDLERS.contains(&who.operator.role()),
     })
+}
+
+fn status_filter_label(status: StatusFilter, locale: Locale) -> String {
+    let key = match status {
+        StatusFilter::Unresolved => "risk.unresolved".to_owned(),
+        StatusFilter::All => "risk.all".to_owned(),
+        status => format!("risk.status.{}", status.as_str()),
+    };
+    locale.t(&key).into_owned()
+}
+
+/// The queue as it was filtered, to return to after handling an alert.
+fn queue_path(filter: &AlertFilter) -> String {
+    match filter.family {
+        Some(family) => format!(
+            "/platform/risk?status={}&family={family}",
+            filter.status.as_str()
+        ),
+        None => format!("/platform/risk?status={}", filter.status.as_str()),
+    }
+}
+
+/// Members' masked phone numbers by id. A number that does not decrypt is
+/// logged and left blank: the alert is still worth showing.
+fn masked_phones(members: &[Member], keys: &Keys) -> HashMap<i64, String> {
+    members
+        .iter()
+        .filter_map(|m| match m.phone(keys) {
+            Ok(phone) => Some((m.id, phone.masked())),
+            Err(e) => {
+                tracing::error!(member_id = m.id, error = %e, "member phone does not decrypt");
+                None
+            }
+        })
+        .collect()
 }
 
 /// The alert in the reader's language: `risk.summary.<kind>` filled with the
@@ -139,6 +219,7 @@ fn summary(alert: &RiskAlert, locale: Locale) -> String {
             (Some(name), serde_json::Value::Number(fen)) => {
                 Some((name, format::money(Money::from_fen(fen.as_i64()?))))
             }
+            (_, serde_json::Value::Number(n)) => Some((name.as_str(), format::count(n.as_i64()?))),
             (_, serde_json::Value::String(text)) => Some((name.as_str(), text.clone())),
             _ => None,
         })
@@ -154,6 +235,9 @@ type AlertChange = fn(&mut PgConnection, &Actor, i64) -> Result<RiskAlert, RiskE
 struct HandleForm {
     /// `acknowledge` or `resolve`.
     action: String,
+    /// The queue's filter, to return to.
+    #[serde(flatten)]
+    queue: ListQuery,
 }
 
 #[post("/risk/{id}")]
@@ -181,5 +265,5 @@ async fn handle_alert(
         Err(RiskError::Database(e)) => return Err(e.into()),
     };
     set_flash(&ctx.session, kind, key);
-    Ok(see_other("/platform/risk"))
+    Ok(see_other(queue_path(&form.queue.filter())))
 }
