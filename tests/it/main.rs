@@ -21,4 +21,5 @@ mod portal_authorization;
 mod portal_flows;
 mod portal_sign_in;
 mod program_settings;
+mod risk_earning;
 mod server;
