@@ -47,6 +47,7 @@ use crate::{
         portal::Portal,
         rate::Rate,
     },
+    earn,
     i18n::Locale,
     ledger::{self, CommittedEntry, EntryError, EntryRequest, TransferRequest},
     merchant::{
@@ -607,13 +608,84 @@ pub fn seed(conn: &mut PgConnection, keys: &Keys) -> anyhow::Result<String> {
     // Last, with its own RNG, so BREW's and MART's history is as it always was.
     history.newer_earns()?;
     history.flush(conn)?;
+    let lots = open_lots(conn, &books)?;
+    let today = earn_today(conn, &books)?;
     Ok(format!(
-        "{}\n{}\n{}\n{}",
+        "{}\n{lots} point lots opened; {today} purchases today earned through the earn service\n{}\n{}\n{}",
         history.summary(),
         stores.summary(),
         people.summary(),
         sign_ins()
     ))
+}
+
+/// The history above goes straight into the ledger, so its wallets have no lots
+/// yet: open them as oldest-first spending leaves them, each lapsing
+/// `DEMO_EXPIRY_MONTHS` after its order day (ALP by the hub's policy). Wallets
+/// with lots are left alone, so a second run opens none.
+fn open_lots(conn: &mut PgConnection, books: &Books) -> anyhow::Result<usize> {
+    let mut opened = 0;
+    for program in &books.programs {
+        for (&member, &wallet) in &program.wallets {
+            opened += earn::lot::rebuild(conn, member, program.code.as_str(), wallet, |credit| {
+                earn::lot::expiry(demo_day(credit), DEMO_EXPIRY_MONTHS)
+            })?;
+        }
+    }
+    let hub_months = earn::hub::policy(conn)?.expiry_months;
+    let alp = ProgramCode::alp();
+    for &member in &books.members {
+        let wallet = chart::open(conn, &chart::member_wallet(member, &alp))?;
+        opened += earn::lot::rebuild(conn, member, alp.as_str(), wallet, |credit| {
+            earn::lot::expiry(demo_day(credit), hub_months)
+        })?;
+    }
+    Ok(opened)
+}
+
+/// The day the demo says a credit happened (its order day), else when it was booked.
+fn demo_day(credit: &earn::lot::Credit) -> chrono::DateTime<chrono::Utc> {
+    credit
+        .metadata
+        .get("order_date")
+        .and_then(|day| day.as_str())
+        .and_then(|day| day.parse::<NaiveDate>().ok())
+        .and_then(|day| day.and_hms_opt(4, 0, 0))
+        .map_or(credit.booked_at, |noon_in_shanghai| {
+            noon_in_shanghai.and_utc()
+        })
+}
+
+/// Today's purchases, one per member at a newer merchant, booked through the
+/// earn service itself (orders, breakdowns, lots, tiers), so the portals show
+/// live earning. Order ids carry the date: a second run the same day replays.
+fn earn_today(conn: &mut PgConnection, books: &Books) -> anyhow::Result<usize> {
+    let today = chrono::Utc::now().date_naive();
+    let till = Actor::system("seed-demo");
+    let newer = &books.programs[FIRST_NEWER..];
+    let mut rng = StdRng::seed_from_u64(NEWER_RNG_SEED ^ 0x5eed);
+    for (index, &member) in books.members.iter().enumerate() {
+        let program = &newer[index % newer.len()];
+        let request = earn::EarnRequest {
+            merchant_id: program.merchant_id,
+            order_id: earn::OrderId::parse(&format!(
+                "{}-{}-T{index:03}",
+                program.code,
+                today.format("%Y%m%d")
+            ))?,
+            member_id: member,
+            amount: (program.merchant.basket)(&mut rng),
+            occurred_at: None,
+            store_id: None,
+            program: None,
+            source: earn::Source::Portal,
+            device_id: None,
+            ip: None,
+        };
+        earn::earn(conn, &request, &till)
+            .with_context(|| format!("demo earn {}", request.order_id))?;
+    }
+    Ok(books.members.len())
 }
 
 /// The demo's people as rows: their ids own the demo's accounts.

@@ -10,7 +10,11 @@ use chrono::{DateTime, Months, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::{db::schema::point_lots, domain::id::JournalEntryId};
+use crate::{
+    db::schema::{journal_entries, point_lots, transfers},
+    domain::id::{AccountId, JournalEntryId},
+    ledger,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
 #[diesel(table_name = point_lots, check_for_backend(diesel::pg::Pg))]
@@ -168,6 +172,71 @@ pub(super) fn set_remaining(conn: &mut PgConnection, lot: i64, remaining: i64) -
         .set(point_lots::remaining.eq(remaining))
         .execute(conn)
         .map(drop)
+}
+
+/// A credit to a wallet, for `rebuild`.
+#[derive(Debug, Clone, Queryable)]
+pub struct Credit {
+    pub journal_entry_id: i64,
+    pub amount: i64,
+    pub metadata: serde_json::Value,
+    pub booked_at: DateTime<Utc>,
+}
+
+/// Opens the lots of a wallet whose points were booked without them — history
+/// loaded straight into the ledger, as the demo does. Its posted balance is
+/// spread over its credits newest first, which is what oldest-first spending
+/// leaves; `expires_at` says when each credit lapses. Does nothing when the
+/// wallet has lots already, so it is safe to run again. Returns the lots opened.
+pub fn rebuild(
+    conn: &mut PgConnection,
+    member_id: i64,
+    program: &str,
+    wallet: AccountId,
+    expires_at: impl Fn(&Credit) -> Option<DateTime<Utc>>,
+) -> Result<usize, LotError> {
+    let has_lots: bool = diesel::select(diesel::dsl::exists(
+        point_lots::table
+            .filter(point_lots::member_id.eq(member_id))
+            .filter(point_lots::program_code.eq(program)),
+    ))
+    .get_result(conn)?;
+    if has_lots {
+        return Ok(0);
+    }
+    let mut left = ledger::balance(conn, wallet)?.posted();
+    let credits: Vec<Credit> = transfers::table
+        .inner_join(journal_entries::table)
+        .filter(transfers::credit_account_id.eq(wallet.0))
+        .filter(transfers::phase.eq_any(["posted", "post_pending"]))
+        .order(transfers::id.desc())
+        .select((
+            transfers::journal_entry_id,
+            transfers::amount,
+            journal_entries::metadata,
+            journal_entries::created_at,
+        ))
+        .load(conn)?;
+    let mut opened = 0;
+    for credit in credits {
+        if left <= 0 {
+            break;
+        }
+        let remaining = credit.amount.min(left);
+        diesel::insert_into(point_lots::table)
+            .values((
+                point_lots::member_id.eq(member_id),
+                point_lots::program_code.eq(program),
+                point_lots::points.eq(credit.amount),
+                point_lots::remaining.eq(remaining),
+                point_lots::expires_at.eq(expires_at(&credit)),
+                point_lots::journal_entry_id.eq(credit.journal_entry_id),
+            ))
+            .execute(conn)?;
+        left -= remaining;
+        opened += 1;
+    }
+    Ok(opened)
 }
 
 #[cfg(test)]

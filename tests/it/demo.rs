@@ -20,7 +20,10 @@ use diesel::{
     sql_types::{BigInt, Text},
 };
 
-use crate::{harness::TestDb, ledger_support::assert_verified};
+use crate::{
+    harness::TestDb,
+    ledger_support::{assert_lots_match_wallets, assert_verified},
+};
 
 /// One account's balance summed over its shards, by code.
 #[derive(QueryableByName, Debug, PartialEq, Eq)]
@@ -413,4 +416,15 @@ fn every_demo_merchant_has_its_program_and_may_issue_points() {
             merchant.code
         );
     }
+}
+
+#[test]
+fn every_demo_wallet_has_lots_that_sum_to_its_posted_balance() {
+    let db = TestDb::new();
+    let conn = &mut db.conn();
+    demo::seed(conn, &keys()).unwrap();
+    demo::seed(conn, &keys()).unwrap();
+    assert_lots_match_wallets(conn);
+    // Today's purchases went through the earn service: orders with lots.
+    assert!(count(conn, "SELECT count(*) AS count FROM earn_orders") > 0);
 }

@@ -18,7 +18,7 @@ use diesel::prelude::*;
 
 use crate::{
     harness::TestDb,
-    ledger_support::{assert_verified, submit_one},
+    ledger_support::{assert_lots_match_wallets, assert_verified, submit_one},
     people_support::{funded_shop, member},
 };
 
@@ -122,6 +122,7 @@ fn an_earn_issues_base_and_tier_points_in_one_entry_and_opens_a_lot() {
         lot::expiry(earned.order.occurred_at, 12)
     );
     assert_verified(conn);
+    assert_lots_match_wallets(conn);
 }
 
 #[test]
@@ -214,6 +215,7 @@ fn a_refund_after_a_partial_spend_takes_back_what_is_left_and_reports_the_rest()
     );
     assert_eq!(entries_of_kind(conn, "reverse"), 1);
     assert_verified(conn);
+    assert_lots_match_wallets(conn);
 }
 
 #[test]
@@ -238,6 +240,7 @@ fn partial_refunds_reverse_points_in_proportion_and_a_full_one_reverses_them_all
     assert_eq!(wallet(conn, alice, "COFFEE"), 0);
     assert_eq!(lots_remaining(conn, alice), vec![0]);
     assert_verified(conn);
+    assert_lots_match_wallets(conn);
 }
 
 #[test]
@@ -274,6 +277,7 @@ fn spending_takes_the_oldest_lots_first_and_expiry_lapses_each_lot_on_its_date()
     assert_eq!(posted(conn, &chart::program_breakage(&code)), 150);
     assert_eq!(entries_of_kind(conn, "expire"), 2);
     assert_verified(conn);
+    assert_lots_match_wallets(conn);
 }
 
 #[tokio::test]
@@ -415,6 +419,7 @@ fn a_campaign_budget_is_exact_under_fifty_concurrent_earns() {
             .is_empty()
     );
     assert_verified(conn);
+    assert_lots_match_wallets(conn);
 }
 
 #[test]
@@ -444,6 +449,7 @@ fn issuing_alp_charges_the_merchant_the_issue_price() {
     assert_eq!(wallet(conn, alice, "ALP"), 0);
     assert_eq!(posted(conn, &chart::merchant_settlement(shop)), 0);
     assert_verified(conn);
+    assert_lots_match_wallets(conn);
 
     request.order_id = OrderId::parse("OTHER-1").unwrap();
     request.program = Some(ProgramCode::parse("TEA").unwrap());

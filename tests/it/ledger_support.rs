@@ -4,7 +4,7 @@ use alliance::{
     domain::id::AccountId,
     ledger::{self, AccountSpec, EntryRequest, EntryResult, TransferRequest},
 };
-use diesel::PgConnection;
+use diesel::{PgConnection, RunQueryDsl};
 
 pub const POINTS: &str = "PTS";
 
@@ -60,4 +60,27 @@ pub fn assert_verified(conn: &mut PgConnection) {
         "ledger verify found: {:#?}",
         report.findings
     );
+}
+
+#[derive(diesel::QueryableByName)]
+struct Mismatch {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    code: String,
+}
+
+/// Every member wallet's lots (when its points lapse) sum to its posted balance.
+pub fn assert_lots_match_wallets(conn: &mut PgConnection) {
+    let mismatched: Vec<Mismatch> = diesel::sql_query(
+        "SELECT a.code FROM accounts a \
+           JOIN (SELECT account_id, sum(credits_posted - debits_posted) AS posted \
+                   FROM account_balances GROUP BY account_id) b ON b.account_id = a.id \
+           LEFT JOIN (SELECT member_id, program_code, sum(remaining) AS remaining \
+                        FROM point_lots GROUP BY member_id, program_code) l \
+                  ON l.member_id = a.owner_id AND l.program_code = a.asset \
+          WHERE a.purpose = 'wallet' AND b.posted <> coalesce(l.remaining, 0)",
+    )
+    .load(conn)
+    .unwrap();
+    let codes: Vec<String> = mismatched.into_iter().map(|m| m.code).collect();
+    assert!(codes.is_empty(), "wallets whose lots disagree: {codes:?}");
 }
