@@ -76,6 +76,10 @@ enum LedgerCommand {
 enum JobsCommand {
     /// Void holds whose timeout has passed.
     ExpireHolds,
+    /// Move points whose lots have expired to breakage.
+    ExpirePoints,
+    /// Downgrade members whose trailing 12-month spend no longer keeps their tier.
+    ReviewTiers,
 }
 
 #[derive(Debug, Subcommand)]
@@ -139,11 +143,19 @@ impl Command {
             Self::Ledger {
                 command: LedgerCommand::Verify,
             } => verify(config),
-            Self::Jobs {
-                command: JobsCommand::ExpireHolds,
-            } => {
+            Self::Jobs { command } => {
                 let pool = db::pool(config.database_url(), 1)?;
-                println!("voided {} expired holds", jobs::expire_holds(&pool)?);
+                match command {
+                    JobsCommand::ExpireHolds => {
+                        println!("voided {} expired holds", jobs::expire_holds(&pool)?);
+                    }
+                    JobsCommand::ExpirePoints => {
+                        println!("expired points from {} lots", jobs::expire_points(&pool)?);
+                    }
+                    JobsCommand::ReviewTiers => {
+                        println!("downgraded {} members", jobs::review_tiers(&pool)?);
+                    }
+                }
                 Ok(ExitCode::SUCCESS)
             }
             Self::Bench {

@@ -208,3 +208,40 @@ fn operator_create_takes_a_strong_password_from_the_environment_and_never_prints
     assert_eq!(unknown_role.status.code(), Some(2), "{unknown_role:?}");
     assert!(stderr(&unknown_role).contains("admin, operator, finance, risk"));
 }
+
+#[test]
+fn jobs_expire_points_lapses_lots_past_their_date_once() {
+    use alliance::{
+        domain::{actor::Actor, money::Money},
+        earn::{self, EarnRequest, OrderId, Source},
+    };
+
+    let db = TestDb::new();
+    let conn = &mut db.conn();
+    let shop = crate::people_support::funded_shop(conn, "COFFEE", "0.01");
+    let alice = crate::people_support::member(conn, &Keys::derive(SECRET_KEY), "13800000001", None);
+    let request = EarnRequest {
+        merchant_id: shop,
+        order_id: OrderId::parse("POS-1").unwrap(),
+        member_id: alice,
+        amount: Money::parse("66.00").unwrap(),
+        occurred_at: None,
+        store_id: None,
+        program: None,
+        source: Source::Api,
+        device_id: None,
+        ip: None,
+    };
+    earn::earn(conn, &request, &Actor::system("test")).unwrap();
+    sql_query("UPDATE point_lots SET expires_at = now() - interval '1 day'")
+        .execute(conn)
+        .unwrap();
+
+    let first = alliance_keyed(&db, &["jobs", "expire-points"], &[]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert_eq!(stdout(&first).trim(), "expired points from 1 lots");
+    let again = alliance_keyed(&db, &["jobs", "expire-points"], &[]);
+    assert_eq!(stdout(&again).trim(), "expired points from 0 lots");
+    assert_verified(conn);
+    assert_lots_match_wallets(conn);
+}
