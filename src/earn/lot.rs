@@ -5,6 +5,11 @@
 //! transaction that books the debit. The lots of a wallet therefore sum to its
 //! posted balance; they only say *when* points lapse — the points themselves
 //! live in the ledger, and expiring them is a ledger entry (`expire`).
+//!
+//! **Lock order: lots before the wallet.** The expiry pass locks due lots, then
+//! books (locking the wallet's balance row). A path that debits a wallet must
+//! take the wallet's lots first too — `lock`, then book, then `consume` — or the
+//! two can deadlock.
 
 use chrono::{DateTime, Months, Utc};
 use diesel::prelude::*;
@@ -69,6 +74,19 @@ pub fn open(
         ))
         .returning(Lot::as_returning())
         .get_result(conn)
+}
+
+/// Locks the member's open lots in `program` until the transaction ends. Call
+/// before booking a debit of the wallet (see the lock order above).
+pub fn lock(conn: &mut PgConnection, member_id: i64, program: &str) -> QueryResult<()> {
+    point_lots::table
+        .filter(point_lots::member_id.eq(member_id))
+        .filter(point_lots::program_code.eq(program))
+        .filter(point_lots::remaining.gt(0))
+        .select(point_lots::id)
+        .for_update()
+        .load::<i64>(conn)
+        .map(drop)
 }
 
 /// Consumes `points` of the member's lots in `program`, oldest expiry first

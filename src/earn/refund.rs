@@ -116,6 +116,7 @@ pub fn refund(
         let program =
             ProgramCode::parse(&before.program_code).expect("orders hold valid program codes");
         let wallet = chart::open(conn, &chart::member_wallet(before.member_id, &program))?;
+        lot::lock(conn, before.member_id, program.as_str())?;
         let available = ledger::balance(conn, wallet)?.available().max(0);
         let reversed = due.min(available);
         let unrecovered = due - reversed;

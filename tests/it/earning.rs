@@ -73,11 +73,13 @@ fn lots_remaining(conn: &mut PgConnection, member_id: i64) -> Vec<i64> {
         .unwrap()
 }
 
-/// What an exchange out or a redemption does to a wallet: retire points and
-/// consume lots, oldest first (the spending services of later issues do this).
+/// What an exchange out or a redemption does to a wallet: lock its lots, retire
+/// points and consume lots, oldest first (the spending services of later issues
+/// do this).
 fn spend(conn: &mut PgConnection, member_id: i64, program: &str, points: i64) {
     let code = ProgramCode::parse(program).unwrap();
     conn.transaction(|conn| {
+        lot::lock(conn, member_id, program).unwrap();
         let wallet = chart::open(conn, &chart::member_wallet(member_id, &code)).unwrap();
         let issuance = chart::open(conn, &chart::program_issuance(&code)).unwrap();
         let entry = EntryRequest::new(format!("test:spend:{}", rand::random::<u64>()), "exchange")
