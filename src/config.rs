@@ -15,6 +15,8 @@ const DEFAULT_SECRET_KEY: &str = "development-only-secret-key-do-not-use-in-prod
 const DEFAULT_DUAL_APPROVAL_FROM_FEN: i64 = 1_000_000;
 const DEFAULT_OUTBOX_DIR: &str = "outbox";
 const DEFAULT_MAIL_FROM: &str = "积分联盟 Alliance <noreply@alliance.example.cn>";
+/// Signed partner-API requests per key per minute (bursts up to the same number).
+const DEFAULT_API_RATE_PER_MINUTE: u32 = 600;
 /// A secret key shorter than this cannot carry 256 bits of entropy.
 const MIN_SECRET_KEY_LEN: usize = 32;
 
@@ -40,6 +42,9 @@ pub struct Config {
     pub mail_from: String,
     /// From this amount on, an approval needs two approvers.
     pub dual_approval_from: crate::domain::money::Money,
+    /// Partner-API requests each key may make per minute, in each server
+    /// process (`ALLIANCE_API_RATE_PER_MINUTE`).
+    pub api_rate_per_minute: std::num::NonZeroU32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -134,6 +139,14 @@ impl Config {
                     reason: format!("'{raw}' is not a positive amount such as 10000.00"),
                 })?,
         };
+        let api_rate_per_minute = match lookup("ALLIANCE_API_RATE_PER_MINUTE") {
+            None => std::num::NonZeroU32::new(DEFAULT_API_RATE_PER_MINUTE)
+                .expect("the default rate is positive"),
+            Some(raw) => raw.parse().map_err(|_| ConfigError::Invalid {
+                name: "ALLIANCE_API_RATE_PER_MINUTE",
+                reason: format!("'{raw}' is not a positive whole number"),
+            })?,
+        };
         Ok(Self {
             database_url: database_url
                 .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned())
@@ -151,6 +164,7 @@ impl Config {
                 .into(),
             mail_from: lookup("ALLIANCE_MAIL_FROM").unwrap_or_else(|| DEFAULT_MAIL_FROM.to_owned()),
             dual_approval_from,
+            api_rate_per_minute,
         })
     }
 
@@ -235,6 +249,20 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(config.environment, Environment::Production);
+    }
+
+    #[test]
+    fn the_api_rate_must_be_a_positive_whole_number() {
+        assert_eq!(config_from(&[]).unwrap().api_rate_per_minute.get(), 600);
+        let config = config_from(&[("ALLIANCE_API_RATE_PER_MINUTE", "5")]).unwrap();
+        assert_eq!(config.api_rate_per_minute.get(), 5);
+        for bad in ["0", "-1", "fast"] {
+            let err = config_from(&[("ALLIANCE_API_RATE_PER_MINUTE", bad)]).unwrap_err();
+            assert!(
+                err.to_string().contains("ALLIANCE_API_RATE_PER_MINUTE"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

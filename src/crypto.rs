@@ -112,6 +112,21 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
         .expect("SHA-256 output is 32 bytes")
 }
 
+/// HMAC-SHA256 of `message` under `key`: how partner-API requests (and the
+/// webhooks we send) are signed.
+pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, key), message)
+        .as_ref()
+        .try_into()
+        .expect("HMAC-SHA256 output is 32 bytes")
+}
+
+/// Whether `tag` is the HMAC-SHA256 of `message` under `key`, compared in
+/// constant time (ring's `verify`), so timing reveals nothing of the right tag.
+pub fn verify_hmac_sha256(key: &[u8], message: &[u8], tag: &[u8]) -> bool {
+    hmac::verify(&hmac::Key::new(hmac::HMAC_SHA256, key), message, tag).is_ok()
+}
+
 /// Compares secrets (token digests, signatures) without an early exit that would
 /// reveal, through timing, how many leading bytes matched. Lengths are not
 /// secret: the values compared have fixed lengths.
@@ -357,6 +372,36 @@ mod tests {
             hex::encode(sha256(b"abc")),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    #[test]
+    fn hmac_sha256_matches_rfc_4231_and_verifies_only_the_right_tag() {
+        // RFC 4231, test case 2.
+        let tag = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
+        assert_eq!(
+            hex::encode(tag),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        assert!(verify_hmac_sha256(
+            b"Jefe",
+            b"what do ya want for nothing?",
+            &tag
+        ));
+        assert!(!verify_hmac_sha256(
+            b"Jefe",
+            b"what do ya want for nothing!",
+            &tag
+        ));
+        assert!(!verify_hmac_sha256(
+            b"jefe",
+            b"what do ya want for nothing?",
+            &tag
+        ));
+        assert!(!verify_hmac_sha256(
+            b"Jefe",
+            b"what do ya want for nothing?",
+            &tag[..31]
+        ));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! Dependencies point one way: `cli`/`startup` (HTTP, jobs) → domain services →
 //! `ledger`/`db` → `domain`.
 
+pub mod api;
 pub mod approval;
 pub mod audit;
 pub mod bench;
@@ -29,6 +30,7 @@ pub mod program;
 pub mod risk;
 pub mod startup;
 pub mod telemetry;
+pub mod wallet;
 pub mod web;
 
 rust_i18n::i18n!("locales", fallback = "zh-CN");

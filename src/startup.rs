@@ -17,7 +17,7 @@ use anyhow::Context;
 use tracing_actix_web::TracingLogger;
 
 use crate::{
-    approval,
+    api, approval,
     config::Config,
     crypto::Keys,
     db::{self, PgPool},
@@ -69,6 +69,7 @@ impl Application {
             approval_policy: approval::Policy {
                 dual_approval_from: config.dual_approval_from,
             },
+            api_limiter: Arc::new(api::RateLimiter::per_minute(config.api_rate_per_minute)),
         });
         let listener = TcpListener::bind(config.bind)
             .with_context(|| format!("cannot listen on {}", config.bind))?;
@@ -97,6 +98,7 @@ impl Application {
                 .app_data(web::Data::new(pool.clone()))
                 .service(healthz)
                 .service(readyz)
+                .configure(api::configure)
                 .configure(|cfg| {
                     if development {
                         portals::development_routes(cfg);

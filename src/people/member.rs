@@ -112,6 +112,79 @@ pub fn sign_up(
     })
 }
 
+/// A member a partner enrolled by mobile number, or found already enrolled.
+#[derive(Debug)]
+pub struct Enrolment {
+    pub member: Member,
+    /// False when the number was already a member's.
+    pub created: bool,
+}
+
+/// Enrols the holder of `phone` as a member, or finds the member who has it.
+/// Enrolled members have no password until they sign up in the member app;
+/// without a `name` they are called by their masked number. A name given for
+/// an existing member changes nothing: a partner does not rename people.
+/// Concurrent enrolments of one number make one member (the second waits on
+/// the unique index, then finds the first).
+pub fn enrol_or_find(
+    conn: &mut PgConnection,
+    keys: &Keys,
+    actor: &Actor,
+    phone: &Phone,
+    name: Option<&str>,
+) -> Result<Enrolment, PeopleError> {
+    let display_name = match name {
+        Some(name) => super::display_name(name)?.to_owned(),
+        None => phone.masked(),
+    };
+    conn.transaction(|conn| {
+        let inserted: Option<Member> = diesel::insert_into(members::table)
+            .values((
+                members::phone_ciphertext.eq(keys.encrypt(phone.as_str().as_bytes(), PHONE_AAD)),
+                members::phone_index.eq(&phone_index(keys, phone)[..]),
+                members::display_name.eq(&display_name),
+            ))
+            .on_conflict(members::phone_index)
+            .do_nothing()
+            .returning(Member::as_returning())
+            .get_result(conn)
+            .optional()?;
+        let Some(member) = inserted else {
+            let member = find_by_phone(conn, keys, phone)?.ok_or(PeopleError::NotFound)?;
+            return Ok(Enrolment {
+                member,
+                created: false,
+            });
+        };
+        let record = MemberRecord {
+            phone: phone.masked(),
+            display_name: &member.display_name,
+            email: None,
+        };
+        audit::record(
+            conn,
+            actor,
+            Change::new("member.enrol", "member", member.id).after(record),
+        )?;
+        Ok(Enrolment {
+            member,
+            created: true,
+        })
+    })
+}
+
+/// Whether the member's real name and ID number are on file (实名认证).
+pub fn identity_verified(conn: &mut PgConnection, member_id: i64) -> QueryResult<bool> {
+    members::table
+        .find(member_id)
+        .select(
+            members::real_name_ciphertext
+                .is_not_null()
+                .and(members::id_number_ciphertext.is_not_null()),
+        )
+        .first(conn)
+}
+
 /// How a member appears as the actor of their own changes.
 pub fn actor(member: &Member, phone: &Phone, ip: Option<&str>) -> Actor {
     Actor {

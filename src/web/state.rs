@@ -5,7 +5,7 @@ use std::sync::Arc;
 use actix_web::web;
 use diesel::PgConnection;
 
-use crate::{approval, crypto::Keys, db::PgPool, email::Mailer};
+use crate::{api, approval, crypto::Keys, db::PgPool, email::Mailer};
 
 use super::error::WebError;
 
@@ -18,6 +18,8 @@ pub struct AppState {
     pub public_url: Arc<str>,
     pub approvals: Arc<approval::Registry>,
     pub approval_policy: approval::Policy,
+    /// Partner-API requests per key (in this process).
+    pub api_limiter: Arc<api::RateLimiter>,
 }
 
 impl AppState {

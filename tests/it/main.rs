@@ -1,15 +1,22 @@
 //! Integration tests against a real PostgreSQL (and, where marked, a real server).
 //! One binary, so the suite links once; every test has its own database.
 
+mod api_support;
 mod harness;
 mod ledger_support;
 mod people_support;
 
+mod api_end_to_end;
+mod api_idempotency;
+mod api_members;
+mod api_openapi;
+mod api_signatures;
 mod browser;
 mod cli;
 mod demo;
 mod deposits;
 mod earning;
+mod earning_portals;
 mod ledger_concurrency;
 mod ledger_database_guards;
 mod ledger_entries;

@@ -1,18 +1,11 @@
-//! "All my points": every program's balance, straight from the ledger, with its
-//! value in CNY at the program's settlement value and the combined total.
+//! "All my points": the member's wallet (see `crate::wallet`) as a page.
 
 use actix_web::{get, web};
 use askama::Template;
 use askama_web::WebTemplate;
 
-use std::collections::HashMap;
-
 use crate::{
-    domain::{
-        money::{Money, Rounding},
-        rate::Rate,
-    },
-    ledger, program,
+    wallet,
     web::{
         auth::{MemberPrincipal, Signed},
         context::PageContext,
@@ -54,54 +47,26 @@ async fn show_home(
     state: web::Data<AppState>,
 ) -> Result<HomePage, WebError> {
     let member_id = who.member.id;
-    let (accounts, balances, names, programs) = state
+    let wallet = state
         .db(move |conn| {
-            let accounts = ledger::accounts_of(conn, "member", member_id)?;
-            let ids: Vec<_> = accounts.iter().map(|a| a.id).collect();
-            Ok::<_, WebError>((
-                accounts,
-                ledger::balances(conn, &ids)?,
-                ledger::asset_names(conn)?,
-                program::all(conn)?,
-            ))
+            wallet::of_member(conn, member_id).map_err(|e| WebError::Internal(e.into()))
         })
         .await?;
-    let values: HashMap<&str, Rate> = programs
-        .iter()
-        .filter_map(|p| Some((p.code.as_str(), Rate::new(p.settlement_value).ok()?)))
+    let rows = wallet
+        .balances
+        .into_iter()
+        .map(|b| BalanceRow {
+            program: b.name,
+            code: b.code,
+            available: format::count(b.available),
+            held: (b.held > 0).then(|| format::count(b.held)),
+            value: b.value.map(format::money),
+        })
         .collect();
-    let mut total = Money::ZERO;
-    let mut rows = Vec::with_capacity(accounts.len());
-    for a in &accounts {
-        let balance = balances.get(&a.id).copied().unwrap_or_default();
-        // Rounded down: a member is never shown more than the points are worth.
-        let value = match values.get(a.asset.as_str()) {
-            Some(rate) => Some(
-                rate.value_of(balance.available(), Rounding::Down)
-                    .map_err(|e| WebError::Internal(e.into()))?,
-            ),
-            None => None,
-        };
-        if let Some(value) = value {
-            total = total
-                .checked_add(value)
-                .map_err(|e| WebError::Internal(e.into()))?;
-        }
-        rows.push(BalanceRow {
-            program: names
-                .get(&a.asset)
-                .cloned()
-                .unwrap_or_else(|| a.asset.clone()),
-            code: a.asset.clone(),
-            available: format::count(balance.available()),
-            held: (balance.debits_pending > 0).then(|| format::count(balance.debits_pending)),
-            value: value.map(format::money),
-        });
-    }
     Ok(HomePage {
         chrome: super::chrome(&ctx, &who, "/consumer"),
         name: who.member.display_name.clone(),
         balances: rows,
-        total_value: format::money(total),
+        total_value: format::money(wallet.total_value),
     })
 }

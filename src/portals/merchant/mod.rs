@@ -4,6 +4,7 @@ mod api_keys;
 mod dashboard;
 pub(super) mod deposit;
 mod form;
+mod issue;
 mod program;
 mod settings;
 mod staff;
@@ -25,6 +26,7 @@ use super::nav_item;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(dashboard::routes)
+        .configure(issue::routes)
         .configure(staff::routes)
         .configure(deposit::routes)
         .configure(stores::routes)
@@ -55,6 +57,7 @@ fn chrome(ctx: &PageContext, who: &MerchantPrincipal, current: &str) -> Chrome {
         ));
     }
     for (href, key, roles) in [
+        ("/merchant/issue", "earning_portals.nav.issue", issue::ISSUERS),
         (
             "/merchant/deposit",
             "merchant.nav.deposit",

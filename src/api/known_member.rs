@@ -1,0 +1,45 @@
+//! The members a merchant knows (`merchant_members`): those its keys enrolled
+//! or found by mobile number, and those who earned there. A key may see only
+//! these, so member ids are useless to a merchant that never met the member.
+
+use diesel::prelude::*;
+
+use crate::{
+    audit::{self, Change},
+    db::schema::merchant_members,
+    domain::actor::Actor,
+};
+
+/// Notes that the merchant knows the member (audited when new). Idempotent.
+pub fn link(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    merchant_id: i64,
+    member_id: i64,
+) -> QueryResult<()> {
+    let inserted = diesel::insert_into(merchant_members::table)
+        .values((
+            merchant_members::merchant_id.eq(merchant_id),
+            merchant_members::member_id.eq(member_id),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)?;
+    if inserted == 0 {
+        return Ok(());
+    }
+    audit::record(
+        conn,
+        actor,
+        Change::new("merchant_member.link", "member", member_id)
+            .after(serde_json::json!({ "merchant_id": merchant_id })),
+    )
+}
+
+pub fn is_known(conn: &mut PgConnection, merchant_id: i64, member_id: i64) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        merchant_members::table
+            .filter(merchant_members::merchant_id.eq(merchant_id))
+            .filter(merchant_members::member_id.eq(member_id)),
+    ))
+    .get_result(conn)
+}

@@ -1,0 +1,304 @@
+//! Errors of the partner API as RFC 7807 problems (`application/problem+json`):
+//! `type`, `title`, `status`, `detail`, and `errors: [{field, message}]` for
+//! validation. Titles and details are translated (`Accept-Language`, Chinese by
+//! default); causes of internal errors go to the log, never to the client.
+
+use std::fmt;
+
+use actix_web::{
+    HttpRequest, HttpResponse, ResponseError,
+    body::BoxBody,
+    http::{StatusCode, header},
+};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::i18n::Locale;
+
+pub const CONTENT_TYPE: &str = "application/problem+json";
+/// Problem types are URNs: they name the kind of problem without promising a
+/// page behind it.
+const TYPE_PREFIX: &str = "urn:alliance:problem:";
+
+/// An RFC 7807 problem document.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    /// `urn:alliance:problem:<slug>`, stable for clients to branch on.
+    #[serde(rename = "type")]
+    #[schema(example = "urn:alliance:problem:signature_invalid")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// What was wrong with each field (validation problems only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+/// Why a field was refused; translated when the problem is rendered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldReason {
+    Required,
+    Phone,
+    Name,
+    Amount,
+    OrderId,
+    Time,
+    Program,
+    Id,
+}
+
+impl FieldReason {
+    fn key(self) -> &'static str {
+        match self {
+            Self::Required => "api.field.required",
+            Self::Phone => "api.field.phone",
+            Self::Name => "api.field.name",
+            Self::Amount => "api.field.amount",
+            Self::OrderId => "api.field.order_id",
+            Self::Time => "api.field.time",
+            Self::Program => "api.field.program",
+            Self::Id => "api.field.id",
+        }
+    }
+}
+
+/// A domain service's refusal of a well-formed request (a client error): the
+/// service names it and explains it in the caller's language.
+pub trait Refusal: fmt::Debug + Send + Sync {
+    /// The problem slug, e.g. `order_conflict`.
+    fn code(&self) -> &'static str;
+    fn status(&self) -> StatusCode;
+    fn message(&self, locale: Locale) -> String;
+}
+
+/// Why the signature check refused a request. All of them are 401.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureFailure {
+    /// A signature header is missing or malformed.
+    Missing,
+    /// The timestamp is too far from the server's clock.
+    Stale,
+    /// The nonce was already used with this key.
+    Replayed,
+    /// Unknown or revoked key, a merchant without API access, or a signature
+    /// that does not match: indistinguishable on purpose.
+    Invalid,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("signature refused: {0:?}")]
+    Unauthorized(SignatureFailure),
+    #[error("the member is not one this merchant knows")]
+    MemberNotKnown,
+    #[error("not found")]
+    NotFound,
+    #[error("the body is not the JSON this operation takes")]
+    MalformedBody,
+    #[error("the body is too large")]
+    BodyTooLarge,
+    #[error("invalid fields: {0:?}")]
+    Invalid(Vec<(&'static str, FieldReason)>),
+    #[error("Idempotency-Key is missing or not 1-64 printable ASCII")]
+    IdempotencyKeyRequired,
+    #[error("the Idempotency-Key was used with a different request")]
+    IdempotencyKeyReused,
+    #[error("rate limit reached; retry in {retry_after_seconds} s")]
+    RateLimited { retry_after_seconds: u64 },
+    #[error("refused: {0:?}")]
+    Refused(Box<dyn Refusal>),
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl ApiError {
+    /// One invalid field.
+    pub fn invalid(field: &'static str, reason: FieldReason) -> Self {
+        Self::Invalid(vec![(field, reason)])
+    }
+
+    fn slug(&self) -> &'static str {
+        match self {
+            Self::Unauthorized(SignatureFailure::Missing) => "signature_missing",
+            Self::Unauthorized(SignatureFailure::Stale) => "timestamp_stale",
+            Self::Unauthorized(SignatureFailure::Replayed) => "nonce_replayed",
+            Self::Unauthorized(SignatureFailure::Invalid) => "signature_invalid",
+            Self::MemberNotKnown => "member_not_known",
+            Self::NotFound => "not_found",
+            Self::MalformedBody => "malformed_body",
+            Self::BodyTooLarge => "body_too_large",
+            Self::Invalid(_) => "validation_failed",
+            Self::IdempotencyKeyRequired => "idempotency_key_required",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Refused(refusal) => refusal.code(),
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::MemberNotKnown => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MalformedBody | Self::IdempotencyKeyRequired => StatusCode::BAD_REQUEST,
+            Self::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::IdempotencyKeyReused => StatusCode::CONFLICT,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Refused(refusal) => refusal.status(),
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The problem document in `locale`.
+    pub fn problem(&self, locale: Locale) -> Problem {
+        let slug = self.slug();
+        let (title, detail) = match self {
+            Self::Refused(refusal) => (
+                locale.t("api.problem.refused.title").into_owned(),
+                refusal.message(locale),
+            ),
+            Self::RateLimited {
+                retry_after_seconds,
+            } => (
+                locale.t("api.problem.rate_limited.title").into_owned(),
+                locale.t_with(
+                    "api.problem.rate_limited.detail",
+                    &[("seconds", &retry_after_seconds.to_string())],
+                ),
+            ),
+            _ => (
+                locale.t(&format!("api.problem.{slug}.title")).into_owned(),
+                locale.t(&format!("api.problem.{slug}.detail")).into_owned(),
+            ),
+        };
+        let errors = match self {
+            Self::Invalid(fields) => fields
+                .iter()
+                .map(|&(field, reason)| FieldError {
+                    field,
+                    message: locale.t(reason.key()).into_owned(),
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        Problem {
+            kind: format!("{TYPE_PREFIX}{slug}"),
+            title,
+            status: self.status().as_u16(),
+            detail,
+            errors,
+        }
+    }
+
+    /// The response in `locale`; internal causes are logged here.
+    pub fn response(&self, locale: Locale) -> HttpResponse {
+        if let Self::Internal(cause) = self {
+            tracing::error!(error = format!("{cause:#}"), "partner API request failed");
+        }
+        self.render(locale)
+    }
+
+    /// The response in `locale`, without logging (for an error already logged).
+    pub fn render(&self, locale: Locale) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status());
+        if let Self::RateLimited {
+            retry_after_seconds,
+        } = self
+        {
+            response.insert_header((header::RETRY_AFTER, retry_after_seconds.to_string()));
+        }
+        response
+            .content_type(CONTENT_TYPE)
+            .json(self.problem(locale))
+    }
+}
+
+/// Rendered in Chinese; the signature middleware re-renders it in the
+/// caller's language (`localize`), which `ResponseError` cannot know.
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status()
+    }
+
+    fn error_response(&self) -> HttpResponse<BoxBody> {
+        self.response(Locale::default())
+    }
+}
+
+/// The language problems are written in: `Accept-Language`, Chinese otherwise.
+/// Partners send no cookies, so the portals' language cookie plays no part.
+pub fn locale_of(req: &HttpRequest) -> Locale {
+    req.headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map(Locale::from_accept_language)
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_validation_problem_lists_each_field_in_the_callers_language() {
+        let error = ApiError::Invalid(vec![
+            ("phone", FieldReason::Phone),
+            ("amount_cny", FieldReason::Required),
+        ]);
+        let problem = error.problem(Locale::En);
+        assert_eq!(problem.kind, "urn:alliance:problem:validation_failed");
+        assert_eq!(problem.status, 422);
+        assert_eq!(problem.errors.len(), 2);
+        assert_eq!(problem.errors[0].field, "phone");
+        assert!(!problem.errors[0].message.starts_with("api."));
+        let chinese = error.problem(Locale::ZhCn);
+        assert_ne!(chinese.title, problem.title);
+    }
+
+    #[test]
+    fn every_problem_has_a_translated_title_and_detail() {
+        let errors = [
+            ApiError::Unauthorized(SignatureFailure::Missing),
+            ApiError::Unauthorized(SignatureFailure::Stale),
+            ApiError::Unauthorized(SignatureFailure::Replayed),
+            ApiError::Unauthorized(SignatureFailure::Invalid),
+            ApiError::MemberNotKnown,
+            ApiError::NotFound,
+            ApiError::MalformedBody,
+            ApiError::BodyTooLarge,
+            ApiError::Invalid(vec![]),
+            ApiError::IdempotencyKeyRequired,
+            ApiError::IdempotencyKeyReused,
+            ApiError::RateLimited {
+                retry_after_seconds: 3,
+            },
+            ApiError::Internal(anyhow::anyhow!("boom")),
+        ];
+        for error in &errors {
+            for locale in Locale::ALL {
+                let problem = error.problem(locale);
+                assert!(!problem.title.starts_with("api."), "{error:?} {locale}");
+                assert!(!problem.detail.starts_with("api."), "{error:?} {locale}");
+                assert!(
+                    !problem.detail.contains("boom"),
+                    "internals stay in the log"
+                );
+            }
+        }
+    }
+}
