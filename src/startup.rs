@@ -21,7 +21,7 @@ use crate::{
     config::Config,
     crypto::Keys,
     db::{self, PgPool},
-    deposit,
+    deposit, earn,
     email::Mailer,
     error::AppError,
     jobs, onboarding,
@@ -46,6 +46,7 @@ pub fn approval_registry() -> approval::Registry {
         .with("operator.grant_admin", operator::grant_admin)
         .with(onboarding::APPROVAL_KIND, onboarding::approve)
         .with(deposit::DEDUCTION_KIND, deposit::deduct)
+        .with(earn::adjustment::APPROVAL_KIND, earn::adjustment::apply)
 }
 
 impl Application {

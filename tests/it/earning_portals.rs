@@ -178,3 +178,92 @@ async fn a_refused_issue_shows_the_translated_reason_and_changes_nothing() {
     );
     assert_eq!(wallet(conn, alice, "BREW"), 0);
 }
+
+#[tokio::test]
+async fn a_large_adjustment_waits_for_a_second_person_and_the_maker_cannot_approve_it() {
+    let app = spawn_app().await;
+    let conn = &mut app.db.conn();
+    let shop = funded_shop(conn, "BREW", "0.01");
+    merchant_user(conn, shop, "owner@brew.test", MerchantRole::Owner);
+    merchant_user(conn, shop, "manager@brew.test", MerchantRole::Manager);
+    merchant_user(conn, shop, "till@brew.test", MerchantRole::Cashier);
+    let alice = member(conn, &app.keys, PHONE, None);
+    let owner = app.browser();
+    owner.sign_in("merchant", "owner@brew.test", PASSWORD).await;
+    let adjust = |points: &'static str, direction: &'static str| {
+        let owner = &owner;
+        async move {
+            owner
+                .submit(
+                    "/merchant/adjustments",
+                    "/merchant/adjustments",
+                    &[
+                        ("phone", PHONE),
+                        ("direction", direction),
+                        ("points", points),
+                        ("reason", "顾客投诉补偿"),
+                    ],
+                )
+                .await
+        }
+    };
+
+    // Small: booked at once.
+    assert_eq!(adjust("200", "add").await.status, 303);
+    assert_eq!(wallet(conn, alice, "BREW"), 200);
+    // Taking back more than the member has is refused and changes nothing.
+    let too_much = adjust("500", "deduct").await;
+    assert_eq!(too_much.status, 422);
+    assert!(
+        too_much.body.contains("可用积分只有 200"),
+        "{}",
+        too_much.body
+    );
+    assert_eq!(wallet(conn, alice, "BREW"), 200);
+
+    // Large: waits.
+    assert_eq!(adjust("5000", "add").await.status, 303);
+    assert_eq!(wallet(conn, alice, "BREW"), 200);
+    let queue = owner.get("/merchant/approvals").await;
+    assert!(queue.body.contains("积分调整"), "{}", queue.body);
+    let marker = "href=\"/merchant/approvals/";
+    let start = queue.body.find(marker).expect("a pending approval") + marker.len();
+    let id: String = queue.body[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let detail = format!("/merchant/approvals/{id}");
+    let decide = format!("{detail}/decision");
+
+    // The maker sees no decision form and a forged decision is refused.
+    assert!(!owner.get(&detail).await.body.contains("name=\"decision\""));
+    let own = owner
+        .submit(&detail, &decide, &[("decision", "approve")])
+        .await;
+    assert_eq!(own.status, 303);
+    assert!(owner.get(&detail).await.body.contains("不能审批自己"));
+    assert_eq!(wallet(conn, alice, "BREW"), 200);
+
+    // A cashier may not decide at all.
+    let till = app.browser();
+    till.sign_in("merchant", "till@brew.test", PASSWORD).await;
+    assert_eq!(till.get(&detail).await.status, 403);
+
+    // Another manager approves: booked now, once.
+    let manager = app.browser();
+    manager
+        .sign_in("merchant", "manager@brew.test", PASSWORD)
+        .await;
+    let approved = manager
+        .submit(&detail, &decide, &[("decision", "approve")])
+        .await;
+    assert_eq!(approved.status, 303);
+    assert_eq!(wallet(conn, alice, "BREW"), 5_200);
+    let again = manager
+        .submit(&detail, &decide, &[("decision", "approve")])
+        .await;
+    assert_eq!(again.status, 303);
+    assert_eq!(wallet(conn, alice, "BREW"), 5_200);
+    let list = owner.get("/merchant/adjustments").await;
+    assert!(list.body.contains("已入账"), "{}", list.body);
+}

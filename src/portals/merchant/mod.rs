@@ -1,6 +1,8 @@
 //! The merchant console (商户端), for a partner merchant's own staff.
 
+mod adjustments;
 mod api_keys;
+mod approvals;
 mod dashboard;
 pub(super) mod deposit;
 mod form;
@@ -27,6 +29,8 @@ use super::nav_item;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(dashboard::routes)
         .configure(issue::routes)
+        .configure(adjustments::routes)
+        .configure(approvals::routes)
         .configure(staff::routes)
         .configure(deposit::routes)
         .configure(stores::routes)
@@ -57,7 +61,21 @@ fn chrome(ctx: &PageContext, who: &MerchantPrincipal, current: &str) -> Chrome {
         ));
     }
     for (href, key, roles) in [
-        ("/merchant/issue", "earning_portals.nav.issue", issue::ISSUERS),
+        (
+            "/merchant/issue",
+            "earning_portals.nav.issue",
+            issue::ISSUERS,
+        ),
+        (
+            "/merchant/adjustments",
+            "earning_portals.nav.adjustments",
+            adjustments::ADJUSTERS,
+        ),
+        (
+            "/merchant/approvals",
+            "earning_portals.nav.approvals",
+            approvals::CHECKERS,
+        ),
         (
             "/merchant/deposit",
             "merchant.nav.deposit",

@@ -1,5 +1,9 @@
 //! The approvals queue (maker-checker): what waits for a second pair of eyes, and
 //! the decision itself.
+//!
+//! The merchant console's approvals page (`merchant::approvals`) shows its own
+//! scope's requests with the same view pieces and templates
+//! (`templates/partials/approval_*.html`).
 
 use actix_web::{HttpResponse, get, post, web};
 use askama::Template;
@@ -7,8 +11,8 @@ use askama_web::WebTemplate;
 use serde::Deserialize;
 
 use crate::{
-    approval::{self, Approval, ApprovalError, Scope},
-    domain::money::Money,
+    approval::{self, Approval, ApprovalError, Decision, Scope},
+    domain::{actor::Actor, money::Money},
     i18n::Locale,
     web::{
         auth::{OperatorPrincipal, Signed},
@@ -23,7 +27,8 @@ use crate::{
 
 use super::super::see_other;
 
-const LIST_SIZE: i64 = 100;
+pub(in crate::portals) const LIST_SIZE: i64 = 100;
+const BASE: &str = "/platform/approvals";
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(list_approvals)
@@ -31,7 +36,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(decide_approval);
 }
 
-pub struct ApprovalRow {
+pub(in crate::portals) struct ApprovalRow {
     pub id: i64,
     pub kind: String,
     pub summary: String,
@@ -43,7 +48,7 @@ pub struct ApprovalRow {
     pub required: i16,
 }
 
-fn row(a: &Approval, locale: Locale) -> ApprovalRow {
+pub(in crate::portals) fn row(a: &Approval, locale: Locale) -> ApprovalRow {
     ApprovalRow {
         id: a.id,
         kind: locale.t(&format!("approval.kind.{}", a.kind)).into_owned(),
@@ -66,6 +71,8 @@ fn row(a: &Approval, locale: Locale) -> ApprovalRow {
 #[template(path = "platform/approvals.html")]
 struct ApprovalsPage {
     chrome: Chrome,
+    /// Where this scope's approvals live, for the shared templates' links.
+    base: &'static str,
     rows: Vec<ApprovalRow>,
     pending_only: bool,
 }
@@ -87,13 +94,14 @@ async fn list_approvals(
         .db(move |conn| approval::list(conn, Scope::Platform, pending_only, LIST_SIZE))
         .await?;
     Ok(ApprovalsPage {
-        chrome: super::chrome(&ctx, &who, "/platform/approvals"),
+        chrome: super::chrome(&ctx, &who, BASE),
+        base: BASE,
         rows: approvals.iter().map(|a| row(a, ctx.locale)).collect(),
         pending_only,
     })
 }
 
-pub struct DecisionRow {
+pub(in crate::portals) struct DecisionRow {
     pub checker: String,
     pub approve: bool,
     pub reason: String,
@@ -104,6 +112,7 @@ pub struct DecisionRow {
 #[template(path = "platform/approval.html")]
 struct ApprovalPage {
     chrome: Chrome,
+    base: &'static str,
     approval: ApprovalRow,
     payload: String,
     outcome: String,
@@ -124,41 +133,55 @@ async fn show_approval(
         .db(move |conn| approval::get(conn, Scope::Platform, id))
         .await?
         .ok_or(WebError::NotFound)?;
-    let me = who.operator.id;
-    let decided_by_me = decisions
-        .iter()
-        .any(|d| d.checker_kind == "operator" && d.checker_id == me);
-    let can_decide = approval.status == "pending"
-        && !(approval.maker_kind == "operator" && approval.maker_id == me)
-        && !decided_by_me
+    Ok(ApprovalPage {
+        chrome: super::chrome(&ctx, &who, BASE),
+        base: BASE,
+        can_decide: can_decide(&approval, &decisions, &who.actor),
+        payload: serde_json::to_string_pretty(&approval.payload).unwrap_or_default(),
+        outcome: approval.outcome.clone().unwrap_or_default(),
+        approval: row(&approval, ctx.locale),
+        decisions: decision_rows(decisions, ctx.locale),
+    })
+}
+
+/// Whether `who` may still decide the request: it is pending, not theirs, not
+/// yet decided by them, and their role is one it asks for.
+pub(in crate::portals) fn can_decide(
+    approval: &Approval,
+    decisions: &[Decision],
+    who: &Actor,
+) -> bool {
+    let kind = who.kind.as_str();
+    let is = |k: &str, id: i64| k == kind && Some(id) == who.id;
+    approval.status == "pending"
+        && !is(&approval.maker_kind, approval.maker_id)
+        && !decisions.iter().any(|d| is(&d.checker_kind, d.checker_id))
         && approval
             .approver_roles
             .iter()
             .flatten()
-            .any(|r| *r == who.operator.role);
-    let locale = ctx.locale;
-    Ok(ApprovalPage {
-        chrome: super::chrome(&ctx, &who, "/platform/approvals"),
-        payload: serde_json::to_string_pretty(&approval.payload).unwrap_or_default(),
-        outcome: approval.outcome.clone().unwrap_or_default(),
-        approval: row(&approval, locale),
-        decisions: decisions
-            .into_iter()
-            .map(|d| DecisionRow {
-                checker: d.checker_label,
-                approve: d.approve,
-                reason: d.reason.unwrap_or_default(),
-                at: format::datetime(d.decided_at, locale),
-            })
-            .collect(),
-        can_decide,
-    })
+            .any(|r| *r == who.role)
+}
+
+pub(in crate::portals) fn decision_rows(
+    decisions: Vec<Decision>,
+    locale: Locale,
+) -> Vec<DecisionRow> {
+    decisions
+        .into_iter()
+        .map(|d| DecisionRow {
+            checker: d.checker_label,
+            approve: d.approve,
+            reason: d.reason.unwrap_or_default(),
+            at: format::datetime(d.decided_at, locale),
+        })
+        .collect()
 }
 
 #[derive(Deserialize)]
-struct DecisionForm {
-    decision: String,
-    reason: Option<String>,
+pub(in crate::portals) struct DecisionForm {
+    pub decision: String,
+    pub reason: Option<String>,
 }
 
 #[post("/approvals/{id}/decision")]
@@ -170,11 +193,7 @@ async fn decide_approval(
     CsrfForm(form): CsrfForm<DecisionForm>,
 ) -> Result<HttpResponse, WebError> {
     let id = id.into_inner();
-    let approve = match form.decision.as_str() {
-        "approve" => true,
-        "reject" => false,
-        _ => return Err(WebError::BadRequest),
-    };
+    let approve = form.approves()?;
     let (actor, registry) = (who.actor.clone(), state.approvals.clone());
     let result = state
         .db(move |conn| {
@@ -191,7 +210,28 @@ async fn decide_approval(
     if let Ok(decided) = &result {
         super::applications::after_decision(&state, decided).await;
     }
-    let (kind, key) = match result {
+    let (kind, key) = decision_flash(result, approve)?;
+    set_flash(&ctx.session, kind, key);
+    Ok(see_other(format!("{BASE}/{id}")))
+}
+
+impl DecisionForm {
+    /// `approve` or `reject`; anything else is not this form.
+    pub(in crate::portals) fn approves(&self) -> Result<bool, WebError> {
+        match self.decision.as_str() {
+            "approve" => Ok(true),
+            "reject" => Ok(false),
+            _ => Err(WebError::BadRequest),
+        }
+    }
+}
+
+/// The message a decision leaves for the next page.
+pub(in crate::portals) fn decision_flash(
+    result: Result<Approval, ApprovalError>,
+    approve: bool,
+) -> Result<(FlashKind, &'static str), WebError> {
+    Ok(match result {
         Ok(a) if a.status == "failed" => (FlashKind::Error, "approval.flash.failed"),
         Ok(a) if a.status == "pending" => (FlashKind::Success, "approval.flash.recorded"),
         Ok(_) if approve => (FlashKind::Success, "approval.flash.approved"),
@@ -199,9 +239,7 @@ async fn decide_approval(
         Err(ApprovalError::NotFound) => return Err(WebError::NotFound),
         Err(ApprovalError::Database(e)) => return Err(e.into()),
         Err(e) => (FlashKind::Error, approval_error_key(&e)),
-    };
-    set_flash(&ctx.session, kind, key);
-    Ok(see_other(format!("/platform/approvals/{id}")))
+    })
 }
 
 fn approval_error_key(e: &ApprovalError) -> &'static str {

@@ -1,7 +1,7 @@
 //! The platform portal (平台端), for the alliance's operators.
 
 mod applications;
-mod approvals;
+pub(super) mod approvals;
 mod audit;
 mod dashboard;
 mod deposits;

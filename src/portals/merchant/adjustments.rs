@@ -1,0 +1,251 @@
+//! Manual point adjustments (积分调整): the owner or a manager adds points to a
+//! member or takes some back, with a reason. Small ones are booked at once;
+//! above `adjustment::APPROVAL_THRESHOLD` they wait on the approvals page for
+//! another owner or manager (see `earn::adjustment`).
+
+use actix_web::{HttpResponse, get, post, web};
+use askama::Template;
+use askama_web::WebTemplate;
+use serde::Deserialize;
+
+use crate::{
+    domain::phone::Phone,
+    earn::adjustment::{self, AdjustmentError, Listed, NewAdjustment},
+    i18n::Locale,
+    people::{member, merchant_user::MerchantRole},
+    web::{
+        auth::{MerchantPrincipal, Signed},
+        context::{PageContext, set_flash},
+        csrf::CsrfForm,
+        error::WebError,
+        format,
+        page::{Chrome, FlashKind},
+        state::AppState,
+    },
+};
+
+use super::{
+    super::see_other,
+    form::{FieldErrors, unprocessable},
+};
+
+/// Who adjusts points (and, on the approvals page, approves large ones).
+pub(super) const ADJUSTERS: &[MerchantRole] = &[MerchantRole::Owner, MerchantRole::Manager];
+const PAGE: &str = "/merchant/adjustments";
+const LIST_SIZE: i64 = 50;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(show_adjustments).service(request_adjustment);
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct AdjustForm {
+    phone: String,
+    /// `add` or `deduct`.
+    direction: String,
+    points: String,
+    reason: String,
+}
+
+struct Parsed {
+    phone: Phone,
+    points: i64,
+}
+
+impl AdjustForm {
+    fn parse(&self, locale: Locale) -> Result<Parsed, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let phone = Phone::parse(self.phone.trim()).ok();
+        if phone.is_none() {
+            errors.push(
+                "phone",
+                locale.t("earning_portals.field.phone_invalid").into_owned(),
+            );
+        }
+        let sign = match self.direction.as_str() {
+            "add" => Some(1),
+            "deduct" => Some(-1),
+            _ => None,
+        };
+        if sign.is_none() {
+            errors.push(
+                "direction",
+                locale
+                    .t("earning_portals.adjust.direction_invalid")
+                    .into_owned(),
+            );
+        }
+        let points = self
+            .points
+            .trim()
+            .replace(',', "")
+            .parse::<i64>()
+            .ok()
+            .filter(|p| (1..=adjustment::MAX_POINTS).contains(p));
+        if points.is_none() {
+            errors.push("points", AdjustmentError::InvalidPoints.message(locale));
+        }
+        match (phone, sign, points) {
+            (Some(phone), Some(sign), Some(points)) => Ok(Parsed {
+                phone,
+                points: sign * points,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+struct AdjustmentRow {
+    pub at: String,
+    pub points: String,
+    pub incoming: bool,
+    pub reason: String,
+    pub requested_by: String,
+    /// `booked`, `pending`, `rejected` or `failed`.
+    pub state: String,
+    pub state_label: String,
+    pub approval_id: Option<i64>,
+}
+
+impl AdjustmentRow {
+    fn of(listed: &Listed, locale: Locale) -> Self {
+        let a = &listed.adjustment;
+        let state = listed.state().to_owned();
+        Self {
+            at: format::datetime(a.created_at, locale),
+            points: format!(
+                "{}{}",
+                if a.points > 0 { "+" } else { "" },
+                format::count(a.points)
+            ),
+            incoming: a.points > 0,
+            reason: a.reason.clone(),
+            requested_by: a.requested_by.clone(),
+            state_label: locale
+                .t(&format!("earning_portals.adjust.state.{state}"))
+                .into_owned(),
+            state: if state == "booked" {
+                "approved".to_owned()
+            } else {
+                state
+            },
+            approval_id: a.approval_id,
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "merchant/adjustments.html")]
+struct AdjustmentsPage {
+    chrome: Chrome,
+    form: AdjustForm,
+    errors: FieldErrors,
+    refusal: Option<String>,
+    rows: Vec<AdjustmentRow>,
+    threshold: String,
+}
+
+async fn page(
+    ctx: &PageContext,
+    who: &MerchantPrincipal,
+    state: &AppState,
+    form: AdjustForm,
+    errors: FieldErrors,
+    refusal: Option<String>,
+) -> Result<AdjustmentsPage, WebError> {
+    let merchant_id = who.merchant.id;
+    let listed = state
+        .db(move |conn| adjustment::list(conn, merchant_id, LIST_SIZE))
+        .await?;
+    Ok(AdjustmentsPage {
+        chrome: super::chrome(ctx, who, PAGE),
+        form,
+        errors,
+        refusal,
+        rows: listed
+            .iter()
+            .map(|l| AdjustmentRow::of(l, ctx.locale))
+            .collect(),
+        threshold: format::count(adjustment::APPROVAL_THRESHOLD),
+    })
+}
+
+#[get("/adjustments")]
+async fn show_adjustments(
+    ctx: PageContext,
+    who: Signed<MerchantPrincipal>,
+    state: web::Data<AppState>,
+) -> Result<AdjustmentsPage, WebError> {
+    who.require(ADJUSTERS)?;
+    let form = AdjustForm {
+        direction: "add".to_owned(),
+        ..AdjustForm::default()
+    };
+    page(&ctx, &who, &state, form, FieldErrors::default(), None).await
+}
+
+#[post("/adjustments")]
+async fn request_adjustment(
+    ctx: PageContext,
+    who: Signed<MerchantPrincipal>,
+    state: web::Data<AppState>,
+    CsrfForm(form): CsrfForm<AdjustForm>,
+) -> Result<HttpResponse, WebError> {
+    who.require(ADJUSTERS)?;
+    let parsed = match form.parse(ctx.locale) {
+        Ok(parsed) => parsed,
+        Err(errors) => return unprocessable(&page(&ctx, &who, &state, form, errors, None).await?),
+    };
+    let keys = state.keys.clone();
+    let phone = parsed.phone.clone();
+    let Some(found) = state
+        .db(move |conn| member::find_by_phone(conn, &keys, &phone))
+        .await?
+    else {
+        let errors = FieldErrors::one(
+            "phone",
+            ctx.locale
+                .t("earning_portals.field.phone_unknown")
+                .into_owned(),
+        );
+        return unprocessable(&page(&ctx, &who, &state, form, errors, None).await?);
+    };
+    let new = NewAdjustment {
+        merchant_id: who.merchant.id,
+        member_id: found.id,
+        member_label: parsed.phone.masked(),
+        points: parsed.points,
+        reason: form.reason.clone(),
+    };
+    let (actor, policy, registry) = (
+        who.actor.clone(),
+        state.approval_policy,
+        state.approvals.clone(),
+    );
+    let requested = state
+        .db(move |conn| {
+            Ok::<_, WebError>(adjustment::request(conn, &actor, &new, policy, &registry))
+        })
+        .await?;
+    match requested {
+        Ok(row) => {
+            let key = if row.status == "booked" {
+                "earning_portals.adjust.booked"
+            } else {
+                "earning_portals.adjust.filed"
+            };
+            set_flash(&ctx.session, FlashKind::Success, key);
+            Ok(see_other(PAGE))
+        }
+        Err(AdjustmentError::InvalidReason) => {
+            let errors =
+                FieldErrors::one("reason", AdjustmentError::InvalidReason.message(ctx.locale));
+            unprocessable(&page(&ctx, &who, &state, form, errors, None).await?)
+        }
+        Err(e) if e.is_client_error() => {
+            let refusal = Some(e.message(ctx.locale));
+            unprocessable(&page(&ctx, &who, &state, form, FieldErrors::default(), refusal).await?)
+        }
+        Err(e) => Err(WebError::Internal(e.into())),
+    }
+}
