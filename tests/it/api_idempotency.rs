@@ -212,3 +212,70 @@ async fn invalid_fields_are_not_stored_so_the_key_can_carry_the_corrected_reques
         .await;
     assert_eq!(corrected.status, 201, "{corrected:?}");
 }
+
+#[tokio::test]
+async fn nonces_and_keys_are_forgotten_after_their_retention() {
+    let app = spawn_app().await;
+    let client = ApiClient::new(&app, &partner(&app, "COFFEE"));
+    client.enrol("13800000001").await;
+    client.enrol("13800000002").await;
+    let conn = &mut app.db.conn();
+    let (nonces, keys) = (footprint(&app).nonces, footprint(&app).idempotency_keys);
+    assert_eq!((nonces, keys), (2, 2));
+    // One of each ages past its retention: nonces 10 minutes, keys 24 hours.
+    diesel::sql_query(
+        "UPDATE api_nonces SET seen_at = now() - interval '11 minutes' \
+         WHERE nonce = (SELECT min(nonce) FROM api_nonces)",
+    )
+    .execute(conn)
+    .unwrap();
+    diesel::sql_query(
+        "UPDATE api_idempotency SET created_at = now() - interval '25 hours' \
+         WHERE idempotency_key = 'enrol-13800000001'",
+    )
+    .execute(conn)
+    .unwrap();
+
+    assert_eq!(alliance::api::purge_expired(conn).unwrap(), 2);
+
+    let after = footprint(&app);
+    assert_eq!((after.nonces, after.idempotency_keys), (1, 1));
+    // The forgotten key may carry a new request now.
+    let reused = client
+        .post(
+            "/api/v1/members",
+            "enrol-13800000001",
+            &json!({"phone": "13800000003"}),
+        )
+        .await;
+    assert_eq!(reused.status, 201, "{reused:?}");
+}
+
+#[tokio::test]
+async fn concurrent_enrolments_of_one_number_make_one_member() {
+    let app = spawn_app().await;
+    let client = ApiClient::new(&app, &partner(&app, "COFFEE"));
+    let requests = (0..8).map(|i| {
+        let client = client.clone();
+        tokio::spawn(async move {
+            client
+                .post(
+                    "/api/v1/members",
+                    &format!("enrol-{i}"),
+                    &json!({"phone": "13800000001"}),
+                )
+                .await
+        })
+    });
+    let mut statuses = Vec::new();
+    let mut ids = std::collections::BTreeSet::new();
+    for request in requests {
+        let response = request.await.unwrap();
+        statuses.push(response.status);
+        ids.insert(response.json()["member_id"].as_i64().unwrap());
+    }
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 200, 200, 201]);
+    assert_eq!(ids.len(), 1);
+    assert_eq!(footprint(&app).members, 1);
+}

@@ -2,6 +2,8 @@
 //! wrongly signed gets 401, another merchant's key gets 403 (or 404 for its
 //! orders), and none of them changes anything.
 
+use alliance::db::schema::merchants;
+use diesel::prelude::*;
 use serde_json::json;
 
 use crate::{
@@ -265,4 +267,23 @@ async fn problems_speak_the_callers_language() {
     client.secret = "wrong".to_owned();
     let refused = client.get("/api/v1/members/1").await.json();
     assert_eq!(refused["title"], "Invalid signature");
+}
+
+#[tokio::test]
+async fn a_merchant_that_loses_api_access_is_refused_on_the_next_request() {
+    let app = spawn_app().await;
+    let coffee = partner(&app, "COFFEE");
+    let client = ApiClient::new(&app, &coffee);
+    let member_id = client.enrol("13800000001").await;
+    let path = format!("/api/v1/members/{member_id}");
+    assert_eq!(client.get(&path).await.status, 200);
+
+    diesel::update(merchants::table.find(coffee.merchant_id))
+        .set(merchants::tier.eq("standard"))
+        .execute(&mut app.db.conn())
+        .unwrap();
+
+    let response = client.get(&path).await;
+    assert_eq!(response.status, 401, "{response:?}");
+    assert_eq!(response.problem(), "signature_invalid");
 }
