@@ -13,6 +13,9 @@
 //! **Who pays.** The bonus points are the merchant's points (its liability,
 //! like any it issues); the house's share of their value is paid to the
 //! merchant in the earn entry: `house:campaigns → merchant:m:settlement`.
+//!
+//! Operators create campaigns and pause, resume or end them (`create`,
+//! `set_status`), every change audited.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -20,9 +23,12 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::{
-    db::schema::{campaign_merchants, campaigns},
+    audit::{self, Change},
+    db::schema::{campaign_merchants, campaigns, merchants},
+    domain::{actor::Actor, money::Money},
     earn::rule::SpendStep,
     i18n::Locale,
+    merchant::Merchant,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
@@ -94,4 +100,372 @@ pub fn charge(conn: &mut PgConnection, campaign_id: i64, cost_fen: i64) -> Query
         .set(campaigns::spent_fen.eq(campaigns::spent_fen + cost_fen))
         .execute(conn)
         .map(drop)
+}
+
+/// Longest campaign name, in characters.
+const MAX_NAME_CHARS: usize = 60;
+/// The highest multiplier a campaign may give: beyond it is a typo.
+const MAX_MULTIPLIER: i64 = 100;
+
+/// A campaign as an operator sets it up, parsed from the form.
+#[derive(Debug, Clone)]
+pub struct NewCampaign {
+    pub name_zh: String,
+    pub name_en: String,
+    /// 1 is no multiplier; 10 is "10x points".
+    pub multiplier: Decimal,
+    pub steps: Vec<SpendStep>,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub merchant_ids: Vec<i64>,
+    pub budget: Money,
+    pub house_share_bp: i32,
+}
+
+/// What is wrong with a campaign; each names the field it is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidCampaign {
+    #[error("a name in each language, at most {MAX_NAME_CHARS} characters")]
+    Name,
+    #[error("the multiplier must be from 1 to {MAX_MULTIPLIER} with at most two decimals")]
+    Multiplier,
+    #[error("spend steps are ¥amount +points, separated by commas")]
+    Steps,
+    #[error("the campaign must end after it starts, and not in the past")]
+    Window,
+    #[error("choose at least one active merchant")]
+    Merchants,
+    #[error("the budget must be more than zero")]
+    Budget,
+    #[error("the house's share is 0 to 100%")]
+    HouseShare,
+    #[error("a campaign with no multiplier and no spend steps gives nothing")]
+    NoBonus,
+}
+
+impl InvalidCampaign {
+    /// The form field it is about.
+    pub fn field(self) -> &'static str {
+        match self {
+            Self::Name => "name",
+            Self::Multiplier | Self::NoBonus => "multiplier",
+            Self::Steps => "steps",
+            Self::Window => "window",
+            Self::Merchants => "merchants",
+            Self::Budget => "budget",
+            Self::HouseShare => "house_share",
+        }
+    }
+
+    pub fn message(self, locale: Locale) -> String {
+        let key = match self {
+            Self::NoBonus => "no_bonus",
+            other => other.field(),
+        };
+        locale
+            .t(&format!("earning_portals.campaign.error.{key}"))
+            .into_owned()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CampaignError {
+    #[error(transparent)]
+    Invalid(#[from] InvalidCampaign),
+    #[error("no such campaign")]
+    NotFound,
+    #[error("a campaign cannot go from {from} to {to}")]
+    Transition { from: String, to: String },
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+/// What an operator may do to a campaign.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Active,
+    Paused,
+    Ended,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Paused => "paused",
+            Self::Ended => "ended",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Active, Self::Paused, Self::Ended]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+
+    /// Pause and resume go back and forth; ending is final.
+    fn may_follow(self, from: &str) -> bool {
+        matches!(
+            (from, self),
+            ("active", Self::Paused)
+                | ("paused", Self::Active)
+                | ("active" | "paused", Self::Ended)
+        )
+    }
+}
+
+/// Reads spend steps written as `≥¥100 +50, ≥¥500 +300` (the `≥` and `¥` are
+/// optional; commas, semicolons or new lines separate steps). Empty is none.
+pub fn parse_steps(text: &str) -> Result<Vec<SpendStep>, InvalidCampaign> {
+    let mut steps: Vec<SpendStep> = text
+        .split([',', '，', ';', '；', '\n'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|step| {
+            let step = step
+                .trim_start_matches(['≥', '>', '='])
+                .replace(['¥', '￥', ' '], "");
+            let (amount, bonus) = step.split_once('+').ok_or(InvalidCampaign::Steps)?;
+            let min = Money::parse(amount.trim_start_matches(['≥', '>', '=']))
+                .ok()
+                .filter(|m| m.is_positive())
+                .ok_or(InvalidCampaign::Steps)?;
+            let bonus_points = bonus
+                .parse::<i64>()
+                .ok()
+                .filter(|b| *b > 0)
+                .ok_or(InvalidCampaign::Steps)?;
+            Ok(SpendStep {
+                min_fen: min.fen(),
+                bonus_points,
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    steps.sort_by_key(|s| s.min_fen);
+    if steps.windows(2).any(|w| w[0].min_fen == w[1].min_fen) {
+        return Err(InvalidCampaign::Steps);
+    }
+    Ok(steps)
+}
+
+/// The steps as `parse_steps` reads them: `≥¥100 +50, ≥¥99.50 +10`.
+pub fn format_steps(steps: &[SpendStep]) -> String {
+    steps
+        .iter()
+        .map(|s| {
+            let min = Money::from_fen(s.min_fen);
+            let min = if s.min_fen % 100 == 0 {
+                (s.min_fen / 100).to_string()
+            } else {
+                min.to_string()
+            };
+            format!("≥¥{min} +{}", s.bonus_points)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn name(text: &str) -> Result<&str, InvalidCampaign> {
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > MAX_NAME_CHARS {
+        return Err(InvalidCampaign::Name);
+    }
+    Ok(text)
+}
+
+impl NewCampaign {
+    fn validate(&self, now: DateTime<Utc>) -> Result<(), InvalidCampaign> {
+        name(&self.name_zh)?;
+        name(&self.name_en)?;
+        if self.multiplier < Decimal::ONE
+            || self.multiplier > Decimal::from(MAX_MULTIPLIER)
+            || self.multiplier.normalize().scale() > 2
+        {
+            return Err(InvalidCampaign::Multiplier);
+        }
+        if self.multiplier == Decimal::ONE && self.steps.is_empty() {
+            return Err(InvalidCampaign::NoBonus);
+        }
+        if self.ends_at <= self.starts_at || self.ends_at <= now {
+            return Err(InvalidCampaign::Window);
+        }
+        if self.merchant_ids.is_empty() {
+            return Err(InvalidCampaign::Merchants);
+        }
+        if !self.budget.is_positive() {
+            return Err(InvalidCampaign::Budget);
+        }
+        if !(0..=10_000).contains(&self.house_share_bp) {
+            return Err(InvalidCampaign::HouseShare);
+        }
+        Ok(())
+    }
+}
+
+/// Creates a campaign, active from its start; audited.
+pub fn create(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    new: &NewCampaign,
+) -> Result<Campaign, CampaignError> {
+    new.validate(Utc::now())?;
+    conn.transaction(|conn| {
+        let mut merchant_ids = new.merchant_ids.clone();
+        merchant_ids.sort_unstable();
+        merchant_ids.dedup();
+        let active: i64 = merchants::table
+            .filter(merchants::id.eq_any(&merchant_ids))
+            .filter(merchants::status.eq("active"))
+            .count()
+            .get_result(conn)?;
+        if usize::try_from(active).ok() != Some(merchant_ids.len()) {
+            return Err(InvalidCampaign::Merchants.into());
+        }
+        let campaign: Campaign = diesel::insert_into(campaigns::table)
+            .values((
+                campaigns::name_zh.eq(name(&new.name_zh)?),
+                campaigns::name_en.eq(name(&new.name_en)?),
+                campaigns::multiplier.eq(new.multiplier),
+                campaigns::spend_steps
+                    .eq(serde_json::to_value(&new.steps).expect("steps serialize")),
+                campaigns::starts_at.eq(new.starts_at),
+                campaigns::ends_at.eq(new.ends_at),
+                campaigns::budget_fen.eq(new.budget.fen()),
+                campaigns::house_share_bp.eq(new.house_share_bp),
+                campaigns::created_by.eq(&actor.label),
+            ))
+            .returning(Campaign::as_returning())
+            .get_result(conn)?;
+        diesel::insert_into(campaign_merchants::table)
+            .values(
+                merchant_ids
+                    .iter()
+                    .map(|m| {
+                        (
+                            campaign_merchants::campaign_id.eq(campaign.id),
+                            campaign_merchants::merchant_id.eq(*m),
+                        )
+                    })
+                    .collect::<Vec<_>>(),
+            )
+            .execute(conn)?;
+        audit::record(
+            conn,
+            actor,
+            Change::new("campaign.create", "campaign", campaign.id).after(serde_json::json!({
+                "campaign": &campaign,
+                "merchant_ids": merchant_ids,
+            })),
+        )?;
+        Ok(campaign)
+    })
+}
+
+/// A campaign with the merchants it runs at.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub campaign: Campaign,
+    pub merchants: Vec<Merchant>,
+}
+
+/// Every campaign, newest first, with its merchants.
+pub fn list(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<Listed>> {
+    let all: Vec<Campaign> = campaigns::table
+        .order(campaigns::id.desc())
+        .limit(limit)
+        .select(Campaign::as_select())
+        .load(conn)?;
+    let ids: Vec<i64> = all.iter().map(|c| c.id).collect();
+    let links: Vec<(i64, Merchant)> = campaign_merchants::table
+        .inner_join(merchants::table)
+        .filter(campaign_merchants::campaign_id.eq_any(&ids))
+        .order(merchants::code)
+        .select((campaign_merchants::campaign_id, Merchant::as_select()))
+        .load(conn)?;
+    Ok(all
+        .into_iter()
+        .map(|campaign| Listed {
+            merchants: links
+                .iter()
+                .filter(|(c, _)| *c == campaign.id)
+                .map(|(_, m)| m.clone())
+                .collect(),
+            campaign,
+        })
+        .collect())
+}
+
+/// Pauses, resumes or ends a campaign; audited. The row lock waits for earns
+/// charging its budget, so none is charged after it stops.
+pub fn set_status(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: i64,
+    to: Status,
+) -> Result<Campaign, CampaignError> {
+    conn.transaction(|conn| {
+        let before: Campaign = campaigns::table
+            .find(id)
+            .select(Campaign::as_select())
+            .for_update()
+            .first(conn)
+            .optional()?
+            .ok_or(CampaignError::NotFound)?;
+        if !to.may_follow(&before.status) {
+            return Err(CampaignError::Transition {
+                from: before.status,
+                to: to.as_str().to_owned(),
+            });
+        }
+        let after: Campaign = diesel::update(campaigns::table.find(id))
+            .set(campaigns::status.eq(to.as_str()))
+            .returning(Campaign::as_returning())
+            .get_result(conn)?;
+        audit::record(
+            conn,
+            actor,
+            Change::new("campaign.status", "campaign", id)
+                .before(&before.status)
+                .after(&after.status),
+        )?;
+        Ok(after)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spend_steps_read_as_written_on_a_poster() {
+        let steps = parse_steps("≥¥500 +300， ≥¥100 +50").unwrap();
+        assert_eq!(
+            steps,
+            vec![
+                SpendStep {
+                    min_fen: 10_000,
+                    bonus_points: 50
+                },
+                SpendStep {
+                    min_fen: 50_000,
+                    bonus_points: 300
+                },
+            ]
+        );
+        assert_eq!(format_steps(&steps), "≥¥100 +50, ≥¥500 +300");
+        assert_eq!(parse_steps(&format_steps(&steps)).unwrap(), steps);
+        assert_eq!(parse_steps("  ").unwrap(), vec![]);
+        for bad in ["100", "¥100 +0", "abc +5", "100 +5, 100 +6", "-5 +3"] {
+            assert_eq!(parse_steps(bad), Err(InvalidCampaign::Steps), "{bad}");
+        }
+    }
+
+    #[test]
+    fn pause_and_resume_go_back_and_forth_and_ending_is_final() {
+        assert!(Status::Paused.may_follow("active"));
+        assert!(Status::Active.may_follow("paused"));
+        assert!(Status::Ended.may_follow("paused"));
+        assert!(!Status::Active.may_follow("ended"));
+        assert!(!Status::Paused.may_follow("paused"));
+    }
 }

@@ -4,10 +4,10 @@
 
 use alliance::{
     chart,
-    domain::{actor::Actor, points::ProgramCode},
-    ledger,
+    domain::{actor::Actor, money::Money, points::ProgramCode},
+    earn, ledger,
     merchant::standing,
-    people::merchant_user::MerchantRole,
+    people::{merchant_user::MerchantRole, operator::OperatorRole},
 };
 use diesel::PgConnection;
 
@@ -266,4 +266,109 @@ async fn a_large_adjustment_waits_for_a_second_person_and_the_maker_cannot_appro
     assert_eq!(wallet(conn, alice, "BREW"), 5_200);
     let list = owner.get("/merchant/adjustments").await;
     assert!(list.body.contains("已入账"), "{}", list.body);
+}
+
+/// `2026-11-22T16:05` in Shanghai, as a datetime-local input sends it.
+fn shanghai_local(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+        .format("%Y-%m-%dT%H:%M")
+        .to_string()
+}
+
+fn earn_at(conn: &mut PgConnection, shop: i64, member_id: i64, order: &str) -> i64 {
+    let request = earn::EarnRequest {
+        merchant_id: shop,
+        order_id: earn::OrderId::parse(order).unwrap(),
+        member_id,
+        amount: Money::parse("120.00").unwrap(),
+        occurred_at: None,
+        store_id: None,
+        program: None,
+        source: earn::Source::Api,
+        device_id: None,
+        ip: None,
+    };
+    earn::earn(conn, &request, &Actor::system("test-till"))
+        .unwrap()
+        .order
+        .points
+}
+
+#[tokio::test]
+async fn a_campaign_created_on_the_platform_page_gives_its_bonus_on_the_next_earn() {
+    let app = spawn_app().await;
+    let conn = &mut app.db.conn();
+    let shop = funded_shop(conn, "BREW", "0.01");
+    let alice = member(conn, &app.keys, PHONE, None);
+    operator(conn, "ops@alliance.test", OperatorRole::Operator);
+    operator(conn, "risk@alliance.test", OperatorRole::Risk);
+    let now = chrono::Utc::now();
+    let merchant_field = format!("merchant_{shop}");
+    let (starts, ends) = (
+        shanghai_local(now - chrono::Duration::hours(1)),
+        shanghai_local(now + chrono::Duration::days(7)),
+    );
+    let form = [
+        ("name_zh", "双十一十倍积分"),
+        ("name_en", "Double eleven 10x"),
+        ("multiplier", "10"),
+        ("steps", "≥¥100 +50, ≥¥500 +300"),
+        ("starts_at", starts.as_str()),
+        ("ends_at", ends.as_str()),
+        ("budget", "1000.00"),
+        ("house_share", "50"),
+        (merchant_field.as_str(), "on"),
+    ];
+
+    // Risk may look but not create.
+    let risk = app.browser();
+    risk.sign_in("platform", "risk@alliance.test", PASSWORD)
+        .await;
+    let refused = risk
+        .submit("/platform/campaigns", "/platform/campaigns", &form)
+        .await;
+    assert_eq!(refused.status, 403);
+
+    let ops = app.browser();
+    ops.sign_in("platform", "ops@alliance.test", PASSWORD).await;
+    // A window that ends before it starts is refused, in words.
+    let mut backwards = form;
+    backwards[5] = ("ends_at", starts.as_str());
+    let bad = ops
+        .submit("/platform/campaigns", "/platform/campaigns", &backwards)
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.body.contains("结束须晚于开始"), "{}", bad.body);
+
+    let created = ops
+        .submit("/platform/campaigns", "/platform/campaigns", &form)
+        .await;
+    assert_eq!(created.status, 303, "{}", created.body);
+    let list = ops.get("/platform/campaigns").await;
+    assert!(list.body.contains("双十一十倍积分"), "{}", list.body);
+    assert!(list.body.contains("≥¥100 +50, ≥¥500 +300"), "{}", list.body);
+
+    // ¥120: base 120, 10x adds 1,080, the ¥100 step adds 50.
+    assert_eq!(earn_at(conn, shop, alice, "POS-1"), 1_250);
+    assert_eq!(wallet(conn, alice, "BREW"), 1_250);
+    let list = ops.get("/platform/campaigns").await;
+    assert!(list.body.contains("¥11.30"), "{}", list.body);
+
+    // Paused, it gives nothing more.
+    let marker = "action=\"/platform/campaigns/";
+    let start = list.body.find(marker).unwrap() + marker.len();
+    let id: String = list.body[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let paused = ops
+        .submit(
+            "/platform/campaigns",
+            &format!("/platform/campaigns/{id}/status"),
+            &[("status", "paused")],
+        )
+        .await;
+    assert_eq!(paused.status, 303);
+    assert_eq!(earn_at(conn, shop, alice, "POS-2"), 120);
+    assert_eq!(wallet(conn, alice, "BREW"), 1_370);
 }

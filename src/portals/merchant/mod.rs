@@ -5,7 +5,7 @@ mod api_keys;
 mod approvals;
 mod dashboard;
 pub(super) mod deposit;
-mod form;
+pub(super) mod form;
 mod issue;
 mod program;
 mod settings;

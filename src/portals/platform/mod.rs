@@ -3,6 +3,7 @@
 mod applications;
 pub(super) mod approvals;
 mod audit;
+mod campaigns;
 mod dashboard;
 mod deposits;
 mod merchants;
@@ -27,6 +28,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(applications::routes)
         .configure(approvals::routes)
         .configure(audit::routes)
+        .configure(campaigns::routes)
         .configure(operators::routes)
         .configure(merchants::routes)
         .configure(deposits::routes)
@@ -54,6 +56,12 @@ fn chrome(ctx: &PageContext, who: &OperatorPrincipal, current: &str) -> Chrome {
             current,
         ),
         nav_item(locale, "/platform/risk", "platform.nav.risk", current),
+        nav_item(
+            locale,
+            "/platform/campaigns",
+            "earning_portals.nav.campaigns",
+            current,
+        ),
     ];
     if applications::REVIEWERS.contains(&role) {
         nav.push(nav_item(
