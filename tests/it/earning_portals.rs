@@ -372,3 +372,50 @@ async fn a_campaign_created_on_the_platform_page_gives_its_bonus_on_the_next_ear
     assert_eq!(earn_at(conn, shop, alice, "POS-2"), 120);
     assert_eq!(wallet(conn, alice, "BREW"), 1_370);
 }
+
+#[tokio::test]
+async fn the_member_sees_when_their_points_lapse_their_tier_and_their_earning_history() {
+    let app = spawn_app().await;
+    let conn = &mut app.db.conn();
+    let shop = funded_shop(conn, "BREW", "0.01");
+    let alice = member(conn, &app.keys, PHONE, None);
+    assert_eq!(earn_at(conn, shop, alice, "POS-1"), 120);
+    earn::refund(
+        conn,
+        shop,
+        &earn::OrderId::parse("POS-1").unwrap(),
+        Some(Money::parse("20.00").unwrap()),
+        &Actor::system("test-till"),
+    )
+    .unwrap();
+    assert_eq!(wallet(conn, alice, "BREW"), 100);
+    let lots = earn::lot::upcoming(conn, alice).unwrap();
+    let lapses = lots[0]
+        .expires_at
+        .unwrap()
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+        .format("%Y-%m-%d %H:%M")
+        .to_string();
+
+    let browser = app.browser();
+    browser.sign_in("consumer", PHONE, PASSWORD).await;
+    let home = browser.get("/consumer").await;
+    assert!(
+        home.body.contains("href=\"/consumer/points\""),
+        "{}",
+        home.body
+    );
+    let page = browser.get("/consumer/points").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains(&format!("{lapses} 过期")),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(">100<"), "{}", page.body);
+    assert!(page.body.contains("已退款 ¥20.00"), "{}", page.body);
+    assert!(page.body.contains("扣回 20"), "{}", page.body);
+    // ¥100 net spend towards the next tier.
+    assert!(page.body.contains("消费 ¥100.00"), "{}", page.body);
+    assert!(page.body.contains("即可升级为"), "{}", page.body);
+}

@@ -1,6 +1,7 @@
 //! The member app (消费者端): phone-first, for the members of every program.
 
 mod home;
+mod points;
 mod profile;
 mod sign_up;
 
@@ -20,6 +21,7 @@ use super::nav_item;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(sign_up::routes)
         .configure(home::routes)
+        .configure(points::routes)
         .configure(profile::routes);
 }
 
