@@ -419,3 +419,54 @@ async fn the_member_sees_when_their_points_lapse_their_tier_and_their_earning_hi
     assert!(page.body.contains("消费 ¥100.00"), "{}", page.body);
     assert!(page.body.contains("即可升级为"), "{}", page.body);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cashier_issues_points_in_a_real_browser_and_a_double_click_issues_once() {
+    use thirtyfour::prelude::*;
+
+    use crate::browser::{Browser, screenshot_path, sign_in};
+
+    let app = spawn_app().await;
+    let conn = &mut app.db.conn();
+    let shop = funded_shop(conn, "BREW", "0.01");
+    merchant_user(conn, shop, "till@brew.test", MerchantRole::Cashier);
+    let alice = member(conn, &app.keys, PHONE, None);
+
+    let browser = Browser::launch().await;
+    let driver = browser.driver();
+    sign_in(&app, driver, "merchant", "till@brew.test").await;
+    driver.goto(app.url("/merchant/issue")).await.unwrap();
+    for (id, text) in [("phone", PHONE), ("amount", "88.80")] {
+        driver
+            .find(By::Id(id))
+            .await
+            .unwrap()
+            .send_keys(text)
+            .await
+            .unwrap();
+    }
+    let submit = driver.find(By::Id("issue-submit")).await.unwrap();
+    submit.click().await.unwrap();
+    // An impatient second click: the page may already be going, which is fine.
+    let _ = submit.click().await;
+    let mut total = None;
+    for _ in 0..200 {
+        if let Ok(found) = driver.find(By::Id("issue-total")).await {
+            total = Some(found.text().await.unwrap());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        total.as_deref(),
+        Some("88"),
+        "{}",
+        driver.source().await.unwrap()
+    );
+    driver
+        .screenshot(&screenshot_path("merchant-issue-zh"))
+        .await
+        .unwrap();
+    browser.quit().await;
+    assert_eq!(wallet(conn, alice, "BREW"), 88);
+}
