@@ -364,6 +364,8 @@ fn book(
     let (debit, credit) = if before.points > 0 {
         (issuance, wallet)
     } else {
+        // Lots before the wallet (see `lot`).
+        lot::lock(conn, before.member_id, code.as_str())?;
         (wallet, issuance)
     };
     let entry = EntryRequest::new(format!("adjust:{}", before.id), "adjust")
