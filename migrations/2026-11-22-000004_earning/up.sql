@@ -196,7 +196,11 @@ CREATE TABLE point_adjustments (
     approval_id      bigint REFERENCES approvals (id),
     journal_entry_id bigint REFERENCES journal_entries (id),
     requested_by     text NOT NULL,
+    -- The one-time token of the form that asked for it: a form submitted twice
+    -- finds its first adjustment instead of filing a second.
+    request_token    text NOT NULL CHECK (request_token ~ '^[A-Za-z0-9_-]{16,64}$'),
     created_at       timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (merchant_id, request_token),
     CHECK ((status = 'booked') = (journal_entry_id IS NOT NULL))
 );
 CREATE INDEX point_adjustments_merchant ON point_adjustments (merchant_id, created_at DESC);

@@ -260,8 +260,9 @@ async fn refund_earn(
             &caller.request_hash(),
             caller.locale,
             |conn| {
-                let refunded = earn::refund(conn, caller.merchant_id, &order_id, amount, &actor)
-                    .map_err(refused_refund)?;
+                let refunded =
+                    earn::refund(conn, caller.merchant_id, &order_id, amount, None, &actor)
+                        .map_err(refused_refund)?;
                 let breakdown = stored_breakdown(&refunded.order)?;
                 Reply::json(
                     StatusCode::OK,

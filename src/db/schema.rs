@@ -412,6 +412,7 @@ diesel::table! {
         approval_id -> Nullable<Int8>,
         journal_entry_id -> Nullable<Int8>,
         requested_by -> Text,
+        request_token -> Text,
         created_at -> Timestamptz,
     }
 }

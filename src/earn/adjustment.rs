@@ -91,6 +91,9 @@ pub struct NewAdjustment {
     pub member_label: String,
     pub points: i64,
     pub reason: String,
+    /// The asking form's one-time token (16–64 letters, digits, `-`, `_`): the
+    /// same token again returns the first adjustment.
+    pub request_token: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -188,6 +191,15 @@ pub fn request(
     }
     conn.transaction(|conn| {
         lock_member(conn, new.member_id)?;
+        let asked_before: Option<Adjustment> = point_adjustments::table
+            .filter(point_adjustments::merchant_id.eq(new.merchant_id))
+            .filter(point_adjustments::request_token.eq(&new.request_token))
+            .select(Adjustment::as_select())
+            .first(conn)
+            .optional()?;
+        if let Some(first) = asked_before {
+            return Ok(first);
+        }
         let (_, code) = program_of(conn, new.merchant_id)?;
         check_bookable(conn, new.merchant_id, new.member_id, &code, new.points)?;
         let row: Adjustment = diesel::insert_into(point_adjustments::table)
@@ -198,6 +210,7 @@ pub fn request(
                 point_adjustments::reason.eq(reason),
                 point_adjustments::status.eq("pending"),
                 point_adjustments::requested_by.eq(&maker.label),
+                point_adjustments::request_token.eq(&new.request_token),
             ))
             .returning(Adjustment::as_returning())
             .get_result(conn)?;

@@ -48,6 +48,10 @@ pub enum RefundError {
     NonPositiveAmount,
     #[error("the refund is more than what is left to refund ({refundable})")]
     TooMuch { refundable: Money },
+    /// The order was refunded since the refund was asked for: a second submit
+    /// of the same form, or someone else's refund. Nothing was done.
+    #[error("the order was refunded in the meantime")]
+    Stale,
     #[error("the ledger refused the entry: {0}")]
     Refused(EntryError),
     #[error(transparent)]
@@ -64,6 +68,7 @@ impl RefundError {
             Self::UnknownOrder => "unknown_order",
             Self::NonPositiveAmount => "non_positive_amount",
             Self::TooMuch { .. } => "refund_too_much",
+            Self::Stale => "refund_stale",
             Self::Refused(_) | Self::Ledger(_) | Self::Lots(_) | Self::Database(_) => "internal",
         }
     }
@@ -86,16 +91,23 @@ impl RefundError {
 }
 
 /// Refunds `amount` of the order (all that is left when None) and reverses its
-/// points in proportion.
+/// points in proportion. `refunded_before`, when given, is what the caller saw
+/// refunded already: if the order has moved on since, nothing is done
+/// (`Stale`) — how a form submitted twice refunds once. The partner API needs
+/// no such check: its Idempotency-Key replays a repeated request.
 pub fn refund(
     conn: &mut PgConnection,
     merchant_id: i64,
     order_id: &OrderId,
     amount: Option<Money>,
+    refunded_before: Option<Money>,
     actor: &Actor,
 ) -> Result<Refunded, RefundError> {
     conn.transaction(|conn| {
         let before = order::lock(conn, merchant_id, order_id)?.ok_or(RefundError::UnknownOrder)?;
+        if refunded_before.is_some_and(|seen| seen.fen() != before.refunded_fen) {
+            return Err(RefundError::Stale);
+        }
         let amount = amount.unwrap_or(Money::from_fen(before.refundable_fen()));
         if amount.fen() <= 0 {
             return Err(if before.refundable_fen() == 0 {

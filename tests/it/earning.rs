@@ -191,6 +191,7 @@ fn a_refund_after_a_partial_spend_takes_back_what_is_left_and_reports_the_rest()
         shop,
         &order,
         Some(Money::parse("40.00").unwrap()),
+        None,
         &cashier(),
     )
     .unwrap();
@@ -198,7 +199,7 @@ fn a_refund_after_a_partial_spend_takes_back_what_is_left_and_reports_the_rest()
     assert_eq!((half.points_reversed, half.points_unrecovered), (30, 10));
     assert_eq!(wallet(conn, alice, "COFFEE"), 0);
 
-    let rest = earn::refund(conn, shop, &order, None, &cashier()).unwrap();
+    let rest = earn::refund(conn, shop, &order, None, None, &cashier()).unwrap();
     assert_eq!((rest.points_reversed, rest.points_unrecovered), (0, 60));
     assert_eq!(rest.order.refunded_fen, 10_000);
     assert_eq!(rest.order.points_kept(), 0);
@@ -209,6 +210,7 @@ fn a_refund_after_a_partial_spend_takes_back_what_is_left_and_reports_the_rest()
         shop,
         &order,
         Some(Money::parse("0.01").unwrap()),
+        None,
         &cashier(),
     );
     assert!(
@@ -233,11 +235,12 @@ fn partial_refunds_reverse_points_in_proportion_and_a_full_one_reverses_them_all
         shop,
         &order,
         Some(Money::parse("33.33").unwrap()),
+        None,
         &cashier(),
     )
     .unwrap();
     assert_eq!(first.points_reversed, 33);
-    let rest = earn::refund(conn, shop, &order, None, &cashier()).unwrap();
+    let rest = earn::refund(conn, shop, &order, None, None, &cashier()).unwrap();
     assert_eq!(rest.points_reversed, 68);
     assert_eq!(wallet(conn, alice, "COFFEE"), 0);
     assert_eq!(lots_remaining(conn, alice), vec![0]);
@@ -445,6 +448,7 @@ fn issuing_alp_charges_the_merchant_the_issue_price() {
         shop,
         &OrderId::parse("ALP-1").unwrap(),
         None,
+        None,
         &cashier(),
     )
     .unwrap();
@@ -525,6 +529,7 @@ fn spending_past_silver_upgrades_the_member_and_the_next_earn_gets_the_bonus() {
         shop,
         &OrderId::parse("BIG").unwrap(),
         Some(Money::parse("4000.00").unwrap()),
+        None,
         &cashier(),
     )
     .unwrap();

@@ -82,16 +82,39 @@ async fn issuing_through_the_page_books_the_points_once_even_when_submitted_twic
         .submit(
             "/merchant/issue",
             "/merchant/issue/refund",
-            &[("order_id", &order_id), ("amount", "64.25")],
+            &[
+                ("order_id", &order_id),
+                ("amount", "64.25"),
+                ("refunded_before", "0.00"),
+            ],
         )
         .await;
     assert_eq!(half.status, 303, "{}", half.body);
+    assert_eq!(wallet(conn, alice, "BREW"), 64);
+    // The same form again (a double click): refused, nothing refunded twice.
+    let twice = browser
+        .submit(
+            "/merchant/issue",
+            "/merchant/issue/refund",
+            &[
+                ("order_id", &order_id),
+                ("amount", "64.25"),
+                ("refunded_before", "0.00"),
+            ],
+        )
+        .await;
+    assert_eq!(twice.status, 422);
+    assert!(twice.body.contains("本次未重复退款"), "{}", twice.body);
     assert_eq!(wallet(conn, alice, "BREW"), 64);
     let rest = browser
         .submit(
             "/merchant/issue",
             "/merchant/issue/refund",
-            &[("order_id", &order_id), ("amount", "")],
+            &[
+                ("order_id", &order_id),
+                ("amount", ""),
+                ("refunded_before", "64.25"),
+            ],
         )
         .await;
     assert_eq!(rest.status, 303, "{}", rest.body);
@@ -100,7 +123,11 @@ async fn issuing_through_the_page_books_the_points_once_even_when_submitted_twic
         .submit(
             "/merchant/issue",
             "/merchant/issue/refund",
-            &[("order_id", &order_id), ("amount", "1.00")],
+            &[
+                ("order_id", &order_id),
+                ("amount", "1.00"),
+                ("refunded_before", "128.50"),
+            ],
         )
         .await;
     assert_eq!(too_much.status, 422);
@@ -190,26 +217,32 @@ async fn a_large_adjustment_waits_for_a_second_person_and_the_maker_cannot_appro
     let alice = member(conn, &app.keys, PHONE, None);
     let owner = app.browser();
     owner.sign_in("merchant", "owner@brew.test", PASSWORD).await;
-    let adjust = |points: &'static str, direction: &'static str| {
+    // Each call fills a freshly drawn form; `twice` submits it a second time.
+    let adjust_with = |points: &'static str, direction: &'static str, twice: bool| {
         let owner = &owner;
         async move {
-            owner
-                .submit(
-                    "/merchant/adjustments",
-                    "/merchant/adjustments",
-                    &[
-                        ("phone", PHONE),
-                        ("direction", direction),
-                        ("points", points),
-                        ("reason", "顾客投诉补偿"),
-                    ],
-                )
-                .await
+            let form = owner.get("/merchant/adjustments").await;
+            let (csrf, token) = (form.csrf(), hidden(&form, "token"));
+            let fields = [
+                ("csrf_token", csrf.as_str()),
+                ("token", token.as_str()),
+                ("phone", PHONE),
+                ("direction", direction),
+                ("points", points),
+                ("reason", "顾客投诉补偿"),
+            ];
+            let first = owner.post("/merchant/adjustments", &fields).await;
+            if twice {
+                owner.post("/merchant/adjustments", &fields).await
+            } else {
+                first
+            }
         }
     };
+    let adjust = |points, direction| adjust_with(points, direction, false);
 
-    // Small: booked at once.
-    assert_eq!(adjust("200", "add").await.status, 303);
+    // Small: booked at once, and once even when the form is sent twice.
+    assert_eq!(adjust_with("200", "add", true).await.status, 303);
     assert_eq!(wallet(conn, alice, "BREW"), 200);
     // Taking back more than the member has is refused and changes nothing.
     let too_much = adjust("500", "deduct").await;
@@ -385,6 +418,7 @@ async fn the_member_sees_when_their_points_lapse_their_tier_and_their_earning_hi
         shop,
         &earn::OrderId::parse("POS-1").unwrap(),
         Some(Money::parse("20.00").unwrap()),
+        None,
         &Actor::system("test-till"),
     )
     .unwrap();

@@ -9,6 +9,7 @@ use askama_web::WebTemplate;
 use serde::Deserialize;
 
 use crate::{
+    crypto,
     domain::phone::Phone,
     earn::adjustment::{self, AdjustmentError, Listed, NewAdjustment},
     i18n::Locale,
@@ -40,6 +41,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 #[derive(Debug, Default, Deserialize)]
 struct AdjustForm {
+    /// One-time token of this rendering of the form (see `NewAdjustment`).
+    token: String,
     phone: String,
     /// `add` or `deduct`.
     direction: String,
@@ -178,6 +181,7 @@ async fn show_adjustments(
 ) -> Result<AdjustmentsPage, WebError> {
     who.require(ADJUSTERS)?;
     let form = AdjustForm {
+        token: crypto::random_token(),
         direction: "add".to_owned(),
         ..AdjustForm::default()
     };
@@ -210,12 +214,22 @@ async fn request_adjustment(
         );
         return unprocessable(&page(&ctx, &who, &state, form, errors, None).await?);
     };
+    let token = form.token.trim();
+    // Only our own form sends one; anything else is a tampered request.
+    if !(16..=64).contains(&token.len())
+        || !token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(WebError::BadRequest);
+    }
     let new = NewAdjustment {
         merchant_id: who.merchant.id,
         member_id: found.id,
         member_label: parsed.phone.masked(),
         points: parsed.points,
         reason: form.reason.clone(),
+        request_token: token.to_owned(),
     };
     let (actor, policy, registry) = (
         who.actor.clone(),

@@ -151,6 +151,9 @@ pub(super) struct OrderView {
     pub unrecovered: Option<String>,
     /// What is left to refund; none when all is refunded.
     pub refundable: Option<String>,
+    /// What was refunded when the page was drawn ("12.50"), sent back with a
+    /// refund so a form submitted twice refunds once.
+    pub refunded_before: String,
 }
 
 impl OrderView {
@@ -173,6 +176,7 @@ impl OrderView {
             )
         });
         Self {
+            refunded_before: Money::from_fen(order.refunded_fen).to_string(),
             order_id: order.order_id.clone(),
             at: format::datetime(order.occurred_at, locale),
             amount: format::money(Money::from_fen(order.amount_fen)),
@@ -435,6 +439,8 @@ struct RefundForm {
     /// Empty: everything still refundable.
     #[serde(default)]
     amount: String,
+    /// What the page showed refunded already (see `OrderView::refunded_before`).
+    refunded_before: String,
 }
 
 #[post("/issue/refund")]
@@ -461,10 +467,19 @@ async fn refund_order(
             Some(amount)
         }
     };
+    let refunded_before =
+        Money::parse(form.refunded_before.trim()).map_err(|_| WebError::BadRequest)?;
     let (actor, merchant_id) = (who.actor.clone(), who.merchant.id);
     let refunded = state
         .db(move |conn| {
-            Ok::<_, WebError>(earn::refund(conn, merchant_id, &order_id, amount, &actor))
+            Ok::<_, WebError>(earn::refund(
+                conn,
+                merchant_id,
+                &order_id,
+                amount,
+                Some(refunded_before),
+                &actor,
+            ))
         })
         .await?;
     match refunded {
