@@ -250,6 +250,8 @@ fn replay(existing: EarnOrder, request: &EarnRequest) -> Result<Earned, EarnErro
 /// What the points are issued in and what each is worth to the budget.
 struct Issuing {
     program: Program,
+    /// The program's settlement value (CNY per point).
+    settlement_value: Rate,
     /// The asset issued: the program's code or ALP.
     asset: ProgramCode,
     value_per_point: Rate,
@@ -266,17 +268,12 @@ fn issuing(
     let program = program::of_merchant(conn, request.merchant_id)?.ok_or(EarnError::NoProgram)?;
     let own = ProgramCode::parse(&program.code).map_err(|_| EarnError::NoProgram)?;
     let settlement_value = Rate::new(program.settlement_value).map_err(|_| EarnError::NoProgram)?;
-    match &request.program {
+    // Naming the merchant's own program is the same as naming none.
+    match request.program.as_ref().filter(|p| **p != own) {
         None => Ok(Issuing {
             expires_at: lot::expiry(occurred_at, program.expiry_months),
             program,
-            asset: own,
-            value_per_point: settlement_value,
-            hub_price: None,
-        }),
-        Some(p) if *p == own => Ok(Issuing {
-            expires_at: lot::expiry(occurred_at, program.expiry_months),
-            program,
+            settlement_value,
             asset: own,
             value_per_point: settlement_value,
             hub_price: None,
@@ -286,6 +283,7 @@ fn issuing(
             Ok(Issuing {
                 expires_at: lot::expiry(occurred_at, hub.expiry_months),
                 program,
+                settlement_value,
                 asset: ProgramCode::alp(),
                 value_per_point: hub.issue_price,
                 hub_price: Some(hub.issue_price),
@@ -424,9 +422,7 @@ fn base_and_tier(
             per_cny,
         ),
         Some(price) => {
-            let settlement_value =
-                Rate::new(issuing.program.settlement_value).map_err(|_| EarnError::NoProgram)?;
-            rule::hub_base_points(request.amount, per_cny, settlement_value, price)
+            rule::hub_base_points(request.amount, per_cny, issuing.settlement_value, price)
                 .ok_or(EarnError::Overflow)?
         }
     };
