@@ -105,6 +105,14 @@ pub fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// A fresh unguessable identifier (128 bits) as 32 lowercase hex digits, for
+/// ids that travel in URLs and JSON and must not be enumerable.
+pub fn random_hex_id() -> String {
+    let mut bytes = [0u8; 16];
+    fill_random(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 pub fn sha256(data: &[u8]) -> [u8; 32] {
     digest::digest(&digest::SHA256, data)
         .as_ref()

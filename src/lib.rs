@@ -19,6 +19,7 @@ pub mod domain;
 pub mod earn;
 pub mod email;
 pub mod error;
+pub mod exchange;
 pub mod i18n;
 pub mod jobs;
 pub mod ledger;

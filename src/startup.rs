@@ -24,7 +24,7 @@ use crate::{
     deposit, earn,
     email::Mailer,
     error::AppError,
-    jobs, onboarding,
+    exchange, jobs, onboarding,
     people::operator,
     portals,
     web::{security, session::PgSessionStore, state::AppState},
@@ -47,6 +47,10 @@ pub fn approval_registry() -> approval::Registry {
         .with(onboarding::APPROVAL_KIND, onboarding::approve)
         .with(deposit::DEDUCTION_KIND, deposit::deduct)
         .with(earn::adjustment::APPROVAL_KIND, earn::adjustment::apply)
+        .with(
+            exchange::overrides::APPROVAL_KIND,
+            exchange::overrides::activate,
+        )
 }
 
 impl Application {

@@ -222,6 +222,59 @@ diesel::table! {
 }
 
 diesel::table! {
+    exchange_policy (singleton) {
+        singleton -> Bool,
+        band_bp -> Int4,
+        flow_sensitivity_bp -> Int4,
+        value_margin_bp -> Int4,
+        flow_window_hours -> Int4,
+        flow_floor_fen -> Int8,
+        quote_ttl_seconds -> Int4,
+        override_review_bp -> Int4,
+        real_name_threshold_fen -> Int8,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    exchange_quotes (id) {
+        id -> Text,
+        member_id -> Int8,
+        from_program -> Text,
+        to_program -> Text,
+        from_points -> Int8,
+        to_points -> Int8,
+        sell_value -> Numeric,
+        buy_value -> Numeric,
+        value_out_fen -> Int8,
+        fee_fen -> Int8,
+        credit_fen -> Int8,
+        terms -> Jsonb,
+        merchant_id -> Nullable<Int8>,
+        expires_at -> Timestamptz,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    exchanges (id) {
+        id -> Int8,
+        quote_id -> Text,
+        member_id -> Int8,
+        from_program -> Text,
+        to_program -> Text,
+        from_points -> Int8,
+        to_points -> Int8,
+        value_out_fen -> Int8,
+        credit_fen -> Int8,
+        house_fen -> Int8,
+        journal_entry_id -> Int8,
+        executed_by -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     expiry_reminders (id) {
         id -> Int8,
         member_id -> Int8,
@@ -286,6 +339,21 @@ diesel::table! {
         keep_spend_fen -> Int8,
         earn_bonus_bp -> Int4,
         exchange_fee_discount_bp -> Int4,
+    }
+}
+
+diesel::table! {
+    member_verifications (id) {
+        id -> Int8,
+        member_id -> Int8,
+        real_name_ciphertext -> Bytea,
+        id_number_ciphertext -> Bytea,
+        id_number_hint -> Text,
+        status -> Text,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamptz>,
+        reason -> Nullable<Text>,
+        created_at -> Timestamptz,
     }
 }
 
@@ -442,6 +510,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    program_rates (program_code, publication_id) {
+        publication_id -> Int8,
+        program_code -> Text,
+        settlement_value -> Numeric,
+        inflow_fen -> Int8,
+        outflow_fen -> Int8,
+        shift_bp -> Int4,
+        mid_value -> Numeric,
+        sell_value -> Numeric,
+        buy_value -> Numeric,
+    }
+}
+
+diesel::table! {
     programs (id) {
         id -> Int8,
         merchant_id -> Int8,
@@ -459,6 +541,38 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         member_daily_earn_limit -> Int8,
+        member_daily_exchange_limit -> Int8,
+    }
+}
+
+diesel::table! {
+    rate_overrides (id) {
+        id -> Int8,
+        program_code -> Text,
+        sell_value -> Numeric,
+        buy_value -> Numeric,
+        starts_at -> Timestamptz,
+        ends_at -> Timestamptz,
+        reason -> Text,
+        model_sell -> Numeric,
+        model_buy -> Numeric,
+        distance_bp -> Int4,
+        status -> Text,
+        approval_id -> Nullable<Int8>,
+        requested_by -> Text,
+        cancelled_by -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    rate_publications (id) {
+        id -> Int8,
+        trigger -> Text,
+        published_by -> Text,
+        policy -> Jsonb,
+        window_start -> Timestamptz,
+        published_at -> Timestamptz,
     }
 }
 
@@ -561,9 +675,15 @@ diesel::joinable!(earn_orders -> merchants (merchant_id));
 diesel::joinable!(earn_orders -> stores (store_id));
 diesel::joinable!(earn_refunds -> earn_orders (earn_order_id));
 diesel::joinable!(earn_refunds -> journal_entries (journal_entry_id));
+diesel::joinable!(exchange_quotes -> members (member_id));
+diesel::joinable!(exchange_quotes -> merchants (merchant_id));
+diesel::joinable!(exchanges -> exchange_quotes (quote_id));
+diesel::joinable!(exchanges -> journal_entries (journal_entry_id));
+diesel::joinable!(exchanges -> members (member_id));
 diesel::joinable!(expiry_reminders -> assets (program_code));
 diesel::joinable!(expiry_reminders -> members (member_id));
 diesel::joinable!(member_tier_changes -> members (member_id));
+diesel::joinable!(member_verifications -> members (member_id));
 diesel::joinable!(members -> member_tiers (tier));
 diesel::joinable!(merchant_applications -> merchants (merchant_id));
 diesel::joinable!(merchant_members -> members (member_id));
@@ -577,8 +697,10 @@ diesel::joinable!(point_lots -> assets (program_code));
 diesel::joinable!(point_lots -> journal_entries (journal_entry_id));
 diesel::joinable!(point_lots -> members (member_id));
 diesel::joinable!(privacy_consents -> members (member_id));
+diesel::joinable!(program_rates -> rate_publications (publication_id));
 diesel::joinable!(programs -> assets (code));
 diesel::joinable!(programs -> merchants (merchant_id));
+diesel::joinable!(rate_overrides -> approvals (approval_id));
 diesel::joinable!(risk_alerts -> members (member_id));
 diesel::joinable!(risk_alerts -> merchants (merchant_id));
 diesel::joinable!(stores -> merchants (merchant_id));
@@ -602,12 +724,16 @@ diesel::allow_tables_to_appear_in_same_query!(
     deposit_topups,
     earn_orders,
     earn_refunds,
+    exchange_policy,
+    exchange_quotes,
+    exchanges,
     expiry_reminders,
     hub_program,
     journal_entries,
     ledger_verifications,
     member_tier_changes,
     member_tiers,
+    member_verifications,
     members,
     merchant_applications,
     merchant_members,
@@ -618,7 +744,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     point_adjustments,
     point_lots,
     privacy_consents,
+    program_rates,
     programs,
+    rate_overrides,
+    rate_publications,
     risk_alerts,
     sign_in_attempts,
     stores,

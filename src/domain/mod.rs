@@ -11,3 +11,5 @@ pub mod phone;
 pub mod points;
 pub mod portal;
 pub mod rate;
+pub mod resident_id;
+pub mod shanghai;

@@ -28,7 +28,7 @@ mod refund;
 pub mod rule;
 pub mod tier;
 
-use chrono::{DateTime, Duration, FixedOffset, Utc};
+use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -48,6 +48,7 @@ use crate::{
         money::{Money, Rounding},
         points::ProgramCode,
         rate::Rate,
+        shanghai,
     },
     i18n::Locale,
     ledger::{self, EntryError, EntryRequest, LedgerError, TransferRequest},
@@ -437,16 +438,7 @@ fn base_and_tier(
 
 /// Points the member earned in `asset` since midnight in Shanghai.
 fn earned_today(conn: &mut PgConnection, member_id: i64, asset: &str) -> QueryResult<i64> {
-    let shanghai = FixedOffset::east_opt(8 * 3600).expect("a valid offset");
-    let midnight = Utc::now()
-        .with_timezone(&shanghai)
-        .date_naive()
-        .and_hms_opt(0, 0, 0)
-        .expect("midnight exists")
-        .and_local_timezone(shanghai)
-        .single()
-        .expect("a fixed offset has no gaps")
-        .with_timezone(&Utc);
+    let midnight = shanghai::start_of_day(Utc::now());
     let total: Option<rust_decimal::Decimal> = earn_orders::table
         .filter(earn_orders::member_id.eq(member_id))
         .filter(earn_orders::program_code.eq(asset))

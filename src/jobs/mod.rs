@@ -7,7 +7,9 @@ use std::time::Duration;
 use crate::{
     api,
     db::PgPool,
-    deposit, earn, ledger,
+    deposit,
+    domain::actor::Actor,
+    earn, exchange, ledger,
     web::{session, state::AppState},
 };
 
@@ -27,7 +29,7 @@ struct Periodic {
     run: fn(&AppState) -> anyhow::Result<usize>,
 }
 
-const JOBS: [Periodic; 7] = [
+const JOBS: [Periodic; 8] = [
     Periodic {
         name: "expire holds",
         every: Duration::from_secs(5),
@@ -59,6 +61,12 @@ const JOBS: [Periodic; 7] = [
         name: "remind members of expiring points",
         every: Duration::from_hours(6),
         run: remind_expiring_points,
+    },
+    // Two running at once publish two rate sets from the same inputs: harmless.
+    Periodic {
+        name: "publish exchange rates",
+        every: Duration::from_mins(10),
+        run: |state| publish_rates(&state.pool),
     },
     Periodic {
         name: "review member tiers",
@@ -93,6 +101,16 @@ pub fn spawn(state: &AppState) {
             }
         });
     }
+}
+
+/// Runs the exchange rate model and publishes its rates (see `exchange::rates`).
+pub fn publish_rates(pool: &PgPool) -> anyhow::Result<usize> {
+    exchange::rates::publish(
+        &mut *pool.get()?,
+        exchange::rates::Trigger::Schedule,
+        &Actor::system("rate model"),
+    )?;
+    Ok(1)
 }
 
 /// Voids holds whose timeout has passed (idempotent per hold).

@@ -7,6 +7,7 @@ pub mod merchant_user;
 pub mod operator;
 pub mod password_reset;
 pub mod throttle;
+pub mod verification;
 
 use diesel::{
     prelude::*,

@@ -37,6 +37,8 @@ pub struct Program {
     pub updated_at: DateTime<Utc>,
     /// The most points one member may earn here in a day (Asia/Shanghai).
     pub member_daily_earn_limit: i64,
+    /// The most points one member may exchange out of it in a day (Asia/Shanghai).
+    pub member_daily_exchange_limit: i64,
 }
 
 impl Program {

@@ -1,0 +1,189 @@
+//! Pricing one exchange A → B, as a pure function (LEDGER.md, "Exchange"):
+//!
+//! ```text
+//! value out = a × sell(A)                         rounded down to the fen
+//! fee rate  = partner spread × (1 − member tier discount)
+//! fee       = value out × fee rate                rounded up to the fen
+//! b         = floor((value out − fee) / buy(B))
+//! credit    = b × buy(B)                          rounded down to the fen
+//! house     = value out − credit                  (the fee and the rounding left over)
+//! ```
+//!
+//! The partner spread is the mean of the two programs' merchants' tier spreads
+//! (`TierPolicy::fee_spread_bps`): each side of the trade is one partner.
+//!
+//! Since `credit ≤ value out` and `buy ≥ sell` for every program, exchanging
+//! `b` B-points onwards yields at most `b × sell(B) ≤ credit ≤ value out`: no
+//! cycle of exchanges ends with more value than it started with.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{
+    money::{Money, Rounding},
+    rate::Rate,
+};
+
+use super::model::BP;
+
+/// Everything the price of one exchange depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriceInputs {
+    pub from_points: i64,
+    pub sell: Rate,
+    pub buy: Rate,
+    /// Mean of the two partners' tier spreads.
+    pub spread_bp: i32,
+    /// The member's tier discount off the fee.
+    pub discount_bp: i32,
+}
+
+/// The priced exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Price {
+    pub value_out: Money,
+    /// The fee before the member's discount.
+    pub fee_before_discount: Money,
+    pub fee: Money,
+    pub to_points: i64,
+    /// What B's merchant is paid for the points it issues.
+    pub credit: Money,
+    /// The fee plus the rounding the house keeps.
+    pub house: Money,
+}
+
+impl Price {
+    /// B points per A point, as the member sees it (6 decimals, rounded down).
+    pub fn rate(&self, from_points: i64) -> Decimal {
+        (Decimal::from(self.to_points) / Decimal::from(from_points))
+            .round_dp_with_strategy(6, rust_decimal::RoundingStrategy::ToZero)
+    }
+}
+
+/// Fee, as a rate of the value out, after the member's discount.
+pub fn fee_rate(spread_bp: i32, discount_bp: i32) -> Decimal {
+    Decimal::from(spread_bp) * Decimal::from(i64::from(10_000 - discount_bp))
+        / Decimal::from(BP * BP)
+}
+
+/// Prices the exchange; None when the amounts overflow.
+pub fn price(inputs: &PriceInputs) -> Option<Price> {
+    let value_out = inputs
+        .sell
+        .value_of(inputs.from_points, Rounding::Down)
+        .ok()?;
+    let fee_of = |discount_bp: i32| {
+        value_out
+            .mul_decimal(fee_rate(inputs.spread_bp, discount_bp), Rounding::Up)
+            .ok()
+    };
+    let fee_before_discount = fee_of(0)?;
+    let fee = fee_of(inputs.discount_bp)?.min(value_out);
+    let net = value_out.checked_sub(fee).ok()?;
+    let to_points = inputs.buy.points_for(net).ok()?;
+    let credit = inputs.buy.value_of(to_points, Rounding::Down).ok()?;
+    let house = value_out.checked_sub(credit).ok()?;
+    Some(Price {
+        value_out,
+        fee_before_discount,
+        fee,
+        to_points,
+        credit,
+        house,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn rate(text: &str) -> Rate {
+        Rate::parse(text).unwrap()
+    }
+
+    #[test]
+    fn a_thousand_coffee_points_into_cinema_points() {
+        let price = price(&PriceInputs {
+            from_points: 1000,
+            sell: rate("0.0099"),
+            buy: rate("0.0202"),
+            spread_bp: 225,
+            discount_bp: 2000,
+        })
+        .unwrap();
+        // ¥9.90 out; fee 2.25% × 0.8 = 1.8% → 17.82 fen, rounded up to 18.
+        assert_eq!(price.value_out, Money::from_fen(990));
+        assert_eq!(price.fee_before_discount, Money::from_fen(23));
+        assert_eq!(price.fee, Money::from_fen(18));
+        // ¥9.72 / 0.0202 = 481.18 → 481 points, worth ¥9.7162 → 971 fen.
+        assert_eq!(price.to_points, 481);
+        assert_eq!(price.credit, Money::from_fen(971));
+        assert_eq!(price.house, Money::from_fen(19));
+        assert_eq!(price.rate(1000), Decimal::new(481, 3));
+    }
+
+    #[test]
+    fn too_few_points_buy_nothing() {
+        let price = price(&PriceInputs {
+            from_points: 1,
+            sell: rate("0.01"),
+            buy: rate("0.05"),
+            spread_bp: 300,
+            discount_bp: 0,
+        })
+        .unwrap();
+        assert_eq!(price.to_points, 0);
+    }
+
+    fn values() -> impl Strategy<Value = (Rate, Rate)> {
+        (1i64..=1_000_000, 0i64..=50_000).prop_map(|(sell_micro, margin_micro)| {
+            let sell = Rate::new(Decimal::new(sell_micro, 6)).unwrap();
+            let buy = Rate::new(Decimal::new(sell_micro + margin_micro, 6)).unwrap();
+            (sell, buy)
+        })
+    }
+
+    proptest! {
+        /// No cycle A → B → … → A, over any programs with buy ≥ sell, any
+        /// spreads and discounts, ends with more value than it started with —
+        /// valued at either end's sell value, or at what the house booked.
+        #[test]
+        fn no_cycle_of_exchanges_gains_value(
+            programs in proptest::collection::vec(values(), 2..6),
+            hops in proptest::collection::vec((0usize..6, 0i32..=300, 0i32..=10_000), 1..8),
+            start in 1i64..=10_000_000,
+        ) {
+            let mut holding = 0usize;
+            let mut points = start;
+            let start_value = programs[0].0.value_of(start, Rounding::Down).unwrap();
+            let mut last_value_out = None;
+            for (to, spread_bp, discount_bp) in hops.into_iter().chain([(0, 0, 0)]) {
+                let to = to % programs.len();
+                if to == holding || points == 0 {
+                    continue;
+                }
+                let price = price(&PriceInputs {
+                    from_points: points,
+                    sell: programs[holding].0,
+                    buy: programs[to].1,
+                    spread_bp,
+                    discount_bp,
+                }).unwrap();
+                prop_assert!(price.credit <= price.value_out);
+                prop_assert_eq!(price.credit.fen() + price.house.fen(), price.value_out.fen());
+                if let Some(previous) = last_value_out {
+                    prop_assert!(price.value_out <= previous);
+                }
+                last_value_out = Some(price.credit);
+                holding = to;
+                points = price.to_points;
+            }
+            if holding == 0 {
+                prop_assert!(points <= start);
+                prop_assert!(programs[0].0.value_of(points, Rounding::Down).unwrap() <= start_value);
+            }
+        }
+    }
+}
