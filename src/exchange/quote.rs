@@ -20,7 +20,7 @@ use crate::{
 use super::{
     ExchangeError,
     eligibility::{self, Candidate},
-    policy,
+    policy::{self, ExchangePolicy},
     pricing::{self, Price, PriceInputs},
     rates::{self, Source},
 };
@@ -88,68 +88,36 @@ impl Quote {
     }
 }
 
+/// An exchange priced at the rates in force, checked but not stored: what a
+/// live quote shows while the member is still choosing.
+#[derive(Debug, Clone, Serialize)]
+pub struct Preview {
+    pub terms: Terms,
+    pub expires_in_seconds: i32,
+}
+
+/// Prices and checks the exchange without storing a quote.
+pub fn preview(conn: &mut PgConnection, request: &QuoteRequest) -> Result<Preview, ExchangeError> {
+    conn.transaction(|conn| {
+        let policy = policy::current(conn)?;
+        Ok(Preview {
+            terms: priced(conn, request, &policy, Utc::now())?,
+            expires_in_seconds: policy.quote_ttl_seconds,
+        })
+    })
+}
+
 /// Prices an exchange at the rates in force and stores the quote.
 pub fn quote(
     conn: &mut PgConnection,
     request: &QuoteRequest,
     actor: &Actor,
 ) -> Result<Quote, ExchangeError> {
-    if request.from_points <= 0 {
-        return Err(ExchangeError::BelowMinimum {
-            program: request.from_program.clone(),
-            min: 1,
-        });
-    }
     conn.transaction(|conn| {
-        let member_exists: Option<i64> = members::table
-            .find(request.member_id)
-            .select(members::id)
-            .first(conn)
-            .optional()?;
-        member_exists.ok_or(ExchangeError::UnknownMember)?;
-        let sides = eligibility::sides(conn, &request.from_program, &request.to_program)?;
-        if let Some(merchant) = request.merchant_id
-            && sides.from.merchant_id != merchant
-            && sides.to.merchant_id != merchant
-        {
-            return Err(ExchangeError::NotPartnerProgram);
-        }
         let policy = policy::current(conn)?;
-        let from_rate = rates::current(conn, &sides.from)?;
-        let to_rate = rates::current(conn, &sides.to)?;
-        let member_tier = tier::of_member(conn, request.member_id)?;
-        let inputs = PriceInputs {
-            from_points: request.from_points,
-            sell: from_rate.sell,
-            buy: to_rate.buy,
-            spread_bp: sides.spread_bp(),
-            discount_bp: member_tier.exchange_fee_discount_bp,
-        };
-        let price = pricing::price(&inputs).ok_or(ExchangeError::Overflow)?;
         let now = Utc::now();
-        eligibility::check(
-            conn,
-            &Candidate {
-                sides: &sides,
-                member_id: request.member_id,
-                from_points: request.from_points,
-                to_points: price.to_points,
-                value_out: price.value_out,
-            },
-            &policy,
-            now,
-        )?;
-        let available = available(conn, request.member_id, &request.from_program)?;
-        if available < request.from_points {
-            return Err(ExchangeError::InsufficientPoints { available });
-        }
-        let terms = Terms {
-            inputs,
-            price,
-            member_tier: member_tier.code,
-            from_source: source_json(&from_rate.source),
-            to_source: source_json(&to_rate.source),
-        };
+        let terms = priced(conn, request, &policy, now)?;
+        let Terms { inputs, price, .. } = terms;
         let quote: Quote = diesel::insert_into(exchange_quotes::table)
             .values((
                 exchange_quotes::id.eq(format!("q_{}", crypto::random_hex_id())),
@@ -177,6 +145,69 @@ pub fn quote(
             Change::new("exchange.quote", "exchange_quote", &quote.id).after(&quote),
         )?;
         Ok(quote)
+    })
+}
+
+/// The price and terms of the request at the rates in force, once every check
+/// passes.
+fn priced(
+    conn: &mut PgConnection,
+    request: &QuoteRequest,
+    policy: &ExchangePolicy,
+    now: DateTime<Utc>,
+) -> Result<Terms, ExchangeError> {
+    if request.from_points <= 0 {
+        return Err(ExchangeError::BelowMinimum {
+            program: request.from_program.clone(),
+            min: 1,
+        });
+    }
+    let member_exists: Option<i64> = members::table
+        .find(request.member_id)
+        .select(members::id)
+        .first(conn)
+        .optional()?;
+    member_exists.ok_or(ExchangeError::UnknownMember)?;
+    let sides = eligibility::sides(conn, &request.from_program, &request.to_program)?;
+    if let Some(merchant) = request.merchant_id
+        && sides.from.merchant_id != merchant
+        && sides.to.merchant_id != merchant
+    {
+        return Err(ExchangeError::NotPartnerProgram);
+    }
+    let from_rate = rates::current(conn, &sides.from)?;
+    let to_rate = rates::current(conn, &sides.to)?;
+    let member_tier = tier::of_member(conn, request.member_id)?;
+    let inputs = PriceInputs {
+        from_points: request.from_points,
+        sell: from_rate.sell,
+        buy: to_rate.buy,
+        spread_bp: sides.spread_bp(),
+        discount_bp: member_tier.exchange_fee_discount_bp,
+    };
+    let price = pricing::price(&inputs).ok_or(ExchangeError::Overflow)?;
+    eligibility::check(
+        conn,
+        &Candidate {
+            sides: &sides,
+            member_id: request.member_id,
+            from_points: request.from_points,
+            to_points: price.to_points,
+            value_out: price.value_out,
+        },
+        policy,
+        now,
+    )?;
+    let available = available(conn, request.member_id, &request.from_program)?;
+    if available < request.from_points {
+        return Err(ExchangeError::InsufficientPoints { available });
+    }
+    Ok(Terms {
+        inputs,
+        price,
+        member_tier: member_tier.code,
+        from_source: source_json(&from_rate.source),
+        to_source: source_json(&to_rate.source),
     })
 }
 

@@ -193,6 +193,7 @@ pub enum SettingsField {
     Expiry,
     MinExchange,
     MaxExchange,
+    DailyExchangeLimit,
 }
 
 impl SettingsField {
@@ -202,6 +203,7 @@ impl SettingsField {
             Self::Expiry => "expiry_months",
             Self::MinExchange => "min_exchange_points",
             Self::MaxExchange => "max_exchange_points",
+            Self::DailyExchangeLimit => "member_daily_exchange_limit",
         }
     }
 }
@@ -309,6 +311,48 @@ pub fn update_settings(
             conn,
             actor,
             Change::new("program.update", "program", after.id)
+                .before(&before)
+                .after(&after),
+        )?;
+        Ok(after)
+    })
+}
+
+/// The most points one member may exchange out of one program in a day.
+pub const MAX_DAILY_EXCHANGE_LIMIT: i64 = 100_000_000;
+
+/// Sets how many points one member may exchange out of the program a day: the
+/// platform's risk limit, not the merchant's. Audited with before and after.
+pub fn set_member_daily_exchange_limit(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    code: &str,
+    limit: i64,
+) -> Result<Program, SettingsError> {
+    if !(1..=MAX_DAILY_EXCHANGE_LIMIT).contains(&limit) {
+        return Err(SettingsError::Invalid(vec![
+            SettingsField::DailyExchangeLimit,
+        ]));
+    }
+    conn.transaction(|conn| {
+        let before = programs::table
+            .filter(programs::code.eq(code))
+            .select(Program::as_select())
+            .for_update()
+            .first(conn)
+            .optional()?
+            .ok_or(SettingsError::NotFound)?;
+        let after = diesel::update(programs::table.find(before.id))
+            .set((
+                programs::member_daily_exchange_limit.eq(limit),
+                programs::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(Program::as_returning())
+            .get_result(conn)?;
+        audit::record(
+            conn,
+            actor,
+            Change::new("program.exchange_limit", "program", after.id)
                 .before(&before)
                 .after(&after),
         )?;

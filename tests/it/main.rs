@@ -2,11 +2,13 @@
 //! One binary, so the suite links once; every test has its own database.
 
 mod api_support;
+mod exchange_support;
 mod harness;
 mod ledger_support;
 mod people_support;
 
 mod api_end_to_end;
+mod api_exchange;
 mod api_idempotency;
 mod api_members;
 mod api_openapi;
@@ -17,6 +19,9 @@ mod demo;
 mod deposits;
 mod earning;
 mod earning_portals;
+mod exchange;
+mod exchange_consumer;
+mod exchange_platform;
 mod ledger_concurrency;
 mod ledger_database_guards;
 mod ledger_entries;

@@ -98,6 +98,7 @@ fn error_key(field: SettingsField) -> &'static str {
         SettingsField::Expiry => "program.error.expiry",
         SettingsField::MinExchange => "program.error.min_exchange",
         SettingsField::MaxExchange => "program.error.max_exchange",
+        SettingsField::DailyExchangeLimit => "program.error.daily_exchange_limit",
     }
 }
 

@@ -1,0 +1,1 @@
+//! The partner API's exchange endpoints: signed quotes and executions.

@@ -1,0 +1,1 @@
+//! The consumer portal's exchange page and real-name verification.

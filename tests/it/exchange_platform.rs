@@ -1,0 +1,1 @@
+//! The platform portal's exchange pages: rates, overrides, flows, verification.
