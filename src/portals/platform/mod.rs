@@ -6,9 +6,11 @@ mod audit;
 mod campaigns;
 mod dashboard;
 mod deposits;
+mod exchange;
 mod merchants;
 mod operators;
 mod risk;
+mod verifications;
 
 use actix_web::web;
 
@@ -32,7 +34,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(operators::routes)
         .configure(merchants::routes)
         .configure(deposits::routes)
-        .configure(risk::routes);
+        .configure(risk::routes)
+        .configure(exchange::routes)
+        .configure(verifications::routes);
 }
 
 /// Who may read the audit log: it shows every change with before and after.
@@ -60,6 +64,18 @@ fn chrome(ctx: &PageContext, who: &OperatorPrincipal, current: &str) -> Chrome {
             locale,
             "/platform/campaigns",
             "earning_portals.nav.campaigns",
+            current,
+        ),
+        nav_item(
+            locale,
+            "/platform/exchange",
+            "platform_exchange.nav.exchange",
+            current,
+        ),
+        nav_item(
+            locale,
+            "/platform/verifications",
+            "platform_exchange.nav.verifications",
             current,
         ),
     ];
