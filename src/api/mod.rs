@@ -5,6 +5,7 @@
 
 mod caller;
 mod earn;
+mod exchange;
 mod idempotency;
 mod known_member;
 mod member;
@@ -41,6 +42,7 @@ fn routes(cfg: &mut ServiceConfig) {
             .default_service(web::to(not_found))
             .configure(member::routes)
             .configure(earn::routes)
+            .configure(exchange::routes)
             .wrap(from_fn(caller::require_signature)),
     );
 }

@@ -52,6 +52,7 @@ pub enum FieldReason {
     Time,
     Program,
     Id,
+    Points,
 }
 
 impl FieldReason {
@@ -65,6 +66,7 @@ impl FieldReason {
             Self::Time => "api.field.time",
             Self::Program => "api.field.program",
             Self::Id => "api.field.id",
+            Self::Points => "api.field.points",
         }
     }
 }

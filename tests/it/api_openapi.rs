@@ -72,6 +72,8 @@ async fn the_document_is_openapi_3_and_served_without_a_signature() {
         ("POST", "/api/v1/earn"),
         ("GET", "/api/v1/earn/{order_id}"),
         ("POST", "/api/v1/earn/{order_id}/refund"),
+        ("POST", "/api/v1/exchange/quotes"),
+        ("POST", "/api/v1/exchange"),
         ("GET", "/api/v1/openapi.json"),
     ] {
         assert!(

@@ -1,0 +1,370 @@
+//! Exchange through the partner API: a partner quotes an exchange between its
+//! own program and another for a member it knows, then executes the quote
+//! (`crate::exchange` does the work). A quote is usable once, before it
+//! expires, and only by the merchant that asked for it.
+
+use actix_web::{HttpResponse, http::StatusCode, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::{
+    domain::{money::Money, points::ProgramCode},
+    exchange::{self, ExchangeError, Executed, Executor, Quote, QuoteRequest},
+    i18n::Locale,
+    web::state::AppState,
+};
+
+use super::{
+    caller::{Caller, db},
+    idempotency::{self, IdempotencyKey, Reply},
+    known_member,
+    problem::{ApiError, FieldReason, Problem, Refusal},
+};
+
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(create_quote).service(execute_quote);
+}
+
+/// `POST /exchange/quotes`: what the member would give.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct QuoteForm {
+    /// A member this merchant knows (see POST /members).
+    #[schema(required = true, nullable = false, value_type = i64)]
+    member_id: Option<i64>,
+    /// The program the member gives points of. This merchant's own program
+    /// must be one of the two.
+    #[schema(required = true, nullable = false, value_type = String, example = "COFFEE")]
+    from_program: Option<String>,
+    /// The program the member receives points of.
+    #[schema(required = true, nullable = false, value_type = String, example = "CINEMA")]
+    to_program: Option<String>,
+    /// Points of `from_program` to give: a positive whole number as a string.
+    #[schema(required = true, nullable = false, value_type = String, example = "1000")]
+    from_points: Option<String>,
+}
+
+/// `POST /exchange`: the quote to execute.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ExecuteForm {
+    /// A quote this merchant asked for, unused and unexpired.
+    #[schema(required = true, nullable = false, value_type = String, example = "q_3f9c0a7e5b1d4c2a")]
+    quote_id: Option<String>,
+}
+
+/// The terms of an exchange, fixed until `expires_at`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QuoteView {
+    /// Pass to POST /exchange to carry the exchange out.
+    quote_id: String,
+    member_id: i64,
+    from_program: String,
+    to_program: String,
+    #[schema(example = "1000")]
+    from_points: String,
+    #[schema(example = "478")]
+    to_points: String,
+    /// Points of `to_program` per point of `from_program`.
+    #[schema(example = "0.478")]
+    rate: String,
+    /// The fee the member pays, after their tier's discount (CNY).
+    #[schema(example = "0.23")]
+    fee_cny: String,
+    breakdown: FeeBreakdownView,
+    expires_at: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+}
+
+/// How the points received came about: the value given at `from_program`'s
+/// sell value, less the fee, bought at `to_program`'s buy value.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeeBreakdownView {
+    /// CNY value of one point given.
+    #[schema(example = "0.0099")]
+    sell_value: String,
+    /// CNY cost of one point received.
+    #[schema(example = "0.0202")]
+    buy_value: String,
+    /// `from_points` × `sell_value`, CNY.
+    #[schema(example = "9.90")]
+    value_out_cny: String,
+    /// The fee rate before the member's discount: the mean of the two
+    /// merchants' tier spreads, in basis points.
+    #[schema(example = 225)]
+    spread_bp: i32,
+    #[schema(example = "0.23")]
+    fee_before_discount_cny: String,
+    /// The member's tier when quoted.
+    #[schema(example = "basic")]
+    member_tier: String,
+    /// The tier's discount off the fee, in basis points: 2000 is 20% off.
+    #[schema(example = 0)]
+    tier_discount_bp: i32,
+    #[schema(example = "0.23")]
+    fee_cny: String,
+}
+
+/// An exchange carried out.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExchangeView {
+    exchange_id: i64,
+    quote_id: String,
+    member_id: i64,
+    from_program: String,
+    to_program: String,
+    /// Points the member gave.
+    #[schema(example = "1000")]
+    from_points: String,
+    /// Points the member received.
+    #[schema(example = "478")]
+    to_points: String,
+    #[schema(example = "9.90")]
+    value_out_cny: String,
+    #[schema(example = "0.23")]
+    fee_cny: String,
+    executed_at: DateTime<Utc>,
+}
+
+/// Quote an exchange between two programs for a member.
+///
+/// The quote fixes the points received and the fee until `expires_at`, whatever
+/// the rates do meanwhile; nothing is booked until POST /exchange.
+#[utoipa::path(
+    tag = "exchange",
+    request_body = QuoteForm,
+    params(("Idempotency-Key" = String, Header, description = "1–64 printable ASCII characters")),
+    responses(
+        (status = 201, description = "Quoted", body = QuoteView),
+        (status = 400, description = "Malformed body or missing Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Signature refused", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a member this merchant knows, or neither program is this merchant's", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Idempotency-Key used for something else; too few points available; daily limit; the destination cannot issue", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields; a program unknown or closed to exchange; outside the programs' limits; real-name verification needed", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limit reached", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("signature" = []))
+)]
+#[post("/exchange/quotes")]
+#[tracing::instrument(skip_all, fields(merchant_id = caller.merchant_id))]
+async fn create_quote(
+    caller: Caller,
+    key: IdempotencyKey,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let request = parse_quote(&caller, caller.json()?)?;
+    let reply = db(&state, move |conn| {
+        let actor = caller.actor();
+        idempotency::once(
+            conn,
+            caller.merchant_id,
+            &key,
+            &caller.request_hash(),
+            caller.locale,
+            |conn| {
+                if !known_member::is_known(conn, caller.merchant_id, request.member_id)? {
+                    return Err(ApiError::MemberNotKnown);
+                }
+                let quote = exchange::quote(conn, &request, &actor).map_err(refused)?;
+                Reply::json(StatusCode::CREATED, &quote_view(&quote)?)
+            },
+        )
+    })
+    .await?;
+    Ok(reply.into_response())
+}
+
+/// Execute a quote: the member's points move at the quoted terms.
+///
+/// A quote executes once; executing it again, or after it expired, is 409.
+#[utoipa::path(
+    tag = "exchange",
+    request_body = ExecuteForm,
+    params(("Idempotency-Key" = String, Header, description = "1–64 printable ASCII characters")),
+    responses(
+        (status = 201, description = "Exchanged", body = ExchangeView),
+        (status = 400, description = "Malformed body or missing Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Signature refused", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such quote for this merchant", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The quote expired or was used; Idempotency-Key used for something else; too few points available now; daily limit; the destination cannot issue", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields; the exchange is no longer allowed (a program closed, real-name verification needed)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limit reached", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("signature" = []))
+)]
+#[post("/exchange")]
+#[tracing::instrument(skip_all, fields(merchant_id = caller.merchant_id))]
+async fn execute_quote(
+    caller: Caller,
+    key: IdempotencyKey,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let form: ExecuteForm = caller.json()?;
+    let quote_id = form
+        .quote_id
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| ApiError::invalid("quote_id", FieldReason::Required))?;
+    let reply = db(&state, move |conn| {
+        let actor = caller.actor();
+        idempotency::once(
+            conn,
+            caller.merchant_id,
+            &key,
+            &caller.request_hash(),
+            caller.locale,
+            |conn| {
+                let executed = exchange::execute(
+                    conn,
+                    &quote_id,
+                    Executor::Partner(caller.merchant_id),
+                    &actor,
+                )
+                .map_err(refused)?;
+                Reply::json(StatusCode::CREATED, &exchange_view(&executed))
+            },
+        )
+    })
+    .await?;
+    Ok(reply.into_response())
+}
+
+/// The form as the exchange service's request; every invalid field is reported.
+fn parse_quote(caller: &Caller, form: QuoteForm) -> Result<QuoteRequest, ApiError> {
+    let mut invalid = Vec::new();
+    let mut required = |field: &'static str, present: bool| {
+        if !present {
+            invalid.push((field, FieldReason::Required));
+        }
+    };
+    required("member_id", form.member_id.is_some());
+    required("from_program", form.from_program.is_some());
+    required("to_program", form.to_program.is_some());
+    required("from_points", form.from_points.is_some());
+    let member_id = form.member_id.filter(|id| *id > 0);
+    if form.member_id.is_some() && member_id.is_none() {
+        invalid.push(("member_id", FieldReason::Id));
+    }
+    let mut program = |field: &'static str, text: Option<String>| {
+        text.as_deref()
+            .map(ProgramCode::parse)
+            .transpose()
+            .unwrap_or_else(|_| {
+                invalid.push((field, FieldReason::Program));
+                None
+            })
+    };
+    let from_program = program("from_program", form.from_program);
+    let to_program = program("to_program", form.to_program);
+    let from_points = match form.from_points.as_deref().map(positive_points) {
+        Some(None) => {
+            invalid.push(("from_points", FieldReason::Points));
+            None
+        }
+        parsed => parsed.flatten(),
+    };
+    let (Some(member_id), Some(from_program), Some(to_program), Some(from_points), true) = (
+        member_id,
+        from_program,
+        to_program,
+        from_points,
+        invalid.is_empty(),
+    ) else {
+        return Err(ApiError::Invalid(invalid));
+    };
+    Ok(QuoteRequest {
+        member_id,
+        from_program: from_program.as_str().to_owned(),
+        to_program: to_program.as_str().to_owned(),
+        from_points,
+        merchant_id: Some(caller.merchant_id),
+    })
+}
+
+/// Points travel as strings of digits; zero gives nothing to exchange.
+fn positive_points(text: &str) -> Option<i64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse::<i64>().ok().filter(|p| *p > 0)
+}
+
+fn quote_view(quote: &Quote) -> Result<QuoteView, ApiError> {
+    let terms = quote.terms().map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(QuoteView {
+        quote_id: quote.id.clone(),
+        member_id: quote.member_id,
+        from_program: quote.from_program.clone(),
+        to_program: quote.to_program.clone(),
+        from_points: quote.from_points.to_string(),
+        to_points: quote.to_points.to_string(),
+        rate: quote.rate().normalize().to_string(),
+        fee_cny: quote.fee().to_string(),
+        breakdown: FeeBreakdownView {
+            sell_value: terms.inputs.sell.to_string(),
+            buy_value: terms.inputs.buy.to_string(),
+            value_out_cny: terms.price.value_out.to_string(),
+            spread_bp: terms.inputs.spread_bp,
+            fee_before_discount_cny: terms.price.fee_before_discount.to_string(),
+            member_tier: terms.member_tier,
+            tier_discount_bp: terms.inputs.discount_bp,
+            fee_cny: terms.price.fee.to_string(),
+        },
+        expires_at: quote.expires_at,
+        created_at: quote.created_at,
+    })
+}
+
+fn exchange_view(executed: &Executed) -> ExchangeView {
+    let Executed { exchange, quote } = executed;
+    ExchangeView {
+        exchange_id: exchange.id,
+        quote_id: exchange.quote_id.clone(),
+        member_id: exchange.member_id,
+        from_program: exchange.from_program.clone(),
+        to_program: exchange.to_program.clone(),
+        from_points: exchange.from_points.to_string(),
+        to_points: exchange.to_points.to_string(),
+        value_out_cny: Money::from_fen(exchange.value_out_fen).to_string(),
+        fee_cny: quote.fee().to_string(),
+        executed_at: exchange.created_at,
+    }
+}
+
+/// The exchange service's refusals as problems; its internal failures as 500s.
+#[derive(Debug)]
+struct ExchangeRefusal(ExchangeError);
+
+impl Refusal for ExchangeRefusal {
+    fn code(&self) -> &'static str {
+        self.0.code()
+    }
+
+    /// As for earning: 403 for what the key may not touch, 409 for what the
+    /// state of things refuses now (a used or expired quote, the points or the
+    /// day's allowance not there, the destination unable to issue), 422 for
+    /// an exchange the rules do not allow.
+    fn status(&self) -> StatusCode {
+        match self.0 {
+            ExchangeError::UnknownMember | ExchangeError::NotPartnerProgram => {
+                StatusCode::FORBIDDEN
+            }
+            ExchangeError::UnknownQuote => StatusCode::NOT_FOUND,
+            ExchangeError::InsufficientPoints { .. }
+            | ExchangeError::DailyLimit { .. }
+            | ExchangeError::DestinationBlocked { .. } => StatusCode::CONFLICT,
+            _ if self.0.is_quote_state() => StatusCode::CONFLICT,
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        }
+    }
+
+    fn message(&self, locale: Locale) -> String {
+        self.0.message(locale)
+    }
+}
+
+fn refused(error: ExchangeError) -> ApiError {
+    if error.is_client_error() {
+        ApiError::Refused(Box::new(ExchangeRefusal(error)))
+    } else {
+        ApiError::Internal(error.into())
+    }
+}
