@@ -1,9 +1,11 @@
 //! The member app (消费者端): phone-first, for the members of every program.
 
+mod exchange;
 mod home;
 mod points;
 mod profile;
 mod sign_up;
+mod verification;
 
 use actix_web::web;
 
@@ -22,13 +24,21 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(sign_up::routes)
         .configure(home::routes)
         .configure(points::routes)
-        .configure(profile::routes);
+        .configure(exchange::routes)
+        .configure(profile::routes)
+        .configure(verification::routes);
 }
 
 fn chrome(ctx: &PageContext, who: &MemberPrincipal, current: &str) -> Chrome {
     let locale = ctx.locale;
     let nav = vec![
         nav_item(locale, "/consumer", "consumer.nav.points", current),
+        nav_item(
+            locale,
+            "/consumer/exchange",
+            "consumer_exchange.nav",
+            current,
+        ),
         nav_item(locale, "/consumer/profile", "consumer.nav.profile", current),
     ];
     let user = UserBadge {
