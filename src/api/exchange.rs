@@ -1,9 +1,10 @@
 //! Exchange through the partner API: a partner quotes an exchange between its
 //! own program and another for a member it knows, then executes the quote
 //! (`crate::exchange` does the work). A quote is usable once, before it
-//! expires, and only by the merchant that asked for it.
+//! expires, and only by the merchant that asked for it; that merchant can look
+//! it up to learn whether it is still open, was used or expired.
 
-use actix_web::{HttpResponse, http::StatusCode, post, web};
+use actix_web::{HttpResponse, get, http::StatusCode, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -23,7 +24,9 @@ use super::{
 };
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(create_quote).service(execute_quote);
+    cfg.service(create_quote)
+        .service(show_quote)
+        .service(execute_quote);
 }
 
 /// `POST /exchange/quotes`: what the member would give.
@@ -71,8 +74,20 @@ pub struct QuoteView {
     #[schema(example = "0.23")]
     fee_cny: String,
     breakdown: FeeBreakdownView,
+    status: QuoteStatus,
+    /// The exchange that used the quote, once it is `used`.
+    exchange_id: Option<i64>,
     expires_at: DateTime<Utc>,
     created_at: DateTime<Utc>,
+}
+
+/// Whether the quote can still be executed.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum QuoteStatus {
+    Open,
+    Used,
+    Expired,
 }
 
 /// How the points received came about: the value given at `from_program`'s
@@ -165,12 +180,45 @@ async fn create_quote(
                     return Err(ApiError::MemberNotKnown);
                 }
                 let quote = exchange::quote(conn, &request, &actor).map_err(refused)?;
-                Reply::json(StatusCode::CREATED, &quote_view(&quote)?)
+                Reply::json(StatusCode::CREATED, &quote_view(&quote, None)?)
             },
         )
     })
     .await?;
     Ok(reply.into_response())
+}
+
+/// A quote this merchant asked for, with whether it is still open.
+#[utoipa::path(
+    tag = "exchange",
+    params(("quote_id" = String, Path, description = "The quote's id")),
+    responses(
+        (status = 200, body = QuoteView),
+        (status = 401, description = "Signature refused", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such quote for this merchant", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limit reached", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("signature" = []))
+)]
+#[get("/exchange/quotes/{quote_id}")]
+#[tracing::instrument(skip_all, fields(merchant_id = caller.merchant_id))]
+async fn show_quote(
+    caller: Caller,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let quote_id = path.into_inner();
+    let merchant_id = caller.merchant_id;
+    let (quote, used_by) = db(&state, move |conn| {
+        // Another merchant's quote is as absent as one that never was.
+        let quote = exchange::quote::find(conn, &quote_id)?
+            .filter(|q| q.merchant_id == Some(merchant_id))
+            .ok_or(ApiError::NotFound)?;
+        let used_by = exchange::execute::find_by_quote(conn, &quote.id)?;
+        Ok((quote, used_by.map(|e| e.id)))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(quote_view(&quote, used_by)?))
 }
 
 /// Execute a quote: the member's points move at the quoted terms.
@@ -287,8 +335,16 @@ fn positive_points(text: &str) -> Option<i64> {
     text.parse::<i64>().ok().filter(|p| *p > 0)
 }
 
-fn quote_view(quote: &Quote) -> Result<QuoteView, ApiError> {
+/// The quote as the partner sees it; `used_by` is the exchange that used it.
+fn quote_view(quote: &Quote, used_by: Option<i64>) -> Result<QuoteView, ApiError> {
     let terms = quote.terms().map_err(|e| ApiError::Internal(e.into()))?;
+    let status = if used_by.is_some() {
+        QuoteStatus::Used
+    } else if quote.is_expired(Utc::now()) {
+        QuoteStatus::Expired
+    } else {
+        QuoteStatus::Open
+    };
     Ok(QuoteView {
         quote_id: quote.id.clone(),
         member_id: quote.member_id,
@@ -308,6 +364,8 @@ fn quote_view(quote: &Quote) -> Result<QuoteView, ApiError> {
             tier_discount_bp: terms.inputs.discount_bp,
             fee_cny: terms.price.fee.to_string(),
         },
+        status,
+        exchange_id: used_by,
         expires_at: quote.expires_at,
         created_at: quote.created_at,
     })

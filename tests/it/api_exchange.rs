@@ -133,6 +133,8 @@ async fn a_partner_quotes_and_executes_an_exchange_and_the_points_move() {
     assert_eq!(breakdown["member_tier"], "basic");
     assert_eq!(breakdown["tier_discount_bp"], 0);
     assert_eq!(breakdown["fee_cny"], "0.23");
+    assert_eq!(terms["status"], "open");
+    assert_eq!(terms["exchange_id"], Value::Null);
     let expires_at: chrono::DateTime<Utc> = terms["expires_at"].as_str().unwrap().parse().unwrap();
     assert!(expires_at > Utc::now(), "{expires_at}");
     // A quote books nothing.
@@ -151,6 +153,13 @@ async fn a_partner_quotes_and_executes_an_exchange_and_the_points_move() {
     assert_eq!(exchange["value_out_cny"], "9.90");
     assert_eq!(exchange["fee_cny"], "0.23");
     assert!(exchange["executed_at"].as_str().is_some());
+    let looked_up = till
+        .get(&format!("/api/v1/exchange/quotes/{quote_id}"))
+        .await;
+    assert_eq!(looked_up.status, 200, "{looked_up:?}");
+    assert_eq!(looked_up.json()["status"], "used");
+    assert_eq!(looked_up.json()["exchange_id"], exchange["exchange_id"]);
+    assert_eq!(looked_up.json()["to_points"], "478");
 
     let balances = till
         .get(&format!("/api/v1/members/{member_id}/balances"))
@@ -242,6 +251,10 @@ async fn an_expired_quote_is_refused_with_409_and_moves_nothing() {
     let expired = execute(&till, "exchange-1", &quote_id).await;
     assert_eq!(expired.status, 409, "{expired:?}");
     assert_eq!(expired.problem(), "quote_expired");
+    let looked_up = till
+        .get(&format!("/api/v1/exchange/quotes/{quote_id}"))
+        .await;
+    assert_eq!(looked_up.json()["status"], "expired", "{looked_up:?}");
 
     assert_eq!(count_exchanges(&app), 0);
     assert_eq!(count_entries(&app), entries);
@@ -345,6 +358,11 @@ async fn another_partners_quote_or_an_unknown_one_is_not_found() {
     let theirs = execute(&tea, "exchange-1", &quote_id).await;
     assert_eq!(theirs.status, 404, "{theirs:?}");
     assert_eq!(theirs.problem(), "unknown_quote");
+    let their_look = tea
+        .get(&format!("/api/v1/exchange/quotes/{quote_id}"))
+        .await;
+    assert_eq!(their_look.status, 404, "{their_look:?}");
+    assert_eq!(their_look.problem(), "not_found");
     let unknown = execute(&till, "exchange-1", "q_0000").await;
     assert_eq!(unknown.status, 404, "{unknown:?}");
     assert_eq!(unknown.problem(), "unknown_quote");

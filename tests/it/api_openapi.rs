@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use crate::{
     api_support::{ApiClient, partner},
     harness::spawn_app,
+    people_support::funded_shop,
 };
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
@@ -73,6 +74,7 @@ async fn the_document_is_openapi_3_and_served_without_a_signature() {
         ("GET", "/api/v1/earn/{order_id}"),
         ("POST", "/api/v1/earn/{order_id}/refund"),
         ("POST", "/api/v1/exchange/quotes"),
+        ("GET", "/api/v1/exchange/quotes/{quote_id}"),
         ("POST", "/api/v1/exchange"),
         ("GET", "/api/v1/openapi.json"),
     ] {
@@ -107,10 +109,21 @@ async fn every_documented_operation_is_served_and_undocumented_methods_are_not()
         .post(
             "/api/v1/earn",
             "seed",
-            &json!({"member_id": member_id, "order_id": "POS-1", "amount_cny": "10.00"}),
+            &json!({"member_id": member_id, "order_id": "POS-1", "amount_cny": "1000.00"}),
         )
         .await;
     assert_eq!(earned.status, 201, "{earned:?}");
+    // Paths name things that exist, so a 404 can only mean "not served".
+    funded_shop(&mut app.db.conn(), "CINEMA", "0.02");
+    let quoted = client
+        .post(
+            "/api/v1/exchange/quotes",
+            "seed-quote",
+            &json!({"member_id": member_id, "from_program": "COFFEE", "to_program": "CINEMA", "from_points": "1000"}),
+        )
+        .await;
+    assert_eq!(quoted.status, 201, "{quoted:?}");
+    let quote_id = quoted.json()["quote_id"].as_str().unwrap().to_owned();
     let document: Value = reqwest::get(app.url("/api/v1/openapi.json"))
         .await
         .unwrap()
@@ -121,6 +134,7 @@ async fn every_documented_operation_is_served_and_undocumented_methods_are_not()
         template
             .replace("{member_id}", &member_id.to_string())
             .replace("{order_id}", "POS-1")
+            .replace("{quote_id}", &quote_id)
     };
 
     let documented = operations(&document);
