@@ -241,6 +241,20 @@ async fn verification_refuses_a_bad_id_number_and_files_a_good_one_for_review() 
     assert!(pending.body.contains("审核中"), "{}", pending.body);
     assert!(pending.body.contains("002X"), "{}", pending.body);
     assert!(!pending.body.contains("id=\"verification-form\""));
+    // Sent again while it waits: told so, nothing filed twice.
+    let twice = browser
+        .submit(
+            path,
+            path,
+            &[("name", "王小明"), ("id_number", "11010519491231002X")],
+        )
+        .await;
+    assert_eq!(twice.status, 422);
+    assert!(
+        twice.body.contains("您的认证申请正在审核中"),
+        "{}",
+        twice.body
+    );
     let filed = verification::pending_of(conn, alice).unwrap().unwrap();
     assert_eq!(filed.id_number_hint, "002X");
     assert_eq!(filed.real_name(&app.keys).as_deref(), Some("王小明"));
