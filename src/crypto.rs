@@ -110,7 +110,7 @@ pub fn random_token() -> String {
 pub fn random_hex_id() -> String {
     let mut bytes = [0u8; 16];
     fill_random(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
 pub fn sha256(data: &[u8]) -> [u8; 32] {

@@ -40,7 +40,7 @@ use crate::{
         actor::Actor,
         email_address::EmailAddress,
         id::{AccountId, TransferId},
-        money::{Money, Rounding},
+        money::Money,
         password::NewPassword,
         phone::Phone,
         points::ProgramCode,
@@ -48,6 +48,10 @@ use crate::{
         rate::Rate,
     },
     earn,
+    exchange::{
+        self,
+        pricing::{self, PriceInputs},
+    },
     i18n::Locale,
     ledger::{self, CommittedEntry, EntryError, EntryRequest, TransferRequest},
     merchant::{
@@ -86,9 +90,10 @@ const BATCH_SIZE: usize = 200;
 /// How long a redemption voucher holds its points before the timeout job voids it.
 const VOUCHER_VALIDITY_SECS: i64 = 30 * 24 * 60 * 60;
 
-// Demo pricing. The real exchange service (a later issue) replaces these with each
-// program's agreed settlement value, the rate model's sell and buy values, and a
-// fee by partner and member tier; earning rules replace the flat earn rate.
+// The history's pricing: fixed sell and buy factors around each settlement value
+// and a flat fee, priced by `exchange::pricing` like every exchange. The history
+// is older than the rate model's window; today's exchanges go through the
+// exchange service at the published rates (`exchange_today`).
 /// CNY per BREW point agreed with 沪上咖啡.
 const BREW_SETTLEMENT_VALUE: &str = "0.05";
 /// CNY per MART point agreed with 申城超市.
@@ -98,8 +103,8 @@ const DEMO_SELL_FACTOR: &str = "0.95";
 /// Buy value = settlement value × this. It is above the sell factor, so no cycle of
 /// exchanges returns more than it started with.
 const DEMO_BUY_FACTOR: &str = "1.05";
-/// The house's fee: this share of the value out of every exchange.
-const DEMO_EXCHANGE_FEE: &str = "0.02";
+/// The house's fee on the history's exchanges, in basis points of the value out.
+const DEMO_EXCHANGE_SPREAD_BP: i32 = 200;
 /// How long demo points live before they expire.
 const DEMO_EXPIRY_MONTHS: i16 = 24;
 /// One point per CNY spent, with no tier bonus or campaign.
@@ -610,8 +615,10 @@ pub fn seed(conn: &mut PgConnection, keys: &Keys) -> anyhow::Result<String> {
     history.flush(conn)?;
     let lots = open_lots(conn, &books)?;
     let today = earn_today(conn, &books)?;
+    let exchanged = exchange_today(conn, &books)?;
     Ok(format!(
-        "{}\n{lots} point lots opened; {today} purchases today earned through the earn service\n{}\n{}\n{}",
+        "{}\n{lots} point lots opened; {today} purchases today earned through the earn service\n\
+         exchange rates published; {exchanged} exchanges today through the exchange service\n{}\n{}\n{}",
         history.summary(),
         stores.summary(),
         people.summary(),
@@ -686,6 +693,49 @@ fn earn_today(conn: &mut PgConnection, books: &Books) -> anyhow::Result<usize> {
             .with_context(|| format!("demo earn {}", request.order_id))?;
     }
     Ok(books.members.len())
+}
+
+/// How many members exchange today through the exchange service.
+const EXCHANGES_TODAY: usize = 8;
+
+/// Publishes the rate model's rates, then has a few members exchange part of
+/// their points of one program into the next program through the exchange
+/// service (quote, execute), so the platform's flows and fee revenue show
+/// today. A member who has exchanged before is left alone, so a second run
+/// exchanges nothing new.
+fn exchange_today(conn: &mut PgConnection, books: &Books) -> anyhow::Result<usize> {
+    let actor = Actor::system("seed-demo");
+    exchange::rates::publish(conn, exchange::rates::Trigger::Schedule, &actor)?;
+    let mut done = 0;
+    for (index, &member) in books.members.iter().take(EXCHANGES_TODAY).enumerate() {
+        if !exchange::execute::of_member(conn, member, 1)?.is_empty() {
+            continue;
+        }
+        let from = &books.programs[index % books.programs.len()];
+        let points = from.merchant.exchange_step * from.merchant.exchange_steps.start();
+        // The first program the member can reach from here: each side's limits
+        // and the member's balance decide, as they would for a real member.
+        for offset in 1..books.programs.len() {
+            let to = &books.programs[(index + offset) % books.programs.len()];
+            let request = exchange::QuoteRequest {
+                member_id: member,
+                from_program: from.code.as_str().to_owned(),
+                to_program: to.code.as_str().to_owned(),
+                from_points: points,
+                merchant_id: None,
+            };
+            let quote = match exchange::quote(conn, &request, &actor) {
+                Ok(quote) => quote,
+                Err(e) if e.is_client_error() => continue,
+                Err(e) => return Err(e).context("demo exchange quote"),
+            };
+            exchange::execute(conn, &quote.id, exchange::Executor::Member(member), &actor)
+                .context("demo exchange")?;
+            done += 1;
+            break;
+        }
+    }
+    Ok(done)
 }
 
 /// The demo's people as rows: their ids own the demo's accounts.
@@ -1017,39 +1067,6 @@ fn scaled(rate: Rate, factor: &str) -> anyhow::Result<Rate> {
     Ok(Rate::new(rate.as_decimal() * decimal(factor)?)?)
 }
 
-/// An exchange A → B priced by LEDGER.md's hub model.
-#[derive(Debug, PartialEq, Eq)]
-struct Quote {
-    /// What A pays for the liability it sheds: points out × A's sell value.
-    value_out: Money,
-    fee: Money,
-    /// floor((value out − fee) / B's buy value).
-    points_in: i64,
-    /// What B is paid for the liability it takes on: points in × B's buy value.
-    paid_to_b: Money,
-    /// Value out − paid to B: the fee and what flooring the points left over.
-    kept: Money,
-}
-
-impl Quote {
-    /// No rounding gives anyone more than was paid for: the value out and B's pay
-    /// round down, the fee up, the points are floored. So what B is paid never
-    /// exceeds the value out, and the house keeps at least its fee.
-    fn new(points_out: i64, sell: Rate, buy: Rate, fee_rate: Decimal) -> anyhow::Result<Quote> {
-        let value_out = sell.value_of(points_out, Rounding::Down)?;
-        let fee = value_out.mul_decimal(fee_rate, Rounding::Up)?;
-        let points_in = buy.points_for(value_out.checked_sub(fee)?)?;
-        let paid_to_b = buy.value_of(points_in, Rounding::Down)?;
-        Ok(Quote {
-            value_out,
-            fee,
-            points_in,
-            paid_to_b,
-            kept: value_out.checked_sub(paid_to_b)?,
-        })
-    }
-}
-
 /// A CNY leg, left out when rounding leaves nothing to move.
 fn cash_leg(debit: AccountId, credit: AccountId, amount: Money) -> Option<TransferRequest> {
     amount
@@ -1109,7 +1126,6 @@ struct History<'b> {
     books: &'b Books,
     rng: StdRng,
     earn_rate: Rate,
-    fee_rate: Decimal,
     /// Not yet submitted.
     entries: Vec<EntryRequest>,
     /// By (program, member); ordered, so that every run walks them alike.
@@ -1123,7 +1139,6 @@ impl<'b> History<'b> {
             books,
             rng: StdRng::seed_from_u64(RNG_SEED),
             earn_rate: Rate::parse(DEMO_CNY_PER_POINT)?,
-            fee_rate: decimal(DEMO_EXCHANGE_FEE)?,
             entries: Vec::new(),
             wallets: BTreeMap::new(),
             tally: Tally::default(),
@@ -1302,8 +1317,15 @@ impl<'b> History<'b> {
     ) -> anyhow::Result<()> {
         let books = self.books;
         let (a, b) = (&books.programs[from], &books.programs[to]);
-        let quote = Quote::new(points_out, a.sell, b.buy, self.fee_rate)?;
-        ensure!(quote.points_in > 0, "a demo exchange must buy some points");
+        let quote = pricing::price(&PriceInputs {
+            from_points: points_out,
+            sell: a.sell,
+            buy: b.buy,
+            spread_bp: DEMO_EXCHANGE_SPREAD_BP,
+            discount_bp: 0,
+        })
+        .context("a demo exchange overflowed")?;
+        ensure!(quote.to_points > 0, "a demo exchange must buy some points");
         let clearing = books.house.id(HouseAccount::Clearing);
         let fees = books.house.id(HouseAccount::Fees);
         let legs = [
@@ -1317,11 +1339,11 @@ impl<'b> History<'b> {
                 b.accounts.issuance,
                 b.wallets[&member],
                 b.code.as_str(),
-                quote.points_in,
+                quote.to_points,
             )),
             cash_leg(a.settlement, clearing, quote.value_out),
-            cash_leg(clearing, b.settlement, quote.paid_to_b),
-            cash_leg(clearing, fees, quote.kept),
+            cash_leg(clearing, b.settlement, quote.credit),
+            cash_leg(clearing, fees, quote.house),
         ];
         let entry =
             EntryRequest::new(format!("demo:exchange:{number:03}"), "exchange").metadata(json!({
@@ -1329,7 +1351,7 @@ impl<'b> History<'b> {
                 "from": a.code,
                 "to": b.code,
                 "points_out": points_out,
-                "points_in": quote.points_in,
+                "points_in": quote.to_points,
                 "sell_value": a.sell,
                 "buy_value": b.buy,
                 "value_out": quote.value_out,
@@ -1341,7 +1363,7 @@ impl<'b> History<'b> {
                 .fold(entry, EntryRequest::transfer),
         );
         self.wallet(from, member).debit(points_out);
-        self.wallet(to, member).balance += quote.points_in;
+        self.wallet(to, member).balance += quote.to_points;
         Ok(())
     }
 
@@ -1530,32 +1552,6 @@ fn refused(entry: &EntryRequest, error: &EntryError) -> anyhow::Error {
 mod tests {
     use super::*;
 
-    fn rate(text: &str) -> Rate {
-        Rate::parse(text).unwrap()
-    }
-
-    #[test]
-    fn a_quote_floors_the_points_and_keeps_the_rest() {
-        // 200 BREW at 0.0475 = ¥9.50 out; 2% fee = ¥0.19; ¥9.31 / 0.0105 = 886.67 → 886
-        // MART, worth ¥9.303 → ¥9.30 to MART; ¥0.20 stays with the house.
-        let quote = Quote::new(
-            200,
-            rate("0.0475"),
-            rate("0.0105"),
-            decimal("0.02").unwrap(),
-        );
-        assert_eq!(
-            quote.unwrap(),
-            Quote {
-                value_out: Money::from_fen(950),
-                fee: Money::from_fen(19),
-                points_in: 886,
-                paid_to_b: Money::from_fen(930),
-                kept: Money::from_fen(20),
-            }
-        );
-    }
-
     #[test]
     fn demo_people_have_valid_distinct_sign_ins() {
         assert!(demo_password().is_ok());
@@ -1600,7 +1596,7 @@ mod tests {
     #[test]
     fn demo_sell_and_buy_values_bracket_the_settlement_value() {
         for merchant in &MERCHANTS {
-            let value = rate(merchant.settlement_value);
+            let value = Rate::parse(merchant.settlement_value).unwrap();
             let (sell, buy) = (
                 scaled(value, DEMO_SELL_FACTOR).unwrap(),
                 scaled(value, DEMO_BUY_FACTOR).unwrap(),

@@ -269,7 +269,7 @@ fn in_force(
     }
 }
 
-/// Stored values are CHECKed positive with 6 decimals.
+/// The tables' CHECKs keep stored values positive, with 6 decimals.
 fn rate(value: Decimal) -> Rate {
     Rate::new(value).expect("stored values are positive")
 }
