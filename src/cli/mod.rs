@@ -80,6 +80,8 @@ enum JobsCommand {
     ExpirePoints,
     /// Downgrade members whose trailing 12-month spend no longer keeps their tier.
     ReviewTiers,
+    /// Run the exchange rate model and publish every program's rates.
+    PublishRates,
 }
 
 #[derive(Debug, Subcommand)]
@@ -154,6 +156,13 @@ impl Command {
                     }
                     JobsCommand::ReviewTiers => {
                         println!("downgraded {} members", jobs::review_tiers(&pool)?);
+                    }
+                    JobsCommand::PublishRates => {
+                        let publication = jobs::publish_rates(&pool)?;
+                        println!(
+                            "published rate set #{} for {} programs",
+                            publication.id, publication.programs
+                        );
                     }
                 }
                 Ok(ExitCode::SUCCESS)

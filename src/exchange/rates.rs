@@ -344,6 +344,15 @@ pub fn publication(conn: &mut PgConnection, id: i64) -> QueryResult<Option<Publi
         .optional()
 }
 
+/// How many programs a publication priced.
+pub fn programs_in(conn: &mut PgConnection, publication_id: i64) -> QueryResult<usize> {
+    let count: i64 = program_rates::table
+        .filter(program_rates::publication_id.eq(publication_id))
+        .count()
+        .get_result(conn)?;
+    Ok(usize::try_from(count).unwrap_or(0))
+}
+
 /// The newest publications, for the platform's list.
 pub fn recent_publications(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<Publication>> {
     rate_publications::table

@@ -66,7 +66,7 @@ const JOBS: [Periodic; 8] = [
     Periodic {
         name: "publish exchange rates",
         every: Duration::from_mins(10),
-        run: |state| publish_rates(&state.pool),
+        run: |state| Ok(publish_rates(&state.pool)?.programs),
     },
     Periodic {
         name: "review member tiers",
@@ -103,14 +103,25 @@ pub fn spawn(state: &AppState) {
     }
 }
 
+/// A rate set the job published.
+#[derive(Debug, Clone, Copy)]
+pub struct Published {
+    pub id: i64,
+    pub programs: usize,
+}
+
 /// Runs the exchange rate model and publishes its rates (see `exchange::rates`).
-pub fn publish_rates(pool: &PgPool) -> anyhow::Result<usize> {
-    exchange::rates::publish(
-        &mut *pool.get()?,
+pub fn publish_rates(pool: &PgPool) -> anyhow::Result<Published> {
+    let conn = &mut *pool.get()?;
+    let publication = exchange::rates::publish(
+        conn,
         exchange::rates::Trigger::Schedule,
         &Actor::system("rate model"),
     )?;
-    Ok(1)
+    Ok(Published {
+        id: publication.id,
+        programs: exchange::rates::programs_in(conn, publication.id)?,
+    })
 }
 
 /// Voids holds whose timeout has passed (idempotent per hold).

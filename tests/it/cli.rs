@@ -245,3 +245,23 @@ fn jobs_expire_points_lapses_lots_past_their_date_once() {
     assert_verified(conn);
     assert_lots_match_wallets(conn);
 }
+
+#[test]
+fn jobs_publish_rates_stores_a_rate_set_for_every_program() {
+    let db = TestDb::new();
+    let conn = &mut db.conn();
+    crate::exchange_support::two_programs(conn);
+
+    let output = alliance(&db, &["jobs", "publish-rates"], &[]);
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    let publication = alliance::exchange::rates::recent_publications(conn, 1)
+        .unwrap()
+        .pop()
+        .expect("a publication");
+    assert_eq!(
+        stdout(&output).trim(),
+        format!("published rate set #{} for 2 programs", publication.id)
+    );
+    assert_eq!(publication.trigger, "schedule");
+}
