@@ -314,6 +314,79 @@ struct Overview {
     policy_updated: DateTime<Utc>,
 }
 
+/// The rates table: each program's rate in force and its overrides' state.
+fn rate_rows(data: &Overview, locale: Locale) -> Vec<RateRow> {
+    let now = Utc::now();
+    let mut pending: HashMap<&str, usize> = HashMap::new();
+    for listed in &data.overrides {
+        if listed.state(now) == "pending" {
+            *pending
+                .entry(listed.pinned.program_code.as_str())
+                .or_default() += 1;
+        }
+    }
+    let names: HashMap<&str, &str> = data
+        .programs
+        .iter()
+        .map(|p| (p.code.as_str(), p.name(locale)))
+        .collect();
+    data.rates
+        .iter()
+        .map(|r| RateRow {
+            code: r.program_code.clone(),
+            name: names
+                .get(r.program_code.as_str())
+                .copied()
+                .unwrap_or_default()
+                .to_owned(),
+            settlement: r.settlement.to_string(),
+            band: format!("{} – {}", r.band.0, r.band.1),
+            sell: r.sell.to_string(),
+            buy: r.buy.to_string(),
+            mid: r.model.mid.to_string(),
+            source: source_label(r, locale),
+            overridden: matches!(r.source, Source::Override { .. }),
+            pending: pending
+                .get(r.program_code.as_str())
+                .copied()
+                .unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// The flow matrix: a row per program exchanged out of, a cell per program
+/// exchanged into.
+fn matrix_rows(codes: &[String], cells: &[FlowCell], locale: Locale) -> Vec<MatrixRow> {
+    let cell_of: HashMap<(&str, &str), &FlowCell> = cells
+        .iter()
+        .map(|c| ((c.from_program.as_str(), c.to_program.as_str()), c))
+        .collect();
+    codes
+        .iter()
+        .map(|from| MatrixRow {
+            code: from.clone(),
+            cells: codes
+                .iter()
+                .map(|to| {
+                    cell_of
+                        .get(&(from.as_str(), to.as_str()))
+                        .map(|c| CellView {
+                            count: format::count(c.count),
+                            points: locale.t_with(
+                                "platform_exchange.flows.points",
+                                &[
+                                    ("from", &format::count(c.from_points)),
+                                    ("to", &format::count(c.to_points)),
+                                ],
+                            ),
+                            value: yuan(c.value_out_fen),
+                        })
+                })
+                .collect(),
+        })
+        .collect()
+}
+
 async fn page(
     ctx: &PageContext,
     who: &OperatorPrincipal,
@@ -338,73 +411,9 @@ async fn page(
         })
         .await?;
     let locale = ctx.locale;
-    let now = Utc::now();
-    let mut pending: HashMap<&str, usize> = HashMap::new();
-    for listed in &data.overrides {
-        if listed.state(now) == "pending" {
-            *pending
-                .entry(listed.pinned.program_code.as_str())
-                .or_default() += 1;
-        }
-    }
-    let names: HashMap<&str, &str> = data
-        .programs
-        .iter()
-        .map(|p| (p.code.as_str(), p.name(locale)))
-        .collect();
-    let rows = data
-        .rates
-        .iter()
-        .map(|r| RateRow {
-            code: r.program_code.clone(),
-            name: names
-                .get(r.program_code.as_str())
-                .copied()
-                .unwrap_or_default()
-                .to_owned(),
-            settlement: r.settlement.to_string(),
-            band: format!("{} – {}", r.band.0, r.band.1),
-            sell: r.sell.to_string(),
-            buy: r.buy.to_string(),
-            mid: r.model.mid.to_string(),
-            source: source_label(r, locale),
-            overridden: matches!(r.source, Source::Override { .. }),
-            pending: pending
-                .get(r.program_code.as_str())
-                .copied()
-                .unwrap_or_default(),
-        })
-        .collect();
+    let rows = rate_rows(&data, locale);
     let codes: Vec<String> = data.programs.iter().map(|p| p.code.clone()).collect();
-    let cell_of: HashMap<(&str, &str), &FlowCell> = data
-        .cells
-        .iter()
-        .map(|c| ((c.from_program.as_str(), c.to_program.as_str()), c))
-        .collect();
-    let matrix = codes
-        .iter()
-        .map(|from| MatrixRow {
-            code: from.clone(),
-            cells: codes
-                .iter()
-                .map(|to| {
-                    cell_of
-                        .get(&(from.as_str(), to.as_str()))
-                        .map(|c| CellView {
-                            count: format::count(c.count),
-                            points: locale.t_with(
-                                "platform_exchange.flows.points",
-                                &[
-                                    ("from", &format::count(c.from_points)),
-                                    ("to", &format::count(c.to_points)),
-                                ],
-                            ),
-                            value: yuan(c.value_out_fen),
-                        })
-                })
-                .collect(),
-        })
-        .collect();
+    let matrix = matrix_rows(&codes, &data.cells, locale);
     let busiest = data
         .revenue
         .iter()

@@ -58,6 +58,11 @@ fn float(value: Decimal) -> f64 {
     value.to_f64().unwrap_or(0.0)
 }
 
+/// Seconds as a float; a period of the chart fits an i32 many times over.
+fn seconds(span: chrono::TimeDelta) -> f64 {
+    f64::from(i32::try_from(span.num_seconds()).unwrap_or(i32::MAX))
+}
+
 fn coordinate(value: f64) -> String {
     format!("{value:.1}")
 }
@@ -98,11 +103,10 @@ impl RateChart {
         let pad = ((max - min) * 0.08).max(max.abs() * 0.01).max(1e-6);
         let (min, max) = (min - pad, max + pad);
         let span = history.now - history.since;
-        let span_ms = span.num_milliseconds().max(1) as f64;
+        let span_seconds = seconds(span).max(1.0);
         let x = |at: DateTime<Utc>| {
             let at = at.clamp(history.since, history.now);
-            LEFT + (WIDTH - LEFT - RIGHT) * ((at - history.since).num_milliseconds() as f64)
-                / span_ms
+            LEFT + (WIDTH - LEFT - RIGHT) * seconds(at - history.since) / span_seconds
         };
         let y = |value: f64| TOP + (HEIGHT - TOP - BOTTOM) * (max - value) / (max - min);
         let steps = |value: &dyn Fn(usize) -> f64| {

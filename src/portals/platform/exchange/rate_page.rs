@@ -9,6 +9,7 @@ use actix_web::{HttpResponse, get, post, web};
 use askama::Template;
 use askama_web::WebTemplate;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use diesel::{PgConnection, QueryResult};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
@@ -334,6 +335,43 @@ struct ProgramData {
     overrides: Vec<Listed>,
 }
 
+impl ProgramData {
+    /// None when there is no such program.
+    fn load(
+        conn: &mut PgConnection,
+        code: &str,
+        since: DateTime<Utc>,
+    ) -> QueryResult<Option<Self>> {
+        let Some(program) = program::by_code(conn, code)? else {
+            return Ok(None);
+        };
+        let rate = rates::current(conn, &program)?;
+        let publication = match &rate.published {
+            Some(row) => rates::publication(conn, row.publication_id)?,
+            None => None,
+        };
+        let history = rates::history(conn, &program.code, since)?;
+        // Every publication since `since` is among the newest this many.
+        let bands =
+            rates::recent_publications(conn, i64::try_from(history.len()).unwrap_or(0) + 1)?
+                .into_iter()
+                .filter_map(|p| {
+                    let policy = serde_json::from_value::<ExchangePolicy>(p.policy).ok()?;
+                    Some((p.id, policy.band_bp))
+                })
+                .collect();
+        Ok(Some(Self {
+            overrides: overrides::list(conn, Some(&program.code), OVERRIDES_SHOWN)?,
+            policy: policy::current(conn)?,
+            program,
+            rate,
+            publication,
+            history,
+            bands,
+        }))
+    }
+}
+
 struct Forms {
     days: i64,
     form: Option<OverrideForm>,
@@ -352,82 +390,25 @@ impl Forms {
     }
 }
 
-async fn page(
-    ctx: &PageContext,
-    who: &OperatorPrincipal,
-    state: &AppState,
-    code: String,
-    forms: Forms,
-) -> Result<ProgramPage, WebError> {
-    let now = Utc::now();
-    let since = now - Duration::days(forms.days);
-    let data = state
-        .db(move |conn| {
-            let Some(program) = program::by_code(conn, &code)? else {
-                return Ok(None);
-            };
-            let rate = rates::current(conn, &program)?;
-            let publication = match &rate.published {
-                Some(row) => rates::publication(conn, row.publication_id)?,
-                None => None,
-            };
-            let history = rates::history(conn, &program.code, since)?;
-            // Every publication since `since` is among the newest this many.
-            let bands =
-                rates::recent_publications(conn, i64::try_from(history.len()).unwrap_or(0) + 1)?
-                    .into_iter()
-                    .filter_map(|p| {
-                        let policy = serde_json::from_value::<ExchangePolicy>(p.policy).ok()?;
-                        Some((p.id, policy.band_bp))
-                    })
-                    .collect();
-            Ok::<_, WebError>(Some(ProgramData {
-                overrides: overrides::list(conn, Some(&program.code), OVERRIDES_SHOWN)?,
-                policy: policy::current(conn)?,
-                program,
-                rate,
-                publication,
-                history,
-                bands,
-            }))
-        })
-        .await?
-        .ok_or(WebError::NotFound)?;
-    let locale = ctx.locale;
-    let ProgramData {
-        program,
-        rate,
-        publication,
-        policy,
-        history,
-        bands,
-        overrides,
-    } = data;
-    let windows: Vec<(DateTime<Utc>, DateTime<Utc>)> = overrides
-        .iter()
-        .filter(|l| l.pinned.status == "active")
-        .map(|l| (l.pinned.starts_at, l.pinned.ends_at))
-        .collect();
-    let mut ticks = Vec::new();
+/// Shanghai midnights after `since` up to `now`, every day for a week, every
+/// fifth day for longer, labelled `11-22`.
+fn day_marks(since: DateTime<Utc>, now: DateTime<Utc>, days: i64) -> Vec<(DateTime<Utc>, String)> {
+    let step = if days > RANGES[0] { 5 } else { 1 };
+    let mut marks = Vec::new();
     let mut day = day_start(since.with_timezone(&shanghai()).date_naive() + Duration::days(1));
-    let step = if forms.days > RANGES[0] { 5 } else { 1 };
     while day <= now {
-        ticks.push((
+        marks.push((
             day,
             day.with_timezone(&shanghai()).format("%m-%d").to_string(),
         ));
         day += Duration::days(step);
     }
-    let chart = chart::RateChart::draw(&chart::History {
-        rows: &history,
-        band_bp: &bands,
-        default_band_bp: policy.band_bp,
-        windows: &windows,
-        since,
-        now,
-        ticks: &ticks,
-    });
-    let in_force = match rate.source {
+    marks
+}
+
+/// The override behind the rate in force, if one is.
+fn in_force(rate: &CurrentRate, overrides: &[Listed], locale: Locale) -> Option<InForce> {
+    match rate.source {
         Source::Override { override_id, .. } => overrides
             .iter()
             .find(|l| l.pinned.id == override_id)
@@ -446,7 +427,48 @@ async fn page(
                 model_buy: rate.model.buy.to_string(),
             }),
         _ => None,
-    };
+    }
+}
+
+async fn page(
+    ctx: &PageContext,
+    who: &OperatorPrincipal,
+    state: &AppState,
+    code: String,
+    forms: Forms,
+) -> Result<ProgramPage, WebError> {
+    let now = Utc::now();
+    let since = now - Duration::days(forms.days);
+    let data = state
+        .db(move |conn| ProgramData::load(conn, &code, since))
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let locale = ctx.locale;
+    let ProgramData {
+        program,
+        rate,
+        publication,
+        policy,
+        history,
+        bands,
+        overrides,
+    } = data;
+    let windows: Vec<(DateTime<Utc>, DateTime<Utc>)> = overrides
+        .iter()
+        .filter(|l| l.pinned.status == "active")
+        .map(|l| (l.pinned.starts_at, l.pinned.ends_at))
+        .collect();
+    let ticks = day_marks(since, now, forms.days);
+    let chart = chart::RateChart::draw(&chart::History {
+        rows: &history,
+        band_bp: &bands,
+        default_band_bp: policy.band_bp,
+        windows: &windows,
+        since,
+        now,
+        ticks: &ticks,
+    });
+    let in_force = in_force(&rate, &overrides, locale);
     let published = rate.published.as_ref().zip(publication.as_ref());
     let form = forms.form.unwrap_or_else(|| OverrideForm {
         sell: rate.model.sell.to_string(),
