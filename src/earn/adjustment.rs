@@ -26,11 +26,12 @@ use crate::{
     approval::{self, ActionFailed, Approval, ApprovalError, NewApproval, Policy, Registry, Scope},
     audit::{self, Change},
     chart,
-    db::schema::{approvals, members, point_adjustments},
+    db::schema::{approvals, point_adjustments},
     deposit::{self, IssuingBlocked},
     domain::{actor::Actor, id::JournalEntryId, points::ProgramCode},
     i18n::Locale,
     ledger::{self, EntryError, EntryRequest, LedgerError, TransferRequest},
+    people::member,
     program::{self, Program},
 };
 
@@ -314,14 +315,11 @@ pub fn list(conn: &mut PgConnection, merchant_id: i64, limit: i64) -> QueryResul
 }
 
 fn lock_member(conn: &mut PgConnection, member_id: i64) -> Result<(), AdjustmentError> {
-    members::table
-        .find(member_id)
-        .select(members::id)
-        .for_update()
-        .first::<i64>(conn)
-        .optional()?
-        .map(drop)
-        .ok_or(AdjustmentError::UnknownMember)
+    if member::lock(conn, member_id)? {
+        Ok(())
+    } else {
+        Err(AdjustmentError::UnknownMember)
+    }
 }
 
 fn program_of(

@@ -41,7 +41,7 @@ use crate::{
     audit::{self, Change},
     campaign,
     chart::{self, CNY, HouseAccount},
-    db::schema::{campaign_awards, earn_orders, members, merchant_members, stores},
+    db::schema::{campaign_awards, earn_orders, merchant_members, stores},
     deposit::{self, IssuingBlocked},
     domain::{
         actor::Actor,
@@ -52,6 +52,7 @@ use crate::{
     },
     i18n::Locale,
     ledger::{self, EntryError, EntryRequest, LedgerError, TransferRequest},
+    people::member,
     program::{self, Program},
     risk,
 };
@@ -211,14 +212,11 @@ pub fn earn(
 }
 
 fn lock_member(conn: &mut PgConnection, member_id: i64) -> Result<(), EarnError> {
-    members::table
-        .find(member_id)
-        .select(members::id)
-        .for_update()
-        .first::<i64>(conn)
-        .optional()?
-        .map(drop)
-        .ok_or(EarnError::UnknownMember)
+    if member::lock(conn, member_id)? {
+        Ok(())
+    } else {
+        Err(EarnError::UnknownMember)
+    }
 }
 
 /// The same order again: the same purchase is the first result once more; a

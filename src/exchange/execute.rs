@@ -19,10 +19,11 @@ use serde::Serialize;
 use crate::{
     audit::{self, Change},
     chart::{self, CNY, HouseAccount},
-    db::schema::{exchanges, members},
+    db::schema::exchanges,
     domain::{actor::Actor, id::JournalEntryId, money::Money, points::ProgramCode},
     earn::lot,
     ledger::{self, EntryError, EntryRequest, TransferRequest},
+    people::member,
 };
 
 use super::{
@@ -145,14 +146,11 @@ fn belongs(quote: &Quote, executor: Executor) -> bool {
 }
 
 fn lock_member(conn: &mut PgConnection, member_id: i64) -> Result<(), ExchangeError> {
-    members::table
-        .find(member_id)
-        .select(members::id)
-        .for_update()
-        .first::<i64>(conn)
-        .optional()?
-        .map(drop)
-        .ok_or(ExchangeError::UnknownMember)
+    if member::lock(conn, member_id)? {
+        Ok(())
+    } else {
+        Err(ExchangeError::UnknownMember)
+    }
 }
 
 /// The points legs retire A's points and issue B's; the cash legs charge A's

@@ -173,6 +173,20 @@ pub fn enrol_or_find(
     })
 }
 
+/// Locks the member's row until the transaction ends, so one member's money
+/// movements (earns, refunds, adjustments, exchanges) queue behind each other:
+/// daily limits stay exact and two debits never both spend the same points.
+/// False when there is no such member.
+pub fn lock(conn: &mut PgConnection, member_id: i64) -> QueryResult<bool> {
+    let found: Option<i64> = members::table
+        .find(member_id)
+        .select(members::id)
+        .for_update()
+        .first(conn)
+        .optional()?;
+    Ok(found.is_some())
+}
+
 /// Whether the member's real name and ID number are on file (实名认证).
 pub fn identity_verified(conn: &mut PgConnection, member_id: i64) -> QueryResult<bool> {
     members::table
