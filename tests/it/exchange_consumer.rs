@@ -263,6 +263,21 @@ async fn verification_refuses_a_bad_id_number_and_files_a_good_one_for_review() 
     assert_lots_match_wallets(conn);
 }
 
+/// Waits for an element's text to be `want`; returns it as found.
+async fn text_of(driver: &thirtyfour::WebDriver, by: thirtyfour::By, want: &str) -> String {
+    let mut seen = String::new();
+    for _ in 0..200 {
+        if let Ok(found) = driver.find(by.clone()).await {
+            seen = found.text().await.unwrap_or_default();
+            if seen == want {
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    seen
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_member_exchanges_with_a_live_quote_in_a_real_browser() {
     use thirtyfour::prelude::*;
@@ -286,21 +301,6 @@ async fn a_member_exchanges_with_a_live_quote_in_a_real_browser() {
         .send_keys("1000")
         .await
         .unwrap();
-
-    // Waits for an element's text to be `want`; returns it as found.
-    async fn text_of(driver: &WebDriver, by: By, want: &str) -> String {
-        let mut seen = String::new();
-        for _ in 0..200 {
-            if let Ok(found) = driver.find(by.clone()).await {
-                seen = found.text().await.unwrap_or_default();
-                if seen == want {
-                    break;
-                }
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        seen
-    }
 
     let live = text_of(driver, By::Css("#quote-terms [data-term=to_points]"), "475").await;
     assert_eq!(live, "475", "{}", driver.source().await.unwrap());
