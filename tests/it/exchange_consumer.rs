@@ -341,3 +341,35 @@ async fn a_member_exchanges_with_a_live_quote_in_a_real_browser() {
     assert_verified(conn);
     assert_lots_match_wallets(conn);
 }
+
+/// Issue #4: a suspended merchant's members still see their points and can
+/// exchange them out — through the member's own pages, not only the service.
+#[tokio::test]
+async fn a_suspended_merchants_member_still_sees_and_exchanges_out_their_points() {
+    let app = spawn_app().await;
+    let (alice, browser) = member_with_coffee(&app).await;
+    let conn = &mut app.db.conn();
+    let coffee = alliance::merchant::find_by_code(conn, "COFFEE")
+        .unwrap()
+        .unwrap();
+    alliance::merchant::standing::suspend(
+        conn,
+        &alliance::domain::actor::Actor::system("test-operator"),
+        coffee.id,
+        "保证金争议",
+    )
+    .unwrap();
+
+    let home = browser.get("/consumer").await;
+    assert_eq!(home.status, 200);
+    assert!(home.body.contains("4,000"), "{}", home.body);
+    let quote_id = get_quote(&browser, "1000").await;
+    let done = confirm(&browser, &quote_id).await;
+
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(executed(conn, alice), 1);
+    assert_eq!(points(conn, alice, "COFFEE"), 3_000);
+    assert_eq!(points(conn, alice, "CINEMA"), 475);
+    assert_verified(conn);
+    assert_lots_match_wallets(conn);
+}
