@@ -577,6 +577,70 @@ diesel::table! {
 }
 
 diesel::table! {
+    redemptions (id) {
+        id -> Int8,
+        reward_id -> Int8,
+        member_id -> Int8,
+        merchant_id -> Int8,
+        request_key -> Text,
+        voucher_code -> Text,
+        value_fen -> Int8,
+        cash_fen -> Int8,
+        payment -> Jsonb,
+        status -> Text,
+        hold_entry_id -> Int8,
+        resolve_entry_id -> Nullable<Int8>,
+        expires_at -> Timestamptz,
+        store_id -> Nullable<Int8>,
+        resolved_by -> Nullable<Text>,
+        resolved_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    reward_caps (reward_id) {
+        reward_id -> Int8,
+        daily_total -> Nullable<Int4>,
+        monthly_total -> Nullable<Int4>,
+        daily_per_member -> Nullable<Int4>,
+        monthly_per_member -> Nullable<Int4>,
+        updated_by -> Text,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    reward_stores (reward_id, store_id) {
+        reward_id -> Int8,
+        store_id -> Int8,
+    }
+}
+
+diesel::table! {
+    rewards (id) {
+        id -> Int8,
+        merchant_id -> Int8,
+        title_zh -> Text,
+        title_en -> Text,
+        description_zh -> Text,
+        description_en -> Text,
+        category -> Text,
+        image_path -> Nullable<Text>,
+        value_fen -> Int8,
+        points_price -> Nullable<Int8>,
+        other_points -> Bool,
+        cash_topup -> Bool,
+        stock -> Int8,
+        valid_from -> Timestamptz,
+        valid_until -> Timestamptz,
+        status -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     risk_alerts (id) {
         id -> Int8,
         kind -> Text,
@@ -701,6 +765,14 @@ diesel::joinable!(program_rates -> rate_publications (publication_id));
 diesel::joinable!(programs -> assets (code));
 diesel::joinable!(programs -> merchants (merchant_id));
 diesel::joinable!(rate_overrides -> approvals (approval_id));
+diesel::joinable!(redemptions -> members (member_id));
+diesel::joinable!(redemptions -> merchants (merchant_id));
+diesel::joinable!(redemptions -> rewards (reward_id));
+diesel::joinable!(redemptions -> stores (store_id));
+diesel::joinable!(reward_caps -> rewards (reward_id));
+diesel::joinable!(reward_stores -> rewards (reward_id));
+diesel::joinable!(reward_stores -> stores (store_id));
+diesel::joinable!(rewards -> merchants (merchant_id));
 diesel::joinable!(risk_alerts -> members (member_id));
 diesel::joinable!(risk_alerts -> merchants (merchant_id));
 diesel::joinable!(stores -> merchants (merchant_id));
@@ -748,6 +820,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     programs,
     rate_overrides,
     rate_publications,
+    redemptions,
+    reward_caps,
+    reward_stores,
+    rewards,
     risk_alerts,
     sign_in_attempts,
     stores,

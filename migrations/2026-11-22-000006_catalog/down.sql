@@ -1,0 +1,4 @@
+DROP TABLE redemptions;
+DROP TABLE reward_caps;
+DROP TABLE reward_stores;
+DROP TABLE rewards;
