@@ -28,6 +28,7 @@ pub mod onboarding;
 pub mod people;
 pub mod portals;
 pub mod program;
+pub mod redemption;
 pub mod risk;
 pub mod startup;
 pub mod telemetry;

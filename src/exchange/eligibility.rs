@@ -32,8 +32,7 @@ pub(super) struct Sides {
 impl Sides {
     /// The mean of the two partners' tier spreads (see `pricing`).
     pub fn spread_bp(&self) -> i32 {
-        let sum = self.from_tier.policy().fee_spread_bps + self.to_tier.policy().fee_spread_bps;
-        i32::try_from(sum / 2).expect("spreads are basis points")
+        super::pricing::partner_spread_bp(self.from_tier, self.to_tier)
     }
 }
 

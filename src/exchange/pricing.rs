@@ -19,9 +19,12 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{
-    money::{Money, Rounding},
-    rate::Rate,
+use crate::{
+    domain::{
+        money::{Money, Rounding},
+        rate::Rate,
+    },
+    merchant::tier::Tier,
 };
 
 use super::model::BP;
@@ -60,25 +63,64 @@ impl Price {
     }
 }
 
+/// The spread of a trade between two partners: the mean of their tiers'
+/// spreads, each side of the trade being one partner.
+pub fn partner_spread_bp(a: Tier, b: Tier) -> i32 {
+    let spread = u32::midpoint(a.policy().fee_spread_bps, b.policy().fee_spread_bps);
+    i32::try_from(spread).expect("spreads are basis points")
+}
+
 /// Fee, as a rate of the value out, after the member's discount.
 pub fn fee_rate(spread_bp: i32, discount_bp: i32) -> Decimal {
     Decimal::from(spread_bp) * Decimal::from(i64::from(10_000 - discount_bp))
         / Decimal::from(BP * BP)
 }
 
-/// Prices the exchange; None when the amounts overflow.
-pub fn price(inputs: &PriceInputs) -> Option<Price> {
-    let value_out = inputs
-        .sell
-        .value_of(inputs.from_points, Rounding::Down)
-        .ok()?;
+/// What giving up points of a program is worth, and the fee on it: the first
+/// half of an exchange, and all of a redemption paid with another program's
+/// points (the net goes to the reward's merchant instead of buying points).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Charge {
+    pub value_out: Money,
+    pub fee_before_discount: Money,
+    pub fee: Money,
+}
+
+impl Charge {
+    /// The value out less the fee (the fee never exceeds it).
+    pub fn net(&self) -> Money {
+        Money::from_fen(self.value_out.fen() - self.fee.fen())
+    }
+}
+
+/// Values `points` at `sell` (rounded down) and takes the fee (rounded up,
+/// never more than the value); None when the amounts overflow.
+pub fn charge(points: i64, sell: Rate, spread_bp: i32, discount_bp: i32) -> Option<Charge> {
+    let value_out = sell.value_of(points, Rounding::Down).ok()?;
     let fee_of = |discount_bp: i32| {
         value_out
-            .mul_decimal(fee_rate(inputs.spread_bp, discount_bp), Rounding::Up)
+            .mul_decimal(fee_rate(spread_bp, discount_bp), Rounding::Up)
             .ok()
     };
-    let fee_before_discount = fee_of(0)?;
-    let fee = fee_of(inputs.discount_bp)?.min(value_out);
+    Some(Charge {
+        value_out,
+        fee_before_discount: fee_of(0)?,
+        fee: fee_of(discount_bp)?.min(value_out),
+    })
+}
+
+/// Prices the exchange; None when the amounts overflow.
+pub fn price(inputs: &PriceInputs) -> Option<Price> {
+    let Charge {
+        value_out,
+        fee_before_discount,
+        fee,
+    } = charge(
+        inputs.from_points,
+        inputs.sell,
+        inputs.spread_bp,
+        inputs.discount_bp,
+    )?;
     let net = value_out.checked_sub(fee).ok()?;
     let to_points = inputs.buy.points_for(net).ok()?;
     let credit = inputs.buy.value_of(to_points, Rounding::Down).ok()?;

@@ -9,7 +9,7 @@ use crate::{
     db::PgPool,
     deposit,
     domain::actor::Actor,
-    earn, exchange, ledger,
+    earn, exchange, ledger, redemption,
     web::{session, state::AppState},
 };
 
@@ -17,6 +17,8 @@ use crate::{
 const HOLD_EXPIRY_BATCH: i64 = 500;
 /// Lots expired per transaction; a pass runs batches until none are due.
 const LOT_EXPIRY_BATCH: i64 = 500;
+/// Redemptions expired per pass; more wait for the next pass.
+const REDEMPTION_EXPIRY_BATCH: i64 = 500;
 /// Members reviewed per page of the tier review.
 const TIER_REVIEW_BATCH: i64 = 1_000;
 
@@ -29,7 +31,7 @@ struct Periodic {
     run: fn(&AppState) -> anyhow::Result<usize>,
 }
 
-const JOBS: [Periodic; 8] = [
+const JOBS: [Periodic; 9] = [
     Periodic {
         name: "expire holds",
         every: Duration::from_secs(5),
@@ -61,6 +63,19 @@ const JOBS: [Periodic; 8] = [
         name: "remind members of expiring points",
         every: Duration::from_hours(6),
         run: remind_expiring_points,
+    },
+    // Each redemption expires in its own transaction under its row lock; a
+    // second process finds it resolved and moves on.
+    Periodic {
+        name: "expire redemption vouchers",
+        every: Duration::from_mins(1),
+        run: |state| {
+            Ok(redemption::expire_due(
+                &mut *state.pool.get()?,
+                REDEMPTION_EXPIRY_BATCH,
+                &Actor::system("voucher expiry"),
+            )?)
+        },
     },
     // Two running at once publish two rate sets from the same inputs: harmless.
     Periodic {

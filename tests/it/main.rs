@@ -33,5 +33,6 @@ mod portal_authorization;
 mod portal_flows;
 mod portal_sign_in;
 mod program_settings;
+mod redemption;
 mod risk_earning;
 mod server;

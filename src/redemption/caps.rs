@@ -1,0 +1,230 @@
+//! Caps on high-demand rewards (高频权益管理): operators limit how many of a
+//! reward may be redeemed a day and a month (Asia/Shanghai), overall and per
+//! member. Held and fulfilled redemptions count; cancelled and expired ones
+//! give their place back. `redeem` checks the caps under the reward's row lock,
+//! so they hold exactly however many members order at once.
+
+use std::fmt;
+
+use chrono::{DateTime, Datelike, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::{
+    audit::{self, Change},
+    db::schema::{redemptions, reward_caps, rewards},
+    domain::{actor::Actor, shanghai},
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Queryable, Selectable, Serialize)]
+#[diesel(table_name = reward_caps, check_for_backend(diesel::pg::Pg))]
+pub struct Caps {
+    pub daily_total: Option<i32>,
+    pub monthly_total: Option<i32>,
+    pub daily_per_member: Option<i32>,
+    pub monthly_per_member: Option<i32>,
+}
+
+/// Which cap an order ran into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    DailyTotal,
+    MonthlyTotal,
+    DailyPerMember,
+    MonthlyPerMember,
+}
+
+impl Window {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DailyTotal => "daily_total",
+            Self::MonthlyTotal => "monthly_total",
+            Self::DailyPerMember => "daily_per_member",
+            Self::MonthlyPerMember => "monthly_per_member",
+        }
+    }
+}
+
+impl fmt::Display for Window {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CapsError {
+    #[error("no such reward")]
+    UnknownReward,
+    #[error("a cap must be a whole number above zero, or none")]
+    Invalid,
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+pub fn of(conn: &mut PgConnection, reward_id: i64) -> QueryResult<Caps> {
+    Ok(reward_caps::table
+        .find(reward_id)
+        .select(Caps::as_select())
+        .first(conn)
+        .optional()?
+        .unwrap_or_default())
+}
+
+/// Sets a reward's caps (None: no cap); audited.
+pub fn set_caps(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    reward_id: i64,
+    caps: Caps,
+) -> Result<Caps, CapsError> {
+    let values = [
+        caps.daily_total,
+        caps.monthly_total,
+        caps.daily_per_member,
+        caps.monthly_per_member,
+    ];
+    if values.iter().flatten().any(|cap| *cap <= 0) {
+        return Err(CapsError::Invalid);
+    }
+    conn.transaction(|conn| {
+        let exists: Option<i64> = rewards::table
+            .find(reward_id)
+            .select(rewards::id)
+            .for_update()
+            .first(conn)
+            .optional()?;
+        exists.ok_or(CapsError::UnknownReward)?;
+        let before = of(conn, reward_id)?;
+        diesel::insert_into(reward_caps::table)
+            .values((
+                reward_caps::reward_id.eq(reward_id),
+                reward_caps::daily_total.eq(caps.daily_total),
+                reward_caps::monthly_total.eq(caps.monthly_total),
+                reward_caps::daily_per_member.eq(caps.daily_per_member),
+                reward_caps::monthly_per_member.eq(caps.monthly_per_member),
+                reward_caps::updated_by.eq(&actor.label),
+            ))
+            .on_conflict(reward_caps::reward_id)
+            .do_update()
+            .set((
+                reward_caps::daily_total.eq(caps.daily_total),
+                reward_caps::monthly_total.eq(caps.monthly_total),
+                reward_caps::daily_per_member.eq(caps.daily_per_member),
+                reward_caps::monthly_per_member.eq(caps.monthly_per_member),
+                reward_caps::updated_by.eq(&actor.label),
+                reward_caps::updated_at.eq(Utc::now()),
+            ))
+            .execute(conn)?;
+        audit::record(
+            conn,
+            actor,
+            Change::new("reward.caps", "reward", reward_id)
+                .before(before)
+                .after(caps),
+        )?;
+        Ok(caps)
+    })
+}
+
+/// What the caps leave now: None where there is no cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Remaining {
+    pub today: Option<i64>,
+    pub this_month: Option<i64>,
+}
+
+/// How many more of the reward may be redeemed today and this month, overall.
+pub fn remaining(
+    conn: &mut PgConnection,
+    reward_id: i64,
+    now: DateTime<Utc>,
+) -> QueryResult<Remaining> {
+    let caps = of(conn, reward_id)?;
+    let left = |cap: Option<i32>, used: i64| cap.map(|cap| (i64::from(cap) - used).max(0));
+    Ok(Remaining {
+        today: left(
+            caps.daily_total,
+            counted(conn, reward_id, None, day_start(now))?,
+        ),
+        this_month: left(
+            caps.monthly_total,
+            counted(conn, reward_id, None, month_start(now))?,
+        ),
+    })
+}
+
+/// The first cap one more order by the member would pass. Call with the
+/// reward's row locked.
+pub(super) fn reached(
+    conn: &mut PgConnection,
+    reward_id: i64,
+    member_id: i64,
+    now: DateTime<Utc>,
+) -> QueryResult<Option<Window>> {
+    let caps = of(conn, reward_id)?;
+    let checks = [
+        (Window::DailyTotal, caps.daily_total, None, day_start(now)),
+        (
+            Window::MonthlyTotal,
+            caps.monthly_total,
+            None,
+            month_start(now),
+        ),
+        (
+            Window::DailyPerMember,
+            caps.daily_per_member,
+            Some(member_id),
+            day_start(now),
+        ),
+        (
+            Window::MonthlyPerMember,
+            caps.monthly_per_member,
+            Some(member_id),
+            month_start(now),
+        ),
+    ];
+    for (window, cap, member, since) in checks {
+        if let Some(cap) = cap
+            && counted(conn, reward_id, member, since)? >= i64::from(cap)
+        {
+            return Ok(Some(window));
+        }
+    }
+    Ok(None)
+}
+
+/// Held and fulfilled redemptions of the reward since `since`, of one member or all.
+fn counted(
+    conn: &mut PgConnection,
+    reward_id: i64,
+    member_id: Option<i64>,
+    since: DateTime<Utc>,
+) -> QueryResult<i64> {
+    let mut query = redemptions::table
+        .filter(redemptions::reward_id.eq(reward_id))
+        .filter(redemptions::status.eq_any(["held", "fulfilled"]))
+        .filter(redemptions::created_at.ge(since))
+        .into_boxed();
+    if let Some(member) = member_id {
+        query = query.filter(redemptions::member_id.eq(member));
+    }
+    query.count().get_result(conn)
+}
+
+fn day_start(now: DateTime<Utc>) -> DateTime<Utc> {
+    shanghai::start_of_day(now)
+}
+
+/// Midnight in Shanghai on the first day of `now`'s month there.
+fn month_start(now: DateTime<Utc>) -> DateTime<Utc> {
+    now.with_timezone(&shanghai::offset())
+        .date_naive()
+        .with_day(1)
+        .expect("every month has a first day")
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight exists")
+        .and_local_timezone(shanghai::offset())
+        .single()
+        .expect("a fixed offset has no gaps")
+        .with_timezone(&Utc)
+}

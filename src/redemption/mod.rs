@@ -1,0 +1,707 @@
+//! Combined redemption (组合兑换): a member pays a reward of merchant M with M's
+//! points, other programs' points, ALP and cash collected at M's counter
+//! (LEDGER.md, "Redeem"; the valuation is `pay`).
+//!
+//! - **Order** (`redeem`), in one transaction: the member's row, then the
+//!   reward's row are locked — so one member's orders queue and the reward's
+//!   stock and caps (`caps`) hold exactly under any concurrency; the mix must pay
+//!   the value exactly enough (`pay::settles`); one ledger entry
+//!   `redeem:{id}:hold`, kind `redeem_hold`, of holds (pending transfers) only:
+//!   every points leg `member:c:P → program:P:issuance`; for another program A
+//!   also `merchant:mA:settlement → house:clearing` (value out),
+//!   `house:clearing → merchant:M:settlement` (the net), `house:clearing →
+//!   house:fees` (the fee); for ALP `house:alp → merchant:M:settlement`. All or
+//!   nothing: a leg the wallet cannot cover refuses the whole entry. The member
+//!   gets a voucher code, valid `VOUCHER_DAYS`.
+//! - **Fulfil** (核销, `fulfil`): M's staff enter the code; the holds are posted
+//!   (`redeem:{id}:post`) and the points' lots consumed, oldest first.
+//! - **Cancel** (`cancel`) or **expiry** (`expire_due`, from the jobs): the holds
+//!   are voided (`redeem:{id}:void`) and the stock returns.
+//!
+//! A suspended merchant accepts no new redemptions; vouchers already issued may
+//! still be served or cancelled.
+
+mod caps;
+pub mod pay;
+
+use chrono::{DateTime, Duration, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::{
+    audit::{self, Change},
+    chart::{self, CNY, HouseAccount},
+    db::schema::{redemptions, rewards, stores, transfers},
+    domain::{
+        actor::Actor,
+        id::{JournalEntryId, TransferId},
+        money::Money,
+        points::ProgramCode,
+    },
+    earn::{hub, lot, tier},
+    exchange::{pricing, rates},
+    i18n::Locale,
+    ledger::{self, EntryError, EntryRequest, LedgerError, TransferRequest},
+    merchant::{self, standing},
+    people::member,
+    program::{self, Program},
+};
+
+pub use caps::{Caps, CapsError, Remaining, Window, remaining, set_caps};
+use pay::{Leg, Shortfall, Valuation};
+
+/// How long a voucher may be served.
+pub const VOUCHER_DAYS: i64 = 7;
+/// The ledger's own timeout on the holds, a day after the voucher's: the expiry
+/// job voids them first and says so on the redemption; this is the safety net.
+const HOLD_GRACE_DAYS: i64 = 1;
+
+/// A member's order: the reward and how they pay.
+#[derive(Debug, Clone)]
+pub struct RedeemRequest {
+    pub member_id: i64,
+    pub reward_id: i64,
+    /// (program code, points); each program at most once.
+    pub pay: Vec<(String, i64)>,
+    pub cash: Money,
+    /// The caller's key for this order: a retry with the same key finds it.
+    pub request_key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
+#[diesel(table_name = redemptions, check_for_backend(diesel::pg::Pg))]
+pub struct Redemption {
+    pub id: i64,
+    pub reward_id: i64,
+    pub member_id: i64,
+    pub merchant_id: i64,
+    pub request_key: String,
+    pub voucher_code: String,
+    pub value_fen: i64,
+    pub cash_fen: i64,
+    pub payment: serde_json::Value,
+    pub status: String,
+    pub hold_entry_id: i64,
+    pub resolve_entry_id: Option<i64>,
+    pub expires_at: DateTime<Utc>,
+    pub store_id: Option<i64>,
+    pub resolved_by: Option<String>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Redemption {
+    pub fn legs(&self) -> Vec<Leg> {
+        serde_json::from_value(self.payment.clone()).unwrap_or_default()
+    }
+}
+
+/// The reward's terms, as an order locks and reads them.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = rewards, check_for_backend(diesel::pg::Pg))]
+struct Offer {
+    id: i64,
+    merchant_id: i64,
+    value_fen: i64,
+    points_price: Option<i64>,
+    other_points: bool,
+    cash_topup: bool,
+    stock: i64,
+    valid_from: DateTime<Utc>,
+    valid_until: DateTime<Utc>,
+    status: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RedeemError {
+    #[error("no such member")]
+    UnknownMember,
+    #[error("no such reward on offer")]
+    UnknownReward,
+    #[error("the reward is not on offer now")]
+    NotOnOffer,
+    #[error("the merchant accepts no redemptions now")]
+    MerchantSuspended,
+    #[error("out of stock")]
+    OutOfStock,
+    #[error("the reward's {0} cap is reached")]
+    CapReached(caps::Window),
+    #[error("{0} cannot pay for this reward")]
+    ProgramNotAccepted(String),
+    #[error("{0} is named twice")]
+    DuplicateProgram(String),
+    #[error("points must be whole numbers above zero")]
+    InvalidPoints,
+    #[error("this reward takes no cash")]
+    CashNotAccepted,
+    #[error("the payment falls short by {0}")]
+    Short(Money),
+    #[error("the payment is more than the reward needs")]
+    Overpaid,
+    #[error("not enough {program} points: {available} available")]
+    InsufficientPoints { program: String, available: i64 },
+    #[error("the request key was used for a different order")]
+    RequestConflict,
+    #[error("no such voucher")]
+    UnknownVoucher,
+    #[error("the store is not one of the merchant's")]
+    UnknownStore,
+    #[error("the voucher was already {0}")]
+    AlreadyResolved(String),
+    #[error("the voucher has expired")]
+    Expired,
+    #[error("the amounts are too large to compute")]
+    Overflow,
+    #[error("the ledger refused the entry: {0}")]
+    Refused(EntryError),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Lots(#[from] lot::LotError),
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+impl RedeemError {
+    /// A stable slug: the partner API's problem type, the catalog key's tail.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::UnknownMember => "unknown_member",
+            Self::UnknownReward => "unknown_reward",
+            Self::NotOnOffer => "not_on_offer",
+            Self::MerchantSuspended => "merchant_suspended",
+            Self::OutOfStock => "out_of_stock",
+            Self::CapReached(_) => "cap_reached",
+            Self::ProgramNotAccepted(_) => "program_not_accepted",
+            Self::DuplicateProgram(_) => "duplicate_program",
+            Self::InvalidPoints => "invalid_points",
+            Self::CashNotAccepted => "cash_not_accepted",
+            Self::Short(_) => "short",
+            Self::Overpaid => "overpaid",
+            Self::InsufficientPoints { .. } => "insufficient_points",
+            Self::RequestConflict => "request_conflict",
+            Self::UnknownVoucher => "unknown_voucher",
+            Self::UnknownStore => "unknown_store",
+            Self::AlreadyResolved(_) => "already_resolved",
+            Self::Expired => "expired",
+            Self::Overflow => "amount_too_large",
+            Self::Refused(_) | Self::Ledger(_) | Self::Lots(_) | Self::Database(_) => "internal",
+        }
+    }
+
+    pub fn is_client_error(&self) -> bool {
+        self.code() != "internal"
+    }
+
+    /// What to tell the member, the cashier or the partner.
+    pub fn message(&self, locale: Locale) -> String {
+        let key = format!("redemption.error.{}", self.code());
+        match self {
+            Self::CapReached(window) => locale.t_with(
+                &key,
+                &[(
+                    "window",
+                    &locale.t(&format!("redemption.cap.{}", window.as_str())),
+                )],
+            ),
+            Self::ProgramNotAccepted(program) | Self::DuplicateProgram(program) => {
+                locale.t_with(&key, &[("program", program)])
+            }
+            Self::Short(money) => locale.t_with(&key, &[("amount", &money.to_string())]),
+            Self::InsufficientPoints { program, available } => locale.t_with(
+                &key,
+                &[("program", program), ("available", &available.to_string())],
+            ),
+            Self::AlreadyResolved(status) => locale.t_with(
+                &key,
+                &[("status", &locale.t(&format!("redemption.status.{status}")))],
+            ),
+            _ => locale.t(&key).into_owned(),
+        }
+    }
+}
+
+/// Orders the reward: holds the points, takes one from stock, issues a voucher.
+pub fn redeem(
+    conn: &mut PgConnection,
+    request: &RedeemRequest,
+    actor: &Actor,
+) -> Result<Redemption, RedeemError> {
+    if request.pay.iter().any(|(_, points)| *points <= 0) || request.cash.fen() < 0 {
+        return Err(RedeemError::InvalidPoints);
+    }
+    for (i, (program, _)) in request.pay.iter().enumerate() {
+        if request.pay[..i].iter().any(|(p, _)| p == program) {
+            return Err(RedeemError::DuplicateProgram(program.clone()));
+        }
+    }
+    let now = Utc::now();
+    conn.transaction(|conn| {
+        if !member::lock(conn, request.member_id)? {
+            return Err(RedeemError::UnknownMember);
+        }
+        if let Some(first) = by_request_key(conn, request.member_id, &request.request_key)? {
+            return replay(first, request);
+        }
+        let offer = lock_offer(conn, request.reward_id)?;
+        if offer.status != "published" || now < offer.valid_from || now >= offer.valid_until {
+            return Err(RedeemError::NotOnOffer);
+        }
+        let merchant =
+            merchant::find(conn, offer.merchant_id)?.ok_or(RedeemError::UnknownReward)?;
+        if standing::status(&merchant) != standing::Status::Active {
+            return Err(RedeemError::MerchantSuspended);
+        }
+        if offer.stock == 0 {
+            return Err(RedeemError::OutOfStock);
+        }
+        if let Some(window) = caps::reached(conn, offer.id, request.member_id, now)? {
+            return Err(RedeemError::CapReached(window));
+        }
+        if request.cash.fen() > 0 && !offer.cash_topup {
+            return Err(RedeemError::CashNotAccepted);
+        }
+        let own =
+            program::of_merchant(conn, offer.merchant_id)?.ok_or(RedeemError::UnknownReward)?;
+        let mut legs = Vec::with_capacity(request.pay.len());
+        for (code, points) in &request.pay {
+            let valuation = valuation(conn, &offer, &own, code, request.member_id)?;
+            legs.push(valuation.leg(code, *points).ok_or(RedeemError::Overflow)?);
+        }
+        match pay::settles(&legs, request.cash, Money::from_fen(offer.value_fen)) {
+            Ok(()) => {}
+            Err(Shortfall::Short(by)) => return Err(RedeemError::Short(by)),
+            Err(Shortfall::Over) => return Err(RedeemError::Overpaid),
+        }
+        diesel::update(rewards::table.find(offer.id))
+            .set(rewards::stock.eq(offer.stock - 1))
+            .execute(conn)?;
+        let id: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+            "nextval('redemptions_id_seq')",
+        ))
+        .get_result(conn)?;
+        let hold = hold(conn, id, request.member_id, &offer, &legs)?;
+        let expires_at = now + Duration::days(VOUCHER_DAYS);
+        let redemption: Redemption = diesel::insert_into(redemptions::table)
+            .values((
+                redemptions::id.eq(id),
+                redemptions::reward_id.eq(offer.id),
+                redemptions::member_id.eq(request.member_id),
+                redemptions::merchant_id.eq(offer.merchant_id),
+                redemptions::request_key.eq(&request.request_key),
+                redemptions::voucher_code.eq(voucher_code(id)),
+                redemptions::value_fen.eq(offer.value_fen),
+                redemptions::cash_fen.eq(request.cash.fen()),
+                redemptions::payment.eq(serde_json::to_value(&legs).expect("legs serialize")),
+                redemptions::hold_entry_id.eq(hold.0),
+                redemptions::expires_at.eq(expires_at),
+                redemptions::created_at.eq(now),
+            ))
+            .returning(Redemption::as_returning())
+            .get_result(conn)?;
+        audit::record(
+            conn,
+            actor,
+            Change::new("reward.redeem", "redemption", redemption.id).after(&redemption),
+        )?;
+        Ok(redemption)
+    })
+}
+
+/// A voucher code: 12 digits, the order id's last four and eight random ones
+/// (from `rand`'s thread generator, a CSPRNG seeded by the OS), so one code says
+/// nothing of another. Two orders can only collide when their ids end alike and
+/// the random parts match, one in 10^8; the UNIQUE constraint refuses that.
+fn voucher_code(id: i64) -> String {
+    let random: u64 = rand::random_range(0..100_000_000);
+    format!("{:04}{random:08}", id.rem_euclid(10_000))
+}
+
+fn by_request_key(
+    conn: &mut PgConnection,
+    member_id: i64,
+    key: &str,
+) -> QueryResult<Option<Redemption>> {
+    redemptions::table
+        .filter(redemptions::member_id.eq(member_id))
+        .filter(redemptions::request_key.eq(key))
+        .select(Redemption::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The same key again: the same order is the first result; another is refused.
+fn replay(first: Redemption, request: &RedeemRequest) -> Result<Redemption, RedeemError> {
+    let same_pay = {
+        let legs = first.legs();
+        legs.len() == request.pay.len()
+            && request.pay.iter().all(|(code, points)| {
+                legs.iter()
+                    .any(|l| l.program == *code && l.points == *points)
+            })
+    };
+    if first.reward_id == request.reward_id && first.cash_fen == request.cash.fen() && same_pay {
+        Ok(first)
+    } else {
+        Err(RedeemError::RequestConflict)
+    }
+}
+
+fn lock_offer(conn: &mut PgConnection, reward_id: i64) -> Result<Offer, RedeemError> {
+    rewards::table
+        .find(reward_id)
+        .select(Offer::as_select())
+        .for_update()
+        .first(conn)
+        .optional()?
+        .ok_or(RedeemError::UnknownReward)
+}
+
+/// How `code`'s points pay for `offer` (see `pay`).
+fn valuation(
+    conn: &mut PgConnection,
+    offer: &Offer,
+    own: &Program,
+    code: &str,
+    member_id: i64,
+) -> Result<Valuation, RedeemError> {
+    if code == own.code {
+        return Ok(match offer.points_price {
+            Some(points_price) => Valuation::OwnPriced {
+                value_fen: offer.value_fen,
+                points_price,
+            },
+            None => Valuation::Own {
+                settlement: crate::domain::rate::Rate::new(own.settlement_value)
+                    .map_err(|_| RedeemError::Overflow)?,
+            },
+        });
+    }
+    let not_accepted = || RedeemError::ProgramNotAccepted(code.to_owned());
+    if !offer.other_points {
+        return Err(not_accepted());
+    }
+    if code == ProgramCode::alp().as_str() {
+        return Ok(Valuation::Hub {
+            issue_price: hub::policy(conn)?.issue_price,
+        });
+    }
+    let other = program::by_code(conn, code)?.ok_or_else(not_accepted)?;
+    if !other.exchange_out {
+        return Err(not_accepted());
+    }
+    let mut tier_of = |merchant_id: i64| -> Result<_, RedeemError> {
+        let merchant = merchant::find(conn, merchant_id)?.ok_or_else(not_accepted)?;
+        Ok(standing::tier(&merchant))
+    };
+    let spread_bp =
+        pricing::partner_spread_bp(tier_of(other.merchant_id)?, tier_of(offer.merchant_id)?);
+    Ok(Valuation::Other {
+        sell: rates::current(conn, &other)?.sell,
+        spread_bp,
+        discount_bp: tier::of_member(conn, member_id)?.exchange_fee_discount_bp,
+    })
+}
+
+/// Books the holds of an order (see the module documentation).
+fn hold(
+    conn: &mut PgConnection,
+    id: i64,
+    member_id: i64,
+    offer: &Offer,
+    legs: &[Leg],
+) -> Result<JournalEntryId, RedeemError> {
+    let timeout = (Duration::days(VOUCHER_DAYS + HOLD_GRACE_DAYS)).num_seconds();
+    let house = chart::ensure_house_accounts(conn)?;
+    let clearing = house.id(HouseAccount::Clearing);
+    let to_settlement = chart::open(conn, &chart::merchant_settlement(offer.merchant_id))?;
+    let mut entry =
+        EntryRequest::new(format!("redeem:{id}:hold"), "redeem_hold").metadata(serde_json::json!({
+            "redemption_id": id,
+            "reward_id": offer.id,
+            "member_id": member_id,
+            "legs": legs,
+        }));
+    let cash_hold = |entry: EntryRequest, debit, credit, fen: i64| {
+        if fen > 0 {
+            entry.transfer(TransferRequest::hold(debit, credit, CNY, fen, timeout))
+        } else {
+            entry
+        }
+    };
+    for leg in legs {
+        let code = ProgramCode::parse(&leg.program).map_err(|_| RedeemError::UnknownReward)?;
+        let wallet = chart::open(conn, &chart::member_wallet(member_id, &code))?;
+        let issuance = chart::open(conn, &chart::program_issuance(&code))?;
+        entry = entry.transfer(TransferRequest::hold(
+            wallet,
+            issuance,
+            code.as_str(),
+            leg.points,
+            timeout,
+        ));
+        entry = match leg.valuation {
+            Valuation::Own { .. } | Valuation::OwnPriced { .. } => entry,
+            Valuation::Hub { .. } => cash_hold(
+                entry,
+                house.id(HouseAccount::Alp),
+                to_settlement,
+                leg.value_fen,
+            ),
+            Valuation::Other { .. } => {
+                let other = program::by_code(conn, &leg.program)?
+                    .ok_or_else(|| RedeemError::ProgramNotAccepted(leg.program.clone()))?;
+                let from_settlement =
+                    chart::open(conn, &chart::merchant_settlement(other.merchant_id))?;
+                let entry = cash_hold(entry, from_settlement, clearing, leg.value_out_fen);
+                let entry = cash_hold(entry, clearing, to_settlement, leg.value_fen);
+                cash_hold(entry, clearing, house.id(HouseAccount::Fees), leg.fee_fen)
+            }
+        };
+    }
+    let result = ledger::submit(conn, std::slice::from_ref(&entry))?
+        .pop()
+        .expect("one result per entry");
+    match result {
+        Ok(committed) => Ok(committed.entry_id),
+        Err(EntryError::Overdraft { account }) => {
+            let short = legs
+                .iter()
+                .find_map(|leg| {
+                    let code = ProgramCode::parse(&leg.program).ok()?;
+                    let spec = chart::member_wallet(member_id, &code);
+                    let found = ledger::find_account(conn, &spec.code).ok()??;
+                    (found.id == account).then(|| {
+                        let available =
+                            ledger::balance(conn, found.id).map_or(0, |b| b.available());
+                        (leg.program.clone(), available)
+                    })
+                })
+                .unwrap_or_default();
+            Err(RedeemError::InsufficientPoints {
+                program: short.0,
+                available: short.1,
+            })
+        }
+        Err(refused) => Err(RedeemError::Refused(refused)),
+    }
+}
+
+/// Who ends a held redemption.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolution {
+    /// The merchant served it (核销), at one of its stores if it says which.
+    Fulfil { store_id: Option<i64> },
+    /// The member (or the merchant) called it off.
+    Cancel,
+    /// Its voucher ran out.
+    Expire,
+}
+
+impl Resolution {
+    fn status(self) -> &'static str {
+        match self {
+            Self::Fulfil { .. } => "fulfilled",
+            Self::Cancel => "cancelled",
+            Self::Expire => "expired",
+        }
+    }
+}
+
+/// Serves a voucher at the merchant's counter: its holds are posted.
+pub fn fulfil(
+    conn: &mut PgConnection,
+    merchant_id: i64,
+    voucher_code: &str,
+    store_id: Option<i64>,
+    actor: &Actor,
+) -> Result<Redemption, RedeemError> {
+    let id = redemptions::table
+        .filter(redemptions::voucher_code.eq(voucher_code.trim()))
+        .filter(redemptions::merchant_id.eq(merchant_id))
+        .select(redemptions::id)
+        .first::<i64>(conn)
+        .optional()?
+        .ok_or(RedeemError::UnknownVoucher)?;
+    if let Some(store) = store_id
+        && !merchant_store(conn, merchant_id, store)?
+    {
+        return Err(RedeemError::UnknownStore);
+    }
+    resolve(conn, id, Resolution::Fulfil { store_id }, actor)
+}
+
+fn merchant_store(conn: &mut PgConnection, merchant_id: i64, store_id: i64) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        stores::table
+            .filter(stores::id.eq(store_id))
+            .filter(stores::merchant_id.eq(merchant_id)),
+    ))
+    .get_result(conn)
+}
+
+/// Calls off a held redemption of the member's: holds voided, stock returned.
+pub fn cancel(
+    conn: &mut PgConnection,
+    member_id: i64,
+    id: i64,
+    actor: &Actor,
+) -> Result<Redemption, RedeemError> {
+    let mine = redemptions::table
+        .find(id)
+        .filter(redemptions::member_id.eq(member_id))
+        .select(redemptions::id)
+        .first::<i64>(conn)
+        .optional()?;
+    resolve(
+        conn,
+        mine.ok_or(RedeemError::UnknownVoucher)?,
+        Resolution::Cancel,
+        actor,
+    )
+}
+
+/// Voids the holds of redemptions whose vouchers ran out; returns how many.
+pub fn expire_due(
+    conn: &mut PgConnection,
+    limit: i64,
+    actor: &Actor,
+) -> Result<usize, RedeemError> {
+    let due: Vec<i64> = redemptions::table
+        .filter(redemptions::status.eq("held"))
+        .filter(redemptions::expires_at.le(Utc::now()))
+        .order(redemptions::expires_at)
+        .limit(limit)
+        .select(redemptions::id)
+        .load(conn)?;
+    let mut expired = 0;
+    for id in due {
+        match resolve(conn, id, Resolution::Expire, actor) {
+            Ok(_) => expired += 1,
+            // Another process got there first.
+            Err(RedeemError::AlreadyResolved(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(expired)
+}
+
+fn resolve(
+    conn: &mut PgConnection,
+    id: i64,
+    resolution: Resolution,
+    actor: &Actor,
+) -> Result<Redemption, RedeemError> {
+    conn.transaction(|conn| {
+        let member_id: i64 = redemptions::table
+            .find(id)
+            .select(redemptions::member_id)
+            .first(conn)?;
+        member::lock(conn, member_id)?;
+        let before: Redemption = redemptions::table
+            .find(id)
+            .select(Redemption::as_select())
+            .for_update()
+            .first(conn)?;
+        if before.status != "held" {
+            return Err(RedeemError::AlreadyResolved(before.status));
+        }
+        let now = Utc::now();
+        let is_fulfil = matches!(resolution, Resolution::Fulfil { .. });
+        if is_fulfil && now >= before.expires_at {
+            return Err(RedeemError::Expired);
+        }
+        let legs = before.legs();
+        if is_fulfil {
+            for leg in &legs {
+                lot::lock(conn, member_id, &leg.program)?;
+            }
+        }
+        let pending: Vec<TransferId> = transfers::table
+            .filter(transfers::journal_entry_id.eq(before.hold_entry_id))
+            .filter(transfers::phase.eq("pending"))
+            .order(transfers::id)
+            .select(transfers::id)
+            .load::<i64>(conn)?
+            .into_iter()
+            .map(TransferId)
+            .collect();
+        let (suffix, kind) = if is_fulfil {
+            ("post", "redeem")
+        } else {
+            ("void", "redeem_void")
+        };
+        let entry = pending.into_iter().fold(
+            EntryRequest::new(format!("redeem:{id}:{suffix}"), kind)
+                .metadata(serde_json::json!({ "redemption_id": id })),
+            |entry, pending| {
+                entry.transfer(if is_fulfil {
+                    TransferRequest::Post {
+                        pending,
+                        amount: None,
+                    }
+                } else {
+                    TransferRequest::Void { pending }
+                })
+            },
+        );
+        let resolved = ledger::submit(conn, std::slice::from_ref(&entry))?
+            .pop()
+            .expect("one result per entry")
+            .map_err(RedeemError::Refused)?;
+        if is_fulfil {
+            for leg in &legs {
+                lot::consume(conn, member_id, &leg.program, leg.points)?;
+            }
+        } else {
+            diesel::update(rewards::table.find(before.reward_id))
+                .set(rewards::stock.eq(rewards::stock + 1))
+                .execute(conn)?;
+        }
+        let store_id = match resolution {
+            Resolution::Fulfil { store_id, .. } => store_id,
+            _ => None,
+        };
+        let after: Redemption = diesel::update(redemptions::table.find(id))
+            .set((
+                redemptions::status.eq(resolution.status()),
+                redemptions::resolve_entry_id.eq(resolved.entry_id.0),
+                redemptions::store_id.eq(store_id),
+                redemptions::resolved_by.eq(&actor.label),
+                redemptions::resolved_at.eq(now),
+            ))
+            .returning(Redemption::as_returning())
+            .get_result(conn)?;
+        audit::record(
+            conn,
+            actor,
+            Change::new("reward.redemption_resolve", "redemption", id)
+                .before(&before)
+                .after(&after),
+        )?;
+        Ok(after)
+    })
+}
+
+/// One redemption.
+pub fn find(conn: &mut PgConnection, id: i64) -> QueryResult<Option<Redemption>> {
+    redemptions::table
+        .find(id)
+        .select(Redemption::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The member's redemptions, newest first.
+pub fn of_member(
+    conn: &mut PgConnection,
+    member_id: i64,
+    limit: i64,
+) -> QueryResult<Vec<Redemption>> {
+    redemptions::table
+        .filter(redemptions::member_id.eq(member_id))
+        .order(redemptions::id.desc())
+        .limit(limit)
+        .select(Redemption::as_select())
+        .load(conn)
+}
