@@ -22,7 +22,9 @@
 //! still be served or cancelled.
 
 mod caps;
+mod lookup;
 pub mod pay;
+mod propose;
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
@@ -48,7 +50,11 @@ use crate::{
 };
 
 pub use caps::{Caps, CapsError, Remaining, Window, remaining, set_caps};
+pub use lookup::{
+    Voucher, cancel_by_merchant, fulfil_by_id, of_merchant, reward_merchant, served_since, voucher,
+};
 use pay::{Leg, Shortfall, Valuation};
+pub use propose::{Proposal, propose};
 
 /// How long a voucher may be served.
 pub const VOUCHER_DAYS: i64 = 7;
@@ -243,7 +249,7 @@ pub fn redeem(
         if let Some(first) = by_request_key(conn, request.member_id, &request.request_key)? {
             return replay(first, request);
         }
-        let offer = lock_offer(conn, request.reward_id)?;
+        let offer = offer(conn, request.reward_id, true)?;
         if offer.status != "published" || now < offer.valid_from || now >= offer.valid_until {
             return Err(RedeemError::NotOnOffer);
         }
@@ -347,14 +353,16 @@ fn replay(first: Redemption, request: &RedeemRequest) -> Result<Redemption, Rede
     }
 }
 
-fn lock_offer(conn: &mut PgConnection, reward_id: i64) -> Result<Offer, RedeemError> {
-    rewards::table
-        .find(reward_id)
-        .select(Offer::as_select())
-        .for_update()
-        .first(conn)
-        .optional()?
-        .ok_or(RedeemError::UnknownReward)
+/// The reward's terms; `locked` holds its row until the transaction ends (an
+/// order), unlocked is for pricing a proposal.
+fn offer(conn: &mut PgConnection, reward_id: i64, locked: bool) -> Result<Offer, RedeemError> {
+    let query = rewards::table.find(reward_id).select(Offer::as_select());
+    let found = if locked {
+        query.for_update().first(conn)
+    } else {
+        query.first(conn)
+    };
+    found.optional()?.ok_or(RedeemError::UnknownReward)
 }
 
 /// How `code`'s points pay for `offer` (see `pay`).

@@ -329,3 +329,52 @@ fn two_hundred_concurrent_orders_of_a_reward_capped_at_ten_get_exactly_ten() {
     );
     assert_verified(conn);
 }
+
+#[test]
+fn the_proposed_mix_spends_the_soonest_lapsing_points_first_and_cash_last() {
+    let db = TestDb::new();
+    let conn = &mut db.conn();
+    let shops = two_programs(conn);
+    let alice = enrolled(conn, "13800000001");
+    earn_points(conn, shops.cinema, alice, 1_000);
+    earn_points(conn, shops.coffee, alice, 1_000);
+    // COFFEE's points lapse first.
+    diesel::update(
+        alliance::db::schema::point_lots::table
+            .filter(alliance::db::schema::point_lots::program_code.eq("COFFEE")),
+    )
+    .set(alliance::db::schema::point_lots::expires_at.eq(Some(Utc::now() + Duration::days(3))))
+    .execute(conn)
+    .unwrap();
+    let ticket = movie_ticket(conn, shops.cinema, 5);
+
+    let proposal = redemption::propose(conn, alice, ticket).unwrap().unwrap();
+
+    // All 1,000 COFFEE (¥9.90 less 30 fen: ¥9.60), then the 1,000 CINEMA
+    // (¥20.00), and ¥0.40 in cash.
+    let mix: Vec<(&str, i64)> = proposal
+        .legs
+        .iter()
+        .map(|leg| (leg.program.as_str(), leg.points))
+        .collect();
+    assert_eq!(mix, [("COFFEE", 1_000), ("CINEMA", 1_000)]);
+    assert_eq!(proposal.cash, Money::from_fen(40));
+    let request = RedeemRequest {
+        member_id: alice,
+        reward_id: ticket,
+        pay: mix.iter().map(|(p, n)| ((*p).to_owned(), *n)).collect(),
+        cash: proposal.cash,
+        request_key: "proposed".to_owned(),
+    };
+    redemption::redeem(conn, &request, &actor()).unwrap();
+
+    // With more CINEMA than the ticket needs, the points alone pay and COFFEE
+    // gives only what CINEMA leaves.
+    earn_points(conn, shops.cinema, alice, 3_000);
+    earn_points(conn, shops.coffee, alice, 500);
+    let proposal = redemption::propose(conn, alice, ticket).unwrap().unwrap();
+    assert_eq!(proposal.cash, Money::ZERO);
+    let paid: i64 = proposal.legs.iter().map(|leg| leg.value_fen).sum();
+    assert!(paid >= 3_000);
+    assert_verified(conn);
+}

@@ -1,0 +1,117 @@
+//! The mix the redemption page proposes: the member's points that lapse
+//! soonest go first (never-expiring ones last, the reward's own points before
+//! others on a tie, as they carry no fee), each program giving only what is
+//! still needed, and cash only for what the points cannot cover.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+use crate::{domain::money::Money, earn::lot, program, wallet};
+
+use super::{
+    RedeemError, offer,
+    pay::{self, Leg},
+    valuation,
+};
+
+/// A payment mix that pays the reward exactly enough.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proposal {
+    pub legs: Vec<Leg>,
+    pub cash: Money,
+}
+
+/// The proposed mix, or None when the member's points (and cash, where the
+/// reward takes it) cannot pay for it.
+pub fn propose(
+    conn: &mut PgConnection,
+    member_id: i64,
+    reward_id: i64,
+) -> Result<Option<Proposal>, RedeemError> {
+    let offer = offer(conn, reward_id, false)?;
+    let own = program::of_merchant(conn, offer.merchant_id)?.ok_or(RedeemError::UnknownReward)?;
+    let soonest = soonest_expiry(conn, member_id)?;
+    let mut candidates = Vec::new();
+    for balance in wallet::of_member(conn, member_id)
+        .map_err(|_| RedeemError::Overflow)?
+        .balances
+    {
+        if balance.available <= 0 {
+            continue;
+        }
+        match valuation(conn, &offer, &own, &balance.code, member_id) {
+            Ok(valuation) => {
+                let order = (
+                    soonest.get(&balance.code).copied().flatten().is_none(),
+                    soonest.get(&balance.code).copied().flatten(),
+                    balance.code != own.code,
+                    balance.code.clone(),
+                );
+                candidates.push((order, balance.code, balance.available, valuation));
+            }
+            Err(RedeemError::ProgramNotAccepted(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    candidates.sort_by(|a, b| a.0.cmp(&b.0));
+
+    let mut legs: Vec<Leg> = Vec::new();
+    let mut left = offer.value_fen;
+    for (_, code, available, valuation) in candidates {
+        if left <= 0 {
+            break;
+        }
+        let points = pay::points_for(valuation, &code, left, available).unwrap_or(available);
+        let leg = valuation.leg(&code, points).ok_or(RedeemError::Overflow)?;
+        left -= leg.value_fen;
+        legs.push(leg);
+    }
+    if left > 0 && !offer.cash_topup {
+        return Ok(None);
+    }
+    trim(&mut legs, offer.value_fen)?;
+    Ok(Some(Proposal {
+        legs,
+        cash: Money::from_fen(left.max(0)),
+    }))
+}
+
+/// Gives back what earlier legs no longer need once the later ones are in:
+/// each leg ends as the fewest points that, with the others, still pay.
+fn trim(legs: &mut Vec<Leg>, value_fen: i64) -> Result<(), RedeemError> {
+    for i in (0..legs.len()).rev() {
+        let others: i64 = legs
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, leg)| leg.value_fen)
+            .sum();
+        let needed = value_fen - others;
+        if let Some(points) =
+            pay::points_for(legs[i].valuation, &legs[i].program, needed, legs[i].points)
+            && points < legs[i].points
+        {
+            legs[i] = legs[i]
+                .valuation
+                .leg(&legs[i].program, points)
+                .ok_or(RedeemError::Overflow)?;
+        }
+    }
+    // A leg the others made unnecessary is no leg at all.
+    legs.retain(|leg| leg.points > 0);
+    Ok(())
+}
+
+/// When each of the member's programs first has points lapse (None: never).
+fn soonest_expiry(
+    conn: &mut PgConnection,
+    member_id: i64,
+) -> QueryResult<HashMap<String, Option<DateTime<Utc>>>> {
+    let mut soonest: HashMap<String, Option<DateTime<Utc>>> = HashMap::new();
+    for lot in lot::upcoming(conn, member_id)? {
+        soonest.entry(lot.program_code).or_insert(lot.expires_at);
+    }
+    Ok(soonest)
+}
