@@ -14,6 +14,7 @@ const DEFAULT_SECRET_KEY: &str = "development-only-secret-key-do-not-use-in-prod
 /// ¥10,000.00: deductions and adjustments from here on need two approvers.
 const DEFAULT_DUAL_APPROVAL_FROM_FEN: i64 = 1_000_000;
 const DEFAULT_OUTBOX_DIR: &str = "outbox";
+const DEFAULT_UPLOAD_DIR: &str = "./data/uploads";
 const DEFAULT_MAIL_FROM: &str = "积分联盟 Alliance <noreply@alliance.example.cn>";
 /// Signed partner-API requests per key per minute (bursts up to the same number).
 const DEFAULT_API_RATE_PER_MINUTE: u32 = 600;
@@ -39,6 +40,8 @@ pub struct Config {
     /// as `.eml` files to `outbox_dir`.
     pub smtp_url: Option<SecretString>,
     pub outbox_dir: std::path::PathBuf,
+    /// Where uploaded files (reward images) are kept (`ALLIANCE_UPLOAD_DIR`).
+    pub upload_dir: std::path::PathBuf,
     pub mail_from: String,
     /// From this amount on, an approval needs two approvers.
     pub dual_approval_from: crate::domain::money::Money,
@@ -159,9 +162,8 @@ impl Config {
             database_pool_size,
             public_url,
             smtp_url: lookup("ALLIANCE_SMTP_URL").map(Into::into),
-            outbox_dir: lookup("ALLIANCE_OUTBOX_DIR")
-                .unwrap_or_else(|| DEFAULT_OUTBOX_DIR.to_owned())
-                .into(),
+            outbox_dir: directory(lookup("ALLIANCE_OUTBOX_DIR"), DEFAULT_OUTBOX_DIR),
+            upload_dir: directory(lookup("ALLIANCE_UPLOAD_DIR"), DEFAULT_UPLOAD_DIR),
             mail_from: lookup("ALLIANCE_MAIL_FROM").unwrap_or_else(|| DEFAULT_MAIL_FROM.to_owned()),
             dual_approval_from,
             api_rate_per_minute,
@@ -180,6 +182,11 @@ impl Config {
     pub fn cookies_secure(&self) -> bool {
         self.public_url.starts_with("https://")
     }
+}
+
+/// A directory setting, or its default.
+fn directory(value: Option<String>, default: &str) -> std::path::PathBuf {
+    value.map_or_else(|| default.into(), Into::into)
 }
 
 impl fmt::Display for Environment {

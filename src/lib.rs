@@ -8,6 +8,7 @@ pub mod approval;
 pub mod audit;
 pub mod bench;
 pub mod campaign;
+pub mod catalog;
 pub mod chart;
 pub mod cli;
 pub mod config;

@@ -75,6 +75,7 @@ impl Application {
                 dual_approval_from: config.dual_approval_from,
             },
             api_limiter: Arc::new(api::RateLimiter::per_minute(config.api_rate_per_minute)),
+            upload_dir: config.upload_dir.as_path().into(),
         });
         let listener = TcpListener::bind(config.bind)
             .with_context(|| format!("cannot listen on {}", config.bind))?;

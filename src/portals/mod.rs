@@ -4,6 +4,7 @@
 
 mod apply;
 mod consumer;
+mod media;
 mod merchant;
 mod platform;
 mod public;
@@ -59,7 +60,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::scope("")
             .wrap(ErrorHandlers::new().default_handler(render_error_page))
             .configure(public::routes)
-            .configure(apply::routes),
+            .configure(apply::routes)
+            .configure(media::routes),
     );
 }
 

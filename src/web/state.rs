@@ -1,6 +1,6 @@
 //! What every handler shares, built once at start-up.
 
-use std::sync::Arc;
+use std::{path::Path, sync::Arc};
 
 use actix_web::web;
 use diesel::PgConnection;
@@ -20,6 +20,8 @@ pub struct AppState {
     pub approval_policy: approval::Policy,
     /// Partner-API requests per key (in this process).
     pub api_limiter: Arc<api::RateLimiter>,
+    /// Where uploaded reward images are kept.
+    pub upload_dir: Arc<Path>,
 }
 
 impl AppState {

@@ -75,10 +75,7 @@ pub fn new_key(app: &TestApp, merchant_id: i64) -> (String, String) {
 /// A server like `spawn_app`'s, with the configuration changed first.
 pub async fn spawn_app_with(change: impl FnOnce(&mut Config)) -> TestApp {
     let db = TestDb::new();
-    let mut config = Config::from_env().expect("development configuration");
-    config.database_url = db.url().to_owned().into();
-    config.bind = "127.0.0.1:0".parse().unwrap();
-    config.database_pool_size = 4;
+    let mut config = crate::harness::test_config(&db);
     change(&mut config);
     let (mailer, outbox) = Mailer::memory();
     let app = Application::build_with_mailer(&config, mailer).expect("build the application");
@@ -89,6 +86,7 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Config)) -> TestApp {
         db,
         outbox,
         keys: alliance::crypto::Keys::derive(config.secret_key()),
+        upload_dir: config.upload_dir,
     }
 }
 

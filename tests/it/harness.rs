@@ -5,7 +5,7 @@ use std::{
     collections::hash_map::DefaultHasher,
     fs,
     hash::{Hash, Hasher},
-    path::Path,
+    path::{Path, PathBuf},
     sync::{
         OnceLock,
         atomic::{AtomicU32, Ordering},
@@ -191,6 +191,8 @@ pub struct TestApp {
     pub db: TestDb,
     pub outbox: MemoryOutbox,
     pub keys: Keys,
+    /// The server's upload directory, a fresh one under the system's temp dir.
+    pub upload_dir: PathBuf,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -205,14 +207,20 @@ pub async fn spawn_app() -> TestApp {
         db,
         outbox,
         keys: Keys::derive(config.secret_key()),
+        upload_dir: config.upload_dir,
     }
 }
 
-fn test_config(db: &TestDb) -> Config {
+/// The configuration `spawn_app` runs on: `db`, a free port, a small pool and
+/// an upload directory of its own.
+pub fn test_config(db: &TestDb) -> Config {
     let mut config = Config::from_env().expect("development configuration");
     config.database_url = db.url().to_owned().into();
     config.bind = "127.0.0.1:0".parse().unwrap();
     config.database_pool_size = 4;
+    config.upload_dir = std::env::temp_dir()
+        .join("alliance-test-uploads")
+        .join(&db.name);
     config
 }
 

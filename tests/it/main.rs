@@ -14,6 +14,7 @@ mod api_members;
 mod api_openapi;
 mod api_signatures;
 mod browser;
+mod catalog_merchant;
 mod cli;
 mod demo;
 mod deposits;

@@ -3,6 +3,7 @@
 mod adjustments;
 mod api_keys;
 mod approvals;
+mod catalog;
 mod dashboard;
 pub(super) mod deposit;
 pub(super) mod form;
@@ -34,6 +35,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(staff::routes)
         .configure(deposit::routes)
         .configure(stores::routes)
+        .configure(catalog::routes)
         .configure(api_keys::routes)
         .configure(program::routes)
         .configure(settings::routes);
@@ -85,6 +87,11 @@ fn chrome(ctx: &PageContext, who: &MerchantPrincipal, current: &str) -> Chrome {
             "/merchant/stores",
             "merchant_admin.nav.stores",
             stores::STORE_KEEPERS,
+        ),
+        (
+            "/merchant/catalog",
+            "catalog.nav",
+            catalog::CATALOG_READERS,
         ),
         ("/merchant/program", "program.nav", program::PROGRAM_KEEPERS),
         ("/merchant/api-keys", "merchant_admin.nav.api_keys", OWNER),
