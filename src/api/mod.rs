@@ -13,6 +13,7 @@ mod nonce;
 mod openapi;
 mod problem;
 mod rate_limit;
+mod redemption;
 mod signature;
 
 use actix_web::{middleware::from_fn, web};
@@ -43,6 +44,7 @@ fn routes(cfg: &mut ServiceConfig) {
             .configure(member::routes)
             .configure(earn::routes)
             .configure(exchange::routes)
+            .configure(redemption::routes)
             .wrap(from_fn(caller::require_signature)),
     );
 }

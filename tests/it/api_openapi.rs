@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use serde_json::{Value, json};
 
 use crate::{
+    api_redemption::cake,
     api_support::{ApiClient, partner},
     harness::spawn_app,
     people_support::funded_shop,
@@ -76,6 +77,10 @@ async fn the_document_is_openapi_3_and_served_without_a_signature() {
         ("POST", "/api/v1/exchange/quotes"),
         ("GET", "/api/v1/exchange/quotes/{quote_id}"),
         ("POST", "/api/v1/exchange"),
+        ("POST", "/api/v1/redemptions"),
+        ("GET", "/api/v1/redemptions/{redemption_id}"),
+        ("POST", "/api/v1/redemptions/{redemption_id}/fulfil"),
+        ("POST", "/api/v1/redemptions/{redemption_id}/cancel"),
         ("GET", "/api/v1/openapi.json"),
     ] {
         assert!(
@@ -103,7 +108,8 @@ async fn every_route_in_the_api_source_is_documented_and_nothing_else_is() {
 #[tokio::test]
 async fn every_documented_operation_is_served_and_undocumented_methods_are_not() {
     let app = spawn_app().await;
-    let client = ApiClient::new(&app, &partner(&app, "COFFEE"));
+    let coffee = partner(&app, "COFFEE");
+    let client = ApiClient::new(&app, &coffee);
     let member_id = client.enrol("13800000001").await;
     let earned = client
         .post(
@@ -124,6 +130,16 @@ async fn every_documented_operation_is_served_and_undocumented_methods_are_not()
         .await;
     assert_eq!(quoted.status, 201, "{quoted:?}");
     let quote_id = quoted.json()["quote_id"].as_str().unwrap().to_owned();
+    let reward_id = cake(&mut app.db.conn(), coffee.merchant_id, 5);
+    let redeemed = client
+        .post(
+            "/api/v1/redemptions",
+            "seed-redemption",
+            &json!({"member_id": member_id, "reward_id": reward_id, "pay": [{"program": "COFFEE", "points": "1000"}]}),
+        )
+        .await;
+    assert_eq!(redeemed.status, 201, "{redeemed:?}");
+    let redemption_id = redeemed.json()["redemption_id"].as_i64().unwrap();
     let document: Value = reqwest::get(app.url("/api/v1/openapi.json"))
         .await
         .unwrap()
@@ -135,6 +151,7 @@ async fn every_documented_operation_is_served_and_undocumented_methods_are_not()
             .replace("{member_id}", &member_id.to_string())
             .replace("{order_id}", "POS-1")
             .replace("{quote_id}", &quote_id)
+            .replace("{redemption_id}", &redemption_id.to_string())
     };
 
     let documented = operations(&document);

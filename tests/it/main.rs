@@ -12,6 +12,7 @@ mod api_exchange;
 mod api_idempotency;
 mod api_members;
 mod api_openapi;
+mod api_redemption;
 mod api_signatures;
 mod browser;
 mod catalog_merchant;

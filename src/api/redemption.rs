@@ -1,0 +1,434 @@
+//! Combined redemption through the partner API: a partner orders one of its own
+//! rewards for a member it knows, paid with points of one or more programs and
+//! cash collected at its counter (`crate::redemption` does the work). The points
+//! are held and the member gets a voucher; the partner then serves it (核销),
+//! which posts the holds, or cancels it, which releases them.
+
+use actix_web::{HttpResponse, get, http::StatusCode, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::{
+    domain::{actor::Actor, money::Money, points::ProgramCode},
+    i18n::Locale,
+    redemption::{self, RedeemError, RedeemRequest, Redemption},
+    web::state::AppState,
+};
+
+use super::{
+    caller::{Caller, db},
+    idempotency::{self, IdempotencyKey, Reply},
+    known_member,
+    problem::{ApiError, FieldReason, Problem, Refusal},
+};
+
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(create_redemption)
+        .service(show_redemption)
+        .service(fulfil_redemption)
+        .service(cancel_redemption);
+}
+
+/// `POST /redemptions`: the reward and how the member pays for it.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RedeemForm {
+    /// A member this merchant knows (see POST /members).
+    #[schema(required = true, nullable = false, value_type = i64)]
+    member_id: Option<i64>,
+    /// One of this merchant's rewards, on offer now.
+    #[schema(required = true, nullable = false, value_type = i64)]
+    reward_id: Option<i64>,
+    /// The points paid, each program at most once; the reward decides which
+    /// programs it accepts. Empty when cash pays it all.
+    #[schema(required = true, nullable = false, value_type = Vec<PayForm>)]
+    pay: Option<Vec<PayForm>>,
+    /// Cash the member pays at the counter, CNY; none when absent.
+    #[schema(value_type = Option<String>, example = "0.80")]
+    cash_cny: Option<String>,
+}
+
+/// One program's points in a payment.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PayForm {
+    #[schema(required = true, nullable = false, value_type = String, example = "CINEMA")]
+    program: Option<String>,
+    /// A positive whole number as a string.
+    #[schema(required = true, nullable = false, value_type = String, example = "500")]
+    points: Option<String>,
+}
+
+/// `POST /redemptions/{redemption_id}/fulfil`: where it was served.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct FulfilForm {
+    /// One of the merchant's stores.
+    store_id: Option<i64>,
+}
+
+/// A redemption and its voucher.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RedemptionView {
+    redemption_id: i64,
+    member_id: i64,
+    reward_id: i64,
+    /// The 12 digits the member shows at the counter.
+    #[schema(example = "004271935806")]
+    voucher_code: String,
+    /// `held` until served (`fulfilled`), `cancelled` or `expired`.
+    #[schema(example = "held")]
+    status: String,
+    /// The reward's value, CNY.
+    #[schema(example = "30.00")]
+    value_cny: String,
+    /// Cash to collect at the counter, CNY.
+    #[schema(example = "0.80")]
+    cash_cny: String,
+    /// Each program's points and what they pay of the value.
+    pay: Vec<PaidView>,
+    /// Where it was served.
+    store_id: Option<i64>,
+    /// The voucher cannot be served from this moment.
+    expires_at: DateTime<Utc>,
+    resolved_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+}
+
+/// One program's points, as paid.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaidView {
+    #[schema(example = "CINEMA")]
+    program: String,
+    #[schema(example = "500")]
+    points: String,
+    /// What these points pay of the reward's value, CNY.
+    #[schema(example = "10.00")]
+    value_cny: String,
+}
+
+/// Order a reward for a member: the points are held and a voucher issued.
+///
+/// The points and cash must pay the reward's value exactly enough. The
+/// Idempotency-Key also identifies the order: a retry is the same order.
+#[utoipa::path(
+    tag = "redemptions",
+    request_body = RedeemForm,
+    params(("Idempotency-Key" = String, Header, description = "1–64 printable ASCII characters")),
+    responses(
+        (status = 201, description = "Held; the voucher can be served", body = RedemptionView),
+        (status = 400, description = "Malformed body or missing Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Signature refused", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a member this merchant knows", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such reward of this merchant's", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Idempotency-Key used for something else; not on offer now; out of stock; a cap reached; too few points available; the merchant is suspended", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields; a program or cash the reward does not accept; the payment short or more than needed", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limit reached", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("signature" = []))
+)]
+#[post("/redemptions")]
+#[tracing::instrument(skip_all, fields(merchant_id = caller.merchant_id))]
+async fn create_redemption(
+    caller: Caller,
+    key: IdempotencyKey,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let request = parse_redeem(caller.json()?, key.scoped(caller.merchant_id))?;
+    let reply = db(&state, move |conn| {
+        let actor = caller.actor();
+        idempotency::once(
+            conn,
+            caller.merchant_id,
+            &key,
+            &caller.request_hash(),
+            caller.locale,
+            |conn| {
+                if !known_member::is_known(conn, caller.merchant_id, request.member_id)? {
+                    return Err(ApiError::MemberNotKnown);
+                }
+                // Another merchant's reward is as absent as one that never was.
+                if redemption::reward_merchant(conn, request.reward_id)? != Some(caller.merchant_id)
+                {
+                    return Err(ApiError::NotFound);
+                }
+                let held = redemption::redeem(conn, &request, &actor).map_err(refused)?;
+                Reply::json(StatusCode::CREATED, &redemption_view(&held))
+            },
+        )
+    })
+    .await?;
+    Ok(reply.into_response())
+}
+
+/// One of this merchant's redemptions, with its status.
+#[utoipa::path(
+    tag = "redemptions",
+    params(("redemption_id" = i64, Path, description = "The redemption's id")),
+    responses(
+        (status = 200, body = RedemptionView),
+        (status = 401, description = "Signature refused", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such redemption at this merchant", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limit reached", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("signature" = []))
+)]
+#[get("/redemptions/{redemption_id}")]
+#[tracing::instrument(skip_all, fields(merchant_id = caller.merchant_id))]
+async fn show_redemption(
+    caller: Caller,
+    path: web::Path<i64>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, merchant_id) = (path.into_inner(), caller.merchant_id);
+    let found = db(&state, move |conn| {
+        redemption::of_merchant(conn, merchant_id, id)?.ok_or(ApiError::NotFound)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(redemption_view(&found)))
+}
+
+/// The merchant served the reward (核销): the held points are posted.
+///
+/// A redemption is served once; serving it again, or after its voucher
+/// expired or was cancelled, is 409.
+#[utoipa::path(
+    tag = "redemptions",
+    params(
+        ("redemption_id" = i64, Path, description = "The redemption's id"),
+        ("Idempotency-Key" = String, Header, description = "1–64 printable ASCII characters"),
+    ),
+    request_body = FulfilForm,
+    responses(
+        (status = 200, description = "Served", body = RedemptionView),
+        (status = 400, description = "Malformed body or missing Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Signature refused", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such redemption at this merchant", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already served, cancelled or expired; Idempotency-Key used for something else", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields; the store is not this merchant's", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limit reached", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("signature" = []))
+)]
+#[post("/redemptions/{redemption_id}/fulfil")]
+#[tracing::instrument(skip_all, fields(merchant_id = caller.merchant_id))]
+async fn fulfil_redemption(
+    caller: Caller,
+    key: IdempotencyKey,
+    path: web::Path<i64>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    // An empty body names no store, like `{}`.
+    let form: FulfilForm = if caller.body_is_empty() {
+        FulfilForm::default()
+    } else {
+        caller.json()?
+    };
+    if form.store_id.is_some_and(|store| store <= 0) {
+        return Err(ApiError::invalid("store_id", FieldReason::Id));
+    }
+    resolve(caller, key, state, move |conn, caller, actor| {
+        redemption::fulfil_by_id(conn, caller.merchant_id, id, form.store_id, actor)
+    })
+    .await
+}
+
+/// The merchant calls the redemption off: the held points are released and
+/// the reward goes back in stock.
+#[utoipa::path(
+    tag = "redemptions",
+    params(
+        ("redemption_id" = i64, Path, description = "The redemption's id"),
+        ("Idempotency-Key" = String, Header, description = "1–64 printable ASCII characters"),
+    ),
+    responses(
+        (status = 200, description = "Cancelled", body = RedemptionView),
+        (status = 400, description = "Missing Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Signature refused", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such redemption at this merchant", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already served, cancelled or expired; Idempotency-Key used for something else", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limit reached", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("signature" = []))
+)]
+#[post("/redemptions/{redemption_id}/cancel")]
+#[tracing::instrument(skip_all, fields(merchant_id = caller.merchant_id))]
+async fn cancel_redemption(
+    caller: Caller,
+    key: IdempotencyKey,
+    path: web::Path<i64>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    resolve(caller, key, state, move |conn, caller, actor| {
+        redemption::cancel_by_merchant(conn, caller.merchant_id, id, actor)
+    })
+    .await
+}
+
+/// Serves or cancels once under the key; the redemption as it is after.
+async fn resolve(
+    caller: Caller,
+    key: IdempotencyKey,
+    state: web::Data<AppState>,
+    work: impl FnOnce(&mut diesel::PgConnection, &Caller, &Actor) -> Result<Redemption, RedeemError>
+    + Send
+    + 'static,
+) -> Result<HttpResponse, ApiError> {
+    let reply = db(&state, move |conn| {
+        let actor = caller.actor();
+        idempotency::once(
+            conn,
+            caller.merchant_id,
+            &key,
+            &caller.request_hash(),
+            caller.locale,
+            |conn| {
+                let resolved = work(conn, &caller, &actor).map_err(refused)?;
+                Reply::json(StatusCode::OK, &redemption_view(&resolved))
+            },
+        )
+    })
+    .await?;
+    Ok(reply.into_response())
+}
+
+/// The form as the redemption service's order; every invalid field is reported.
+fn parse_redeem(form: RedeemForm, request_key: String) -> Result<RedeemRequest, ApiError> {
+    let mut invalid = Vec::new();
+    let mut required = |field: &'static str, present: bool| {
+        if !present {
+            invalid.push((field, FieldReason::Required));
+        }
+    };
+    required("member_id", form.member_id.is_some());
+    required("reward_id", form.reward_id.is_some());
+    required("pay", form.pay.is_some());
+    let mut id = |field: &'static str, value: Option<i64>| {
+        let valid = value.filter(|id| *id > 0);
+        if value.is_some() && valid.is_none() {
+            invalid.push((field, FieldReason::Id));
+        }
+        valid
+    };
+    let member_id = id("member_id", form.member_id);
+    let reward_id = id("reward_id", form.reward_id);
+    let mut pay = Vec::new();
+    for leg in form.pay.unwrap_or_default() {
+        let program = leg.program.as_deref().map(ProgramCode::parse);
+        let points = leg.points.as_deref().map(positive_points);
+        match (program, points) {
+            (Some(Ok(program)), Some(Some(points))) => {
+                pay.push((program.as_str().to_owned(), points));
+            }
+            (program, points) => {
+                if !matches!(program, Some(Ok(_))) {
+                    invalid.push(("pay", FieldReason::Program));
+                }
+                if !matches!(points, Some(Some(_))) {
+                    invalid.push(("pay", FieldReason::Points));
+                }
+            }
+        }
+    }
+    let cash = match form.cash_cny.as_deref().map(Money::parse) {
+        None => Some(Money::from_fen(0)),
+        Some(Ok(cash)) if cash.fen() >= 0 => Some(cash),
+        Some(_) => {
+            invalid.push(("cash_cny", FieldReason::Amount));
+            None
+        }
+    };
+    invalid.dedup();
+    let (Some(member_id), Some(reward_id), Some(cash), true) =
+        (member_id, reward_id, cash, invalid.is_empty())
+    else {
+        return Err(ApiError::Invalid(invalid));
+    };
+    Ok(RedeemRequest {
+        member_id,
+        reward_id,
+        pay,
+        cash,
+        request_key,
+    })
+}
+
+/// Points travel as strings of digits; zero pays nothing.
+fn positive_points(text: &str) -> Option<i64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse::<i64>().ok().filter(|p| *p > 0)
+}
+
+fn redemption_view(redemption: &Redemption) -> RedemptionView {
+    RedemptionView {
+        redemption_id: redemption.id,
+        member_id: redemption.member_id,
+        reward_id: redemption.reward_id,
+        voucher_code: redemption.voucher_code.clone(),
+        status: redemption.status.clone(),
+        value_cny: Money::from_fen(redemption.value_fen).to_string(),
+        cash_cny: Money::from_fen(redemption.cash_fen).to_string(),
+        pay: redemption
+            .legs()
+            .into_iter()
+            .map(|leg| PaidView {
+                program: leg.program,
+                points: leg.points.to_string(),
+                value_cny: Money::from_fen(leg.value_fen).to_string(),
+            })
+            .collect(),
+        store_id: redemption.store_id,
+        expires_at: redemption.expires_at,
+        resolved_at: redemption.resolved_at,
+        created_at: redemption.created_at,
+    }
+}
+
+/// The redemption service's refusals as problems; its internal failures as 500s.
+#[derive(Debug)]
+struct RedeemRefusal(RedeemError);
+
+impl Refusal for RedeemRefusal {
+    fn code(&self) -> &'static str {
+        self.0.code()
+    }
+
+    /// As for exchange: 403 for a member the key may not touch, 409 for what
+    /// the state of things refuses now (a voucher already resolved or expired,
+    /// stock, caps, points, a suspended merchant), 422 for a payment the
+    /// reward's rules do not allow. What is not there is `ApiError::NotFound`.
+    fn status(&self) -> StatusCode {
+        match self.0 {
+            RedeemError::UnknownMember => StatusCode::FORBIDDEN,
+            RedeemError::NotOnOffer
+            | RedeemError::MerchantSuspended
+            | RedeemError::OutOfStock
+            | RedeemError::CapReached(_)
+            | RedeemError::InsufficientPoints { .. }
+            | RedeemError::RequestConflict
+            | RedeemError::AlreadyResolved(_)
+            | RedeemError::Expired => StatusCode::CONFLICT,
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        }
+    }
+
+    fn message(&self, locale: Locale) -> String {
+        self.0.message(locale)
+    }
+}
+
+fn refused(error: RedeemError) -> ApiError {
+    if matches!(
+        error,
+        RedeemError::UnknownReward | RedeemError::UnknownVoucher
+    ) {
+        // As absent as the GET and another merchant's reward say.
+        ApiError::NotFound
+    } else if error.is_client_error() {
+        ApiError::Refused(Box::new(RedeemRefusal(error)))
+    } else {
+        ApiError::Internal(error.into())
+    }
+}

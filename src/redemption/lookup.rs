@@ -1,0 +1,130 @@
+//! The merchant's side of redemptions: its partner API and its cashiers reach a
+//! redemption only through the merchant it belongs to, so another merchant's
+//! reward or voucher is as absent as one that never was.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+use crate::{
+    db::schema::{redemptions, rewards},
+    domain::actor::Actor,
+    i18n::Locale,
+};
+
+use super::{RedeemError, Redemption, cancel, fulfil};
+
+/// A redemption with the title of its reward, as the counter shows it.
+#[derive(Debug, Clone)]
+pub struct Voucher {
+    pub redemption: Redemption,
+    pub title_zh: String,
+    pub title_en: String,
+}
+
+impl Voucher {
+    pub fn title(&self, locale: Locale) -> &str {
+        match locale {
+            Locale::ZhCn => &self.title_zh,
+            Locale::En => &self.title_en,
+        }
+    }
+}
+
+/// The merchant whose reward it is; none for no such reward.
+pub fn reward_merchant(conn: &mut PgConnection, reward_id: i64) -> QueryResult<Option<i64>> {
+    rewards::table
+        .find(reward_id)
+        .select(rewards::merchant_id)
+        .first(conn)
+        .optional()
+}
+
+/// One of the merchant's redemptions.
+pub fn of_merchant(
+    conn: &mut PgConnection,
+    merchant_id: i64,
+    id: i64,
+) -> QueryResult<Option<Redemption>> {
+    redemptions::table
+        .find(id)
+        .filter(redemptions::merchant_id.eq(merchant_id))
+        .select(Redemption::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The merchant's voucher with this code (surrounding blanks ignored), whatever
+/// its status.
+pub fn voucher(
+    conn: &mut PgConnection,
+    merchant_id: i64,
+    code: &str,
+) -> QueryResult<Option<Voucher>> {
+    redemptions::table
+        .inner_join(rewards::table)
+        .filter(redemptions::merchant_id.eq(merchant_id))
+        .filter(redemptions::voucher_code.eq(code.trim()))
+        .select((
+            Redemption::as_select(),
+            rewards::title_zh,
+            rewards::title_en,
+        ))
+        .first::<(Redemption, String, String)>(conn)
+        .optional()
+        .map(|found| found.map(voucher_of))
+}
+
+/// The merchant's vouchers served since `since`, latest first.
+pub fn served_since(
+    conn: &mut PgConnection,
+    merchant_id: i64,
+    since: DateTime<Utc>,
+    limit: i64,
+) -> QueryResult<Vec<Voucher>> {
+    redemptions::table
+        .inner_join(rewards::table)
+        .filter(redemptions::merchant_id.eq(merchant_id))
+        .filter(redemptions::status.eq("fulfilled"))
+        .filter(redemptions::resolved_at.ge(since))
+        .order((redemptions::resolved_at.desc(), redemptions::id.desc()))
+        .limit(limit)
+        .select((
+            Redemption::as_select(),
+            rewards::title_zh,
+            rewards::title_en,
+        ))
+        .load::<(Redemption, String, String)>(conn)
+        .map(|rows| rows.into_iter().map(voucher_of).collect())
+}
+
+fn voucher_of((redemption, title_zh, title_en): (Redemption, String, String)) -> Voucher {
+    Voucher {
+        redemption,
+        title_zh,
+        title_en,
+    }
+}
+
+/// Serves the merchant's redemption `id` (核销), as `fulfil` does its voucher.
+pub fn fulfil_by_id(
+    conn: &mut PgConnection,
+    merchant_id: i64,
+    id: i64,
+    store_id: Option<i64>,
+    actor: &Actor,
+) -> Result<Redemption, RedeemError> {
+    let found = of_merchant(conn, merchant_id, id)?.ok_or(RedeemError::UnknownVoucher)?;
+    fulfil(conn, merchant_id, &found.voucher_code, store_id, actor)
+}
+
+/// The merchant calls off its redemption `id` for the member: holds voided,
+/// stock returned, as the member's own `cancel`.
+pub fn cancel_by_merchant(
+    conn: &mut PgConnection,
+    merchant_id: i64,
+    id: i64,
+    actor: &Actor,
+) -> Result<Redemption, RedeemError> {
+    let found = of_merchant(conn, merchant_id, id)?.ok_or(RedeemError::UnknownVoucher)?;
+    cancel(conn, found.member_id, id, actor)
+}
