@@ -228,3 +228,47 @@ fn month_start(now: DateTime<Utc>) -> DateTime<Utc> {
         .expect("a fixed offset has no gaps")
         .with_timezone(&Utc)
 }
+
+/// A reward as the platform's caps page lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CappedReward {
+    pub reward_id: i64,
+    pub merchant_id: i64,
+    pub title_zh: String,
+    pub title_en: String,
+    pub status: String,
+    pub stock: i64,
+    pub caps: Caps,
+    pub remaining: Remaining,
+}
+
+/// Every reward with its caps and what they leave now, newest first.
+pub fn overview(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<Vec<CappedReward>> {
+    let rows: Vec<(i64, i64, String, String, String, i64)> = rewards::table
+        .order(rewards::id.desc())
+        .select((
+            rewards::id,
+            rewards::merchant_id,
+            rewards::title_zh,
+            rewards::title_en,
+            rewards::status,
+            rewards::stock,
+        ))
+        .load(conn)?;
+    rows.into_iter()
+        .map(
+            |(reward_id, merchant_id, title_zh, title_en, status, stock)| {
+                Ok(CappedReward {
+                    reward_id,
+                    merchant_id,
+                    title_zh,
+                    title_en,
+                    status,
+                    stock,
+                    caps: of(conn, reward_id)?,
+                    remaining: remaining(conn, reward_id, now)?,
+                })
+            },
+        )
+        .collect()
+}

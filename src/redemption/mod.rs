@@ -49,7 +49,10 @@ use crate::{
     program::{self, Program},
 };
 
-pub use caps::{Caps, CapsError, Remaining, Window, remaining, set_caps};
+pub use caps::{
+    CappedReward, Caps, CapsError, Remaining, Window, overview as caps_overview, remaining,
+    set_caps,
+};
 pub use lookup::{
     Voucher, cancel_by_merchant, fulfil_by_id, of_merchant, reward_merchant, served_since, voucher,
 };

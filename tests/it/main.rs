@@ -36,5 +36,6 @@ mod portal_flows;
 mod portal_sign_in;
 mod program_settings;
 mod redemption;
+mod reward_caps;
 mod risk_earning;
 mod server;

@@ -9,6 +9,7 @@ mod deposits;
 mod exchange;
 mod merchants;
 mod operators;
+mod reward_caps;
 mod risk;
 mod verifications;
 
@@ -36,7 +37,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(deposits::routes)
         .configure(risk::routes)
         .configure(exchange::routes)
-        .configure(verifications::routes);
+        .configure(verifications::routes)
+        .configure(reward_caps::routes);
 }
 
 /// Who may read the audit log: it shows every change with before and after.
@@ -72,6 +74,7 @@ fn chrome(ctx: &PageContext, who: &OperatorPrincipal, current: &str) -> Chrome {
             "platform_exchange.nav.exchange",
             current,
         ),
+        nav_item(locale, "/platform/rewards", "reward_caps.nav", current),
         nav_item(
             locale,
             "/platform/verifications",
