@@ -36,6 +36,7 @@ mod portal_flows;
 mod portal_sign_in;
 mod program_settings;
 mod redemption;
+mod redemption_cashier;
 mod reward_caps;
 mod risk_earning;
 mod server;

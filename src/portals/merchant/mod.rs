@@ -9,6 +9,7 @@ pub(super) mod deposit;
 pub(super) mod form;
 mod issue;
 mod program;
+mod redeem;
 mod settings;
 mod staff;
 mod stores;
@@ -30,6 +31,7 @@ use super::nav_item;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(dashboard::routes)
         .configure(issue::routes)
+        .configure(redeem::routes)
         .configure(adjustments::routes)
         .configure(approvals::routes)
         .configure(staff::routes)
@@ -67,6 +69,11 @@ fn chrome(ctx: &PageContext, who: &MerchantPrincipal, current: &str) -> Chrome {
             "/merchant/issue",
             "earning_portals.nav.issue",
             issue::ISSUERS,
+        ),
+        (
+            "/merchant/redeem",
+            "redemption_portals.nav",
+            redeem::REDEEMERS,
         ),
         (
             "/merchant/adjustments",
