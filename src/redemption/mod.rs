@@ -21,6 +21,7 @@
 //! A suspended merchant accepts no new redemptions; vouchers already issued may
 //! still be served or cancelled.
 
+pub mod browse;
 mod caps;
 mod lookup;
 pub mod pay;

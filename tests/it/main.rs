@@ -38,5 +38,6 @@ mod program_settings;
 mod redemption;
 mod redemption_cashier;
 mod reward_caps;
+mod rewards_consumer;
 mod risk_earning;
 mod server;

@@ -4,6 +4,7 @@ mod exchange;
 mod home;
 mod points;
 mod profile;
+mod rewards;
 mod sign_up;
 mod verification;
 
@@ -25,6 +26,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(home::routes)
         .configure(points::routes)
         .configure(exchange::routes)
+        .configure(rewards::routes)
         .configure(profile::routes)
         .configure(verification::routes);
 }
@@ -39,6 +41,7 @@ fn chrome(ctx: &PageContext, who: &MemberPrincipal, current: &str) -> Chrome {
             "consumer_exchange.nav",
             current,
         ),
+        nav_item(locale, "/consumer/rewards", "consumer_rewards.nav", current),
         nav_item(locale, "/consumer/profile", "consumer.nav.profile", current),
     ];
     let user = UserBadge {
