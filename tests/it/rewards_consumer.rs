@@ -1,19 +1,23 @@
 //! The member app's rewards: the catalog and its filters, a reward's page with
 //! the proposed mix, ordering it once however often the form is sent, the
-//! voucher with its QR code, cancelling, and a short mix refused.
+//! voucher with its QR code, cancelling, a short mix refused; and the whole
+//! path in a real Chromium, to a cashier serving the voucher.
 
 use alliance::{
     db::schema::{redemptions, rewards},
+    people::merchant_user::MerchantRole,
     redemption,
 };
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
+use thirtyfour::prelude::*;
 
 use crate::{
+    browser,
     exchange_support::{earn_points, points, two_programs},
     harness::{Browser, Page, TestApp, spawn_app},
     ledger_support::{assert_lots_match_wallets, assert_verified},
-    people_support::{PASSWORD, member},
+    people_support::{PASSWORD, member, merchant_user},
 };
 
 const PHONE: &str = "13800000001";
@@ -354,6 +358,117 @@ async fn a_short_mix_is_refused_in_the_members_language_and_holds_nothing() {
         english.body
     );
     assert!(redemptions_of(conn, alice).is_empty());
+
+    assert_verified(conn);
+    assert_lots_match_wallets(conn);
+}
+
+/// Waits for an element; panics with the page's source when it never comes.
+async fn element(driver: &WebDriver, by: By) -> WebElement {
+    for _ in 0..200 {
+        if let Ok(found) = driver.find(by.clone()).await {
+            return found;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{by:?} never came:\n{}", driver.source().await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_member_redeems_in_a_real_browser_and_a_cashier_serves_the_voucher() {
+    let app = spawn_app().await;
+    let conn = &mut app.db.conn();
+    let shops = two_programs(conn);
+    let alice = member(conn, &app.keys, PHONE, None);
+    earn_points(conn, shops.cinema, alice, 1_000);
+    earn_points(conn, shops.coffee, alice, 1_000);
+    let ticket = movie_ticket(conn, shops.cinema);
+    merchant_user(
+        conn,
+        shops.cinema,
+        "till@cinema.test",
+        MerchantRole::Cashier,
+    );
+
+    // The member: catalog → the ticket → the proposed mix → the voucher.
+    let member_browser = browser::Browser::launch().await;
+    let driver = member_browser.driver();
+    browser::sign_in(&app, driver, "consumer", PHONE).await;
+    driver.goto(app.url("/consumer/rewards")).await.unwrap();
+    element(
+        driver,
+        By::Css(format!("a[href='/consumer/rewards/{ticket}']")),
+    )
+    .await
+    .click()
+    .await
+    .unwrap();
+    element(driver, By::Id("redeem"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    let shown = element(driver, By::Id("voucher-code"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    element(driver, By::Css("#voucher-qr svg")).await;
+    driver
+        .screenshot(&browser::screenshot_path("consumer-voucher"))
+        .await
+        .unwrap();
+    member_browser.quit().await;
+    let code: String = shown.chars().filter(char::is_ascii_digit).collect();
+    assert_eq!(code.len(), 12, "{shown}");
+    assert_eq!(redemptions_of(conn, alice)[0].1, code);
+
+    // The cashier types the code as the member reads it out, and serves it.
+    let till = browser::Browser::launch().await;
+    let driver = till.driver();
+    driver.goto(app.url("/merchant/sign-in")).await.unwrap();
+    element(driver, By::Id("identifier"))
+        .await
+        .send_keys("till@cinema.test")
+        .await
+        .unwrap();
+    element(driver, By::Id("password"))
+        .await
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    element(driver, By::Css("form.form button[type=submit]"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    element(driver, By::Css("form.lang-switch")).await;
+    driver.goto(app.url("/merchant/redeem")).await.unwrap();
+    element(driver, By::Id("code"))
+        .await
+        .send_keys(&shown)
+        .await
+        .unwrap();
+    element(driver, By::Id("voucher-look-up"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    element(driver, By::Css("#voucher-confirm button"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    let mut status = String::new();
+    for _ in 0..200 {
+        status = redemptions_of(conn, alice)[0].2.clone();
+        if status == "fulfilled" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "fulfilled", "{}", driver.source().await.unwrap());
+    till.quit().await;
 
     assert_verified(conn);
     assert_lots_match_wallets(conn);
