@@ -19,6 +19,8 @@
 //! A merchant's demo stores are found by name, so a second run opens none.
 //! The sign-in accounts the summary lists all share [`DEMO_PASSWORD`].
 
+mod catalog;
+
 use std::{collections::BTreeMap, ops::RangeInclusive};
 
 use anyhow::{Context, anyhow, ensure};
@@ -616,9 +618,12 @@ pub fn seed(conn: &mut PgConnection, keys: &Keys) -> anyhow::Result<String> {
     let lots = open_lots(conn, &books)?;
     let today = earn_today(conn, &books)?;
     let exchanged = exchange_today(conn, &books)?;
+    let rewards = catalog::fill(conn, &people.merchant_ids)?;
+    let redeemed = catalog::redeem(conn, &books.members)?;
     Ok(format!(
         "{}\n{lots} point lots opened; {today} purchases today earned through the earn service\n\
-         exchange rates published; {exchanged} exchanges today through the exchange service\n{}\n{}\n{}",
+         exchange rates published; {exchanged} exchanges today through the exchange service\n\
+         {rewards} rewards published; {redeemed} members redeemed through the redemption service\n{}\n{}\n{}",
         history.summary(),
         stores.summary(),
         people.summary(),

@@ -63,7 +63,16 @@ pub fn propose(
         if left <= 0 {
             break;
         }
-        let points = pay::points_for(valuation, &code, left, available).unwrap_or(available);
+        // Not enough on its own, a program gives all it is worth, from the
+        // fewest points worth that much: rounding can make a last point add nothing.
+        let points = if let Some(points) = pay::points_for(valuation, &code, left, available) {
+            points
+        } else {
+            let all = valuation
+                .leg(&code, available)
+                .ok_or(RedeemError::Overflow)?;
+            pay::points_for(valuation, &code, all.value_fen, available).unwrap_or(available)
+        };
         let leg = valuation.leg(&code, points).ok_or(RedeemError::Overflow)?;
         left -= leg.value_fen;
         legs.push(leg);

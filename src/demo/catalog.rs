@@ -1,0 +1,284 @@
+//! The demo's rewards catalog and redemptions: two believable rewards per demo
+//! merchant, created and published through the catalog service, and a few
+//! members redeeming through the redemption service (the proposed mix) — some
+//! served at the counter, some still waiting. Merchants that already have
+//! rewards and members who already redeemed are left alone, so a second run
+//! changes nothing.
+
+use anyhow::Context;
+use chrono::{Days, Utc};
+use diesel::PgConnection;
+
+use crate::{
+    catalog::{self, RewardDetails, RewardInput, RewardStatus},
+    domain::{actor::Actor, shanghai},
+    redemption::{self, RedeemRequest},
+};
+
+/// A reward a demo merchant offers: (title zh, title en, category, value CNY,
+/// points price or "", cash top-up allowed, stock).
+type DemoReward = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    bool,
+    &'static str,
+);
+
+/// By merchant, in the demo's merchant order (BREW, MART, CINEMA, BOOKS, FUEL,
+/// HOTEL, MILES, BANKCARD).
+const CATALOG: [[DemoReward; 2]; 8] = [
+    [
+        (
+            "大杯拿铁一杯",
+            "A large latte",
+            "drinks",
+            "32.00",
+            "640",
+            true,
+            "500",
+        ),
+        (
+            "手冲咖啡豆 250 克",
+            "Pour-over beans, 250 g",
+            "drinks",
+            "98.00",
+            "",
+            true,
+            "120",
+        ),
+    ],
+    [
+        (
+            "20 元购物抵用券",
+            "¥20 shopping voucher",
+            "groceries",
+            "20.00",
+            "2000",
+            false,
+            "1000",
+        ),
+        (
+            "有机蔬菜礼盒",
+            "Organic vegetable box",
+            "groceries",
+            "88.00",
+            "",
+            true,
+            "80",
+        ),
+    ],
+    [
+        (
+            "2D 电影票一张",
+            "One 2D movie ticket",
+            "entertainment",
+            "45.00",
+            "900",
+            true,
+            "300",
+        ),
+        (
+            "爆米花可乐套餐",
+            "Popcorn and cola combo",
+            "entertainment",
+            "28.00",
+            "560",
+            true,
+            "400",
+        ),
+    ],
+    [
+        (
+            "50 元图书券",
+            "¥50 book voucher",
+            "books",
+            "50.00",
+            "1000",
+            true,
+            "200",
+        ),
+        (
+            "精装笔记本",
+            "Hardcover notebook",
+            "books",
+            "39.00",
+            "",
+            true,
+            "150",
+        ),
+    ],
+    [
+        (
+            "洗车一次",
+            "One car wash",
+            "fuel",
+            "40.00",
+            "800",
+            true,
+            "300",
+        ),
+        (
+            "30 元加油抵用券",
+            "¥30 fuel voucher",
+            "fuel",
+            "30.00",
+            "3000",
+            false,
+            "500",
+        ),
+    ],
+    [
+        (
+            "双人自助早餐",
+            "Breakfast buffet for two",
+            "dining",
+            "196.00",
+            "3920",
+            true,
+            "60",
+        ),
+        (
+            "行政酒廊下午茶",
+            "Executive lounge afternoon tea",
+            "dining",
+            "128.00",
+            "",
+            true,
+            "40",
+        ),
+    ],
+    [
+        (
+            "机场贵宾厅单次",
+            "One airport lounge visit",
+            "travel",
+            "150.00",
+            "15000",
+            true,
+            "100",
+        ),
+        (
+            "行李额升级 10 公斤",
+            "Extra 10 kg baggage",
+            "travel",
+            "120.00",
+            "",
+            true,
+            "100",
+        ),
+    ],
+    [
+        (
+            "视频会员月卡",
+            "One-month video membership",
+            "entertainment",
+            "25.00",
+            "2500",
+            true,
+            "1000",
+        ),
+        (
+            "定制保温杯",
+            "Branded insulated cup",
+            "services",
+            "68.00",
+            "",
+            true,
+            "200",
+        ),
+    ],
+];
+
+/// How many members redeem in the demo.
+const REDEEMERS: usize = 8;
+
+/// Fills the catalogs of `merchant_ids` (in the demo's merchant order); returns
+/// how many rewards it created.
+pub fn fill(conn: &mut PgConnection, merchant_ids: &[i64]) -> anyhow::Result<usize> {
+    let actor = Actor::system("seed-demo");
+    let today = Utc::now().with_timezone(&shanghai::offset()).date_naive();
+    let first_day = today.to_string();
+    let last_day = (today + Days::new(180)).to_string();
+    let mut created = 0;
+    for (&merchant_id, rewards) in merchant_ids.iter().zip(&CATALOG) {
+        if !catalog::of_merchant(conn, merchant_id)?.is_empty() {
+            continue;
+        }
+        for &(title_zh, title_en, category, value, points_price, cash_topup, stock) in rewards {
+            let details = RewardDetails::parse(&RewardInput {
+                title_zh,
+                title_en,
+                description_zh: "",
+                description_en: "",
+                category,
+                value,
+                points_price,
+                other_points: true,
+                cash_topup,
+                stock,
+                first_day: &first_day,
+                last_day: &last_day,
+            })
+            .map_err(|invalid| anyhow::anyhow!("demo reward {title_en}: {invalid:?}"))?;
+            let reward = catalog::create(conn, &actor, merchant_id, &details, &[])
+                .with_context(|| format!("demo reward {title_en}"))?;
+            catalog::set_status(
+                conn,
+                &actor,
+                merchant_id,
+                reward.id,
+                RewardStatus::Published,
+                Utc::now(),
+            )
+            .with_context(|| format!("publishing demo reward {title_en}"))?;
+            created += 1;
+        }
+    }
+    Ok(created)
+}
+
+/// Members redeem the first reward they can pay for, with the proposed mix;
+/// every other voucher is served at once. Returns how many redeemed.
+pub fn redeem(conn: &mut PgConnection, members: &[i64]) -> anyhow::Result<usize> {
+    let actor = Actor::system("seed-demo");
+    let rewards = catalog::published(conn, Utc::now())?;
+    let mut redeemed = 0;
+    for (index, &member_id) in members.iter().take(REDEEMERS).enumerate() {
+        if !redemption::of_member(conn, member_id, 1)?.is_empty() {
+            continue;
+        }
+        for reward in rewards.iter().skip(index % rewards.len().max(1)) {
+            let Some(proposal) = redemption::propose(conn, member_id, reward.id)? else {
+                continue;
+            };
+            let request = RedeemRequest {
+                member_id,
+                reward_id: reward.id,
+                pay: proposal
+                    .legs
+                    .iter()
+                    .map(|leg| (leg.program.clone(), leg.points))
+                    .collect(),
+                cash: proposal.cash,
+                request_key: format!("demo-{member_id}"),
+            };
+            let held = redemption::redeem(conn, &request, &actor)
+                .with_context(|| {
+                    format!(
+                        "demo redemption of {} with {:?} and {}",
+                        reward.title_en, request.pay, request.cash
+                    )
+                })?;
+            if index % 2 == 0 {
+                redemption::fulfil(conn, reward.merchant_id, &held.voucher_code, None, &actor)
+                    .context("serving a demo voucher")?;
+            }
+            redeemed += 1;
+            break;
+        }
+    }
+    Ok(redeemed)
+}
