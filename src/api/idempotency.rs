@@ -48,7 +48,9 @@ impl IdempotencyKey {
     /// the hex SHA-256 of the merchant and the key, since a partner's key may
     /// hold spaces and two merchants may pick the same key for one member.
     pub fn scoped(&self, merchant_id: i64) -> String {
-        hex::encode(crypto::sha256(format!("{merchant_id}\n{}", self.0).as_bytes()))
+        hex::encode(crypto::sha256(
+            format!("{merchant_id}\n{}", self.0).as_bytes(),
+        ))
     }
 }
 

@@ -265,13 +265,12 @@ pub fn redeem(conn: &mut PgConnection, members: &[i64]) -> anyhow::Result<usize>
                 cash: proposal.cash,
                 request_key: format!("demo-{member_id}"),
             };
-            let held = redemption::redeem(conn, &request, &actor)
-                .with_context(|| {
-                    format!(
-                        "demo redemption of {} with {:?} and {}",
-                        reward.title_en, request.pay, request.cash
-                    )
-                })?;
+            let held = redemption::redeem(conn, &request, &actor).with_context(|| {
+                format!(
+                    "demo redemption of {} with {:?} and {}",
+                    reward.title_en, request.pay, request.cash
+                )
+            })?;
             if index % 2 == 0 {
                 redemption::fulfil(conn, reward.merchant_id, &held.voucher_code, None, &actor)
                     .context("serving a demo voucher")?;

@@ -95,11 +95,7 @@ fn chrome(ctx: &PageContext, who: &MerchantPrincipal, current: &str) -> Chrome {
             "merchant_admin.nav.stores",
             stores::STORE_KEEPERS,
         ),
-        (
-            "/merchant/catalog",
-            "catalog.nav",
-            catalog::CATALOG_READERS,
-        ),
+        ("/merchant/catalog", "catalog.nav", catalog::CATALOG_READERS),
         ("/merchant/program", "program.nav", program::PROGRAM_KEEPERS),
         ("/merchant/api-keys", "merchant_admin.nav.api_keys", OWNER),
         ("/merchant/settings", "merchant_admin.nav.settings", OWNER),
