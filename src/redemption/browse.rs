@@ -13,7 +13,10 @@ use crate::{
     program, wallet,
 };
 
-use super::{Proposal, RedeemError, Remaining, caps, offer, pay::Valuation, propose, valuation};
+use super::{
+    Holdings, Proposal, RedeemError, Remaining, caps, offer, pay::Valuation, propose, propose_from,
+    valuation,
+};
 
 /// The categories a reward may have (the table's CHECK list), in the order the
 /// catalog shows them.
@@ -259,15 +262,17 @@ pub fn listings(conn: &mut PgConnection, ids: &[i64]) -> QueryResult<Vec<Listing
 
 /// Keeps the rewards the member can pay for: those `propose` finds a mix for,
 /// with every balance the reward accepts and cash where it takes cash. One
-/// proposal per reward — a few queries each, fine for a catalog of hundreds.
+/// proposal per reward from the member's holdings, loaded once — a few
+/// queries per reward, fine for a catalog of hundreds.
 pub fn payable(
     conn: &mut PgConnection,
     member_id: i64,
     offered: Vec<Offered>,
 ) -> Result<Vec<Offered>, RedeemError> {
+    let holdings = Holdings::of(conn, member_id)?;
     let mut kept = Vec::with_capacity(offered.len());
     for item in offered {
-        if propose(conn, member_id, item.listing.id)?.is_some() {
+        if propose_from(conn, &holdings, item.listing.id)?.is_some() {
             kept.push(item);
         }
     }

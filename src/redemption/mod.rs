@@ -58,7 +58,7 @@ pub use lookup::{
     Voucher, cancel_by_merchant, fulfil_by_id, of_merchant, reward_merchant, served_since, voucher,
 };
 use pay::{Leg, Shortfall, Valuation};
-pub use propose::{Proposal, propose};
+pub use propose::{Holdings, Proposal, propose, propose_from};
 
 /// How long a voucher may be served.
 pub const VOUCHER_DAYS: i64 = 7;

@@ -23,6 +23,35 @@ pub struct Proposal {
     pub cash: Money,
 }
 
+/// What a member has to pay with: available points by program and when each
+/// program's points first lapse (None: never). Loaded once, it prices any
+/// number of rewards (`propose_from`).
+#[derive(Debug, Clone)]
+pub struct Holdings {
+    member_id: i64,
+    available: Vec<(String, i64)>,
+    soonest: HashMap<String, Option<DateTime<Utc>>>,
+}
+
+impl Holdings {
+    pub fn of(conn: &mut PgConnection, member_id: i64) -> Result<Self, RedeemError> {
+        let balances = wallet::of_member(conn, member_id).map_err(|e| match e {
+            wallet::WalletError::Database(e) => RedeemError::Database(e),
+            _ => RedeemError::Overflow,
+        })?;
+        Ok(Self {
+            member_id,
+            available: balances
+                .balances
+                .into_iter()
+                .filter(|b| b.available > 0)
+                .map(|b| (b.code, b.available))
+                .collect(),
+            soonest: soonest_expiry(conn, member_id)?,
+        })
+    }
+}
+
 /// The proposed mix, or None when the member's points (and cash, where the
 /// reward takes it) cannot pay for it.
 pub fn propose(
@@ -30,26 +59,25 @@ pub fn propose(
     member_id: i64,
     reward_id: i64,
 ) -> Result<Option<Proposal>, RedeemError> {
+    let holdings = Holdings::of(conn, member_id)?;
+    propose_from(conn, &holdings, reward_id)
+}
+
+/// As `propose`, from holdings already loaded.
+pub fn propose_from(
+    conn: &mut PgConnection,
+    holdings: &Holdings,
+    reward_id: i64,
+) -> Result<Option<Proposal>, RedeemError> {
     let offer = offer(conn, reward_id, false)?;
     let own = program::of_merchant(conn, offer.merchant_id)?.ok_or(RedeemError::UnknownReward)?;
-    let soonest = soonest_expiry(conn, member_id)?;
     let mut candidates = Vec::new();
-    for balance in wallet::of_member(conn, member_id)
-        .map_err(|_| RedeemError::Overflow)?
-        .balances
-    {
-        if balance.available <= 0 {
-            continue;
-        }
-        match valuation(conn, &offer, &own, &balance.code, member_id) {
+    for (code, available) in &holdings.available {
+        match valuation(conn, &offer, &own, code, holdings.member_id) {
             Ok(valuation) => {
-                let order = (
-                    soonest.get(&balance.code).copied().flatten().is_none(),
-                    soonest.get(&balance.code).copied().flatten(),
-                    balance.code != own.code,
-                    balance.code.clone(),
-                );
-                candidates.push((order, balance.code, balance.available, valuation));
+                let soonest = holdings.soonest.get(code).copied().flatten();
+                let order = (soonest.is_none(), soonest, *code != own.code, code.clone());
+                candidates.push((order, code.clone(), *available, valuation));
             }
             Err(RedeemError::ProgramNotAccepted(_)) => {}
             Err(e) => return Err(e),
