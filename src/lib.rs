@@ -31,6 +31,7 @@ pub mod portals;
 pub mod program;
 pub mod redemption;
 pub mod risk;
+pub mod settlement;
 pub mod startup;
 pub mod telemetry;
 pub mod wallet;
