@@ -31,6 +31,7 @@ mod ledger_invariants;
 mod merchant_admin;
 mod migrations;
 mod onboarding;
+mod payout_file;
 mod portal_authorization;
 mod portal_flows;
 mod portal_sign_in;
