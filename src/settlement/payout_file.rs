@@ -41,9 +41,9 @@ pub const CSV_COLUMNS: [&str; 9] = [
 ];
 
 const PAIN_001_NAMESPACE: &str = "urn:iso:std:iso:20022:tech:xsd:pain.001.001.03";
-/// The schema's Max35Text: message, payment and end-to-end ids, other codes.
+/// The schema's `Max35Text`: message, payment and end-to-end ids, other codes.
 const MAX_ID_CHARS: usize = 35;
-/// The schema's Max140Text: names and remittance information.
+/// The schema's `Max140Text`: names and remittance information.
 const MAX_TEXT_CHARS: usize = 140;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
