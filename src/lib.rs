@@ -36,5 +36,6 @@ pub mod startup;
 pub mod telemetry;
 pub mod wallet;
 pub mod web;
+pub mod webhook;
 
 rust_i18n::i18n!("locales", fallback = "zh-CN");

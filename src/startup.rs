@@ -26,7 +26,7 @@ use crate::{
     error::AppError,
     exchange, jobs, onboarding,
     people::operator,
-    portals,
+    portals, settlement,
     web::{security, session::PgSessionStore, state::AppState},
 };
 
@@ -46,6 +46,10 @@ pub fn approval_registry() -> approval::Registry {
         .with("operator.grant_admin", operator::grant_admin)
         .with(onboarding::APPROVAL_KIND, onboarding::approve)
         .with(deposit::DEDUCTION_KIND, deposit::deduct)
+        .with(
+            settlement::collection::APPROVAL_KIND,
+            settlement::collection::collect_approved,
+        )
         .with(earn::adjustment::APPROVAL_KIND, earn::adjustment::apply)
         .with(
             exchange::overrides::APPROVAL_KIND,

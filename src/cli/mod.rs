@@ -10,7 +10,8 @@ use clap::{Parser, Subcommand};
 use diesel::{Connection, PgConnection};
 
 use crate::{
-    bench, config::Config, crypto::Keys, db, demo, jobs, ledger, startup::Application, telemetry,
+    bench, config::Config, crypto::Keys, db, demo, jobs, ledger, settlement, startup::Application,
+    telemetry,
 };
 
 #[derive(Debug, Parser)]
@@ -82,6 +83,28 @@ enum JobsCommand {
     ReviewTiers,
     /// Run the exchange rate model and publish every program's rates.
     PublishRates,
+    /// Run a job by name now.
+    Run {
+        #[command(subcommand)]
+        job: RunJob,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RunJob {
+    /// Settle the merchants' periods that have ended (each settles once, however
+    /// often this runs).
+    Settlement {
+        /// Only this merchant (its code).
+        #[arg(long)]
+        merchant: Option<String>,
+        /// Settle the periods that ended by 00:00 (Asia/Shanghai) of this date,
+        /// YYYY-MM-DD; today when omitted.
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        period: Option<chrono::NaiveDate>,
+    },
+    /// Take overdue settlement amounts from deposits and mark the rest overdue.
+    Collections,
 }
 
 #[derive(Debug, Subcommand)]
@@ -157,6 +180,30 @@ impl Command {
                     JobsCommand::ReviewTiers => {
                         println!("downgraded {} members", jobs::review_tiers(&pool)?);
                     }
+                    JobsCommand::Run {
+                        job: RunJob::Settlement { merchant, period },
+                    } => {
+                        let summary = settle(config, &pool, merchant.as_deref(), period)?;
+                        match summary.run {
+                            Some(run) => println!(
+                                "settlement run #{run}: {} statements, {} exceptions",
+                                summary.settled,
+                                summary.exceptions.len()
+                            ),
+                            None => println!("settlement: nothing due"),
+                        }
+                        for e in &summary.exceptions {
+                            println!("  merchant {}: {}", e.merchant_id, e.error);
+                        }
+                        if !summary.exceptions.is_empty() {
+                            return Ok(ExitCode::FAILURE);
+                        }
+                    }
+                    JobsCommand::Run {
+                        job: RunJob::Collections,
+                    } => {
+                        println!("reviewed {} due collections", jobs::collect_overdue(&pool)?);
+                    }
                     JobsCommand::PublishRates => {
                         let publication = jobs::publish_rates(&pool)?;
                         println!(
@@ -175,6 +222,35 @@ impl Command {
             }
         }
     }
+}
+
+/// An operator's settlement run from the command line.
+fn settle(
+    config: &Config,
+    pool: &db::PgPool,
+    merchant: Option<&str>,
+    through: Option<chrono::NaiveDate>,
+) -> anyhow::Result<settlement::run::Summary> {
+    let mut conn = pool.get()?;
+    let merchant_id = match merchant {
+        Some(code) => Some(
+            crate::merchant::find_by_code(&mut conn, code)?
+                .with_context(|| format!("no merchant with code {code}"))?
+                .id,
+        ),
+        None => None,
+    };
+    Ok(settlement::run::run(
+        &mut conn,
+        &Keys::derive(config.secret_key()),
+        &crate::domain::actor::Actor::system("alliance jobs run settlement"),
+        settlement::run::RunRequest {
+            trigger: settlement::run::Trigger::Operator,
+            merchant_id,
+            through: through
+                .unwrap_or_else(|| crate::domain::shanghai::date_of(chrono::Utc::now())),
+        },
+    )?)
 }
 
 fn connect(config: &Config) -> anyhow::Result<PgConnection> {

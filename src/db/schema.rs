@@ -295,6 +295,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    job_leases (name) {
+        name -> Text,
+        holder -> Text,
+        expires_at -> Timestamptz,
+        acquired_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     journal_entries (id) {
         id -> Int8,
         idempotency_key -> Text,
@@ -441,6 +450,7 @@ diesel::table! {
         webhook_url -> Nullable<Text>,
         status_reason -> Nullable<Text>,
         status_changed_at -> Nullable<Timestamptz>,
+        webhook_secret_ciphertext -> Nullable<Bytea>,
     }
 }
 
@@ -465,6 +475,59 @@ diesel::table! {
         principal_id -> Int8,
         expires_at -> Timestamptz,
         used_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    payout_batches (id) {
+        id -> Int8,
+        reference -> Text,
+        execution_date -> Date,
+        payouts -> Int4,
+        total_fen -> Int8,
+        status -> Text,
+        created_by -> Text,
+        created_at -> Timestamptz,
+        sent_by -> Nullable<Text>,
+        sent_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    payout_recipients (id) {
+        id -> Int8,
+        merchant_id -> Int8,
+        kind -> Text,
+        name -> Text,
+        bank_name -> Text,
+        bank_code -> Nullable<Text>,
+        account_ciphertext -> Bytea,
+        account_last4 -> Text,
+        share_kind -> Text,
+        share_bp -> Nullable<Int4>,
+        share_fen -> Nullable<Int8>,
+        position -> Int2,
+        active -> Bool,
+        created_by -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    payouts (id) {
+        id -> Int8,
+        statement_id -> Int8,
+        merchant_id -> Int8,
+        recipient_id -> Int8,
+        amount_fen -> Int8,
+        reference -> Text,
+        status -> Text,
+        batch_id -> Nullable<Int8>,
+        resolved_entry_id -> Nullable<Int8>,
+        failure_reason -> Nullable<Text>,
+        resolved_by -> Nullable<Text>,
+        resolved_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
     }
 }
@@ -657,6 +720,88 @@ diesel::table! {
 }
 
 diesel::table! {
+    settlement_claims (transfer_id) {
+        transfer_id -> Int8,
+        statement_id -> Int8,
+    }
+}
+
+diesel::table! {
+    settlement_collections (id) {
+        id -> Int8,
+        statement_id -> Int8,
+        merchant_id -> Int8,
+        amount_fen -> Int8,
+        collected_fen -> Int8,
+        due_on -> Date,
+        status -> Text,
+        created_at -> Timestamptz,
+        closed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    settlement_lines (statement_id, kind, direction) {
+        statement_id -> Int8,
+        kind -> Text,
+        direction -> Text,
+        correction -> Bool,
+        transfers -> Int4,
+        amount_fen -> Int8,
+    }
+}
+
+diesel::table! {
+    settlement_runs (id) {
+        id -> Int8,
+        trigger -> Text,
+        started_by -> Text,
+        started_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+        settled -> Int4,
+        payout_fen -> Int8,
+        owed_fen -> Int8,
+        exceptions -> Jsonb,
+    }
+}
+
+diesel::table! {
+    settlement_statements (id) {
+        id -> Int8,
+        merchant_id -> Int8,
+        run_id -> Nullable<Int8>,
+        cycle -> Text,
+        period_start -> Timestamptz,
+        period_end -> Timestamptz,
+        opening_fen -> Int8,
+        activity_fen -> Int8,
+        closing_fen -> Int8,
+        outcome -> Text,
+        platform_fee_fen -> Int8,
+        carried_fen -> Int8,
+        scan_from_id -> Int8,
+        journal_entry_id -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        notified_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    settlement_terms (merchant_id) {
+        merchant_id -> Int8,
+        cycle -> Text,
+        weekday -> Nullable<Int2>,
+        month_day -> Nullable<Int2>,
+        platform_fee_bp -> Int4,
+        collection_days -> Int2,
+        deduct_from_deposit -> Bool,
+        finance_email -> Nullable<Text>,
+        updated_by -> Text,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     sign_in_attempts (id) {
         id -> Int8,
         portal -> Text,
@@ -720,6 +865,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Int8,
+        merchant_id -> Int8,
+        event -> Text,
+        subject -> Text,
+        payload -> Jsonb,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        delivered_at -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(accounts -> assets (asset));
 diesel::joinable!(api_idempotency -> merchants (merchant_id));
 diesel::joinable!(api_keys -> merchants (merchant_id));
@@ -753,6 +913,12 @@ diesel::joinable!(merchant_applications -> merchants (merchant_id));
 diesel::joinable!(merchant_members -> members (member_id));
 diesel::joinable!(merchant_members -> merchants (merchant_id));
 diesel::joinable!(merchant_users -> merchants (merchant_id));
+diesel::joinable!(payout_recipients -> merchants (merchant_id));
+diesel::joinable!(payouts -> journal_entries (resolved_entry_id));
+diesel::joinable!(payouts -> merchants (merchant_id));
+diesel::joinable!(payouts -> payout_batches (batch_id));
+diesel::joinable!(payouts -> payout_recipients (recipient_id));
+diesel::joinable!(payouts -> settlement_statements (statement_id));
 diesel::joinable!(point_adjustments -> approvals (approval_id));
 diesel::joinable!(point_adjustments -> journal_entries (journal_entry_id));
 diesel::joinable!(point_adjustments -> members (member_id));
@@ -775,9 +941,19 @@ diesel::joinable!(reward_stores -> stores (store_id));
 diesel::joinable!(rewards -> merchants (merchant_id));
 diesel::joinable!(risk_alerts -> members (member_id));
 diesel::joinable!(risk_alerts -> merchants (merchant_id));
+diesel::joinable!(settlement_claims -> settlement_statements (statement_id));
+diesel::joinable!(settlement_claims -> transfers (transfer_id));
+diesel::joinable!(settlement_collections -> merchants (merchant_id));
+diesel::joinable!(settlement_collections -> settlement_statements (statement_id));
+diesel::joinable!(settlement_lines -> settlement_statements (statement_id));
+diesel::joinable!(settlement_statements -> journal_entries (journal_entry_id));
+diesel::joinable!(settlement_statements -> merchants (merchant_id));
+diesel::joinable!(settlement_statements -> settlement_runs (run_id));
+diesel::joinable!(settlement_terms -> merchants (merchant_id));
 diesel::joinable!(stores -> merchants (merchant_id));
 diesel::joinable!(tier_requests -> merchants (merchant_id));
 diesel::joinable!(transfers -> journal_entries (journal_entry_id));
+diesel::joinable!(webhook_deliveries -> merchants (merchant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     account_balances,
@@ -801,6 +977,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     exchanges,
     expiry_reminders,
     hub_program,
+    job_leases,
     journal_entries,
     ledger_verifications,
     member_tier_changes,
@@ -813,6 +990,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     merchants,
     operators,
     password_resets,
+    payout_batches,
+    payout_recipients,
+    payouts,
     point_adjustments,
     point_lots,
     privacy_consents,
@@ -825,9 +1005,16 @@ diesel::allow_tables_to_appear_in_same_query!(
     reward_stores,
     rewards,
     risk_alerts,
+    settlement_claims,
+    settlement_collections,
+    settlement_lines,
+    settlement_runs,
+    settlement_statements,
+    settlement_terms,
     sign_in_attempts,
     stores,
     tier_requests,
     transfers,
     web_sessions,
+    webhook_deliveries,
 );

@@ -60,6 +60,7 @@ use crate::{
     ledger::{self, EntryError, EntryRequest, LedgerError},
     merchant::{self, standing},
     risk::RiskError,
+    settlement,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -140,6 +141,8 @@ pub enum IssuingBlocked {
     Exited,
     #[error("the deposit holds {balance}, below the {hard_minimum} issuing needs")]
     DepositBelowMinimum { balance: Money, hard_minimum: Money },
+    #[error("a settlement collection is overdue")]
+    SettlementOverdue,
     /// Issuing fails closed: a deposit that cannot be checked blocks it too.
     #[error("the deposit could not be checked")]
     Unavailable(#[source] DepositError),
@@ -158,6 +161,7 @@ impl IssuingBlocked {
             Self::UnknownMerchant => locale.t("deposit.blocked.unknown").into_owned(),
             Self::Suspended => locale.t("deposit.blocked.suspended").into_owned(),
             Self::Exited => locale.t("deposit.blocked.exited").into_owned(),
+            Self::SettlementOverdue => locale.t("deposit.blocked.settlement_overdue").into_owned(),
             Self::DepositBelowMinimum {
                 balance,
                 hard_minimum,
@@ -173,8 +177,8 @@ impl IssuingBlocked {
     }
 }
 
-/// Refuses issuing for a merchant that is suspended, has exited, or whose deposit
-/// is below the hard minimum. Call it on every path that issues points (see the
+/// Refuses issuing for a merchant that is suspended, has exited, owes an overdue
+/// settlement, or whose deposit is below the hard minimum. Call it on every path that issues points (see the
 /// module documentation).
 pub fn ensure_issuing_allowed(
     conn: &mut PgConnection,
@@ -185,6 +189,9 @@ pub fn ensure_issuing_allowed(
         standing::Status::Active => {}
         standing::Status::Suspended => return Err(IssuingBlocked::Suspended),
         standing::Status::Exited => return Err(IssuingBlocked::Exited),
+    }
+    if settlement::collection::has_overdue(conn, merchant_id)? {
+        return Err(IssuingBlocked::SettlementOverdue);
     }
     let position = position(conn, &merchant).map_err(IssuingBlocked::Unavailable)?;
     if position.cover() == Cover::Blocked {

@@ -2,6 +2,8 @@
 //! several processes at once (see each job's own notes), so no job is run twice in
 //! effect.
 
+pub mod lease;
+
 use std::time::Duration;
 
 use crate::{
@@ -9,7 +11,7 @@ use crate::{
     db::PgPool,
     deposit,
     domain::actor::Actor,
-    earn, exchange, ledger, redemption,
+    earn, exchange, ledger, redemption, settlement,
     web::{session, state::AppState},
 };
 
@@ -31,7 +33,7 @@ struct Periodic {
     run: fn(&AppState) -> anyhow::Result<usize>,
 }
 
-const JOBS: [Periodic; 9] = [
+const JOBS: [Periodic; 11] = [
     Periodic {
         name: "expire holds",
         every: Duration::from_secs(5),
@@ -82,6 +84,25 @@ const JOBS: [Periodic; 9] = [
         name: "publish exchange rates",
         every: Duration::from_mins(10),
         run: |state| Ok(publish_rates(&state.pool)?.programs),
+    },
+    // Under a lease in PostgreSQL: one process settles, the others find the lease
+    // taken; and each (merchant, period) settles once whatever happens.
+    Periodic {
+        name: "settle merchants",
+        every: Duration::from_mins(5),
+        run: |state| {
+            Ok(settlement::run::scheduled(
+                &mut *state.pool.get()?,
+                &state.keys,
+                lease::holder(),
+            )?)
+        },
+    },
+    // Each collection is reviewed in its own transaction under its row lock.
+    Periodic {
+        name: "collect overdue settlements",
+        every: Duration::from_hours(1),
+        run: |state| collect_overdue(&state.pool),
     },
     Periodic {
         name: "review member tiers",
@@ -191,4 +212,14 @@ fn remind_expiring_points(state: &AppState) -> anyhow::Result<usize> {
 pub fn review_tiers(pool: &PgPool) -> anyhow::Result<usize> {
     let changes = earn::tier::review_all(&mut *pool.get()?, chrono::Utc::now(), TIER_REVIEW_BATCH)?;
     Ok(changes.len())
+}
+
+/// Takes overdue settlement amounts from deposits where the terms allow it and
+/// marks what is left overdue.
+pub fn collect_overdue(pool: &PgPool) -> anyhow::Result<usize> {
+    Ok(settlement::collection::review_due(
+        &mut *pool.get()?,
+        &Actor::system("settlement collection"),
+        crate::domain::shanghai::date_of(chrono::Utc::now()),
+    )?)
 }

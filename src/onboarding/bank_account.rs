@@ -32,7 +32,17 @@ impl BankAccountNumber {
 
     /// `****1234`: enough for a person to recognise their account.
     pub fn masked(&self) -> String {
-        format!("****{}", &self.0[self.0.len() - 4..])
+        format!("****{}", self.last4())
+    }
+
+    /// The last four digits, which may be stored and shown in the clear.
+    pub fn last4(&self) -> &str {
+        &self.0[self.0.len() - 4..]
+    }
+
+    /// The whole number, for the bank file that pays into it.
+    pub fn digits(&self) -> &str {
+        &self.0
     }
 
     pub fn seal(&self, keys: &Keys) -> Vec<u8> {

@@ -6,6 +6,7 @@ mod exchange_support;
 mod harness;
 mod ledger_support;
 mod people_support;
+mod settlement_support;
 
 mod api_end_to_end;
 mod api_exchange;
@@ -42,3 +43,4 @@ mod reward_caps;
 mod rewards_consumer;
 mod risk_earning;
 mod server;
+mod settlement;

@@ -1,0 +1,14 @@
+DROP TABLE webhook_deliveries;
+ALTER TABLE merchants DROP COLUMN webhook_secret_ciphertext;
+DROP TABLE job_leases;
+DROP TABLE settlement_collections;
+DROP TABLE payouts;
+DROP TABLE payout_batches;
+DROP TABLE settlement_claims;
+DROP TABLE settlement_lines;
+DROP TRIGGER settlement_statements_immutable ON settlement_statements;
+DROP FUNCTION settlement_statement_refuse_change();
+DROP TABLE settlement_statements;
+DROP TABLE settlement_runs;
+DROP TABLE payout_recipients;
+DROP TABLE settlement_terms;

@@ -1,0 +1,241 @@
+//! Settlement runs: one pass over the merchants with periods that have ended,
+//! settling each of those periods in order (a merchant missed for a while catches
+//! up one period at a time). The scheduler in `jobs` runs one under a lease every
+//! few minutes; operators run one from the platform portal or with `alliance jobs
+//! run settlement`. A merchant that cannot be settled (no account to pay out to,
+//! say) is recorded as an exception of the run and the others go on.
+
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::{
+    crypto::Keys,
+    db::schema::{merchants, settlement_runs},
+    domain::{actor::Actor, money::Money, shanghai},
+    jobs::lease,
+};
+
+use super::{
+    cycle::{Period, ended_periods},
+    statement::{self, Outcome},
+    terms,
+};
+
+/// The lease the scheduled run holds. Long enough for a big run; a run that
+/// outlives it is still safe (each (merchant, period) settles once), merely no
+/// longer alone.
+const LEASE: &str = "settlement";
+const LEASE_TTL: Duration = Duration::from_mins(15);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    Schedule,
+    Operator,
+}
+
+impl Trigger {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Schedule => "schedule",
+            Self::Operator => "operator",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct RunRequest {
+    pub trigger: Trigger,
+    /// Only this merchant; all when None.
+    pub merchant_id: Option<i64>,
+    /// Settle the periods that ended by 00:00 of this Shanghai date.
+    pub through: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Exception {
+    pub merchant_id: i64,
+    pub error: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Queryable, Selectable)]
+#[diesel(table_name = settlement_runs, check_for_backend(diesel::pg::Pg))]
+pub struct Run {
+    pub id: i64,
+    pub trigger: String,
+    pub started_by: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub settled: i32,
+    pub payout_fen: i64,
+    pub owed_fen: i64,
+    /// `[{merchant_id, error}]`.
+    pub exceptions: serde_json::Value,
+}
+
+impl Run {
+    pub fn payout(&self) -> Money {
+        Money::from_fen(self.payout_fen)
+    }
+
+    pub fn owed(&self) -> Money {
+        Money::from_fen(self.owed_fen)
+    }
+
+    pub fn exceptions(&self) -> Vec<Exception> {
+        self.exceptions
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .map(|e| Exception {
+                        merchant_id: e["merchant_id"].as_i64().unwrap_or_default(),
+                        error: e["error"].as_str().unwrap_or_default().to_owned(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// What a run did; `run` is None when nothing was due (no run is recorded).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub run: Option<i64>,
+    pub settled: usize,
+    pub exceptions: Vec<Exception>,
+}
+
+pub fn recent(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<Run>> {
+    settlement_runs::table
+        .order(settlement_runs::id.desc())
+        .limit(limit)
+        .select(Run::as_select())
+        .load(conn)
+}
+
+pub fn find(conn: &mut PgConnection, id: i64) -> QueryResult<Option<Run>> {
+    settlement_runs::table
+        .find(id)
+        .select(Run::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The merchant's periods that have ended by `through` and are not settled yet.
+pub fn due_periods(
+    conn: &mut PgConnection,
+    merchant_id: i64,
+    through: NaiveDate,
+) -> QueryResult<Vec<Period>> {
+    let start = if let Some(last) = statement::last(conn, merchant_id)? {
+        shanghai::date_of(last.period_end)
+    } else {
+        let joined: DateTime<Utc> = merchants::table
+            .find(merchant_id)
+            .select(merchants::created_at)
+            .first(conn)?;
+        shanghai::date_of(joined)
+    };
+    Ok(ended_periods(
+        terms::of(conn, merchant_id)?.cycle,
+        start,
+        through,
+    ))
+}
+
+/// Settles every due period of every merchant (or of one).
+pub fn run(
+    conn: &mut PgConnection,
+    keys: &Keys,
+    actor: &Actor,
+    request: RunRequest,
+) -> QueryResult<Summary> {
+    let merchant_ids: Vec<i64> = match request.merchant_id {
+        Some(id) => vec![id],
+        None => merchants::table
+            .order(merchants::id)
+            .select(merchants::id)
+            .load(conn)?,
+    };
+    let mut summary = Summary::default();
+    let (mut payout, mut owed) = (0i64, 0i64);
+    for merchant_id in merchant_ids {
+        let periods = due_periods(conn, merchant_id, request.through)?;
+        for period in periods {
+            let run_id = if let Some(id) = summary.run {
+                id
+            } else {
+                let id = start(conn, actor, request.trigger)?;
+                summary.run = Some(id);
+                id
+            };
+            match statement::settle(conn, keys, merchant_id, period, Some(run_id)) {
+                Ok(settled) if !settled.replayed => {
+                    summary.settled += 1;
+                    let s = settled.statement;
+                    match s.outcome {
+                        Outcome::Payout => payout += s.paid_out().fen(),
+                        Outcome::Collection => owed -= s.closing.fen(),
+                        Outcome::Nil => {}
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(merchant_id, error = %e, "settlement failed");
+                    summary.exceptions.push(Exception {
+                        merchant_id,
+                        error: e.to_string(),
+                    });
+                    // Later periods build on this one: they wait for it.
+                    break;
+                }
+            }
+        }
+    }
+    if let Some(id) = summary.run {
+        diesel::update(settlement_runs::table.find(id))
+            .set((
+                settlement_runs::finished_at.eq(diesel::dsl::now),
+                settlement_runs::settled.eq(i32::try_from(summary.settled).unwrap_or(i32::MAX)),
+                settlement_runs::payout_fen.eq(payout),
+                settlement_runs::owed_fen.eq(owed),
+                settlement_runs::exceptions.eq(json!(summary.exceptions)),
+            ))
+            .execute(conn)?;
+    }
+    Ok(summary)
+}
+
+fn start(conn: &mut PgConnection, actor: &Actor, trigger: Trigger) -> QueryResult<i64> {
+    diesel::insert_into(settlement_runs::table)
+        .values((
+            settlement_runs::trigger.eq(trigger.as_str()),
+            settlement_runs::started_by.eq(&actor.label),
+        ))
+        .returning(settlement_runs::id)
+        .get_result(conn)
+}
+
+/// The scheduler's pass: settles what ended by today, in the one process that
+/// holds the settlement lease. Returns how many statements it made.
+pub fn scheduled(conn: &mut PgConnection, keys: &Keys, holder: &str) -> QueryResult<usize> {
+    if !lease::acquire(conn, LEASE, holder, LEASE_TTL)? {
+        return Ok(0);
+    }
+    let outcome = run(
+        conn,
+        keys,
+        &Actor::system("settlement scheduler"),
+        RunRequest {
+            trigger: Trigger::Schedule,
+            merchant_id: None,
+            through: shanghai::date_of(Utc::now()),
+        },
+    );
+    lease::release(conn, LEASE, holder)?;
+    Ok(outcome?.settled)
+}

@@ -1,0 +1,532 @@
+//! Periodic settlement (#8) in the domain: statements that reconcile to the
+//! ledger, payouts split among recipients, collections, and settling each
+//! (merchant, period) exactly once under retries, crashes and two schedulers.
+
+use alliance::{
+    deposit,
+    domain::money::Money,
+    risk,
+    settlement::{
+        collection,
+        payout::{self, PayoutStatus},
+        run::{self, RunRequest, Trigger},
+        statement::{self, Direction, Line, Outcome},
+    },
+};
+use chrono::Days;
+use diesel::{Connection, PgConnection, RunQueryDsl, sql_query};
+use proptest::prelude::*;
+
+use crate::{
+    exchange_support::{TwoPrograms, keys, member_with_coffee, two_programs},
+    harness::TestDb,
+    ledger_support::assert_verified,
+    settlement_support::{
+        assert_reconciles, daily_terms, day, exchange, operator, position, recipient, today,
+    },
+};
+
+/// COFFEE and CINEMA settle daily to their own account; Alice has 5,000 COFFEE
+/// points and has exchanged 1,000 of them into CINEMA: COFFEE owes the house,
+/// the house owes CINEMA.
+fn after_one_exchange(conn: &mut PgConnection) -> TwoPrograms {
+    let shops = two_programs(conn);
+    for merchant in [shops.coffee, shops.cinema] {
+        daily_terms(conn, merchant, 0, true);
+        recipient(conn, merchant, "本店结算账户", "rest");
+    }
+    let alice = member_with_coffee(conn, shops.coffee, "+8613800000001", 5_000);
+    exchange(conn, alice, "COFFEE", "CINEMA", 1_000);
+    shops
+}
+
+#[test]
+fn the_receiving_merchant_is_paid_out_and_the_giving_one_owes_a_collection() {
+    let db = TestDb::new();
+    let conn = &mut db.conn();
+    let shops = after_one_exchange(conn);
+    let owed_to_cinema = position(conn, shops.cinema);
+    let owed_by_coffee = -position(conn, shops.coffee);
+    assert!(owed_to_cinema > 0 && owed_by_coffee > owed_to_cinema);
+
+    let cinema = statement::settle(conn, &keys(), shops.cinema, day(0), None).unwrap();
+    assert!(!cinema.replayed);
+    let cinema = cinema.statement;
+    assert_eq!(cinema.outcome, Outcome::Payout);
+    assert_eq!(
+        (cinema.opening.fen(), cinema.closing.fen()),
+        (0, owed_to_cinema)
+    );
+    assert_eq!(cinema.carried.fen(), 0);
+    assert_reconciles(conn, &cinema);
+    assert_eq!(
+        statement::lines(conn, cinema.id).unwrap(),
+        vec![Line {
+            kind: "exchange".into(),
+            direction: Direction::In,
+            correction: false,
+            transfers: 1,
+            amount: Money::from_fen(owed_to_cinema),
+        }]
+    );
+    let payouts = payout::of_statement(conn, cinema.id).unwrap();
+    assert_eq!(payouts.len(), 1);
+    assert_eq!(payouts[0].amount.fen(), owed_to_cinema);
+    assert_eq!(payouts[0].status, PayoutStatus::Pending);
+    assert_eq!(
+        position(conn, shops.cinema),
+        0,
+        "the payout booking empties the position"
+    );
+
+    let coffee = statement::settle(conn, &keys(), shops.coffee, day(0), None)
+        .unwrap()
+        .statement;
+    assert_eq!(coffee.outcome, Outcome::Collection);
+    assert_eq!(coffee.closing.fen(), -owed_by_coffee);
+    assert_eq!(
+        coffee.carried.fen(),
+        -owed_by_coffee,
+        "a debt is carried until paid"
+    );
+    assert_reconciles(conn, &coffee);
+    let owed = collection::of_statement(conn, coffee.id).unwrap().unwrap();
+    assert_eq!(owed.amount.fen(), owed_by_coffee);
+    assert_eq!(owed.due_on, day(0).end + Days::new(7));
+    assert_eq!(owed.status, "open");
+    assert_verified(conn);
+}
+
+#[test]
+fn settling_again_returns_the_first_statement_and_books_nothing() {
+    let db = TestDb::new();
+    let conn = &mut db.conn();
+    let shops = after_one_exchange(conn);
+    let first = statement::settle(conn, &keys(), shops.cinema, day(0), None).unwrap();
+    let entries = count(conn, "SELECT count(*) AS n FROM journal_entries");
+    for _ in 0..3 {
+        let again = statement::settle(conn, &keys(), shops.cinema, day(0), None).unwrap();
+        assert!(again.replayed);
+        assert_eq!(again.statement, first.statement);
+    }
+    assert_eq!(
+        count(conn, "SELECT count(*) AS n FROM journal_entries"),
+        entries
+    );
+    assert_eq!(count(conn, "SELECT count(*) AS n FROM payouts"), 1);
+    // A run through the same day finds nothing left to do for that period.
+    let summary = run::run(
+        conn,
+        &keys(),
+        &operator(),
+        RunRequest {
+            trigger: Trigger::Operator,
+            merchant_id: Some(shops.cinema),
+            through: day(0).end,
+        },
+    )
+    .unwrap();
+    assert_eq!(summary.settled, 0);
+}
+
+#[test]
+fn a_settlement_cut_off_midway_leaves_nothing_and_the_retry_settles_once() {
+    let db = TestDb::new();
+    let conn = &mut db.conn();
+    let shops = after_one_exchange(conn);
+    let before = position(conn, shops.cinema);
+    // The process dies after every step of the settlement ran but before the
+    // commit: PostgreSQL rolls the transaction back.
+    let crashed: Result<(), diesel::result::Error> = conn.transaction(|conn| {
+        statement::settle(conn, &keys(), shops.cinema, day(0), None).unwrap();
+        Err(diesel::result::Error::RollbackTransaction)
+    });
+    assert!(crashed.is_err());
+    assert_eq!(
+        count(conn, "SELECT count(*) AS n FROM settlement_statements"),
+        0
+    );
+    assert_eq!(
+        count(
+            conn,
+            "SELECT count(*) AS n FROM journal_entries WHERE kind = 'settle'"
+        ),
+        0
+    );
+    assert_eq!(position(conn, shops.cinema), before);
+
+    let settled = statement::settle(conn, &keys(), shops.cinema, day(0), None).unwrap();
+    assert!(!settled.replayed);
+    assert_eq!(settled.statement.closing.fen(), before);
+    assert_eq!(
+        count(
+            conn,
+            "SELECT count(*) AS n FROM journal_entries WHERE kind = 'settle'"
+        ),
+        1
+    );
+}
+
+#[test]
+fn two_schedulers_at_once_settle_each_period_once() {
+    let db = TestDb::new();
+    let shops = after_one_exchange(&mut db.conn());
+    // The merchants joined three days ago: three daily periods have ended.
+    sql_query("UPDATE merchants SET created_at = now() - interval '3 days'")
+        .execute(&mut db.conn())
+        .unwrap();
+    let handles: Vec<_> = ["process-a", "process-b", "process-c"]
+        .into_iter()
+        .map(|holder| {
+            let mut conn = db.conn();
+            std::thread::spawn(move || run::scheduled(&mut conn, &keys(), holder).unwrap())
+        })
+        .collect();
+    let settled: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    let conn = &mut db.conn();
+    assert_eq!(settled, 6, "three periods for each of the two merchants");
+    assert_eq!(
+        count(conn, "SELECT count(*) AS n FROM settlement_statements"),
+        6
+    );
+    for merchant in [shops.coffee, shops.cinema] {
+        let statements = statement::of_merchant(conn, merchant, None, None, 10).unwrap();
+        let mut ends: Vec<_> = statements.iter().map(statement::Statement::days).collect();
+        ends.dedup();
+        assert_eq!(ends.len(), 3);
+        assert_eq!(statements[0].days().1, today().pred_opt().unwrap());
+    }
+    // Without the lease, two runs at once still settle each period once: the
+    // merchant's lock and the statement's uniqueness see to it.
+    sql_query("UPDATE merchants SET created_at = now() - interval '6 days'")
+        .execute(conn)
+        .unwrap();
+    let both: Vec<_> = (0..2)
+        .map(|_| {
+            let mut conn = db.conn();
+            std::thread::spawn(move || {
+                run::run(
+                    &mut conn,
+                    &keys(),
+                    &operator(),
+                    RunRequest {
+                        trigger: Trigger::Operator,
+                        merchant_id: None,
+                        through: today(),
+                    },
+                )
+                .unwrap()
+                .settled
+            })
+        })
+        .collect();
+    let more: usize = both.into_iter().map(|h| h.join().unwrap()).sum();
+    assert_eq!(
+        more, 0,
+        "the earlier periods start before the first statement"
+    );
+    assert_eq!(
+        count(conn, "SELECT count(*) AS n FROM settlement_statements"),
+        6
+    );
+}
+
+#[test]
+fn a_payout_is_split_between_the_platform_an_agent_a_fixed_amount_and_the_rest() {
+    let db = TestDb::new();
+    let conn = &mut db.conn();
+    let shops = two_programs(conn);
+    daily_terms(conn, shops.cinema, 250, true);
+    let own = recipient(conn, shops.cinema, "本店结算账户", "rest");
+    let agent = recipient(conn, shops.cinema, "华东代理商", "percent:10");
+    let referrer = recipient(conn, shops.cinema, "推荐人", "fixed:0.50");
+    let alice = member_with_coffee(conn, shops.coffee, "+8613800000001", 20_000);
+    exchange(conn, alice, "COFFEE", "CINEMA", 10_000);
+    let net = position(conn, shops.cinema);
+
+    let s = statement::settle(conn, &keys(), shops.cinema, day(0), None)
+        .unwrap()
+        .statement;
+    let fee = net * 250 / 10_000;
+    assert_eq!(s.platform_fee.fen(), fee, "2.5%, rounded down");
+    let after_fixed = net - fee - 50;
+    let agent_share = after_fixed * 1_000 / 10_000;
+    let by_recipient: Vec<(i64, i64)> = payout::of_statement(conn, s.id)
+        .unwrap()
+        .into_iter()
+        .rev()
+        .map(|p| (p.recipient_id, p.amount.fen()))
+        .collect();
+    assert_eq!(
+        by_recipient,
+        vec![
+            (own, after_fixed - agent_share),
+            (agent, agent_share),
+            (referrer, 50)
+        ]
+    );
+    assert_eq!(
+        by_recipient.iter().map(|(_, f)| f).sum::<i64>() + fee,
+        net,
+        "no fen lost or invented"
+    );
+    assert_reconciles(conn, &s);
+    assert_verified(conn);
+}
+
+#[test]
+fn a_failed_payout_returns_to_the_next_statement_as_a_correction_and_the_paid_one_stays() {
+    let db = TestDb::new();
+    let conn = &mut db.conn();
+    let shops = after_one_exchange(conn);
+    let first = statement::settle(conn, &keys(), shops.cinema, day(0), None)
+        .unwrap()
+        .statement;
+    let batch = payout::create_batch(conn, &operator(), today())
+        .unwrap()
+        .unwrap();
+    payout::mark_sent(conn, &operator(), batch.id).unwrap();
+    let paid = payout::of_batch(conn, batch.id).unwrap();
+    assert_eq!(paid.len(), 1);
+    payout::fail(conn, &operator(), paid[0].id, "账户已冻结").unwrap();
+    // Again: nothing more moves.
+    payout::fail(conn, &operator(), paid[0].id, "账户已冻结").unwrap();
+    assert_eq!(position(conn, shops.cinema), first.closing.fen());
+
+    let second = statement::settle(conn, &keys(), shops.cinema, day(1), None)
+        .unwrap()
+        .statement;
+    assert_eq!(second.opening.fen(), 0);
+    assert_eq!(
+        statement::lines(conn, second.id).unwrap(),
+        vec![Line {
+            kind: payout::RETURN_KIND.into(),
+            direction: Direction::In,
+            correction: true,
+            transfers: 1,
+            amount: first.closing,
+        }]
+    );
+    assert_eq!(
+        second.outcome,
+        Outcome::Payout,
+        "paid again with the next settlement"
+    );
+    assert_reconciles(conn, &second);
+    assert_eq!(statement::find(conn, first.id).unwrap().unwrap(), first);
+    let rewrite = sql_query(format!(
+        "UPDATE settlement_statements SET closing_fen = 0, opening_fen = 0, activity_fen = 0 WHERE id = {}",
+        first.id
+    ))
+    .execute(conn);
+    assert!(rewrite.is_err(), "a paid statement is never rewritten");
+    // Confirming a failed payout is refused.
+    assert!(payout::confirm(conn, &operator(), paid[0].id).is_err());
+    assert_verified(conn);
+}
+
+#[test]
+fn an_overdue_collection_is_taken_from_the_deposit_where_the_terms_allow() {
+    let db = TestDb::new();
+    let conn = &mut db.conn();
+    let shops = after_one_exchange(conn);
+    let coffee = statement::settle(conn, &keys(), shops.coffee, day(0), None)
+        .unwrap()
+        .statement;
+    let owed = collection::of_statement(conn, coffee.id).unwrap().unwrap();
+    let deposit_before = deposit_balance(conn, shops.coffee);
+    // Not yet due: nothing happens.
+    assert_eq!(
+        collection::review_due(conn, &operator(), owed.due_on).unwrap(),
+        0
+    );
+    assert_eq!(
+        collection::review_due(conn, &operator(), owed.due_on + Days::new(1)).unwrap(),
+        1
+    );
+    let after = collection::find(conn, owed.id).unwrap().unwrap();
+    assert_eq!(after.status, "paid");
+    assert_eq!(
+        deposit_balance(conn, shops.coffee),
+        deposit_before - owed.amount.fen()
+    );
+    assert_eq!(
+        position(conn, shops.coffee),
+        0,
+        "the deduction paid the debt"
+    );
+    deposit::ensure_issuing_allowed(conn, shops.coffee).unwrap();
+    // The next statement shows the deduction and closes at zero.
+    let next = statement::settle(conn, &keys(), shops.coffee, day(1), None)
+        .unwrap()
+        .statement;
+    assert_eq!(
+        (next.opening.fen(), next.closing.fen()),
+        (-owed.amount.fen(), 0)
+    );
+    assert_eq!(next.outcome, Outcome::Nil);
+    assert_reconciles(conn, &next);
+    assert_verified(conn);
+}
+
+#[test]
+fn an_unpaid_collection_goes_overdue_blocks_issuing_until_the_bank_transfer_arrives() {
+    let db = TestDb::new();
+    let conn = &mut db.conn();
+    let shops = after_one_exchange(conn);
+    daily_terms(conn, shops.coffee, 0, false);
+    let coffee = statement::settle(conn, &keys(), shops.coffee, day(0), None)
+        .unwrap()
+        .statement;
+    let owed = collection::of_statement(conn, coffee.id).unwrap().unwrap();
+    let deposit_before = deposit_balance(conn, shops.coffee);
+    collection::review_due(conn, &operator(), owed.due_on + Days::new(1)).unwrap();
+    assert_eq!(
+        collection::find(conn, owed.id).unwrap().unwrap().status,
+        "overdue"
+    );
+    assert_eq!(
+        deposit_balance(conn, shops.coffee),
+        deposit_before,
+        "not allowed: untouched"
+    );
+    assert!(
+        risk::unresolved(conn, collection::OVERDUE_ALERT, shops.coffee)
+            .unwrap()
+            .is_some()
+    );
+    assert!(matches!(
+        deposit::ensure_issuing_allowed(conn, shops.coffee),
+        Err(deposit::IssuingBlocked::SettlementOverdue)
+    ));
+
+    // Too much, or no reference: refused, nothing moves.
+    let too_much = Money::from_fen(owed.amount.fen() + 1);
+    assert!(collection::record_receipt(conn, &operator(), owed.id, too_much, "CMB-1").is_err());
+    assert!(collection::record_receipt(conn, &operator(), owed.id, owed.amount, " ").is_err());
+    assert_eq!(position(conn, shops.coffee), -owed.amount.fen());
+
+    let half = Money::from_fen(owed.amount.fen() / 2);
+    let rest = Money::from_fen(owed.amount.fen() - half.fen());
+    collection::record_receipt(conn, &operator(), owed.id, half, "CMB-1").unwrap();
+    // The same bank reference again is the same receipt.
+    collection::record_receipt(conn, &operator(), owed.id, half, "CMB-1").unwrap();
+    assert_eq!(
+        collection::find(conn, owed.id).unwrap().unwrap().collected,
+        half
+    );
+    collection::record_receipt(conn, &operator(), owed.id, rest, "CMB-2").unwrap();
+    assert_eq!(
+        collection::find(conn, owed.id).unwrap().unwrap().status,
+        "paid"
+    );
+    assert!(
+        risk::unresolved(conn, collection::OVERDUE_ALERT, shops.coffee)
+            .unwrap()
+            .is_none()
+    );
+    deposit::ensure_issuing_allowed(conn, shops.coffee).unwrap();
+    assert_eq!(position(conn, shops.coffee), 0);
+    assert_verified(conn);
+}
+
+#[test]
+fn a_debt_rolled_into_the_next_statement_keeps_its_due_date() {
+    let db = TestDb::new();
+    let conn = &mut db.conn();
+    let shops = after_one_exchange(conn);
+    let first = statement::settle(conn, &keys(), shops.coffee, day(0), None)
+        .unwrap()
+        .statement;
+    let first_owed = collection::of_statement(conn, first.id).unwrap().unwrap();
+    let bob = member_with_coffee(conn, shops.coffee, "+8613800000002", 3_000);
+    exchange(conn, bob, "COFFEE", "CINEMA", 500);
+    let second = statement::settle(conn, &keys(), shops.coffee, day(1), None)
+        .unwrap()
+        .statement;
+    let second_owed = collection::of_statement(conn, second.id).unwrap().unwrap();
+    assert_eq!(
+        collection::find(conn, first_owed.id)
+            .unwrap()
+            .unwrap()
+            .status,
+        "superseded"
+    );
+    assert_eq!(second_owed.amount.fen(), -second.closing.fen());
+    assert!(second_owed.amount > first_owed.amount);
+    assert_eq!(second_owed.due_on, first_owed.due_on);
+}
+
+fn deposit_balance(conn: &mut PgConnection, merchant_id: i64) -> i64 {
+    let account =
+        alliance::chart::open(conn, &alliance::chart::merchant_deposit(merchant_id)).unwrap();
+    alliance::ledger::balance(conn, account).unwrap().posted()
+}
+
+fn count(conn: &mut PgConnection, sql: &str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    sql_query(sql).get_result::<Count>(conn).unwrap().n
+}
+
+/// One step of random activity between settlements.
+#[derive(Debug, Clone)]
+enum Step {
+    Exchange { coffee_to_cinema: bool, points: i64 },
+    Settle,
+    FailFirstSentPayout,
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        3 => (any::<bool>(), 300i64..3_000).prop_map(|(coffee_to_cinema, points)| Step::Exchange { coffee_to_cinema, points }),
+        2 => Just(Step::Settle),
+        1 => Just(Step::FailFirstSentPayout),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 6, ..ProptestConfig::default() })]
+
+    /// Whatever happens between settlements, every statement closes at exactly
+    /// the ledger position of the merchant's settlement account when it ran, its
+    /// lines add up, and what it carried is the position after it.
+    #[test]
+    fn random_activity_settles_to_statements_that_reconcile_to_the_ledger(steps in prop::collection::vec(step(), 1..12)) {
+        let db = TestDb::new();
+        let conn = &mut db.conn();
+        let shops = after_one_exchange(conn);
+        let alice = member_with_coffee(conn, shops.coffee, "+8613800000009", 40_000);
+        crate::exchange_support::earn_points(conn, shops.cinema, alice, 40_000);
+        let mut period = 0;
+        for step in steps.into_iter().chain([Step::Settle]) {
+            match step {
+                Step::Exchange { coffee_to_cinema, points } => {
+                    let (from, to) = if coffee_to_cinema { ("COFFEE", "CINEMA") } else { ("CINEMA", "COFFEE") };
+                    exchange(conn, alice, from, to, points);
+                }
+                Step::FailFirstSentPayout => {
+                    if let Some(batch) = payout::create_batch(conn, &operator(), today()).unwrap() {
+                        payout::mark_sent(conn, &operator(), batch.id).unwrap();
+                        let first = payout::of_batch(conn, batch.id).unwrap().pop().unwrap();
+                        payout::fail(conn, &operator(), first.id, "退票").unwrap();
+                    }
+                }
+                Step::Settle => {
+                    for merchant in [shops.coffee, shops.cinema] {
+                        let before = position(conn, merchant);
+                        let s = statement::settle(conn, &keys(), merchant, day(period), None).unwrap().statement;
+                        prop_assert_eq!(s.closing.fen(), before);
+                        assert_reconciles(conn, &s);
+                        prop_assert_eq!(position(conn, merchant), s.carried.fen());
+                    }
+                    period += 1;
+                }
+            }
+        }
+        assert_verified(conn);
+    }
+}
