@@ -11,4 +11,5 @@ pub mod recipients;
 pub mod run;
 pub mod split;
 pub mod statement;
+pub mod statement_file;
 pub mod terms;
