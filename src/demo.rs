@@ -20,6 +20,7 @@
 //! The sign-in accounts the summary lists all share [`DEMO_PASSWORD`].
 
 mod catalog;
+mod settlement;
 
 use std::{collections::BTreeMap, ops::RangeInclusive};
 
@@ -620,10 +621,12 @@ pub fn seed(conn: &mut PgConnection, keys: &Keys) -> anyhow::Result<String> {
     let exchanged = exchange_today(conn, &books)?;
     let rewards = catalog::fill(conn, &people.merchant_ids)?;
     let redeemed = catalog::redeem(conn, &books.members)?;
+    let settled = settlement::settle(conn, keys, &people.merchant_ids)?;
     Ok(format!(
         "{}\n{lots} point lots opened; {today} purchases today earned through the earn service\n\
          exchange rates published; {exchanged} exchanges today through the exchange service\n\
-         {rewards} rewards published; {redeemed} members redeemed through the redemption service\n{}\n{}\n{}",
+         {rewards} rewards published; {redeemed} members redeemed through the redemption service\n\
+         {settled}\n{}\n{}\n{}",
         history.summary(),
         stores.summary(),
         people.summary(),

@@ -438,3 +438,41 @@ fn every_demo_wallet_has_lots_that_sum_to_its_posted_balance() {
     // Today's purchases went through the earn service: orders with lots.
     assert!(count(conn, "SELECT count(*) AS count FROM earn_orders") > 0);
 }
+
+#[test]
+fn the_demo_settles_every_merchant_once_and_sends_one_payout_batch() {
+    let db = TestDb::new();
+    let conn = &mut db.conn();
+    let summary = demo::seed(conn, &keys()).unwrap();
+    assert!(summary.contains("payout batch ALB"), "{summary}");
+    assert_eq!(
+        count(conn, "SELECT count(*) AS count FROM settlement_statements"),
+        8
+    );
+    let merchant_ids: Vec<i64> = {
+        use alliance::db::schema::merchants;
+        use diesel::prelude::*;
+        merchants::table.select(merchants::id).load(conn).unwrap()
+    };
+    for merchant in merchant_ids {
+        let statement = alliance::settlement::statement::last(conn, merchant)
+            .unwrap()
+            .unwrap();
+        crate::settlement_support::assert_reconciles(conn, &statement);
+    }
+    assert_eq!(
+        count(conn, "SELECT count(*) AS count FROM payouts WHERE status = 'sent'"),
+        1
+    );
+    assert_eq!(
+        count(conn, "SELECT count(*) AS count FROM payouts WHERE status = 'pending'"),
+        0
+    );
+    demo::seed(conn, &keys()).unwrap();
+    assert_eq!(
+        count(conn, "SELECT count(*) AS count FROM settlement_statements"),
+        8,
+        "a second seed settles nothing more"
+    );
+    assert_verified(conn);
+}
