@@ -24,6 +24,7 @@
 pub mod browse;
 mod caps;
 mod lookup;
+pub mod nearby;
 pub mod pay;
 mod propose;
 

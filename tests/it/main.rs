@@ -29,6 +29,7 @@ mod ledger_database_guards;
 mod ledger_entries;
 mod ledger_invariants;
 mod merchant_admin;
+mod nearby;
 mod migrations;
 mod onboarding;
 mod portal_authorization;

@@ -2,6 +2,8 @@
 
 mod exchange;
 mod home;
+mod location;
+mod nearby;
 mod points;
 mod profile;
 mod rewards;
@@ -26,6 +28,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(home::routes)
         .configure(points::routes)
         .configure(exchange::routes)
+        .configure(nearby::routes)
         .configure(rewards::routes)
         .configure(profile::routes)
         .configure(verification::routes);
@@ -42,6 +45,7 @@ fn chrome(ctx: &PageContext, who: &MemberPrincipal, current: &str) -> Chrome {
             current,
         ),
         nav_item(locale, "/consumer/rewards", "consumer_rewards.nav", current),
+        nav_item(locale, "/consumer/nearby", "consumer_nearby.nav", current),
         nav_item(locale, "/consumer/profile", "consumer.nav.profile", current),
     ];
     let user = UserBadge {
