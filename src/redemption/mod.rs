@@ -27,6 +27,7 @@ mod lookup;
 pub mod nearby;
 pub mod pay;
 mod propose;
+pub mod recommend;
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;

@@ -36,6 +36,7 @@ mod portal_authorization;
 mod portal_flows;
 mod portal_sign_in;
 mod program_settings;
+mod recommendations;
 mod redemption;
 mod redemption_cashier;
 mod reward_caps;

@@ -1,6 +1,7 @@
 //! The member app (消费者端): phone-first, for the members of every program.
 
 mod exchange;
+mod for_you;
 mod home;
 mod location;
 mod nearby;
@@ -29,6 +30,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(points::routes)
         .configure(exchange::routes)
         .configure(nearby::routes)
+        .configure(for_you::routes)
         .configure(rewards::routes)
         .configure(profile::routes)
         .configure(verification::routes);
