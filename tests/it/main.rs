@@ -13,6 +13,7 @@ mod api_idempotency;
 mod api_members;
 mod api_openapi;
 mod api_redemption;
+mod api_rewards;
 mod api_signatures;
 mod browser;
 mod catalog_merchant;
