@@ -14,7 +14,9 @@ use alliance::{
         credentials::{self, Identifier},
         member::{self, SignUp},
     },
+    redemption::recommend::{self, Reason},
 };
+use chrono::Utc;
 use diesel::{
     PgConnection, QueryableByName, RunQueryDsl, sql_query,
     sql_types::{BigInt, Text},
@@ -437,4 +439,28 @@ fn every_demo_wallet_has_lots_that_sum_to_its_posted_balance() {
     assert_lots_match_wallets(conn);
     // Today's purchases went through the earn service: orders with lots.
     assert!(count(conn, "SELECT count(*) AS count FROM earn_orders") > 0);
+}
+
+#[test]
+fn the_first_demo_member_is_recommended_what_similar_members_redeemed_once_however_often_seeded() {
+    let db = TestDb::new();
+    let conn = &mut db.conn();
+    demo::seed(conn, &keys()).unwrap();
+    let redemptions = count(conn, "SELECT count(*) AS count FROM redemptions");
+    demo::seed(conn, &keys()).unwrap();
+    assert_eq!(
+        count(conn, "SELECT count(*) AS count FROM redemptions"),
+        redemptions
+    );
+    // Members are created by number: the first is 13800000001 (王芳).
+    let first = count(conn, "SELECT min(id) AS count FROM members");
+
+    let recommended = recommend::for_member(conn, first, None, Utc::now()).unwrap();
+
+    assert!(
+        recommended
+            .iter()
+            .any(|r| r.scored.reasons.contains(&Reason::SimilarMembers)),
+        "{recommended:?}"
+    );
 }
