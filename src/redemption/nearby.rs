@@ -1,7 +1,7 @@
 //! Nearby (附近, LBS): the active stores within `RADIUS_M` of a place, nearest
 //! first, and the rewards on offer that can be collected at one of them.
 //!
-//! PostgreSQL finds them through the GiST index `stores_earth_point` (migration
+//! PostgreSQL finds them through the `GiST` index `stores_earth_point` (migration
 //! `nearby`): a store's position is an earth-centred `cube` point, the search
 //! is the box of the radius around the place (`cube_enlarge … @>`; a chord is
 //! never longer than its arc, so the box holds every store in reach), and the

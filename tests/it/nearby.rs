@@ -1,5 +1,5 @@
 //! Nearby (LBS): distances measured in PostgreSQL agree with the haversine
-//! formula, the 3 km edge, nearest first, the GiST index serving the search,
+//! formula, the 3 km edge, nearest first, the `GiST` index serving the search,
 //! rewards collected nearby, and the member's nearby page with its district
 //! picker and bad coordinates.
 

@@ -60,27 +60,27 @@ struct Scenario {
 
 fn scenario(conn: &mut PgConnection, keys: &alliance::crypto::Keys) -> Scenario {
     let coffee = two_programs(conn).coffee;
-    let x = reward(conn, coffee, "X 拿铁", 100, 100);
-    let y = reward(conn, coffee, "Y 蛋糕", 300, 300);
-    let z = reward(conn, coffee, "Z 曲奇", 200, 200);
-    let w = reward(conn, coffee, "W 咖啡机", 1_000_000, 1_000_000);
-    let [a, b, c] = ["13800000001", "13800000002", C_PHONE].map(|phone| {
+    let latte = reward(conn, coffee, "X 拿铁", 100, 100);
+    let cake = reward(conn, coffee, "Y 蛋糕", 300, 300);
+    let cookie = reward(conn, coffee, "Z 曲奇", 200, 200);
+    let machine = reward(conn, coffee, "W 咖啡机", 1_000_000, 1_000_000);
+    let [alice, bob, carol] = ["13800000001", "13800000002", C_PHONE].map(|phone| {
         let id = member(conn, keys, phone, None);
         earn_points(conn, coffee, id, 1_000);
         id
     });
-    for liker in [a, b] {
-        redeem(conn, liker, x);
-        redeem(conn, liker, y);
+    for liker in [alice, bob] {
+        redeem(conn, liker, latte);
+        redeem(conn, liker, cake);
     }
-    redeem(conn, c, x);
+    redeem(conn, carol, latte);
     Scenario {
         coffee,
-        c,
-        x,
-        y,
-        z,
-        w,
+        c: carol,
+        x: latte,
+        y: cake,
+        z: cookie,
+        w: machine,
     }
 }
 
