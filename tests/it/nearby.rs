@@ -14,8 +14,11 @@ use diesel::{
     sql_query,
     sql_types::{BigInt, Double, Text},
 };
+use serde_json::json;
+use thirtyfour::prelude::*;
 
 use crate::{
+    browser,
     exchange_support::two_programs,
     harness::{TestDb, spawn_app},
     people_support::{PASSWORD, member},
@@ -294,4 +297,53 @@ async fn the_nearby_page_lists_stores_and_rewards_of_a_picked_district_and_refus
         );
         assert!(!page.body.contains("外滩店"), "{bad}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn use_my_location_in_a_real_browser_lists_the_stores_around_it() {
+    let app = spawn_app().await;
+    let conn = &mut app.db.conn();
+    let coffee = two_programs(conn).coffee;
+    member(conn, &app.keys, "13800000001", None);
+    store(conn, coffee, "外滩店", BUND);
+    store(conn, coffee, "嘉定店", (31.3752, 121.2655));
+    let chromium = browser::Browser::launch().await;
+    let driver = chromium.driver();
+    browser::sign_in(&app, driver, "consumer", "13800000001").await;
+    driver.goto(app.url("/consumer/nearby")).await.unwrap();
+    browser::element(driver, By::Id("use-location")).await;
+    // Headless Chromium has no position of its own: the device says it is at
+    // the Bund, and the member allows it.
+    driver
+        .execute(
+            "var at = {coords: {latitude: arguments[0], longitude: arguments[1]}};
+             navigator.geolocation.getCurrentPosition = function (ok) { ok(at); };",
+            vec![json!(BUND.0), json!(BUND.1)],
+        )
+        .await
+        .unwrap();
+
+    browser::element(driver, By::Id("use-location"))
+        .await
+        .click()
+        .await
+        .unwrap();
+
+    let stores = browser::element(driver, By::Id("near-stores"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    driver
+        .screenshot(&browser::screenshot_path("consumer-nearby"))
+        .await
+        .unwrap();
+    let url = driver.current_url().await.unwrap().to_string();
+    chromium.quit().await;
+    assert!(
+        stores.contains("外滩店") && stores.contains("0 米"),
+        "{stores}"
+    );
+    assert!(!stores.contains("嘉定店"), "{stores}");
+    assert!(url.contains("lat=31.240000&lng=121.490000"), "{url}");
 }
