@@ -621,12 +621,14 @@ pub fn seed(conn: &mut PgConnection, keys: &Keys) -> anyhow::Result<String> {
     let exchanged = exchange_today(conn, &books)?;
     let rewards = catalog::fill(conn, &people.merchant_ids)?;
     let redeemed = catalog::redeem(conn, &books.members)?;
+    let alike = catalog::redeem_alike(conn, &books.members)?;
+    // After the redemptions: their cash legs are part of what is settled.
     let settled = settlement::settle(conn, keys, &people.merchant_ids)?;
     Ok(format!(
         "{}\n{lots} point lots opened; {today} purchases today earned through the earn service\n\
          exchange rates published; {exchanged} exchanges today through the exchange service\n\
-         {rewards} rewards published; {redeemed} members redeemed through the redemption service\n\
-         {settled}\n{}\n{}\n{}",
+         {rewards} rewards published; {redeemed} members redeemed through the redemption service, \
+         {alike} of them also what the first member did\n{settled}\n{}\n{}\n{}",
         history.summary(),
         stores.summary(),
         people.summary(),

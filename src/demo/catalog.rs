@@ -1,7 +1,8 @@
 //! The demo's rewards catalog and redemptions: two believable rewards per demo
 //! merchant, created and published through the catalog service, and a few
 //! members redeeming through the redemption service (the proposed mix) — some
-//! served at the counter, some still waiting. Merchants that already have
+//! served at the counter, some still waiting — and a few sharing the first
+//! member's choice, for the recommendations. Merchants that already have
 //! rewards and members who already redeemed are left alone, so a second run
 //! changes nothing.
 
@@ -10,9 +11,9 @@ use chrono::{Days, Utc};
 use diesel::PgConnection;
 
 use crate::{
-    catalog::{self, RewardDetails, RewardInput, RewardStatus},
+    catalog::{self, Reward, RewardDetails, RewardInput, RewardStatus},
     domain::{actor::Actor, shanghai},
-    redemption::{self, RedeemRequest},
+    redemption::{self, RedeemRequest, Redemption},
 };
 
 /// A reward a demo merchant offers: (title zh, title en, category, value CNY,
@@ -194,6 +195,8 @@ const CATALOG: [[DemoReward; 2]; 8] = [
 
 /// How many members redeem in the demo.
 const REDEEMERS: usize = 8;
+/// How many of them also redeem what the first member did (`redeem_alike`).
+const ALIKE: usize = 3;
 
 /// Fills the catalogs of `merchant_ids` (in the demo's merchant order); returns
 /// how many rewards it created.
@@ -251,26 +254,10 @@ pub fn redeem(conn: &mut PgConnection, members: &[i64]) -> anyhow::Result<usize>
             continue;
         }
         for reward in rewards.iter().skip(index % rewards.len().max(1)) {
-            let Some(proposal) = redemption::propose(conn, member_id, reward.id)? else {
+            let key = format!("demo-{member_id}");
+            let Some(held) = order(conn, member_id, reward, &key, &actor)? else {
                 continue;
             };
-            let request = RedeemRequest {
-                member_id,
-                reward_id: reward.id,
-                pay: proposal
-                    .legs
-                    .iter()
-                    .map(|leg| (leg.program.clone(), leg.points))
-                    .collect(),
-                cash: proposal.cash,
-                request_key: format!("demo-{member_id}"),
-            };
-            let held = redemption::redeem(conn, &request, &actor).with_context(|| {
-                format!(
-                    "demo redemption of {} with {:?} and {}",
-                    reward.title_en, request.pay, request.cash
-                )
-            })?;
             if index % 2 == 0 {
                 redemption::fulfil(conn, reward.merchant_id, &held.voucher_code, None, &actor)
                     .context("serving a demo voucher")?;
@@ -280,4 +267,71 @@ pub fn redeem(conn: &mut PgConnection, members: &[i64]) -> anyhow::Result<usize>
         }
     }
     Ok(redeemed)
+}
+
+/// The first member's taste shared: a few of the other redeemers also order
+/// the reward the first member redeemed, so the rewards they chose besides
+/// are "popular with similar members" for the first member (王芳) on the
+/// "for you" page (`redemption::recommend`). Run after `redeem`; members who
+/// already hold that reward are left alone. Returns how many ordered it.
+pub fn redeem_alike(conn: &mut PgConnection, members: &[i64]) -> anyhow::Result<usize> {
+    let actor = Actor::system("seed-demo");
+    let Some(&first) = members.first() else {
+        return Ok(0);
+    };
+    let Some(shared) = redemption::of_member(conn, first, 1)?.pop() else {
+        return Ok(0);
+    };
+    let Some(reward) = catalog::find(conn, shared.merchant_id, shared.reward_id)? else {
+        return Ok(0);
+    };
+    let mut redeemed = 0;
+    for &member_id in members.iter().take(REDEEMERS).skip(1).take(ALIKE) {
+        let mine = redemption::of_member(conn, member_id, 10)?;
+        if mine.is_empty() || mine.iter().any(|r| r.reward_id == reward.id) {
+            continue;
+        }
+        let key = format!("demo-{member_id}-alike");
+        if order(conn, member_id, &reward, &key, &actor)?.is_some() {
+            redeemed += 1;
+        }
+    }
+    Ok(redeemed)
+}
+
+/// Orders the reward for the member with the proposed mix, under `key`; None
+/// when their points cannot pay for any of it.
+fn order(
+    conn: &mut PgConnection,
+    member_id: i64,
+    reward: &Reward,
+    key: &str,
+    actor: &Actor,
+) -> anyhow::Result<Option<Redemption>> {
+    let Some(proposal) = redemption::propose(conn, member_id, reward.id)? else {
+        return Ok(None);
+    };
+    // A proposal of cash alone (top-up allowed, no points held) would give
+    // the ledger nothing to hold.
+    if proposal.legs.is_empty() {
+        return Ok(None);
+    }
+    let request = RedeemRequest {
+        member_id,
+        reward_id: reward.id,
+        pay: proposal
+            .legs
+            .iter()
+            .map(|leg| (leg.program.clone(), leg.points))
+            .collect(),
+        cash: proposal.cash,
+        request_key: key.to_owned(),
+    };
+    let held = redemption::redeem(conn, &request, actor).with_context(|| {
+        format!(
+            "demo redemption of {} with {:?} and {}",
+            reward.title_en, request.pay, request.cash
+        )
+    })?;
+    Ok(Some(held))
 }

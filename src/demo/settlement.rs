@@ -50,7 +50,7 @@ pub fn settle(
             merchant_id,
             &Terms {
                 cycle,
-                platform_fee_bp: 100 + 50 * (index as u32 % 3),
+                platform_fee_bp: [100, 150, 200][index % 3],
                 collection_days: 7,
                 deduct_from_deposit: index % 4 != 3,
                 finance_email: None,
@@ -89,11 +89,11 @@ pub fn settle(
         for p in sent.iter().skip(1) {
             payout::confirm(conn, &actor, p.id)?;
         }
-        text.push_str(&format!(
-            "; payout batch {} sent (¥{})",
+        text = format!(
+            "{text}; payout batch {} sent (¥{})",
             batch.reference,
             batch.total()
-        ));
+        );
     }
     Ok(text)
 }

@@ -3,7 +3,9 @@
 
 pub mod actor;
 pub mod credit_code;
+pub mod district;
 pub mod email_address;
+pub mod geo;
 pub mod id;
 pub mod money;
 pub mod password;

@@ -24,8 +24,10 @@
 pub mod browse;
 mod caps;
 mod lookup;
+pub mod nearby;
 pub mod pay;
 mod propose;
+pub mod recommend;
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;

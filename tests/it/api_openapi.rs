@@ -81,6 +81,7 @@ async fn the_document_is_openapi_3_and_served_without_a_signature() {
         ("GET", "/api/v1/redemptions/{redemption_id}"),
         ("POST", "/api/v1/redemptions/{redemption_id}/fulfil"),
         ("POST", "/api/v1/redemptions/{redemption_id}/cancel"),
+        ("GET", "/api/v1/rewards"),
         ("GET", "/api/v1/openapi.json"),
     ] {
         assert!(

@@ -152,6 +152,17 @@ async fn html_lang(driver: &WebDriver) -> String {
         .unwrap_or_default()
 }
 
+/// Waits for an element; panics with the page's source when it never comes.
+pub(crate) async fn element(driver: &WebDriver, by: By) -> WebElement {
+    for _ in 0..POLLS {
+        if let Ok(found) = driver.find(by.clone()).await {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{by:?} never came:\n{}", driver.source().await.unwrap());
+}
+
 pub(crate) async fn sign_in(app: &TestApp, driver: &WebDriver, portal: &str, identifier: &str) {
     driver
         .goto(app.url(&format!("/{portal}/sign-in")))

@@ -14,7 +14,9 @@ use alliance::{
         credentials::{self, Identifier},
         member::{self, SignUp},
     },
+    redemption::recommend::{self, Reason},
 };
+use chrono::Utc;
 use diesel::{
     PgConnection, QueryableByName, RunQueryDsl, sql_query,
     sql_types::{BigInt, Text},
@@ -461,11 +463,17 @@ fn the_demo_settles_every_merchant_once_and_sends_one_payout_batch() {
         crate::settlement_support::assert_reconciles(conn, &statement);
     }
     assert_eq!(
-        count(conn, "SELECT count(*) AS count FROM payouts WHERE status = 'sent'"),
+        count(
+            conn,
+            "SELECT count(*) AS count FROM payouts WHERE status = 'sent'"
+        ),
         1
     );
     assert_eq!(
-        count(conn, "SELECT count(*) AS count FROM payouts WHERE status = 'pending'"),
+        count(
+            conn,
+            "SELECT count(*) AS count FROM payouts WHERE status = 'pending'"
+        ),
         0
     );
     demo::seed(conn, &keys()).unwrap();
@@ -475,4 +483,28 @@ fn the_demo_settles_every_merchant_once_and_sends_one_payout_batch() {
         "a second seed settles nothing more"
     );
     assert_verified(conn);
+}
+
+#[test]
+fn the_first_demo_member_is_recommended_what_similar_members_redeemed_once_however_often_seeded() {
+    let db = TestDb::new();
+    let conn = &mut db.conn();
+    demo::seed(conn, &keys()).unwrap();
+    let redemptions = count(conn, "SELECT count(*) AS count FROM redemptions");
+    demo::seed(conn, &keys()).unwrap();
+    assert_eq!(
+        count(conn, "SELECT count(*) AS count FROM redemptions"),
+        redemptions
+    );
+    // Members are created by number: the first is 13800000001 (王芳).
+    let first = count(conn, "SELECT min(id) AS count FROM members");
+
+    let recommended = recommend::for_member(conn, first, None, Utc::now()).unwrap();
+
+    assert!(
+        recommended
+            .iter()
+            .any(|r| r.scored.reasons.contains(&Reason::SimilarMembers)),
+        "{recommended:?}"
+    );
 }

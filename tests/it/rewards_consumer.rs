@@ -363,17 +363,6 @@ async fn a_short_mix_is_refused_in_the_members_language_and_holds_nothing() {
     assert_lots_match_wallets(conn);
 }
 
-/// Waits for an element; panics with the page's source when it never comes.
-async fn element(driver: &WebDriver, by: By) -> WebElement {
-    for _ in 0..200 {
-        if let Ok(found) = driver.find(by.clone()).await {
-            return found;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("{by:?} never came:\n{}", driver.source().await.unwrap());
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_member_redeems_in_a_real_browser_and_a_cashier_serves_the_voucher() {
     let app = spawn_app().await;
@@ -395,7 +384,7 @@ async fn a_member_redeems_in_a_real_browser_and_a_cashier_serves_the_voucher() {
     let driver = member_browser.driver();
     browser::sign_in(&app, driver, "consumer", PHONE).await;
     driver.goto(app.url("/consumer/rewards")).await.unwrap();
-    element(
+    browser::element(
         driver,
         By::Css(format!("a[href='/consumer/rewards/{ticket}']")),
     )
@@ -403,17 +392,17 @@ async fn a_member_redeems_in_a_real_browser_and_a_cashier_serves_the_voucher() {
     .click()
     .await
     .unwrap();
-    element(driver, By::Id("redeem"))
+    browser::element(driver, By::Id("redeem"))
         .await
         .click()
         .await
         .unwrap();
-    let shown = element(driver, By::Id("voucher-code"))
+    let shown = browser::element(driver, By::Id("voucher-code"))
         .await
         .text()
         .await
         .unwrap();
-    element(driver, By::Css("#voucher-qr svg")).await;
+    browser::element(driver, By::Css("#voucher-qr svg")).await;
     driver
         .screenshot(&browser::screenshot_path("consumer-voucher"))
         .await
@@ -427,34 +416,34 @@ async fn a_member_redeems_in_a_real_browser_and_a_cashier_serves_the_voucher() {
     let till = browser::Browser::launch().await;
     let driver = till.driver();
     driver.goto(app.url("/merchant/sign-in")).await.unwrap();
-    element(driver, By::Id("identifier"))
+    browser::element(driver, By::Id("identifier"))
         .await
         .send_keys("till@cinema.test")
         .await
         .unwrap();
-    element(driver, By::Id("password"))
+    browser::element(driver, By::Id("password"))
         .await
         .send_keys(PASSWORD)
         .await
         .unwrap();
-    element(driver, By::Css("form.form button[type=submit]"))
+    browser::element(driver, By::Css("form.form button[type=submit]"))
         .await
         .click()
         .await
         .unwrap();
-    element(driver, By::Css("form.lang-switch")).await;
+    browser::element(driver, By::Css("form.lang-switch")).await;
     driver.goto(app.url("/merchant/redeem")).await.unwrap();
-    element(driver, By::Id("code"))
+    browser::element(driver, By::Id("code"))
         .await
         .send_keys(&shown)
         .await
         .unwrap();
-    element(driver, By::Id("voucher-look-up"))
+    browser::element(driver, By::Id("voucher-look-up"))
         .await
         .click()
         .await
         .unwrap();
-    element(driver, By::Css("#voucher-confirm button"))
+    browser::element(driver, By::Css("#voucher-confirm button"))
         .await
         .click()
         .await

@@ -1,7 +1,10 @@
 //! The member app (消费者端): phone-first, for the members of every program.
 
 mod exchange;
+mod for_you;
 mod home;
+mod location;
+mod nearby;
 mod points;
 mod profile;
 mod rewards;
@@ -26,6 +29,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(home::routes)
         .configure(points::routes)
         .configure(exchange::routes)
+        .configure(nearby::routes)
+        .configure(for_you::routes)
         .configure(rewards::routes)
         .configure(profile::routes)
         .configure(verification::routes);
@@ -42,6 +47,7 @@ fn chrome(ctx: &PageContext, who: &MemberPrincipal, current: &str) -> Chrome {
             current,
         ),
         nav_item(locale, "/consumer/rewards", "consumer_rewards.nav", current),
+        nav_item(locale, "/consumer/nearby", "consumer_nearby.nav", current),
         nav_item(locale, "/consumer/profile", "consumer.nav.profile", current),
     ];
     let user = UserBadge {

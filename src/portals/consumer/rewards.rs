@@ -49,10 +49,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// Program codes to names in the page's language.
-struct Names(HashMap<String, String>);
+pub(super) struct Names(HashMap<String, String>);
 
 impl Names {
-    fn new(programs: &[Program], locale: Locale) -> Self {
+    pub(super) fn new(programs: &[Program], locale: Locale) -> Self {
         Self(
             programs
                 .iter()
@@ -66,21 +66,26 @@ impl Names {
     }
 }
 
-/// A reward as a card in the catalog (and the head of its page).
-struct Card {
-    href: String,
-    image: Option<String>,
-    initial: String,
-    tone: usize,
-    title: String,
-    merchant: String,
-    category: String,
-    value: String,
-    points: Option<String>,
-    left_today: Option<String>,
+/// A reward as a card in the catalog (and the head of its page, and the
+/// nearby and "for you" lists).
+pub(super) struct Card {
+    pub(super) href: String,
+    pub(super) image: Option<String>,
+    pub(super) initial: String,
+    pub(super) tone: usize,
+    pub(super) title: String,
+    pub(super) merchant: String,
+    pub(super) category: String,
+    pub(super) value: String,
+    pub(super) points: Option<String>,
+    pub(super) left_today: Option<String>,
+    /// How far its nearest store is, on the nearby and "for you" lists.
+    pub(super) distance: Option<String>,
+    /// Why it is recommended, on the "for you" list.
+    pub(super) reasons: Vec<String>,
 }
 
-fn card(offered: &Offered, names: &Names, locale: Locale) -> Card {
+pub(super) fn card(offered: &Offered, names: &Names, locale: Locale) -> Card {
     let listing = &offered.listing;
     let merchant = listing.merchant_name(locale).to_owned();
     Card {
@@ -116,6 +121,8 @@ fn card(offered: &Offered, names: &Names, locale: Locale) -> Card {
                 &[("count", &format::count(left))],
             )
         }),
+        distance: None,
+        reasons: Vec::new(),
     }
 }
 
