@@ -311,11 +311,6 @@ fn order(
     let Some(proposal) = redemption::propose(conn, member_id, reward.id)? else {
         return Ok(None);
     };
-    // A proposal of cash alone (top-up allowed, no points held) would give
-    // the ledger nothing to hold.
-    if proposal.legs.is_empty() {
-        return Ok(None);
-    }
     let request = RedeemRequest {
         member_id,
         reward_id: reward.id,

@@ -146,6 +146,9 @@ pub enum RedeemError {
     InvalidPoints,
     #[error("this reward takes no cash")]
     CashNotAccepted,
+    /// A redemption spends points; a reward paid wholly in cash is a sale.
+    #[error("pay at least part of it with points")]
+    NoPoints,
     #[error("the payment falls short by {0}")]
     Short(Money),
     #[error("the payment is more than the reward needs")]
@@ -188,6 +191,7 @@ impl RedeemError {
             Self::DuplicateProgram(_) => "duplicate_program",
             Self::InvalidPoints => "invalid_points",
             Self::CashNotAccepted => "cash_not_accepted",
+            Self::NoPoints => "no_points",
             Self::Short(_) => "short",
             Self::Overpaid => "overpaid",
             Self::InsufficientPoints { .. } => "insufficient_points",
@@ -241,6 +245,9 @@ pub fn redeem(
 ) -> Result<Redemption, RedeemError> {
     if request.pay.iter().any(|(_, points)| *points <= 0) || request.cash.fen() < 0 {
         return Err(RedeemError::InvalidPoints);
+    }
+    if request.pay.is_empty() {
+        return Err(RedeemError::NoPoints);
     }
     for (i, (program, _)) in request.pay.iter().enumerate() {
         if request.pay[..i].iter().any(|(p, _)| p == program) {

@@ -105,7 +105,8 @@ pub fn propose_from(
         left -= leg.value_fen;
         legs.push(leg);
     }
-    if left > 0 && !offer.cash_topup {
+    // No points at all is no redemption (`RedeemError::NoPoints`).
+    if legs.is_empty() || (left > 0 && !offer.cash_topup) {
         return Ok(None);
     }
     trim(&mut legs, offer.value_fen)?;

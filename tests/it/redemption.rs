@@ -378,3 +378,22 @@ fn the_proposed_mix_spends_the_soonest_lapsing_points_first_and_cash_last() {
     assert!(paid >= 3_000);
     assert_verified(conn);
 }
+
+#[test]
+fn a_member_without_points_is_offered_no_cash_only_mix_and_cannot_order_one() {
+    let db = TestDb::new();
+    let conn = &mut db.conn();
+    let shops = two_programs(conn);
+    let ticket = movie_ticket(conn, shops.cinema, 5);
+    let broke = enrolled(conn, "13800000077");
+    assert_eq!(redemption::propose(conn, broke, ticket).unwrap(), None);
+    assert!(matches!(
+        redemption::redeem(
+            conn,
+            &order(broke, ticket, &[], 3_000, "cash-only"),
+            &actor()
+        ),
+        Err(RedeemError::NoPoints)
+    ));
+    assert_eq!(stock(conn, ticket), 5);
+}
