@@ -105,11 +105,14 @@ pub fn propose_from(
         left -= leg.value_fen;
         legs.push(leg);
     }
-    // No points at all is no redemption (`RedeemError::NoPoints`).
-    if legs.is_empty() || (left > 0 && !offer.cash_topup) {
+    if left > 0 && !offer.cash_topup {
         return Ok(None);
     }
     trim(&mut legs, offer.value_fen)?;
+    // No points at all is no redemption (`RedeemError::NoPoints`).
+    if legs.is_empty() {
+        return Ok(None);
+    }
     Ok(Some(Proposal {
         legs,
         cash: Money::from_fen(left.max(0)),
