@@ -47,3 +47,4 @@ mod rewards_consumer;
 mod risk_earning;
 mod server;
 mod settlement;
+mod settlement_cli;

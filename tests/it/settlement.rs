@@ -22,23 +22,10 @@ use crate::{
     harness::TestDb,
     ledger_support::assert_verified,
     settlement_support::{
-        assert_reconciles, daily_terms, day, exchange, operator, position, recipient, today,
+        after_one_exchange, assert_reconciles, daily_terms, day, exchange, operator, position,
+        recipient, today,
     },
 };
-
-/// COFFEE and CINEMA settle daily to their own account; Alice has 5,000 COFFEE
-/// points and has exchanged 1,000 of them into CINEMA: COFFEE owes the house,
-/// the house owes CINEMA.
-fn after_one_exchange(conn: &mut PgConnection) -> TwoPrograms {
-    let shops = two_programs(conn);
-    for merchant in [shops.coffee, shops.cinema] {
-        daily_terms(conn, merchant, 0, true);
-        recipient(conn, merchant, "本店结算账户", "rest");
-    }
-    let alice = member_with_coffee(conn, shops.coffee, "+8613800000001", 5_000);
-    exchange(conn, alice, "COFFEE", "CINEMA", 1_000);
-    shops
-}
 
 #[test]
 fn the_receiving_merchant_is_paid_out_and_the_giving_one_owes_a_collection() {

@@ -17,7 +17,7 @@ use alliance::{
 use chrono::{Days, NaiveDate, Utc};
 use diesel::PgConnection;
 
-use crate::exchange_support::{keys, quote};
+use crate::exchange_support::{TwoPrograms, keys, member_with_coffee, quote, two_programs};
 
 pub fn operator() -> Actor {
     Actor::system("test-finance")
@@ -115,4 +115,18 @@ pub fn assert_reconciles(conn: &mut PgConnection, statement: &Statement) {
         statement.carried.fen(),
         "carried = closing − payouts − platform share"
     );
+}
+
+/// COFFEE and CINEMA settle daily to their own account; Alice has 5,000 COFFEE
+/// points and has exchanged 1,000 of them into CINEMA: COFFEE owes the house,
+/// the house owes CINEMA.
+pub fn after_one_exchange(conn: &mut PgConnection) -> TwoPrograms {
+    let shops = two_programs(conn);
+    for merchant in [shops.coffee, shops.cinema] {
+        daily_terms(conn, merchant, 0, true);
+        recipient(conn, merchant, "本店结算账户", "rest");
+    }
+    let alice = member_with_coffee(conn, shops.coffee, "+8613800000001", 5_000);
+    exchange(conn, alice, "COFFEE", "CINEMA", 1_000);
+    shops
 }
