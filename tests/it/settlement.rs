@@ -18,7 +18,7 @@ use diesel::{Connection, PgConnection, RunQueryDsl, sql_query};
 use proptest::prelude::*;
 
 use crate::{
-    exchange_support::{TwoPrograms, keys, member_with_coffee, two_programs},
+    exchange_support::{keys, member_with_coffee, two_programs},
     harness::TestDb,
     ledger_support::assert_verified,
     settlement_support::{
