@@ -14,6 +14,7 @@ mod openapi;
 mod problem;
 mod rate_limit;
 mod redemption;
+mod settlement;
 mod signature;
 
 use actix_web::{middleware::from_fn, web};
@@ -45,6 +46,7 @@ fn routes(cfg: &mut ServiceConfig) {
             .configure(earn::routes)
             .configure(exchange::routes)
             .configure(redemption::routes)
+            .configure(settlement::routes)
             .wrap(from_fn(caller::require_signature)),
     );
 }
