@@ -14,6 +14,7 @@ mod api_idempotency;
 mod api_members;
 mod api_openapi;
 mod api_redemption;
+mod api_settlements;
 mod api_signatures;
 mod browser;
 mod catalog_merchant;

@@ -29,7 +29,7 @@ use crate::{
 /// COFFEE and CINEMA settle daily to their own account; Alice has 5,000 COFFEE
 /// points and has exchanged 1,000 of them into CINEMA: COFFEE owes the house,
 /// the house owes CINEMA.
-fn after_one_exchange(conn: &mut PgConnection) -> TwoPrograms {
+pub(crate) fn after_one_exchange(conn: &mut PgConnection) -> TwoPrograms {
     let shops = two_programs(conn);
     for merchant in [shops.coffee, shops.cinema] {
         daily_terms(conn, merchant, 0, true);
