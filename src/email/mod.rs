@@ -142,7 +142,7 @@ impl Mailer {
         } else {
             let mut mixed = MultiPart::mixed().multipart(alternative);
             for file in &attachments {
-                mixed = mixed.singlepart(attachment_part(file)?);
+                mixed = mixed.singlepart(attachment_part(file));
             }
             mixed
         };
@@ -203,11 +203,10 @@ impl Attachment {
     }
 }
 
-fn attachment_part(file: &Attachment) -> Result<SinglePart, EmailError> {
+fn attachment_part(file: &Attachment) -> SinglePart {
     // Content types come from the constructors above: a bad one is a bug.
     let content_type = ContentType::parse(&file.content_type).expect("a valid content type");
-    Ok(lettre::message::Attachment::new(file.filename.clone())
-        .body(file.content.clone(), content_type))
+    lettre::message::Attachment::new(file.filename.clone()).body(file.content.clone(), content_type)
 }
 
 impl Transport {

@@ -112,7 +112,10 @@ async fn bad_ranges_are_400_with_field_errors_and_unsigned_is_401() {
 
 /// A local webhook receiver: answers each request with the next status and
 /// passes on (headers, body).
-fn receiver(statuses: Vec<u16>) -> (String, mpsc::Receiver<(Vec<(String, String)>, String)>) {
+/// A request as received: (lower-cased header name, value) pairs and the body.
+type Received = (Vec<(String, String)>, String);
+
+fn receiver(statuses: Vec<u16>) -> (String, mpsc::Receiver<Received>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!(
         "http://127.0.0.1:{}/hooks/alliance?v=1",
@@ -239,7 +242,8 @@ async fn the_statement_is_emailed_once_with_its_csv() {
     assert!(email.subject.contains("结算对账单"), "{}", email.subject);
     let csv = &email.attachments[0];
     assert!(
-        csv.filename.starts_with("statement-") && csv.filename.ends_with(".csv"),
+        csv.filename.starts_with("statement-")
+            && std::path::Path::new(&csv.filename).extension() == Some("csv".as_ref()),
         "{}",
         csv.filename
     );
