@@ -66,6 +66,10 @@ impl Application {
 
     /// As `build`, with a given mailer (tests read an in-memory outbox).
     pub fn build_with_mailer(config: &Config, mailer: Mailer) -> anyhow::Result<Self> {
+        // reqwest is built without a TLS crypto provider (ring is the one the
+        // crate links); any reqwest client in the process uses this default. An
+        // Err means one is installed already, e.g. by an earlier build in tests.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let pool = db::pool(config.database_url(), config.database_pool_size)?;
         let keys = Keys::derive(config.secret_key());
         let cookie_key = Key::from(&keys.cookie_key_bytes());

@@ -15,6 +15,7 @@ mod problem;
 mod rate_limit;
 mod redemption;
 mod reward;
+mod settlement;
 mod signature;
 
 use actix_web::{middleware::from_fn, web};
@@ -47,6 +48,7 @@ fn routes(cfg: &mut ServiceConfig) {
             .configure(exchange::routes)
             .configure(redemption::routes)
             .configure(reward::routes)
+            .configure(settlement::routes)
             .wrap(from_fn(caller::require_signature)),
     );
 }

@@ -53,6 +53,8 @@ pub enum FieldReason {
     Program,
     Id,
     Points,
+    Date,
+    DateRange,
 }
 
 impl FieldReason {
@@ -67,6 +69,8 @@ impl FieldReason {
             Self::Program => "api.field.program",
             Self::Id => "api.field.id",
             Self::Points => "api.field.points",
+            Self::Date => "api.field.date",
+            Self::DateRange => "api.field.date_range",
         }
     }
 }
@@ -108,6 +112,10 @@ pub enum ApiError {
     BodyTooLarge,
     #[error("invalid fields: {0:?}")]
     Invalid(Vec<(&'static str, FieldReason)>),
+    /// The query string of a GET is wrong: a malformed request (400), unlike a
+    /// body whose fields a domain service refused (422).
+    #[error("invalid query parameters: {0:?}")]
+    InvalidQuery(Vec<(&'static str, FieldReason)>),
     #[error("Idempotency-Key is missing or not 1-64 printable ASCII")]
     IdempotencyKeyRequired,
     #[error("the Idempotency-Key was used with a different request")]
@@ -143,6 +151,7 @@ impl ApiError {
             Self::MalformedBody => "malformed_body",
             Self::BodyTooLarge => "body_too_large",
             Self::Invalid(_) => "validation_failed",
+            Self::InvalidQuery(_) => "invalid_query",
             Self::IdempotencyKeyRequired => "idempotency_key_required",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::RateLimited { .. } => "rate_limited",
@@ -156,7 +165,9 @@ impl ApiError {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::MemberNotKnown => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::MalformedBody | Self::IdempotencyKeyRequired => StatusCode::BAD_REQUEST,
+            Self::MalformedBody | Self::IdempotencyKeyRequired | Self::InvalidQuery(_) => {
+                StatusCode::BAD_REQUEST
+            }
             Self::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::IdempotencyKeyReused => StatusCode::CONFLICT,
@@ -189,7 +200,7 @@ impl ApiError {
             ),
         };
         let errors = match self {
-            Self::Invalid(fields) => fields
+            Self::Invalid(fields) | Self::InvalidQuery(fields) => fields
                 .iter()
                 .map(|&(field, reason)| FieldError {
                     field,
@@ -284,6 +295,7 @@ mod tests {
             ApiError::MalformedBody,
             ApiError::BodyTooLarge,
             ApiError::Invalid(vec![]),
+            ApiError::InvalidQuery(vec![("from", FieldReason::Date)]),
             ApiError::IdempotencyKeyRequired,
             ApiError::IdempotencyKeyReused,
             ApiError::RateLimited {

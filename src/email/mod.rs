@@ -16,13 +16,14 @@ mod deposit_shortfall;
 mod expiry_reminder;
 mod invitation;
 mod password_reset;
+mod statement;
 
 use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::Context as _;
 use lettre::{
     AsyncFileTransport, AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor,
-    message::MultiPart,
+    message::{MultiPart, SinglePart, header::ContentType},
 };
 use secrecy::ExposeSecret as _;
 
@@ -32,6 +33,7 @@ pub use expiry_reminder::{ExpiringPoints, ExpiryReminderEmail};
 pub use invitation::InvitationEmail;
 pub use lettre::{Address, message::Mailbox};
 pub use password_reset::PasswordResetEmail;
+pub use statement::StatementEmail;
 
 use crate::{config::Config, i18n::Locale};
 
@@ -119,9 +121,31 @@ impl Mailer {
         email: &impl Email,
         locale: Locale,
     ) -> Result<(), EmailError> {
+        self.send_with_attachments(to, email, locale, Vec::new())
+            .await
+    }
+
+    /// Like `send`, with files attached after the text (`multipart/mixed`).
+    pub async fn send_with_attachments(
+        &self,
+        to: &Mailbox,
+        email: &impl Email,
+        locale: Locale,
+        attachments: Vec<Attachment>,
+    ) -> Result<(), EmailError> {
         let subject = email.subject(locale);
         let text = email.text(locale);
         let html = email.html(locale);
+        let alternative = MultiPart::alternative_plain_html(text.clone(), html.clone());
+        let body = if attachments.is_empty() {
+            alternative
+        } else {
+            let mut mixed = MultiPart::mixed().multipart(alternative);
+            for file in &attachments {
+                mixed = mixed.singlepart(attachment_part(file));
+            }
+            mixed
+        };
         let message = Message::builder()
             .from(self.from.clone())
             .to(to.clone())
@@ -129,10 +153,7 @@ impl Mailer {
             // lettre adds a Message-ID only when asked (`None` = generate one), and
             // mail without one scores as spam; it adds `Date` itself.
             .message_id(None)
-            .multipart(MultiPart::alternative_plain_html(
-                text.clone(),
-                html.clone(),
-            ))?;
+            .multipart(body)?;
         let result = match &self.transport {
             Transport::Smtp(smtp) => smtp.send(message).await.map(drop).map_err(EmailError::from),
             Transport::File(file) => file.send(message).await.map(drop).map_err(EmailError::from),
@@ -142,6 +163,7 @@ impl Mailer {
                     subject,
                     text,
                     html,
+                    attachments,
                 });
                 Ok(())
             }
@@ -159,6 +181,32 @@ impl Mailer {
         }
         result
     }
+}
+
+/// A file sent with an email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub filename: String,
+    /// e.g. `text/csv; charset=utf-8`.
+    pub content_type: String,
+    pub content: Vec<u8>,
+}
+
+impl Attachment {
+    /// A CSV file (UTF-8, as `settlement::statement_file` writes it).
+    pub fn csv(filename: String, content: Vec<u8>) -> Self {
+        Self {
+            filename,
+            content_type: "text/csv; charset=utf-8".to_owned(),
+            content,
+        }
+    }
+}
+
+fn attachment_part(file: &Attachment) -> SinglePart {
+    // Content types come from the constructors above: a bad one is a bug.
+    let content_type = ContentType::parse(&file.content_type).expect("a valid content type");
+    lettre::message::Attachment::new(file.filename.clone()).body(file.content.clone(), content_type)
 }
 
 impl Transport {
@@ -186,6 +234,7 @@ pub struct SentEmail {
     pub subject: String,
     pub text: String,
     pub html: String,
+    pub attachments: Vec<Attachment>,
 }
 
 /// The emails a [`Mailer::memory`] has sent; clones share one list.

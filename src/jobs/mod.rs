@@ -13,6 +13,7 @@ use crate::{
     domain::actor::Actor,
     earn, exchange, ledger, redemption, settlement,
     web::{session, state::AppState},
+    webhook,
 };
 
 /// Holds voided per pass; more wait for the next pass.
@@ -33,7 +34,7 @@ struct Periodic {
     run: fn(&AppState) -> anyhow::Result<usize>,
 }
 
-const JOBS: [Periodic; 11] = [
+const JOBS: [Periodic; 13] = [
     Periodic {
         name: "expire holds",
         every: Duration::from_secs(5),
@@ -96,6 +97,27 @@ const JOBS: [Periodic; 11] = [
                 &state.keys,
                 lease::holder(),
             )?)
+        },
+    },
+    // Rows are claimed with SKIP LOCKED and a claim period: two processes send
+    // different deliveries (see `webhook`).
+    Periodic {
+        name: "deliver webhooks",
+        every: Duration::from_secs(30),
+        run: |state| {
+            tokio::runtime::Handle::current()
+                .block_on(webhook::deliver_due(&state.pool, &state.keys))
+        },
+    },
+    // Under an advisory lock: one pass at a time (see `settlement::notify`).
+    Periodic {
+        name: "email settlement statements",
+        every: Duration::from_mins(5),
+        run: |state| {
+            tokio::runtime::Handle::current().block_on(settlement::notify::email_statements(
+                &state.pool,
+                &state.mailer,
+            ))
         },
     },
     // Each collection is reviewed in its own transaction under its row lock.

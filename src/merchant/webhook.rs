@@ -11,9 +11,14 @@ use url::{Host, Url};
 
 use crate::{
     audit::{self, Change},
+    crypto::{self, Keys},
     db::schema::merchants,
     domain::actor::Actor,
 };
+
+/// Binds a sealed webhook secret to its column: a ciphertext copied elsewhere
+/// does not open.
+const SECRET_AAD: &[u8] = b"merchant.webhook_secret";
 
 const MAX_URL_CHARS: usize = 2000;
 
@@ -110,6 +115,50 @@ pub fn set(
                 .after(json!({ "webhook_url": after })),
         )
     })
+}
+
+/// Whether the merchant has a webhook secret (it is never shown again).
+pub fn has_secret(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<bool> {
+    Ok(merchants::table
+        .find(merchant_id)
+        .select(merchants::webhook_secret_ciphertext.is_not_null())
+        .first(conn)
+        .optional()?
+        .unwrap_or(false))
+}
+
+/// Opens a sealed secret; None when it does not open (the key changed), which
+/// leaves the merchant to rotate it.
+pub fn open_secret(keys: &Keys, sealed: &[u8]) -> Option<String> {
+    String::from_utf8(keys.decrypt(sealed, SECRET_AAD).ok()?).ok()
+}
+
+/// Generates a new secret, replacing any other at once (webhooks signed with
+/// the old one stop), and returns it to be shown once. Audited, without the
+/// secret.
+pub fn rotate_secret(
+    conn: &mut PgConnection,
+    keys: &Keys,
+    actor: &Actor,
+    merchant_id: i64,
+) -> QueryResult<String> {
+    let secret = format!("whsec_{}", crypto::random_token());
+    conn.transaction(|conn| {
+        let had = has_secret(conn, merchant_id)?;
+        diesel::update(merchants::table.find(merchant_id))
+            .set(
+                merchants::webhook_secret_ciphertext
+                    .eq(keys.encrypt(secret.as_bytes(), SECRET_AAD)),
+            )
+            .execute(conn)?;
+        audit::record(
+            conn,
+            actor,
+            Change::new("webhook.secret_rotated", "merchant", merchant_id)
+                .before(json!({ "had_secret": had })),
+        )
+    })?;
+    Ok(secret)
 }
 
 #[cfg(test)]

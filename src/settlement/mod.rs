@@ -5,6 +5,7 @@
 
 pub mod collection;
 pub mod cycle;
+pub mod notify;
 pub mod payout;
 pub mod payout_file;
 pub mod recipients;

@@ -306,6 +306,32 @@ pub fn of_run(conn: &mut PgConnection, run_id: i64) -> QueryResult<Vec<Statement
         .collect())
 }
 
+/// Statements not yet emailed, oldest first.
+pub fn unnotified(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<Statement>> {
+    Ok(settlement_statements::table
+        .filter(settlement_statements::notified_at.is_null())
+        .order(settlement_statements::id)
+        .limit(limit)
+        .select(StatementRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Statement::from)
+        .collect())
+}
+
+/// Records that the statement was emailed (or that there was nobody to email):
+/// the one change a statement allows.
+pub fn mark_notified(conn: &mut PgConnection, id: i64) -> QueryResult<()> {
+    diesel::update(
+        settlement_statements::table
+            .find(id)
+            .filter(settlement_statements::notified_at.is_null()),
+    )
+    .set(settlement_statements::notified_at.eq(diesel::dsl::now))
+    .execute(conn)
+    .map(drop)
+}
+
 /// The merchant's most recent statement.
 pub fn last(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<Option<Statement>> {
     Ok(of_merchant(conn, merchant_id, None, None, 1)?.pop())

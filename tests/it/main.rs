@@ -15,6 +15,7 @@ mod api_members;
 mod api_openapi;
 mod api_redemption;
 mod api_rewards;
+mod api_settlements;
 mod api_signatures;
 mod browser;
 mod catalog_merchant;

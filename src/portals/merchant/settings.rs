@@ -1,4 +1,5 @@
-//! The merchant's settings, for the owner: where webhooks go.
+//! The merchant's settings, for the owner: where webhooks go, and the secret
+//! that signs them.
 
 use actix_web::{HttpResponse, get, post, web};
 use askama::Template;
@@ -24,7 +25,9 @@ use super::{
 };
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(show_settings).service(set_webhook);
+    cfg.service(show_settings)
+        .service(set_webhook)
+        .service(rotate_webhook_secret);
 }
 
 const PAGE: &str = "/merchant/settings";
@@ -38,6 +41,9 @@ struct SettingsPage {
     /// What the field shows: the current URL, or what was refused.
     webhook_url: String,
     errors: FieldErrors,
+    has_secret: bool,
+    /// A secret just generated, in the clear for this one page.
+    new_secret: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -62,14 +68,21 @@ async fn settings_page(
     errors: FieldErrors,
 ) -> Result<SettingsPage, WebError> {
     let merchant_id = who.merchant.id;
-    let current = state
-        .db(move |conn| webhook::of_merchant(conn, merchant_id))
+    let (current, has_secret) = state
+        .db(move |conn| {
+            Ok::<_, diesel::result::Error>((
+                webhook::of_merchant(conn, merchant_id)?,
+                webhook::has_secret(conn, merchant_id)?,
+            ))
+        })
         .await?;
     Ok(SettingsPage {
         chrome: super::chrome(ctx, who, PAGE),
         webhook_url: shown.or_else(|| current.clone()).unwrap_or_default(),
         current,
         errors,
+        has_secret,
+        new_secret: None,
     })
 }
 
@@ -116,3 +129,27 @@ async fn set_webhook(
     set_flash(&ctx.session, FlashKind::Success, flash);
     Ok(see_other(PAGE))
 }
+
+/// Generates a new webhook secret (the old one stops at once). Answers with the
+/// page itself rather than a redirect: the secret must not be stored anywhere to
+/// be shown later.
+#[post("/settings/webhook-secret")]
+async fn rotate_webhook_secret(
+    ctx: PageContext,
+    who: Signed<MerchantPrincipal>,
+    state: web::Data<AppState>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<SettingsPage, WebError> {
+    who.require(OWNER)?;
+    let (actor, merchant_id, keys) = (who.actor.clone(), who.merchant.id, state.keys.clone());
+    let secret = state
+        .db(move |conn| webhook::rotate_secret(conn, &keys, &actor, merchant_id))
+        .await?;
+    let mut page = settings_page(&ctx, &who, &state, None, FieldErrors::default()).await?;
+    page.new_secret = Some(secret);
+    Ok(page)
+}
+
+/// The rotate form carries nothing but its CSRF token.
+#[derive(Debug, Deserialize)]
+struct NoFields {}
