@@ -44,3 +44,4 @@ mod rewards_consumer;
 mod risk_earning;
 mod server;
 mod settlement;
+mod settlement_portals;

@@ -269,7 +269,7 @@ pub(in crate::portals) struct TermsView {
 impl TermsView {
     pub(in crate::portals) fn of(t: &Terms, locale: Locale) -> Self {
         let kind = t.cycle.kind();
-        let weekday = t.cycle.weekday_column().map(|d| d + 1);
+        let weekday = t.cycle.weekday_column();
         let month_day = t.cycle.month_day_column();
         let mut cycle = locale
             .t(&format!("settlement_portals.cycle.{kind}"))
