@@ -118,63 +118,9 @@ async fn submit(browser: &Browser, from: &str, path: &str, form: &[(&str, &str)]
     next.body
 }
 
-#[tokio::test]
-async fn finance_runs_settlement_and_pays_a_batch_through_the_bank_files() {
-    let app = spawn_app().await;
-    let shops = yesterdays_exchange(&app);
-    let finance = staff(&app, "finance@alliance.test", OperatorRole::Finance).await;
-
-    let runs = finance.get("/platform/settlement").await;
-    assert_eq!(runs.status, 200);
-    assert!(runs.body.contains("立即结算"), "{}", runs.body);
-    let ran = finance
-        .submit("/platform/settlement", "/platform/settlement/run", &[])
-        .await;
-    assert_eq!(ran.status, 303, "{}", ran.body);
-    let run_page = ran.location.unwrap();
-    assert!(run_page.starts_with("/platform/settlement/runs/"));
-    let detail = finance.get(&run_page).await;
-    assert_eq!(detail.status, 200);
-    for text in ["COFFEE", "CINEMA", "付款给商户", "向商户收款", "结算已完成"] {
-        assert!(detail.body.contains(text), "{text}: {}", detail.body);
-    }
-    let conn = &mut app.db.conn();
-    let cinema = statement::last(conn, shops.cinema).unwrap().unwrap();
-    assert_eq!(cinema.outcome, Outcome::Payout);
-    let coffee = statement::last(conn, shops.coffee).unwrap().unwrap();
-    assert_eq!(coffee.outcome, Outcome::Collection);
-    assert!(
-        finance
-            .get("/platform/settlement")
-            .await
-            .body
-            .contains(&format!("{run_page}\""))
-    );
-
-    let payouts = finance.get("/platform/settlement/payouts").await;
-    assert!(
-        payouts.body.contains("id=\"pending-count\">2<"),
-        "{}",
-        payouts.body
-    );
-    let created = finance
-        .submit(
-            "/platform/settlement/payouts",
-            "/platform/settlement/payouts/batches",
-            &[("execution_date", "")],
-        )
-        .await;
-    assert_eq!(created.status, 303, "{}", created.body);
-    let batch_page = created.location.unwrap();
-    let batch_id: i64 = batch_page.rsplit('/').next().unwrap().parse().unwrap();
-    let batch = payout::batch(conn, batch_id).unwrap().unwrap();
-    assert_eq!(batch.payouts, 2);
-    assert_eq!(batch.total().fen(), cinema.paid_out().fen());
-    let page = finance.get(&batch_page).await;
-    for text in ["影院结算账户", "影院代理商", "****6789", &batch.reference] {
-        assert!(page.body.contains(text), "{text}: {}", page.body);
-    }
-
+/// The batch's CSV has the bank's columns and adds up to the batch; its
+/// pain.001 carries the batch reference and total, paid from the house.
+async fn assert_bank_files(finance: &Browser, batch_page: &str, batch: &payout::Batch) {
     let csv_file = finance.get(&format!("{batch_page}.csv")).await;
     assert_eq!(csv_file.status, 200);
     let text = csv_file.body.trim_start_matches('\u{feff}');
@@ -209,6 +155,59 @@ async fn finance_runs_settlement_and_pays_a_batch_through_the_bank_files() {
             .contains(&format!("<CtrlSum>{}</CtrlSum>", batch.total()))
     );
     assert!(xml.body.contains("121900000000001"), "the house pays");
+}
+
+#[tokio::test]
+async fn finance_runs_settlement_and_pays_a_batch_through_the_bank_files() {
+    let app = spawn_app().await;
+    let shops = yesterdays_exchange(&app);
+    let finance = staff(&app, "finance@alliance.test", OperatorRole::Finance).await;
+
+    let runs = finance.get("/platform/settlement").await;
+    assert_eq!(runs.status, 200);
+    assert!(runs.body.contains("立即结算"), "{}", runs.body);
+    let ran = finance
+        .submit("/platform/settlement", "/platform/settlement/run", &[])
+        .await;
+    assert_eq!(ran.status, 303, "{}", ran.body);
+    let run_page = ran.location.unwrap();
+    assert!(run_page.starts_with("/platform/settlement/runs/"));
+    let detail = finance.get(&run_page).await;
+    assert_eq!(detail.status, 200);
+    for text in ["COFFEE", "CINEMA", "付款给商户", "向商户收款", "结算已完成"] {
+        assert!(detail.body.contains(text), "{text}: {}", detail.body);
+    }
+    let conn = &mut app.db.conn();
+    let cinema = statement::last(conn, shops.cinema).unwrap().unwrap();
+    assert_eq!(cinema.outcome, Outcome::Payout);
+    let coffee = statement::last(conn, shops.coffee).unwrap().unwrap();
+    assert_eq!(coffee.outcome, Outcome::Collection);
+
+    let payouts = finance.get("/platform/settlement/payouts").await;
+    assert!(
+        payouts.body.contains("id=\"pending-count\">2<"),
+        "{}",
+        payouts.body
+    );
+    let created = finance
+        .submit(
+            "/platform/settlement/payouts",
+            "/platform/settlement/payouts/batches",
+            &[("execution_date", "")],
+        )
+        .await;
+    assert_eq!(created.status, 303, "{}", created.body);
+    let batch_page = created.location.unwrap();
+    let batch_id: i64 = batch_page.rsplit('/').next().unwrap().parse().unwrap();
+    let batch = payout::batch(conn, batch_id).unwrap().unwrap();
+    assert_eq!(batch.payouts, 2);
+    assert_eq!(batch.total().fen(), cinema.paid_out().fen());
+    let page = finance.get(&batch_page).await;
+    for text in ["影院结算账户", "影院代理商", "****6789", &batch.reference] {
+        assert!(page.body.contains(text), "{text}: {}", page.body);
+    }
+
+    assert_bank_files(&finance, &batch_page, &batch).await;
 
     let sent = submit(&finance, &batch_page, &format!("{batch_page}/sent"), &[]).await;
     assert!(sent.contains("批次已标记为提交银行"), "{sent}");
@@ -407,7 +406,15 @@ async fn finance_sets_terms_and_recipients_through_the_forms() {
     let body = submit(&finance, &page, &format!("{page}/terms"), &terms_form("80")).await;
     assert!(body.contains("平台分润比例须为 0% 至 50%"), "{body}");
     assert_eq!(terms::of(conn, shops.cinema).unwrap(), saved);
+}
 
+#[tokio::test]
+async fn finance_adds_and_removes_recipients_through_the_form() {
+    let app = spawn_app().await;
+    let shops = two_programs(&mut app.db.conn());
+    let finance = staff(&app, "finance@alliance.test", OperatorRole::Finance).await;
+    let page = format!("/platform/merchants/{}/settlement", shops.cinema);
+    let conn = &mut app.db.conn();
     let recipient = |name: &'static str, kind: &'static str, value: &'static str| {
         [
             (

@@ -374,25 +374,21 @@ async fn run_now(
             )?)
         })
         .await?;
-    match summary.run {
-        Some(id) => {
-            let key = if summary.exceptions.is_empty() {
-                "settlement_portals.flash.run"
-            } else {
-                "settlement_portals.flash.run_exceptions"
-            };
-            set_flash(&ctx.session, FlashKind::Success, key);
-            Ok(see_other(format!("/platform/settlement/runs/{id}")))
-        }
-        None => {
-            set_flash(
-                &ctx.session,
-                FlashKind::Success,
-                "settlement_portals.flash.nothing_due",
-            );
-            Ok(see_other("/platform/settlement"))
-        }
-    }
+    let Some(id) = summary.run else {
+        set_flash(
+            &ctx.session,
+            FlashKind::Success,
+            "settlement_portals.flash.nothing_due",
+        );
+        return Ok(see_other("/platform/settlement"));
+    };
+    let key = if summary.exceptions.is_empty() {
+        "settlement_portals.flash.run"
+    } else {
+        "settlement_portals.flash.run_exceptions"
+    };
+    set_flash(&ctx.session, FlashKind::Success, key);
+    Ok(see_other(format!("/platform/settlement/runs/{id}")))
 }
 
 struct ExceptionRow {
@@ -667,7 +663,7 @@ async fn batch_file(state: &AppState, id: i64) -> Result<payout_file::PayoutFile
         .await
 }
 
-fn download(content_type: &str, name: String, body: Vec<u8>) -> HttpResponse {
+fn download(content_type: &str, name: &str, body: Vec<u8>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(content_type)
         .insert_header((
@@ -688,7 +684,7 @@ async fn batch_csv(
     let file = batch_file(&state, id.into_inner()).await?;
     Ok(download(
         "text/csv; charset=utf-8",
-        format!("{}.csv", file.message_id),
+        &format!("{}.csv", file.message_id),
         payout_file::to_csv(&file),
     ))
 }
@@ -703,7 +699,7 @@ async fn batch_xml(
     let file = batch_file(&state, id.into_inner()).await?;
     Ok(download(
         "application/xml; charset=utf-8",
-        format!("{}.xml", file.message_id),
+        &format!("{}.xml", file.message_id),
         payout_file::to_pain001(&file).into_bytes(),
     ))
 }
