@@ -49,3 +49,4 @@ mod risk_earning;
 mod server;
 mod settlement;
 mod settlement_cli;
+mod settlement_portals;

@@ -11,6 +11,7 @@ mod issue;
 mod program;
 mod redeem;
 mod settings;
+mod settlement;
 mod staff;
 mod stores;
 
@@ -40,7 +41,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(catalog::routes)
         .configure(api_keys::routes)
         .configure(program::routes)
-        .configure(settings::routes);
+        .configure(settings::routes)
+        .configure(settlement::routes);
 }
 
 /// Who sees the staff list; only the owner changes it.
@@ -89,6 +91,11 @@ fn chrome(ctx: &PageContext, who: &MerchantPrincipal, current: &str) -> Chrome {
             "/merchant/deposit",
             "merchant.nav.deposit",
             deposit::DEPOSIT_KEEPERS,
+        ),
+        (
+            "/merchant/settlement",
+            "settlement_portals.nav",
+            settlement::SETTLEMENT_READERS,
         ),
         (
             "/merchant/stores",

@@ -11,6 +11,7 @@ mod merchants;
 mod operators;
 mod reward_caps;
 mod risk;
+pub(super) mod settlement;
 mod verifications;
 
 use actix_web::web;
@@ -38,7 +39,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(risk::routes)
         .configure(exchange::routes)
         .configure(verifications::routes)
-        .configure(reward_caps::routes);
+        .configure(reward_caps::routes)
+        .configure(settlement::routes);
 }
 
 /// Who may read the audit log: it shows every change with before and after.
@@ -87,6 +89,14 @@ fn chrome(ctx: &PageContext, who: &OperatorPrincipal, current: &str) -> Chrome {
             locale,
             "/platform/applications",
             "platform.nav.applications",
+            current,
+        ));
+    }
+    if settlement::SETTLEMENT_READERS.contains(&role) {
+        nav.push(nav_item(
+            locale,
+            "/platform/settlement",
+            "settlement_portals.nav",
             current,
         ));
     }
