@@ -275,6 +275,18 @@ fn a_failed_payout_returns_to_the_next_statement_as_a_correction_and_the_paid_on
     payout::mark_sent(conn, &operator(), batch.id).unwrap();
     let paid = payout::of_batch(conn, batch.id).unwrap();
     assert_eq!(paid.len(), 1);
+    assert_eq!(
+        count(
+            conn,
+            &format!(
+                "SELECT count(*) AS n FROM webhook_deliveries \
+                 WHERE event = 'payout.sent' AND subject = 'payout:{}'",
+                paid[0].id
+            )
+        ),
+        1,
+        "the merchant is told the payout left"
+    );
     payout::fail(conn, &operator(), paid[0].id, "账户已冻结").unwrap();
     // Again: nothing more moves.
     payout::fail(conn, &operator(), paid[0].id, "账户已冻结").unwrap();
