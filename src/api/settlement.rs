@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
-    domain::{money::Money, shanghai},
+    domain::shanghai,
     settlement::{
         collection, payout, recipients,
         statement::{self, Line, Statement},
@@ -282,7 +282,7 @@ fn statement_view(s: &Statement, lines: &[Line]) -> StatementView {
         closing_cny: s.closing.to_string(),
         outcome: s.outcome.as_str().to_owned(),
         platform_fee_cny: s.platform_fee.to_string(),
-        payout_cny: Money::from_fen(s.paid_out().fen() - s.platform_fee.fen()).to_string(),
+        payout_cny: s.paid_out().to_string(),
         carried_cny: s.carried.to_string(),
         created_at: s.created_at,
         lines: lines

@@ -137,9 +137,10 @@ impl Statement {
         (shanghai::date_of(self.period_start), last)
     }
 
-    /// What the settlement paid out (the closing less what it carried forward).
+    /// What the settlement paid to the merchant's recipients: the closing less
+    /// the platform's share and what it carried forward.
     pub fn paid_out(&self) -> Money {
-        Money::from_fen(self.closing.fen() - self.carried.fen())
+        Money::from_fen(self.closing.fen() - self.platform_fee.fen() - self.carried.fen())
     }
 }
 

@@ -141,6 +141,16 @@ async fn every_documented_operation_is_served_and_undocumented_methods_are_not()
         .await;
     assert_eq!(redeemed.status, 201, "{redeemed:?}");
     let redemption_id = redeemed.json()["redemption_id"].as_i64().unwrap();
+    let statement_id = alliance::settlement::statement::settle(
+        &mut app.db.conn(),
+        &crate::exchange_support::keys(),
+        coffee.merchant_id,
+        crate::settlement_support::day(0),
+        None,
+    )
+    .unwrap()
+    .statement
+    .id;
     let document: Value = reqwest::get(app.url("/api/v1/openapi.json"))
         .await
         .unwrap()
@@ -153,6 +163,7 @@ async fn every_documented_operation_is_served_and_undocumented_methods_are_not()
             .replace("{order_id}", "POS-1")
             .replace("{quote_id}", &quote_id)
             .replace("{redemption_id}", &redemption_id.to_string())
+            .replace("{statement_id}", &statement_id.to_string())
     };
 
     let documented = operations(&document);

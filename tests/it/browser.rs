@@ -141,15 +141,17 @@ pub(crate) fn screenshot_path(name: &str) -> PathBuf {
     dir.join(format!("{name}.png"))
 }
 
+/// Read in one script call: finding `<html>` and then reading its attribute
+/// races the navigation a language switch starts (a stale element).
 async fn html_lang(driver: &WebDriver) -> String {
     driver
-        .find(By::Tag("html"))
+        .execute("return document.documentElement.lang;", Vec::new())
         .await
         .unwrap()
-        .attr("lang")
-        .await
-        .unwrap()
+        .json()
+        .as_str()
         .unwrap_or_default()
+        .to_owned()
 }
 
 /// Waits for an element; panics with the page's source when it never comes.
