@@ -19,10 +19,10 @@ use crate::{
     merchant::{self, standing},
     people::operator::OperatorRole,
     settlement::{
-        collection::{self, Collection},
+        collection::{self, Collection, CollectionError},
         payout::{self, Payout, PayoutError},
         payout_file::{self, Party},
-        recipients::{self, Recipient, RecipientInput},
+        recipients::{self, Recipient, RecipientError, RecipientInput},
         run::{self, RunRequest, Trigger},
         split::Share,
         statement::{self, Statement},
@@ -445,14 +445,20 @@ async fn show_run(
 
 // ---------------------------------------------------------------- payouts
 
-fn flash_payout<T>(
+/// Flashes `success`, or the refusal's translated message (`key_of` names its
+/// catalog key); a failure of the system itself is an error page instead.
+fn flash_outcome<T, E>(
     ctx: &PageContext,
-    result: Result<T, PayoutError>,
+    result: Result<T, E>,
     success: &str,
-) -> Result<(), WebError> {
+    key_of: fn(&E) -> &'static str,
+) -> Result<(), WebError>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
     match result {
         Ok(_) => set_flash(&ctx.session, FlashKind::Success, success),
-        Err(e) => match e.message_key() {
+        Err(e) => match key_of(&e) {
             "error.internal.text" => return Err(internal(e)),
             key => set_flash(&ctx.session, FlashKind::Error, key),
         },
@@ -717,7 +723,12 @@ async fn mark_sent(
     let result = state
         .db(move |conn| Ok::<_, WebError>(payout::mark_sent(conn, &actor, id)))
         .await?;
-    flash_payout(&ctx, result, "settlement_portals.flash.sent")?;
+    flash_outcome(
+        &ctx,
+        result,
+        "settlement_portals.flash.sent",
+        PayoutError::message_key,
+    )?;
     Ok(see_other(format!(
         "/platform/settlement/payouts/batches/{id}"
     )))
@@ -753,7 +764,12 @@ async fn confirm_payout(
     let result = state
         .db(move |conn| Ok::<_, WebError>(payout::confirm(conn, &actor, id)))
         .await?;
-    flash_payout(&ctx, result, "settlement_portals.flash.confirmed")?;
+    flash_outcome(
+        &ctx,
+        result,
+        "settlement_portals.flash.confirmed",
+        PayoutError::message_key,
+    )?;
     Ok(see_other(form.back()))
 }
 
@@ -770,7 +786,12 @@ async fn fail_payout(
     let result = state
         .db(move |conn| Ok::<_, WebError>(payout::fail(conn, &actor, id, &reason)))
         .await?;
-    flash_payout(&ctx, result, "settlement_portals.flash.failed")?;
+    flash_outcome(
+        &ctx,
+        result,
+        "settlement_portals.flash.failed",
+        PayoutError::message_key,
+    )?;
     Ok(see_other(form.back()))
 }
 
@@ -891,17 +912,12 @@ async fn record_receipt(
             ))
         })
         .await?;
-    match result {
-        Ok(_) => set_flash(
-            &ctx.session,
-            FlashKind::Success,
-            "settlement_portals.flash.receipt",
-        ),
-        Err(e) => match e.message_key() {
-            "error.internal.text" => return Err(internal(e)),
-            key => set_flash(&ctx.session, FlashKind::Error, key),
-        },
-    }
+    flash_outcome(
+        &ctx,
+        result,
+        "settlement_portals.flash.receipt",
+        CollectionError::message_key,
+    )?;
     Ok(see_other(COLLECTIONS))
 }
 
@@ -927,17 +943,12 @@ async fn deduct_from_deposit(
             ))
         })
         .await?;
-    match result {
-        Ok(_) => set_flash(
-            &ctx.session,
-            FlashKind::Success,
-            "settlement_portals.flash.deduction_requested",
-        ),
-        Err(e) => match e.message_key() {
-            "error.internal.text" => return Err(internal(e)),
-            key => set_flash(&ctx.session, FlashKind::Error, key),
-        },
-    }
+    flash_outcome(
+        &ctx,
+        result,
+        "settlement_portals.flash.deduction_requested",
+        CollectionError::message_key,
+    )?;
     Ok(see_other(COLLECTIONS))
 }
 
@@ -1036,21 +1047,6 @@ async fn set_terms(
     Ok(see_other(merchant_page(id)))
 }
 
-fn flash_recipient(
-    ctx: &PageContext,
-    result: Result<(), recipients::RecipientError>,
-    success: &str,
-) -> Result<(), WebError> {
-    match result {
-        Ok(()) => set_flash(&ctx.session, FlashKind::Success, success),
-        Err(e) => match e.field().1 {
-            "error.internal.text" => return Err(internal(e)),
-            key => set_flash(&ctx.session, FlashKind::Error, key),
-        },
-    }
-    Ok(())
-}
-
 #[post("/merchants/{id}/settlement/recipients")]
 async fn add_recipient(
     ctx: PageContext,
@@ -1066,7 +1062,12 @@ async fn add_recipient(
             Ok::<_, WebError>(recipients::add(conn, &actor, &keys, id, &form).map(|_| ()))
         })
         .await?;
-    flash_recipient(&ctx, result, "settlement_portals.flash.recipient_added")?;
+    flash_outcome(
+        &ctx,
+        result,
+        "settlement_portals.flash.recipient_added",
+        |e: &RecipientError| e.field().1,
+    )?;
     Ok(see_other(merchant_page(id)))
 }
 
@@ -1083,6 +1084,11 @@ async fn remove_recipient(
     let result = state
         .db(move |conn| Ok::<_, WebError>(recipients::remove(conn, &actor, id, recipient)))
         .await?;
-    flash_recipient(&ctx, result, "settlement_portals.flash.recipient_removed")?;
+    flash_outcome(
+        &ctx,
+        result,
+        "settlement_portals.flash.recipient_removed",
+        |e: &RecipientError| e.field().1,
+    )?;
     Ok(see_other(merchant_page(id)))
 }
