@@ -378,6 +378,18 @@ fn mark_overdue(
     Ok(())
 }
 
+/// By hand as by the job, only where the merchant's terms allow it.
+fn ensure_deductible(
+    conn: &mut PgConnection,
+    collection: &Collection,
+) -> Result<(), CollectionError> {
+    if terms::of(conn, collection.merchant_id)?.deduct_from_deposit {
+        Ok(())
+    } else {
+        Err(CollectionError::NotAllowed)
+    }
+}
+
 /// What the approval of a deduction by hand carries.
 #[derive(Debug, Serialize, Deserialize)]
 struct Payload {
@@ -397,6 +409,7 @@ pub fn request_deposit_collection(
     if !collection.is_open() {
         return Err(CollectionError::Closed);
     }
+    ensure_deductible(conn, &collection)?;
     let code = merchant::find(conn, collection.merchant_id)?.map_or_else(String::new, |m| m.code);
     Ok(approval::request(
         conn,
@@ -430,6 +443,8 @@ pub fn collect_approved(
         .map_err(|_| fail("error.internal.text"))?;
     let result = conn.transaction(|conn| {
         let collection = lock(conn, payload.collection_id)?;
+        // The terms may have changed while the request waited.
+        ensure_deductible(conn, &collection)?;
         collect_from_deposit(
             conn,
             checker,

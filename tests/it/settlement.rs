@@ -529,3 +529,29 @@ proptest! {
         assert_verified(conn);
     }
 }
+
+#[test]
+fn a_deduction_by_hand_is_refused_where_the_terms_forbid_it() {
+    let db = TestDb::new();
+    let conn = &mut db.conn();
+    let shops = after_one_exchange(conn);
+    daily_terms(conn, shops.coffee, 0, false);
+    let coffee = statement::settle(conn, &keys(), shops.coffee, day(0), None)
+        .unwrap()
+        .statement;
+    let owed = collection::of_statement(conn, coffee.id).unwrap().unwrap();
+    let refused = collection::request_deposit_collection(
+        conn,
+        &operator(),
+        owed.id,
+        alliance::approval::Policy {
+            dual_approval_from: Money::parse("100000.00").unwrap(),
+        },
+        &alliance::startup::approval_registry(),
+    );
+    assert!(matches!(
+        refused,
+        Err(collection::CollectionError::NotAllowed)
+    ));
+    assert_eq!(count(conn, "SELECT count(*) AS n FROM approvals"), 0);
+}
