@@ -5,6 +5,7 @@
 
 pub mod collection;
 pub mod cycle;
+pub mod estimate;
 pub mod notify;
 pub mod payout;
 pub mod payout_file;

@@ -564,3 +564,47 @@ async fn only_finance_and_admins_run_settlement() {
         .unwrap();
     assert_eq!(runs, 0);
 }
+
+#[tokio::test]
+async fn the_merchant_home_estimates_the_next_settlement_from_the_ledger() {
+    let app = spawn_app().await;
+    let shops = yesterdays_exchange(&app);
+    let conn = &mut app.db.conn();
+    merchant_user(conn, shops.cinema, "owner@cinema.test", MerchantRole::Owner);
+    merchant_user(conn, shops.coffee, "owner@coffee.test", MerchantRole::Owner);
+    merchant_user(
+        conn,
+        shops.cinema,
+        "till@cinema.test",
+        MerchantRole::Cashier,
+    );
+    let owed_to_cinema = crate::settlement_support::position(conn, shops.cinema);
+    let owed_by_coffee = -crate::settlement_support::position(conn, shops.coffee);
+
+    let cinema = app.browser();
+    cinema
+        .sign_in("merchant", "owner@cinema.test", PASSWORD)
+        .await;
+    let home = cinema.get("/merchant").await;
+    let payout = alliance::domain::money::Money::from_fen(owed_to_cinema).to_string();
+    for text in ["下一次结算", "平台向您付款", payout.as_str()] {
+        assert!(home.body.contains(text), "{text}: {}", home.body);
+    }
+    let coffee = app.browser();
+    coffee
+        .sign_in("merchant", "owner@coffee.test", PASSWORD)
+        .await;
+    let home = coffee.get("/merchant").await;
+    let owed = alliance::domain::money::Money::from_fen(owed_by_coffee).to_string();
+    for text in ["您需向平台付款", owed.as_str()] {
+        assert!(home.body.contains(text), "{text}: {}", home.body);
+    }
+    let till = app.browser();
+    till.sign_in("merchant", "till@cinema.test", PASSWORD).await;
+    assert!(!till.get("/merchant").await.body.contains("下一次结算"));
+
+    // Once settled, the next period starts and nothing is owed either way.
+    settle(&app);
+    let home = cinema.get("/merchant").await;
+    assert!(home.body.contains("无需结算"), "{}", home.body);
+}

@@ -20,6 +20,7 @@ use crate::{
     },
     people::merchant_user::{self, MerchantRole},
     program::{self, Program},
+    settlement::{self, estimate::Estimate},
     web::{
         auth::{MerchantPrincipal, Signed},
         context::{PageContext, set_flash},
@@ -34,6 +35,7 @@ use crate::{
 use super::{
     super::see_other,
     deposit::{DEPOSIT_KEEPERS, DepositFigures, HistoryRow, internal, kind_label, signed},
+    settlement::SETTLEMENT_READERS,
 };
 
 /// Lines of recent activity shown.
@@ -78,6 +80,42 @@ struct DashboardPage {
     figures: Option<DepositFigures>,
     activity: Vec<HistoryRow>,
     upgrade: UpgradeView,
+    /// For those who may read settlements.
+    settlement: Option<SettlementView>,
+}
+
+/// The next settlement as it stands now (`settlement::estimate`).
+pub struct SettlementView {
+    pub first_day: String,
+    pub last_day: String,
+    pub position: String,
+    /// Translated: paid out ¥x / owed ¥y / nothing to settle.
+    pub outcome: String,
+}
+
+impl SettlementView {
+    fn of(estimate: &Estimate, locale: crate::i18n::Locale) -> Self {
+        let outcome = match (estimate.payout(), estimate.owed()) {
+            (Some(payout), _) => locale.t_with(
+                "settlement.estimate.payout",
+                &[
+                    ("amount", &format::money(payout)),
+                    ("fee", &format::money(estimate.platform_fee)),
+                ],
+            ),
+            (None, Some(owed)) => locale.t_with(
+                "settlement.estimate.owed",
+                &[("amount", &format::money(owed))],
+            ),
+            (None, None) => locale.t("settlement.estimate.nil").into_owned(),
+        };
+        Self {
+            first_day: estimate.period.start.to_string(),
+            last_day: estimate.period.last_day().to_string(),
+            position: format::money(estimate.position),
+            outcome,
+        }
+    }
 }
 
 #[get("")]
@@ -88,7 +126,8 @@ async fn show_dashboard(
 ) -> Result<DashboardPage, WebError> {
     let merchant = who.merchant.clone();
     let merchant_id = merchant.id;
-    let (staff, pending, program, position, activity, request) = state
+    let reads_settlement = SETTLEMENT_READERS.contains(&who.user.role());
+    let (staff, pending, program, position, activity, request, estimate) = state
         .db(move |conn| {
             let program = program::of_merchant(conn, merchant_id)?;
             let activity = match &program {
@@ -102,6 +141,14 @@ async fn show_dashboard(
                 deposit::position(conn, &merchant).map_err(internal)?,
                 activity,
                 tier_request::latest(conn, merchant_id)?,
+                if reads_settlement {
+                    Some(
+                        settlement::estimate::next(conn, merchant_id)
+                            .map_err(|e| WebError::Internal(e.into()))?,
+                    )
+                } else {
+                    None
+                },
             ))
         })
         .await?;
@@ -139,6 +186,7 @@ async fn show_dashboard(
                 incoming: line.amount < 0,
             })
             .collect(),
+        settlement: estimate.map(|e| SettlementView::of(&e, locale)),
         upgrade: upgrade_view(
             role == MerchantRole::Owner
                 && standing::tier(m) == Tier::Standard
