@@ -142,10 +142,9 @@ pub fn account_codes(
     ids: &[AccountId],
 ) -> QueryResult<HashMap<AccountId, String>> {
     let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
-    let rows: Vec<CodeRow> =
-        diesel::sql_query("SELECT id, code FROM accounts WHERE id = ANY($1)")
-            .bind::<Array<BigInt>, _>(ids)
-            .load(conn)?;
+    let rows: Vec<CodeRow> = diesel::sql_query("SELECT id, code FROM accounts WHERE id = ANY($1)")
+        .bind::<Array<BigInt>, _>(ids)
+        .load(conn)?;
     Ok(rows
         .into_iter()
         .map(|r| (AccountId(r.id), r.code))
@@ -155,9 +154,5 @@ pub fn account_codes(
 /// The scale (decimal places) of an asset.
 pub fn asset_scale(conn: &mut PgConnection, asset: &str) -> QueryResult<i16> {
     use crate::db::schema::assets;
-    assets::table
-        .find(asset)
-        .select(assets::scale)
-        .first(conn)
+    assets::table.find(asset).select(assets::scale).first(conn)
 }
-

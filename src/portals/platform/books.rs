@@ -187,7 +187,10 @@ async fn verify_now(
     if report.is_clean() {
         set_flash(&ctx.session, FlashKind::Success, "books.flash.clean");
     } else {
-        tracing::warn!(findings = report.findings.len(), "ledger verify found problems");
+        tracing::warn!(
+            findings = report.findings.len(),
+            "ledger verify found problems"
+        );
         set_flash(&ctx.session, FlashKind::Error, "books.flash.findings");
     }
     Ok(see_other("/platform/books"))
@@ -249,8 +252,7 @@ async fn show_account(
             };
             let scale = ledger::asset_scale(conn, &account.asset)?;
             let balance = ledger::balance(conn, account.id)?;
-            let statement =
-                ledger::statement(conn, account.id, before.map(TransferId), PAGE_SIZE)?;
+            let statement = ledger::statement(conn, account.id, before.map(TransferId), PAGE_SIZE)?;
             let others: Vec<_> = statement.lines.iter().map(|l| l.counterparty).collect();
             let codes = ledger::account_codes(conn, &others)?;
             Ok(Some((account, scale, balance, statement, codes)))
