@@ -230,7 +230,7 @@ async fn books_explorer_shows_statements_and_entries() {
     .unwrap()
     .n;
     assert_eq!(
-        entry.body.matches("class=\"transfer\"").count() as i64,
+        i64::try_from(entry.body.matches("class=\"transfer\"").count()).unwrap(),
         transfers
     );
     assert!(entry.body.contains(code));
