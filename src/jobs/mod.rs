@@ -34,7 +34,7 @@ struct Periodic {
     run: fn(&AppState) -> anyhow::Result<usize>,
 }
 
-const JOBS: [Periodic; 13] = [
+const JOBS: [Periodic; 14] = [
     Periodic {
         name: "expire holds",
         every: Duration::from_secs(5),
@@ -131,7 +131,22 @@ const JOBS: [Periodic; 13] = [
         every: Duration::from_hours(24),
         run: |state| review_tiers(&state.pool),
     },
+    // Read-only checks in one snapshot; two processes record two runs: harmless.
+    Periodic {
+        name: "verify the ledger",
+        every: Duration::from_hours(24),
+        run: verify_ledger,
+    },
 ];
+
+/// Runs `ledger verify` and records it; findings are logged as a warning.
+fn verify_ledger(state: &AppState) -> anyhow::Result<usize> {
+    let report = ledger::verify(&mut *state.pool.get()?)?;
+    if !report.is_clean() {
+        tracing::warn!(findings = ?report.findings, "nightly ledger verify found problems");
+    }
+    Ok(report.findings.len())
+}
 
 /// Starts every periodic job on the current Tokio runtime.
 pub fn spawn(state: &AppState) {

@@ -28,6 +28,7 @@ mod model;
 mod retry;
 mod statement;
 mod submit;
+mod trial_balance;
 mod verify;
 
 pub use account::{
@@ -38,6 +39,10 @@ pub use hold::void_expired_holds;
 pub use model::{CommittedEntry, EntryError, EntryRequest, EntryResult, TransferRequest};
 pub use statement::{Statement, StatementLine, statement};
 pub use submit::submit;
+pub use trial_balance::{
+    EntryView, TransferView, TrialRow, account_codes, asset_scale, entry_with_transfers,
+    trial_balance,
+};
 pub use verify::{Finding, LastVerification, Report, last_verification, verify};
 
 /// Failures of the ledger as a whole, as opposed to one refused entry.

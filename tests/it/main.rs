@@ -9,6 +9,7 @@ mod people_support;
 mod settlement_support;
 
 mod api_end_to_end;
+mod books;
 mod api_exchange;
 mod api_idempotency;
 mod api_members;

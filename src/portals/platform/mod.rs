@@ -3,6 +3,7 @@
 mod applications;
 pub(super) mod approvals;
 mod audit;
+mod books;
 mod campaigns;
 mod dashboard;
 mod deposits;
@@ -40,7 +41,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(exchange::routes)
         .configure(verifications::routes)
         .configure(reward_caps::routes)
-        .configure(settlement::routes);
+        .configure(settlement::routes)
+        .configure(books::routes);
 }
 
 /// Who may read the audit log: it shows every change with before and after.
@@ -99,6 +101,9 @@ fn chrome(ctx: &PageContext, who: &OperatorPrincipal, current: &str) -> Chrome {
             "settlement_portals.nav",
             current,
         ));
+    }
+    if books::BOOK_READERS.contains(&role) {
+        nav.push(nav_item(locale, "/platform/books", "books.nav", current));
     }
     if AUDIT_READERS.contains(&role) {
         nav.push(nav_item(
