@@ -9,7 +9,6 @@ mod people_support;
 mod settlement_support;
 
 mod api_end_to_end;
-mod books;
 mod api_exchange;
 mod api_idempotency;
 mod api_members;
@@ -18,6 +17,7 @@ mod api_redemption;
 mod api_rewards;
 mod api_settlements;
 mod api_signatures;
+mod books;
 mod browser;
 mod catalog_merchant;
 mod cli;
