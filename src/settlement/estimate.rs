@@ -5,12 +5,11 @@
 //! settled (see `statement`), so the estimate is exact for what has happened so
 //! far.
 
-use diesel::{PgConnection, prelude::*};
+use diesel::PgConnection;
 
 use crate::{
     chart,
-    db::schema::merchants,
-    domain::{money::Money, shanghai},
+    domain::money::Money,
     ledger::{self, LedgerError},
 };
 
@@ -41,17 +40,10 @@ impl Estimate {
 
 /// The estimate now, for the first period not yet settled.
 pub fn next(conn: &mut PgConnection, merchant_id: i64) -> Result<Estimate, LedgerError> {
-    let start = match statement::last(conn, merchant_id)? {
-        Some(last) => shanghai::date_of(last.period_end),
-        None => shanghai::date_of(
-            merchants::table
-                .find(merchant_id)
-                .select(merchants::created_at)
-                .first(conn)?,
-        ),
-    };
     let terms = terms::of(conn, merchant_id)?;
-    let period = terms.cycle.period_from(start);
+    let period = terms
+        .cycle
+        .period_from(statement::next_period_start(conn, merchant_id)?);
     // Read, not opened: a merchant that never moved money has no account yet.
     let position = match ledger::find_account(conn, &chart::merchant_settlement(merchant_id).code)?
     {

@@ -18,7 +18,10 @@ use crate::{
     onboarding::BankAccountNumber,
 };
 
-use super::split::{Rule, Share, SplitError, SplitRules};
+use super::{
+    split::{Rule, Share, SplitError, SplitRules},
+    terms::percent_to_bp,
+};
 
 const MAX_NAME_CHARS: usize = 70;
 const MAX_BANK_CODE_CHARS: usize = 11;
@@ -169,7 +172,7 @@ fn parse(input: &RecipientInput) -> Result<Parsed, RecipientError> {
     let value = input.share_value.trim();
     let share = match input.share_kind.trim() {
         "rest" => Share::Rest,
-        "percent" => Share::Percent(percent_bp(value).ok_or(RecipientError::Share)?),
+        "percent" => Share::Percent(percent_to_bp(value).ok_or(RecipientError::Share)?),
         "fixed" => Share::Fixed(
             Money::parse(value)
                 .ok()
@@ -188,16 +191,8 @@ fn parse(input: &RecipientInput) -> Result<Parsed, RecipientError> {
     })
 }
 
-/// `5.5` → 550 basis points; at most two decimals.
-fn percent_bp(text: &str) -> Option<u32> {
-    let value = rust_decimal::Decimal::from_str_exact(text).ok()?;
-    let bp = value * rust_decimal::Decimal::ONE_HUNDRED;
-    (bp.fract().is_zero() && bp.is_sign_positive())
-        .then(|| u32::try_from(bp.mantissa() / 10i128.pow(bp.scale())).ok())
-        .flatten()
-}
-
-#[derive(Queryable)]
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = payout_recipients, check_for_backend(diesel::pg::Pg))]
 struct Row {
     id: i64,
     merchant_id: i64,
@@ -239,19 +234,8 @@ pub fn active(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<Vec<Reci
         .filter(payout_recipients::merchant_id.eq(merchant_id))
         .filter(payout_recipients::active)
         .order((payout_recipients::position, payout_recipients::id))
-        .select((
-            payout_recipients::id,
-            payout_recipients::merchant_id,
-            payout_recipients::kind,
-            payout_recipients::name,
-            payout_recipients::bank_name,
-            payout_recipients::bank_code,
-            payout_recipients::account_last4,
-            payout_recipients::share_kind,
-            payout_recipients::share_bp,
-            payout_recipients::share_fen,
-        ))
-        .load::<Row>(conn)?
+        .select(Row::as_select())
+        .load(conn)?
         .into_iter()
         .map(Recipient::from)
         .collect())
@@ -261,19 +245,8 @@ pub fn active(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<Vec<Reci
 pub fn find(conn: &mut PgConnection, id: i64) -> QueryResult<Option<Recipient>> {
     payout_recipients::table
         .find(id)
-        .select((
-            payout_recipients::id,
-            payout_recipients::merchant_id,
-            payout_recipients::kind,
-            payout_recipients::name,
-            payout_recipients::bank_name,
-            payout_recipients::bank_code,
-            payout_recipients::account_last4,
-            payout_recipients::share_kind,
-            payout_recipients::share_bp,
-            payout_recipients::share_fen,
-        ))
-        .first::<Row>(conn)
+        .select(Row::as_select())
+        .first(conn)
         .optional()
         .map(|row| row.map(Recipient::from))
 }

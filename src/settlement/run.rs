@@ -131,18 +131,9 @@ pub fn due_periods(
     merchant_id: i64,
     through: NaiveDate,
 ) -> QueryResult<Vec<Period>> {
-    let start = if let Some(last) = statement::last(conn, merchant_id)? {
-        shanghai::date_of(last.period_end)
-    } else {
-        let joined: DateTime<Utc> = merchants::table
-            .find(merchant_id)
-            .select(merchants::created_at)
-            .first(conn)?;
-        shanghai::date_of(joined)
-    };
     Ok(ended_periods(
         terms::of(conn, merchant_id)?.cycle,
-        start,
+        statement::next_period_start(conn, merchant_id)?,
         through,
     ))
 }

@@ -40,7 +40,8 @@ use crate::{
     chart::{self, CNY, HouseAccount},
     crypto::Keys,
     db::schema::{
-        payouts, settlement_claims, settlement_collections, settlement_lines, settlement_statements,
+        merchants, payouts, settlement_claims, settlement_collections, settlement_lines,
+        settlement_statements,
     },
     domain::{id::AccountId, money::Money, shanghai},
     ledger::{self, EntryError, EntryRequest, LedgerError, TransferRequest},
@@ -336,6 +337,19 @@ pub fn mark_notified(conn: &mut PgConnection, id: i64) -> QueryResult<()> {
 /// The merchant's most recent statement.
 pub fn last(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<Option<Statement>> {
     Ok(of_merchant(conn, merchant_id, None, None, 1)?.pop())
+}
+
+/// Where the merchant's first unsettled period starts: where its last statement
+/// ended, or the Shanghai day it joined.
+pub fn next_period_start(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<NaiveDate> {
+    match last(conn, merchant_id)? {
+        Some(last) => Ok(shanghai::date_of(last.period_end)),
+        None => merchants::table
+            .find(merchant_id)
+            .select(merchants::created_at)
+            .first(conn)
+            .map(shanghai::date_of),
+    }
 }
 
 pub fn lines(conn: &mut PgConnection, statement_id: i64) -> QueryResult<Vec<Line>> {

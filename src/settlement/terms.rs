@@ -165,8 +165,9 @@ impl Terms {
     }
 }
 
-/// `2.5` → 250 basis points; at most two decimals, never negative.
-fn percent_to_bp(text: &str) -> Option<u32> {
+/// `2.5` → 250 basis points; at most two decimals, never negative. Shared by
+/// every percentage a settlement form takes.
+pub(super) fn percent_to_bp(text: &str) -> Option<u32> {
     let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
     if whole.is_empty() || fraction.len() > 2 || !whole.bytes().all(|b| b.is_ascii_digit()) {
         return None;
