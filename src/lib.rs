@@ -26,6 +26,7 @@ pub mod jobs;
 pub mod ledger;
 pub mod merchant;
 pub mod onboarding;
+pub mod overview;
 pub mod people;
 pub mod portals;
 pub mod program;

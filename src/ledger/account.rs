@@ -177,6 +177,20 @@ pub fn accounts_of(
         .load(conn)
 }
 
+/// Every account of one kind and purpose (e.g. every program's issuance), by code.
+pub fn accounts_for(
+    conn: &mut PgConnection,
+    owner_kind: &str,
+    purpose: &str,
+) -> QueryResult<Vec<Account>> {
+    accounts::table
+        .filter(accounts::owner_kind.eq(owner_kind))
+        .filter(accounts::purpose.eq(purpose))
+        .order(accounts::code)
+        .select(Account::as_select())
+        .load(conn)
+}
+
 pub fn account(conn: &mut PgConnection, id: AccountId) -> QueryResult<Option<Account>> {
     accounts::table
         .find(id)

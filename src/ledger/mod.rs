@@ -32,8 +32,8 @@ mod trial_balance;
 mod verify;
 
 pub use account::{
-    Account, AccountSpec, Balance, account, accounts_of, asset_names, balance, balances,
-    ensure_asset, find_account, open_account,
+    Account, AccountSpec, Balance, account, accounts_for, accounts_of, asset_names, balance,
+    balances, ensure_asset, find_account, open_account,
 };
 pub use hold::void_expired_holds;
 pub use model::{CommittedEntry, EntryError, EntryRequest, EntryResult, TransferRequest};

@@ -151,6 +151,21 @@ fn insert(
     })
 }
 
+/// Unresolved alerts by severity: (warnings, critical).
+pub fn unresolved_counts(conn: &mut PgConnection) -> QueryResult<(i64, i64)> {
+    let rows: Vec<(String, i64)> = risk_alerts::table
+        .filter(risk_alerts::status.ne(RESOLVED))
+        .group_by(risk_alerts::severity)
+        .select((risk_alerts::severity, diesel::dsl::count_star()))
+        .load(conn)?;
+    let count = |severity: Severity| {
+        rows.iter()
+            .find(|(s, _)| s == severity.as_str())
+            .map_or(0, |(_, n)| *n)
+    };
+    Ok((count(Severity::Warning), count(Severity::Critical)))
+}
+
 /// The unresolved alert of a kind about a merchant, if any.
 pub fn unresolved(
     conn: &mut PgConnection,

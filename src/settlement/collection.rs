@@ -166,6 +166,43 @@ pub fn list(conn: &mut PgConnection, open_only: bool, limit: i64) -> QueryResult
         .collect())
 }
 
+/// What merchants still owe the house across open and overdue collections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outstanding {
+    pub open: i64,
+    pub overdue: i64,
+    /// Owed less what was already collected.
+    pub amount: Money,
+}
+
+pub fn outstanding(conn: &mut PgConnection) -> QueryResult<Outstanding> {
+    let rows: Vec<(String, i64, Option<i64>)> = settlement_collections::table
+        .filter(settlement_collections::status.eq_any(["open", "overdue"]))
+        .group_by(settlement_collections::status)
+        .select((
+            settlement_collections::status,
+            diesel::dsl::count_star(),
+            diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::BigInt>>(
+                "sum(amount_fen - collected_fen)::int8",
+            ),
+        ))
+        .load(conn)?;
+    let (mut open, mut overdue, mut fen) = (0, 0, 0);
+    for (status, count, owed) in rows {
+        if status == "overdue" {
+            overdue = count;
+        } else {
+            open = count;
+        }
+        fen += owed.unwrap_or(0);
+    }
+    Ok(Outstanding {
+        open,
+        overdue,
+        amount: Money::from_fen(fen),
+    })
+}
+
 /// Whether the merchant has a collection past its due date and still unpaid.
 pub fn has_overdue(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(

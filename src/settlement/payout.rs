@@ -73,6 +73,34 @@ impl PayoutStatus {
     }
 }
 
+/// Payouts owed to merchants that the bank has not yet confirmed or failed:
+/// pending, batched or sent. Their money sits in `house:payouts`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InFlight {
+    pub count: i64,
+    pub amount: Money,
+}
+
+pub fn in_flight(conn: &mut PgConnection) -> QueryResult<InFlight> {
+    let (count, fen): (i64, Option<i64>) = payouts::table
+        .filter(payouts::status.eq_any([
+            PayoutStatus::Pending.as_str(),
+            PayoutStatus::Batched.as_str(),
+            PayoutStatus::Sent.as_str(),
+        ]))
+        .select((
+            diesel::dsl::count_star(),
+            diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::BigInt>>(
+                "sum(amount_fen)::int8",
+            ),
+        ))
+        .first(conn)?;
+    Ok(InFlight {
+        count,
+        amount: Money::from_fen(fen.unwrap_or(0)),
+    })
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Queryable, Selectable)]
 #[diesel(table_name = payouts, check_for_backend(diesel::pg::Pg))]
 struct PayoutRow {

@@ -6,6 +6,7 @@ mod exchange_support;
 mod harness;
 mod ledger_support;
 mod people_support;
+mod redemption_support;
 mod settlement_support;
 
 mod api_end_to_end;
@@ -35,6 +36,7 @@ mod ledger_invariants;
 mod merchant_admin;
 mod migrations;
 mod nearby;
+mod overview;
 mod onboarding;
 mod payout_file;
 mod portal_authorization;

@@ -17,33 +17,11 @@ use crate::{
     exchange_support::{earn_points, keys, points, two_programs},
     harness::TestDb,
     ledger_support::{assert_lots_match_wallets, assert_verified},
+    redemption_support::{movie_ticket, order},
 };
 
 fn actor() -> Actor {
     Actor::system("test-member")
-}
-
-/// A published CINEMA reward worth ¥30.00, or 1,500 CINEMA points, payable
-/// with other programs and cash, `stock` in stock.
-fn movie_ticket(conn: &mut PgConnection, cinema: i64, stock: i64) -> i64 {
-    diesel::insert_into(rewards::table)
-        .values((
-            rewards::merchant_id.eq(cinema),
-            rewards::title_zh.eq("双人电影票"),
-            rewards::title_en.eq("Movie tickets for two"),
-            rewards::category.eq("entertainment"),
-            rewards::value_fen.eq(3_000),
-            rewards::points_price.eq(Some(1_500_i64)),
-            rewards::other_points.eq(true),
-            rewards::cash_topup.eq(true),
-            rewards::stock.eq(stock),
-            rewards::valid_from.eq(Utc::now() - Duration::days(1)),
-            rewards::valid_until.eq(Utc::now() + Duration::days(30)),
-            rewards::status.eq("published"),
-        ))
-        .returning(rewards::id)
-        .get_result(conn)
-        .unwrap()
 }
 
 fn enrolled(conn: &mut PgConnection, phone: &str) -> i64 {
@@ -51,22 +29,6 @@ fn enrolled(conn: &mut PgConnection, phone: &str) -> i64 {
         .unwrap()
         .member
         .id
-}
-
-fn order(
-    member_id: i64,
-    reward_id: i64,
-    pay: &[(&str, i64)],
-    cash_fen: i64,
-    key: &str,
-) -> RedeemRequest {
-    RedeemRequest {
-        member_id,
-        reward_id,
-        pay: pay.iter().map(|(p, n)| ((*p).to_owned(), *n)).collect(),
-        cash: Money::from_fen(cash_fen),
-        request_key: key.to_owned(),
-    }
 }
 
 fn stock(conn: &mut PgConnection, reward_id: i64) -> i64 {
