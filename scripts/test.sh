@@ -37,6 +37,13 @@ if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver </dev/null
 fi
 
+# Screenshots of the portals should show Chinese, not empty boxes: a CJK font.
+if command -v fc-list >/dev/null 2>&1 && [[ -z $(fc-list :lang=zh family) ]]; then
+    say "installing a Chinese font (fonts-wqy-microhei) for the browser screenshots"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq </dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei </dev/null
+fi
+
 # The payout file tests validate ISO 20022 XML against its schema with xmllint.
 if ! command -v xmllint >/dev/null 2>&1; then
     say "installing libxml2-utils (xmllint) for the payout file tests"

@@ -204,7 +204,7 @@ pub(crate) async fn sign_in(app: &TestApp, driver: &WebDriver, portal: &str, ide
     );
 }
 
-async fn switch_language(driver: &WebDriver) {
+pub(crate) async fn switch_language(driver: &WebDriver) {
     let before = html_lang(driver).await;
     driver
         .find(By::Css("form.lang-switch button"))

@@ -22,6 +22,7 @@ mod books;
 mod browser;
 mod catalog_merchant;
 mod cli;
+mod dashboards_browser;
 mod demo;
 mod deposits;
 mod earning;

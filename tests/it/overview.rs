@@ -83,7 +83,7 @@ fn yuan(fen: i64) -> String {
 /// CINEMA and redeems a ticket with 1,500 of them; Carol earns 300 COFFEE that
 /// lapse; Dave only signs up. CINEMA is then settled (a payout in flight) and
 /// COFFEE too (it owes the house).
-fn scenario(conn: &mut PgConnection) -> TwoPrograms {
+pub(crate) fn scenario(conn: &mut PgConnection) -> TwoPrograms {
     let actor = Actor::system("test");
     let shops = after_one_exchange(conn);
     let bob = member(conn, &keys(), "+8613800000002", None);
