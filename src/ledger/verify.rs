@@ -7,7 +7,7 @@ use diesel::{
     prelude::*,
     sql_types::{BigInt, Nullable, SmallInt, Text},
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::db::schema::ledger_verifications;
 
@@ -36,7 +36,7 @@ const EXPECTED_ROWS: &str = "
            sum(debits_pending)::int8 AS debits_pending, sum(credits_pending)::int8 AS credits_pending
     FROM legs GROUP BY account_id, shard";
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "finding", rename_all = "snake_case")]
 pub enum Finding {
     /// A balance row differs from its transfers (counters: debits and credits,
@@ -83,22 +83,31 @@ impl Report {
     }
 }
 
-/// When the books were last proven, and whether they were clean.
-#[derive(Debug, Clone, Queryable, Serialize)]
+/// When the books were last proven, and what was found.
+#[derive(Debug, Clone, Serialize)]
 pub struct LastVerification {
     pub finished_at: DateTime<Utc>,
     pub clean: bool,
+    pub findings: Vec<Finding>,
 }
 
 pub fn last_verification(conn: &mut PgConnection) -> QueryResult<Option<LastVerification>> {
-    ledger_verifications::table
+    let last: Option<(DateTime<Utc>, bool, serde_json::Value)> = ledger_verifications::table
         .order(ledger_verifications::id.desc())
         .select((
             ledger_verifications::finished_at,
             ledger_verifications::clean,
+            ledger_verifications::findings,
         ))
         .first(conn)
-        .optional()
+        .optional()?;
+    Ok(last.map(|(finished_at, clean, findings)| LastVerification {
+        finished_at,
+        clean,
+        // Written by `verify` from the same type; a row that no longer reads
+        // (an older shape) still says whether it was clean.
+        findings: serde_json::from_value(findings).unwrap_or_default(),
+    }))
 }
 
 #[derive(QueryableByName)]

@@ -266,3 +266,36 @@ async fn books_are_forbidden_to_the_operator_role() {
         "no Books in the nav"
     );
 }
+
+#[tokio::test]
+async fn books_list_what_a_failed_verification_found() {
+    let app = spawn_app().await;
+    let mut conn = app.db.conn();
+    after_one_exchange(&mut conn);
+    // A balance row that no longer matches its transfers, as a bad hand edit
+    // of the database would leave it.
+    sql_query(
+        "UPDATE account_balances SET credits_posted = credits_posted + 7
+         WHERE account_id = (SELECT id FROM accounts WHERE code = 'house:fees') AND shard = 0",
+    )
+    .execute(&mut conn)
+    .unwrap();
+    let admin = signed_in(&app, "admin@alliance.test", OperatorRole::Admin).await;
+
+    let done = admin
+        .submit("/platform/books", "/platform/books/verify", &[])
+        .await;
+    assert_eq!(done.status, 303);
+    let page = admin.get("/platform/books").await;
+    assert!(page.body.contains("id=\"verify-result\">发现问题"));
+    let findings = &page.body[page
+        .body
+        .find("id=\"verify-findings\"")
+        .expect("the findings are listed")..];
+    assert!(findings.contains("余额行与转账明细不符"), "{findings}");
+    assert!(findings.contains("house:fees / 0"), "{findings}");
+    assert!(findings.contains("D 0 / C 7"), "the stored row, {findings}");
+    let last = ledger::last_verification(&mut conn).unwrap().unwrap();
+    assert!(!last.clean);
+    assert_eq!(last.findings.len(), 1, "{:?}", last.findings);
+}

@@ -15,7 +15,7 @@ use crate::{
         money::Money,
     },
     i18n::Locale,
-    ledger::{self, TrialRow},
+    ledger::{self, Finding, TrialRow},
     people::operator::OperatorRole,
     web::{
         auth::{OperatorPrincipal, Signed},
@@ -108,7 +108,92 @@ struct BooksPage {
     assets: Vec<AssetView>,
     /// When the books were last proven, and whether they were clean.
     last_verify: Option<(String, bool)>,
+    /// What the last verification found, at most `FINDINGS_SHOWN`.
+    findings: Vec<FindingRow>,
+    /// Findings beyond those shown.
+    findings_more: usize,
     can_verify: bool,
+}
+
+/// Enough to start an investigation; the full list is in the database row.
+const FINDINGS_SHOWN: usize = 50;
+
+/// One finding of `ledger verify`, in words.
+pub struct FindingRow {
+    pub what: String,
+    /// The account's code (or id) or the asset.
+    pub subject: String,
+    pub detail: String,
+}
+
+impl FindingRow {
+    fn of(finding: &Finding, locale: Locale) -> Self {
+        let what = |kind: &str| locale.t(&format!("books.finding.{kind}")).into_owned();
+        let account =
+            |code: Option<&str>, id: i64| code.map_or_else(|| format!("#{id}"), str::to_owned);
+        match finding {
+            Finding::BalanceMismatch {
+                account_id,
+                code,
+                shard,
+                stored,
+                from_transfers,
+            } => Self {
+                what: what("balance_mismatch"),
+                subject: format!("{} / {shard}", account(code.as_deref(), *account_id)),
+                detail: locale.t_with(
+                    "books.finding.balance_mismatch_detail",
+                    &[
+                        ("stored", &counters(stored)),
+                        ("transfers", &counters(from_transfers)),
+                    ],
+                ),
+            },
+            Finding::AssetUnbalanced {
+                asset,
+                debits_posted,
+                credits_posted,
+                debits_pending,
+                credits_pending,
+            } => Self {
+                what: what("asset_unbalanced"),
+                subject: asset.clone(),
+                detail: counters(&[
+                    *debits_posted,
+                    *credits_posted,
+                    *debits_pending,
+                    *credits_pending,
+                ]),
+            },
+            Finding::Overdrawn {
+                account_id,
+                code,
+                available,
+            } => Self {
+                what: what("overdrawn"),
+                subject: account(Some(code), *account_id),
+                detail: locale.t_with(
+                    "books.finding.overdrawn_detail",
+                    &[("available", &available.to_string())],
+                ),
+            },
+            Finding::BadResolution {
+                transfer_id,
+                pending_id,
+                reason,
+            } => Self {
+                what: what("bad_resolution"),
+                subject: format!("#{transfer_id} → #{pending_id}"),
+                detail: reason.clone(),
+            },
+        }
+    }
+}
+
+/// Debits and credits, posted then pending, in minor units: `D 10 / C 12 · D 0 / C 0`.
+fn counters(values: &[i64; 4]) -> String {
+    let [dp, cp, dq, cq] = values;
+    format!("D {dp} / C {cp} · D {dq} / C {cq}")
 }
 
 #[get("/books")]
@@ -166,6 +251,15 @@ async fn show_books(
     Ok(BooksPage {
         chrome: super::chrome(&ctx, &who, "/platform/books"),
         assets,
+        findings: last
+            .iter()
+            .flat_map(|v| &v.findings)
+            .take(FINDINGS_SHOWN)
+            .map(|f| FindingRow::of(f, locale))
+            .collect(),
+        findings_more: last
+            .as_ref()
+            .map_or(0, |v| v.findings.len().saturating_sub(FINDINGS_SHOWN)),
         last_verify: last.map(|v| (format::datetime(v.finished_at, locale), v.clean)),
         can_verify: VERIFIERS.contains(&who.operator.role()),
     })

@@ -100,6 +100,9 @@ struct DashboardPage {
     approvals: i64,
     /// When the books were last proven, and whether they were clean.
     last_verify: Option<(String, bool)>,
+    /// Links are offered only to the pages the operator's role may open.
+    reads_books: bool,
+    reads_settlement: bool,
     liability: Vec<LiabilityRow>,
     liability_total: String,
     coverage: Vec<CoverageRow>,
@@ -126,6 +129,7 @@ async fn show_dashboard(
         })
         .await?;
     let locale = ctx.locale;
+    let role = who.operator.role();
     let total_fen = overview.liability_total.fen();
     let coverage_more = overview.coverage.len().saturating_sub(COVERAGE_ROWS);
     Ok(DashboardPage {
@@ -154,6 +158,8 @@ async fn show_dashboard(
         alerts_warning: overview.alerts_warning,
         approvals: overview.approvals,
         last_verify: last_verify.map(|v| (format::datetime(v.finished_at, locale), v.clean)),
+        reads_books: super::books::BOOK_READERS.contains(&role),
+        reads_settlement: super::settlement::SETTLEMENT_READERS.contains(&role),
         liability: overview
             .liability
             .iter()
