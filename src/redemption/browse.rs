@@ -269,25 +269,28 @@ pub fn payable(
     member_id: i64,
     offered: Vec<Offered>,
 ) -> Result<Vec<Offered>, RedeemError> {
-    first_payable(conn, member_id, offered, usize::MAX)
+    Ok(first_payable(conn, member_id, offered, usize::MAX)?
+        .into_iter()
+        .map(|(item, _)| item)
+        .collect())
 }
 
-/// As `payable`, stopping at the first `limit` found (the member's home shows
-/// a few and links to the catalog for the rest).
+/// As `payable`, stopping at the first `limit` found, each with the mix that
+/// pays for it (the member's home shows a few, and what cash they would add).
 pub fn first_payable(
     conn: &mut PgConnection,
     member_id: i64,
     offered: Vec<Offered>,
     limit: usize,
-) -> Result<Vec<Offered>, RedeemError> {
+) -> Result<Vec<(Offered, Proposal)>, RedeemError> {
     let holdings = Holdings::of(conn, member_id)?;
     let mut kept = Vec::with_capacity(offered.len().min(limit));
     for item in offered {
         if kept.len() >= limit {
             break;
         }
-        if propose_from(conn, &holdings, item.listing.id)?.is_some() {
-            kept.push(item);
+        if let Some(proposal) = propose_from(conn, &holdings, item.listing.id)? {
+            kept.push((item, proposal));
         }
     }
     Ok(kept)

@@ -6,6 +6,7 @@
 //! figures are computed here with raw SQL over `transfers` and `redemptions`.
 
 use alliance::{
+    db::schema::rewards,
     domain::actor::Actor,
     earn,
     exchange::{self, execute::Executor},
@@ -212,11 +213,14 @@ fn unaffordable_suite(conn: &mut PgConnection, cinema: i64) -> i64 {
 /// Alice's history: 5,000 COFFEE and some CINEMA earned, 1,000 COFFEE
 /// exchanged to CINEMA, a cookie redeemed at the counter, the earned CINEMA
 /// lapsed, what is left of the first COFFEE lot due in ten days and 200 more
-/// COFFEE earned (due in twelve months).
+/// COFFEE earned (due in twelve months); a latte she can pay with points, ¥300
+/// of tickets she can pay with points and cash, a suite she cannot pay for.
 struct History {
     alice: i64,
     soon: LotRow,
     lapsed: i64,
+    /// The cash the proposed mix adds for the ¥300 tickets, fen.
+    tickets_cash: i64,
 }
 
 fn alice_with_history(app: &TestApp, conn: &mut PgConnection) -> History {
@@ -252,10 +256,22 @@ fn alice_with_history(app: &TestApp, conn: &mut PgConnection) -> History {
     earn_points(conn, shops.coffee, alice, 200);
     reward(conn, shops.coffee, "大杯拿铁", 1_500, 1_500);
     unaffordable_suite(conn, shops.cinema);
+    // ¥300 of cinema tickets: all Alice's points and cash for the rest.
+    let tickets = reward(conn, shops.cinema, "电影年卡", 30_000, 15_000);
+    diesel::update(rewards::table.find(tickets))
+        .set(rewards::cash_topup.eq(true))
+        .execute(conn)
+        .unwrap();
+    let tickets_cash = redemption::propose(conn, alice, tickets)
+        .unwrap()
+        .unwrap()
+        .cash
+        .fen();
     History {
         alice,
         soon,
         lapsed,
+        tickets_cash,
     }
 }
 
@@ -352,9 +368,23 @@ async fn the_member_home_shows_balances_the_ledger_total_expiring_points_rewards
     assert!(expiring.contains(&format!("≈ {}", yuan(history.soon.remaining))));
     assert!(expiring.contains("data-program=\"COFFEE\""));
     assert!(!expiring.contains("CINEMA"));
-    // Rewards Alice can pay for, linked to the filtered catalog; not the suite.
+    // Rewards Alice can pay for, with how, linked to the filtered catalog;
+    // not the suite.
     let affordable = section(body, "affordable", "</ul>");
-    assert!(affordable.contains("大杯拿铁"), "{affordable}");
+    let card = |title: &str| {
+        let at = affordable
+            .find(title)
+            .unwrap_or_else(|| panic!("{title}:\n{affordable}"));
+        &affordable[at..at + affordable[at..].find("</li>").unwrap()]
+    };
+    assert!(card("大杯拿铁").contains("积分即可兑换"));
+    let cash = history.tickets_cash;
+    assert!(cash > 0 && cash < 30_000, "{cash}");
+    assert!(
+        card("电影年卡").contains(&format!("积分 + 现金 {}", yuan(cash))),
+        "{}",
+        card("电影年卡")
+    );
     assert!(!body.contains("豪华套房"));
     assert!(body.contains("href=\"/consumer/rewards?mine=1\""));
     assert_movements_match_the_ledger(conn, &history, body);

@@ -11,6 +11,7 @@ use askama_web::WebTemplate;
 use chrono::{Duration, Utc};
 
 use crate::{
+    domain::money::Money,
     earn::lot::{self, Lot},
     i18n::Locale,
     program,
@@ -151,10 +152,17 @@ async fn show_home(
             ))
         })
         .await?;
+    // Programs by their name in the page's language; the ledger's asset name
+    // for what has no program row.
     let program_names: HashMap<String, String> = wallet
         .balances
         .iter()
         .map(|b| (b.code.clone(), b.name.clone()))
+        .chain(
+            programs
+                .iter()
+                .map(|p| (p.code.clone(), p.name(locale).to_owned())),
+        )
         .collect();
     let name_of = |code: &str| {
         program_names
@@ -171,7 +179,7 @@ async fn show_home(
             .balances
             .into_iter()
             .map(|b| BalanceRow {
-                program: b.name,
+                program: name_of(&b.code),
                 code: b.code,
                 available: format::count(b.available),
                 held: (b.held > 0).then(|| format::count(b.held)),
@@ -182,7 +190,10 @@ async fn show_home(
         expiry_days: EXPIRY_DAYS,
         affordable: affordable
             .iter()
-            .map(|offered| card(offered, &names, locale))
+            .map(|(offered, proposal)| Card {
+                reasons: vec![paid_with(proposal.cash, locale)],
+                ..card(offered, &names, locale)
+            })
             .collect(),
         picker: location::picker("/consumer", &located, locale),
         located: here.is_some(),
@@ -251,6 +262,18 @@ fn expiring_groups(
             })
         })
         .collect()
+}
+
+/// How the proposed mix pays: points alone, or points and the cash to add.
+fn paid_with(cash: Money, locale: Locale) -> String {
+    if cash == Money::ZERO {
+        locale.t("homes.affordable.points_only").into_owned()
+    } else {
+        locale.t_with(
+            "homes.affordable.with_cash",
+            &[("cash", &format::money(cash))],
+        )
+    }
 }
 
 /// What a journal entry of `kind` did to the member's points, in words.
