@@ -38,6 +38,13 @@ pub fn start_of_previous_month(at: DateTime<Utc>) -> DateTime<Utc> {
     midnight(first_of_month(date_of(at)) - Months::new(1))
 }
 
+/// 00:00 in Shanghai on the first day of the month after the one `at` falls in:
+/// where "this month" ends, whatever the clocks of the database and the
+/// server say about the present.
+pub fn start_of_next_month(at: DateTime<Utc>) -> DateTime<Utc> {
+    midnight(first_of_month(date_of(at)) + Months::new(1))
+}
+
 fn first_of_month(date: NaiveDate) -> NaiveDate {
     date.with_day(1).expect("every month has a first day")
 }
@@ -59,6 +66,10 @@ mod tests {
         assert_eq!(
             start_of_previous_month(at),
             Utc.with_ymd_and_hms(2026, 11, 30, 16, 0, 0).unwrap()
+        );
+        assert_eq!(
+            start_of_next_month(at),
+            Utc.with_ymd_and_hms(2027, 1, 31, 16, 0, 0).unwrap()
         );
     }
 }

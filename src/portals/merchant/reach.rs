@@ -35,7 +35,8 @@ pub(super) struct Reach {
     pub stores: Vec<StoreTally>,
 }
 
-/// Reads the figures at `now`. A merchant without a program has no earners.
+/// Reads the figures for the month `now` falls in and the one before. A
+/// merchant without a program has no earners.
 pub(super) fn load(
     conn: &mut PgConnection,
     merchant_id: i64,
@@ -44,12 +45,13 @@ pub(super) fn load(
 ) -> Result<Reach, WebError> {
     let this_month = shanghai::start_of_month(now);
     let last_month = shanghai::start_of_previous_month(now);
+    let next_month = shanghai::start_of_next_month(now);
     let earned = match program {
         Some(program) => {
             let code = ProgramCode::parse(&program.code)
                 .map_err(|e| WebError::Internal(anyhow::anyhow!(e)))?;
             MonthPair {
-                this_month: earners::count(conn, &code, this_month, now)?,
+                this_month: earners::count(conn, &code, this_month, next_month)?,
                 last_month: earners::count(conn, &code, last_month, this_month)?,
             }
         }
@@ -63,10 +65,10 @@ pub(super) fn load(
         last_month,
         earned,
         redeemed: MonthPair {
-            this_month: redemption::redeemers(conn, merchant_id, this_month, now)?,
+            this_month: redemption::redeemers(conn, merchant_id, this_month, next_month)?,
             last_month: redemption::redeemers(conn, merchant_id, last_month, this_month)?,
         },
-        stores: redemption::served_by_store(conn, merchant_id, this_month, now)?,
+        stores: redemption::served_by_store(conn, merchant_id, this_month, next_month)?,
     })
 }
 
