@@ -1,11 +1,13 @@
 //! A member's wallet: every program they hold points in, straight from the
 //! ledger, with what is held by open redemptions, the value in CNY at the
 //! program's settlement value, and the combined total. The member's home page
-//! and the partner API both show it, so both read it here.
+//! and the partner API both show it, so both read it here; the home page also
+//! reads the latest movements across the wallets here.
 
-use std::collections::HashMap;
+use std::{cmp::Reverse, collections::HashMap};
 
-use diesel::PgConnection;
+use chrono::{DateTime, Utc};
+use diesel::{PgConnection, QueryResult};
 
 use crate::{
     domain::{
@@ -39,6 +41,9 @@ pub struct Wallet {
     pub total_value: Money,
 }
 
+/// The ledger's owner kind of member wallets.
+const MEMBER: &str = "member";
+
 #[derive(Debug, thiserror::Error)]
 pub enum WalletError {
     #[error(transparent)]
@@ -49,25 +54,43 @@ pub enum WalletError {
     Total(#[from] MoneyError),
 }
 
+/// Every program's settlement value: what a number of its points is worth.
+#[derive(Debug, Clone)]
+pub struct Values(HashMap<String, Rate>);
+
+impl Values {
+    pub fn load(conn: &mut PgConnection) -> QueryResult<Self> {
+        Ok(Self(
+            program::all(conn)?
+                .into_iter()
+                .filter_map(|p| Some((p.code, Rate::new(p.settlement_value).ok()?)))
+                .collect(),
+        ))
+    }
+
+    /// What `points` of program `code` are worth, rounded down so a member is
+    /// never shown more than the points are worth; None where no settlement
+    /// value is agreed (the hub points).
+    pub fn of(&self, code: &str, points: i64) -> Result<Option<Money>, RateError> {
+        self.0
+            .get(code)
+            .map(|rate| rate.value_of(points, Rounding::Down))
+            .transpose()
+    }
+}
+
 /// The member's wallet as the ledger has it now.
 pub fn of_member(conn: &mut PgConnection, member_id: i64) -> Result<Wallet, WalletError> {
-    let accounts = ledger::accounts_of(conn, "member", member_id)?;
+    let accounts = ledger::accounts_of(conn, MEMBER, member_id)?;
     let ids: Vec<_> = accounts.iter().map(|a| a.id).collect();
     let balances = ledger::balances(conn, &ids)?;
     let names = ledger::asset_names(conn)?;
-    let values: HashMap<String, Rate> = program::all(conn)?
-        .into_iter()
-        .filter_map(|p| Some((p.code, Rate::new(p.settlement_value).ok()?)))
-        .collect();
+    let values = Values::load(conn)?;
     let mut total = Money::ZERO;
     let mut rows = Vec::with_capacity(accounts.len());
     for account in accounts {
         let balance = balances.get(&account.id).copied().unwrap_or_default();
-        // Rounded down: a member is never shown more than the points are worth.
-        let value = values
-            .get(&account.asset)
-            .map(|rate| rate.value_of(balance.available(), Rounding::Down))
-            .transpose()?;
+        let value = values.of(&account.asset, balance.available())?;
         if let Some(value) = value {
             total = total.checked_add(value)?;
         }
@@ -86,4 +109,48 @@ pub fn of_member(conn: &mut PgConnection, member_id: i64) -> Result<Wallet, Wall
         balances: rows,
         total_value: total,
     })
+}
+
+/// One posted movement of a member's points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Movement {
+    /// The program (asset) code.
+    pub code: String,
+    /// The journal entry's kind: `earn`, `redeem`, `exchange`, `expire`, ...
+    pub kind: String,
+    pub at: DateTime<Utc>,
+    /// Points in positive, points out negative.
+    pub points: i64,
+}
+
+/// The member's latest `limit` posted movements across all their wallets,
+/// newest first. Each wallet's statement gives at most `limit` lines, so the
+/// merge is exact; a member has a handful of wallets, not hundreds. Holds
+/// (points of an open redemption) are not movements until they post.
+pub fn recent_movements(
+    conn: &mut PgConnection,
+    member_id: i64,
+    limit: u16,
+) -> QueryResult<Vec<Movement>> {
+    let mut lines = Vec::new();
+    for account in ledger::accounts_of(conn, MEMBER, member_id)? {
+        let statement = ledger::statement(conn, account.id, None, limit)?;
+        lines.extend(statement.lines.into_iter().map(|line| {
+            (
+                line.transfer_id,
+                Movement {
+                    code: account.asset.clone(),
+                    kind: line.kind,
+                    at: line.at,
+                    points: line.amount,
+                },
+            )
+        }));
+    }
+    lines.sort_by_key(|(transfer, _)| Reverse(*transfer));
+    Ok(lines
+        .into_iter()
+        .take(usize::from(limit))
+        .map(|(_, movement)| movement)
+        .collect())
 }

@@ -20,6 +20,7 @@
 //! Refunds (`refund`) reverse points; expiry (`expiry`) lapses lots to breakage.
 
 pub mod adjustment;
+pub mod earners;
 pub mod expiry;
 pub mod hub;
 pub mod lot;

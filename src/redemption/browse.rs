@@ -269,11 +269,28 @@ pub fn payable(
     member_id: i64,
     offered: Vec<Offered>,
 ) -> Result<Vec<Offered>, RedeemError> {
+    Ok(first_payable(conn, member_id, offered, usize::MAX)?
+        .into_iter()
+        .map(|(item, _)| item)
+        .collect())
+}
+
+/// As `payable`, stopping at the first `limit` found, each with the mix that
+/// pays for it (the member's home shows a few, and what cash they would add).
+pub fn first_payable(
+    conn: &mut PgConnection,
+    member_id: i64,
+    offered: Vec<Offered>,
+    limit: usize,
+) -> Result<Vec<(Offered, Proposal)>, RedeemError> {
     let holdings = Holdings::of(conn, member_id)?;
-    let mut kept = Vec::with_capacity(offered.len());
+    let mut kept = Vec::with_capacity(offered.len().min(limit));
     for item in offered {
-        if propose_from(conn, &holdings, item.listing.id)?.is_some() {
-            kept.push(item);
+        if kept.len() >= limit {
+            break;
+        }
+        if let Some(proposal) = propose_from(conn, &holdings, item.listing.id)? {
+            kept.push((item, proposal));
         }
     }
     Ok(kept)

@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -148,7 +148,7 @@ pub fn remaining(
         ),
         this_month: left(
             caps.monthly_total,
-            counted(conn, reward_id, None, month_start(now))?,
+            counted(conn, reward_id, None, shanghai::start_of_month(now))?,
         ),
     })
 }
@@ -168,7 +168,7 @@ pub(super) fn reached(
             Window::MonthlyTotal,
             caps.monthly_total,
             None,
-            month_start(now),
+            shanghai::start_of_month(now),
         ),
         (
             Window::DailyPerMember,
@@ -180,7 +180,7 @@ pub(super) fn reached(
             Window::MonthlyPerMember,
             caps.monthly_per_member,
             Some(member_id),
-            month_start(now),
+            shanghai::start_of_month(now),
         ),
     ];
     for (window, cap, member, since) in checks {
@@ -213,20 +213,6 @@ fn counted(
 
 fn day_start(now: DateTime<Utc>) -> DateTime<Utc> {
     shanghai::start_of_day(now)
-}
-
-/// Midnight in Shanghai on the first day of `now`'s month there.
-fn month_start(now: DateTime<Utc>) -> DateTime<Utc> {
-    now.with_timezone(&shanghai::offset())
-        .date_naive()
-        .with_day(1)
-        .expect("every month has a first day")
-        .and_hms_opt(0, 0, 0)
-        .expect("midnight exists")
-        .and_local_timezone(shanghai::offset())
-        .single()
-        .expect("a fixed offset has no gaps")
-        .with_timezone(&Utc)
 }
 
 /// A reward as the platform's caps page lists it.

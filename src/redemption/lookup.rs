@@ -1,9 +1,14 @@
 //! The merchant's side of redemptions: its partner API and its cashiers reach a
 //! redemption only through the merchant it belongs to, so another merchant's
-//! reward or voucher is as absent as one that never was.
+//! reward or voucher is as absent as one that never was. Its home counts the
+//! members it served and what each of its stores served.
 
 use chrono::{DateTime, Utc};
-use diesel::prelude::*;
+use diesel::{
+    dsl::count,
+    prelude::*,
+    sql_types::{BigInt, Nullable, Text, Timestamptz},
+};
 
 use crate::{
     db::schema::{redemptions, rewards},
@@ -95,6 +100,74 @@ pub fn served_since(
         ))
         .load::<(Redemption, String, String)>(conn)
         .map(|rows| rows.into_iter().map(voucher_of).collect())
+}
+
+/// Distinct members whose vouchers of the merchant were served in
+/// [`from`, `until`).
+pub fn redeemers(
+    conn: &mut PgConnection,
+    merchant_id: i64,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> QueryResult<i64> {
+    redemptions::table
+        .filter(redemptions::merchant_id.eq(merchant_id))
+        .filter(redemptions::status.eq("fulfilled"))
+        .filter(redemptions::resolved_at.ge(from))
+        .filter(redemptions::resolved_at.lt(until))
+        .select(count(redemptions::member_id).aggregate_distinct())
+        .get_result(conn)
+}
+
+/// What one of the merchant's stores served in a period; `store_id` None for
+/// vouchers served without naming a store.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct StoreTally {
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub store_id: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub store_name: Option<String>,
+    /// Vouchers served.
+    #[diesel(sql_type = BigInt)]
+    pub served: i64,
+    /// The rewards' value, fen.
+    #[diesel(sql_type = BigInt)]
+    pub value_fen: i64,
+}
+
+/// Vouchers served in [`from`, `until`) by store: every active store (a quiet
+/// one with zeros), a closed one only if it served any, and the vouchers served
+/// with no store last when there are some; the busiest stores first.
+pub fn served_by_store(
+    conn: &mut PgConnection,
+    merchant_id: i64,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> QueryResult<Vec<StoreTally>> {
+    diesel::sql_query(
+        "SELECT * FROM (
+         SELECT s.id AS store_id, s.name AS store_name, count(r.id) AS served,
+                coalesce(sum(r.value_fen), 0)::int8 AS value_fen
+           FROM stores s
+           LEFT JOIN redemptions r
+             ON r.store_id = s.id AND r.merchant_id = $1 AND r.status = 'fulfilled'
+            AND r.resolved_at >= $2 AND r.resolved_at < $3
+          WHERE s.merchant_id = $1
+          GROUP BY s.id
+         HAVING s.active OR count(r.id) > 0
+         UNION ALL
+         SELECT NULL, NULL, count(*), coalesce(sum(value_fen), 0)::int8
+           FROM redemptions
+          WHERE merchant_id = $1 AND store_id IS NULL AND status = 'fulfilled'
+            AND resolved_at >= $2 AND resolved_at < $3
+         HAVING count(*) > 0
+         ) tally
+          ORDER BY store_id IS NULL, value_fen DESC, served DESC, store_name",
+    )
+    .bind::<BigInt, _>(merchant_id)
+    .bind::<Timestamptz, _>(from)
+    .bind::<Timestamptz, _>(until)
+    .load(conn)
 }
 
 fn voucher_of((redemption, title_zh, title_en): (Redemption, String, String)) -> Voucher {

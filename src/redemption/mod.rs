@@ -57,7 +57,8 @@ pub use caps::{
     set_caps,
 };
 pub use lookup::{
-    Voucher, cancel_by_merchant, fulfil_by_id, of_merchant, reward_merchant, served_since, voucher,
+    StoreTally, Voucher, cancel_by_merchant, fulfil_by_id, of_merchant, redeemers, reward_merchant,
+    served_by_store, served_since, voucher,
 };
 use pay::{Leg, Shortfall, Valuation};
 pub use propose::{Holdings, Proposal, propose, propose_from};

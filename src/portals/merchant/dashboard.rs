@@ -1,11 +1,14 @@
 //! The merchant's home: its program's points outstanding and what they are
 //! worth, the deposit's coverage, recent activity of the program's points
 //! straight from the ledger, and — for a standard merchant's owner — the request
-//! to become strategic.
+//! to become strategic. Its owner and managers also see how many members
+//! earned and redeemed this month against the last, and what each store served
+//! this month (`reach`).
 
 use actix_web::{HttpResponse, get, post, web};
 use askama::Template;
 use askama_web::WebTemplate;
+use chrono::Utc;
 use serde::Deserialize;
 
 use crate::{
@@ -35,6 +38,7 @@ use crate::{
 use super::{
     super::see_other,
     deposit::{DEPOSIT_KEEPERS, DepositFigures, HistoryRow, internal, kind_label, signed},
+    reach::{self, REACH_READERS, ReachView},
     settlement::SETTLEMENT_READERS,
 };
 
@@ -82,6 +86,8 @@ struct DashboardPage {
     upgrade: UpgradeView,
     /// For those who may read settlements.
     settlement: Option<SettlementView>,
+    /// Members reached and stores' redemptions, for those who run the program.
+    reach: Option<ReachView>,
 }
 
 /// The next settlement as it stands now (`settlement::estimate`).
@@ -127,12 +133,23 @@ async fn show_dashboard(
     let merchant = who.merchant.clone();
     let merchant_id = merchant.id;
     let reads_settlement = SETTLEMENT_READERS.contains(&who.user.role());
-    let (staff, pending, program, position, activity, request, estimate) = state
+    let reads_reach = REACH_READERS.contains(&who.user.role());
+    let (staff, pending, program, position, activity, request, estimate, reached) = state
         .db(move |conn| {
             let program = program::of_merchant(conn, merchant_id)?;
             let activity = match &program {
                 Some(program) => issuance_activity(conn, program)?,
                 None => Vec::new(),
+            };
+            let reached = if reads_reach {
+                Some(reach::load(
+                    conn,
+                    merchant_id,
+                    program.as_ref(),
+                    Utc::now(),
+                )?)
+            } else {
+                None
             };
             Ok::<_, WebError>((
                 merchant_user::list(conn, merchant_id)?.len(),
@@ -149,6 +166,7 @@ async fn show_dashboard(
                 } else {
                     None
                 },
+                reached,
             ))
         })
         .await?;
@@ -187,6 +205,7 @@ async fn show_dashboard(
             })
             .collect(),
         settlement: estimate.map(|e| SettlementView::of(&e, locale)),
+        reach: reached.map(|r| ReachView::of(&r, locale)),
         upgrade: upgrade_view(
             role == MerchantRole::Owner
                 && standing::tier(m) == Tier::Standard

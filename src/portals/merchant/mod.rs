@@ -9,6 +9,7 @@ pub(super) mod deposit;
 pub(super) mod form;
 mod issue;
 mod program;
+mod reach;
 mod redeem;
 mod settings;
 mod settlement;

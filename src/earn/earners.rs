@@ -1,0 +1,39 @@
+//! How many members earned a program's points in a period, for the merchant's
+//! home ("members who earned", this month against the last). Counted from the
+//! ledger — the `earn` entries' transfers out of the program's issuance account
+//! into member wallets, by when they were booked — so every channel that
+//! issues points (till, partner API, demo) counts alike.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+use crate::{
+    chart,
+    db::schema::{accounts, journal_entries, transfers},
+    domain::points::ProgramCode,
+    ledger,
+};
+
+/// Distinct members credited `program` points by an earn booked in
+/// [`from`, `until`).
+pub fn count(
+    conn: &mut PgConnection,
+    program: &ProgramCode,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> QueryResult<i64> {
+    let Some(issuance) = ledger::find_account(conn, &chart::program_issuance(program).code)? else {
+        return Ok(0);
+    };
+    transfers::table
+        .inner_join(journal_entries::table)
+        .inner_join(accounts::table.on(accounts::id.eq(transfers::credit_account_id)))
+        .filter(transfers::debit_account_id.eq(issuance.id))
+        .filter(transfers::phase.eq_any(["posted", "post_pending"]))
+        .filter(transfers::created_at.ge(from))
+        .filter(transfers::created_at.lt(until))
+        .filter(journal_entries::kind.eq("earn"))
+        .filter(accounts::owner_kind.eq("member"))
+        .select(diesel::dsl::count(accounts::owner_id).aggregate_distinct())
+        .get_result(conn)
+}
