@@ -2,6 +2,7 @@
 //! from the ledger (or the table that owns it) in the test, for each grain.
 
 use alliance::{
+    crypto::Keys,
     db::schema::point_lots,
     domain::{actor::Actor, money::Money},
     earn::expiry,
@@ -18,7 +19,7 @@ use diesel::{
 };
 
 use crate::{
-    exchange_support::{TwoPrograms, earn_points, keys},
+    exchange_support::{TwoPrograms, earn_points},
     harness::spawn_app,
     people_support::{PASSWORD, member, operator},
     redemption_support::{movie_ticket, order},
@@ -83,10 +84,11 @@ fn yuan(fen: i64) -> String {
 /// CINEMA and redeems a ticket with 1,500 of them; Carol earns 300 COFFEE that
 /// lapse; Dave only signs up. CINEMA is then settled (a payout in flight) and
 /// COFFEE too (it owes the house).
-pub(crate) fn scenario(conn: &mut PgConnection) -> TwoPrograms {
+/// Members are signed up with `keys`, so they can sign in to a server using them.
+pub(crate) fn scenario(conn: &mut PgConnection, keys: &Keys) -> TwoPrograms {
     let actor = Actor::system("test");
     let shops = after_one_exchange(conn);
-    let bob = member(conn, &keys(), "+8613800000002", None);
+    let bob = member(conn, keys, "+8613800000002", None);
     earn_points(conn, shops.cinema, bob, 2_000);
     let ticket = movie_ticket(conn, shops.cinema, 5);
     let held = redemption::redeem(
@@ -96,16 +98,16 @@ pub(crate) fn scenario(conn: &mut PgConnection) -> TwoPrograms {
     )
     .unwrap();
     redemption::fulfil(conn, shops.cinema, &held.voucher_code, None, &actor).unwrap();
-    let carol = member(conn, &keys(), "+8613800000003", None);
+    let carol = member(conn, keys, "+8613800000003", None);
     earn_points(conn, shops.coffee, carol, 300);
     diesel::update(point_lots::table.filter(point_lots::member_id.eq(carol)))
         .set(point_lots::expires_at.eq(Some(Utc::now() - chrono::Duration::seconds(1))))
         .execute(conn)
         .unwrap();
     assert_eq!(expiry::expire_due(conn, Utc::now(), 100).unwrap(), 1);
-    member(conn, &keys(), "+8613800000004", None);
+    member(conn, keys, "+8613800000004", None);
     for merchant in [shops.cinema, shops.coffee] {
-        statement::settle(conn, &keys(), merchant, day(0), None).unwrap();
+        statement::settle(conn, keys, merchant, day(0), None).unwrap();
     }
 
     shops
@@ -203,7 +205,7 @@ impl Expected {
 async fn every_figure_on_the_platform_home_equals_the_ledger() {
     let app = spawn_app().await;
     let conn = &mut app.db.conn();
-    let shops = scenario(conn);
+    let shops = scenario(conn, &app.keys);
     let Expected {
         issued,
         redeemed,
