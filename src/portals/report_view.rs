@@ -5,11 +5,12 @@
 //! A merchant sees the same reports narrowed to itself: its id replaces any
 //! merchant in the query, and the choices offer only its program and stores.
 
-use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, http::StatusCode, web};
 use askama::Template;
 use chrono::Utc;
 use diesel::PgConnection;
 
+use super::{merchant::form::respond, platform::settlement::download};
 use crate::{
     domain::{district::District, shanghai},
     i18n::Locale,
@@ -17,7 +18,7 @@ use crate::{
         self, Cell, FilterField, FilterQuery, Filters, ReportError, ReportKind, Table, filter,
         region,
     },
-    web::{error::WebError, format, page::Chrome},
+    web::{error::WebError, format, page::Chrome, state::AppState},
 };
 
 impl From<ReportError> for WebError {
@@ -104,6 +105,39 @@ impl Run {
     }
 }
 
+pub struct KindView {
+    pub slug: &'static str,
+    pub title: String,
+    pub description: String,
+}
+
+/// The list of reports under `base`, each with a one-line description.
+#[derive(Template)]
+#[template(path = "platform/reports/index.html")]
+pub struct IndexPage {
+    chrome: Chrome,
+    base: String,
+    kinds: Vec<KindView>,
+}
+
+impl IndexPage {
+    pub fn new(chrome: Chrome, base: &str, kinds: &[ReportKind]) -> Self {
+        let locale = chrome.locale;
+        Self {
+            kinds: kinds
+                .iter()
+                .map(|kind| KindView {
+                    slug: kind.slug(),
+                    title: locale.t(&kind.title_key()).into_owned(),
+                    description: locale.t(&kind.description_key()).into_owned(),
+                })
+                .collect(),
+            base: base.to_owned(),
+            chrome,
+        }
+    }
+}
+
 /// A report's page: the filter form, and the table when the filters were good.
 #[derive(Template)]
 #[template(path = "platform/reports/report.html")]
@@ -144,6 +178,54 @@ impl ReportPage {
             StatusCode::BAD_REQUEST
         }
     }
+}
+
+/// The report's page under `base` for the query.
+pub async fn page(
+    state: &web::Data<AppState>,
+    chrome: Chrome,
+    base: &str,
+    kind: ReportKind,
+    query: FilterQuery,
+    scope: Scope,
+) -> Result<HttpResponse, WebError> {
+    let run = run_blocking(state, kind, query, scope, chrome.locale).await?;
+    let page = ReportPage::new(chrome, base, kind, run);
+    respond(page.status(), &page)
+}
+
+/// The report as a CSV download; filters that are wrong get the page with
+/// what was wrong instead.
+pub async fn csv(
+    state: &web::Data<AppState>,
+    chrome: Chrome,
+    base: &str,
+    kind: ReportKind,
+    query: FilterQuery,
+    scope: Scope,
+) -> Result<HttpResponse, WebError> {
+    let run = run_blocking(state, kind, query, scope, chrome.locale).await?;
+    if let (Some(name), Some((_, table))) = (run.file_name(kind), &run.built) {
+        return Ok(download(
+            "text/csv; charset=utf-8",
+            &name,
+            report::csv::to_csv(table),
+        ));
+    }
+    let page = ReportPage::new(chrome, base, kind, run);
+    respond(page.status(), &page)
+}
+
+async fn run_blocking(
+    state: &web::Data<AppState>,
+    kind: ReportKind,
+    query: FilterQuery,
+    scope: Scope,
+    locale: Locale,
+) -> Result<Run, WebError> {
+    state
+        .db(move |conn| run(conn, kind, &query, scope, locale))
+        .await
 }
 
 /// Parses the filters (checking that what they name exists, and is the

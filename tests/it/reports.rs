@@ -800,3 +800,97 @@ async fn the_report_pages_show_the_figures_and_the_csv_and_refuse_bad_filters_an
     );
     assert!(refused.location.unwrap().starts_with("/platform/sign-in"));
 }
+
+#[tokio::test]
+async fn a_merchant_sees_its_own_reports_only_and_a_cashier_none() {
+    let app = spawn_app().await;
+    let (w, outstanding) = {
+        let conn = &mut app.db.conn();
+        let w = world(conn);
+        let outstanding = one(conn, HELD, "CINEMA");
+        (w, outstanding)
+    };
+    let conn = &mut app.db.conn();
+    merchant_user(
+        conn,
+        w.shops.cinema,
+        "owner@cinema.test",
+        MerchantRole::Owner,
+    );
+    merchant_user(
+        conn,
+        w.shops.cinema,
+        "till@cinema.test",
+        MerchantRole::Cashier,
+    );
+    let owner = app.browser();
+    let signed = owner
+        .sign_in("merchant", "owner@cinema.test", PASSWORD)
+        .await;
+    assert_eq!(signed.status, 303);
+
+    let index = owner.get("/merchant/reports").await;
+    assert_eq!(index.status, 200);
+    assert!(index.body.contains("/merchant/reports/settlement-status"));
+    assert!(!index.body.contains("/merchant/reports/exchange-flows"));
+    assert_eq!(
+        owner.get("/merchant/reports/exchange-flows").await.status,
+        404
+    );
+
+    // Another merchant in the query changes nothing: the report is CINEMA's.
+    let page = owner
+        .get(&format!(
+            "/merchant/reports/liability?merchant={}",
+            w.shops.coffee
+        ))
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("CINEMA 积分"));
+    assert!(!page.body.contains("COFFEE 积分"));
+    assert!(page.body.contains(&format::count(outstanding)));
+    assert!(
+        !page.body.contains("name=\"merchant\""),
+        "no merchant select"
+    );
+
+    let redemptions = owner.get("/merchant/reports/redemptions").await;
+    assert!(redemptions.body.contains("世纪影城"));
+    assert!(
+        !redemptions.body.contains("徐家汇店"),
+        "only its own stores"
+    );
+    let foreign = owner
+        .get(&format!(
+            "/merchant/reports/redemptions?store={}",
+            w.coffee_store
+        ))
+        .await;
+    assert_eq!(foreign.status, 400);
+    assert!(foreign.body.contains("该门店不属于所选商户。"));
+
+    let response = owner
+        .client
+        .get(app.url("/merchant/reports/settlement-status/csv"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let rows = records(&response.bytes().await.unwrap());
+    assert_eq!(rows.len(), 2, "CINEMA's statement and the totals");
+    assert_eq!(rows[0][0], "CINEMA 商户");
+    assert_eq!(rows[0][4], rows[1][4], "totals of one row");
+
+    let till = app.browser();
+    assert_eq!(
+        till.sign_in("merchant", "till@cinema.test", PASSWORD)
+            .await
+            .status,
+        303
+    );
+    assert_eq!(till.get("/merchant/reports").await.status, 403);
+    assert_eq!(
+        till.get("/merchant/reports/liability/csv").await.status,
+        403
+    );
+}

@@ -3,25 +3,22 @@
 //! filters. Finance, admins and risk read them; the figures come from
 //! `crate::report` through `report_view`.
 
-use actix_web::{HttpResponse, get, web};
-use askama::Template;
-use askama_web::WebTemplate;
+use actix_web::{HttpResponse, get, http::StatusCode, web};
 
 use crate::{
     people::operator::OperatorRole,
-    report::{self, FilterQuery, ReportKind},
+    report::{FilterQuery, ReportKind},
     web::{
         auth::{OperatorPrincipal, Signed},
         context::PageContext,
         error::WebError,
-        page::Chrome,
         state::AppState,
     },
 };
 
 use super::super::{
     merchant::form::respond,
-    report_view::{self, ReportPage, Run, Scope},
+    report_view::{self, IndexPage, Scope},
 };
 
 /// Who may read the reports.
@@ -30,6 +27,7 @@ pub(super) const REPORT_READERS: &[OperatorRole] = &[
     OperatorRole::Admin,
     OperatorRole::Risk,
 ];
+const BASE: &str = "/platform/reports";
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(show_index)
@@ -37,61 +35,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(download_csv);
 }
 
-pub struct KindView {
-    pub slug: &'static str,
-    pub title: String,
-    pub description: String,
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "platform/reports/index.html")]
-struct IndexPage {
-    chrome: Chrome,
-    kinds: Vec<KindView>,
-}
-
 #[get("/reports")]
 async fn show_index(
     ctx: PageContext,
     who: Signed<OperatorPrincipal>,
-) -> Result<IndexPage, WebError> {
+) -> Result<HttpResponse, WebError> {
     who.require(REPORT_READERS)?;
-    let locale = ctx.locale;
-    Ok(IndexPage {
-        chrome: super::chrome(&ctx, &who, "/platform/reports"),
-        kinds: ReportKind::ALL
-            .into_iter()
-            .map(|kind| KindView {
-                slug: kind.slug(),
-                title: locale.t(&kind.title_key()).into_owned(),
-                description: locale.t(&kind.description_key()).into_owned(),
-            })
-            .collect(),
-    })
+    let page = IndexPage::new(super::chrome(&ctx, &who, BASE), BASE, &ReportKind::ALL);
+    respond(StatusCode::OK, &page)
 }
 
 fn kind_of(slug: &str) -> Result<ReportKind, WebError> {
     ReportKind::from_slug(slug).ok_or(WebError::NotFound)
-}
-
-async fn run(
-    state: &AppState,
-    kind: ReportKind,
-    query: FilterQuery,
-    locale: crate::i18n::Locale,
-) -> Result<Run, WebError> {
-    state
-        .db(move |conn| report_view::run(conn, kind, &query, Scope::Platform, locale))
-        .await
-}
-
-fn page(ctx: &PageContext, who: &OperatorPrincipal, kind: ReportKind, run: Run) -> ReportPage {
-    ReportPage::new(
-        super::chrome(ctx, who, "/platform/reports"),
-        "/platform/reports",
-        kind,
-        run,
-    )
 }
 
 #[get("/reports/{kind}")]
@@ -104,9 +59,16 @@ async fn show_report(
 ) -> Result<HttpResponse, WebError> {
     who.require(REPORT_READERS)?;
     let kind = kind_of(&kind)?;
-    let run = run(&state, kind, query.into_inner(), ctx.locale).await?;
-    let page = page(&ctx, &who, kind, run);
-    respond(page.status(), &page)
+    let chrome = super::chrome(&ctx, &who, BASE);
+    report_view::page(
+        &state,
+        chrome,
+        BASE,
+        kind,
+        query.into_inner(),
+        Scope::Platform,
+    )
+    .await
 }
 
 #[get("/reports/{kind}/csv")]
@@ -119,16 +81,14 @@ async fn download_csv(
 ) -> Result<HttpResponse, WebError> {
     who.require(REPORT_READERS)?;
     let kind = kind_of(&kind)?;
-    let run = run(&state, kind, query.into_inner(), ctx.locale).await?;
-    match (run.file_name(kind), &run.built) {
-        (Some(name), Some((_, table))) => Ok(super::settlement::download(
-            "text/csv; charset=utf-8",
-            &name,
-            report::csv::to_csv(table),
-        )),
-        _ => {
-            let page = page(&ctx, &who, kind, run);
-            respond(page.status(), &page)
-        }
-    }
+    let chrome = super::chrome(&ctx, &who, BASE);
+    report_view::csv(
+        &state,
+        chrome,
+        BASE,
+        kind,
+        query.into_inner(),
+        Scope::Platform,
+    )
+    .await
 }
