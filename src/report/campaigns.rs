@@ -17,7 +17,7 @@ use crate::{campaign, domain::money::Money, i18n::Locale};
 use super::{Cell, Filters, ReportError, Table, tick};
 
 #[derive(Debug, QueryableByName)]
-struct Awards {
+struct AwardSums {
     #[diesel(sql_type = BigInt)]
     campaign_id: i64,
     #[diesel(sql_type = BigInt)]
@@ -56,11 +56,11 @@ pub(super) fn build(
                 .is_none_or(|m| l.merchants.iter().any(|merchant| merchant.id == m))
         })
         .collect();
-    let awards: HashMap<i64, Awards> = diesel::sql_query(AWARDS)
+    let awards: HashMap<i64, AwardSums> = diesel::sql_query(AWARDS)
         .bind::<Timestamptz, _>(starts)
         .bind::<Timestamptz, _>(ends)
         .bind::<Nullable<BigInt>, _>(filters.merchant_id)
-        .load::<Awards>(conn)?
+        .load::<AwardSums>(conn)?
         .into_iter()
         .map(|a| (a.campaign_id, a))
         .collect();

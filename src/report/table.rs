@@ -171,7 +171,7 @@ mod tests {
     #[test]
     fn plain_cells_have_no_separators_or_signs() {
         assert_eq!(
-            Cell::Money(Money::from_fen(123_456_78)).plain(),
+            Cell::Money(Money::from_fen(12_345_678)).plain(),
             "123456.78"
         );
         assert_eq!(Cell::Points(1_234_567).plain(), "1234567");

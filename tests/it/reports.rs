@@ -79,12 +79,41 @@ fn world(conn: &mut PgConnection) -> World {
 
     // Bob's 300 COFFEE, earned 20 days ago, lapse first.
     let bob = member(conn, &keys(), "+8613800000002", None);
-    let mut request = alliance::earn::EarnRequest {
-        merchant_id: shops.coffee,
-        order_id: alliance::earn::OrderId::parse("BOB-1").unwrap(),
-        member_id: bob,
-        amount: Money::from_fen(30_000),
-        occurred_at: Some(Utc::now() - Duration::days(20)),
+    purchase(
+        conn,
+        shops.coffee,
+        bob,
+        30_000,
+        Some(Utc::now() - Duration::days(20)),
+    );
+    let lapse = lot::upcoming(conn, bob).unwrap()[0].expires_at.unwrap();
+    assert_eq!(expiry::expire_due(conn, lapse, 100).unwrap(), 1);
+    let carol = campaign_at(conn, shops.coffee);
+    tickets(conn, shops.cinema, cinema_store, carol);
+    for merchant in [shops.coffee, shops.cinema] {
+        statement::settle(conn, &keys(), merchant, day(0), None).unwrap();
+    }
+    World {
+        shops,
+        coffee_store,
+        cinema_store,
+    }
+}
+
+/// A purchase of `fen` by the member at the merchant.
+fn purchase(
+    conn: &mut PgConnection,
+    merchant_id: i64,
+    member_id: i64,
+    fen: i64,
+    occurred_at: Option<chrono::DateTime<Utc>>,
+) {
+    let request = alliance::earn::EarnRequest {
+        merchant_id,
+        order_id: alliance::earn::OrderId::parse(&format!("P-{member_id}-{fen}")).unwrap(),
+        member_id,
+        amount: Money::from_fen(fen),
+        occurred_at,
         store_id: None,
         program: None,
         source: alliance::earn::Source::Api,
@@ -92,10 +121,11 @@ fn world(conn: &mut PgConnection) -> World {
         ip: None,
     };
     alliance::earn::earn(conn, &request, &Actor::system("test-till")).unwrap();
-    let lapse = lot::upcoming(conn, bob).unwrap()[0].expires_at.unwrap();
-    assert_eq!(expiry::expire_due(conn, lapse, 100).unwrap(), 1);
+}
 
-    // A campaign doubling COFFEE's points; Carol's purchase earns a bonus.
+/// A campaign doubling COFFEE's points; Carol's purchase earns a bonus.
+/// Returns Carol.
+fn campaign_at(conn: &mut PgConnection, coffee: i64) -> i64 {
     let campaign: i64 = diesel::insert_into(campaigns::table)
         .values((
             campaigns::name_zh.eq("双倍积分周"),
@@ -113,23 +143,22 @@ fn world(conn: &mut PgConnection) -> World {
     diesel::insert_into(campaign_merchants::table)
         .values((
             campaign_merchants::campaign_id.eq(campaign),
-            campaign_merchants::merchant_id.eq(shops.coffee),
+            campaign_merchants::merchant_id.eq(coffee),
         ))
         .execute(conn)
         .unwrap();
     let carol = member(conn, &keys(), "+8613800000003", None);
-    request.order_id = alliance::earn::OrderId::parse("CAROL-1").unwrap();
-    request.member_id = carol;
-    request.occurred_at = None;
-    request.amount = Money::from_fen(80_000);
-    alliance::earn::earn(conn, &request, &Actor::system("test-till")).unwrap();
+    purchase(conn, coffee, carol, 80_000, None);
+    carol
+}
 
-    // Carol's CINEMA points pay for two tickets: one served at the store
-    // (1,000 points and ¥10.00 cash), one called off.
-    earn_points(conn, shops.cinema, carol, 3_000);
+/// Carol's CINEMA points pay for two tickets: one served at the store (1,000
+/// points and ¥10.00 cash), one called off.
+fn tickets(conn: &mut PgConnection, cinema: i64, cinema_store: i64, carol: i64) {
+    earn_points(conn, cinema, carol, 3_000);
     let ticket: i64 = diesel::insert_into(rewards::table)
         .values((
-            rewards::merchant_id.eq(shops.cinema),
+            rewards::merchant_id.eq(cinema),
             rewards::title_zh.eq("双人电影票"),
             rewards::title_en.eq("Movie tickets for two"),
             rewards::category.eq("entertainment"),
@@ -156,7 +185,7 @@ fn world(conn: &mut PgConnection) -> World {
     let served = redemption::redeem(conn, &order(1_000, 1_000, "t-1"), &member_actor).unwrap();
     redemption::fulfil(
         conn,
-        shops.cinema,
+        cinema,
         &served.voucher_code,
         Some(cinema_store),
         &member_actor,
@@ -164,15 +193,6 @@ fn world(conn: &mut PgConnection) -> World {
     .unwrap();
     let called_off = redemption::redeem(conn, &order(1_500, 0, "t-2"), &member_actor).unwrap();
     redemption::cancel(conn, carol, called_off.id, &member_actor).unwrap();
-
-    for merchant in [shops.coffee, shops.cinema] {
-        statement::settle(conn, &keys(), merchant, day(0), None).unwrap();
-    }
-    World {
-        shops,
-        coffee_store,
-        cinema_store,
-    }
 }
 
 fn filters(query: &str, kind: ReportKind) -> Filters {
@@ -315,10 +335,10 @@ struct Served {
 }
 
 #[test]
-fn exchange_redemption_campaign_deposit_and_settlement_reports_match_their_tables() {
+fn exchange_flows_and_redemptions_match_their_tables() {
     let db = TestDb::new();
     let conn = &mut db.conn();
-    let w = world(conn);
+    world(conn);
 
     let flows = build(conn, ReportKind::ExchangeFlows, "");
     let f: Flow = sql_query(
@@ -369,7 +389,13 @@ fn exchange_redemption_campaign_deposit_and_settlement_reports_match_their_table
         (&totals[3], &totals[4], &totals[5]),
         (&Cell::Count(1), &Cell::Count(1), &money(3_000))
     );
+}
 
+#[test]
+fn campaign_deposit_and_settlement_reports_match_their_tables() {
+    let db = TestDb::new();
+    let conn = &mut db.conn();
+    let w = world(conn);
     let campaigns = build(conn, ReportKind::Campaigns, "");
     let (spent, bonus, cost, house): (i64, i64, i64, i64) = campaigns::table
         .inner_join(alliance::db::schema::campaign_awards::table)
@@ -436,7 +462,7 @@ fn exchange_redemption_campaign_deposit_and_settlement_reports_match_their_table
 }
 
 #[test]
-fn filters_narrow_the_rows_and_a_period_without_activity_shows_none() {
+fn filters_narrow_the_rows() {
     let db = TestDb::new();
     let conn = &mut db.conn();
     let w = world(conn);
@@ -517,7 +543,13 @@ fn filters_narrow_the_rows_and_a_period_without_activity_shows_none() {
             .rows
             .is_empty()
     );
+}
 
+#[test]
+fn a_period_without_activity_shows_none() {
+    let db = TestDb::new();
+    let conn = &mut db.conn();
+    world(conn);
     // Last year: nothing happened, though the points are outstanding today.
     let year_ago = today() - Duration::days(365);
     let period = format!("from={}&to={}", year_ago - Duration::days(10), year_ago);
@@ -689,7 +721,7 @@ async fn signed_in(app: &TestApp, email: &str, role: OperatorRole) -> crate::har
 }
 
 #[tokio::test]
-async fn the_report_pages_show_the_figures_and_the_csv_and_refuse_bad_filters_and_other_roles() {
+async fn the_report_pages_show_the_figures_and_the_csv_and_refuse_bad_filters() {
     let app = spawn_app().await;
     let (coffee, outstanding) = {
         let conn = &mut app.db.conn();
@@ -769,7 +801,12 @@ async fn the_report_pages_show_the_figures_and_the_csv_and_refuse_bad_filters_an
     assert_eq!(reversed.status, 400);
     assert!(reversed.body.contains("开始日期不能晚于结束日期。"));
     assert_eq!(finance.get("/platform/reports/nonsense").await.status, 404);
+}
 
+#[tokio::test]
+async fn only_finance_admins_and_risk_read_the_platform_reports() {
+    let app = spawn_app().await;
+    let coffee = crate::people_support::merchant(&mut app.db.conn(), "COFFEE");
     let risk = signed_in(&app, "risk@alliance.test", OperatorRole::Risk).await;
     assert_eq!(
         risk.get("/platform/reports/deposit-coverage").await.status,
