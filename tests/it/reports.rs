@@ -836,6 +836,21 @@ async fn only_finance_admins_and_risk_read_the_platform_reports() {
         "a merchant is sent to the platform's sign-in"
     );
     assert!(refused.location.unwrap().starts_with("/platform/sign-in"));
+
+    member(&mut app.db.conn(), &app.keys, "13800000009", None);
+    let consumer = app.browser();
+    assert_eq!(
+        consumer
+            .sign_in("consumer", "13800000009", PASSWORD)
+            .await
+            .status,
+        303
+    );
+    for path in ["/platform/reports", "/merchant/reports/liability/csv"] {
+        let refused = consumer.get(path).await;
+        assert_eq!(refused.status, 303, "{path}: a member is sent to sign in");
+        assert!(!refused.location.unwrap().starts_with("/consumer"));
+    }
 }
 
 #[tokio::test]
