@@ -68,7 +68,7 @@ pub(super) fn build(
             .map_or((0, 0), |f| (f.expired, f.redeemed));
         let value = program
             .value
-            .value_of(expired, Rounding::HalfEven)
+            .value_of(expired, Rounding::Down)
             .map_err(|_| ReportError::Valuation(program.code.clone()))?;
         table.rows.push(vec![
             Cell::Text(program.code.clone()),

@@ -2,7 +2,8 @@
 //! the posted balance of `program:P:issuance` as of that instant, from the
 //! transfers themselves), the points issued and retired within the period, and
 //! what the outstanding points are worth in CNY — at the program's settlement
-//! value, or for ALP at its issue price.
+//! value, or for ALP at its issue price (`overview::point_values`), rounded
+//! down as the platform's home values the liability.
 
 use std::collections::HashMap;
 
@@ -74,7 +75,7 @@ pub(super) fn build(
             .map_or((0, 0, 0), |f| (f.outstanding, f.issued, f.retired));
         let value = program
             .value
-            .value_of(outstanding, Rounding::HalfEven)
+            .value_of(outstanding, Rounding::Down)
             .map_err(|_| ReportError::Valuation(program.code.clone()))?;
         table.rows.push(vec![
             Cell::Text(program.code.clone()),

@@ -27,9 +27,9 @@ use crate::{
     db::schema::merchants,
     deposit::DepositError,
     domain::{points::ProgramCode, rate::Rate},
-    earn::hub,
     i18n::Locale,
     merchant::Merchant,
+    overview::{self, OverviewError},
     program,
 };
 
@@ -104,6 +104,8 @@ pub enum ReportError {
     Database(#[from] diesel::result::Error),
     #[error(transparent)]
     Deposit(#[from] DepositError),
+    #[error(transparent)]
+    Overview(#[from] OverviewError),
     #[error("a valuation of program {0} is out of range")]
     Valuation(String),
 }
@@ -185,14 +187,19 @@ fn programs_in_scope(
     locale: Locale,
 ) -> Result<Vec<ProgramInScope>, ReportError> {
     let owners = merchants(conn)?;
+    let values = overview::point_values(conn)?;
+    let value_of = |code: &str| {
+        values
+            .get(code)
+            .copied()
+            .ok_or_else(|| ReportError::Valuation(code.to_owned()))
+    };
     let wanted = |code: &str| filters.program.as_deref().is_none_or(|p| p == code);
     let mut scope = Vec::new();
     for p in program::all(conn)? {
         if !wanted(&p.code) || filters.merchant_id.is_some_and(|m| m != p.merchant_id) {
             continue;
         }
-        let value =
-            Rate::new(p.settlement_value).map_err(|_| ReportError::Valuation(p.code.clone()))?;
         scope.push(ProgramInScope {
             name: p.name(locale).to_owned(),
             owner: owners
@@ -200,8 +207,8 @@ fn programs_in_scope(
                 .find(|m| m.id == p.merchant_id)
                 .map(|m| m.name(locale).to_owned())
                 .unwrap_or_default(),
+            value: value_of(&p.code)?,
             code: p.code,
-            value,
             basis: Basis::SettlementValue,
         });
     }
@@ -212,7 +219,7 @@ fn programs_in_scope(
             code: alp.as_str().to_owned(),
             name: locale.t("reports.alp.name").into_owned(),
             owner: locale.t("reports.alp.owner").into_owned(),
-            value: hub::policy(conn)?.issue_price,
+            value: value_of(alp.as_str())?,
             basis: Basis::IssuePrice,
         });
     }

@@ -285,7 +285,7 @@ fn liability_and_breakage_match_the_transfers_and_the_domain_tables() {
         );
         assert_eq!(held, issued - exchanged_out - redeemed);
         let fen = (Decimal::from(held) * value.parse::<Decimal>().unwrap() * Decimal::ONE_HUNDRED)
-            .round()
+            .floor()
             .try_into()
             .unwrap();
         assert_eq!(r[6], money(fen), "{code} valued at its settlement value");
