@@ -31,6 +31,7 @@ pub mod people;
 pub mod portals;
 pub mod program;
 pub mod redemption;
+pub mod report;
 pub mod risk;
 pub mod settlement;
 pub mod startup;

@@ -8,6 +8,7 @@ mod media;
 mod merchant;
 mod platform;
 mod public;
+mod report_view;
 mod sign_in;
 
 use actix_web::{

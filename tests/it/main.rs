@@ -48,6 +48,7 @@ mod program_settings;
 mod recommendations;
 mod redemption;
 mod redemption_cashier;
+mod reports;
 mod reward_caps;
 mod rewards_consumer;
 mod risk_earning;

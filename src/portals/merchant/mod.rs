@@ -11,6 +11,7 @@ mod issue;
 mod program;
 mod reach;
 mod redeem;
+mod reports;
 mod settings;
 mod settlement;
 mod staff;
@@ -43,7 +44,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(api_keys::routes)
         .configure(program::routes)
         .configure(settings::routes)
-        .configure(settlement::routes);
+        .configure(settlement::routes)
+        .configure(reports::routes);
 }
 
 /// Who sees the staff list; only the owner changes it.
@@ -98,6 +100,7 @@ fn chrome(ctx: &PageContext, who: &MerchantPrincipal, current: &str) -> Chrome {
             "settlement_portals.nav",
             settlement::SETTLEMENT_READERS,
         ),
+        ("/merchant/reports", "reports.nav", reports::REPORT_READERS),
         (
             "/merchant/stores",
             "merchant_admin.nav.stores",

@@ -10,6 +10,7 @@ mod deposits;
 mod exchange;
 mod merchants;
 mod operators;
+mod reports;
 mod reward_caps;
 mod risk;
 pub(super) mod settlement;
@@ -42,7 +43,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(verifications::routes)
         .configure(reward_caps::routes)
         .configure(settlement::routes)
-        .configure(books::routes);
+        .configure(books::routes)
+        .configure(reports::routes);
 }
 
 /// Who may read the audit log: it shows every change with before and after.
@@ -99,6 +101,14 @@ fn chrome(ctx: &PageContext, who: &OperatorPrincipal, current: &str) -> Chrome {
             locale,
             "/platform/settlement",
             "settlement_portals.nav",
+            current,
+        ));
+    }
+    if reports::REPORT_READERS.contains(&role) {
+        nav.push(nav_item(
+            locale,
+            "/platform/reports",
+            "reports.nav",
             current,
         ));
     }

@@ -669,7 +669,7 @@ async fn batch_file(state: &AppState, id: i64) -> Result<payout_file::PayoutFile
         .await
 }
 
-fn download(content_type: &str, name: &str, body: Vec<u8>) -> HttpResponse {
+pub(in crate::portals) fn download(content_type: &str, name: &str, body: Vec<u8>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(content_type)
         .insert_header((

@@ -1,0 +1,86 @@
+//! The merchant's reports: the platform's reports narrowed to the signed-in
+//! merchant — the liability of its program, redemptions at its stores, its
+//! campaigns, its settlement status and its deposit — each with the same
+//! filters (less the merchant) and CSV download. Owners and managers read them.
+
+use actix_web::{HttpResponse, get, http::StatusCode, web};
+
+use crate::{
+    people::merchant_user::MerchantRole,
+    report::{FilterQuery, ReportKind},
+    web::{
+        auth::{MerchantPrincipal, Signed},
+        context::PageContext,
+        error::WebError,
+        state::AppState,
+    },
+};
+
+use super::{
+    super::report_view::{self, IndexPage, Scope},
+    form::respond,
+};
+
+/// Who sees the merchant's reports: the people who see its money.
+pub(super) const REPORT_READERS: &[MerchantRole] = &[MerchantRole::Owner, MerchantRole::Manager];
+const BASE: &str = "/merchant/reports";
+/// The reports about one merchant.
+const KINDS: [ReportKind; 5] = [
+    ReportKind::Liability,
+    ReportKind::Redemptions,
+    ReportKind::Campaigns,
+    ReportKind::SettlementStatus,
+    ReportKind::DepositCoverage,
+];
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(show_index)
+        .service(show_report)
+        .service(download_csv);
+}
+
+#[get("/reports")]
+async fn show_index(
+    ctx: PageContext,
+    who: Signed<MerchantPrincipal>,
+) -> Result<HttpResponse, WebError> {
+    who.require(REPORT_READERS)?;
+    let page = IndexPage::new(super::chrome(&ctx, &who, BASE), BASE, &KINDS);
+    respond(StatusCode::OK, &page)
+}
+
+fn kind_of(slug: &str) -> Result<ReportKind, WebError> {
+    ReportKind::from_slug(slug)
+        .filter(|kind| KINDS.contains(kind))
+        .ok_or(WebError::NotFound)
+}
+
+#[get("/reports/{kind}")]
+async fn show_report(
+    ctx: PageContext,
+    who: Signed<MerchantPrincipal>,
+    state: web::Data<AppState>,
+    kind: web::Path<String>,
+    query: web::Query<FilterQuery>,
+) -> Result<HttpResponse, WebError> {
+    who.require(REPORT_READERS)?;
+    let kind = kind_of(&kind)?;
+    let scope = Scope::Merchant(who.merchant.id);
+    let chrome = super::chrome(&ctx, &who, BASE);
+    report_view::page(&state, chrome, BASE, kind, query.into_inner(), scope).await
+}
+
+#[get("/reports/{kind}/csv")]
+async fn download_csv(
+    ctx: PageContext,
+    who: Signed<MerchantPrincipal>,
+    state: web::Data<AppState>,
+    kind: web::Path<String>,
+    query: web::Query<FilterQuery>,
+) -> Result<HttpResponse, WebError> {
+    who.require(REPORT_READERS)?;
+    let kind = kind_of(&kind)?;
+    let scope = Scope::Merchant(who.merchant.id);
+    let chrome = super::chrome(&ctx, &who, BASE);
+    report_view::csv(&state, chrome, BASE, kind, query.into_inner(), scope).await
+}

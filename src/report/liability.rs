@@ -1,0 +1,99 @@
+//! Liability by program: the points outstanding at the end of the period (minus
+//! the posted balance of `program:P:issuance` as of that instant, from the
+//! transfers themselves), the points issued and retired within the period, and
+//! what the outstanding points are worth in CNY — at the program's settlement
+//! value, or for ALP at its issue price (`overview::point_values`), rounded
+//! down as the platform's home values the liability.
+
+use std::collections::HashMap;
+
+use diesel::{
+    prelude::*,
+    sql_types::{BigInt, Text, Timestamptz},
+};
+
+use crate::{domain::money::Rounding, i18n::Locale};
+
+use super::{Cell, Filters, ReportError, Table, programs_in_scope, tick};
+
+#[derive(Debug, QueryableByName)]
+struct Figures {
+    #[diesel(sql_type = Text)]
+    program: String,
+    #[diesel(sql_type = BigInt)]
+    outstanding: i64,
+    #[diesel(sql_type = BigInt)]
+    issued: i64,
+    #[diesel(sql_type = BigInt)]
+    retired: i64,
+}
+
+/// Per program, from the posted transfers touching its issuance account.
+/// Issuing debits the account, retiring credits it.
+const FIGURES: &str = "\
+    SELECT a.asset AS program, \
+      coalesce(sum(CASE WHEN t.debit_account_id = a.id THEN t.amount ELSE -t.amount END) \
+               FILTER (WHERE t.created_at < $2), 0)::int8 AS outstanding, \
+      coalesce(sum(t.amount) FILTER (WHERE t.debit_account_id = a.id \
+               AND t.created_at >= $1 AND t.created_at < $2), 0)::int8 AS issued, \
+      coalesce(sum(t.amount) FILTER (WHERE t.credit_account_id = a.id \
+               AND t.created_at >= $1 AND t.created_at < $2), 0)::int8 AS retired \
+    FROM accounts a \
+    JOIN transfers t ON t.debit_account_id = a.id OR t.credit_account_id = a.id \
+    WHERE a.owner_kind = 'program' AND a.purpose = 'issuance' \
+      AND t.phase IN ('posted', 'post_pending') \
+    GROUP BY a.asset";
+
+pub(super) fn build(
+    conn: &mut PgConnection,
+    filters: &Filters,
+    locale: Locale,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Table, ReportError> {
+    let scope = programs_in_scope(conn, filters, locale)?;
+    let figures: HashMap<String, Figures> = diesel::sql_query(FIGURES)
+        .bind::<Timestamptz, _>(filters.starts_at())
+        .bind::<Timestamptz, _>(filters.ends_at())
+        .load::<Figures>(conn)?
+        .into_iter()
+        .map(|f| (f.program.clone(), f))
+        .collect();
+    let t = |key: &str| locale.t(key).into_owned();
+    let mut table = Table::new([
+        (t("reports.col.program"), false),
+        (t("reports.col.program_name"), false),
+        (t("reports.col.owner"), false),
+        (t("reports.col.outstanding_points"), false),
+        (t("reports.col.issued_points"), false),
+        (t("reports.col.retired_points"), false),
+        (t("reports.col.liability_cny"), true),
+        (t("reports.col.basis"), false),
+    ]);
+    for (done, program) in scope.iter().enumerate() {
+        let (outstanding, issued, retired) = figures
+            .get(&program.code)
+            .map_or((0, 0, 0), |f| (f.outstanding, f.issued, f.retired));
+        let value = program
+            .value
+            .value_of(outstanding, Rounding::Down)
+            .map_err(|_| ReportError::Valuation(program.code.clone()))?;
+        table.rows.push(vec![
+            Cell::Text(program.code.clone()),
+            Cell::Text(program.name.clone()),
+            Cell::Text(program.owner.clone()),
+            Cell::Points(outstanding),
+            Cell::Points(issued),
+            Cell::Points(retired),
+            Cell::Money(value),
+            Cell::Text(format!(
+                "{} {}",
+                program.basis.label(locale),
+                program.value.as_decimal()
+            )),
+        ]);
+        tick(progress, done + 1, scope.len());
+    }
+    table.add_totals(t("reports.total"));
+    table.note = Some(t("reports.kind.liability.note"));
+    Ok(table)
+}
