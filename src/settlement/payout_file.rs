@@ -143,7 +143,7 @@ pub fn to_csv(file: &PayoutFile) -> Vec<u8> {
 }
 
 /// Makes a cell that a spreadsheet would evaluate read as plain text.
-pub(super) fn defuse(cell: &str) -> Cow<'_, str> {
+pub(crate) fn defuse(cell: &str) -> Cow<'_, str> {
     if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         Cow::Owned(format!("'{cell}"))
     } else {

@@ -6,6 +6,7 @@ mod approvals;
 mod catalog;
 mod dashboard;
 pub(super) mod deposit;
+mod exports;
 pub(super) mod form;
 mod issue;
 mod program;
@@ -42,7 +43,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(api_keys::routes)
         .configure(program::routes)
         .configure(settings::routes)
-        .configure(settlement::routes);
+        .configure(settlement::routes)
+        .configure(exports::routes);
 }
 
 /// Who sees the staff list; only the owner changes it.
@@ -111,6 +113,12 @@ fn chrome(ctx: &PageContext, who: &MerchantPrincipal, current: &str) -> Chrome {
             nav.push(nav_item(locale, href, key, current));
         }
     }
+    nav.push(nav_item(
+        locale,
+        "/merchant/exports",
+        "exports.nav",
+        current,
+    ));
     let user = UserBadge {
         name: format!("{} · {}", who.user.display_name, who.merchant.name(locale)),
         role: locale
