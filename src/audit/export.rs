@@ -1,13 +1,17 @@
 //! The audit log as a CSV file, for an export (see `export`): every event a
 //! filter matches, not just a page of them, read in batches inside one
-//! read-only snapshot so the count and the rows agree.
+//! read-only snapshot so the count and the rows agree. The file names people
+//! and merchants, which the page leaves as emails and ids.
 
 use std::{borrow::Cow, collections::HashMap};
 
 use diesel::prelude::*;
 
 use crate::{
-    db::schema::merchants, domain::shanghai, export::Progress, i18n::Locale,
+    db::schema::{merchant_users, merchants, operators},
+    domain::shanghai,
+    export::Progress,
+    i18n::Locale,
     settlement::payout_file::defuse,
 };
 
@@ -20,10 +24,11 @@ pub const KIND: &str = "audit";
 const BATCH: i64 = 1_000;
 
 /// The header row's catalog keys, in column order.
-const COLUMNS: [&str; 12] = [
+const COLUMNS: [&str; 13] = [
     "exports.audit_csv.id",
     "exports.audit_csv.at",
     "exports.audit_csv.actor",
+    "exports.audit_csv.actor_name",
     "exports.audit_csv.role",
     "exports.audit_csv.merchant_id",
     "exports.audit_csv.merchant",
@@ -37,8 +42,8 @@ const COLUMNS: [&str; 12] = [
 
 /// Every event `filter` matches (its paging position ignored), newest first:
 /// UTF-8 with a byte order mark (Excel in China reads GBK otherwise), a header
-/// row in `locale`, times in Shanghai, the merchant's name beside its id, and
-/// before/after as compact JSON. Text a person typed is defused so that a
+/// row in `locale`, times in Shanghai, the actor's name beside their email and
+/// the merchant's beside its id, and before/after as compact JSON. Text a person typed is defused so that a
 /// spreadsheet cannot run it as a formula.
 pub fn to_csv(
     conn: &mut PgConnection,
@@ -63,22 +68,18 @@ pub fn to_csv(
                 let events = search(conn, &filter, BATCH)?;
                 let Some(last) = events.last() else { break };
                 filter.before_id = Some(last.id);
-                let names = merchant_names(conn, &events, locale)?;
+                let names = Names::of(conn, &events, locale)?;
                 for event in &events {
                     writer.write_record(row(event, &names, locale).iter().map(|c| c.as_bytes()))?;
                 }
                 done += events.len() as u64;
                 progress.set(done, total);
             }
-            Ok(writer.into_inner().map_err(|e| e.into_error())?)
+            Ok(writer.into_inner().map_err(csv::IntoInnerError::into_error)?)
         })
 }
 
-fn row<'a>(
-    event: &'a AuditEvent,
-    names: &'a HashMap<i64, String>,
-    locale: Locale,
-) -> [Cow<'a, str>; 12] {
+fn row<'a>(event: &'a AuditEvent, names: &'a Names, locale: Locale) -> [Cow<'a, str>; 13] {
     let json = |value: Option<&serde_json::Value>| {
         value.map_or(Cow::Borrowed(""), |v| {
             defuse(&v.to_string()).into_owned().into()
@@ -86,7 +87,16 @@ fn row<'a>(
     };
     let merchant = event
         .merchant_id
-        .and_then(|id| names.get(&id))
+        .and_then(|id| names.merchants.get(&id))
+        .map_or(Cow::Borrowed(""), |name| defuse(name));
+    let people = match event.actor_kind.as_str() {
+        "operator" => Some(&names.operators),
+        "merchant_user" => Some(&names.merchant_users),
+        _ => None,
+    };
+    let actor_name = people
+        .zip(event.actor_id)
+        .and_then(|(people, id)| people.get(&id))
         .map_or(Cow::Borrowed(""), |name| defuse(name));
     [
         Cow::Owned(event.id.to_string()),
@@ -98,6 +108,7 @@ fn row<'a>(
                 .to_string(),
         ),
         defuse(&event.actor_label),
+        actor_name,
         Cow::Owned(locale.t(&format!("role.{}", event.actor_role)).into_owned()),
         event
             .merchant_id
@@ -112,30 +123,48 @@ fn row<'a>(
     ]
 }
 
-/// The names, in `locale`, of the merchants a batch of events mentions.
-fn merchant_names(
-    conn: &mut PgConnection,
-    events: &[AuditEvent],
-    locale: Locale,
-) -> QueryResult<HashMap<i64, String>> {
-    let mut ids: Vec<i64> = events.iter().filter_map(|e| e.merchant_id).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows: Vec<(i64, String, String)> = merchants::table
-        .filter(merchants::id.eq_any(ids))
-        .select((merchants::id, merchants::name_zh, merchants::name_en))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, zh, en)| {
-            let name = match locale {
-                Locale::ZhCn => zh,
-                Locale::En => en,
-            };
-            (id, name)
+/// The names of the people and merchants a batch of events mentions.
+struct Names {
+    operators: HashMap<i64, String>,
+    merchant_users: HashMap<i64, String>,
+    /// In the file's language.
+    merchants: HashMap<i64, String>,
+}
+
+impl Names {
+    fn of(conn: &mut PgConnection, events: &[AuditEvent], locale: Locale) -> QueryResult<Self> {
+        let ids = |pick: &dyn Fn(&AuditEvent) -> Option<i64>| {
+            let mut ids: Vec<i64> = events.iter().filter_map(pick).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        };
+        let actors =
+            |kind: &str| ids(&|e: &AuditEvent| e.actor_id.filter(|_| e.actor_kind == kind));
+        let merchants: Vec<(i64, String, String)> = merchants::table
+            .filter(merchants::id.eq_any(ids(&|e: &AuditEvent| e.merchant_id)))
+            .select((merchants::id, merchants::name_zh, merchants::name_en))
+            .load(conn)?;
+        Ok(Self {
+            operators: operators::table
+                .filter(operators::id.eq_any(actors("operator")))
+                .select((operators::id, operators::display_name))
+                .load(conn)?
+                .into_iter()
+                .collect(),
+            merchant_users: merchant_users::table
+                .filter(merchant_users::id.eq_any(actors("merchant_user")))
+                .select((merchant_users::id, merchant_users::display_name))
+                .load(conn)?
+                .into_iter()
+                .collect(),
+            merchants: merchants
+                .into_iter()
+                .map(|(id, zh, en)| match locale {
+                    Locale::ZhCn => (id, zh),
+                    Locale::En => (id, en),
+                })
+                .collect(),
         })
-        .collect())
+    }
 }

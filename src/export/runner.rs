@@ -50,7 +50,7 @@ impl std::fmt::Debug for Runner {
 
 impl Runner {
     /// Starts the build threads; they stop when the last clone is dropped.
-    pub fn new(pool: PgPool) -> Self {
+    pub fn new(pool: &PgPool) -> Self {
         let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
         for n in 0..CONCURRENT_BUILDS {

@@ -28,6 +28,7 @@ mod earning_portals;
 mod exchange;
 mod exchange_consumer;
 mod exchange_platform;
+mod exports;
 mod ledger_concurrency;
 mod ledger_database_guards;
 mod ledger_entries;
