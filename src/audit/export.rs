@@ -75,7 +75,9 @@ pub fn to_csv(
                 done += events.len() as u64;
                 progress.set(done, total);
             }
-            Ok(writer.into_inner().map_err(csv::IntoInnerError::into_error)?)
+            Ok(writer
+                .into_inner()
+                .map_err(csv::IntoInnerError::into_error)?)
         })
 }
 

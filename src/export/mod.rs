@@ -18,8 +18,7 @@ use crate::domain::actor::{Actor, ActorKind};
 pub use progress::Progress;
 pub use runner::Runner;
 pub use store::{
-    Download, Export, Failure, Status, fail_interrupted, find, heartbeat, list, open,
-    purge_finished,
+    Download, Export, Failure, Status, fail_interrupted, find, list, open, purge_finished,
 };
 
 /// Finished files larger than this are refused (the build fails as

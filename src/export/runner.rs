@@ -4,10 +4,15 @@
 //! its own: [`CONCURRENT_BUILDS`] at most at once per process, the others
 //! queued in order. A build that fails or panics fails its export; the thread
 //! carries on with the next.
+//!
+//! The runner renews the heartbeat of the exports it has in hand (queued or
+//! building; see `jobs`): an export nobody renews any more — its process
+//! stopped, or its failure could not be recorded — is failed as interrupted.
 
 use std::{
+    collections::HashSet,
     panic::{AssertUnwindSafe, catch_unwind},
-    sync::{Arc, Mutex, mpsc},
+    sync::{Arc, Mutex, PoisonError, mpsc},
     thread,
 };
 
@@ -40,6 +45,8 @@ struct Job {
 #[derive(Clone)]
 pub struct Runner {
     jobs: mpsc::Sender<Job>,
+    /// Queued or building here.
+    in_hand: Arc<Mutex<HashSet<ExportId>>>,
 }
 
 impl std::fmt::Debug for Runner {
@@ -53,25 +60,26 @@ impl Runner {
     pub fn new(pool: &PgPool) -> Self {
         let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
+        let in_hand = Arc::new(Mutex::new(HashSet::new()));
         for n in 0..CONCURRENT_BUILDS {
             let queue = Arc::clone(&queue);
+            let in_hand = Arc::clone(&in_hand);
             let pool = pool.clone();
             thread::Builder::new()
                 .name(format!("export-{n}"))
                 .spawn(move || {
                     loop {
                         // The lock is only held while waiting for the next job.
-                        let next = queue
-                            .lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner)
-                            .recv();
+                        let next = queue.lock().unwrap_or_else(PoisonError::into_inner).recv();
                         let Ok(job) = next else { return };
+                        let id = job.id;
                         run(&pool, job);
+                        lock(&in_hand).remove(&id);
                     }
                 })
                 .expect("the operating system starts a thread");
         }
-        Self { jobs }
+        Self { jobs, in_hand }
     }
 
     /// Records the export (queued, audited as `export.request` by `actor`) and
@@ -104,15 +112,33 @@ impl Runner {
             )?;
             diesel::QueryResult::Ok(id)
         })?;
-        self.jobs
-            .send(Job {
-                id,
-                kind: spec.kind,
-                build: Box::new(build),
-            })
-            .map_err(|_| ExportError::RunnerStopped)?;
+        lock(&self.in_hand).insert(id);
+        let sent = self.jobs.send(Job {
+            id,
+            kind: spec.kind,
+            build: Box::new(build),
+        });
+        if sent.is_err() {
+            lock(&self.in_hand).remove(&id);
+            return Err(ExportError::RunnerStopped);
+        }
         Ok(id)
     }
+
+    /// Says that the exports this runner has in hand are still coming.
+    pub fn heartbeat(&self, conn: &mut PgConnection) -> diesel::QueryResult<usize> {
+        let ids: Vec<ExportId> = lock(&self.in_hand).iter().copied().collect();
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        store::heartbeat(conn, &ids)
+    }
+}
+
+/// The set is held for a moment and never across a build, so even a poisoned
+/// lock guards a whole set.
+fn lock(in_hand: &Mutex<HashSet<ExportId>>) -> std::sync::MutexGuard<'_, HashSet<ExportId>> {
+    in_hand.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Runs one export to its end, done or failed.

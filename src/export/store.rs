@@ -14,9 +14,9 @@ use crate::db::schema::report_exports;
 
 use super::{ExportId, ExportSpec, Requester};
 
-/// A runner that has not said it is alive for this long has stopped (a crash,
-/// a restart): its unfinished exports were interrupted. Runners say so every
-/// 30 seconds (see `jobs`).
+/// An unfinished export whose runner has not renewed it for this long was
+/// interrupted (a crash, a restart). Runners renew every 30 seconds (see
+/// `jobs`).
 const STALE_AFTER_SECONDS: i32 = 120;
 /// Finished exports, their files included, are deleted after this many days.
 const KEEP_DAYS: i32 = 7;
@@ -344,11 +344,11 @@ pub(super) fn fail(conn: &mut PgConnection, id: ExportId, failure: Failure) -> Q
     .map(drop)
 }
 
-/// Says that `runner` is alive and still has its unfinished exports in hand.
-pub fn heartbeat(conn: &mut PgConnection, runner: &str) -> QueryResult<usize> {
+/// Says that these exports' runner is alive and still has them in hand.
+pub(super) fn heartbeat(conn: &mut PgConnection, ids: &[ExportId]) -> QueryResult<usize> {
     diesel::update(
         report_exports::table
-            .filter(report_exports::runner.eq(runner))
+            .filter(report_exports::id.eq_any(ids.iter().map(|id| id.0)))
             .filter(
                 report_exports::status.eq_any([Status::Queued.as_str(), Status::Running.as_str()]),
             ),

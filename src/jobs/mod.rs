@@ -133,7 +133,7 @@ const JOBS: [Periodic; 16] = [
         every: Duration::from_secs(30),
         run: |state| {
             let conn = &mut *state.pool.get()?;
-            export::heartbeat(conn, lease::holder())?;
+            state.exports.heartbeat(conn)?;
             Ok(export::fail_interrupted(conn)?)
         },
     },

@@ -660,16 +660,34 @@ async fn startup_fails_exports_a_stopped_server_left_unfinished() {
     assert_eq!(outcome(conn, finished).status, "done");
 }
 
-#[test]
-fn live_runners_keep_their_exports_and_old_results_are_purged() {
-    let db = TestDb::new();
-    let conn = &mut db.conn();
-    let ours = insert_export(conn, "here:1:aaaa", "running", "10 minutes");
+#[tokio::test]
+async fn a_runner_keeps_its_exports_alive_and_old_results_are_purged() {
+    let app = spawn_app().await;
+    let conn = &mut app.db.conn();
+    let runner = test_runner(&app);
+    let (release, released) = mpsc::channel::<()>();
+    let ours = start(&runner, conn, Requester::Operator(1), move |_, _| {
+        released.recv()?;
+        Ok(b"ours".to_vec())
+    });
     let theirs = insert_export(conn, "gone:1:dead", "running", "10 minutes");
-    assert_eq!(export::heartbeat(conn, "here:1:aaaa").unwrap(), 1);
+    // Both look abandoned; only ours is renewed.
+    sql_query("UPDATE report_exports SET heartbeat_at = now() - interval '10 minutes'")
+        .execute(conn)
+        .unwrap();
+    assert_eq!(runner.heartbeat(conn).unwrap(), 1);
     assert_eq!(export::fail_interrupted(conn).unwrap(), 1);
-    assert_eq!(outcome(conn, ours).status, "running");
+    assert!(outcome(conn, ours).status != "failed");
     assert_eq!(outcome(conn, theirs).error.as_deref(), Some("interrupted"));
+    release.send(()).unwrap();
+    for _ in 0..POLLS {
+        if outcome(conn, ours).status == "done" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(outcome(conn, ours).status, "done");
+    assert_eq!(runner.heartbeat(conn).unwrap(), 0, "nothing left in hand");
 
     let old_done = insert_export(conn, "x", "done", "8 days");
     let old_failed = insert_export(conn, "x", "failed", "8 days");
