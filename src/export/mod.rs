@@ -13,8 +13,6 @@ mod store;
 
 use diesel_derive_newtype::DieselNewType;
 
-use crate::domain::actor::{Actor, ActorKind};
-
 pub use progress::Progress;
 pub use runner::Runner;
 pub use store::{
@@ -45,23 +43,6 @@ impl std::fmt::Display for ExportId {
 pub enum Requester {
     Operator(i64),
     MerchantUser { merchant_id: i64, user_id: i64 },
-}
-
-impl Requester {
-    /// The requester an operator or a merchant user is; None for members and
-    /// the system, who have no exports pages.
-    pub fn of(actor: &Actor) -> Option<Self> {
-        match (actor.kind, actor.id, actor.merchant_id) {
-            (ActorKind::Operator, Some(id), _) => Some(Self::Operator(id)),
-            (ActorKind::MerchantUser, Some(user_id), Some(merchant_id)) => {
-                Some(Self::MerchantUser {
-                    merchant_id,
-                    user_id,
-                })
-            }
-            _ => None,
-        }
-    }
 }
 
 /// What to build, for whom, and how the result is served.
