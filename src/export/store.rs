@@ -86,7 +86,7 @@ impl Failure {
 /// An export as its pages show it (without the file).
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = report_exports, check_for_backend(Pg))]
-pub struct ExportRow {
+struct ExportRow {
     id: i64,
     kind: String,
     title: String,
