@@ -4,8 +4,10 @@
 //! change itself, so the log can never miss or invent one.
 
 use chrono::{DateTime, Utc};
-use diesel::prelude::*;
+use diesel::{pg::Pg, prelude::*};
 use serde::Serialize;
+
+pub mod export;
 
 use crate::{db::schema::audit_events, domain::actor::Actor};
 
@@ -101,15 +103,9 @@ pub struct AuditFilter {
     pub before_id: Option<i64>,
 }
 
-/// Newest first, at most `limit`.
-pub fn search(
-    conn: &mut PgConnection,
-    filter: &AuditFilter,
-    limit: i64,
-) -> QueryResult<Vec<AuditEvent>> {
-    let mut query = audit_events::table
-        .select(AuditEvent::as_select())
-        .into_boxed();
+/// The events the filter matches, in no order yet.
+fn matching(filter: &AuditFilter) -> audit_events::BoxedQuery<'static, Pg> {
+    let mut query = audit_events::table.into_boxed();
     if let Some(actor) = &filter.actor {
         query = query.filter(audit_events::actor_label.ilike(format!("%{}%", escape_like(actor))));
     }
@@ -139,7 +135,25 @@ pub fn search(
     if let Some(before) = filter.before_id {
         query = query.filter(audit_events::id.lt(before));
     }
-    query.order(audit_events::id.desc()).limit(limit).load(conn)
+    query
+}
+
+/// Newest first, at most `limit`.
+pub fn search(
+    conn: &mut PgConnection,
+    filter: &AuditFilter,
+    limit: i64,
+) -> QueryResult<Vec<AuditEvent>> {
+    matching(filter)
+        .select(AuditEvent::as_select())
+        .order(audit_events::id.desc())
+        .limit(limit)
+        .load(conn)
+}
+
+/// How many events the filter matches.
+pub fn count(conn: &mut PgConnection, filter: &AuditFilter) -> QueryResult<i64> {
+    matching(filter).count().get_result(conn)
 }
 
 /// The filter's text is matched literally, not as a LIKE pattern.

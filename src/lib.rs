@@ -21,6 +21,7 @@ pub mod earn;
 pub mod email;
 pub mod error;
 pub mod exchange;
+pub mod export;
 pub mod i18n;
 pub mod jobs;
 pub mod ledger;

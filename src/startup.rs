@@ -24,7 +24,7 @@ use crate::{
     deposit, earn,
     email::Mailer,
     error::AppError,
-    exchange, jobs, onboarding,
+    exchange, export, jobs, onboarding,
     people::operator,
     portals, settlement,
     web::{security, session::PgSessionStore, state::AppState},
@@ -84,6 +84,7 @@ impl Application {
             },
             api_limiter: Arc::new(api::RateLimiter::per_minute(config.api_rate_per_minute)),
             upload_dir: config.upload_dir.as_path().into(),
+            exports: export::Runner::new(&pool),
         });
         let listener = TcpListener::bind(config.bind)
             .with_context(|| format!("cannot listen on {}", config.bind))?;

@@ -662,6 +662,30 @@ diesel::table! {
 }
 
 diesel::table! {
+    report_exports (id) {
+        id -> Int8,
+        requester_kind -> Text,
+        requester_id -> Int8,
+        merchant_id -> Nullable<Int8>,
+        kind -> Text,
+        title -> Text,
+        filename -> Text,
+        content_type -> Text,
+        params -> Jsonb,
+        status -> Text,
+        rows_done -> Int8,
+        rows_total -> Nullable<Int8>,
+        error -> Nullable<Text>,
+        bytes -> Nullable<Bytea>,
+        runner -> Text,
+        heartbeat_at -> Timestamptz,
+        created_at -> Timestamptz,
+        started_at -> Nullable<Timestamptz>,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     reward_caps (reward_id) {
         reward_id -> Int8,
         daily_total -> Nullable<Int4>,
@@ -935,6 +959,7 @@ diesel::joinable!(redemptions -> members (member_id));
 diesel::joinable!(redemptions -> merchants (merchant_id));
 diesel::joinable!(redemptions -> rewards (reward_id));
 diesel::joinable!(redemptions -> stores (store_id));
+diesel::joinable!(report_exports -> merchants (merchant_id));
 diesel::joinable!(reward_caps -> rewards (reward_id));
 diesel::joinable!(reward_stores -> rewards (reward_id));
 diesel::joinable!(reward_stores -> stores (store_id));
@@ -1001,6 +1026,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     rate_overrides,
     rate_publications,
     redemptions,
+    report_exports,
     reward_caps,
     reward_stores,
     rewards,

@@ -11,7 +11,7 @@ use crate::{
     db::PgPool,
     deposit,
     domain::actor::Actor,
-    earn, exchange, ledger, redemption, settlement,
+    earn, exchange, export, ledger, redemption, settlement,
     web::{session, state::AppState},
     webhook,
 };
@@ -34,7 +34,7 @@ struct Periodic {
     run: fn(&AppState) -> anyhow::Result<usize>,
 }
 
-const JOBS: [Periodic; 14] = [
+const JOBS: [Periodic; 16] = [
     Periodic {
         name: "expire holds",
         every: Duration::from_secs(5),
@@ -126,6 +126,23 @@ const JOBS: [Periodic; 14] = [
         every: Duration::from_hours(1),
         run: |state| collect_overdue(&state.pool),
     },
+    // Each process renews its own exports; any process may fail those whose
+    // runner stopped renewing (see `export::fail_interrupted`).
+    Periodic {
+        name: "keep exports alive and fail interrupted ones",
+        every: Duration::from_secs(30),
+        run: |state| {
+            let conn = &mut *state.pool.get()?;
+            state.exports.heartbeat(conn)?;
+            Ok(export::fail_interrupted(conn)?)
+        },
+    },
+    // Deleting twice is harmless.
+    Periodic {
+        name: "purge old exports",
+        every: Duration::from_hours(1),
+        run: |state| Ok(export::purge_finished(&mut *state.pool.get()?)?),
+    },
     Periodic {
         name: "review member tiers",
         every: Duration::from_hours(24),
@@ -150,6 +167,23 @@ fn verify_ledger(state: &AppState) -> anyhow::Result<usize> {
 
 /// Starts every periodic job on the current Tokio runtime.
 pub fn spawn(state: &AppState) {
+    // Exports a stopped process left unfinished fail at once rather than a
+    // period from now: their pages would refresh for nothing until then.
+    let pool = state.pool.clone();
+    tokio::task::spawn_blocking(move || {
+        match pool
+            .get()
+            .map_err(anyhow::Error::from)
+            .and_then(|mut conn| Ok(export::fail_interrupted(&mut conn)?))
+        {
+            Ok(0) => {}
+            Ok(failed) => tracing::info!(failed, "interrupted exports marked failed"),
+            Err(e) => tracing::warn!(
+                error = format!("{e:#}"),
+                "could not fail interrupted exports"
+            ),
+        }
+    });
     for job in JOBS {
         let state = state.clone();
         tokio::spawn(async move {

@@ -4,6 +4,7 @@
 
 mod apply;
 mod consumer;
+mod exports;
 mod media;
 mod merchant;
 mod platform;

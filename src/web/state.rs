@@ -5,7 +5,7 @@ use std::{path::Path, sync::Arc};
 use actix_web::web;
 use diesel::PgConnection;
 
-use crate::{api, approval, crypto::Keys, db::PgPool, email::Mailer};
+use crate::{api, approval, crypto::Keys, db::PgPool, email::Mailer, export};
 
 use super::error::WebError;
 
@@ -22,6 +22,8 @@ pub struct AppState {
     pub api_limiter: Arc<api::RateLimiter>,
     /// Where uploaded reward images are kept.
     pub upload_dir: Arc<Path>,
+    /// Builds exports and reports in the background.
+    pub exports: export::Runner,
 }
 
 impl AppState {

@@ -30,6 +30,7 @@ mod earning_portals;
 mod exchange;
 mod exchange_consumer;
 mod exchange_platform;
+mod exports;
 mod homes;
 mod ledger_concurrency;
 mod ledger_database_guards;

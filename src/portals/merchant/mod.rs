@@ -6,6 +6,7 @@ mod approvals;
 mod catalog;
 mod dashboard;
 pub(super) mod deposit;
+mod exports;
 pub(super) mod form;
 mod issue;
 mod program;
@@ -45,7 +46,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(program::routes)
         .configure(settings::routes)
         .configure(settlement::routes)
-        .configure(reports::routes);
+        .configure(reports::routes)
+        .configure(exports::routes);
 }
 
 /// Who sees the staff list; only the owner changes it.
@@ -115,6 +117,12 @@ fn chrome(ctx: &PageContext, who: &MerchantPrincipal, current: &str) -> Chrome {
             nav.push(nav_item(locale, href, key, current));
         }
     }
+    nav.push(nav_item(
+        locale,
+        "/merchant/exports",
+        "exports.nav",
+        current,
+    ));
     let user = UserBadge {
         name: format!("{} · {}", who.user.display_name, who.merchant.name(locale)),
         role: locale

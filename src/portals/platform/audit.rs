@@ -1,16 +1,20 @@
-//! The audit log, searchable by actor, action, target, merchant and time.
+//! The audit log, searchable by actor, action, target, merchant and time, and
+//! exported whole (every event the filter matches) as CSV in the background.
 
-use actix_web::{get, web};
+use actix_web::{HttpResponse, get, post, web};
 use askama::Template;
 use askama_web::WebTemplate;
 use chrono::{NaiveDate, TimeZone, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{
     audit::{self, AuditFilter},
+    domain::shanghai,
+    export::{ExportSpec, Requester},
     web::{
         auth::{OperatorPrincipal, Signed},
         context::PageContext,
+        csrf::CsrfForm,
         error::WebError,
         format,
         page::Chrome,
@@ -18,16 +22,16 @@ use crate::{
     },
 };
 
-use super::AUDIT_READERS;
+use super::{super::see_other, AUDIT_READERS};
 
 const PAGE_SIZE: i64 = 50;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(search_audit);
+    cfg.service(search_audit).service(export_audit);
 }
 
 /// The filter as typed in the form; empty fields do not filter.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 pub struct AuditQuery {
     #[serde(default)]
     pub actor: String,
@@ -44,7 +48,23 @@ pub struct AuditQuery {
     pub from: String,
     #[serde(default)]
     pub until: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub before: Option<i64>,
+}
+
+impl AuditQuery {
+    fn filter(&self) -> AuditFilter {
+        AuditFilter {
+            actor: non_empty(&self.actor),
+            action: non_empty(&self.action),
+            target_kind: non_empty(&self.target_kind),
+            target_id: non_empty(&self.target_id),
+            merchant_id: self.merchant_id.trim().parse().ok(),
+            from: shanghai_midnight(&self.from, 0),
+            until: shanghai_midnight(&self.until, 1),
+            before_id: self.before,
+        }
+    }
 }
 
 pub struct AuditRow {
@@ -101,16 +121,7 @@ async fn search_audit(
 ) -> Result<AuditPage, WebError> {
     who.require(AUDIT_READERS)?;
     let query = query.into_inner();
-    let filter = AuditFilter {
-        actor: non_empty(&query.actor),
-        action: non_empty(&query.action),
-        target_kind: non_empty(&query.target_kind),
-        target_id: non_empty(&query.target_id),
-        merchant_id: query.merchant_id.trim().parse().ok(),
-        from: shanghai_midnight(&query.from, 0),
-        until: shanghai_midnight(&query.until, 1),
-        before_id: query.before,
-    };
+    let filter = query.filter();
     let events = state
         .db(move |conn| audit::search(conn, &filter, PAGE_SIZE + 1))
         .await?;
@@ -155,4 +166,46 @@ async fn search_audit(
         rows,
         next,
     })
+}
+
+/// Exports every event the filter matches (not just the page shown) as CSV,
+/// in the background, and sends the operator to the export's page.
+#[post("/audit/export")]
+async fn export_audit(
+    ctx: PageContext,
+    who: Signed<OperatorPrincipal>,
+    state: web::Data<AppState>,
+    form: CsrfForm<AuditQuery>,
+) -> Result<HttpResponse, WebError> {
+    who.require(AUDIT_READERS)?;
+    let query = AuditQuery {
+        // The whole result, wherever the page was.
+        before: None,
+        ..form.0
+    };
+    let filter = query.filter();
+    let locale = ctx.locale;
+    let stamp = chrono::Utc::now()
+        .with_timezone(&shanghai::offset())
+        .format("%Y%m%d-%H%M%S");
+    let spec = ExportSpec {
+        requester: Requester::Operator(who.operator.id),
+        kind: audit::export::KIND.to_owned(),
+        title: locale.t("exports.audit.title").into_owned(),
+        filename: format!("audit-{stamp}.csv"),
+        content_type: "text/csv; charset=utf-8".to_owned(),
+        params: serde_json::to_value(&query).map_err(|e| WebError::Internal(e.into()))?,
+    };
+    let runner = state.exports.clone();
+    let actor = who.actor.clone();
+    let id = state
+        .db(move |conn| {
+            runner
+                .start(conn, &actor, spec, move |conn, progress| {
+                    audit::export::to_csv(conn, &filter, locale, progress)
+                })
+                .map_err(|e| WebError::Internal(e.into()))
+        })
+        .await?;
+    Ok(see_other(format!("/platform/exports/{id}")))
 }

@@ -8,6 +8,7 @@ mod campaigns;
 mod dashboard;
 mod deposits;
 mod exchange;
+mod exports;
 mod merchants;
 mod operators;
 mod reports;
@@ -44,7 +45,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(reward_caps::routes)
         .configure(settlement::routes)
         .configure(books::routes)
-        .configure(reports::routes);
+        .configure(reports::routes)
+        .configure(exports::routes);
 }
 
 /// Who may read the audit log: it shows every change with before and after.
@@ -123,6 +125,12 @@ fn chrome(ctx: &PageContext, who: &OperatorPrincipal, current: &str) -> Chrome {
             current,
         ));
     }
+    nav.push(nav_item(
+        locale,
+        "/platform/exports",
+        "exports.nav",
+        current,
+    ));
     if role == OperatorRole::Admin {
         nav.push(nav_item(
             locale,

@@ -1,0 +1,57 @@
+//! An operator's exports (`/platform/exports`): only their own.
+
+use actix_web::{HttpResponse, get, web};
+
+use crate::{
+    export::Requester,
+    web::{
+        auth::{OperatorPrincipal, Signed},
+        context::PageContext,
+        error::WebError,
+        state::AppState,
+    },
+};
+
+use crate::portals::exports::{self, ExportPage, ExportsPage};
+
+const BASE: &str = "/platform";
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(list_exports)
+        .service(show_export)
+        .service(download_export);
+}
+
+fn requester(who: &OperatorPrincipal) -> Requester {
+    Requester::Operator(who.operator.id)
+}
+
+#[get("/exports")]
+async fn list_exports(
+    ctx: PageContext,
+    who: Signed<OperatorPrincipal>,
+    state: web::Data<AppState>,
+) -> Result<ExportsPage, WebError> {
+    let chrome = super::chrome(&ctx, &who, "/platform/exports");
+    exports::list_page(&state, chrome, BASE, requester(&who)).await
+}
+
+#[get("/exports/{id:\\d+}")]
+async fn show_export(
+    ctx: PageContext,
+    who: Signed<OperatorPrincipal>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<ExportPage, WebError> {
+    let chrome = super::chrome(&ctx, &who, "/platform/exports");
+    exports::detail_page(&state, chrome, BASE, requester(&who), id.into_inner()).await
+}
+
+#[get("/exports/{id:\\d+}/download")]
+async fn download_export(
+    who: Signed<OperatorPrincipal>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, WebError> {
+    exports::download(&state, requester(&who), id.into_inner()).await
+}
