@@ -10,9 +10,10 @@ use askama::Template;
 use chrono::Utc;
 use diesel::PgConnection;
 
-use super::{merchant::form::respond, platform::settlement::download};
+use super::merchant::form::respond;
 use crate::{
-    domain::{district::District, shanghai},
+    domain::{actor::Actor, district::District, shanghai},
+    export::{ExportSpec, Requester},
     i18n::Locale,
     report::{
         self, Cell, FilterField, FilterQuery, Filters, ReportError, ReportKind, Table, filter,
@@ -96,13 +97,6 @@ impl Run {
             .and_then(|(filters, _)| serde_urlencoded::to_string(filters.to_query()).ok())
             .unwrap_or_default()
     }
-
-    /// `liability-2026-11-01-2026-11-22.csv`.
-    pub fn file_name(&self, kind: ReportKind) -> Option<String> {
-        self.built
-            .as_ref()
-            .map(|(f, _)| format!("{}-{}-{}.csv", kind.slug(), f.from, f.to))
-    }
 }
 
 pub struct KindView {
@@ -150,7 +144,7 @@ pub struct ReportPage {
     description: String,
     form: FilterForm,
     table: Option<TableView>,
-    csv_href: String,
+    export_href: String,
 }
 
 impl ReportPage {
@@ -161,7 +155,7 @@ impl ReportPage {
         Self {
             title: locale.t(&kind.title_key()).into_owned(),
             description: locale.t(&kind.description_key()).into_owned(),
-            csv_href: format!("{action}/csv?{}", run.query_string()),
+            export_href: format!("{action}/export?{}", run.query_string()),
             table: run.view(),
             form: run.form,
             index_href: base.to_owned(),
@@ -194,26 +188,77 @@ pub async fn page(
     respond(page.status(), &page)
 }
 
-/// The report as a CSV download; filters that are wrong get the page with
-/// what was wrong instead.
-pub async fn csv(
+/// Who asks for a report's CSV, and where their exports are shown
+/// (`/platform/exports`, `/merchant/exports`).
+pub struct Exporter {
+    pub requester: Requester,
+    pub actor: Actor,
+    pub exports_base: &'static str,
+}
+
+/// Starts the report's CSV as a background export (`crate::export`) and sends
+/// the person to its page, which shows the build's progress; filters that are
+/// wrong get the report's page with what was wrong instead. The filters are
+/// checked here, so the build only runs what the page would have shown.
+pub async fn export(
     state: &web::Data<AppState>,
     chrome: Chrome,
     base: &str,
     kind: ReportKind,
     query: FilterQuery,
     scope: Scope,
+    exporter: Exporter,
 ) -> Result<HttpResponse, WebError> {
-    let run = run_blocking(state, kind, query, scope, chrome.locale).await?;
-    if let (Some(name), Some((_, table))) = (run.file_name(kind), &run.built) {
-        return Ok(download(
-            "text/csv; charset=utf-8",
-            &name,
-            report::csv::to_csv(table),
-        ));
-    }
-    let page = ReportPage::new(chrome, base, kind, run);
-    respond(page.status(), &page)
+    let locale = chrome.locale;
+    let checked = {
+        let query = query.clone();
+        state
+            .db(move |conn| checked_filters(conn, kind, &query, scope))
+            .await?
+    };
+    let Some(filters) = checked else {
+        return page(state, chrome, base, kind, query, scope).await;
+    };
+    let spec = ExportSpec {
+        requester: exporter.requester,
+        kind: format!("report.{}", kind.slug()),
+        title: format!(
+            "{} · {} – {}",
+            locale.t(&kind.title_key()),
+            filters.from,
+            filters.to
+        ),
+        filename: format!("{}-{}-{}.csv", kind.slug(), filters.from, filters.to),
+        content_type: "text/csv; charset=utf-8".to_owned(),
+        params: serde_json::to_value(&query).map_err(|e| WebError::Internal(e.into()))?,
+    };
+    let runner = state.exports.clone();
+    let actor = exporter.actor;
+    let id = state
+        .db(move |conn| {
+            runner
+                .start(conn, &actor, spec, move |conn, progress| {
+                    let table = report::build(conn, kind, &filters, locale, &mut |done, total| {
+                        progress.set(done, total);
+                    })?;
+                    Ok(report::csv::to_csv(&table))
+                })
+                .map_err(|e| WebError::Internal(e.into()))
+        })
+        .await?;
+    Ok(super::see_other(format!("{}/{id}", exporter.exports_base)))
+}
+
+/// The filters of the query when they are good and name what exists (in the
+/// scope); None when the page would show errors.
+fn checked_filters(
+    conn: &mut PgConnection,
+    kind: ReportKind,
+    query: &FilterQuery,
+    scope: Scope,
+) -> Result<Option<Filters>, ReportError> {
+    let (_, filters, errors) = parse_checked(conn, kind, query, scope)?;
+    Ok(errors.is_empty().then_some(filters))
 }
 
 async fn run_blocking(
@@ -238,20 +283,8 @@ pub fn run(
     scope: Scope,
     locale: Locale,
 ) -> Result<Run, ReportError> {
-    let mut query = query.clone();
-    if let Scope::Merchant(id) = scope {
-        query.merchant = Some(id.to_string());
-    }
-    let offered = kind.filters();
-    let today = shanghai::date_of(Utc::now());
-    let (filters, errors) = match filter::parse(&query, offered, today) {
-        Ok(filters) => {
-            let errors = filter::check_known(conn, &filters)?;
-            (filters, errors)
-        }
-        Err(errors) => (Filters::month_to_date(today), errors),
-    };
-    let mut form = choices(conn, offered, &query, scope, locale)?;
+    let (query, filters, errors) = parse_checked(conn, kind, query, scope)?;
+    let mut form = choices(conn, kind.filters(), &query, scope, locale)?;
     // A refused period is shown as typed, so it can be corrected.
     let shown = |typed: &Option<String>, parsed: chrono::NaiveDate| {
         if errors.is_empty() {
@@ -273,6 +306,29 @@ pub fn run(
         None
     };
     Ok(Run { form, built })
+}
+
+/// The query as the scope narrows it, its filters (the month to date when they
+/// do not parse) and what was wrong with them.
+fn parse_checked(
+    conn: &mut PgConnection,
+    kind: ReportKind,
+    query: &FilterQuery,
+    scope: Scope,
+) -> Result<(FilterQuery, Filters, Vec<filter::FieldError>), ReportError> {
+    let mut query = query.clone();
+    if let Scope::Merchant(id) = scope {
+        query.merchant = Some(id.to_string());
+    }
+    let today = shanghai::date_of(Utc::now());
+    let (filters, errors) = match filter::parse(&query, kind.filters(), today) {
+        Ok(filters) => {
+            let errors = filter::check_known(conn, &filters)?;
+            (filters, errors)
+        }
+        Err(errors) => (Filters::month_to_date(today), errors),
+    };
+    Ok((query, filters, errors))
 }
 
 /// The selects the report offers, with the query's choices selected.

@@ -51,7 +51,7 @@ async fn signed_in(app: &TestApp, portal: &str, email: &str) -> Browser {
 }
 
 /// Gets `path` until its body contains `needle`.
-async fn wait_for(browser: &Browser, path: &str, needle: &str) -> Page {
+pub(crate) async fn wait_for(browser: &Browser, path: &str, needle: &str) -> Page {
     let mut last = String::new();
     for _ in 0..POLLS {
         let page = browser.get(path).await;
@@ -75,7 +75,11 @@ fn export_id(page: &Page) -> i64 {
 }
 
 /// Status, Content-Disposition and body of a download.
-async fn download(browser: &Browser, app: &TestApp, path: &str) -> (u16, String, Vec<u8>) {
+pub(crate) async fn download(
+    browser: &Browser,
+    app: &TestApp,
+    path: &str,
+) -> (u16, String, Vec<u8>) {
     let response = browser.client.get(app.url(path)).send().await.unwrap();
     let status = response.status().as_u16();
     let disposition = response

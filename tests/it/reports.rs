@@ -23,7 +23,8 @@ use rust_decimal::Decimal;
 
 use crate::{
     exchange_support::{TwoPrograms, earn_points, keys},
-    harness::{TestApp, TestDb, spawn_app},
+    exports::{download, wait_for},
+    harness::{Browser, TestApp, TestDb, spawn_app},
     people_support::{PASSWORD, member, merchant_user, operator},
     settlement_support::{after_one_exchange, day, today},
 };
@@ -757,29 +758,28 @@ async fn the_report_pages_show_the_figures_and_the_csv_and_refuse_bad_filters() 
     );
     assert!(!page.body.contains("CINEMA 积分"), "narrowed to COFFEE");
     let from = format!("{}", today().format("%Y-%m-01"));
-    let marker = "id=\"download-csv\" href=\"";
-    let start = page.body.find(marker).expect("a CSV link") + marker.len();
-    let csv_href = page.body[start..]
+    let marker = "<form method=\"post\" action=\"";
+    let start = page.body.find(marker).expect("an export form") + marker.len();
+    let export_href = page.body[start..]
         .split('"')
         .next()
         .unwrap()
         .replace("&#38;", "&")
         .replace("&amp;", "&");
     assert_eq!(
-        csv_href,
+        export_href,
         format!(
-            "/platform/reports/liability/csv?from={from}&to={}&merchant={coffee}",
+            "/platform/reports/liability/export?from={from}&to={}&merchant={coffee}",
             today()
         )
     );
 
-    let response = finance.client.get(app.url(&csv_href)).send().await.unwrap();
-    assert_eq!(response.status(), 200);
+    let (disposition, bytes) =
+        exported(&app, &finance, "/platform/reports/liability", &export_href).await;
     assert_eq!(
-        response.headers()["content-disposition"].to_str().unwrap(),
+        disposition,
         format!("attachment; filename=\"liability-{from}-{}.csv\"", today())
     );
-    let bytes = response.bytes().await.unwrap();
     let rows = records(&bytes);
     assert_eq!(rows.len(), 2, "COFFEE and the totals");
     assert_eq!(rows[0][3], outstanding.to_string());
@@ -796,7 +796,11 @@ async fn the_report_pages_show_the_figures_and_the_csv_and_refuse_bad_filters() 
     );
     assert!(!bad.body.contains("id=\"report\""), "no table");
     let reversed = finance
-        .get("/platform/reports/campaigns/csv?from=2026-03-02&to=2026-03-01")
+        .submit(
+            "/platform/reports/campaigns",
+            "/platform/reports/campaigns/export?from=2026-03-02&to=2026-03-01",
+            &[],
+        )
         .await;
     assert_eq!(reversed.status, 400);
     assert!(reversed.body.contains("开始日期不能晚于结束日期。"));
@@ -814,7 +818,12 @@ async fn only_finance_admins_and_risk_read_the_platform_reports() {
     );
     let ops = signed_in(&app, "ops@alliance.test", OperatorRole::Operator).await;
     assert_eq!(ops.get("/platform/reports").await.status, 403);
-    assert_eq!(ops.get("/platform/reports/liability/csv").await.status, 403);
+    assert_eq!(
+        ops.submit("/platform", "/platform/reports/liability/export", &[])
+            .await
+            .status,
+        403
+    );
 
     merchant_user(
         &mut app.db.conn(),
@@ -846,7 +855,7 @@ async fn only_finance_admins_and_risk_read_the_platform_reports() {
             .status,
         303
     );
-    for path in ["/platform/reports", "/merchant/reports/liability/csv"] {
+    for path in ["/platform/reports", "/merchant/reports/liability"] {
         let refused = consumer.get(path).await;
         assert_eq!(refused.status, 303, "{path}: a member is sent to sign in");
         assert!(!refused.location.unwrap().starts_with("/consumer"));
@@ -921,14 +930,14 @@ async fn a_merchant_sees_its_own_reports_only_and_a_cashier_none() {
     assert_eq!(foreign.status, 400);
     assert!(foreign.body.contains("该门店不属于所选商户。"));
 
-    let response = owner
-        .client
-        .get(app.url("/merchant/reports/settlement-status/csv"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let rows = records(&response.bytes().await.unwrap());
+    let (_, bytes) = exported(
+        &app,
+        &owner,
+        "/merchant/reports/settlement-status",
+        "/merchant/reports/settlement-status/export",
+    )
+    .await;
+    let rows = records(&bytes);
     assert_eq!(rows.len(), 2, "CINEMA's statement and the totals");
     assert_eq!(rows[0][0], "CINEMA 商户");
     assert_eq!(rows[0][4], rows[1][4], "totals of one row");
@@ -942,7 +951,24 @@ async fn a_merchant_sees_its_own_reports_only_and_a_cashier_none() {
     );
     assert_eq!(till.get("/merchant/reports").await.status, 403);
     assert_eq!(
-        till.get("/merchant/reports/liability/csv").await.status,
+        till.submit("/merchant", "/merchant/reports/liability/export", &[])
+            .await
+            .status,
         403
     );
+}
+
+/// Starts the CSV export of the report at `page` (posting to `export`),
+/// waits on the export's page until it is done, and downloads it: the
+/// Content-Disposition and the bytes.
+async fn exported(app: &TestApp, browser: &Browser, page: &str, export: &str) -> (String, Vec<u8>) {
+    let started = browser.submit(page, export, &[]).await;
+    assert_eq!(started.status, 303, "{}", started.body);
+    let progress = started.location.unwrap();
+    assert!(progress.contains("/exports/"), "{progress}");
+    let done = format!("{progress}/download");
+    wait_for(browser, &progress, &format!("href=\"{done}\"")).await;
+    let (status, disposition, bytes) = download(browser, app, &done).await;
+    assert_eq!(status, 200);
+    (disposition, bytes)
 }

@@ -23,7 +23,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(download_export);
 }
 
-fn requester(who: &MerchantPrincipal) -> Requester {
+pub(super) fn requester(who: &MerchantPrincipal) -> Requester {
     Requester::MerchantUser {
         merchant_id: who.merchant.id,
         user_id: who.user.id,

@@ -3,7 +3,8 @@
 //! campaigns, its settlement status and its deposit — each with the same
 //! filters (less the merchant) and CSV download. Owners and managers read them.
 
-use actix_web::{HttpResponse, get, http::StatusCode, web};
+use actix_web::{HttpResponse, get, http::StatusCode, post, web};
+use serde::Deserialize;
 
 use crate::{
     people::merchant_user::MerchantRole,
@@ -11,13 +12,14 @@ use crate::{
     web::{
         auth::{MerchantPrincipal, Signed},
         context::PageContext,
+        csrf::CsrfForm,
         error::WebError,
         state::AppState,
     },
 };
 
 use super::{
-    super::report_view::{self, IndexPage, Scope},
+    super::report_view::{self, Exporter, IndexPage, Scope},
     form::respond,
 };
 
@@ -36,7 +38,7 @@ const KINDS: [ReportKind; 5] = [
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(show_index)
         .service(show_report)
-        .service(download_csv);
+        .service(export_csv);
 }
 
 #[get("/reports")]
@@ -70,17 +72,36 @@ async fn show_report(
     report_view::page(&state, chrome, BASE, kind, query.into_inner(), scope).await
 }
 
-#[get("/reports/{kind}/csv")]
-async fn download_csv(
+/// Starts the report's CSV in the background (`report_view::export`).
+#[post("/reports/{kind}/export")]
+async fn export_csv(
     ctx: PageContext,
     who: Signed<MerchantPrincipal>,
     state: web::Data<AppState>,
     kind: web::Path<String>,
     query: web::Query<FilterQuery>,
+    CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<HttpResponse, WebError> {
     who.require(REPORT_READERS)?;
     let kind = kind_of(&kind)?;
     let scope = Scope::Merchant(who.merchant.id);
     let chrome = super::chrome(&ctx, &who, BASE);
-    report_view::csv(&state, chrome, BASE, kind, query.into_inner(), scope).await
+    let exporter = Exporter {
+        requester: super::exports::requester(&who),
+        actor: who.actor.clone(),
+        exports_base: "/merchant/exports",
+    };
+    report_view::export(
+        &state,
+        chrome,
+        BASE,
+        kind,
+        query.into_inner(),
+        scope,
+        exporter,
+    )
+    .await
 }
+
+#[derive(Deserialize)]
+struct NoFields {}

@@ -22,7 +22,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(download_export);
 }
 
-fn requester(who: &OperatorPrincipal) -> Requester {
+pub(super) fn requester(who: &OperatorPrincipal) -> Requester {
     Requester::Operator(who.operator.id)
 }
 

@@ -3,7 +3,8 @@
 //! filters. Finance, admins and risk read them; the figures come from
 //! `crate::report` through `report_view`.
 
-use actix_web::{HttpResponse, get, http::StatusCode, web};
+use actix_web::{HttpResponse, get, http::StatusCode, post, web};
+use serde::Deserialize;
 
 use crate::{
     people::operator::OperatorRole,
@@ -11,6 +12,7 @@ use crate::{
     web::{
         auth::{OperatorPrincipal, Signed},
         context::PageContext,
+        csrf::CsrfForm,
         error::WebError,
         state::AppState,
     },
@@ -18,7 +20,7 @@ use crate::{
 
 use super::super::{
     merchant::form::respond,
-    report_view::{self, IndexPage, Scope},
+    report_view::{self, Exporter, IndexPage, Scope},
 };
 
 /// Who may read the reports.
@@ -32,7 +34,7 @@ const BASE: &str = "/platform/reports";
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(show_index)
         .service(show_report)
-        .service(download_csv);
+        .service(export_csv);
 }
 
 #[get("/reports")]
@@ -71,24 +73,36 @@ async fn show_report(
     .await
 }
 
-#[get("/reports/{kind}/csv")]
-async fn download_csv(
+/// Starts the report's CSV in the background (`report_view::export`).
+#[post("/reports/{kind}/export")]
+async fn export_csv(
     ctx: PageContext,
     who: Signed<OperatorPrincipal>,
     state: web::Data<AppState>,
     kind: web::Path<String>,
     query: web::Query<FilterQuery>,
+    CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<HttpResponse, WebError> {
     who.require(REPORT_READERS)?;
     let kind = kind_of(&kind)?;
+    let scope = Scope::Platform;
     let chrome = super::chrome(&ctx, &who, BASE);
-    report_view::csv(
+    let exporter = Exporter {
+        requester: super::exports::requester(&who),
+        actor: who.actor.clone(),
+        exports_base: "/platform/exports",
+    };
+    report_view::export(
         &state,
         chrome,
         BASE,
         kind,
         query.into_inner(),
-        Scope::Platform,
+        scope,
+        exporter,
     )
     .await
 }
+
+#[derive(Deserialize)]
+struct NoFields {}
