@@ -3,16 +3,14 @@
 //! the breakage rate — expired ÷ (expired + redeemed), redeemed being the
 //! points retired by served redemptions (kind `redeem`) in the same period.
 
-use std::collections::HashMap;
-
 use diesel::{
     prelude::*,
-    sql_types::{BigInt, Text, Timestamptz},
+    sql_types::{BigInt, Text},
 };
 
-use crate::{domain::money::Rounding, i18n::Locale};
+use crate::i18n::Locale;
 
-use super::{Cell, Filters, ReportError, Table, programs_in_scope, tick};
+use super::{Cell, Filters, ReportError, Table, figures_by_program, programs_in_scope, tick};
 
 #[derive(Debug, QueryableByName)]
 struct Figures {
@@ -45,40 +43,33 @@ pub(super) fn build(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Table, ReportError> {
     let scope = programs_in_scope(conn, filters, locale)?;
-    let figures: HashMap<String, Figures> = diesel::sql_query(FIGURES)
-        .bind::<Timestamptz, _>(filters.starts_at())
-        .bind::<Timestamptz, _>(filters.ends_at())
-        .load::<Figures>(conn)?
-        .into_iter()
-        .map(|f| (f.program.clone(), f))
-        .collect();
+    let figures = figures_by_program(conn, FIGURES, filters, |f: &Figures| f.program.clone())?;
     let t = |key: &str| locale.t(key).into_owned();
-    let mut table = Table::new([
-        (t("reports.col.program"), false),
-        (t("reports.col.program_name"), false),
-        (t("reports.col.owner"), false),
-        (t("reports.col.expired_points"), false),
-        (t("reports.col.redeemed_points"), false),
-        (t("reports.col.breakage_cny"), true),
-        (t("reports.col.breakage_rate"), false),
-    ]);
+    let mut table = Table::translated(
+        locale,
+        &[
+            ("reports.col.program", false),
+            ("reports.col.program_name", false),
+            ("reports.col.owner", false),
+            ("reports.col.expired_points", false),
+            ("reports.col.redeemed_points", false),
+            ("reports.col.breakage_cny", true),
+            ("reports.col.breakage_rate", false),
+        ],
+    );
     for (done, program) in scope.iter().enumerate() {
         let (expired, redeemed) = figures
             .get(&program.code)
             .map_or((0, 0), |f| (f.expired, f.redeemed));
-        let value = program
-            .value
-            .value_of(expired, Rounding::Down)
-            .map_err(|_| ReportError::Valuation(program.code.clone()))?;
-        table.rows.push(vec![
-            Cell::Text(program.code.clone()),
-            Cell::Text(program.name.clone()),
-            Cell::Text(program.owner.clone()),
+        let value = program.value_of(expired)?;
+        let mut row = Vec::from(program.leading_cells());
+        row.extend([
             Cell::Points(expired),
             Cell::Points(redeemed),
             Cell::Money(value),
             Cell::percent(expired, expired + redeemed),
         ]);
+        table.rows.push(row);
         tick(progress, done + 1, scope.len());
     }
     table.add_totals(t("reports.total"));

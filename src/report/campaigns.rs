@@ -65,19 +65,22 @@ pub(super) fn build(
         .map(|a| (a.campaign_id, a))
         .collect();
     let t = |key: &str| locale.t(key).into_owned();
-    let mut table = Table::new([
-        (t("reports.col.campaign"), false),
-        (t("reports.col.merchants"), false),
-        (t("reports.col.status"), false),
-        (t("reports.col.budget_cny"), true),
-        (t("reports.col.spent_cny"), true),
-        (t("reports.col.remaining_cny"), true),
-        (t("reports.col.used"), false),
-        (t("reports.col.awards"), true),
-        (t("reports.col.bonus_points"), false),
-        (t("reports.col.award_cost_cny"), true),
-        (t("reports.col.house_share_cny"), true),
-    ]);
+    let mut table = Table::translated(
+        locale,
+        &[
+            ("reports.col.campaign", false),
+            ("reports.col.merchants", false),
+            ("reports.col.status", false),
+            ("reports.col.budget_cny", true),
+            ("reports.col.spent_cny", true),
+            ("reports.col.remaining_cny", true),
+            ("reports.col.used", false),
+            ("reports.col.awards", true),
+            ("reports.col.bonus_points", false),
+            ("reports.col.award_cost_cny", true),
+            ("reports.col.house_share_cny", true),
+        ],
+    );
     for (done, l) in listed.iter().enumerate() {
         let c = &l.campaign;
         let (count, points, cost, house) = awards.get(&c.id).map_or((0, 0, 0, 0), |a| {

@@ -20,17 +20,20 @@ pub(super) fn build(
         .filter(|m| filters.merchant_id.is_none_or(|id| id == m.id))
         .collect();
     let t = |key: &str| locale.t(key).into_owned();
-    let mut table = Table::new([
-        (t("reports.col.merchant"), false),
-        (t("reports.col.tier"), false),
-        (t("reports.col.deposit_cny"), true),
-        (t("reports.col.outstanding_points"), false),
-        (t("reports.col.liability_cny"), true),
-        (t("reports.col.required_cny"), true),
-        (t("reports.col.shortfall_cny"), true),
-        (t("reports.col.coverage"), false),
-        (t("reports.col.status"), false),
-    ]);
+    let mut table = Table::translated(
+        locale,
+        &[
+            ("reports.col.merchant", false),
+            ("reports.col.tier", false),
+            ("reports.col.deposit_cny", true),
+            ("reports.col.outstanding_points", false),
+            ("reports.col.liability_cny", true),
+            ("reports.col.required_cny", true),
+            ("reports.col.shortfall_cny", true),
+            ("reports.col.coverage", false),
+            ("reports.col.status", false),
+        ],
+    );
     for (done, merchant) in active.iter().enumerate() {
         let position = deposit::position(conn, merchant)?;
         table.rows.push(vec![

@@ -34,15 +34,18 @@ pub(super) fn build(
         })
         .collect();
     let t = |key: &str| locale.t(key).into_owned();
-    let mut table = Table::new([
-        (t("reports.col.from_program"), false),
-        (t("reports.col.to_program"), false),
-        (t("reports.col.exchanges"), true),
-        (t("reports.col.points_out"), false),
-        (t("reports.col.points_in"), false),
-        (t("reports.col.value_out_cny"), true),
-        (t("reports.col.house_fee_cny"), true),
-    ]);
+    let mut table = Table::translated(
+        locale,
+        &[
+            ("reports.col.from_program", false),
+            ("reports.col.to_program", false),
+            ("reports.col.exchanges", true),
+            ("reports.col.points_out", false),
+            ("reports.col.points_in", false),
+            ("reports.col.value_out_cny", true),
+            ("reports.col.house_fee_cny", true),
+        ],
+    );
     for (done, cell) in cells.iter().enumerate() {
         table.rows.push(vec![
             Cell::Text(cell.from_program.clone()),

@@ -5,16 +5,14 @@
 //! value, or for ALP at its issue price (`overview::point_values`), rounded
 //! down as the platform's home values the liability.
 
-use std::collections::HashMap;
-
 use diesel::{
     prelude::*,
-    sql_types::{BigInt, Text, Timestamptz},
+    sql_types::{BigInt, Text},
 };
 
-use crate::{domain::money::Rounding, i18n::Locale};
+use crate::i18n::Locale;
 
-use super::{Cell, Filters, ReportError, Table, programs_in_scope, tick};
+use super::{Cell, Filters, ReportError, Table, figures_by_program, programs_in_scope, tick};
 
 #[derive(Debug, QueryableByName)]
 struct Figures {
@@ -51,36 +49,28 @@ pub(super) fn build(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Table, ReportError> {
     let scope = programs_in_scope(conn, filters, locale)?;
-    let figures: HashMap<String, Figures> = diesel::sql_query(FIGURES)
-        .bind::<Timestamptz, _>(filters.starts_at())
-        .bind::<Timestamptz, _>(filters.ends_at())
-        .load::<Figures>(conn)?
-        .into_iter()
-        .map(|f| (f.program.clone(), f))
-        .collect();
+    let figures = figures_by_program(conn, FIGURES, filters, |f: &Figures| f.program.clone())?;
     let t = |key: &str| locale.t(key).into_owned();
-    let mut table = Table::new([
-        (t("reports.col.program"), false),
-        (t("reports.col.program_name"), false),
-        (t("reports.col.owner"), false),
-        (t("reports.col.outstanding_points"), false),
-        (t("reports.col.issued_points"), false),
-        (t("reports.col.retired_points"), false),
-        (t("reports.col.liability_cny"), true),
-        (t("reports.col.basis"), false),
-    ]);
+    let mut table = Table::translated(
+        locale,
+        &[
+            ("reports.col.program", false),
+            ("reports.col.program_name", false),
+            ("reports.col.owner", false),
+            ("reports.col.outstanding_points", false),
+            ("reports.col.issued_points", false),
+            ("reports.col.retired_points", false),
+            ("reports.col.liability_cny", true),
+            ("reports.col.basis", false),
+        ],
+    );
     for (done, program) in scope.iter().enumerate() {
         let (outstanding, issued, retired) = figures
             .get(&program.code)
             .map_or((0, 0, 0), |f| (f.outstanding, f.issued, f.retired));
-        let value = program
-            .value
-            .value_of(outstanding, Rounding::Down)
-            .map_err(|_| ReportError::Valuation(program.code.clone()))?;
-        table.rows.push(vec![
-            Cell::Text(program.code.clone()),
-            Cell::Text(program.name.clone()),
-            Cell::Text(program.owner.clone()),
+        let value = program.value_of(outstanding)?;
+        let mut row = Vec::from(program.leading_cells());
+        row.extend([
             Cell::Points(outstanding),
             Cell::Points(issued),
             Cell::Points(retired),
@@ -91,6 +81,7 @@ pub(super) fn build(
                 program.value.as_decimal()
             )),
         ]);
+        table.rows.push(row);
         tick(progress, done + 1, scope.len());
     }
     table.add_totals(t("reports.total"));

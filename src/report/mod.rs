@@ -21,14 +21,19 @@ mod liability;
 mod redemptions;
 mod settlement_status;
 
-use diesel::prelude::*;
+use std::collections::HashMap;
+
+use diesel::{prelude::*, sql_types::Timestamptz};
 
 use crate::{
-    db::schema::merchants,
     deposit::DepositError,
-    domain::{points::ProgramCode, rate::Rate},
+    domain::{
+        money::{Money, Rounding},
+        points::ProgramCode,
+        rate::Rate,
+    },
     i18n::Locale,
-    merchant::Merchant,
+    merchant::{self, Merchant},
     overview::{self, OverviewError},
     program,
 };
@@ -132,10 +137,9 @@ pub fn build(
 
 /// Every merchant, by code: for filter lists and to name rows.
 pub fn merchants(conn: &mut PgConnection) -> QueryResult<Vec<Merchant>> {
-    merchants::table
-        .order(merchants::code)
-        .select(Merchant::as_select())
-        .load(conn)
+    let mut all = merchant::standing::list(conn)?;
+    all.sort_by(|a, b| a.code.cmp(&b.code));
+    Ok(all)
 }
 
 /// Every program code a report can be narrowed to: the merchants' programs
@@ -176,6 +180,44 @@ struct ProgramInScope {
     owner: String,
     value: Rate,
     basis: Basis,
+}
+
+impl ProgramInScope {
+    /// `points` of this program in CNY, rounded down as the books value them.
+    fn value_of(&self, points: i64) -> Result<Money, ReportError> {
+        self.value
+            .value_of(points, Rounding::Down)
+            .map_err(|_| ReportError::Valuation(self.code.clone()))
+    }
+
+    /// The cells every per-program report starts its row with: code, name, owner.
+    fn leading_cells(&self) -> [Cell; 3] {
+        [
+            Cell::Text(self.code.clone()),
+            Cell::Text(self.name.clone()),
+            Cell::Text(self.owner.clone()),
+        ]
+    }
+}
+
+/// A per-program figures query over the period (`$1` its start, `$2` its end),
+/// its rows keyed by the program each names.
+fn figures_by_program<T>(
+    conn: &mut PgConnection,
+    sql: &str,
+    filters: &Filters,
+    program: impl Fn(&T) -> String,
+) -> QueryResult<HashMap<String, T>>
+where
+    T: QueryableByName<diesel::pg::Pg> + 'static,
+{
+    Ok(diesel::sql_query(sql)
+        .bind::<Timestamptz, _>(filters.starts_at())
+        .bind::<Timestamptz, _>(filters.ends_at())
+        .load::<T>(conn)?
+        .into_iter()
+        .map(|row| (program(&row), row))
+        .collect())
 }
 
 /// The programs the filters leave in: the merchant's program only when a

@@ -64,15 +64,18 @@ pub(super) fn build(
         .bind::<Nullable<BigInt>, _>(filters.merchant_id)
         .load(conn)?;
     let t = |key: &str| locale.t(key).into_owned();
-    let mut table = Table::new([
-        (t("reports.col.merchant"), false),
-        (t("reports.col.store"), false),
-        (t("reports.col.district"), false),
-        (t("reports.col.fulfilled"), true),
-        (t("reports.col.called_off"), true),
-        (t("reports.col.redeemed_value_cny"), true),
-        (t("reports.col.cash_topup_cny"), true),
-    ]);
+    let mut table = Table::translated(
+        locale,
+        &[
+            ("reports.col.merchant", false),
+            ("reports.col.store", false),
+            ("reports.col.district", false),
+            ("reports.col.fulfilled", true),
+            ("reports.col.called_off", true),
+            ("reports.col.redeemed_value_cny", true),
+            ("reports.col.cash_topup_cny", true),
+        ],
+    );
     for (done, row) in figures.iter().enumerate() {
         tick(progress, done + 1, figures.len());
         let store = row.store_id.and_then(|id| stores.get(&id));

@@ -29,18 +29,21 @@ pub(super) fn build(
         .filter(|m| filters.merchant_id.is_none_or(|id| id == m.id))
         .collect();
     let t = |key: &str| locale.t(key).into_owned();
-    let mut table = Table::new([
-        (t("reports.col.merchant"), false),
-        (t("reports.col.period"), false),
-        (t("reports.col.closing_cny"), true),
-        (t("reports.col.platform_share_cny"), true),
-        (t("reports.col.payout_pending_cny"), true),
-        (t("reports.col.payout_sent_cny"), true),
-        (t("reports.col.payout_confirmed_cny"), true),
-        (t("reports.col.payout_failed_cny"), true),
-        (t("reports.col.collection_open_cny"), true),
-        (t("reports.col.collection_overdue_cny"), true),
-    ]);
+    let mut table = Table::translated(
+        locale,
+        &[
+            ("reports.col.merchant", false),
+            ("reports.col.period", false),
+            ("reports.col.closing_cny", true),
+            ("reports.col.platform_share_cny", true),
+            ("reports.col.payout_pending_cny", true),
+            ("reports.col.payout_sent_cny", true),
+            ("reports.col.payout_confirmed_cny", true),
+            ("reports.col.payout_failed_cny", true),
+            ("reports.col.collection_open_cny", true),
+            ("reports.col.collection_overdue_cny", true),
+        ],
+    );
     for (done, merchant) in scope.iter().enumerate() {
         let mut statements = statement::of_merchant(
             conn,

@@ -5,7 +5,7 @@
 
 use rust_decimal::Decimal;
 
-use crate::domain::money::Money;
+use crate::{domain::money::Money, i18n::Locale};
 
 /// One cell of a report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +78,16 @@ impl Table {
                 .collect(),
             ..Self::default()
         }
+    }
+
+    /// A table whose headers are these catalog keys in `locale`, each with
+    /// whether its column is summed.
+    pub fn translated(locale: Locale, columns: &[(&str, bool)]) -> Self {
+        Self::new(
+            columns
+                .iter()
+                .map(|(key, summed)| (locale.t(key).into_owned(), *summed)),
+        )
     }
 
     /// Adds the totals row: each summed column added up over the rows (money
