@@ -18,7 +18,7 @@ use crate::{
     },
     web::{
         context::{PageContext, set_flash},
-        csrf::CsrfForm,
+        csrf::{CsrfForm, NoFields},
         error::WebError,
         locale,
         page::{Chrome, FlashKind},
@@ -181,14 +181,11 @@ fn safe_next(portal: Portal, next: Option<&str>) -> String {
     }
 }
 
-#[derive(Deserialize)]
-struct EmptyForm {}
-
 #[post("/sign-out")]
 async fn sign_out(
     ctx: PageContext,
     portal: web::Data<Portal>,
-    CsrfForm(_): CsrfForm<EmptyForm>,
+    CsrfForm(_): CsrfForm<NoFields>,
 ) -> HttpResponse {
     // Deletes the session row: the cookie is worthless from now on.
     ctx.session.purge();

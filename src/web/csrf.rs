@@ -16,6 +16,10 @@ const MAX_FORM_BYTES: usize = 64 * 1024;
 #[derive(Debug)]
 pub struct CsrfForm<T>(pub T);
 
+/// A form with nothing but its CSRF token: a button that posts.
+#[derive(Debug, serde::Deserialize)]
+pub struct NoFields {}
+
 #[derive(Deserialize)]
 struct Token {
     csrf_token: Option<String>,

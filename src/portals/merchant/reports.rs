@@ -4,7 +4,6 @@
 //! filters (less the merchant) and CSV download. Owners and managers read them.
 
 use actix_web::{HttpResponse, get, http::StatusCode, post, web};
-use serde::Deserialize;
 
 use crate::{
     people::merchant_user::MerchantRole,
@@ -12,7 +11,7 @@ use crate::{
     web::{
         auth::{MerchantPrincipal, Signed},
         context::PageContext,
-        csrf::CsrfForm,
+        csrf::{CsrfForm, NoFields},
         error::WebError,
         state::AppState,
     },
@@ -102,6 +101,3 @@ async fn export_csv(
     )
     .await
 }
-
-#[derive(Deserialize)]
-struct NoFields {}

@@ -11,7 +11,7 @@ use crate::{
     web::{
         auth::{MerchantPrincipal, Signed},
         context::{PageContext, set_flash},
-        csrf::CsrfForm,
+        csrf::{CsrfForm, NoFields},
         error::WebError,
         page::{Chrome, FlashKind},
         state::AppState,
@@ -149,7 +149,3 @@ async fn rotate_webhook_secret(
     page.new_secret = Some(secret);
     Ok(page)
 }
-
-/// The rotate form carries nothing but its CSRF token.
-#[derive(Debug, Deserialize)]
-struct NoFields {}

@@ -20,7 +20,7 @@ use crate::{
     web::{
         auth::{OperatorPrincipal, Signed},
         context::{PageContext, set_flash},
-        csrf::CsrfForm,
+        csrf::{CsrfForm, NoFields},
         error::WebError,
         format,
         page::{Chrome, FlashKind},
@@ -264,9 +264,6 @@ async fn show_books(
         can_verify: VERIFIERS.contains(&who.operator.role()),
     })
 }
-
-#[derive(Deserialize)]
-struct NoFields {}
 
 /// Runs `ledger verify` now (on the blocking pool) and flashes the result.
 #[post("/books/verify")]

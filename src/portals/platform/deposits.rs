@@ -18,7 +18,7 @@ use crate::{
     web::{
         auth::{OperatorPrincipal, Signed},
         context::{PageContext, set_flash},
-        csrf::CsrfForm,
+        csrf::{CsrfForm, NoFields},
         error::WebError,
         page::{Chrome, FlashKind},
         state::AppState,
@@ -218,10 +218,6 @@ async fn request_deduction(
     flash(&ctx, result, |_| "deposit.flash.deduction_requested")?;
     Ok(see_other(back))
 }
-
-/// A form with nothing but its CSRF token.
-#[derive(Deserialize)]
-struct NoFields {}
 
 #[post("/merchants/{id}/refund")]
 async fn refund(

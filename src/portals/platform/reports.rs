@@ -4,7 +4,6 @@
 //! `crate::report` through `report_view`.
 
 use actix_web::{HttpResponse, get, http::StatusCode, post, web};
-use serde::Deserialize;
 
 use crate::{
     people::operator::OperatorRole,
@@ -12,7 +11,7 @@ use crate::{
     web::{
         auth::{OperatorPrincipal, Signed},
         context::PageContext,
-        csrf::CsrfForm,
+        csrf::{CsrfForm, NoFields},
         error::WebError,
         state::AppState,
     },
@@ -103,6 +102,3 @@ async fn export_csv(
     )
     .await
 }
-
-#[derive(Deserialize)]
-struct NoFields {}

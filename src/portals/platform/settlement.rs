@@ -31,7 +31,7 @@ use crate::{
     web::{
         auth::{OperatorPrincipal, Signed},
         context::{PageContext, set_flash},
-        csrf::CsrfForm,
+        csrf::{CsrfForm, NoFields},
         error::WebError,
         format,
         page::{Chrome, FlashKind},
@@ -87,10 +87,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(add_recipient)
         .service(remove_recipient);
 }
-
-/// A form with nothing but its CSRF token.
-#[derive(Deserialize)]
-struct NoFields {}
 
 fn internal(e: impl Into<anyhow::Error>) -> WebError {
     WebError::Internal(e.into())
