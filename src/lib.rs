@@ -10,6 +10,7 @@ pub mod bench;
 pub mod campaign;
 pub mod catalog;
 pub mod chart;
+pub mod clock;
 pub mod cli;
 pub mod config;
 pub mod crypto;

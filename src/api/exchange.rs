@@ -340,7 +340,7 @@ fn quote_view(quote: &Quote, used_by: Option<i64>) -> Result<QuoteView, ApiError
     let terms = quote.terms().map_err(|e| ApiError::Internal(e.into()))?;
     let status = if used_by.is_some() {
         QuoteStatus::Used
-    } else if quote.is_expired(Utc::now()) {
+    } else if quote.is_expired(crate::clock::now()) {
         QuoteStatus::Expired
     } else {
         QuoteStatus::Open

@@ -308,7 +308,7 @@ pub fn create(
     actor: &Actor,
     new: &NewCampaign,
 ) -> Result<Campaign, CampaignError> {
-    new.validate(Utc::now())?;
+    new.validate(crate::clock::now())?;
     conn.transaction(|conn| {
         let mut merchant_ids = new.merchant_ids.clone();
         merchant_ids.sort_unstable();

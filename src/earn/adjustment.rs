@@ -404,7 +404,7 @@ fn book(
         Err(e) => return Err(AdjustmentError::Refused(e)),
     };
     if before.points > 0 {
-        let expires_at = lot::expiry(Utc::now(), program.expiry_months);
+        let expires_at = lot::expiry(crate::clock::now(), program.expiry_months);
         lot::open(
             conn,
             before.member_id,

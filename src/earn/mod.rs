@@ -183,7 +183,7 @@ pub fn earn(
     if request.amount.fen() <= 0 {
         return Err(EarnError::NonPositiveAmount);
     }
-    let now = Utc::now();
+    let now = crate::clock::now();
     let occurred_at = request.occurred_at.unwrap_or(now);
     if occurred_at > now + Duration::seconds(FUTURE_SKEW_SECONDS)
         || occurred_at < now - Duration::days(MAX_BACKDATE_DAYS)
@@ -437,7 +437,7 @@ fn base_and_tier(
 
 /// Points the member earned in `asset` since midnight in Shanghai.
 fn earned_today(conn: &mut PgConnection, member_id: i64, asset: &str) -> QueryResult<i64> {
-    let midnight = shanghai::start_of_day(Utc::now());
+    let midnight = shanghai::start_of_day(crate::clock::now());
     let total: Option<rust_decimal::Decimal> = earn_orders::table
         .filter(earn_orders::member_id.eq(member_id))
         .filter(earn_orders::program_code.eq(asset))

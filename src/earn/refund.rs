@@ -305,12 +305,12 @@ mod tests {
             created_by: "t".to_owned(),
             device_id: None,
             ip: None,
-            occurred_at: chrono::Utc::now(),
+            occurred_at: crate::clock::now(),
             journal_entry_id: None,
             refunded_fen: 0,
             points_reversed: 0,
             points_unrecovered: 0,
-            created_at: chrono::Utc::now(),
+            created_at: crate::clock::now(),
         }
     }
 

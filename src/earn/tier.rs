@@ -111,7 +111,7 @@ pub fn upgrade_if_reached(
     member_id: i64,
     actor: &Actor,
 ) -> QueryResult<Option<TierChange>> {
-    let now = Utc::now();
+    let now = crate::clock::now();
     let ladder = ladder(conn)?;
     let current = of_member(conn, member_id)?;
     let spend = trailing_spend(conn, member_id, now)?;

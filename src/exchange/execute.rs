@@ -82,7 +82,7 @@ pub fn execute(
         if find_by_quote(conn, &quote.id)?.is_some() {
             return Err(ExchangeError::QuoteUsed);
         }
-        let now = Utc::now();
+        let now = crate::clock::now();
         if quote.is_expired(now) {
             return Err(ExchangeError::QuoteExpired);
         }

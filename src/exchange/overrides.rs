@@ -140,7 +140,7 @@ pub fn request(
     if new.buy < new.sell {
         return Err(OverrideError::BuyBelowSell);
     }
-    let now = Utc::now();
+    let now = crate::clock::now();
     if new.ends_at <= new.starts_at
         || new.ends_at <= now
         || new.ends_at - new.starts_at > Duration::days(MAX_WINDOW_DAYS)
@@ -267,7 +267,7 @@ pub fn cancel(
             .first(conn)
             .optional()?
             .ok_or(OverrideError::NotFound)?;
-        if !matches!(&before.status[..], "pending" | "active") || before.ends_at <= Utc::now() {
+        if !matches!(&before.status[..], "pending" | "active") || before.ends_at <= crate::clock::now() {
             return Err(OverrideError::NotCancellable);
         }
         let after: RateOverride = diesel::update(rate_overrides::table.find(id))

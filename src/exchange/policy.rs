@@ -116,7 +116,7 @@ pub fn update(
                 exchange_policy::quote_ttl_seconds.eq(new.quote_ttl_seconds),
                 exchange_policy::override_review_bp.eq(new.override_review_bp),
                 exchange_policy::real_name_threshold_fen.eq(new.real_name_threshold_fen),
-                exchange_policy::updated_at.eq(Utc::now()),
+                exchange_policy::updated_at.eq(crate::clock::now()),
             ))
             .returning(ExchangePolicy::as_returning())
             .get_result(conn)?;

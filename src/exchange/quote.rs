@@ -101,7 +101,7 @@ pub fn preview(conn: &mut PgConnection, request: &QuoteRequest) -> Result<Previe
     conn.transaction(|conn| {
         let policy = policy::current(conn)?;
         Ok(Preview {
-            terms: priced(conn, request, &policy, Utc::now())?,
+            terms: priced(conn, request, &policy, crate::clock::now())?,
             expires_in_seconds: policy.quote_ttl_seconds,
         })
     })
@@ -115,7 +115,7 @@ pub fn quote(
 ) -> Result<Quote, ExchangeError> {
     conn.transaction(|conn| {
         let policy = policy::current(conn)?;
-        let now = Utc::now();
+        let now = crate::clock::now();
         let terms = priced(conn, request, &policy, now)?;
         let Terms { inputs, price, .. } = terms;
         let quote: Quote = diesel::insert_into(exchange_quotes::table)

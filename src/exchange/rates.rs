@@ -86,7 +86,7 @@ pub fn publish(
 ) -> QueryResult<Publication> {
     conn.transaction(|conn| {
         let policy = policy::current(conn)?;
-        let now = Utc::now();
+        let now = crate::clock::now();
         let window_start = now - Duration::hours(i64::from(policy.flow_window_hours));
         let flows = flows_since(conn, window_start)?;
         let publication: Publication = diesel::insert_into(rate_publications::table)
@@ -302,7 +302,7 @@ struct ActiveOverride {
 
 /// Active overrides covering now, newest first: the newest wins.
 fn active_overrides(conn: &mut PgConnection, codes: &[String]) -> QueryResult<Vec<ActiveOverride>> {
-    let now = Utc::now();
+    let now = crate::clock::now();
     rate_overrides::table
         .filter(rate_overrides::program_code.eq_any(codes))
         .filter(rate_overrides::status.eq("active"))

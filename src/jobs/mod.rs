@@ -258,7 +258,7 @@ fn check_deposits(state: &AppState) -> anyhow::Result<usize> {
 /// Moves expired lots to breakage, batch after batch until none are due.
 pub fn expire_points(pool: &PgPool) -> anyhow::Result<usize> {
     let mut conn = pool.get()?;
-    let now = chrono::Utc::now();
+    let now = crate::clock::now();
     let mut total = 0;
     loop {
         let expired = earn::expiry::expire_due(&mut conn, now, LOT_EXPIRY_BATCH)?;
@@ -275,13 +275,13 @@ fn remind_expiring_points(state: &AppState) -> anyhow::Result<usize> {
         &state.pool,
         &state.mailer,
         &state.public_url,
-        chrono::Utc::now(),
+        crate::clock::now(),
     ))
 }
 
 /// Downgrades members whose trailing spend no longer keeps their tier.
 pub fn review_tiers(pool: &PgPool) -> anyhow::Result<usize> {
-    let changes = earn::tier::review_all(&mut *pool.get()?, chrono::Utc::now(), TIER_REVIEW_BATCH)?;
+    let changes = earn::tier::review_all(&mut *pool.get()?, crate::clock::now(), TIER_REVIEW_BATCH)?;
     Ok(changes.len())
 }
 
@@ -291,6 +291,6 @@ pub fn collect_overdue(pool: &PgPool) -> anyhow::Result<usize> {
     Ok(settlement::collection::review_due(
         &mut *pool.get()?,
         &Actor::system("settlement collection"),
-        crate::domain::shanghai::date_of(chrono::Utc::now()),
+        crate::domain::shanghai::date_of(crate::clock::now()),
     )?)
 }

@@ -14,7 +14,7 @@ pub fn void_expired_holds(conn: &mut PgConnection, limit: i64) -> Result<usize, 
     let resolutions = diesel::alias!(transfers as resolutions);
     let expired: Vec<TransferId> = transfers::table
         .filter(transfers::phase.eq("pending"))
-        .filter(transfers::expires_at.le(diesel::dsl::now))
+        .filter(transfers::expires_at.le(crate::clock::now()))
         .filter(diesel::dsl::not(diesel::dsl::exists(
             resolutions.filter(
                 resolutions

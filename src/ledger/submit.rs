@@ -346,8 +346,6 @@ struct LockedRow {
     debits_pending: i64,
     #[diesel(sql_type = BigInt)]
     credits_pending: i64,
-    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
-    now: DateTime<Utc>,
 }
 
 struct RowState {
@@ -447,10 +445,11 @@ fn attempt(
         .collect();
     row_keys.sort_unstable();
     row_keys.dedup();
-    let (mut rows, locked_at) = lock_rows(conn, &row_keys)?;
-    // The database's clock, read with the locks. With no row locked nothing is
-    // written, so the fallback is never stored.
-    let now = locked_at.unwrap_or_else(Utc::now);
+    let mut rows = lock_rows(conn, &row_keys)?;
+    // Read after the locks are held, so a hold's timeout is judged at the moment
+    // its rows can no longer change under us. `clock::now` is the wall clock in
+    // production and the simulator's clock in a simulation.
+    let now = crate::clock::now();
 
     // What is already in the books: keys and resolved holds.
     let keys: Vec<&str> = candidates
@@ -761,16 +760,13 @@ fn apply<'a>(
 
 type LockedRows = HashMap<RowKey, RowState>;
 
-/// Locks the rows and returns them with the database's `now()`.
-fn lock_rows(
-    conn: &mut PgConnection,
-    keys: &[RowKey],
-) -> QueryResult<(LockedRows, Option<DateTime<Utc>>)> {
+/// Locks the rows and returns their balances.
+fn lock_rows(conn: &mut PgConnection, keys: &[RowKey]) -> QueryResult<LockedRows> {
     let (ids, shards): (Vec<i64>, Vec<i16>) = keys.iter().map(|(id, shard)| (id.0, *shard)).unzip();
     // LockRows sits above the Sort, so rows are locked in (account_id, shard) order.
     let locked: Vec<LockedRow> = diesel::sql_query(
         "SELECT b.account_id, b.shard, b.no_overdraft, b.debits_posted, b.credits_posted, \
-                b.debits_pending, b.credits_pending, now() AS now \
+                b.debits_pending, b.credits_pending \
          FROM account_balances b \
          JOIN unnest($1::int8[], $2::int2[]) AS k(account_id, shard) \
            ON b.account_id = k.account_id AND b.shard = k.shard \
@@ -780,7 +776,6 @@ fn lock_rows(
     .bind::<Array<BigInt>, _>(ids)
     .bind::<Array<SmallInt>, _>(shards)
     .load(conn)?;
-    let now = locked.first().map(|r| r.now);
     let rows = locked
         .into_iter()
         .map(|r| {
@@ -800,7 +795,7 @@ fn lock_rows(
             )
         })
         .collect();
-    Ok((rows, now))
+    Ok(rows)
 }
 
 /// Writes every changed row in one statement.

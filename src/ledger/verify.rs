@@ -172,7 +172,7 @@ struct BadResolutionRow {
 
 /// Runs every check in one consistent snapshot and records the run.
 pub fn verify(conn: &mut PgConnection) -> QueryResult<Report> {
-    let started_at = Utc::now();
+    let started_at = crate::clock::now();
     let findings = conn
         .build_transaction()
         .repeatable_read()
@@ -180,7 +180,7 @@ pub fn verify(conn: &mut PgConnection) -> QueryResult<Report> {
         .run(find_all)?;
     let report = Report {
         started_at,
-        finished_at: Utc::now(),
+        finished_at: crate::clock::now(),
         findings,
     };
     diesel::insert_into(ledger_verifications::table)

@@ -112,7 +112,7 @@ pub fn set_caps(
                 reward_caps::daily_per_member.eq(caps.daily_per_member),
                 reward_caps::monthly_per_member.eq(caps.monthly_per_member),
                 reward_caps::updated_by.eq(&actor.label),
-                reward_caps::updated_at.eq(Utc::now()),
+                reward_caps::updated_at.eq(crate::clock::now()),
             ))
             .execute(conn)?;
         audit::record(

@@ -255,7 +255,7 @@ pub fn redeem(
             return Err(RedeemError::DuplicateProgram(program.clone()));
         }
     }
-    let now = Utc::now();
+    let now = crate::clock::now();
     conn.transaction(|conn| {
         if !member::lock(conn, request.member_id)? {
             return Err(RedeemError::UnknownMember);
@@ -591,7 +591,7 @@ pub fn expire_due(
 ) -> Result<usize, RedeemError> {
     let due: Vec<i64> = redemptions::table
         .filter(redemptions::status.eq("held"))
-        .filter(redemptions::expires_at.le(Utc::now()))
+        .filter(redemptions::expires_at.le(crate::clock::now()))
         .order(redemptions::expires_at)
         .limit(limit)
         .select(redemptions::id)
@@ -628,7 +628,7 @@ fn resolve(
         if before.status != "held" {
             return Err(RedeemError::AlreadyResolved(before.status));
         }
-        let now = Utc::now();
+        let now = crate::clock::now();
         let is_fulfil = matches!(resolution, Resolution::Fulfil { .. });
         if is_fulfil && now >= before.expires_at {
             return Err(RedeemError::Expired);

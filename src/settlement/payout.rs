@@ -304,7 +304,7 @@ pub fn create_batch(
         // The pain.001 MsgId: unique, at most 35 characters.
         let reference = format!(
             "ALB{}{}",
-            Utc::now().format("%Y%m%d"),
+            crate::clock::now().format("%Y%m%d"),
             &crypto::random_hex_id()[..12]
         );
         let batch: Batch = diesel::insert_into(payout_batches::table)

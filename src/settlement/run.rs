@@ -224,7 +224,7 @@ pub fn scheduled(conn: &mut PgConnection, keys: &Keys, holder: &str) -> QueryRes
         RunRequest {
             trigger: Trigger::Schedule,
             merchant_id: None,
-            through: shanghai::date_of(Utc::now()),
+            through: shanghai::date_of(crate::clock::now()),
         },
     );
     lease::release(conn, LEASE, holder)?;

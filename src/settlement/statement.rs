@@ -727,7 +727,7 @@ fn resolve_collections(
     if closing < 0 {
         let due = period.end + chrono::Days::new(u64::from(collection_days));
         let due_on = open.map_or(due, |(_, earlier)| earlier.min(due));
-        let today = shanghai::date_of(Utc::now());
+        let today = shanghai::date_of(crate::clock::now());
         diesel::insert_into(settlement_collections::table)
             .values((
                 settlement_collections::statement_id.eq(statement_id),
