@@ -36,6 +36,7 @@ pub mod redemption;
 pub mod report;
 pub mod risk;
 pub mod settlement;
+pub mod sim;
 pub mod startup;
 pub mod telemetry;
 pub mod wallet;

@@ -36,7 +36,7 @@
 mod load;
 mod pgbench;
 mod report;
-mod scratch;
+pub(crate) mod scratch;
 
 use std::{
     num::NonZero,

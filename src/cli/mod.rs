@@ -59,6 +59,10 @@ enum Command {
         #[command(subcommand)]
         command: BenchCommand,
     },
+    /// Play seeded random sequences of everything members, merchants and
+    /// operators do, checking the books after every step (scratch databases
+    /// on the configured server; the configured database is not touched).
+    Simulate(crate::sim::SimulateArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -218,6 +222,10 @@ impl Command {
                 command: BenchCommand::Ledger(args),
             } => {
                 bench::ledger(config, &args)?;
+                Ok(ExitCode::SUCCESS)
+            }
+            Self::Simulate(args) => {
+                crate::sim::simulate(config, &args)?;
                 Ok(ExitCode::SUCCESS)
             }
         }

@@ -22,7 +22,7 @@ use alliance::{
 use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl, sql_query};
 
 /// Any connection that may create databases; `scripts/test.sh` sets it.
-fn admin_url() -> String {
+pub fn admin_url() -> String {
     database_url("postgres")
 }
 

@@ -57,3 +57,4 @@ mod server;
 mod settlement;
 mod settlement_cli;
 mod settlement_portals;
+mod simulator;

@@ -1,0 +1,160 @@
+//! What must hold after every step, whatever the members, merchants and
+//! operators did. Each invariant but the ledger's is one query that returns a
+//! line per violation, so a new one is a name and a `SELECT`.
+
+use diesel::{PgConnection, RunQueryDsl, sql_query, sql_types::Text};
+
+use crate::ledger;
+
+/// A broken invariant: which, and the rows that break it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub invariant: &'static str,
+    pub details: Vec<String>,
+}
+
+struct Invariant {
+    name: &'static str,
+    /// Selects one `violation` text per offending row.
+    sql: &'static str,
+}
+
+/// Prefixes a query with `value_of(code, value)`: settlement values per
+/// programme, ALP at the hub's issue price — what a point is worth when nobody
+/// gains or loses by an exchange.
+macro_rules! valued {
+    ($sql:literal) => {
+        concat!(
+            "WITH value_of AS (SELECT code, settlement_value AS value FROM programs
+                               UNION ALL SELECT 'ALP', issue_price FROM hub_program)",
+            $sql
+        )
+    };
+}
+
+const INVARIANTS: &[Invariant] = &[
+    Invariant {
+        name: "an exchange gives no more settlement value than it takes",
+        sql: valued!(
+            " SELECT format('exchange %s: %s %s -> %s %s (%s > %s CNY)', e.id, e.from_points,
+                   e.from_program, e.to_points, e.to_program,
+                   e.to_points * t.value, e.from_points * f.value) AS violation
+              FROM exchanges e
+              JOIN value_of f ON f.code = e.from_program
+              JOIN value_of t ON t.code = e.to_program
+             WHERE e.to_points * t.value > e.from_points * f.value"
+        ),
+    },
+    Invariant {
+        name: "no member's exchanges add up to a gain",
+        sql: valued!(
+            " SELECT format('member %s gained %s CNY over %s exchanges', e.member_id,
+                   sum(e.to_points * t.value - e.from_points * f.value), count(*)) AS violation
+              FROM exchanges e
+              JOIN value_of f ON f.code = e.from_program
+              JOIN value_of t ON t.code = e.to_program
+             GROUP BY e.member_id
+            HAVING sum(e.to_points * t.value - e.from_points * f.value) > 0"
+        ),
+    },
+    Invariant {
+        name: "points reported unrecovered by refunds were really spent",
+        // Spent: left the wallet for good by anything but a refund's reversal.
+        sql: "WITH unrecovered AS (
+                SELECT member_id, program_code, sum(points_unrecovered) AS points
+                  FROM earn_orders GROUP BY member_id, program_code HAVING sum(points_unrecovered) > 0),
+              spent AS (
+                SELECT a.owner_id AS member_id, a.asset AS program_code, sum(t.amount) AS points
+                  FROM transfers t
+                  JOIN accounts a ON a.id = t.debit_account_id AND a.purpose = 'wallet'
+                  JOIN journal_entries j ON j.id = t.journal_entry_id
+                 WHERE t.phase IN ('posted', 'post_pending') AND j.kind <> 'reverse'
+                 GROUP BY a.owner_id, a.asset)
+              SELECT format('member %s: %s %s reported unrecovered, %s spent', u.member_id,
+                     u.points, u.program_code, coalesce(s.points, 0)) AS violation
+                FROM unrecovered u LEFT JOIN spent s USING (member_id, program_code)
+               WHERE u.points > coalesce(s.points, 0)",
+    },
+    Invariant {
+        name: "a wallet's lots add up to its posted balance",
+        sql: "WITH wallets AS (
+                SELECT a.owner_id AS member_id, a.asset AS program_code,
+                       sum(b.credits_posted - b.debits_posted) AS posted
+                  FROM accounts a JOIN account_balances b ON b.account_id = a.id
+                 WHERE a.purpose = 'wallet' AND a.owner_kind = 'member'
+                 GROUP BY a.owner_id, a.asset),
+              lots AS (
+                SELECT member_id, program_code, sum(remaining) AS remaining
+                  FROM point_lots GROUP BY member_id, program_code)
+              SELECT format('member %s %s: wallet %s, lots %s', w.member_id, w.program_code,
+                     w.posted, coalesce(l.remaining, 0)) AS violation
+                FROM wallets w LEFT JOIN lots l USING (member_id, program_code)
+               WHERE w.posted <> coalesce(l.remaining, 0)",
+    },
+    Invariant {
+        name: "a statement's closing is its opening plus its lines",
+        sql: "SELECT format('statement %s: opening %s + activity %s <> closing %s, lines %s',
+                     s.id, s.opening_fen, s.activity_fen, s.closing_fen,
+                     coalesce(l.total, 0)) AS violation
+                FROM settlement_statements s
+                LEFT JOIN (SELECT statement_id,
+                                  sum(CASE direction WHEN 'in' THEN amount_fen ELSE -amount_fen END) AS total
+                             FROM settlement_lines GROUP BY statement_id) l ON l.statement_id = s.id
+               WHERE s.opening_fen + s.activity_fen <> s.closing_fen
+                  OR s.activity_fen <> coalesce(l.total, 0)",
+    },
+    Invariant {
+        name: "a merchant's position is its last carried amount plus what no statement claimed",
+        sql: "WITH positions AS (
+                SELECT a.owner_id AS merchant_id, a.id AS account_id,
+                       sum(b.credits_posted - b.debits_posted) AS balance
+                  FROM accounts a JOIN account_balances b ON b.account_id = a.id
+                 WHERE a.purpose = 'settlement' AND a.owner_kind = 'merchant'
+                 GROUP BY a.owner_id, a.id),
+              carried AS (
+                SELECT DISTINCT ON (merchant_id) merchant_id, carried_fen
+                  FROM settlement_statements ORDER BY merchant_id, period_start DESC),
+              unclaimed AS (
+                SELECT p.merchant_id,
+                       sum(CASE WHEN t.credit_account_id = p.account_id THEN t.amount ELSE -t.amount END) AS amount
+                  FROM positions p
+                  JOIN transfers t ON (t.credit_account_id = p.account_id OR t.debit_account_id = p.account_id)
+                 WHERE t.phase IN ('posted', 'post_pending')
+                   AND NOT EXISTS (SELECT 1 FROM settlement_claims c WHERE c.transfer_id = t.id)
+                 GROUP BY p.merchant_id)
+              SELECT format('merchant %s: position %s, carried %s + unclaimed %s', p.merchant_id,
+                     p.balance, coalesce(c.carried_fen, 0), coalesce(u.amount, 0)) AS violation
+                FROM positions p
+                LEFT JOIN carried c USING (merchant_id)
+                LEFT JOIN unclaimed u USING (merchant_id)
+               WHERE p.balance <> coalesce(c.carried_fen, 0) + coalesce(u.amount, 0)",
+    },
+];
+
+#[derive(diesel::QueryableByName)]
+struct Row {
+    #[diesel(sql_type = Text)]
+    violation: String,
+}
+
+/// Every invariant that does not hold now; empty when all do.
+pub fn check(conn: &mut PgConnection) -> anyhow::Result<Vec<Violation>> {
+    let mut violations = Vec::new();
+    let report = ledger::verify(conn)?;
+    if !report.is_clean() {
+        violations.push(Violation {
+            invariant: "the ledger verifies (balances equal transfers, debits equal credits, no overdraft)",
+            details: vec![format!("{report:?}")],
+        });
+    }
+    for invariant in INVARIANTS {
+        let rows: Vec<Row> = sql_query(invariant.sql).load(conn)?;
+        if !rows.is_empty() {
+            violations.push(Violation {
+                invariant: invariant.name,
+                details: rows.into_iter().map(|r| r.violation).collect(),
+            });
+        }
+    }
+    Ok(violations)
+}
