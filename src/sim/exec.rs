@@ -11,18 +11,17 @@ use serde_json::json;
 
 use crate::{
     approval::{self, Policy},
+    chart,
     clock::SimClock,
     crypto::Keys,
     db::schema::{earn_orders, redemptions},
     deposit::{self, NewTopup},
-    chart,
     domain::{actor::Actor, money::Money, points::ProgramCode, rate::Rate, shanghai},
     earn::{self, EarnRequest, OrderId, Source},
     exchange::{self, Executor, QuoteRequest, overrides},
     ledger,
     redemption::{self, RedeemRequest},
-    settlement,
-    startup,
+    settlement, startup,
 };
 
 use super::{
@@ -89,8 +88,7 @@ pub fn run(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome {
             let merchant = &cx.world.merchants[merchant % cx.world.merchants.len()];
             let request = EarnRequest {
                 merchant_id: merchant.id,
-                order_id: OrderId::parse(&format!("SIM-{}", cx.next()))
-                    .expect("a plain order id"),
+                order_id: OrderId::parse(&format!("SIM-{}", cx.next())).expect("a plain order id"),
                 member_id: member(m),
                 amount: Money::from_fen(fen),
                 occurred_at: None,
@@ -131,9 +129,8 @@ pub fn run(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome {
             else {
                 return Outcome::Skipped;
             };
-            let amount = share_bp.map(|bp| {
-                Money::from_fen(((amount - refunded) * i64::from(bp) / 10_000).max(1))
-            });
+            let amount = share_bp
+                .map(|bp| Money::from_fen(((amount - refunded) * i64::from(bp) / 10_000).max(1)));
             let order_id = OrderId::parse(&order_id).expect("stored order ids parse");
             sorted(
                 earn::refund(conn, merchant_id, &order_id, amount, None, &system),
@@ -149,7 +146,10 @@ pub fn run(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome {
             execute,
         } => {
             let programs = &cx.world.programs;
-            let (from, to) = (&programs[from % programs.len()], &programs[to % programs.len()]);
+            let (from, to) = (
+                &programs[from % programs.len()],
+                &programs[to % programs.len()],
+            );
             let member_id = member(m);
             let available = match available(conn, member_id, from) {
                 Ok(points) => points,
@@ -338,7 +338,9 @@ pub fn run(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome {
                     approval: Some(approval),
                     ..
                 }) => approve(conn, cx, approval.id, &registry),
-                Ok(requested) => Outcome::Done(format!("override {} in force", requested.pinned.id)),
+                Ok(requested) => {
+                    Outcome::Done(format!("override {} in force", requested.pinned.id))
+                }
                 Err(e) if e.refusal_key().is_some() => Outcome::Refused(e.to_string()),
                 Err(e) => failed(e),
             }
@@ -417,13 +419,11 @@ fn run_job(conn: &mut PgConnection, cx: &Context<'_>, job: Job) -> Outcome {
                 through: shanghai::date_of(now),
             };
             match settlement::run::run(conn, cx.keys, &system, request) {
-                Ok(summary) if summary.exceptions.is_empty() => {
-                    counted(
-                        settlement::collection::review_due(conn, &system, shanghai::date_of(now))
-                            .map_err(Into::into),
-                        &format!("{} statements; collections reviewed", summary.settled),
-                    )
-                }
+                Ok(summary) if summary.exceptions.is_empty() => counted(
+                    settlement::collection::review_due(conn, &system, shanghai::date_of(now))
+                        .map_err(Into::into),
+                    &format!("{} statements; collections reviewed", summary.settled),
+                ),
                 Ok(summary) => failed(format!("settlement exceptions: {:?}", summary.exceptions)),
                 Err(e) => failed(e),
             }

@@ -111,7 +111,10 @@ pub struct Failure {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Broken {
     /// An operation failed as the system does (a 5xx to its caller).
-    Failed { op: Op, error: String },
+    Failed {
+        op: Op,
+        error: String,
+    },
     Invariants(Vec<Violation>),
 }
 
@@ -123,9 +126,10 @@ impl Broken {
             (Self::Failed { op: a, .. }, Self::Failed { op: b, .. }) => {
                 std::mem::discriminant(a) == std::mem::discriminant(b)
             }
-            (Self::Invariants(a), Self::Invariants(b)) => {
-                a.iter().map(|v| v.invariant).eq(b.iter().map(|v| v.invariant))
-            }
+            (Self::Invariants(a), Self::Invariants(b)) => a
+                .iter()
+                .map(|v| v.invariant)
+                .eq(b.iter().map(|v| v.invariant)),
             _ => false,
         }
     }
@@ -159,7 +163,11 @@ pub fn run(
             played.done,
             played.refused,
             played.skipped,
-            if played.broken.is_some() { " — BROKEN" } else { "" }
+            if played.broken.is_some() {
+                " — BROKEN"
+            } else {
+                ""
+            }
         ));
         if let Some((at, broken)) = played.broken {
             let shortest = shrink(template, keys, &steps[..=at], &broken, args.shrink_runs)?;

@@ -73,7 +73,9 @@ pub enum Job {
     PublishRates,
     Settle,
     /// Pays the pending payouts in a batch; the bank fails one in `fail_every`.
-    Payouts { fail_every: u8 },
+    Payouts {
+        fail_every: u8,
+    },
 }
 
 impl Op {
@@ -115,7 +117,11 @@ impl Op {
             50..62 => Self::Redeem {
                 member,
                 reward: rng.random_range(0..world.rewards.len().max(1)),
-                extra_bp: if rng.random_bool(0.2) { rng.random_range(1..5_000) } else { 0 },
+                extra_bp: if rng.random_bool(0.2) {
+                    rng.random_range(1..5_000)
+                } else {
+                    0
+                },
             },
             62..68 => Self::Fulfil {
                 member,

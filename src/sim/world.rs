@@ -89,7 +89,10 @@ impl Template {
     }
 
     pub fn drop_copy(&self, suffix: &str) -> anyhow::Result<()> {
-        scratch::drop_database(&mut admin(&self.server)?, &format!("{}_{suffix}", self.name))
+        scratch::drop_database(
+            &mut admin(&self.server)?,
+            &format!("{}_{suffix}", self.name),
+        )
     }
 }
 

@@ -18,6 +18,7 @@ mod api_redemption;
 mod api_rewards;
 mod api_settlements;
 mod api_signatures;
+mod api_soak;
 mod books;
 mod browser;
 mod catalog_merchant;

@@ -41,5 +41,8 @@ fn seeded_sequences_break_no_invariant_and_fail_no_request() {
     eprintln!("{report}");
     assert!(report.failure.is_none(), "{report}");
     assert_eq!(report.seeds, args.seeds);
-    assert!(report.done > report.steps, "most steps did something: {report}");
+    assert!(
+        report.done > report.steps,
+        "most steps did something: {report}"
+    );
 }
