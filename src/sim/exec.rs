@@ -14,7 +14,7 @@ use crate::{
     chart,
     clock::SimClock,
     crypto::Keys,
-    db::schema::{earn_orders, redemptions},
+    db::schema::{earn_orders, redemptions, rewards},
     deposit::{self, NewTopup},
     domain::{actor::Actor, money::Money, points::ProgramCode, rate::Rate, shanghai},
     earn::{self, EarnRequest, OrderId, Source},
@@ -25,7 +25,7 @@ use crate::{
 };
 
 use super::{
-    op::{Job, Op},
+    op::{Amount, Job, Op, Pay},
     world::World,
 };
 
@@ -112,7 +112,7 @@ pub fn run(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome {
             let orders: Vec<(i64, String, i64, i64)> = match earn_orders::table
                 .filter(earn_orders::member_id.eq(member(m)))
                 .filter(earn_orders::refunded_fen.lt(earn_orders::amount_fen))
-                .order(earn_orders::id)
+                .order(earn_orders::id.desc())
                 .select((
                     earn_orders::merchant_id,
                     earn_orders::order_id,
@@ -142,7 +142,7 @@ pub fn run(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome {
             member: m,
             from,
             to,
-            share_bp,
+            amount,
             execute,
         } => {
             let programs = &cx.world.programs;
@@ -155,7 +155,10 @@ pub fn run(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome {
                 Ok(points) => points,
                 Err(e) => return failed(e),
             };
-            let points = available * i64::from(share_bp) / 10_000;
+            let points = match amount {
+                Amount::Share(bp) => available * i64::from(bp) / 10_000,
+                Amount::Points(points) => points,
+            };
             if points <= 0 {
                 return Outcome::Skipped;
             }
@@ -203,32 +206,24 @@ pub fn run(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome {
         Op::Redeem {
             member: m,
             reward,
-            extra_bp,
+            pay,
         } => {
             let Some(&reward_id) = cx.world.rewards.get(reward % cx.world.rewards.len().max(1))
             else {
                 return Outcome::Skipped;
             };
             let member_id = member(m);
-            let proposal = match redemption::propose(conn, member_id, reward_id) {
-                Ok(Some(proposal)) => proposal,
+            let (pay, cash) = match payment(conn, member_id, reward_id, pay) {
+                Ok(Some(payment)) => payment,
                 Ok(None) => return Outcome::Skipped,
                 Err(e) if e.is_client_error() => return Outcome::Refused(e.to_string()),
                 Err(e) => return failed(e),
             };
-            let mut pay: Vec<(String, i64)> = proposal
-                .legs
-                .iter()
-                .map(|leg| (leg.program.clone(), leg.points))
-                .collect();
-            if let Some(first) = pay.first_mut() {
-                first.1 += first.1 * i64::from(extra_bp) / 10_000;
-            }
             let request = RedeemRequest {
                 member_id,
                 reward_id,
                 pay,
-                cash: proposal.cash,
+                cash,
                 request_key: format!("sim-{}", cx.next()),
             };
             sorted(
@@ -241,7 +236,7 @@ pub fn run(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome {
             let held: Vec<(i64, i64, String)> = match redemptions::table
                 .filter(redemptions::member_id.eq(member(m)))
                 .filter(redemptions::status.eq("held"))
-                .order(redemptions::id)
+                .order(redemptions::id.desc())
                 .select((
                     redemptions::id,
                     redemptions::merchant_id,
@@ -344,6 +339,43 @@ pub fn run(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome {
                 Err(e) if e.refusal_key().is_some() => Outcome::Refused(e.to_string()),
                 Err(e) => failed(e),
             }
+        }
+    }
+}
+
+/// What the member offers for the reward: (program, points) legs and cash.
+fn payment(
+    conn: &mut PgConnection,
+    member_id: i64,
+    reward_id: i64,
+    pay: Pay,
+) -> Result<Option<(Vec<(String, i64)>, Money)>, redemption::RedeemError> {
+    match pay {
+        Pay::Proposed { extra_bp } => {
+            let Some(proposal) = redemption::propose(conn, member_id, reward_id)? else {
+                return Ok(None);
+            };
+            let mut legs: Vec<(String, i64)> = proposal
+                .legs
+                .iter()
+                .map(|leg| (leg.program.clone(), leg.points))
+                .collect();
+            if let Some(first) = legs.first_mut() {
+                first.1 += first.1 * i64::from(extra_bp) / 10_000;
+            }
+            Ok(Some((legs, proposal.cash)))
+        }
+        Pay::OwnPoints => {
+            let (merchant_id, price) = rewards::table
+                .find(reward_id)
+                .select((rewards::merchant_id, rewards::points_price))
+                .first::<(i64, Option<i64>)>(conn)?;
+            let (Some(price), Some(program)) =
+                (price, crate::program::of_merchant(conn, merchant_id)?)
+            else {
+                return Ok(None);
+            };
+            Ok(Some((vec![(program.code, price)], Money::ZERO)))
         }
     }
 }

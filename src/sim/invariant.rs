@@ -59,18 +59,23 @@ const INVARIANTS: &[Invariant] = &[
     },
     Invariant {
         name: "points reported unrecovered by refunds were really spent",
-        // Spent: left the wallet for good by anything but a refund's reversal.
+        // Spent: left the wallet for good, after the first order that reports
+        // points unrecovered, by anything but a refund's reversal.
         sql: "WITH unrecovered AS (
-                SELECT member_id, program_code, sum(points_unrecovered) AS points
-                  FROM earn_orders GROUP BY member_id, program_code HAVING sum(points_unrecovered) > 0),
+                SELECT member_id, program_code, sum(points_unrecovered) AS points,
+                       min(journal_entry_id) AS since
+                  FROM earn_orders WHERE points_unrecovered > 0
+                 GROUP BY member_id, program_code),
               spent AS (
-                SELECT a.owner_id AS member_id, a.asset AS program_code, sum(t.amount) AS points
-                  FROM transfers t
-                  JOIN accounts a ON a.id = t.debit_account_id AND a.purpose = 'wallet'
+                SELECT u.member_id, u.program_code, sum(t.amount) AS points
+                  FROM unrecovered u
+                  JOIN accounts a ON a.owner_kind = 'member' AND a.owner_id = u.member_id
+                                 AND a.asset = u.program_code AND a.purpose = 'wallet'
+                  JOIN transfers t ON t.debit_account_id = a.id AND t.journal_entry_id > u.since
                   JOIN journal_entries j ON j.id = t.journal_entry_id
                  WHERE t.phase IN ('posted', 'post_pending') AND j.kind <> 'reverse'
-                 GROUP BY a.owner_id, a.asset)
-              SELECT format('member %s: %s %s reported unrecovered, %s spent', u.member_id,
+                 GROUP BY u.member_id, u.program_code)
+              SELECT format('member %s: %s %s reported unrecovered, %s spent since', u.member_id,
                      u.points, u.program_code, coalesce(s.points, 0)) AS violation
                 FROM unrecovered u LEFT JOIN spent s USING (member_id, program_code)
                WHERE u.points > coalesce(s.points, 0)",

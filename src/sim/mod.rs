@@ -50,7 +50,7 @@ use crate::{clock::SimClock, config::Config, crypto::Keys};
 pub use self::{
     exec::Outcome,
     invariant::Violation,
-    op::{Job, Op, Step},
+    op::{Amount, Job, Op, Pay, Step},
     world::{Template, World},
 };
 
@@ -195,6 +195,8 @@ pub struct Played {
     pub refused: usize,
     pub skipped: usize,
     pub broken: Option<(usize, Broken)>,
+    /// What became of each operation, step by step.
+    pub outcomes: Vec<Vec<Outcome>>,
 }
 
 /// Plays `steps` on a fresh copy of the template named `copy`, checking every
@@ -234,7 +236,7 @@ fn play_on(url: &str, template: &Template, keys: &Keys, steps: &[Step]) -> anyho
     for (at, step) in steps.iter().enumerate() {
         let outcomes = run_step(&cx, &mut connections, step);
         played.steps += 1;
-        for (op, outcome) in step.iter().zip(outcomes) {
+        for (op, outcome) in step.iter().zip(&outcomes) {
             match outcome {
                 Outcome::Done(_) => played.done += 1,
                 Outcome::Refused(_) => played.refused += 1,
@@ -244,12 +246,15 @@ fn play_on(url: &str, template: &Template, keys: &Keys, steps: &[Step]) -> anyho
                         at,
                         Broken::Failed {
                             op: op.clone(),
-                            error,
+                            error: error.clone(),
                         },
                     ));
-                    return Ok(played);
                 }
             }
+        }
+        played.outcomes.push(outcomes);
+        if played.broken.is_some() {
+            return Ok(played);
         }
         let violations = invariant::check(&mut connections[0])?;
         if !violations.is_empty() {

@@ -20,33 +20,33 @@ pub enum Op {
         merchant: usize,
         fen: i64,
     },
-    /// Refunds part (`share_bp` of what is left) or all of one of the member's orders.
+    /// Refunds part (`share_bp` of what is left) or all of one of the member's
+    /// orders, the `pick`-th newest.
     Refund {
         member: usize,
         pick: usize,
         share_bp: Option<u16>,
     },
-    /// Quotes `share_bp` of the member's available `from` points into `to`,
-    /// and executes the quote at once or leaves it for `ExecuteQuote`.
+    /// Quotes some of the member's available `from` points into `to`, and
+    /// executes the quote at once or leaves it for `ExecuteQuote`.
     Exchange {
         member: usize,
         from: usize,
         to: usize,
-        share_bp: u16,
+        amount: Amount,
         execute: bool,
     },
     /// Executes one of the quotes left open, however old it is by now.
     ExecuteQuote { pick: usize },
-    /// Orders a reward, paying as the catalog proposes, with `extra_bp` more of
-    /// one leg's points when non-zero (an overpaying mix).
+    /// Orders a reward.
     Redeem {
         member: usize,
         reward: usize,
-        extra_bp: u16,
+        pay: Pay,
     },
-    /// The merchant serves one of the member's held vouchers.
+    /// The merchant serves one of the member's held vouchers, the `pick`-th newest.
     Fulfil { member: usize, pick: usize },
-    /// The member calls off one of its held vouchers.
+    /// The member calls off one of its held vouchers, the `pick`-th newest.
     Cancel { member: usize, pick: usize },
     /// Time passes.
     Advance { minutes: i64 },
@@ -63,6 +63,24 @@ pub enum Op {
         sell_bp: i32,
         buy_bp: i32,
     },
+}
+
+/// How many points an exchange gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Amount {
+    /// This share of what the member may spend, in basis points.
+    Share(u16),
+    Points(i64),
+}
+
+/// How a redemption is paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pay {
+    /// As the catalog proposes, with `extra_bp` more of the first leg's points
+    /// when non-zero (an overpaying mix the service must refuse).
+    Proposed { extra_bp: u16 },
+    /// The reward's points price, all in its merchant's own points.
+    OwnPoints,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,7 +126,7 @@ impl Op {
                 member,
                 from: program,
                 to: rng.random_range(0..world.programs.len()),
-                share_bp: rng.random_range(500..=10_000),
+                amount: Amount::Share(rng.random_range(500..=10_000)),
                 execute: rng.random_bool(0.8),
             },
             46..50 => Self::ExecuteQuote {
@@ -117,10 +135,12 @@ impl Op {
             50..62 => Self::Redeem {
                 member,
                 reward: rng.random_range(0..world.rewards.len().max(1)),
-                extra_bp: if rng.random_bool(0.2) {
-                    rng.random_range(1..5_000)
-                } else {
-                    0
+                pay: match rng.random_range(0..10) {
+                    0..2 => Pay::Proposed {
+                        extra_bp: rng.random_range(1..5_000),
+                    },
+                    2..4 => Pay::OwnPoints,
+                    _ => Pay::Proposed { extra_bp: 0 },
                 },
             },
             62..68 => Self::Fulfil {

@@ -6,7 +6,7 @@
 
 use alliance::{
     crypto::Keys,
-    sim::{self, SimulateArgs, Template},
+    sim::{self, Amount, Job, Op, Outcome, Pay, SimulateArgs, Step, Template},
 };
 
 use crate::harness::admin_url;
@@ -45,4 +45,198 @@ fn seeded_sequences_break_no_invariant_and_fail_no_request() {
         report.done > report.steps,
         "most steps did something: {report}"
     );
+}
+
+/// The demo's programmes by their index in `World::merchants` (and `programs`).
+const BREW: usize = 0;
+const HOTEL: usize = 5;
+const MILES: usize = 6;
+const MART: usize = 1;
+/// BREW's 640-point reward.
+const BREW_REWARD: usize = 0;
+
+/// Plays a named scenario and asserts that nothing broke and that the steps
+/// at `must_be_done` were carried out (not refused or skipped), so that the
+/// scenario really reaches the state it is about.
+fn assert_holds(name: &str, steps: &[Step], must_be_done: &[usize]) {
+    let template = template();
+    let played = sim::play(&template, &keys(), name, steps).expect("the scenario runs");
+    let log: Vec<String> = steps
+        .iter()
+        .zip(&played.outcomes)
+        .map(|(step, outcomes)| format!("{step:?} -> {outcomes:?}"))
+        .collect();
+    assert!(
+        played.broken.is_none(),
+        "{name} broke: {:#?}\n{log:#?}",
+        played.broken
+    );
+    for &at in must_be_done {
+        assert!(
+            played.outcomes[at]
+                .iter()
+                .all(|o| matches!(o, Outcome::Done(_))),
+            "{name}: step {at} was not carried out\n{log:#?}"
+        );
+    }
+}
+
+/// Every point of a programme the member holds, exchanged into MART's (so
+/// what comes next starts from an empty wallet, or one below the programme's
+/// exchange minimum).
+fn empty_wallet(member: usize, program: usize) -> Step {
+    vec![Op::Exchange {
+        member,
+        from: program,
+        to: MART,
+        amount: Amount::Share(10_000),
+        execute: true,
+    }]
+}
+
+#[test]
+fn hole_1_a_group_trading_across_a_rate_publication_gains_nothing() {
+    let group = 0..10;
+    let mut steps: Vec<Step> = group.clone().map(|m| empty_wallet(m, MILES)).collect();
+    for m in group.clone() {
+        steps.push(vec![Op::Earn {
+            member: m,
+            merchant: HOTEL,
+            fen: 10_000_000,
+        }]);
+        steps.push(vec![Op::Exchange {
+            member: m,
+            from: HOTEL,
+            to: MILES,
+            amount: Amount::Points(100_000),
+            execute: true,
+        }]);
+    }
+    steps.push(vec![Op::Job(Job::PublishRates)]);
+    for m in group {
+        // Back in two halves: half of it, then all that is left.
+        for share in [5_000, 10_000] {
+            steps.push(vec![Op::Exchange {
+                member: m,
+                from: MILES,
+                to: HOTEL,
+                amount: Amount::Share(share),
+                execute: true,
+            }]);
+        }
+    }
+    // Every earn and exchange is carried out (10 drains may find nothing).
+    let trades: Vec<usize> = (10..steps.len()).filter(|&i| i != 30).collect();
+    assert_holds("hole1", &steps, &trades);
+}
+
+#[test]
+fn hole_2_points_held_when_their_order_is_refunded_do_not_come_back_on_cancel() {
+    let m = 23;
+    assert_holds(
+        "hole2",
+        &[
+            empty_wallet(m, BREW),
+            vec![Op::Earn {
+                member: m,
+                merchant: BREW,
+                fen: 100_000,
+            }],
+            vec![Op::Redeem {
+                member: m,
+                reward: BREW_REWARD,
+                pay: Pay::OwnPoints,
+            }],
+            vec![Op::Refund {
+                member: m,
+                pick: 0,
+                share_bp: None,
+            }],
+            vec![Op::Cancel { member: m, pick: 0 }],
+        ],
+        &[1, 2, 3, 4],
+    );
+}
+
+#[test]
+fn a_full_refund_racing_a_redemption_hold_is_a_clean_outcome() {
+    let mut steps = Vec::new();
+    for m in 10..18 {
+        steps.push(empty_wallet(m, BREW));
+        steps.push(vec![Op::Earn {
+            member: m,
+            merchant: BREW,
+            fen: 100_000,
+        }]);
+    }
+    for _ in 0..5 {
+        steps.push(
+            (10..18)
+                .flat_map(|m| {
+                    [
+                        Op::Redeem {
+                            member: m,
+                            reward: BREW_REWARD,
+                            pay: Pay::OwnPoints,
+                        },
+                        Op::Refund {
+                            member: m,
+                            pick: 0,
+                            share_bp: None,
+                        },
+                    ]
+                })
+                .collect(),
+        );
+    }
+    assert_holds("refund_race", &steps, &[]);
+}
+
+#[test]
+fn members_creating_and_cancelling_redemptions_of_one_reward_at_once_never_fail() {
+    let members = 0..8;
+    let mut steps: Vec<Step> = members
+        .clone()
+        .map(|m| {
+            vec![Op::Earn {
+                member: m,
+                merchant: BREW,
+                fen: 1_000_000,
+            }]
+        })
+        .collect();
+    for _ in 0..10 {
+        steps.push(
+            members
+                .clone()
+                .map(|m| Op::Redeem {
+                    member: m,
+                    reward: BREW_REWARD,
+                    pay: Pay::OwnPoints,
+                })
+                .collect(),
+        );
+        steps.push(
+            members
+                .clone()
+                .map(|m| Op::Cancel { member: m, pick: 0 })
+                .collect(),
+        );
+        steps.push(
+            members
+                .clone()
+                .flat_map(|m| {
+                    [
+                        Op::Redeem {
+                            member: m,
+                            reward: BREW_REWARD,
+                            pay: Pay::OwnPoints,
+                        },
+                        Op::Cancel { member: m, pick: 1 },
+                    ]
+                })
+                .collect(),
+        );
+    }
+    assert_holds("create_cancel", &steps, &[]);
 }
