@@ -358,16 +358,18 @@ async fn run_now(
     let (actor, keys) = (who.actor.clone(), state.keys.clone());
     let summary = state
         .db(move |conn| {
-            Ok::<_, WebError>(run::run(
+            // Through today, which has always begun: the run refuses nothing.
+            run::run(
                 conn,
                 &keys,
                 &actor,
                 RunRequest {
                     trigger: Trigger::Operator,
                     merchant_id: None,
-                    through: shanghai::date_of(Utc::now()),
+                    through: shanghai::date_of(crate::clock::now()),
                 },
-            )?)
+            )
+            .map_err(|e| WebError::Internal(e.into()))
         })
         .await?;
     let Some(id) = summary.run else {
