@@ -447,8 +447,9 @@ fn attempt(
     row_keys.dedup();
     let mut rows = lock_rows(conn, &row_keys)?;
     // Read after the locks are held, so a hold's timeout is judged at the moment
-    // its rows can no longer change under us. `clock::now` is the wall clock in
-    // production and the simulator's clock in a simulation.
+    // its rows can no longer change under us. It is also the booking time of the
+    // entries and transfers: `clock::now` is the wall clock in production and the
+    // simulator's clock in a simulation, where days pass in seconds.
     let now = crate::clock::now();
 
     // What is already in the books: keys and resolved holds.
@@ -527,6 +528,7 @@ fn attempt(
                 journal_entries::request_hash.eq(&hashes[*i][..]),
                 journal_entries::kind.eq(&entries[*i].kind),
                 journal_entries::metadata.eq(&entries[*i].metadata),
+                journal_entries::created_at.eq(now),
             )
         })
         .collect();
@@ -557,6 +559,7 @@ fn attempt(
                     transfers::phase.eq(t.phase.as_str()),
                     transfers::pending_id.eq(t.hold.map(|(id, _)| id)),
                     transfers::expires_at.eq(t.timeout_secs.map(|s| now + Duration::seconds(s))),
+                    transfers::created_at.eq(now),
                 )
             })
         })
