@@ -60,12 +60,13 @@
 //! rule leaves the trader the rounding to lose and nothing to win.
 //!
 //! Before the rule, the reproduction of issue #16 (ten members, both partners
-//! strategic, 1.5 % fee) took 100,000 HOTEL to 53,638 MILES each; the
-//! publication after it shifted HOTEL by −495 bp and MILES by +487 bp, so MILES
-//! sold at ¥0.018688 (above its ¥0.018) and HOTEL bought at ¥0.009601 (below
-//! its ¥0.01), and two halves came back as 102,836 HOTEL (104,294 on the demo
-//! data). Under the rule MILES sells at ¥0.018 at most and HOTEL buys at ¥0.01
-//! at least: the same trades return 95,098 HOTEL.
+//! strategic, 1.5 % spread halved by the members' gold tier) took 100,000
+//! HOTEL to 54,046 MILES each; the publication after it shifted HOTEL by
+//! −495 bp and MILES by +491 bp, so MILES sold at ¥0.018695 (above its ¥0.018)
+//! and HOTEL bought at ¥0.009601 (below its ¥0.01), and two halves came back
+//! as 104,446 HOTEL (104,294 on the demo data). Under the rule MILES sells at
+//! ¥0.018 at most and HOTEL buys at ¥0.01 at least: the same trades return
+//! 96,552 HOTEL (`tests/it/api_exchange.rs`).
 
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};

@@ -70,7 +70,9 @@ pub enum OverrideError {
     UnknownProgram,
     #[error("the buy value must not be below the sell value")]
     BuyBelowSell,
-    #[error("the sell value must not exceed, and the buy value not fall below, the settlement value {settlement}")]
+    #[error(
+        "the sell value must not exceed, and the buy value not fall below, the settlement value {settlement}"
+    )]
     CrossesSettlement { settlement: Rate },
     #[error("the values must stay within the band {low} – {high}")]
     OutsideBand { low: Rate, high: Rate },
@@ -279,7 +281,9 @@ pub fn cancel(
             .first(conn)
             .optional()?
             .ok_or(OverrideError::NotFound)?;
-        if !matches!(&before.status[..], "pending" | "active") || before.ends_at <= crate::clock::now() {
+        if !matches!(&before.status[..], "pending" | "active")
+            || before.ends_at <= crate::clock::now()
+        {
             return Err(OverrideError::NotCancellable);
         }
         let after: RateOverride = diesel::update(rate_overrides::table.find(id))

@@ -196,7 +196,11 @@ mod tests {
             Rate::new(value).unwrap()
         };
         let sell = at(1000 - sell_permille, rust_decimal::RoundingStrategy::ToZero).min(s);
-        let buy = at(1000 + buy_permille, rust_decimal::RoundingStrategy::AwayFromZero).max(s);
+        let buy = at(
+            1000 + buy_permille,
+            rust_decimal::RoundingStrategy::AwayFromZero,
+        )
+        .max(s);
         (sell, buy)
     }
 

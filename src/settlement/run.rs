@@ -65,7 +65,10 @@ pub enum RunError {
     #[error(
         "periods ending on {through} have not ended: today is {today} (Asia/Shanghai), so a run settles through {today} at the latest"
     )]
-    NotEnded { through: NaiveDate, today: NaiveDate },
+    NotEnded {
+        through: NaiveDate,
+        today: NaiveDate,
+    },
     #[error(transparent)]
     Database(#[from] diesel::result::Error),
 }

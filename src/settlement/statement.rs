@@ -720,7 +720,8 @@ fn book_payout(
     } = payable;
     let (platform_fee, split) = if to_split > 0 {
         let recipients = recipients::ensure_any(conn, keys, merchant_id)?;
-        let split = recipients::rules(&recipients, platform_fee_bp)?.split(Money::from_fen(to_split));
+        let split =
+            recipients::rules(&recipients, platform_fee_bp)?.split(Money::from_fen(to_split));
         (split.platform_fee, split.payouts)
     } else {
         (Money::ZERO, Vec::new())

@@ -457,15 +457,16 @@ async fn business_refusals_and_invalid_fields_are_problems_that_change_nothing()
 /// scheduler publishes rates that have seen those flows, and each exchanges
 /// the MILES back in two halves. Before the rule the publication sold MILES
 /// above and bought HOTEL below their settlement values, and each member came
-/// back with 102,836 HOTEL; now no member ends with more settlement value
-/// than it started with.
+/// back with 104,446 HOTEL; now no member ends with more settlement value than
+/// it started with (96,552 HOTEL: the fees and the spread).
 #[tokio::test]
 async fn members_trading_across_a_rate_publication_end_with_no_more_settlement_value() {
     let app = spawn_app().await;
     let hotel = ApiClient::new(&app, &partner(&app, "HOTEL"));
     let _miles = partner_at(&app, "MILES", "0.018");
     let worth = |hotel_points: i64, miles_points: i64| {
-        rust_decimal::Decimal::new(hotel_points, 2) + rust_decimal::Decimal::new(miles_points * 18, 3)
+        rust_decimal::Decimal::new(hotel_points, 2)
+            + rust_decimal::Decimal::new(miles_points * 18, 3)
     };
     let mut members = Vec::new();
     for n in 0..10 {
@@ -486,7 +487,12 @@ async fn members_trading_across_a_rate_publication_end_with_no_more_settlement_v
         .await;
         assert_eq!(quoted.status, 201, "{quoted:?}");
         assert_eq!(quoted.json()["breakdown"]["value_out_cny"], "990.00");
-        let executed = execute(&hotel, &format!("x-out-{n}"), quoted.json()["quote_id"].as_str().unwrap()).await;
+        let executed = execute(
+            &hotel,
+            &format!("x-out-{n}"),
+            quoted.json()["quote_id"].as_str().unwrap(),
+        )
+        .await;
         assert_eq!(executed.status, 201, "{executed:?}");
         members.push(member_id);
     }
@@ -501,7 +507,7 @@ async fn members_trading_across_a_rate_publication_end_with_no_more_settlement_v
 
     for (n, &member_id) in members.iter().enumerate() {
         let miles = points(&mut app.db.conn(), member_id, "MILES");
-        assert_eq!(miles, 53_638);
+        assert_eq!(miles, 54_046);
         for (half, amount) in [(1, miles / 2), (2, miles - miles / 2)] {
             let quoted = quote(
                 &hotel,
@@ -515,7 +521,12 @@ async fn members_trading_across_a_rate_publication_end_with_no_more_settlement_v
             // it; exchanges out of HOTEL left its buy value at ¥0.01, not below.
             assert_eq!(terms["breakdown"]["sell_value"], "0.018");
             assert_eq!(terms["breakdown"]["buy_value"], "0.01");
-            let executed = execute(&hotel, &format!("x-back-{n}-{half}"), terms["quote_id"].as_str().unwrap()).await;
+            let executed = execute(
+                &hotel,
+                &format!("x-back-{n}-{half}"),
+                terms["quote_id"].as_str().unwrap(),
+            )
+            .await;
             assert_eq!(executed.status, 201, "{executed:?}");
         }
         let conn = &mut app.db.conn();
@@ -523,7 +534,7 @@ async fn members_trading_across_a_rate_publication_end_with_no_more_settlement_v
             points(conn, member_id, "HOTEL"),
             points(conn, member_id, "MILES"),
         );
-        assert_eq!((hotel_points, miles_points), (95_098, 0));
+        assert_eq!((hotel_points, miles_points), (96_552, 0));
         assert!(
             worth(hotel_points, miles_points) <= start,
             "member {member_id} ends with {hotel_points} HOTEL and {miles_points} MILES"

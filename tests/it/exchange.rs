@@ -491,15 +491,20 @@ fn a_rate_published_before_the_rule_cannot_price_an_exchange_across_the_settleme
     // What the model published before the rule after a one-sided flow into
     // COFFEE: a sell value above its ¥0.01 settlement value, and CINEMA (¥0.02)
     // buying below its own. Rows are stored as they were published.
-    for (code, sell, buy) in [("COFFEE", "0.0104", "0.0106"), ("CINEMA", "0.0190", "0.0194")] {
+    for (code, sell, buy) in [
+        ("COFFEE", "0.0104", "0.0106"),
+        ("CINEMA", "0.0190", "0.0194"),
+    ] {
         diesel::update(
             alliance::db::schema::program_rates::table
                 .filter(alliance::db::schema::program_rates::publication_id.eq(publication.id))
                 .filter(alliance::db::schema::program_rates::program_code.eq(code)),
         )
         .set((
-            alliance::db::schema::program_rates::sell_value.eq(Rate::parse(sell).unwrap().as_decimal()),
-            alliance::db::schema::program_rates::buy_value.eq(Rate::parse(buy).unwrap().as_decimal()),
+            alliance::db::schema::program_rates::sell_value
+                .eq(Rate::parse(sell).unwrap().as_decimal()),
+            alliance::db::schema::program_rates::buy_value
+                .eq(Rate::parse(buy).unwrap().as_decimal()),
         ))
         .execute(conn)
         .unwrap();
@@ -553,5 +558,9 @@ fn an_override_across_the_settlement_value_is_refused_and_stores_nothing() {
             "The sell value must not be above, and the buy value not below, the settlement value 0.01; otherwise members could profit by exchanging back and forth."
         );
     }
-    assert!(overrides::list(conn, Some("COFFEE"), 10).unwrap().is_empty());
+    assert!(
+        overrides::list(conn, Some("COFFEE"), 10)
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -562,7 +562,9 @@ fn a_deduction_by_hand_is_refused_where_the_terms_forbid_it() {
 /// COFFEE into CINEMA. Its first statement is settled and batched, the batch
 /// sent, and the bank fails the agent's payout. Returns the first statement,
 /// the failed payout and the recipients (own, agent, referrer).
-fn agent_payout_failed(conn: &mut PgConnection) -> (TwoShops, statement::Statement, payout::Payout) {
+fn agent_payout_failed(
+    conn: &mut PgConnection,
+) -> (TwoShops, statement::Statement, payout::Payout) {
     let shops = two_programs(conn);
     daily_terms(conn, shops.cinema, 300, true);
     let own = recipient(conn, shops.cinema, "本店结算账户", "rest");
@@ -570,8 +572,12 @@ fn agent_payout_failed(conn: &mut PgConnection) -> (TwoShops, statement::Stateme
     let referrer = recipient(conn, shops.cinema, "推荐人", "fixed:12.34");
     let alice = member_with_coffee(conn, shops.coffee, "+8613800000001", 20_000);
     exchange(conn, alice, "COFFEE", "CINEMA", 10_000);
-    let first = settle_after_end(conn, shops.cinema, day(0)).unwrap().statement;
-    let batch = payout::create_batch(conn, &operator(), today()).unwrap().unwrap();
+    let first = settle_after_end(conn, shops.cinema, day(0))
+        .unwrap()
+        .statement;
+    let batch = payout::create_batch(conn, &operator(), today())
+        .unwrap()
+        .unwrap();
     payout::mark_sent(conn, &operator(), batch.id).unwrap();
     let failed = payout::of_batch(conn, batch.id)
         .unwrap()
@@ -585,7 +591,13 @@ fn agent_payout_failed(conn: &mut PgConnection) -> (TwoShops, statement::Stateme
     }
     let failed = payout::fail(conn, &operator(), failed.id, "账户不存在").unwrap();
     (
-        TwoShops { shops, alice, own, agent, referrer },
+        TwoShops {
+            shops,
+            alice,
+            own,
+            agent,
+            referrer,
+        },
         first,
         failed,
     )
@@ -611,12 +623,18 @@ fn a_failed_payout_is_repaid_to_its_recipient_with_no_second_platform_share() {
     let closing = position(conn, world.shops.cinema);
     let fresh = closing - returned;
 
-    let second = settle_after_end(conn, world.shops.cinema, day(1)).unwrap().statement;
+    let second = settle_after_end(conn, world.shops.cinema, day(1))
+        .unwrap()
+        .statement;
     assert_eq!((second.opening.fen(), second.closing.fen()), (0, closing));
     // Only the new business is split: 3% of it, rounded down, to the platform.
     assert_eq!(second.platform_fee.fen(), fresh * 300 / 10_000);
     let after_fixed = fresh - second.platform_fee.fen() - 1_234;
-    let payouts: Vec<_> = payout::of_statement(conn, second.id).unwrap().into_iter().rev().collect();
+    let payouts: Vec<_> = payout::of_statement(conn, second.id)
+        .unwrap()
+        .into_iter()
+        .rev()
+        .collect();
     let parts: Vec<(i64, i64, Option<i64>)> = payouts
         .iter()
         .map(|p| (p.recipient_id, p.amount.fen(), p.repays_payout_id))
@@ -634,13 +652,23 @@ fn a_failed_payout_is_repaid_to_its_recipient_with_no_second_platform_share() {
     assert_reconciles(conn, &second);
     assert_eq!(position(conn, world.shops.cinema), 0);
     // The repayment goes to the bank like any payout, and is repaid once.
-    let batch = payout::create_batch(conn, &operator(), today()).unwrap().unwrap();
+    let batch = payout::create_batch(conn, &operator(), today())
+        .unwrap()
+        .unwrap();
     payout::mark_sent(conn, &operator(), batch.id).unwrap();
     payout::confirm(conn, &operator(), payouts[0].id).unwrap();
-    let third = settle_after_end(conn, world.shops.cinema, day(2)).unwrap().statement;
+    let third = settle_after_end(conn, world.shops.cinema, day(2))
+        .unwrap()
+        .statement;
     assert_eq!(third.outcome, Outcome::Nil);
     assert_eq!(
-        count(conn, &format!("SELECT count(*) AS n FROM payouts WHERE repays_payout_id = {}", failed.id)),
+        count(
+            conn,
+            &format!(
+                "SELECT count(*) AS n FROM payouts WHERE repays_payout_id = {}",
+                failed.id
+            )
+        ),
         1
     );
     assert_eq!(first.outcome, Outcome::Payout);
@@ -659,20 +687,30 @@ fn a_failed_payout_is_repaid_even_when_the_merchant_now_owes_and_the_debt_is_col
     let closing = position(conn, world.shops.cinema);
     assert!(closing < 0);
 
-    let second = settle_after_end(conn, world.shops.cinema, day(1)).unwrap().statement;
+    let second = settle_after_end(conn, world.shops.cinema, day(1))
+        .unwrap()
+        .statement;
     assert_eq!(second.closing.fen(), closing);
     assert_eq!(second.outcome, Outcome::Payout, "the repayment is paid");
     assert_eq!(second.platform_fee.fen(), 0);
     let payouts = payout::of_statement(conn, second.id).unwrap();
     assert_eq!(payouts.len(), 1);
     assert_eq!(
-        (payouts[0].recipient_id, payouts[0].amount.fen(), payouts[0].repays_payout_id),
+        (
+            payouts[0].recipient_id,
+            payouts[0].amount.fen(),
+            payouts[0].repays_payout_id
+        ),
         (world.agent, returned, Some(failed.id))
     );
     assert_eq!(second.carried.fen(), closing - returned);
     assert_reconciles(conn, &second);
     let owed = collection::of_statement(conn, second.id).unwrap().unwrap();
-    assert_eq!(owed.amount.fen(), returned - closing, "the merchant's whole debt");
+    assert_eq!(
+        owed.amount.fen(),
+        returned - closing,
+        "the merchant's whole debt"
+    );
     assert_eq!(position(conn, world.shops.cinema), second.carried.fen());
     assert_verified(conn);
 }
@@ -713,7 +751,10 @@ fn a_period_that_has_not_ended_is_not_settled_and_nothing_is_written() {
     )
     .unwrap();
     assert_eq!((summary.run, summary.settled), (None, 0));
-    assert_eq!(count(conn, "SELECT count(*) AS n FROM settlement_statements"), 0);
+    assert_eq!(
+        count(conn, "SELECT count(*) AS n FROM settlement_statements"),
+        0
+    );
     assert_eq!(count(conn, "SELECT count(*) AS n FROM settlement_runs"), 0);
     assert_eq!(position(conn, shops.cinema), owed);
 }

@@ -166,7 +166,11 @@ fn a_period_that_has_not_ended_is_refused_with_a_clear_error_and_nothing_is_writ
         "{stderr}"
     );
     for table in ["settlement_runs", "settlement_statements", "payouts"] {
-        assert_eq!(count(conn, &format!("SELECT count(*) AS n FROM {table}")), 0, "{table}");
+        assert_eq!(
+            count(conn, &format!("SELECT count(*) AS n FROM {table}")),
+            0,
+            "{table}"
+        );
     }
     assert_eq!(position(conn, shops.cinema), owed);
 
@@ -174,6 +178,12 @@ fn a_period_that_has_not_ended_is_refused_with_a_clear_error_and_nothing_is_writ
     // through today finds nothing due.
     let output = settle_cinema(&db, &today().to_string()).output().unwrap();
     assert!(output.status.success());
-    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "settlement: nothing due");
-    assert_eq!(count(conn, "SELECT count(*) AS n FROM settlement_statements"), 0);
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        "settlement: nothing due"
+    );
+    assert_eq!(
+        count(conn, "SELECT count(*) AS n FROM settlement_statements"),
+        0
+    );
 }

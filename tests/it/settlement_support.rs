@@ -101,9 +101,8 @@ pub fn after_one_exchange_yesterday(conn: &mut PgConnection) -> TwoPrograms {
         after_one_exchange(conn)
     };
     diesel::update(
-        alliance::db::schema::merchants::table.filter(
-            alliance::db::schema::merchants::id.eq_any([shops.coffee, shops.cinema]),
-        ),
+        alliance::db::schema::merchants::table
+            .filter(alliance::db::schema::merchants::id.eq_any([shops.coffee, shops.cinema])),
     )
     .set(alliance::db::schema::merchants::created_at.eq(at_noon))
     .execute(conn)
