@@ -162,6 +162,8 @@ pub(in crate::portals) struct PayoutRow {
     pub status: &'static str,
     pub status_label: String,
     pub failure: String,
+    /// For the repayment of a failed payout: which one it repays.
+    pub repays: String,
     pub created_at: String,
 }
 
@@ -190,6 +192,15 @@ impl PayoutRow {
                 ))
                 .into_owned(),
             failure: p.failure_reason.clone().unwrap_or_default(),
+            repays: p
+                .repays_payout_id
+                .map(|id| {
+                    locale.t_with(
+                        "settlement_portals.payout.repays",
+                        &[("id", &id.to_string())],
+                    )
+                })
+                .unwrap_or_default(),
             created_at: format::datetime(p.created_at, locale),
         }
     }
