@@ -37,6 +37,7 @@ use serde_json::json;
 
 use crate::{
     chart::{self, CNY, HouseAccount, HouseAccounts, ProgramAccounts},
+    clock::SimClock,
     crypto::Keys,
     db::schema::{merchant_users, operators},
     domain::{
@@ -604,6 +605,9 @@ pub fn seed(conn: &mut PgConnection, keys: &Keys) -> anyhow::Result<String> {
     let stores = StoreTally::ensure(conn, &people)?;
     let books = Books::open(conn, &people)?;
     let mut history = History::new(&books)?;
+    // The history is booked as of yesterday, so the settlement period that
+    // holds it has ended by now and is settled below like any ended period.
+    let booked_yesterday = SimClock::starting_at(settlement::history_booked_at()).install();
     history.deposits()?;
     history.earns()?;
     history.exchanges()?;
@@ -616,13 +620,15 @@ pub fn seed(conn: &mut PgConnection, keys: &Keys) -> anyhow::Result<String> {
     // Last, with its own RNG, so BREW's and MART's history is as it always was.
     history.newer_earns()?;
     history.flush(conn)?;
+    drop(booked_yesterday);
     let lots = open_lots(conn, &books)?;
     let today = earn_today(conn, &books)?;
     let exchanged = exchange_today(conn, &books)?;
     let rewards = catalog::fill(conn, &people.merchant_ids)?;
     let redeemed = catalog::redeem(conn, &books.members)?;
     let alike = catalog::redeem_alike(conn, &books.members)?;
-    // After the redemptions: their cash legs are part of what is settled.
+    // Settles the periods that have ended (yesterday's, with the history);
+    // today's exchanges and redemptions are left for tomorrow's statements.
     let settled = settlement::settle(conn, keys, &people.merchant_ids)?;
     Ok(format!(
         "{}\n{lots} point lots opened; {today} purchases today earned through the earn service\n\

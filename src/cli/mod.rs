@@ -103,7 +103,8 @@ enum RunJob {
         #[arg(long)]
         merchant: Option<String>,
         /// Settle the periods that ended by 00:00 (Asia/Shanghai) of this date,
-        /// YYYY-MM-DD; today when omitted.
+        /// YYYY-MM-DD; today when omitted. A later date is refused: a period
+        /// is settled only once it has ended.
         #[arg(long, value_name = "YYYY-MM-DD")]
         period: Option<chrono::NaiveDate>,
     },
@@ -256,7 +257,7 @@ fn settle(
             trigger: settlement::run::Trigger::Operator,
             merchant_id,
             through: through
-                .unwrap_or_else(|| crate::domain::shanghai::date_of(chrono::Utc::now())),
+                .unwrap_or_else(|| crate::domain::shanghai::date_of(crate::clock::now())),
         },
     )?)
 }

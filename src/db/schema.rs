@@ -529,6 +529,7 @@ diesel::table! {
         resolved_by -> Nullable<Text>,
         resolved_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
+        repays_payout_id -> Nullable<Int8>,
     }
 }
 

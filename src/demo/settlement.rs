@@ -1,24 +1,30 @@
 //! Settlement in the demo: every demo merchant gets settlement terms (the three
 //! cycles in turn, a platform share of 1–2%), its own account as the recipient
-//! of the rest and, for every other merchant, an agent taking 5%. Then each
-//! merchant's first period is settled — early, on the day the demo is seeded,
-//! so that a fresh install has statements, payouts and collections to show; the
-//! scheduler carries on from the end of that period — and the payouts go out in
-//! one bank batch, all but one confirmed. A second run finds the statements and
+//! of the rest and, for every other merchant, an agent taking 5%. Then the
+//! periods that have ended are settled, as the scheduler settles them — never
+//! one that has not: the demo's history is booked as of yesterday noon
+//! ([`history_booked_at`]), its merchants join the clearing house then, and
+//! each cycle cuts at today's midnight (weekly on today's weekday, monthly on
+//! today's day), so every merchant's first period, yesterday, has ended and a
+//! fresh install has statements, payouts and collections to show. Today's
+//! activity waits for tomorrow's statements. The payouts go out in one bank
+//! batch, all but one confirmed. A second run finds the statements and
 //! recipients there and changes nothing.
 
-use chrono::{Utc, Weekday};
-use diesel::PgConnection;
+use chrono::{DateTime, Datelike, Duration, Utc};
+use diesel::{PgConnection, prelude::*};
 
 use crate::{
     crypto::Keys,
+    db::schema::merchants,
     domain::{actor::Actor, shanghai},
     merchant,
     settlement::{
-        cycle::Cycle,
+        cycle::{Cycle, LAST_MONTH_DAY},
         payout,
         recipients::{self, RecipientInput},
-        statement::{self, Outcome},
+        run::{self, RunRequest, Trigger},
+        statement,
         terms::{self, Terms},
     },
 };
@@ -27,22 +33,37 @@ use crate::{
 const OWN_ACCOUNT: &str = "6225880100001";
 const AGENT_ACCOUNT: &str = "6217000900002";
 
+/// When the demo's history is booked: noon yesterday in Shanghai.
+pub fn history_booked_at() -> DateTime<Utc> {
+    let today = shanghai::date_of(crate::clock::now());
+    shanghai::midnight(today.pred_opt().expect("a day before today")) + Duration::hours(12)
+}
+
 pub fn settle(
     conn: &mut PgConnection,
     keys: &Keys,
     merchant_ids: &[i64],
 ) -> anyhow::Result<String> {
     let actor = Actor::system("demo");
-    let (mut payouts, mut collections) = (0, 0);
+    let today = shanghai::date_of(crate::clock::now());
     for (index, &merchant_id) in merchant_ids.iter().enumerate() {
         if statement::last(conn, merchant_id)?.is_some() {
             continue;
         }
         let merchant = merchant::find(conn, merchant_id)?.expect("demo merchants exist");
+        // Each merchant joined when its history was booked, so its first period
+        // starts yesterday and, cut at today's midnight, has ended.
+        diesel::update(merchants::table.find(merchant_id))
+            .filter(merchants::created_at.gt(history_booked_at()))
+            .set(merchants::created_at.eq(history_booked_at()))
+            .execute(conn)?;
         let cycle = match index % 3 {
             0 => Cycle::Daily,
-            1 => Cycle::Weekly(Weekday::Mon),
-            _ => Cycle::Monthly(1),
+            1 => Cycle::Weekly(today.weekday()),
+            // Monthly cycles cut on days 1 to 28: on the 29th to the 31st the
+            // monthly merchants settle daily, so that they too show a statement.
+            _ if today.day() > LAST_MONTH_DAY => Cycle::Daily,
+            _ => Cycle::Monthly(today.day()),
         };
         terms::set(
             conn,
@@ -69,20 +90,27 @@ pub fn settle(
                 recipients::add(conn, &actor, keys, merchant_id, &agent)?;
             }
         }
-        let period = cycle.period_from(shanghai::date_of(merchant.created_at));
-        match statement::settle(conn, keys, merchant_id, period, None)?
-            .statement
-            .outcome
-        {
-            Outcome::Payout => payouts += 1,
-            Outcome::Collection => collections += 1,
-            Outcome::Nil => {}
-        }
     }
-    let mut text = format!(
-        "{payouts} merchants paid out, {collections} owing, settled through the settlement service"
+    let summary = run::run(
+        conn,
+        keys,
+        &actor,
+        RunRequest {
+            trigger: Trigger::Operator,
+            merchant_id: None,
+            through: today,
+        },
+    )?;
+    anyhow::ensure!(
+        summary.exceptions.is_empty(),
+        "demo settlement: {:?}",
+        summary.exceptions
     );
-    if let Some(batch) = payout::create_batch(conn, &actor, shanghai::date_of(Utc::now()))? {
+    let mut text = format!(
+        "{} statements of ended periods settled through the settlement service",
+        summary.settled
+    );
+    if let Some(batch) = payout::create_batch(conn, &actor, today)? {
         payout::mark_sent(conn, &actor, batch.id)?;
         let sent = payout::of_batch(conn, batch.id)?;
         // One stays with the bank, so the batch page shows a payout in flight.

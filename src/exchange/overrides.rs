@@ -1,6 +1,7 @@
 //! Manual overrides (人工干预): an operator pins a program's sell and buy values
-//! for a time window, with a reason. The values must keep `buy ≥ sell` and stay
-//! inside the band. An override within `override_review_bp` of the model is in
+//! for a time window, with a reason. The values must keep `sell ≤ settlement
+//! value ≤ buy` (the rule that makes every exchange value-non-increasing, see
+//! `model`) and stay inside the band. An override within `override_review_bp` of the model is in
 //! force at once; further away it waits for a second operator (maker-checker,
 //! `approval` kind `exchange.rate_override`), whose approval activates it. An
 //! operator may cancel an override that is pending or in force. Every step is
@@ -69,6 +70,10 @@ pub enum OverrideError {
     UnknownProgram,
     #[error("the buy value must not be below the sell value")]
     BuyBelowSell,
+    #[error(
+        "the sell value must not exceed, and the buy value not fall below, the settlement value {settlement}"
+    )]
+    CrossesSettlement { settlement: Rate },
     #[error("the values must stay within the band {low} – {high}")]
     OutsideBand { low: Rate, high: Rate },
     #[error("the window must end after it starts, in the future, within {MAX_WINDOW_DAYS} days")]
@@ -91,6 +96,7 @@ impl OverrideError {
         Some(match self {
             Self::UnknownProgram => "exchange.override.error.unknown_program",
             Self::BuyBelowSell => "exchange.override.error.buy_below_sell",
+            Self::CrossesSettlement { .. } => "exchange.override.error.crosses_settlement",
             Self::OutsideBand { .. } => "exchange.override.error.outside_band",
             Self::InvalidWindow => "exchange.override.error.window",
             Self::InvalidReason => "exchange.override.error.reason",
@@ -107,6 +113,9 @@ impl OverrideError {
                 key,
                 &[("low", &low.to_string()), ("high", &high.to_string())],
             ),
+            Self::CrossesSettlement { settlement } => {
+                locale.t_with(key, &[("settlement", &settlement.to_string())])
+            }
             Self::InvalidWindow => locale.t_with(key, &[("days", &MAX_WINDOW_DAYS.to_string())]),
             _ => locale.t(key).into_owned(),
         })
@@ -152,6 +161,11 @@ pub fn request(
             program::by_code(conn, &new.program_code)?.ok_or(OverrideError::UnknownProgram)?;
         let exchange_policy = policy::current(conn)?;
         let current = rates::current(conn, &program)?;
+        if !model::brackets(current.settlement, new.sell, new.buy) {
+            return Err(OverrideError::CrossesSettlement {
+                settlement: current.settlement,
+            });
+        }
         let (low, high) = model::band(current.settlement, exchange_policy.band_bp);
         if new.sell < low || new.buy > high {
             return Err(OverrideError::OutsideBand { low, high });

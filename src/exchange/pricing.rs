@@ -12,9 +12,11 @@
 //! The partner spread is the mean of the two programs' merchants' tier spreads
 //! (`TierPolicy::fee_spread_bps`): each side of the trade is one partner.
 //!
-//! Since `credit ≤ value out` and `buy ≥ sell` for every program, exchanging
-//! `b` B-points onwards yields at most `b × sell(B) ≤ credit ≤ value out`: no
-//! cycle of exchanges ends with more value than it started with.
+//! Since `value out ≤ a × sell(A)`, `b × buy(B) ≤ value out − fee` and every
+//! value in force obeys `sell ≤ settlement value ≤ buy` (see `model`), one
+//! exchange never gives the member more settlement value than it takes:
+//! `b × s(B) ≤ a × s(A)`, so no sequence of exchanges, at whatever rates,
+//! ends with more value than it started with.
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -179,53 +181,105 @@ mod tests {
         assert_eq!(price.to_points, 0);
     }
 
-    fn values() -> impl Strategy<Value = (Rate, Rate)> {
-        (1i64..=1_000_000, 0i64..=50_000).prop_map(|(sell_micro, margin_micro)| {
-            let sell = Rate::new(Decimal::new(sell_micro, 6)).unwrap();
-            let buy = Rate::new(Decimal::new(sell_micro + margin_micro, 6)).unwrap();
-            (sell, buy)
-        })
+    /// A program's settlement value (¥0.000001 to ¥1).
+    fn settlement() -> impl Strategy<Value = Rate> {
+        (1i64..=1_000_000).prop_map(|micro| Rate::new(Decimal::new(micro, 6)).unwrap())
+    }
+
+    /// Sell and buy values around `s` that obey the rule: `sell ≤ s ≤ buy`,
+    /// anywhere within a ±50 % band, as any publication or override may set.
+    fn values_around(s: Rate, sell_permille: i64, buy_permille: i64) -> (Rate, Rate) {
+        let at = |permille: i64, strategy| {
+            let value = (s.as_decimal() * Decimal::new(permille, 3))
+                .round_dp_with_strategy(6, strategy)
+                .max(Decimal::new(1, 6));
+            Rate::new(value).unwrap()
+        };
+        let sell = at(1000 - sell_permille, rust_decimal::RoundingStrategy::ToZero).min(s);
+        let buy = at(
+            1000 + buy_permille,
+            rust_decimal::RoundingStrategy::AwayFromZero,
+        )
+        .max(s);
+        (sell, buy)
     }
 
     proptest! {
-        /// No cycle A → B → … → A, over any programs with buy ≥ sell, any
-        /// spreads and discounts, ends with more value than it started with —
-        /// valued at either end's sell value, or at what the house booked.
+        /// No sequence of exchanges A → B → C → …, each at rates of its own
+        /// (a new publication or override before every hop, each obeying
+        /// `sell ≤ s ≤ buy`), with any spreads and discounts, ever gives the
+        /// member more settlement value than the hop took: valued exactly,
+        /// `b × s(B) ≤ a × s(A)` at every hop, so the whole sequence ends
+        /// with at most the settlement value it started with.
         #[test]
-        fn no_cycle_of_exchanges_gains_value(
-            programs in proptest::collection::vec(values(), 2..6),
-            hops in proptest::collection::vec((0usize..6, 0i32..=300, 0i32..=10_000), 1..8),
+        fn no_sequence_of_exchanges_gains_settlement_value(
+            programs in proptest::collection::vec(settlement(), 2..6),
+            hops in proptest::collection::vec(
+                (0usize..6, 0i64..=500, 0i64..=500, 0i32..=300, 0i32..=10_000),
+                1..10,
+            ),
             start in 1i64..=10_000_000,
         ) {
             let mut holding = 0usize;
             let mut points = start;
-            let start_value = programs[0].0.value_of(start, Rounding::Down).unwrap();
-            let mut last_value_out = None;
-            for (to, spread_bp, discount_bp) in hops.into_iter().chain([(0, 0, 0)]) {
+            let worth = |program: usize, points: i64| {
+                programs[program].as_decimal() * Decimal::from(points)
+            };
+            let start_value = worth(0, start);
+            for (to, sell_permille, buy_permille, spread_bp, discount_bp) in hops {
                 let to = to % programs.len();
                 if to == holding || points == 0 {
                     continue;
                 }
+                let (sell, _) = values_around(programs[holding], sell_permille, buy_permille);
+                let (_, buy) = values_around(programs[to], sell_permille, buy_permille);
                 let price = price(&PriceInputs {
                     from_points: points,
-                    sell: programs[holding].0,
-                    buy: programs[to].1,
+                    sell,
+                    buy,
                     spread_bp,
                     discount_bp,
                 }).unwrap();
                 prop_assert!(price.credit <= price.value_out);
                 prop_assert_eq!(price.credit.fen() + price.house.fen(), price.value_out.fen());
-                if let Some(previous) = last_value_out {
-                    prop_assert!(price.value_out <= previous);
-                }
-                last_value_out = Some(price.credit);
+                prop_assert!(
+                    worth(to, price.to_points) <= worth(holding, points),
+                    "{} {} → {} {}", points, programs[holding], price.to_points, programs[to]
+                );
                 holding = to;
                 points = price.to_points;
             }
-            if holding == 0 {
-                prop_assert!(points <= start);
-                prop_assert!(programs[0].0.value_of(points, Rounding::Down).unwrap() <= start_value);
+            prop_assert!(worth(holding, points) <= start_value);
+        }
+
+        /// Within one rate set a cycle that comes back to where it started
+        /// returns no more points than it gave.
+        #[test]
+        fn no_cycle_within_one_rate_set_returns_more_points(
+            programs in proptest::collection::vec((settlement(), 0i64..=500, 0i64..=500), 2..6),
+            route in proptest::collection::vec(0usize..6, 1..8),
+            spread_bp in 0i32..=300,
+            start in 1i64..=10_000_000,
+        ) {
+            let rates: Vec<(Rate, Rate)> = programs
+                .iter()
+                .map(|&(s, sell, buy)| values_around(s, sell, buy))
+                .collect();
+            let (mut holding, mut points) = (0usize, start);
+            for to in route.into_iter().map(|to| to % rates.len()).chain([0]) {
+                if to == holding || points == 0 {
+                    continue;
+                }
+                points = price(&PriceInputs {
+                    from_points: points,
+                    sell: rates[holding].0,
+                    buy: rates[to].1,
+                    spread_bp,
+                    discount_bp: 0,
+                }).unwrap().to_points;
+                holding = to;
             }
+            prop_assert!(points <= start);
         }
     }
 }

@@ -6,7 +6,10 @@
 //! ran under, so any published rate can be explained later. The rate in force
 //! for a program is its active override if one covers now, else its latest
 //! published values, else — for a program the model has not yet seen — the
-//! model at zero flow.
+//! model at zero flow. Whichever it is, its values are taken through the rule
+//! `sell ≤ settlement value ≤ buy` (`model::bracket`) when read, so a row
+//! published before the rule, or an override approved before the settlement
+//! value changed, can never price an exchange across it.
 
 use std::collections::HashMap;
 
@@ -188,9 +191,10 @@ pub enum Source {
 pub struct CurrentRate {
     pub program_code: String,
     pub settlement: Rate,
+    /// The values in force: `sell ≤ settlement ≤ buy`.
     pub sell: Rate,
     pub buy: Rate,
-    /// What the model says now, override or not.
+    /// What the model says now, override or not (taken through the rule).
     pub model: ModelValues,
     /// The inputs behind `model`, when it was published.
     pub published: Option<ProgramRate>,
@@ -230,24 +234,30 @@ fn in_force(
     // The table's CHECK keeps a settlement value positive, which is all Rate needs.
     let settlement = Rate::new(program.settlement_value).expect("a positive settlement value");
     let model = match &published {
-        Some(row) => ModelValues {
-            shift_bp: row.shift_bp,
-            mid: rate(row.mid_value),
-            sell: rate(row.sell_value),
-            buy: rate(row.buy_value),
-        },
+        Some(row) => {
+            let (sell, buy) = model::bracket(settlement, rate(row.sell_value), rate(row.buy_value));
+            ModelValues {
+                shift_bp: row.shift_bp,
+                mid: rate(row.mid_value),
+                sell,
+                buy,
+            }
+        }
         None => model::values(settlement, Flow::default(), &policy.model()),
     };
     let pinned = overrides.iter().find(|o| o.program_code == program.code);
     let (sell, buy, source) = match (pinned, &published) {
-        (Some(o), _) => (
-            rate(o.sell_value),
-            rate(o.buy_value),
-            Source::Override {
-                override_id: o.id,
-                ends_at: o.ends_at,
-            },
-        ),
+        (Some(o), _) => {
+            let (sell, buy) = model::bracket(settlement, rate(o.sell_value), rate(o.buy_value));
+            (
+                sell,
+                buy,
+                Source::Override {
+                    override_id: o.id,
+                    ends_at: o.ends_at,
+                },
+            )
+        }
         (None, Some(row)) => (
             model.sell,
             model.buy,

@@ -6,7 +6,9 @@
 //! - confirmed → `house:payouts → house:bank` (kind `payout`): the money left;
 //! - failed → `house:payouts → merchant:m:settlement` (kind `payout_return`): the
 //!   amount returns to the merchant's position, and the next statement shows it
-//!   as a correction and pays it again.
+//!   as a correction and repays it to the same recipient as a payout of its own
+//!   (`repays_payout_id`), outside the split: the money was that recipient's
+//!   already, so no platform share is taken twice and no other rule touches it.
 //!
 //! Each step is a status change under the payout's row lock plus, where money
 //! moves, one ledger entry keyed by the payout (`payout:{id}:confirm` or
@@ -115,6 +117,7 @@ struct PayoutRow {
     failure_reason: Option<String>,
     resolved_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
+    repays_payout_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -131,6 +134,8 @@ pub struct Payout {
     pub failure_reason: Option<String>,
     pub resolved_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// The failed payout whose returned money this one repays, outside the split.
+    pub repays_payout_id: Option<i64>,
 }
 
 impl From<PayoutRow> for Payout {
@@ -147,6 +152,7 @@ impl From<PayoutRow> for Payout {
             failure_reason: r.failure_reason,
             resolved_at: r.resolved_at,
             created_at: r.created_at,
+            repays_payout_id: r.repays_payout_id,
         }
     }
 }

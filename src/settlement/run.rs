@@ -4,6 +4,9 @@
 //! few minutes; operators run one from the platform portal or with `alliance jobs
 //! run settlement`. A merchant that cannot be settled (no account to pay out to,
 //! say) is recorded as an exception of the run and the others go on.
+//!
+//! A run settles only what has ended: a `through` date after today (Shanghai,
+//! by `clock::now()`) is refused before anything is written.
 
 use std::time::Duration;
 
@@ -51,8 +54,23 @@ pub struct RunRequest {
     pub trigger: Trigger,
     /// Only this merchant; all when None.
     pub merchant_id: Option<i64>,
-    /// Settle the periods that ended by 00:00 of this Shanghai date.
+    /// Settle the periods that ended by 00:00 of this Shanghai date: today at
+    /// the latest.
     pub through: NaiveDate,
+}
+
+/// Why a run was refused. A refused run writes nothing, not even a run row.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(
+        "periods ending on {through} have not ended: today is {today} (Asia/Shanghai), so a run settles through {today} at the latest"
+    )]
+    NotEnded {
+        through: NaiveDate,
+        today: NaiveDate,
+    },
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -138,8 +156,26 @@ pub fn due_periods(
     ))
 }
 
-/// Settles every due period of every merchant (or of one).
+/// Settles every due period of every merchant (or of one); refuses a
+/// `through` date after today.
 pub fn run(
+    conn: &mut PgConnection,
+    keys: &Keys,
+    actor: &Actor,
+    request: RunRequest,
+) -> Result<Summary, RunError> {
+    let today = shanghai::date_of(crate::clock::now());
+    if request.through > today {
+        return Err(RunError::NotEnded {
+            through: request.through,
+            today,
+        });
+    }
+    Ok(settle_ended(conn, keys, actor, request)?)
+}
+
+/// The run itself, for a `through` date that has begun.
+fn settle_ended(
     conn: &mut PgConnection,
     keys: &Keys,
     actor: &Actor,
@@ -168,11 +204,11 @@ pub fn run(
                 Ok(settled) if !settled.replayed => {
                     summary.settled += 1;
                     let s = settled.statement;
-                    match s.outcome {
-                        Outcome::Payout => payout += s.paid_out().fen(),
-                        Outcome::Collection => owed -= s.closing.fen(),
-                        Outcome::Nil => {}
+                    if s.outcome == Outcome::Payout {
+                        payout += s.paid_out().fen();
                     }
+                    // A debt carried forward, whether or not a repayment was paid.
+                    owed += (-s.carried.fen()).max(0);
                 }
                 Ok(_) => {}
                 Err(e) => {
@@ -217,7 +253,7 @@ pub fn scheduled(conn: &mut PgConnection, keys: &Keys, holder: &str) -> QueryRes
     if !lease::acquire(conn, LEASE, holder, LEASE_TTL)? {
         return Ok(0);
     }
-    let outcome = run(
+    let outcome = settle_ended(
         conn,
         keys,
         &Actor::system("settlement scheduler"),

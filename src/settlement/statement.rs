@@ -15,13 +15,25 @@
 //! and each statement reconciles exactly: `closing = opening + Σ lines`, the
 //! lines being its claimed activity grouped by entry kind and direction.
 //!
-//! **Outcome.** A closing position in the merchant's favour is paid out at once
-//! in the ledger — `merchant:m:settlement → house:fees` (the platform's share)
-//! and `→ house:payouts` per recipient, split by `split` — and the payouts wait
-//! for a bank batch. A position against the merchant becomes a collection due
-//! `collection_days` after the period; an open collection from an earlier
-//! statement is superseded (the new closing includes that debt) and its earlier
-//! due date is kept, so rolling a debt forward never postpones it.
+//! **Outcome.** Money a failed payout returned to the position (`payout_return`
+//! lines) is first repaid, fen for fen, to the recipient it failed for, as a
+//! payout of its own that names the failed one (`repays_payout_id`): it was
+//! already split once, so it takes no second platform share and no other
+//! recipient's rule applies. The rest of the closing position, when in the
+//! merchant's favour, is paid out by the merchant's split rules (`split`):
+//! `merchant:m:settlement → house:fees` (the platform's share) and
+//! `→ house:payouts` per recipient, in one booking with the repayments; the
+//! payouts wait for a bank batch. What is left against the merchant (the
+//! carried position, `closing − payouts − platform share`) becomes a collection
+//! due `collection_days` after the period; an open collection from an earlier
+//! statement is superseded (the new one includes that debt) and its earlier due
+//! date is kept, so rolling a debt forward never postpones it. A statement with
+//! a booking has the outcome `payout` even when it also carries a debt.
+//!
+//! **Ended periods only.** A period is settled once it has ended: its end (a
+//! Shanghai midnight) is not after today's Shanghai date by `clock::now()`. A
+//! statement of days that have not happened would leave their activity to the
+//! next one and tell the merchant a period was closed that was not.
 //!
 //! **Once.** The merchant's row is locked for the transaction, the statement is
 //! unique per (merchant, period start), the booking's idempotency key is
@@ -31,7 +43,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::{
     prelude::*,
-    sql_types::{BigInt, Text, Timestamptz},
+    sql_types::{BigInt, Nullable, Text, Timestamptz},
 };
 use serde::Serialize;
 use serde_json::json;
@@ -181,6 +193,12 @@ pub enum SettleError {
         period_start: NaiveDate,
         last_end: NaiveDate,
     },
+    #[error("the period {start} – {last_day} has not ended yet; it can be settled from {end}")]
+    NotEnded {
+        start: NaiveDate,
+        last_day: NaiveDate,
+        end: NaiveDate,
+    },
     #[error("cannot pay out: {0}")]
     Recipients(#[from] RecipientError),
     #[error("cannot split the payout: {0}")]
@@ -203,12 +221,20 @@ struct Movement {
     /// Credits positive.
     #[diesel(sql_type = BigInt)]
     amount: i64,
+    /// For money a failed payout returned: that payout and its recipient.
+    #[diesel(sql_type = Nullable<BigInt>)]
+    returned_payout_id: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    returned_to: Option<i64>,
 }
 
 const UNCLAIMED: &str = "
     SELECT t.id, j.kind,
-           (CASE WHEN t.credit_account_id = $1 THEN t.amount ELSE -t.amount END)::int8 AS amount
+           (CASE WHEN t.credit_account_id = $1 THEN t.amount ELSE -t.amount END)::int8 AS amount,
+           p.id AS returned_payout_id, p.recipient_id AS returned_to
     FROM transfers t JOIN journal_entries j ON j.id = t.journal_entry_id
+    LEFT JOIN payouts p ON j.kind = 'payout_return' AND p.resolved_entry_id = j.id
+                       AND t.credit_account_id = $1
     WHERE (t.debit_account_id = $1 OR t.credit_account_id = $1)
       AND t.id >= $2
       AND t.phase IN ('posted', 'post_pending')
@@ -420,8 +446,21 @@ fn group(movements: &[Movement]) -> Vec<Line> {
     lines
 }
 
+/// Refuses a period that has not ended by `clock::now()` (Shanghai dates).
+pub fn ensure_ended(period: Period) -> Result<(), SettleError> {
+    if period.end > shanghai::date_of(crate::clock::now()) {
+        return Err(SettleError::NotEnded {
+            start: period.start,
+            last_day: period.last_day(),
+            end: period.end,
+        });
+    }
+    Ok(())
+}
+
 /// Settles the merchant's `period` (see the module documentation). The period
-/// must start where the merchant's last statement ended (or be its first).
+/// must have ended and start where the merchant's last statement ended (or be
+/// its first).
 pub fn settle(
     conn: &mut PgConnection,
     keys: &Keys,
@@ -437,6 +476,7 @@ pub fn settle(
                 replayed: true,
             });
         }
+        ensure_ended(period)?;
         let previous = last(conn, merchant_id)?;
         if let Some(previous) = &previous
             && previous.period_end != period.starts_at()
@@ -458,26 +498,33 @@ pub fn settle(
         let activity: i64 = movements.iter().map(|m| m.amount).sum();
         let closing = opening + activity;
 
-        let outcome = match closing.cmp(&0) {
-            std::cmp::Ordering::Greater => Outcome::Payout,
-            std::cmp::Ordering::Less => Outcome::Collection,
-            std::cmp::Ordering::Equal => Outcome::Nil,
-        };
-        let booking = match outcome {
-            Outcome::Payout => Some(book_payout(
+        let repayments = repayments(&movements);
+        let to_split = closing - repayments.iter().map(|r| r.fen).sum::<i64>();
+        let booking = if repayments.is_empty() && to_split <= 0 {
+            None
+        } else {
+            Some(book_payout(
                 conn,
                 keys,
-                merchant_id,
-                account,
-                period,
-                closing,
-                terms.platform_fee_bp,
-            )?),
-            _ => None,
+                Payable {
+                    merchant_id,
+                    settlement: account,
+                    period,
+                    repayments,
+                    to_split: to_split.max(0),
+                    platform_fee_bp: terms.platform_fee_bp,
+                },
+            )?)
         };
         let (platform_fee, paid) = booking
             .as_ref()
             .map_or((0, 0), |b| (b.platform_fee, b.total()));
+        let carried = closing - paid;
+        let outcome = match (&booking, carried.cmp(&0)) {
+            (Some(_), _) => Outcome::Payout,
+            (None, std::cmp::Ordering::Less) => Outcome::Collection,
+            (None, _) => Outcome::Nil,
+        };
         let scan_from_id = movements.first().map_or(scan_from, |m| m.id);
         let id: i64 = diesel::insert_into(settlement_statements::table)
             .values((
@@ -491,7 +538,7 @@ pub fn settle(
                 settlement_statements::closing_fen.eq(closing),
                 settlement_statements::outcome.eq(outcome.as_str()),
                 settlement_statements::platform_fee_fen.eq(platform_fee),
-                settlement_statements::carried_fen.eq(closing - paid),
+                settlement_statements::carried_fen.eq(carried),
                 settlement_statements::scan_from_id.eq(scan_from_id),
                 settlement_statements::journal_entry_id.eq(booking.as_ref().map(|b| b.entry_id)),
             ))
@@ -506,7 +553,7 @@ pub fn settle(
             conn,
             id,
             merchant_id,
-            closing,
+            carried,
             period,
             terms.collection_days,
         )?;
@@ -607,32 +654,84 @@ fn existing(
         .map(|r| r.map(Statement::from))
 }
 
+/// One payout of a booking: to whom, how much, and — for money a failed
+/// payout returned — which payout it repays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Part {
+    recipient_id: i64,
+    fen: i64,
+    repays: Option<i64>,
+}
+
+/// The money failed payouts returned among the movements: each is owed to the
+/// recipient it failed for, in the order it came back.
+fn repayments(movements: &[Movement]) -> Vec<Part> {
+    movements
+        .iter()
+        .filter(|m| m.amount > 0)
+        .filter_map(|m| {
+            Some(Part {
+                recipient_id: m.returned_to?,
+                fen: m.amount,
+                repays: Some(m.returned_payout_id?),
+            })
+        })
+        .collect()
+}
+
 /// A payout as booked in the ledger.
 struct Booking {
     entry_id: i64,
     platform_fee: i64,
-    /// (recipient, fen), in the booking's transfer order after the fee.
-    parts: Vec<(i64, i64)>,
+    /// In the booking's transfer order after the fee: repayments, then the split.
+    parts: Vec<Part>,
     transfer_ids: Vec<i64>,
 }
 
 impl Booking {
     fn total(&self) -> i64 {
-        self.platform_fee + self.parts.iter().map(|(_, fen)| fen).sum::<i64>()
+        self.platform_fee + self.parts.iter().map(|p| p.fen).sum::<i64>()
     }
+}
+
+/// What one statement pays out: returned money to repay as it is, and an
+/// amount (possibly zero) to split by the merchant's rules.
+struct Payable {
+    merchant_id: i64,
+    settlement: AccountId,
+    period: Period,
+    repayments: Vec<Part>,
+    to_split: i64,
+    platform_fee_bp: u32,
 }
 
 fn book_payout(
     conn: &mut PgConnection,
     keys: &Keys,
-    merchant_id: i64,
-    settlement: AccountId,
-    period: Period,
-    closing: i64,
-    platform_fee_bp: u32,
+    payable: Payable,
 ) -> Result<Booking, SettleError> {
-    let recipients = recipients::ensure_any(conn, keys, merchant_id)?;
-    let split = recipients::rules(&recipients, platform_fee_bp)?.split(Money::from_fen(closing));
+    let Payable {
+        merchant_id,
+        settlement,
+        period,
+        mut repayments,
+        to_split,
+        platform_fee_bp,
+    } = payable;
+    let (platform_fee, split) = if to_split > 0 {
+        let recipients = recipients::ensure_any(conn, keys, merchant_id)?;
+        let split =
+            recipients::rules(&recipients, platform_fee_bp)?.split(Money::from_fen(to_split));
+        (split.platform_fee, split.payouts)
+    } else {
+        (Money::ZERO, Vec::new())
+    };
+    let mut parts = std::mem::take(&mut repayments);
+    parts.extend(split.into_iter().map(|(recipient_id, amount)| Part {
+        recipient_id,
+        fen: amount.fen(),
+        repays: None,
+    }));
     let house = chart::ensure_house_accounts(conn)?;
     let mut entry = EntryRequest::new(
         format!("settle:m{merchant_id}:{}", period.start),
@@ -643,20 +742,20 @@ fn book_payout(
         "period_start": period.start,
         "period_end": period.last_day(),
     }));
-    if split.platform_fee.is_positive() {
+    if platform_fee.is_positive() {
         entry = entry.transfer(TransferRequest::move_(
             settlement,
             house.id(HouseAccount::Fees),
             CNY,
-            split.platform_fee.fen(),
+            platform_fee.fen(),
         ));
     }
-    for (_, amount) in &split.payouts {
+    for part in &parts {
         entry = entry.transfer(TransferRequest::move_(
             settlement,
             house.id(HouseAccount::Payouts),
             CNY,
-            amount.fen(),
+            part.fen,
         ));
     }
     let committed = ledger::submit(conn, std::slice::from_ref(&entry))?
@@ -664,8 +763,8 @@ fn book_payout(
         .expect("one result per entry")?;
     Ok(Booking {
         entry_id: committed.entry_id.0,
-        platform_fee: split.platform_fee.fen(),
-        parts: split.payouts.iter().map(|(r, m)| (*r, m.fen())).collect(),
+        platform_fee: platform_fee.fen(),
+        parts,
         transfer_ids: committed.transfer_ids.iter().map(|t| t.0).collect(),
     })
 }
@@ -682,15 +781,16 @@ fn record_payouts(
                 .parts
                 .iter()
                 .enumerate()
-                .map(|(i, (recipient, fen))| {
+                .map(|(i, part)| {
                     (
                         payouts::statement_id.eq(statement_id),
                         payouts::merchant_id.eq(merchant_id),
-                        payouts::recipient_id.eq(*recipient),
-                        payouts::amount_fen.eq(*fen),
+                        payouts::recipient_id.eq(part.recipient_id),
+                        payouts::amount_fen.eq(part.fen),
                         // The bank's EndToEndId: at most 35 characters, unique.
                         payouts::reference.eq(format!("ALC-S{statement_id}-{}", i + 1)),
                         payouts::status.eq("pending"),
+                        payouts::repays_payout_id.eq(part.repays),
                     )
                 })
                 .collect::<Vec<_>>(),
@@ -699,13 +799,13 @@ fn record_payouts(
     Ok(())
 }
 
-/// Closes the merchant's open collection — paid when the position no longer owes,
-/// superseded by a new one when it still does — and opens the new one.
+/// Closes the merchant's open collection — paid when the carried position no
+/// longer owes, superseded by a new one when it still does — and opens the new one.
 fn resolve_collections(
     conn: &mut PgConnection,
     statement_id: i64,
     merchant_id: i64,
-    closing: i64,
+    carried: i64,
     period: Period,
     collection_days: u16,
 ) -> QueryResult<()> {
@@ -719,12 +819,12 @@ fn resolve_collections(
     if let Some((open_id, _)) = open {
         diesel::update(settlement_collections::table.find(open_id))
             .set((
-                settlement_collections::status.eq(if closing < 0 { "superseded" } else { "paid" }),
+                settlement_collections::status.eq(if carried < 0 { "superseded" } else { "paid" }),
                 settlement_collections::closed_at.eq(diesel::dsl::now),
             ))
             .execute(conn)?;
     }
-    if closing < 0 {
+    if carried < 0 {
         let due = period.end + chrono::Days::new(u64::from(collection_days));
         let due_on = open.map_or(due, |(_, earlier)| earlier.min(due));
         let today = shanghai::date_of(crate::clock::now());
@@ -732,7 +832,7 @@ fn resolve_collections(
             .values((
                 settlement_collections::statement_id.eq(statement_id),
                 settlement_collections::merchant_id.eq(merchant_id),
-                settlement_collections::amount_fen.eq(-closing),
+                settlement_collections::amount_fen.eq(-carried),
                 settlement_collections::due_on.eq(due_on),
                 settlement_collections::status.eq(if due_on < today { "overdue" } else { "open" }),
             ))

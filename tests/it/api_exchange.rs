@@ -7,7 +7,11 @@
 
 use alliance::{
     db::schema::{exchange_quotes, exchanges, journal_entries},
-    exchange::ExchangeError,
+    domain::actor::Actor,
+    exchange::{
+        ExchangeError,
+        rates::{self, Trigger},
+    },
     i18n::Locale,
 };
 use chrono::{Duration, Utc};
@@ -15,7 +19,7 @@ use diesel::prelude::*;
 use serde_json::{Value, json};
 
 use crate::{
-    api_support::{ApiClient, ApiResponse, partner},
+    api_support::{ApiClient, ApiResponse, partner, partner_at},
     exchange_support::{keys, points},
     harness::{TestApp, spawn_app},
     ledger_support::{assert_lots_match_wallets, assert_verified},
@@ -445,5 +449,96 @@ async fn business_refusals_and_invalid_fields_are_problems_that_change_nothing()
     assert_eq!(count_quotes(&app), 0);
     assert_eq!(count_exchanges(&app), 0);
     assert_eq!(points(&mut app.db.conn(), member_id, "COFFEE"), 2_000);
+    assert_books_clean(&app);
+}
+
+/// Issue #16, hole 1, through the partner API: ten members each earn ¥100,000
+/// at HOTEL (¥0.01 a point), exchange 100,000 HOTEL into MILES (¥0.018), the
+/// scheduler publishes rates that have seen those flows, and each exchanges
+/// the MILES back in two halves. Before the rule the publication sold MILES
+/// above and bought HOTEL below their settlement values, and each member came
+/// back with 104,446 HOTEL; now no member ends with more settlement value than
+/// it started with (96,552 HOTEL: the fees and the spread).
+#[tokio::test]
+async fn members_trading_across_a_rate_publication_end_with_no_more_settlement_value() {
+    let app = spawn_app().await;
+    let hotel = ApiClient::new(&app, &partner(&app, "HOTEL"));
+    let _miles = partner_at(&app, "MILES", "0.018");
+    let worth = |hotel_points: i64, miles_points: i64| {
+        rust_decimal::Decimal::new(hotel_points, 2)
+            + rust_decimal::Decimal::new(miles_points * 18, 3)
+    };
+    let mut members = Vec::new();
+    for n in 0..10 {
+        let member_id = hotel.enrol(&format!("139000000{n:02}")).await;
+        let earned = hotel
+            .post(
+                "/api/v1/earn",
+                &format!("earn-{n}"),
+                &json!({"member_id": member_id, "order_id": format!("SUITE-{n}"), "amount_cny": "100000.00"}),
+            )
+            .await;
+        assert_eq!(earned.status, 201, "{earned:?}");
+        let quoted = quote(
+            &hotel,
+            &format!("out-{n}"),
+            &quote_body(member_id, "HOTEL", "MILES", "100000"),
+        )
+        .await;
+        assert_eq!(quoted.status, 201, "{quoted:?}");
+        assert_eq!(quoted.json()["breakdown"]["value_out_cny"], "990.00");
+        let executed = execute(
+            &hotel,
+            &format!("x-out-{n}"),
+            quoted.json()["quote_id"].as_str().unwrap(),
+        )
+        .await;
+        assert_eq!(executed.status, 201, "{executed:?}");
+        members.push(member_id);
+    }
+    let start = worth(100_000, 0);
+
+    rates::publish(
+        &mut app.db.conn(),
+        Trigger::Schedule,
+        &Actor::system("rate scheduler"),
+    )
+    .unwrap();
+
+    for (n, &member_id) in members.iter().enumerate() {
+        let miles = points(&mut app.db.conn(), member_id, "MILES");
+        assert_eq!(miles, 54_046);
+        for (half, amount) in [(1, miles / 2), (2, miles - miles / 2)] {
+            let quoted = quote(
+                &hotel,
+                &format!("back-{n}-{half}"),
+                &quote_body(member_id, "MILES", "HOTEL", &amount.to_string()),
+            )
+            .await;
+            assert_eq!(quoted.status, 201, "{quoted:?}");
+            let terms = quoted.json();
+            // Demand lifted MILES' sell value to its settlement value, not past
+            // it; exchanges out of HOTEL left its buy value at ¥0.01, not below.
+            assert_eq!(terms["breakdown"]["sell_value"], "0.018");
+            assert_eq!(terms["breakdown"]["buy_value"], "0.01");
+            let executed = execute(
+                &hotel,
+                &format!("x-back-{n}-{half}"),
+                terms["quote_id"].as_str().unwrap(),
+            )
+            .await;
+            assert_eq!(executed.status, 201, "{executed:?}");
+        }
+        let conn = &mut app.db.conn();
+        let (hotel_points, miles_points) = (
+            points(conn, member_id, "HOTEL"),
+            points(conn, member_id, "MILES"),
+        );
+        assert_eq!((hotel_points, miles_points), (96_552, 0));
+        assert!(
+            worth(hotel_points, miles_points) <= start,
+            "member {member_id} ends with {hotel_points} HOTEL and {miles_points} MILES"
+        );
+    }
     assert_books_clean(&app);
 }

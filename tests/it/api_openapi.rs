@@ -141,12 +141,10 @@ async fn every_documented_operation_is_served_and_undocumented_methods_are_not()
         .await;
     assert_eq!(redeemed.status, 201, "{redeemed:?}");
     let redemption_id = redeemed.json()["redemption_id"].as_i64().unwrap();
-    let statement_id = alliance::settlement::statement::settle(
+    let statement_id = crate::settlement_support::settle_after_end(
         &mut app.db.conn(),
-        &crate::exchange_support::keys(),
         coffee.merchant_id,
         crate::settlement_support::day(0),
-        None,
     )
     .unwrap()
     .statement

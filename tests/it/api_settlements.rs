@@ -16,9 +16,8 @@ use diesel::{RunQueryDsl, sql_query};
 
 use crate::{
     api_support::{ApiClient, Partner, new_key, sign},
-    exchange_support::keys,
     harness::{TestApp, spawn_app},
-    settlement_support::{day, operator},
+    settlement_support::{day, operator, settle_after_end},
 };
 
 /// CINEMA (owed money) settled for today, with an API key; COFFEE's statement too.
@@ -29,10 +28,10 @@ async fn settled() -> (TestApp, Partner, i64, i64) {
     sql_query("UPDATE merchants SET tier = 'strategic'")
         .execute(conn)
         .unwrap();
-    let cinema = statement::settle(conn, &keys(), shops.cinema, day(0), None)
+    let cinema = settle_after_end(conn, shops.cinema, day(0))
         .unwrap()
         .statement;
-    let coffee = statement::settle(conn, &keys(), shops.coffee, day(0), None)
+    let coffee = settle_after_end(conn, shops.coffee, day(0))
         .unwrap()
         .statement;
     let (key_id, secret) = new_key(&app, shops.cinema);

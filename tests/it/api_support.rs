@@ -36,8 +36,13 @@ pub struct Partner {
 /// A strategic merchant (the tier with API access) with program `code` at
 /// ¥0.01 a point, its deposit paid in, and a fresh API key.
 pub fn partner(app: &TestApp, code: &str) -> Partner {
+    partner_at(app, code, "0.01")
+}
+
+/// A partner as [`partner`]'s whose points are worth `settlement_value` each.
+pub fn partner_at(app: &TestApp, code: &str, settlement_value: &str) -> Partner {
     let conn = &mut app.db.conn();
-    let merchant_id = shop(conn, code, "strategic", "0.01");
+    let merchant_id = shop(conn, code, "strategic", settlement_value);
     let notice = deposit::submit_topup(
         conn,
         &Actor::system("test"),

@@ -480,3 +480,87 @@ fn a_publication_stores_each_programs_inputs_and_moves_values_with_the_flow() {
     let history = rates::history(conn, "COFFEE", Utc::now() - chrono::Duration::days(1)).unwrap();
     assert_eq!(history.len(), 1);
 }
+
+#[test]
+fn a_rate_published_before_the_rule_cannot_price_an_exchange_across_the_settlement_value() {
+    let db = TestDb::new();
+    let conn = &mut db.conn();
+    let shops = two_programs(conn);
+    let alice = member_with_coffee(conn, shops.coffee, "13800000001", 4_000);
+    let publication = rates::publish(conn, Trigger::OnDemand, &member_actor()).unwrap();
+    // What the model published before the rule after a one-sided flow into
+    // COFFEE: a sell value above its ¥0.01 settlement value, and CINEMA (¥0.02)
+    // buying below its own. Rows are stored as they were published.
+    for (code, sell, buy) in [
+        ("COFFEE", "0.0104", "0.0106"),
+        ("CINEMA", "0.0190", "0.0194"),
+    ] {
+        diesel::update(
+            alliance::db::schema::program_rates::table
+                .filter(alliance::db::schema::program_rates::publication_id.eq(publication.id))
+                .filter(alliance::db::schema::program_rates::program_code.eq(code)),
+        )
+        .set((
+            alliance::db::schema::program_rates::sell_value
+                .eq(Rate::parse(sell).unwrap().as_decimal()),
+            alliance::db::schema::program_rates::buy_value
+                .eq(Rate::parse(buy).unwrap().as_decimal()),
+        ))
+        .execute(conn)
+        .unwrap();
+    }
+
+    let coffee = rates::current_all(conn).unwrap();
+    let coffee_rate = coffee.iter().find(|r| r.program_code == "COFFEE").unwrap();
+    assert_eq!(
+        (coffee_rate.sell, coffee_rate.buy),
+        (Rate::parse("0.01").unwrap(), Rate::parse("0.0106").unwrap())
+    );
+    let quoted = quote(conn, alice, "COFFEE", "CINEMA", 1_000).unwrap();
+    assert_eq!(quoted.sell_value, rust_decimal::Decimal::new(1, 2));
+    assert_eq!(quoted.buy_value, rust_decimal::Decimal::new(2, 2));
+    // ¥10.00 out less 3% (30 fen) buys 485 CINEMA points at ¥0.02: worth
+    // ¥9.70 at settlement value, never more than the ¥10.00 given up.
+    assert_eq!((quoted.value_out_fen, quoted.to_points), (1_000, 485));
+}
+
+#[test]
+fn an_override_across_the_settlement_value_is_refused_and_stores_nothing() {
+    let db = TestDb::new();
+    let conn = &mut db.conn();
+    two_programs(conn);
+    let operator = operator_actor(conn);
+    let registry = startup::approval_registry();
+    for (sell, buy) in [("0.0101", "0.0103"), ("0.0097", "0.0099")] {
+        let refused = overrides::request(
+            conn,
+            &operator,
+            &overrides::NewOverride {
+                program_code: "COFFEE".into(),
+                sell: Rate::parse(sell).unwrap(),
+                buy: Rate::parse(buy).unwrap(),
+                starts_at: Utc::now(),
+                ends_at: Utc::now() + chrono::Duration::hours(1),
+                reason: "促销".into(),
+            },
+            approval::Policy {
+                dual_approval_from: Money::from_fen(i64::MAX),
+            },
+            &registry,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(refused, overrides::OverrideError::CrossesSettlement { settlement } if settlement == Rate::parse("0.01").unwrap()),
+            "{sell}/{buy}: {refused:?}"
+        );
+        assert_eq!(
+            refused.message(Locale::En).unwrap(),
+            "The sell value must not be above, and the buy value not below, the settlement value 0.01; otherwise members could profit by exchanging back and forth."
+        );
+    }
+    assert!(
+        overrides::list(conn, Some("COFFEE"), 10)
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -497,3 +497,29 @@ async fn a_risk_operator_may_look_but_not_change_rates() {
     let coffee = program::by_code(&mut conn, "COFFEE").unwrap().unwrap();
     assert_eq!(coffee.member_daily_exchange_limit, 2_500);
 }
+
+#[tokio::test]
+async fn an_override_across_the_settlement_value_is_refused_in_the_operators_language() {
+    let app = spawn_app().await;
+    two_programs(&mut app.db.conn());
+    let admin = signed_in(&app, "admin@alliance.test", OperatorRole::Admin).await;
+    // COFFEE is worth ¥0.01: selling at ¥0.0102 would pay members more than that.
+    let refused = request_override(&admin, "0.0102", "0.0104", "抢客流").await;
+    assert_eq!(refused.status, 422);
+    assert!(
+        refused
+            .body
+            .contains("卖出价不得高于、买入价不得低于结算价值 0.01"),
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused.body.contains("抢客流"),
+        "the form keeps what was typed"
+    );
+    assert!(coffee_overrides(&mut app.db.conn()).is_empty());
+    assert!(matches!(
+        coffee_source(&mut app.db.conn()),
+        Source::Unpublished
+    ));
+}

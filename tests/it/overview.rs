@@ -106,9 +106,12 @@ pub(crate) fn scenario(conn: &mut PgConnection, keys: &Keys) -> TwoPrograms {
         .unwrap();
     assert_eq!(expiry::expire_due(conn, Utc::now(), 100).unwrap(), 1);
     member(conn, keys, "+8613800000004", None);
+    // Settled as the scheduler does once the day has ended.
+    let at_its_end = alliance::clock::SimClock::starting_at(day(0).ends_at()).install();
     for merchant in [shops.cinema, shops.coffee] {
         statement::settle(conn, keys, merchant, day(0), None).unwrap();
     }
+    drop(at_its_end);
 
     shops
 }

@@ -10,7 +10,6 @@ use alliance::{
     people::{merchant_user::MerchantRole, operator::OperatorRole},
     redemption::{self, RedeemRequest},
     report::{self, Cell, FilterQuery, Filters, ReportKind, Table},
-    settlement::statement,
     web::format,
 };
 use chrono::{Duration, Utc};
@@ -26,7 +25,7 @@ use crate::{
     exports::{download, wait_for},
     harness::{Browser, TestApp, TestDb, spawn_app},
     people_support::{PASSWORD, member, merchant_user, operator},
-    settlement_support::{after_one_exchange, day, today},
+    settlement_support::{after_one_exchange, day, settle_after_end, today},
 };
 
 /// The alliance after a little of everything: COFFEE and CINEMA (settling
@@ -92,7 +91,7 @@ fn world(conn: &mut PgConnection) -> World {
     let carol = campaign_at(conn, shops.coffee);
     tickets(conn, shops.cinema, cinema_store, carol);
     for merchant in [shops.coffee, shops.cinema] {
-        statement::settle(conn, &keys(), merchant, day(0), None).unwrap();
+        settle_after_end(conn, merchant, day(0)).unwrap();
     }
     World {
         shops,

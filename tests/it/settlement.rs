@@ -23,7 +23,7 @@ use crate::{
     ledger_support::assert_verified,
     settlement_support::{
         after_one_exchange, assert_reconciles, daily_terms, day, exchange, operator, position,
-        recipient, today,
+        recipient, settle_after_end, today,
     },
 };
 
@@ -36,7 +36,7 @@ fn the_receiving_merchant_is_paid_out_and_the_giving_one_owes_a_collection() {
     let owed_by_coffee = -position(conn, shops.coffee);
     assert!(owed_to_cinema > 0 && owed_by_coffee > owed_to_cinema);
 
-    let cinema = statement::settle(conn, &keys(), shops.cinema, day(0), None).unwrap();
+    let cinema = settle_after_end(conn, shops.cinema, day(0)).unwrap();
     assert!(!cinema.replayed);
     let cinema = cinema.statement;
     assert_eq!(cinema.outcome, Outcome::Payout);
@@ -66,7 +66,7 @@ fn the_receiving_merchant_is_paid_out_and_the_giving_one_owes_a_collection() {
         "the payout booking empties the position"
     );
 
-    let coffee = statement::settle(conn, &keys(), shops.coffee, day(0), None)
+    let coffee = settle_after_end(conn, shops.coffee, day(0))
         .unwrap()
         .statement;
     assert_eq!(coffee.outcome, Outcome::Collection);
@@ -89,10 +89,10 @@ fn settling_again_returns_the_first_statement_and_books_nothing() {
     let db = TestDb::new();
     let conn = &mut db.conn();
     let shops = after_one_exchange(conn);
-    let first = statement::settle(conn, &keys(), shops.cinema, day(0), None).unwrap();
+    let first = settle_after_end(conn, shops.cinema, day(0)).unwrap();
     let entries = count(conn, "SELECT count(*) AS n FROM journal_entries");
     for _ in 0..3 {
-        let again = statement::settle(conn, &keys(), shops.cinema, day(0), None).unwrap();
+        let again = settle_after_end(conn, shops.cinema, day(0)).unwrap();
         assert!(again.replayed);
         assert_eq!(again.statement, first.statement);
     }
@@ -101,7 +101,8 @@ fn settling_again_returns_the_first_statement_and_books_nothing() {
         entries
     );
     assert_eq!(count(conn, "SELECT count(*) AS n FROM payouts"), 1);
-    // A run through the same day finds nothing left to do for that period.
+    // A run through the same day, once it has ended, finds nothing left to do.
+    let _day_ended = alliance::clock::SimClock::starting_at(day(0).ends_at()).install();
     let summary = run::run(
         conn,
         &keys(),
@@ -125,7 +126,7 @@ fn a_settlement_cut_off_midway_leaves_nothing_and_the_retry_settles_once() {
     // The process dies after every step of the settlement ran but before the
     // commit: PostgreSQL rolls the transaction back.
     let crashed: Result<(), diesel::result::Error> = conn.transaction(|conn| {
-        statement::settle(conn, &keys(), shops.cinema, day(0), None).unwrap();
+        settle_after_end(conn, shops.cinema, day(0)).unwrap();
         Err(diesel::result::Error::RollbackTransaction)
     });
     assert!(crashed.is_err());
@@ -142,7 +143,7 @@ fn a_settlement_cut_off_midway_leaves_nothing_and_the_retry_settles_once() {
     );
     assert_eq!(position(conn, shops.cinema), before);
 
-    let settled = statement::settle(conn, &keys(), shops.cinema, day(0), None).unwrap();
+    let settled = settle_after_end(conn, shops.cinema, day(0)).unwrap();
     assert!(!settled.replayed);
     assert_eq!(settled.statement.closing.fen(), before);
     assert_eq!(
@@ -231,7 +232,7 @@ fn a_payout_is_split_between_the_platform_an_agent_a_fixed_amount_and_the_rest()
     exchange(conn, alice, "COFFEE", "CINEMA", 10_000);
     let net = position(conn, shops.cinema);
 
-    let s = statement::settle(conn, &keys(), shops.cinema, day(0), None)
+    let s = settle_after_end(conn, shops.cinema, day(0))
         .unwrap()
         .statement;
     let fee = net * 250 / 10_000;
@@ -266,7 +267,7 @@ fn a_failed_payout_returns_to_the_next_statement_as_a_correction_and_the_paid_on
     let db = TestDb::new();
     let conn = &mut db.conn();
     let shops = after_one_exchange(conn);
-    let first = statement::settle(conn, &keys(), shops.cinema, day(0), None)
+    let first = settle_after_end(conn, shops.cinema, day(0))
         .unwrap()
         .statement;
     let batch = payout::create_batch(conn, &operator(), today())
@@ -292,7 +293,7 @@ fn a_failed_payout_returns_to_the_next_statement_as_a_correction_and_the_paid_on
     payout::fail(conn, &operator(), paid[0].id, "账户已冻结").unwrap();
     assert_eq!(position(conn, shops.cinema), first.closing.fen());
 
-    let second = statement::settle(conn, &keys(), shops.cinema, day(1), None)
+    let second = settle_after_end(conn, shops.cinema, day(1))
         .unwrap()
         .statement;
     assert_eq!(second.opening.fen(), 0);
@@ -329,7 +330,7 @@ fn an_overdue_collection_is_taken_from_the_deposit_where_the_terms_allow() {
     let db = TestDb::new();
     let conn = &mut db.conn();
     let shops = after_one_exchange(conn);
-    let coffee = statement::settle(conn, &keys(), shops.coffee, day(0), None)
+    let coffee = settle_after_end(conn, shops.coffee, day(0))
         .unwrap()
         .statement;
     let owed = collection::of_statement(conn, coffee.id).unwrap().unwrap();
@@ -356,7 +357,7 @@ fn an_overdue_collection_is_taken_from_the_deposit_where_the_terms_allow() {
     );
     deposit::ensure_issuing_allowed(conn, shops.coffee).unwrap();
     // The next statement shows the deduction and closes at zero.
-    let next = statement::settle(conn, &keys(), shops.coffee, day(1), None)
+    let next = settle_after_end(conn, shops.coffee, day(1))
         .unwrap()
         .statement;
     assert_eq!(
@@ -374,7 +375,7 @@ fn an_unpaid_collection_goes_overdue_blocks_issuing_until_the_bank_transfer_arri
     let conn = &mut db.conn();
     let shops = after_one_exchange(conn);
     daily_terms(conn, shops.coffee, 0, false);
-    let coffee = statement::settle(conn, &keys(), shops.coffee, day(0), None)
+    let coffee = settle_after_end(conn, shops.coffee, day(0))
         .unwrap()
         .statement;
     let owed = collection::of_statement(conn, coffee.id).unwrap().unwrap();
@@ -434,13 +435,13 @@ fn a_debt_rolled_into_the_next_statement_keeps_its_due_date() {
     let db = TestDb::new();
     let conn = &mut db.conn();
     let shops = after_one_exchange(conn);
-    let first = statement::settle(conn, &keys(), shops.coffee, day(0), None)
+    let first = settle_after_end(conn, shops.coffee, day(0))
         .unwrap()
         .statement;
     let first_owed = collection::of_statement(conn, first.id).unwrap().unwrap();
     let bob = member_with_coffee(conn, shops.coffee, "+8613800000002", 3_000);
     exchange(conn, bob, "COFFEE", "CINEMA", 500);
-    let second = statement::settle(conn, &keys(), shops.coffee, day(1), None)
+    let second = settle_after_end(conn, shops.coffee, day(1))
         .unwrap()
         .statement;
     let second_owed = collection::of_statement(conn, second.id).unwrap().unwrap();
@@ -517,7 +518,7 @@ proptest! {
                 Step::Settle => {
                     for merchant in [shops.coffee, shops.cinema] {
                         let before = position(conn, merchant);
-                        let s = statement::settle(conn, &keys(), merchant, day(period), None).unwrap().statement;
+                        let s = settle_after_end(conn, merchant, day(period)).unwrap().statement;
                         prop_assert_eq!(s.closing.fen(), before);
                         assert_reconciles(conn, &s);
                         prop_assert_eq!(position(conn, merchant), s.carried.fen());
@@ -536,7 +537,7 @@ fn a_deduction_by_hand_is_refused_where_the_terms_forbid_it() {
     let conn = &mut db.conn();
     let shops = after_one_exchange(conn);
     daily_terms(conn, shops.coffee, 0, false);
-    let coffee = statement::settle(conn, &keys(), shops.coffee, day(0), None)
+    let coffee = settle_after_end(conn, shops.coffee, day(0))
         .unwrap()
         .statement;
     let owed = collection::of_statement(conn, coffee.id).unwrap().unwrap();
@@ -554,4 +555,206 @@ fn a_deduction_by_hand_is_refused_where_the_terms_forbid_it() {
         Err(collection::CollectionError::NotAllowed)
     ));
     assert_eq!(count(conn, "SELECT count(*) AS n FROM approvals"), 0);
+}
+
+/// CINEMA pays a 3% platform share, a referrer a fixed ¥12.34, an agent 10%
+/// of the rest and its own account what is left; Alice has exchanged 10,000
+/// COFFEE into CINEMA. Its first statement is settled and batched, the batch
+/// sent, and the bank fails the agent's payout. Returns the first statement,
+/// the failed payout and the recipients (own, agent, referrer).
+fn agent_payout_failed(
+    conn: &mut PgConnection,
+) -> (TwoShops, statement::Statement, payout::Payout) {
+    let shops = two_programs(conn);
+    daily_terms(conn, shops.cinema, 300, true);
+    let own = recipient(conn, shops.cinema, "本店结算账户", "rest");
+    let agent = recipient(conn, shops.cinema, "新代理商", "percent:10");
+    let referrer = recipient(conn, shops.cinema, "推荐人", "fixed:12.34");
+    let alice = member_with_coffee(conn, shops.coffee, "+8613800000001", 20_000);
+    exchange(conn, alice, "COFFEE", "CINEMA", 10_000);
+    let first = settle_after_end(conn, shops.cinema, day(0))
+        .unwrap()
+        .statement;
+    let batch = payout::create_batch(conn, &operator(), today())
+        .unwrap()
+        .unwrap();
+    payout::mark_sent(conn, &operator(), batch.id).unwrap();
+    let failed = payout::of_batch(conn, batch.id)
+        .unwrap()
+        .into_iter()
+        .find(|p| p.recipient_id == agent)
+        .unwrap();
+    for p in payout::of_batch(conn, batch.id).unwrap() {
+        if p.id != failed.id {
+            payout::confirm(conn, &operator(), p.id).unwrap();
+        }
+    }
+    let failed = payout::fail(conn, &operator(), failed.id, "账户不存在").unwrap();
+    (
+        TwoShops {
+            shops,
+            alice,
+            own,
+            agent,
+            referrer,
+        },
+        first,
+        failed,
+    )
+}
+
+struct TwoShops {
+    shops: crate::exchange_support::TwoPrograms,
+    alice: i64,
+    own: i64,
+    agent: i64,
+    referrer: i64,
+}
+
+#[test]
+fn a_failed_payout_is_repaid_to_its_recipient_with_no_second_platform_share() {
+    let db = TestDb::new();
+    let conn = &mut db.conn();
+    let (world, first, failed) = agent_payout_failed(conn);
+    let returned = failed.amount.fen();
+    assert!(returned > 0);
+    // The next day brings more business: 5,000 COFFEE more into CINEMA.
+    exchange(conn, world.alice, "COFFEE", "CINEMA", 5_000);
+    let closing = position(conn, world.shops.cinema);
+    let fresh = closing - returned;
+
+    let second = settle_after_end(conn, world.shops.cinema, day(1))
+        .unwrap()
+        .statement;
+    assert_eq!((second.opening.fen(), second.closing.fen()), (0, closing));
+    // Only the new business is split: 3% of it, rounded down, to the platform.
+    assert_eq!(second.platform_fee.fen(), fresh * 300 / 10_000);
+    let after_fixed = fresh - second.platform_fee.fen() - 1_234;
+    let payouts: Vec<_> = payout::of_statement(conn, second.id)
+        .unwrap()
+        .into_iter()
+        .rev()
+        .collect();
+    let parts: Vec<(i64, i64, Option<i64>)> = payouts
+        .iter()
+        .map(|p| (p.recipient_id, p.amount.fen(), p.repays_payout_id))
+        .collect();
+    assert_eq!(
+        parts,
+        vec![
+            (world.agent, returned, Some(failed.id)),
+            (world.own, after_fixed - after_fixed / 10, None),
+            (world.agent, after_fixed / 10, None),
+            (world.referrer, 1_234, None),
+        ]
+    );
+    assert_eq!(second.carried.fen(), 0);
+    assert_reconciles(conn, &second);
+    assert_eq!(position(conn, world.shops.cinema), 0);
+    // The repayment goes to the bank like any payout, and is repaid once.
+    let batch = payout::create_batch(conn, &operator(), today())
+        .unwrap()
+        .unwrap();
+    payout::mark_sent(conn, &operator(), batch.id).unwrap();
+    payout::confirm(conn, &operator(), payouts[0].id).unwrap();
+    let third = settle_after_end(conn, world.shops.cinema, day(2))
+        .unwrap()
+        .statement;
+    assert_eq!(third.outcome, Outcome::Nil);
+    assert_eq!(
+        count(
+            conn,
+            &format!(
+                "SELECT count(*) AS n FROM payouts WHERE repays_payout_id = {}",
+                failed.id
+            )
+        ),
+        1
+    );
+    assert_eq!(first.outcome, Outcome::Payout);
+    assert_verified(conn);
+}
+
+#[test]
+fn a_failed_payout_is_repaid_even_when_the_merchant_now_owes_and_the_debt_is_collected() {
+    let db = TestDb::new();
+    let conn = &mut db.conn();
+    let (world, _, failed) = agent_payout_failed(conn);
+    let returned = failed.amount.fen();
+    // The next day Alice exchanges most of her CINEMA points away: CINEMA
+    // owes the house far more than the agent's returned payout.
+    exchange(conn, world.alice, "CINEMA", "COFFEE", 4_000);
+    let closing = position(conn, world.shops.cinema);
+    assert!(closing < 0);
+
+    let second = settle_after_end(conn, world.shops.cinema, day(1))
+        .unwrap()
+        .statement;
+    assert_eq!(second.closing.fen(), closing);
+    assert_eq!(second.outcome, Outcome::Payout, "the repayment is paid");
+    assert_eq!(second.platform_fee.fen(), 0);
+    let payouts = payout::of_statement(conn, second.id).unwrap();
+    assert_eq!(payouts.len(), 1);
+    assert_eq!(
+        (
+            payouts[0].recipient_id,
+            payouts[0].amount.fen(),
+            payouts[0].repays_payout_id
+        ),
+        (world.agent, returned, Some(failed.id))
+    );
+    assert_eq!(second.carried.fen(), closing - returned);
+    assert_reconciles(conn, &second);
+    let owed = collection::of_statement(conn, second.id).unwrap().unwrap();
+    assert_eq!(
+        owed.amount.fen(),
+        returned - closing,
+        "the merchant's whole debt"
+    );
+    assert_eq!(position(conn, world.shops.cinema), second.carried.fen());
+    assert_verified(conn);
+}
+
+#[test]
+fn a_period_that_has_not_ended_is_not_settled_and_nothing_is_written() {
+    let db = TestDb::new();
+    let conn = &mut db.conn();
+    let shops = after_one_exchange(conn);
+    let owed = position(conn, shops.cinema);
+    let refused = statement::settle(conn, &keys(), shops.cinema, day(0), None).unwrap_err();
+    assert!(
+        matches!(refused, statement::SettleError::NotEnded { end, .. } if end == day(0).end),
+        "{refused}"
+    );
+    let ahead = run::run(
+        conn,
+        &keys(),
+        &operator(),
+        RunRequest {
+            trigger: Trigger::Operator,
+            merchant_id: None,
+            through: day(0).end,
+        },
+    )
+    .unwrap_err();
+    assert!(matches!(ahead, run::RunError::NotEnded { today: t, .. } if t == today()));
+    // The day's own run settles nothing: the merchants joined today.
+    let summary = run::run(
+        conn,
+        &keys(),
+        &operator(),
+        RunRequest {
+            trigger: Trigger::Operator,
+            merchant_id: None,
+            through: today(),
+        },
+    )
+    .unwrap();
+    assert_eq!((summary.run, summary.settled), (None, 0));
+    assert_eq!(
+        count(conn, "SELECT count(*) AS n FROM settlement_statements"),
+        0
+    );
+    assert_eq!(count(conn, "SELECT count(*) AS n FROM settlement_runs"), 0);
+    assert_eq!(position(conn, shops.cinema), owed);
 }

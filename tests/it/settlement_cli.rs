@@ -13,7 +13,7 @@ use diesel::{PgConnection, QueryableByName, RunQueryDsl, sql_query, sql_types::B
 use crate::{
     harness::TestDb,
     ledger_support::assert_verified,
-    settlement_support::{after_one_exchange, position, today},
+    settlement_support::{after_one_exchange, after_one_exchange_yesterday, position, today},
 };
 
 #[derive(QueryableByName)]
@@ -54,9 +54,9 @@ fn settle_cinema(db: &TestDb, through: &str) -> Command {
 fn a_settlement_process_killed_mid_way_books_nothing_and_the_rerun_settles_once() {
     let db = TestDb::new();
     let conn = &mut db.conn();
-    let shops = after_one_exchange(conn);
+    let shops = after_one_exchange_yesterday(conn);
     let owed = position(conn, shops.cinema);
-    let through = (today() + Days::new(1)).to_string();
+    let through = today().to_string();
 
     // Another session claims the transfer the run will claim, without
     // committing: the run blocks on that row after everything else it does.
@@ -144,4 +144,46 @@ fn a_settlement_process_killed_mid_way_books_nothing_and_the_rerun_settles_once(
     );
     assert_eq!(position(conn, shops.cinema), 0);
     assert_verified(conn);
+}
+
+#[test]
+fn a_period_that_has_not_ended_is_refused_with_a_clear_error_and_nothing_is_written() {
+    let db = TestDb::new();
+    let conn = &mut db.conn();
+    let shops = after_one_exchange(conn);
+    let owed = position(conn, shops.cinema);
+    let tomorrow = today() + Days::new(1);
+
+    let output = settle_cinema(&db, &tomorrow.to_string()).output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "periods ending on {tomorrow} have not ended: today is {} (Asia/Shanghai), so a run settles through {} at the latest",
+            today(),
+            today()
+        )),
+        "{stderr}"
+    );
+    for table in ["settlement_runs", "settlement_statements", "payouts"] {
+        assert_eq!(
+            count(conn, &format!("SELECT count(*) AS n FROM {table}")),
+            0,
+            "{table}"
+        );
+    }
+    assert_eq!(position(conn, shops.cinema), owed);
+
+    // Today's period (the merchants joined today) has not ended either: a run
+    // through today finds nothing due.
+    let output = settle_cinema(&db, &today().to_string()).output().unwrap();
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        "settlement: nothing due"
+    );
+    assert_eq!(
+        count(conn, "SELECT count(*) AS n FROM settlement_statements"),
+        0
+    );
 }

@@ -4,18 +4,19 @@
 
 use alliance::{
     chart,
+    clock::SimClock,
     domain::{actor::Actor, shanghai},
     exchange::{self, Executor},
     ledger,
     settlement::{
         cycle::Period,
         recipients::{self, RecipientInput},
-        statement::{self, Statement},
+        statement::{self, SettleError, Settled, Statement},
         terms::{self, Terms},
     },
 };
 use chrono::{Days, NaiveDate, Utc};
-use diesel::PgConnection;
+use diesel::{ExpressionMethods, PgConnection, QueryDsl, RunQueryDsl};
 
 use crate::exchange_support::{TwoPrograms, keys, member_with_coffee, quote, two_programs};
 
@@ -87,6 +88,41 @@ pub fn day(n: u64) -> Period {
         start,
         end: start + Days::new(1),
     }
+}
+
+/// [`after_one_exchange`], done yesterday (Shanghai) by merchants that joined
+/// yesterday: yesterday's period has ended, so a run through today settles it.
+pub fn after_one_exchange_yesterday(conn: &mut PgConnection) -> TwoPrograms {
+    let yesterday = day_before(today());
+    let at_noon = shanghai::midnight(yesterday) + chrono::Duration::hours(12);
+    let clock = SimClock::starting_at(at_noon);
+    let shops = {
+        let _yesterday = clock.install();
+        after_one_exchange(conn)
+    };
+    diesel::update(
+        alliance::db::schema::merchants::table
+            .filter(alliance::db::schema::merchants::id.eq_any([shops.coffee, shops.cinema])),
+    )
+    .set(alliance::db::schema::merchants::created_at.eq(at_noon))
+    .execute(conn)
+    .unwrap();
+    shops
+}
+
+fn day_before(date: NaiveDate) -> NaiveDate {
+    date.pred_opt().expect("a day before")
+}
+
+/// Settles the merchant's `period` as the scheduler does once it has ended:
+/// with the clock at the period's end (a period is never settled before).
+pub fn settle_after_end(
+    conn: &mut PgConnection,
+    merchant_id: i64,
+    period: Period,
+) -> Result<Settled, SettleError> {
+    let _at_its_end = SimClock::starting_at(period.ends_at()).install();
+    statement::settle(conn, &keys(), merchant_id, period, None)
 }
 
 /// Credits minus debits, posted, of the merchant's settlement account.

@@ -162,6 +162,8 @@ pub(in crate::portals) struct PayoutRow {
     pub status: &'static str,
     pub status_label: String,
     pub failure: String,
+    /// For the repayment of a failed payout: which one it repays.
+    pub repays: String,
     pub created_at: String,
 }
 
@@ -190,6 +192,15 @@ impl PayoutRow {
                 ))
                 .into_owned(),
             failure: p.failure_reason.clone().unwrap_or_default(),
+            repays: p
+                .repays_payout_id
+                .map(|id| {
+                    locale.t_with(
+                        "settlement_portals.payout.repays",
+                        &[("id", &id.to_string())],
+                    )
+                })
+                .unwrap_or_default(),
             created_at: format::datetime(p.created_at, locale),
         }
     }
@@ -358,16 +369,18 @@ async fn run_now(
     let (actor, keys) = (who.actor.clone(), state.keys.clone());
     let summary = state
         .db(move |conn| {
-            Ok::<_, WebError>(run::run(
+            // Through today, which has always begun: the run refuses nothing.
+            run::run(
                 conn,
                 &keys,
                 &actor,
                 RunRequest {
                     trigger: Trigger::Operator,
                     merchant_id: None,
-                    through: shanghai::date_of(Utc::now()),
+                    through: shanghai::date_of(crate::clock::now()),
                 },
-            )?)
+            )
+            .map_err(|e| WebError::Internal(e.into()))
         })
         .await?;
     let Some(id) = summary.run else {
