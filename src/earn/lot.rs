@@ -241,15 +241,14 @@ pub fn release(
     how: Release,
 ) -> QueryResult<Vec<Lot>> {
     let ids: Vec<i64> = holds.iter().map(|h| h.0).collect();
-    let ended: Vec<Reservation> = diesel::delete(
-        lot_reservations::table.filter(lot_reservations::hold_id.eq_any(&ids)),
-    )
-    .returning((
-        lot_reservations::hold_id,
-        lot_reservations::lot_id,
-        lot_reservations::points,
-    ))
-    .get_results(conn)?;
+    let ended: Vec<Reservation> =
+        diesel::delete(lot_reservations::table.filter(lot_reservations::hold_id.eq_any(&ids)))
+            .returning((
+                lot_reservations::hold_id,
+                lot_reservations::lot_id,
+                lot_reservations::points,
+            ))
+            .get_results(conn)?;
     let mut lots = Vec::new();
     for reservation in ended {
         let spent = match how {

@@ -261,10 +261,7 @@ fn share_kept(order: &EarnOrder, refunded_fen: i64) -> i64 {
 /// keeps now, less what earlier refunds took back, claimed or reported
 /// unrecovered.
 fn points_due(order: &EarnOrder, kept: i64) -> i64 {
-    (order.points - kept
-        - order.points_reversed
-        - order.points_claimed
-        - order.points_unrecovered)
+    (order.points - kept - order.points_reversed - order.points_claimed - order.points_unrecovered)
         .max(0)
 }
 
@@ -288,18 +285,18 @@ pub(super) fn reversal(
 ) -> Result<EntryRequest, LedgerError> {
     let issuance = chart::open(conn, &chart::program_issuance(program))?;
     let mut entry = EntryRequest::new(key, "reverse")
-    .metadata(serde_json::json!({
-        "merchant_id": order.merchant_id,
-        "order_id": order.order_id,
-        "member_id": order.member_id,
-        "points": points,
-    }))
-    .transfer(TransferRequest::move_(
-        wallet,
-        issuance,
-        program.as_str(),
-        points,
-    ));
+        .metadata(serde_json::json!({
+            "merchant_id": order.merchant_id,
+            "order_id": order.order_id,
+            "member_id": order.member_id,
+            "points": points,
+        }))
+        .transfer(TransferRequest::move_(
+            wallet,
+            issuance,
+            program.as_str(),
+            points,
+        ));
 
     let alp_back = if *program == ProgramCode::alp() {
         let price = hub::policy(conn)?.issue_price;

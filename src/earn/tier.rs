@@ -157,7 +157,12 @@ pub fn review_after_refund(
             let then = trailing_spend(conn, member_id, at)?;
             let before = ladder.iter().find(|t| t.code == from);
             (then < current.upgrade_spend_fen)
-                .then(|| reached(&ladder, then).into_iter().chain(before).max_by_key(|t| t.rank))
+                .then(|| {
+                    reached(&ladder, then)
+                        .into_iter()
+                        .chain(before)
+                        .max_by_key(|t| t.rank)
+                })
                 .flatten()
         }
         _ => None,

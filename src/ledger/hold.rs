@@ -50,7 +50,10 @@ pub fn open_holds_of(conn: &mut PgConnection, entry: JournalEntryId) -> QueryRes
 }
 
 /// The entry that posted or voided a hold, once one has.
-pub fn resolved_by(conn: &mut PgConnection, hold: TransferId) -> QueryResult<Option<JournalEntryId>> {
+pub fn resolved_by(
+    conn: &mut PgConnection,
+    hold: TransferId,
+) -> QueryResult<Option<JournalEntryId>> {
     transfers::table
         .filter(transfers::pending_id.eq(hold))
         .select(transfers::journal_entry_id)

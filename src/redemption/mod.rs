@@ -670,10 +670,11 @@ fn resolve(
         for leg in &before.legs() {
             lot::lock(conn, member_id, &leg.program)?;
         }
-        let holds: Vec<TransferId> = ledger::open_holds_of(conn, JournalEntryId(before.hold_entry_id))?
-            .into_iter()
-            .map(|h| h.id)
-            .collect();
+        let holds: Vec<TransferId> =
+            ledger::open_holds_of(conn, JournalEntryId(before.hold_entry_id))?
+                .into_iter()
+                .map(|h| h.id)
+                .collect();
         let resolve_entry = match holds.first() {
             Some(_) => book_resolution(conn, id, member_id, &holds, is_fulfil)?,
             // The ledger's timeout voided them already (and did what a void
