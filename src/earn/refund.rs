@@ -25,7 +25,7 @@
 use diesel::prelude::*;
 use serde::Serialize;
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use crate::{
     audit::{self, Change},
@@ -238,7 +238,7 @@ fn kept(conn: &mut PgConnection, order: &EarnOrder, refunded_fen: i64) -> QueryR
         return Ok(share);
     };
     let ids: Vec<i64> = breakdown.campaigns.iter().map(|c| c.campaign_id).collect();
-    let steps: HashMap<i64, Vec<SpendStep>> = campaigns::table
+    let steps: BTreeMap<i64, Vec<SpendStep>> = campaigns::table
         .filter(campaigns::id.eq_any(ids))
         .select((campaigns::id, campaigns::spend_steps))
         .load::<(i64, serde_json::Value)>(conn)?

@@ -11,7 +11,7 @@
 //!
 //! Every step rounds down, so a member never gets a point nobody paid for.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use rust_decimal::{Decimal, prelude::ToPrimitive};
 use serde::{Deserialize, Serialize};
@@ -120,7 +120,7 @@ pub fn hub_base_points(
 /// rules applied to the net amount — base at the rate it earned, the tier
 /// bonus it had, each campaign's multiplier and the highest spend step the net
 /// still reaches (`steps` by campaign id) — each part never more than it gave.
-pub fn kept(earned: &Breakdown, steps: &HashMap<i64, Vec<SpendStep>>, net: Money) -> i64 {
+pub fn kept(earned: &Breakdown, steps: &BTreeMap<i64, Vec<SpendStep>>, net: Money) -> i64 {
     let base = base_points(net, earned.earn_rate)
         .unwrap_or(0)
         .min(earned.base_points);
@@ -288,7 +288,7 @@ mod tests {
             cost_fen: 500,
             house_fen: 0,
         });
-        let steps = HashMap::from([(
+        let steps = BTreeMap::from([(
             7,
             vec![SpendStep {
                 min_fen: 10_000,
