@@ -204,6 +204,7 @@ diesel::table! {
         points_reversed -> Int8,
         points_unrecovered -> Int8,
         created_at -> Timestamptz,
+        points_claimed -> Int8,
     }
 }
 
@@ -218,6 +219,7 @@ diesel::table! {
         journal_entry_id -> Nullable<Int8>,
         created_by -> Text,
         created_at -> Timestamptz,
+        points_claimed -> Int8,
     }
 }
 
@@ -321,6 +323,14 @@ diesel::table! {
         finished_at -> Timestamptz,
         clean -> Bool,
         findings -> Jsonb,
+    }
+}
+
+diesel::table! {
+    lot_reservations (hold_id, lot_id) {
+        hold_id -> Int8,
+        lot_id -> Int8,
+        points -> Int8,
     }
 }
 
@@ -559,6 +569,7 @@ diesel::table! {
         expires_at -> Nullable<Timestamptz>,
         journal_entry_id -> Int8,
         created_at -> Timestamptz,
+        reserved -> Int8,
     }
 }
 
@@ -659,6 +670,17 @@ diesel::table! {
         resolved_by -> Nullable<Text>,
         resolved_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    refund_claims (id) {
+        id -> Int8,
+        earn_refund_id -> Int8,
+        hold_id -> Int8,
+        points -> Int8,
+        outcome -> Nullable<Text>,
+        resolved_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -931,6 +953,8 @@ diesel::joinable!(exchanges -> journal_entries (journal_entry_id));
 diesel::joinable!(exchanges -> members (member_id));
 diesel::joinable!(expiry_reminders -> assets (program_code));
 diesel::joinable!(expiry_reminders -> members (member_id));
+diesel::joinable!(lot_reservations -> point_lots (lot_id));
+diesel::joinable!(lot_reservations -> transfers (hold_id));
 diesel::joinable!(member_tier_changes -> members (member_id));
 diesel::joinable!(member_verifications -> members (member_id));
 diesel::joinable!(members -> member_tiers (tier));
@@ -960,6 +984,8 @@ diesel::joinable!(redemptions -> members (member_id));
 diesel::joinable!(redemptions -> merchants (merchant_id));
 diesel::joinable!(redemptions -> rewards (reward_id));
 diesel::joinable!(redemptions -> stores (store_id));
+diesel::joinable!(refund_claims -> earn_refunds (earn_refund_id));
+diesel::joinable!(refund_claims -> transfers (hold_id));
 diesel::joinable!(report_exports -> merchants (merchant_id));
 diesel::joinable!(reward_caps -> rewards (reward_id));
 diesel::joinable!(reward_stores -> rewards (reward_id));
@@ -1006,6 +1032,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     job_leases,
     journal_entries,
     ledger_verifications,
+    lot_reservations,
     member_tier_changes,
     member_tiers,
     member_verifications,
@@ -1027,6 +1054,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     rate_overrides,
     rate_publications,
     redemptions,
+    refund_claims,
     report_exports,
     reward_caps,
     reward_stores,

@@ -3,13 +3,14 @@
 //!
 //! **Expiry.** A lot past its expiry moves what is left of it `member:c:P →
 //! program:P:breakage` (kind `expire`, key `expire:lot:{id}:{remaining}` — the
-//! remaining count only falls, so each partial expiry has its own key). Points a
-//! pending redemption holds are not available: only what the wallet has
-//! available expires now; the rest is retried on the next pass (the hold is
-//! either posted, consuming the lot, or voided, freeing the points to expire).
-//! Expired ALP also releases the CNY held against it as house revenue
-//! (`house:alp → house:fees`, at the current issue price, rounded down).
-//! Lots are taken `FOR UPDATE SKIP LOCKED`, so several processes share the work.
+//! remaining count only falls, so each partial expiry has its own key). Only a
+//! lot's unreserved points expire: the points a pending hold reserved of it
+//! (`lot`) are either spent when the hold is posted or expire when it is voided,
+//! in the void's transaction (`held::voiding`). Expired ALP also releases the
+//! CNY held against it as house revenue (`house:alp → house:fees`, at the
+//! current issue price, rounded down). Lots are taken `FOR UPDATE SKIP LOCKED`,
+//! so several processes share the work, and a pass books its entries in one
+//! ledger batch (one sorted set of balance-row locks, see `lot`'s lock order).
 //!
 //! **Reminders.** A member with an email address and points lapsing within
 //! `REMINDER_DAYS` gets one email listing them; a program is left out if the
@@ -48,8 +49,8 @@ const REMINDER_PASS_LOCK: i64 = 0x7265_6d69_6e64_6572;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExpiryError {
-    #[error("the ledger refused expiring lot {lot}: {error}")]
-    Refused { lot: i64, error: EntryError },
+    #[error("the ledger refused {entry}: {error}")]
+    Refused { entry: String, error: EntryError },
     #[error(transparent)]
     Ledger(#[from] LedgerError),
     #[error(transparent)]
@@ -64,25 +65,30 @@ pub fn expire_due(
     batch: i64,
 ) -> Result<usize, ExpiryError> {
     conn.transaction(|conn| {
-        let mut expired = 0;
+        let mut entries = Vec::new();
         for lot in lot::due(conn, at, batch)? {
-            if expire_lot(conn, &lot)? {
-                expired += 1;
+            entries.push(lapse(conn, &lot)?);
+        }
+        let results = ledger::submit(conn, &entries)?;
+        for (entry, result) in entries.iter().zip(results) {
+            if let Err(error) = result {
+                return Err(ExpiryError::Refused {
+                    entry: entry.idempotency_key.clone(),
+                    error,
+                });
             }
         }
-        Ok(expired)
+        Ok(entries.len())
     })
 }
 
-fn expire_lot(conn: &mut PgConnection, lot: &lot::Lot) -> Result<bool, ExpiryError> {
+/// The entry expiring what is unreserved of a lapsed lot, with the lot
+/// brought down to what stays reserved. Call with the lot locked, and submit
+/// the entry in the same transaction.
+pub(super) fn lapse(conn: &mut PgConnection, lot: &lot::Lot) -> Result<EntryRequest, ExpiryError> {
+    let points = lot.unreserved();
     let program = ProgramCode::parse(&lot.program_code).expect("lots hold valid program codes");
     let wallet = chart::open(conn, &chart::member_wallet(lot.member_id, &program))?;
-    let points = lot
-        .remaining
-        .min(ledger::balance(conn, wallet)?.available());
-    if points <= 0 {
-        return Ok(false);
-    }
     let breakage = chart::open(conn, &chart::program_breakage(&program))?;
     let mut entry = EntryRequest::new(format!("expire:lot:{}:{}", lot.id, lot.remaining), "expire")
         .metadata(serde_json::json!({
@@ -112,12 +118,8 @@ fn expire_lot(conn: &mut PgConnection, lot: &lot::Lot) -> Result<bool, ExpiryErr
             ));
         }
     }
-    ledger::submit(conn, std::slice::from_ref(&entry))?
-        .pop()
-        .expect("one result per entry")
-        .map_err(|error| ExpiryError::Refused { lot: lot.id, error })?;
-    lot::set_remaining(conn, lot.id, lot.remaining - points)?;
-    Ok(true)
+    lot::set_remaining(conn, lot.id, lot.reserved)?;
+    Ok(entry)
 }
 
 /// Points of one program lapsing soon for one member.

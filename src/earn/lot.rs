@@ -1,23 +1,41 @@
-//! Point lots: which of a member's points expire when.
+//! Point lots: which of a member's points expire when, and which of them a
+//! pending hold has set aside.
 //!
 //! Every credit to a member's wallet opens a lot with the expiry its program's
-//! policy gives; every debit consumes lots oldest-expiry first (FIFO), in the
-//! transaction that books the debit. The lots of a wallet therefore sum to its
-//! posted balance; they only say *when* points lapse — the points themselves
-//! live in the ledger, and expiring them is a ledger entry (`expire`).
+//! policy gives. A lot's `remaining` counts its unspent points, held or not, so
+//! the lots of a wallet sum to its posted balance. A hold on the wallet (a
+//! redemption awaiting the merchant) *reserves* points of specific lots, oldest
+//! expiry first (`reserve`, one `lot_reservations` row per hold and lot), so the
+//! reserved points of a wallet sum to its pending debits and `remaining -
+//! reserved` of its lots to what it has available. When the hold is posted its
+//! reserved points are spent (`spend_reserved`); when it is voided they are
+//! free again (`release`). Any other debit consumes unreserved points only,
+//! oldest expiry first (FIFO), in the transaction that books the debit; expiry
+//! takes only unreserved points of lapsed lots. The points themselves live in
+//! the ledger; lots only say *when* they lapse and *which* a hold took.
 //!
-//! **Lock order: lots before the wallet.** The expiry pass locks due lots, then
-//! books (locking the wallet's balance row). A path that debits a wallet must
-//! take the wallet's lots first too — `lock`, then book, then `consume` — or the
-//! two can deadlock.
+//! **Lock order** — one order for every path that moves a member's points, so
+//! no two transactions can wait on each other:
+//! 1. the member's row (`people::member::lock`; several members in id order);
+//! 2. that member's own rows: the earn order being refunded, the redemption
+//!    being resolved, the exchange quote being executed;
+//! 3. the reward's row (its stock), then campaign rows (their budgets);
+//! 4. the member's lots (`lock`);
+//! 5. balance rows, all of one transaction's entries in one `ledger::submit`
+//!    batch (the ledger locks them sorted by account);
+//! 6. then only inserts and updates of rows the steps above already hold.
+//!
+//! The expiry pass alone starts at step 4 (it takes lapsed lots `SKIP LOCKED`
+//! and never waits for a member), which cannot close a cycle: nothing that
+//! holds a balance row waits for a lot.
 
 use chrono::{DateTime, Months, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::{
-    db::schema::{journal_entries, point_lots, transfers},
-    domain::id::{AccountId, JournalEntryId},
+    db::schema::{journal_entries, lot_reservations, point_lots, transfers},
+    domain::id::{AccountId, JournalEntryId, TransferId},
     ledger,
 };
 
@@ -32,6 +50,15 @@ pub struct Lot {
     pub expires_at: Option<DateTime<Utc>>,
     pub journal_entry_id: i64,
     pub created_at: DateTime<Utc>,
+    /// Points of `remaining` pending holds have set aside.
+    pub reserved: i64,
+}
+
+impl Lot {
+    /// Points no hold has set aside: what may be spent or expire now.
+    pub fn unreserved(&self) -> i64 {
+        self.remaining - self.reserved
+    }
 }
 
 /// The lots disagree with the wallet: a debit was booked without its lots, a
@@ -77,7 +104,7 @@ pub fn open(
 }
 
 /// Locks the member's open lots in `program` until the transaction ends. Call
-/// before booking a debit of the wallet (see the lock order above).
+/// before booking a debit or a hold of the wallet (see the lock order above).
 pub fn lock(conn: &mut PgConnection, member_id: i64, program: &str) -> QueryResult<()> {
     point_lots::table
         .filter(point_lots::member_id.eq(member_id))
@@ -89,8 +116,9 @@ pub fn lock(conn: &mut PgConnection, member_id: i64, program: &str) -> QueryResu
         .map(drop)
 }
 
-/// Consumes `points` of the member's lots in `program`, oldest expiry first
-/// (never-expiring lots last). Call in the transaction that debits the wallet.
+/// Consumes `points` of the unreserved points of the member's lots in
+/// `program`, oldest expiry first (never-expiring lots last). Call in the
+/// transaction that debits the wallet.
 pub fn consume(
     conn: &mut PgConnection,
     member_id: i64,
@@ -112,17 +140,7 @@ pub fn consume_from(
     if points <= 0 {
         return Ok(());
     }
-    let mut lots: Vec<Lot> = point_lots::table
-        .filter(point_lots::member_id.eq(member_id))
-        .filter(point_lots::program_code.eq(program))
-        .filter(point_lots::remaining.gt(0))
-        .order((
-            point_lots::expires_at.asc().nulls_last(),
-            point_lots::id.asc(),
-        ))
-        .select(Lot::as_select())
-        .for_update()
-        .load(conn)?;
+    let mut lots = unreserved_oldest_first(conn, member_id, program)?;
     if let Some(first) = first
         && let Some(at) = lots.iter().position(|lot| lot.id == first)
     {
@@ -134,20 +152,139 @@ pub fn consume_from(
         if left == 0 {
             break;
         }
-        let take = left.min(lot.remaining);
+        let take = left.min(lot.unreserved());
         diesel::update(point_lots::table.find(lot.id))
             .set(point_lots::remaining.eq(lot.remaining - take))
             .execute(conn)?;
         left -= take;
     }
-    if left > 0 {
+    short(member_id, program, left)
+}
+
+fn short(member_id: i64, program: &str, missing: i64) -> Result<(), LotError> {
+    if missing > 0 {
         return Err(LotError::Short {
             member_id,
             program: program.to_owned(),
-            missing: left,
+            missing,
         });
     }
     Ok(())
+}
+
+/// The member's lots in `program` with unreserved points, oldest expiry first
+/// (never-expiring last), locked.
+fn unreserved_oldest_first(
+    conn: &mut PgConnection,
+    member_id: i64,
+    program: &str,
+) -> QueryResult<Vec<Lot>> {
+    point_lots::table
+        .filter(point_lots::member_id.eq(member_id))
+        .filter(point_lots::program_code.eq(program))
+        .filter(point_lots::remaining.gt(point_lots::reserved))
+        .order((
+            point_lots::expires_at.asc().nulls_last(),
+            point_lots::id.asc(),
+        ))
+        .select(Lot::as_select())
+        .for_update()
+        .load(conn)
+}
+
+/// Sets aside `points` of the member's unreserved points in `program` for the
+/// pending transfer `hold`, oldest expiry first. Call in the transaction that
+/// books the hold, after `lock`.
+pub fn reserve(
+    conn: &mut PgConnection,
+    member_id: i64,
+    program: &str,
+    hold: TransferId,
+    points: i64,
+) -> Result<(), LotError> {
+    let mut left = points;
+    for lot in unreserved_oldest_first(conn, member_id, program)? {
+        if left == 0 {
+            break;
+        }
+        let take = left.min(lot.unreserved());
+        diesel::update(point_lots::table.find(lot.id))
+            .set(point_lots::reserved.eq(lot.reserved + take))
+            .execute(conn)?;
+        diesel::insert_into(lot_reservations::table)
+            .values((
+                lot_reservations::hold_id.eq(hold.0),
+                lot_reservations::lot_id.eq(lot.id),
+                lot_reservations::points.eq(take),
+            ))
+            .execute(conn)?;
+        left -= take;
+    }
+    short(member_id, program, left)
+}
+
+/// What one hold had reserved of one lot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Queryable)]
+pub struct Reservation {
+    pub hold_id: i64,
+    pub lot_id: i64,
+    pub points: i64,
+}
+
+/// Ends the reservations of `holds`, their points freed (`Release::Free`, the
+/// hold was voided) or spent (`Release::Spend`, it was posted). Returns the
+/// lots as they are afterwards. Call in the transaction that resolves the
+/// holds, after the lots are locked.
+pub fn release(
+    conn: &mut PgConnection,
+    holds: &[TransferId],
+    how: Release,
+) -> QueryResult<Vec<Lot>> {
+    let ids: Vec<i64> = holds.iter().map(|h| h.0).collect();
+    let ended: Vec<Reservation> =
+        diesel::delete(lot_reservations::table.filter(lot_reservations::hold_id.eq_any(&ids)))
+            .returning((
+                lot_reservations::hold_id,
+                lot_reservations::lot_id,
+                lot_reservations::points,
+            ))
+            .get_results(conn)?;
+    let mut lots = Vec::new();
+    for reservation in ended {
+        let spent = match how {
+            Release::Free => 0,
+            Release::Spend => reservation.points,
+        };
+        lots.push(
+            diesel::update(point_lots::table.find(reservation.lot_id))
+                .set((
+                    point_lots::reserved.eq(point_lots::reserved - reservation.points),
+                    point_lots::remaining.eq(point_lots::remaining - spent),
+                ))
+                .returning(Lot::as_returning())
+                .get_result(conn)?,
+        );
+    }
+    lots.sort_by_key(|lot| lot.id);
+    lots.dedup_by_key(|lot| lot.id);
+    Ok(lots)
+}
+
+/// What becomes of the points a hold reserved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Release {
+    /// The hold was voided: the points are the member's to spend again.
+    Free,
+    /// The hold was posted: the points are spent.
+    Spend,
+}
+
+/// One lot, as it is now.
+pub fn find(conn: &mut PgConnection, id: i64) -> QueryResult<Lot> {
+    point_lots::table
+        .find(id)
+        .select(Lot::as_select())
+        .first(conn)
 }
 
 /// The lot an entry opened (an earn opens at most one per wallet).
@@ -171,11 +308,12 @@ pub fn upcoming(conn: &mut PgConnection, member_id: i64) -> QueryResult<Vec<Lot>
         .load(conn)
 }
 
-/// Lots past their expiry with points left, oldest first, locked and skipped
-/// by any other process expiring at the same time.
+/// Lots past their expiry with unreserved points left, oldest first, locked
+/// and skipped by any other process expiring at the same time.
 pub(super) fn due(conn: &mut PgConnection, at: DateTime<Utc>, limit: i64) -> QueryResult<Vec<Lot>> {
     point_lots::table
         .filter(point_lots::remaining.gt(0))
+        .filter(point_lots::remaining.gt(point_lots::reserved))
         .filter(point_lots::expires_at.le(at))
         .order((point_lots::expires_at.asc(), point_lots::id.asc()))
         .limit(limit)
@@ -204,8 +342,9 @@ pub struct Credit {
 /// Opens the lots of a wallet whose points were booked without them — history
 /// loaded straight into the ledger, as the demo does. Its posted balance is
 /// spread over its credits newest first, which is what oldest-first spending
-/// leaves; `expires_at` says when each credit lapses. Does nothing when the
-/// wallet has lots already, so it is safe to run again. Returns the lots opened.
+/// leaves; `expires_at` says when each credit lapses. The wallet's pending holds
+/// then reserve their lots, as if booked now. Does nothing when the wallet has
+/// lots already, so it is safe to run again. Returns the lots opened.
 pub fn rebuild(
     conn: &mut PgConnection,
     member_id: i64,
@@ -253,6 +392,9 @@ pub fn rebuild(
             .execute(conn)?;
         left -= remaining;
         opened += 1;
+    }
+    for hold in ledger::pending_debits(conn, wallet)? {
+        reserve(conn, member_id, program, hold.id, hold.amount)?;
     }
     Ok(opened)
 }

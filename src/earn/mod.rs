@@ -17,11 +17,16 @@
 //! 6. the order, its campaign awards, the lot (expiry), the merchant–member link,
 //!    a tier upgrade if the spend now reaches one, the risk review, the audit.
 //!
-//! Refunds (`refund`) reverse points; expiry (`expiry`) lapses lots to breakage.
+//! Refunds (`refund`) reverse points, claiming what a pending hold has set
+//! aside (`claim`); expiry (`expiry`) lapses lots to breakage; `held` is what
+//! the end of a hold on a wallet does to its lots and claims. Every path locks
+//! in the order written down in `lot`.
 
 pub mod adjustment;
+mod claim;
 pub mod earners;
 pub mod expiry;
+pub mod held;
 pub mod hub;
 pub mod lot;
 mod order;

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::db::schema::earn_orders;
+use crate::{db::schema::earn_orders, domain::points::ProgramCode};
 
 /// A merchant's order id: 1 to 64 printable ASCII characters, no spaces (it
 /// travels in URL paths).
@@ -84,12 +84,21 @@ pub struct EarnOrder {
     /// What refunds should have taken back but the member had already spent.
     pub points_unrecovered: i64,
     pub created_at: DateTime<Utc>,
+    /// What refunds claimed of pending holds: taken back when a hold is voided,
+    /// unrecovered when it is posted.
+    pub points_claimed: i64,
 }
 
 impl EarnOrder {
-    /// Points the member keeps from this order after refunds.
+    /// Points the member keeps from this order after refunds (claimed points
+    /// are on their way back).
     pub fn points_kept(&self) -> i64 {
-        self.points - self.points_reversed - self.points_unrecovered
+        self.points - self.points_reversed - self.points_unrecovered - self.points_claimed
+    }
+
+    /// The points it earned: the merchant's program or ALP.
+    pub fn program(&self) -> ProgramCode {
+        ProgramCode::parse(&self.program_code).expect("orders hold valid program codes")
     }
 
     pub fn refundable_fen(&self) -> i64 {

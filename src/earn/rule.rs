@@ -11,6 +11,8 @@
 //!
 //! Every step rounds down, so a member never gets a point nobody paid for.
 
+use std::collections::BTreeMap;
+
 use rust_decimal::{Decimal, prelude::ToPrimitive};
 use serde::{Deserialize, Serialize};
 
@@ -112,6 +114,26 @@ pub fn hub_base_points(
         .checked_div(issue_price.as_decimal())?
         .round_dp(4);
     Some((points, rate))
+}
+
+/// What a purchase keeps of `earned` once refunds bring it down to `net`: the
+/// rules applied to the net amount — base at the rate it earned, the tier
+/// bonus it had, each campaign's multiplier and the highest spend step the net
+/// still reaches (`steps` by campaign id) — each part never more than it gave.
+pub fn kept(earned: &Breakdown, steps: &BTreeMap<i64, Vec<SpendStep>>, net: Money) -> i64 {
+    let base = base_points(net, earned.earn_rate)
+        .unwrap_or(0)
+        .min(earned.base_points);
+    let tier = tier_bonus(base, earned.tier.bonus_bp).min(earned.tier.points);
+    let campaigns: i64 = earned
+        .campaigns
+        .iter()
+        .map(|c| {
+            let steps = steps.get(&c.campaign_id).map_or(&[][..], Vec::as_slice);
+            campaign_points(base, c.multiplier, steps, net).min(c.points)
+        })
+        .sum();
+    base + tier + campaigns
 }
 
 /// floor(base × bonus basis points ÷ 10,000).
@@ -243,6 +265,39 @@ mod tests {
         assert_eq!(fit_budget(100, rate("0.015"), 1_000), (100, 150));
         assert_eq!(fit_budget(100, rate("0.015"), 100), (66, 99));
         assert_eq!(fit_budget(100, rate("0.015"), 1), (0, 0));
+    }
+
+    #[test]
+    fn a_refund_below_a_step_keeps_the_base_and_loses_the_step() {
+        let mut earned = Breakdown::new(
+            d("1"),
+            100,
+            TierBonus {
+                code: "basic".to_owned(),
+                bonus_bp: 0,
+                points: 0,
+            },
+        );
+        earned.add_campaign(CampaignBonus {
+            campaign_id: 7,
+            name_zh: "满减".to_owned(),
+            name_en: "Spend more".to_owned(),
+            multiplier: d("1"),
+            wanted_points: 500,
+            points: 500,
+            cost_fen: 500,
+            house_fen: 0,
+        });
+        let steps = BTreeMap::from([(
+            7,
+            vec![SpendStep {
+                min_fen: 10_000,
+                bonus_points: 500,
+            }],
+        )]);
+        assert_eq!(kept(&earned, &steps, Money::from_fen(10_000)), 600);
+        assert_eq!(kept(&earned, &steps, Money::from_fen(9_999)), 99);
+        assert_eq!(kept(&earned, &steps, Money::ZERO), 0);
     }
 
     proptest! {

@@ -5,6 +5,10 @@
 //!   tier's `upgrade_spend_fen` moves up to the highest such tier.
 //! - **Keep / downgrade** at the nightly review: a member whose spend fell below
 //!   their tier's `keep_spend_fen` drops to the highest tier that spend keeps.
+//! - **After a refund** (`review_after_refund`, in the refund's transaction):
+//!   an upgrade the refunded spend paid for is undone at once — its bonuses
+//!   and fee discounts do not last until the nightly review — and the keep
+//!   check runs on the spend as it now is.
 //!
 //! Every change is recorded in `member_tier_changes` and audited.
 
@@ -123,6 +127,54 @@ pub fn upgrade_if_reached(
     }
 }
 
+/// Judges the member's tier again once a refund is booked. If their latest
+/// change was the upgrade to the tier they have, and the spend of the 12 months
+/// before it, net of refunds as they stand now, no longer reaches that tier,
+/// the upgrade is undone: they go back to the higher of the tier they had and
+/// the one that spend reaches. Otherwise the keep check runs on today's spend.
+pub fn review_after_refund(
+    conn: &mut PgConnection,
+    member_id: i64,
+    actor: &Actor,
+) -> QueryResult<Option<TierChange>> {
+    let now = crate::clock::now();
+    let ladder = ladder(conn)?;
+    let current = of_member(conn, member_id)?;
+    let spend = trailing_spend(conn, member_id, now)?;
+    let latest: Option<(String, String, String, DateTime<Utc>)> = member_tier_changes::table
+        .filter(member_tier_changes::member_id.eq(member_id))
+        .order(member_tier_changes::id.desc())
+        .select((
+            member_tier_changes::reason,
+            member_tier_changes::from_tier,
+            member_tier_changes::to_tier,
+            member_tier_changes::created_at,
+        ))
+        .first(conn)
+        .optional()?;
+    let undone = match latest {
+        Some((reason, from, to, at)) if reason == "upgrade" && to == current.code => {
+            let then = trailing_spend(conn, member_id, at)?;
+            let before = ladder.iter().find(|t| t.code == from);
+            (then < current.upgrade_spend_fen)
+                .then(|| {
+                    reached(&ladder, then)
+                        .into_iter()
+                        .chain(before)
+                        .max_by_key(|t| t.rank)
+                })
+                .flatten()
+        }
+        _ => None,
+    };
+    match undone.or_else(|| kept(&ladder, &current, spend)) {
+        Some(target) if target.rank < current.rank => {
+            change(conn, member_id, &current, target, "downgrade", spend, actor).map(Some)
+        }
+        _ => Ok(None),
+    }
+}
+
 /// The nightly keep/downgrade check for one member.
 pub fn review(
     conn: &mut PgConnection,
@@ -181,11 +233,11 @@ fn change(
     spend_fen: i64,
     actor: &Actor,
 ) -> QueryResult<TierChange> {
+    // The service clock, not the database's: `review_after_refund` judges the
+    // spend up to a change's time, which must be the orders' time.
+    let now = crate::clock::now();
     diesel::update(members::table.find(member_id))
-        .set((
-            members::tier.eq(&to.code),
-            members::tier_since.eq(diesel::dsl::now),
-        ))
+        .set((members::tier.eq(&to.code), members::tier_since.eq(now)))
         .execute(conn)?;
     diesel::insert_into(member_tier_changes::table)
         .values((
@@ -195,6 +247,7 @@ fn change(
             member_tier_changes::reason.eq(reason),
             member_tier_changes::spend_fen.eq(spend_fen),
             member_tier_changes::changed_by.eq(&actor.label),
+            member_tier_changes::created_at.eq(now),
         ))
         .execute(conn)?;
     let change = TierChange {

@@ -35,7 +35,7 @@ pub use account::{
     Account, AccountSpec, Balance, account, accounts_for, accounts_of, asset_names, balance,
     balances, ensure_asset, find_account, open_account,
 };
-pub use hold::void_expired_holds;
+pub use hold::{OpenHold, open_holds_of, pending_debits, resolved_by, void_expired_holds};
 pub use model::{CommittedEntry, EntryError, EntryRequest, EntryResult, TransferRequest};
 pub use statement::{Statement, StatementLine, statement};
 pub use submit::submit;

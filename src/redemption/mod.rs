@@ -5,18 +5,28 @@
 //! - **Order** (`redeem`), in one transaction: the member's row, then the
 //!   reward's row are locked — so one member's orders queue and the reward's
 //!   stock and caps (`caps`) hold exactly under any concurrency; the mix must pay
-//!   the value exactly enough (`pay::settles`); one ledger entry
+//!   the value exactly enough (`pay::settles`); the member's lots of each
+//!   program paid with are locked; one ledger entry
 //!   `redeem:{id}:hold`, kind `redeem_hold`, of holds (pending transfers) only:
 //!   every points leg `member:c:P → program:P:issuance`; for another program A
 //!   also `merchant:mA:settlement → house:clearing` (value out),
 //!   `house:clearing → merchant:M:settlement` (the net), `house:clearing →
 //!   house:fees` (the fee); for ALP `house:alp → merchant:M:settlement`. All or
-//!   nothing: a leg the wallet cannot cover refuses the whole entry. The member
-//!   gets a voucher code, valid `VOUCHER_DAYS`.
+//!   nothing: a leg the wallet cannot cover refuses the whole entry. Each
+//!   points leg reserves its lots, oldest expiry first (`earn::lot::reserve`).
+//!   The member gets a voucher code, valid `VOUCHER_DAYS`.
 //! - **Fulfil** (核销, `fulfil`): M's staff enter the code; the holds are posted
-//!   (`redeem:{id}:post`) and the points' lots consumed, oldest first.
+//!   (`redeem:{id}:post`) and the lots they reserved spent (`earn::held`).
 //! - **Cancel** (`cancel`) or **expiry** (`expire_due`, from the jobs): the holds
-//!   are voided (`redeem:{id}:void`) and the stock returns.
+//!   are voided (`redeem:{id}:void`), the stock returns, and in the same ledger
+//!   batch refunds that claimed the held points take them and freed points of
+//!   lapsed lots expire (`earn::held::voiding`). Holds the ledger's own timeout
+//!   voided already (`ledger::void_expired_holds`) only have the stock returned.
+//!
+//! **Locks**, in the order every path takes them (see `earn::lot`): the
+//! member, the redemption, the reward (stock), the member's lots, then the
+//! ledger's balance rows in one batch. Creating and cancelling on one reward
+//! therefore queue on the reward row and can never deadlock.
 //!
 //! A suspended merchant accepts no new redemptions; vouchers already issued may
 //! still be served or cancelled.
@@ -43,7 +53,7 @@ use crate::{
         money::Money,
         points::ProgramCode,
     },
-    earn::{hub, lot, tier},
+    earn::{held, hub, lot, tier},
     exchange::{pricing, rates},
     i18n::Locale,
     ledger::{self, EntryError, EntryRequest, LedgerError, TransferRequest},
@@ -175,6 +185,8 @@ pub enum RedeemError {
     #[error(transparent)]
     Lots(#[from] lot::LotError),
     #[error(transparent)]
+    Held(#[from] held::HeldError),
+    #[error(transparent)]
     Database(#[from] diesel::result::Error),
 }
 
@@ -202,7 +214,11 @@ impl RedeemError {
             Self::AlreadyResolved(_) => "already_resolved",
             Self::Expired => "expired",
             Self::Overflow => "amount_too_large",
-            Self::Refused(_) | Self::Ledger(_) | Self::Lots(_) | Self::Database(_) => "internal",
+            Self::Refused(_)
+            | Self::Ledger(_)
+            | Self::Lots(_)
+            | Self::Held(_)
+            | Self::Database(_) => "internal",
         }
     }
 
@@ -296,6 +312,9 @@ pub fn redeem(
         diesel::update(rewards::table.find(offer.id))
             .set(rewards::stock.eq(offer.stock - 1))
             .execute(conn)?;
+        for leg in &legs {
+            lot::lock(conn, request.member_id, &leg.program)?;
+        }
         let id: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
             "nextval('redemptions_id_seq')",
         ))
@@ -451,10 +470,13 @@ fn hold(
             entry
         }
     };
+    // Where each points leg sits among the entry's transfers, to find its hold.
+    let mut points_legs = Vec::with_capacity(legs.len());
     for leg in legs {
         let code = ProgramCode::parse(&leg.program).map_err(|_| RedeemError::UnknownReward)?;
         let wallet = chart::open(conn, &chart::member_wallet(member_id, &code))?;
         let issuance = chart::open(conn, &chart::program_issuance(&code))?;
+        points_legs.push((entry.transfers.len(), leg));
         entry = entry.transfer(TransferRequest::hold(
             wallet,
             issuance,
@@ -485,7 +507,13 @@ fn hold(
         .pop()
         .expect("one result per entry");
     match result {
-        Ok(committed) => Ok(committed.entry_id),
+        Ok(committed) => {
+            for (index, leg) in points_legs {
+                let hold = committed.transfer_ids[index];
+                lot::reserve(conn, member_id, &leg.program, hold, leg.points)?;
+            }
+            Ok(committed.entry_id)
+        }
         Err(EntryError::Overdraft { account }) => {
             let short = legs
                 .iter()
@@ -633,49 +661,28 @@ fn resolve(
         if is_fulfil && now >= before.expires_at {
             return Err(RedeemError::Expired);
         }
-        let legs = before.legs();
-        if is_fulfil {
-            for leg in &legs {
-                lot::lock(conn, member_id, &leg.program)?;
-            }
+        // The reward before the lots and the ledger, as `redeem` takes them.
+        rewards::table
+            .find(before.reward_id)
+            .select(rewards::id)
+            .for_update()
+            .first::<i64>(conn)?;
+        for leg in &before.legs() {
+            lot::lock(conn, member_id, &leg.program)?;
         }
-        let pending: Vec<TransferId> = transfers::table
-            .filter(transfers::journal_entry_id.eq(before.hold_entry_id))
-            .filter(transfers::phase.eq("pending"))
-            .order(transfers::id)
-            .select(transfers::id)
-            .load::<i64>(conn)?
-            .into_iter()
-            .map(TransferId)
-            .collect();
-        let (suffix, kind) = if is_fulfil {
-            ("post", "redeem")
-        } else {
-            ("void", "redeem_void")
+        let holds: Vec<TransferId> =
+            ledger::open_holds_of(conn, JournalEntryId(before.hold_entry_id))?
+                .into_iter()
+                .map(|h| h.id)
+                .collect();
+        let resolve_entry = match holds.first() {
+            Some(_) => book_resolution(conn, id, member_id, &holds, is_fulfil)?,
+            // The ledger's timeout voided them already (and did what a void
+            // does); what is left is the stock.
+            None if is_fulfil => return Err(RedeemError::Expired),
+            None => timed_out_by(conn, before.hold_entry_id)?,
         };
-        let entry = pending.into_iter().fold(
-            EntryRequest::new(format!("redeem:{id}:{suffix}"), kind)
-                .metadata(serde_json::json!({ "redemption_id": id })),
-            |entry, pending| {
-                entry.transfer(if is_fulfil {
-                    TransferRequest::Post {
-                        pending,
-                        amount: None,
-                    }
-                } else {
-                    TransferRequest::Void { pending }
-                })
-            },
-        );
-        let resolved = ledger::submit(conn, std::slice::from_ref(&entry))?
-            .pop()
-            .expect("one result per entry")
-            .map_err(RedeemError::Refused)?;
-        if is_fulfil {
-            for leg in &legs {
-                lot::consume(conn, member_id, &leg.program, leg.points)?;
-            }
-        } else {
+        if !is_fulfil {
             diesel::update(rewards::table.find(before.reward_id))
                 .set(rewards::stock.eq(rewards::stock + 1))
                 .execute(conn)?;
@@ -687,7 +694,7 @@ fn resolve(
         let after: Redemption = diesel::update(redemptions::table.find(id))
             .set((
                 redemptions::status.eq(resolution.status()),
-                redemptions::resolve_entry_id.eq(resolved.entry_id.0),
+                redemptions::resolve_entry_id.eq(resolve_entry.0),
                 redemptions::store_id.eq(store_id),
                 redemptions::resolved_by.eq(&actor.label),
                 redemptions::resolved_at.eq(now),
@@ -703,6 +710,69 @@ fn resolve(
         )?;
         Ok(after)
     })
+}
+
+/// Posts or voids the open holds of redemption `id` (see the module doc):
+/// one ledger batch, the void's with what `earn::held::voiding` books.
+fn book_resolution(
+    conn: &mut PgConnection,
+    id: i64,
+    member_id: i64,
+    holds: &[TransferId],
+    is_fulfil: bool,
+) -> Result<JournalEntryId, RedeemError> {
+    let (suffix, kind) = if is_fulfil {
+        ("post", "redeem")
+    } else {
+        ("void", "redeem_void")
+    };
+    let entry = holds.iter().fold(
+        EntryRequest::new(format!("redeem:{id}:{suffix}"), kind)
+            .metadata(serde_json::json!({ "redemption_id": id })),
+        |entry, &pending| {
+            entry.transfer(if is_fulfil {
+                TransferRequest::Post {
+                    pending,
+                    amount: None,
+                }
+            } else {
+                TransferRequest::Void { pending }
+            })
+        },
+    );
+    let mut batch = vec![entry];
+    if !is_fulfil {
+        batch.extend(held::voiding(conn, member_id, holds)?);
+    }
+    let results = ledger::submit(conn, &batch)?;
+    let mut results = results.into_iter();
+    let resolved = results
+        .next()
+        .expect("one result per entry")
+        .map_err(RedeemError::Refused)?;
+    for (entry, result) in batch.iter().skip(1).zip(results) {
+        if let Err(error) = result {
+            return Err(held::HeldError::Refused {
+                entry: entry.idempotency_key.clone(),
+                error,
+            }
+            .into());
+        }
+    }
+    if is_fulfil {
+        held::posted(conn, holds)?;
+    }
+    Ok(resolved.entry_id)
+}
+
+/// The entry of the ledger's timeout that voided a redemption's holds.
+fn timed_out_by(conn: &mut PgConnection, hold_entry: i64) -> Result<JournalEntryId, RedeemError> {
+    let first: TransferId = transfers::table
+        .filter(transfers::journal_entry_id.eq(hold_entry))
+        .order(transfers::id)
+        .select(transfers::id)
+        .first(conn)?;
+    Ok(ledger::resolved_by(conn, first)?.ok_or(diesel::result::Error::NotFound)?)
 }
 
 /// One redemption.

@@ -50,6 +50,7 @@ mod program_settings;
 mod recommendations;
 mod redemption;
 mod redemption_cashier;
+mod refund_holds;
 mod reports;
 mod reward_caps;
 mod rewards_consumer;
