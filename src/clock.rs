@@ -54,7 +54,9 @@ impl SimClock {
 
     /// Moves the time forward; time never goes back.
     pub fn advance(&self, by: Duration) {
-        let micros = by.num_microseconds().expect("a step of less than 292,000 years");
+        let micros = by
+            .num_microseconds()
+            .expect("a step of less than 292,000 years");
         assert!(micros >= 0, "the simulated clock never goes back");
         self.micros.fetch_add(micros, Ordering::SeqCst);
     }

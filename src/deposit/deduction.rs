@@ -52,12 +52,12 @@ pub fn request_deduction(
     }
     let reason = reason_text(reason)?;
     let merchant = merchant::find(conn, merchant_id)?.ok_or(DepositError::MerchantNotFound)?;
+    ensure_owed(conn, merchant_id, amount)?;
     let balance =
         Money::from_fen(balance_of(conn, &chart::merchant_deposit(merchant_id))?.posted());
     if balance < amount {
         return Err(DepositError::WouldOverdraw { balance });
     }
-    ensure_owed(conn, merchant_id, amount)?;
     let payload = Payload {
         merchant_id,
         amount_fen: amount.fen(),
@@ -129,11 +129,11 @@ fn book_deduction(
     chart::ensure_currency_assets(conn)?;
     let deposit = chart::open(conn, &chart::merchant_deposit(merchant_id))?;
     let settlement = chart::open(conn, &chart::merchant_settlement(merchant_id))?;
+    ensure_owed(conn, merchant_id, Money::from_fen(payload.amount_fen))?;
     let balance = Money::from_fen(ledger::balance(conn, deposit)?.available());
     if balance.fen() < payload.amount_fen {
         return Err(DepositError::WouldOverdraw { balance });
     }
-    ensure_owed(conn, merchant_id, Money::from_fen(payload.amount_fen))?;
     let entry = EntryRequest::new(format!("deposit:deduct:{approval_id}"), "deposit_deduction")
         .metadata(serde_json::json!({
             "merchant_id": merchant_id,

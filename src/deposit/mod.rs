@@ -162,9 +162,10 @@ impl DepositError {
                     ("refundable", &money(&covered.refundable())),
                 ],
             ),
-            Self::AboveOwed { owed } => {
-                locale.t_with("deposit.error.above_owed_figures", &[("owed", &money(owed))])
-            }
+            Self::AboveOwed { owed } => locale.t_with(
+                "deposit.error.above_owed_figures",
+                &[("owed", &money(owed))],
+            ),
             other => locale.t(other.refusal_key()?).into_owned(),
         })
     }

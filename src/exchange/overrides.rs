@@ -267,7 +267,9 @@ pub fn cancel(
             .first(conn)
             .optional()?
             .ok_or(OverrideError::NotFound)?;
-        if !matches!(&before.status[..], "pending" | "active") || before.ends_at <= crate::clock::now() {
+        if !matches!(&before.status[..], "pending" | "active")
+            || before.ends_at <= crate::clock::now()
+        {
             return Err(OverrideError::NotCancellable);
         }
         let after: RateOverride = diesel::update(rate_overrides::table.find(id))

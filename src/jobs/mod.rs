@@ -295,7 +295,8 @@ fn remind_expiring_points(state: &AppState) -> anyhow::Result<usize> {
 
 /// Downgrades members whose trailing spend no longer keeps their tier.
 pub fn review_tiers(pool: &PgPool) -> anyhow::Result<usize> {
-    let changes = earn::tier::review_all(&mut *pool.get()?, crate::clock::now(), TIER_REVIEW_BATCH)?;
+    let changes =
+        earn::tier::review_all(&mut *pool.get()?, crate::clock::now(), TIER_REVIEW_BATCH)?;
     Ok(changes.len())
 }
 

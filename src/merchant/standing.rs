@@ -178,18 +178,24 @@ pub(super) fn finish_exit(
     actor: &Actor,
     merchant_id: i64,
 ) -> Result<Standing, StandingError> {
-    update(conn, actor, merchant_id, "merchant.exited", |conn, before| {
-        if before.status != Status::Exiting.as_str() {
-            return Err(StandingError::WrongStatus);
-        }
-        Ok(diesel::update(merchants::table.find(merchant_id))
-            .set((
-                merchants::status.eq(Status::Exited.as_str()),
-                merchants::status_changed_at.eq(diesel::dsl::now),
-            ))
-            .returning(Standing::as_returning())
-            .get_result(conn)?)
-    })
+    update(
+        conn,
+        actor,
+        merchant_id,
+        "merchant.exited",
+        |conn, before| {
+            if before.status != Status::Exiting.as_str() {
+                return Err(StandingError::WrongStatus);
+            }
+            Ok(diesel::update(merchants::table.find(merchant_id))
+                .set((
+                    merchants::status.eq(Status::Exited.as_str()),
+                    merchants::status_changed_at.eq(diesel::dsl::now),
+                ))
+                .returning(Standing::as_returning())
+                .get_result(conn)?)
+        },
+    )
 }
 
 pub fn change_tier(
@@ -204,7 +210,8 @@ pub fn change_tier(
         merchant_id,
         "merchant.tier_change",
         |conn, before| {
-            if [Status::Exiting.as_str(), Status::Exited.as_str()].contains(&before.status.as_str()) {
+            if [Status::Exiting.as_str(), Status::Exited.as_str()].contains(&before.status.as_str())
+            {
                 return Err(StandingError::WrongStatus);
             }
             if before.tier == tier.as_str() {

@@ -154,11 +154,7 @@ struct Holder {
 }
 
 /// Members after `after` with available points of the programme, by id.
-fn holders(
-    conn: &mut PgConnection,
-    program: &ProgramCode,
-    after: i64,
-) -> QueryResult<Vec<i64>> {
+fn holders(conn: &mut PgConnection, program: &ProgramCode, after: i64) -> QueryResult<Vec<i64>> {
     let rows: Vec<Holder> = diesel::sql_query(
         "SELECT a.owner_id AS member_id
            FROM accounts a JOIN account_balances b ON b.account_id = a.id
