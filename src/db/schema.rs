@@ -418,6 +418,33 @@ diesel::table! {
 }
 
 diesel::table! {
+    merchant_exit_notices (merchant_id, member_id) {
+        merchant_id -> Int8,
+        member_id -> Int8,
+        points -> Int8,
+        notified_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    merchant_exits (merchant_id) {
+        merchant_id -> Int8,
+        program_code -> Nullable<Text>,
+        reason -> Text,
+        started_by -> Text,
+        started_at -> Timestamptz,
+        notice_ends_at -> Timestamptz,
+        points_converted -> Int8,
+        alp_issued -> Int8,
+        funded_fen -> Int8,
+        conversions -> Int4,
+        unfunded_points -> Int8,
+        unfunded_fen -> Int8,
+        converted_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     merchant_members (merchant_id, member_id) {
         merchant_id -> Int8,
         member_id -> Int8,
@@ -959,6 +986,10 @@ diesel::joinable!(member_tier_changes -> members (member_id));
 diesel::joinable!(member_verifications -> members (member_id));
 diesel::joinable!(members -> member_tiers (tier));
 diesel::joinable!(merchant_applications -> merchants (merchant_id));
+diesel::joinable!(merchant_exit_notices -> members (member_id));
+diesel::joinable!(merchant_exit_notices -> merchant_exits (merchant_id));
+diesel::joinable!(merchant_exits -> assets (program_code));
+diesel::joinable!(merchant_exits -> merchants (merchant_id));
 diesel::joinable!(merchant_members -> members (member_id));
 diesel::joinable!(merchant_members -> merchants (merchant_id));
 diesel::joinable!(merchant_users -> merchants (merchant_id));
@@ -1038,6 +1069,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     member_verifications,
     members,
     merchant_applications,
+    merchant_exit_notices,
+    merchant_exits,
     merchant_members,
     merchant_users,
     merchants,

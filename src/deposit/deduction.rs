@@ -2,17 +2,21 @@
 //! finance operator files the request; it runs only once approved by finance or
 //! admin operators other than the maker (two of them from the configured amount,
 //! `approval::Policy`). The approved action books `merchant:m:deposit →
-//! merchant:m:settlement` under the key `deposit:deduct:{approval id}` and
-//! refuses to overdraw the deposit — checked when filed and again when run,
-//! since the balance may have moved in between.
+//! merchant:m:settlement` under the key `deposit:deduct:{approval id}`. It
+//! refuses to overdraw the deposit, and to take more than the merchant owes
+//! (the posted debit balance of its settlement account): the excess would sit
+//! in that account as the house owing the merchant and go back out at the next
+//! settlement. Both are checked when filed and again when run, since the
+//! balances may have moved in between (a settlement paid, another deduction).
 
-use diesel::PgConnection;
+use diesel::{PgConnection, prelude::*};
 use serde::{Deserialize, Serialize};
 
 use crate::{
     approval::{self, ActionFailed, Approval, NewApproval, Policy, Registry, Scope},
     audit::{self, Change},
     chart::{self, CNY},
+    db::schema::merchants,
     domain::{actor::Actor, money::Money},
     i18n::Locale,
     ledger::{self, EntryError, EntryRequest, TransferRequest},
@@ -48,6 +52,7 @@ pub fn request_deduction(
     }
     let reason = reason_text(reason)?;
     let merchant = merchant::find(conn, merchant_id)?.ok_or(DepositError::MerchantNotFound)?;
+    ensure_owed(conn, merchant_id, amount)?;
     let balance =
         Money::from_fen(balance_of(conn, &chart::merchant_deposit(merchant_id))?.posted());
     if balance < amount {
@@ -92,6 +97,10 @@ pub fn deduct(
                 ("amount", &amount.to_string()),
             ],
         ))),
+        Err(DepositError::AboveOwed { owed }) => Err(ActionFailed(locale.t_with(
+            "deposit.outcome.above_owed",
+            &[("owed", &owed.to_string()), ("amount", &amount.to_string())],
+        ))),
         Err(e) => {
             tracing::error!(error = %e, approval = approval.id, "deposit deduction failed");
             Err(ActionFailed(
@@ -108,10 +117,19 @@ fn book_deduction(
     payload: &Payload,
 ) -> Result<(), DepositError> {
     let merchant_id = payload.merchant_id;
-    merchant::find(conn, merchant_id)?.ok_or(DepositError::MerchantNotFound)?;
+    // Two approved deductions run one after the other on the merchant's row, so
+    // the second sees what the first paid off and the cap holds for both.
+    merchants::table
+        .find(merchant_id)
+        .select(merchants::id)
+        .for_update()
+        .first::<i64>(conn)
+        .optional()?
+        .ok_or(DepositError::MerchantNotFound)?;
     chart::ensure_currency_assets(conn)?;
     let deposit = chart::open(conn, &chart::merchant_deposit(merchant_id))?;
     let settlement = chart::open(conn, &chart::merchant_settlement(merchant_id))?;
+    ensure_owed(conn, merchant_id, Money::from_fen(payload.amount_fen))?;
     let balance = Money::from_fen(ledger::balance(conn, deposit)?.available());
     if balance.fen() < payload.amount_fen {
         return Err(DepositError::WouldOverdraw { balance });
@@ -147,5 +165,19 @@ fn book_deduction(
         })),
     )?;
     watch::check_coverage(conn, checker, merchant_id)?;
+    Ok(())
+}
+
+/// Refuses a deduction of more than the merchant owes now.
+fn ensure_owed(
+    conn: &mut PgConnection,
+    merchant_id: i64,
+    amount: Money,
+) -> Result<(), DepositError> {
+    let posted = balance_of(conn, &chart::merchant_settlement(merchant_id))?.posted();
+    let owed = Money::from_fen((-posted).max(0));
+    if amount > owed {
+        return Err(DepositError::AboveOwed { owed });
+    }
     Ok(())
 }

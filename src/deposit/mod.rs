@@ -16,8 +16,13 @@
 //!   approvers from the configured amount) → `merchant:m:deposit →
 //!   merchant:m:settlement`, kind `deposit_deduction`, refused if it would
 //!   overdraw (`deduction`);
-//! - refund on exit, once nothing is owed: `merchant:m:deposit → house:bank`,
-//!   kind `deposit_refund` (`refund`).
+//!   Capped at what the merchant owes (its settlement account's posted debit
+//!   balance): more would land in its settlement account as money the house
+//!   owes it, and be paid back out at the next settlement. A larger request is
+//!   refused, not trimmed, so the checker approves exactly what the maker asked;
+//! - refund on exit, once the exit is complete and the deposit covers nothing
+//!   (no outstanding points, no pending debits, nothing owed):
+//!   `merchant:m:deposit → house:bank`, kind `deposit_refund` (`refund`).
 //!
 //! **Watching** (`watch`, after every movement and periodically from
 //! `jobs`): below the required amount a `deposit.shortfall` risk alert is raised
@@ -25,7 +30,7 @@
 //! alert (`notify`); restored coverage resolves the alert.
 //!
 //! **Issuing is blocked** below the hard minimum (`HARD_MINIMUM_SHARE` of the
-//! required amount) and for suspended or exited merchants. Every path that issues
+//! required amount) and for suspended, exiting or exited merchants. Every path that issues
 //! a merchant's points — earning from the partner API or the POS, manual issues,
 //! campaigns — must call [`ensure_issuing_allowed`] first, in the transaction
 //! that issues, and refuse with [`IssuingBlocked::message`]. Retiring points is
@@ -44,8 +49,8 @@ use diesel::PgConnection;
 
 pub use deduction::{DEDUCTION_KIND, deduct, request_deduction};
 pub use notify::periodic_check;
-pub use position::{Position, history, position, recent_lines};
-pub use refund::refund;
+pub use position::{Position, history, outstanding_points, position, recent_lines};
+pub use refund::{Covered, covered, refund};
 pub use requirement::{Cover, Coverage, HARD_MINIMUM_SHARE, Requirement};
 pub use topup::{
     Confirmed, NewTopup, Topup, confirm_topup, count_open_topups, list_topups, open_topups,
@@ -85,6 +90,15 @@ pub enum DepositError {
     WouldOverdraw { balance: Money },
     #[error("only an exiting merchant's deposit is refunded")]
     NotExiting,
+    #[error(
+        "the deposit of {} still covers points worth {}, pending debits of {} and {} owed",
+        .0.deposit, .0.liability, .0.pending, .0.owed
+    )]
+    StillCovers(Covered),
+    #[error("the members' points are not converted yet")]
+    ConversionPending,
+    #[error("the merchant owes {owed}, less than the deduction")]
+    AboveOwed { owed: Money },
     #[error("the merchant still owes {owed}")]
     SettlementOwed { owed: Money },
     #[error("the deposit holds nothing to refund")]
@@ -118,6 +132,9 @@ impl DepositError {
             Self::MerchantExited => "deposit.error.exited",
             Self::WouldOverdraw { .. } => "deposit.error.overdraw",
             Self::NotExiting => "deposit.error.not_exiting",
+            Self::StillCovers(_) => "deposit.error.still_covers",
+            Self::ConversionPending => "deposit.error.conversion_pending",
+            Self::AboveOwed { .. } => "deposit.error.above_owed",
             Self::SettlementOwed { .. } => "deposit.error.owed",
             Self::NothingToRefund => "deposit.error.nothing_to_refund",
             Self::Refused(_)
@@ -126,6 +143,30 @@ impl DepositError {
             | Self::Risk(_)
             | Self::Valuation
             | Self::Database(_) => return None,
+        })
+    }
+
+    /// The refusal in the person's language, with its figures where it has
+    /// some; None for failures of the system.
+    pub fn message(&self, locale: Locale) -> Option<String> {
+        let money = |amount: &Money| amount.to_string();
+        Some(match self {
+            Self::StillCovers(covered) => locale.t_with(
+                "deposit.error.still_covers_figures",
+                &[
+                    ("deposit", &money(&covered.deposit)),
+                    ("points", &covered.outstanding_points.to_string()),
+                    ("liability", &money(&covered.liability)),
+                    ("pending", &money(&covered.pending)),
+                    ("owed", &money(&covered.owed)),
+                    ("refundable", &money(&covered.refundable())),
+                ],
+            ),
+            Self::AboveOwed { owed } => locale.t_with(
+                "deposit.error.above_owed_figures",
+                &[("owed", &money(owed))],
+            ),
+            other => locale.t(other.refusal_key()?).into_owned(),
         })
     }
 }
@@ -137,6 +178,8 @@ pub enum IssuingBlocked {
     UnknownMerchant,
     #[error("the merchant is suspended")]
     Suspended,
+    #[error("the merchant is leaving the alliance")]
+    Exiting,
     #[error("the merchant has left the alliance")]
     Exited,
     #[error("the deposit holds {balance}, below the {hard_minimum} issuing needs")]
@@ -160,6 +203,7 @@ impl IssuingBlocked {
         match self {
             Self::UnknownMerchant => locale.t("deposit.blocked.unknown").into_owned(),
             Self::Suspended => locale.t("deposit.blocked.suspended").into_owned(),
+            Self::Exiting => locale.t("deposit.blocked.exiting").into_owned(),
             Self::Exited => locale.t("deposit.blocked.exited").into_owned(),
             Self::SettlementOverdue => locale.t("deposit.blocked.settlement_overdue").into_owned(),
             Self::DepositBelowMinimum {
@@ -177,7 +221,7 @@ impl IssuingBlocked {
     }
 }
 
-/// Refuses issuing for a merchant that is suspended, has exited, owes an overdue
+/// Refuses issuing for a merchant that is suspended, is leaving or has left, owes an overdue
 /// settlement, or whose deposit is below the hard minimum. Call it on every path that issues points (see the
 /// module documentation).
 pub fn ensure_issuing_allowed(
@@ -188,6 +232,7 @@ pub fn ensure_issuing_allowed(
     match standing::status(&merchant) {
         standing::Status::Active => {}
         standing::Status::Suspended => return Err(IssuingBlocked::Suspended),
+        standing::Status::Exiting => return Err(IssuingBlocked::Exiting),
         standing::Status::Exited => return Err(IssuingBlocked::Exited),
     }
     if settlement::collection::has_overdue(conn, merchant_id)? {

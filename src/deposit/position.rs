@@ -106,6 +106,18 @@ pub fn recent_lines(
     })
 }
 
+/// The programme's points in members' hands, held ones included: every point
+/// issued and not retired (the issuance account's debit balance) less those
+/// that lapsed into breakage, which are no one's any more.
+pub fn outstanding_points(
+    conn: &mut PgConnection,
+    program: &ProgramCode,
+) -> Result<i64, DepositError> {
+    let issued = -balance_of(conn, &chart::program_issuance(program))?.posted();
+    let lapsed = balance_of(conn, &chart::program_breakage(program))?.posted();
+    Ok((issued - lapsed).max(0))
+}
+
 /// An account's balance by its chart entry; zero when it is not yet opened.
 pub(super) fn balance_of(
     conn: &mut PgConnection,

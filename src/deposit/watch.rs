@@ -3,8 +3,9 @@
 //! `deposit.shortfall` risk alert for the merchant (raised once, however many
 //! checks find it short); once covered again, that alert is resolved. Raising
 //! marks the alert's email as due (`notify` sends it), so the merchant hears of
-//! a shortfall once per alert, not once per check. Exited merchants are not
-//! watched.
+//! a shortfall once per alert, not once per check. Merchants leaving or gone
+//! are not watched: their tier's requirement no longer applies, and what their
+//! deposit must cover is the exit's business (`merchant::exit`).
 
 use diesel::PgConnection;
 
@@ -35,7 +36,7 @@ pub enum Watched {
     StillShort,
     /// Covered again: this check resolved the alert.
     Restored,
-    /// Exited merchants are not held to a coverage.
+    /// Exiting and exited merchants are not held to a coverage.
     NotWatched,
 }
 
@@ -72,7 +73,10 @@ fn check(
     actor: &Actor,
     merchant: &Merchant,
 ) -> Result<Watched, DepositError> {
-    if standing::status(merchant) == standing::Status::Exited {
+    if matches!(
+        standing::status(merchant),
+        standing::Status::Exiting | standing::Status::Exited
+    ) {
         return Ok(Watched::NotWatched);
     }
     let position = position(conn, merchant)?;

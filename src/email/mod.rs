@@ -13,6 +13,7 @@
 
 mod application;
 mod deposit_shortfall;
+mod exit_notice;
 mod expiry_reminder;
 mod invitation;
 mod password_reset;
@@ -29,6 +30,7 @@ use secrecy::ExposeSecret as _;
 
 pub use application::ApplicationEmail;
 pub use deposit_shortfall::DepositShortfallEmail;
+pub use exit_notice::ExitNoticeEmail;
 pub use expiry_reminder::{ExpiringPoints, ExpiryReminderEmail};
 pub use invitation::InvitationEmail;
 pub use lettre::{Address, message::Mailbox};

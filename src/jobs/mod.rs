@@ -11,7 +11,7 @@ use crate::{
     db::PgPool,
     deposit,
     domain::actor::Actor,
-    earn, exchange, export, ledger, redemption, settlement,
+    earn, exchange, export, ledger, merchant, redemption, settlement,
     web::{session, state::AppState},
     webhook,
 };
@@ -24,6 +24,13 @@ const LOT_EXPIRY_BATCH: i64 = 500;
 const REDEMPTION_EXPIRY_BATCH: i64 = 500;
 /// Members reviewed per page of the tier review.
 const TIER_REVIEW_BATCH: i64 = 1_000;
+/// Members converted per pass of the exit conversion; more wait for the next.
+const EXIT_CONVERSION_BATCH: usize = 2_000;
+/// The exit conversion's lease: one process converts at a time. Long enough for
+/// a pass; a holder that dies lets it lapse and another process takes over,
+/// which is safe because each member's conversion is idempotent.
+const EXIT_LEASE: &str = "merchant exits";
+const EXIT_LEASE_TTL: Duration = Duration::from_mins(10);
 
 /// A job and how often it runs.
 struct Periodic {
@@ -34,7 +41,7 @@ struct Periodic {
     run: fn(&AppState) -> anyhow::Result<usize>,
 }
 
-const JOBS: [Periodic; 16] = [
+const JOBS: [Periodic; 17] = [
     Periodic {
         name: "expire holds",
         every: Duration::from_secs(5),
@@ -119,6 +126,13 @@ const JOBS: [Periodic; 16] = [
                 &state.mailer,
             ))
         },
+    },
+    // Under a lease in PostgreSQL; each member's conversion is idempotent
+    // besides (see `merchant::exit::conversion`).
+    Periodic {
+        name: "tell members of exits and convert exited merchants' points",
+        every: Duration::from_mins(5),
+        run: run_exits,
     },
     // Each collection is reviewed in its own transaction under its row lock.
     Periodic {
@@ -284,6 +298,31 @@ pub fn review_tiers(pool: &PgPool) -> anyhow::Result<usize> {
     let changes =
         earn::tier::review_all(&mut *pool.get()?, crate::clock::now(), TIER_REVIEW_BATCH)?;
     Ok(changes.len())
+}
+
+/// Emails the members of exiting merchants not told yet, then converts the
+/// points of the exits whose notice has ended (see `merchant::exit`).
+fn run_exits(state: &AppState) -> anyhow::Result<usize> {
+    let conn = &mut *state.pool.get()?;
+    let holder = lease::holder();
+    if !lease::acquire(conn, EXIT_LEASE, holder, EXIT_LEASE_TTL)? {
+        return Ok(0);
+    }
+    let now = crate::clock::now();
+    let told = tokio::runtime::Handle::current().block_on(merchant::exit::notice::email_members(
+        conn,
+        &state.mailer,
+        &state.public_url,
+        now,
+    ));
+    let pass = merchant::exit::conversion::run_due(
+        conn,
+        &Actor::system("merchant exit"),
+        now,
+        EXIT_CONVERSION_BATCH,
+    );
+    lease::release(conn, EXIT_LEASE, holder)?;
+    Ok(told? + pass?.conversions)
 }
 
 /// Takes overdue settlement amounts from deposits where the terms allow it and

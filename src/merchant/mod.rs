@@ -1,7 +1,8 @@
-//! Partner merchants: who they are, their tier and status.
-//! Onboarding, programs and deposits build on it.
+//! Partner merchants: who they are, their tier and status, and how they leave
+//! (`exit`). Onboarding, programs and deposits build on it.
 
 pub mod api_key;
+pub mod exit;
 pub mod standing;
 pub mod store;
 pub mod tier;

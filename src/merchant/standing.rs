@@ -1,8 +1,9 @@
 //! A merchant's standing in the alliance, as operators change it: its tier, and
-//! its status — active, suspended (with a reason; reinstated later) or exited
-//! (leaving for good; members keep their points). Every change records who, why
-//! and when (`status_reason`, `status_changed_at`) and is audited with the
-//! merchant as its target, in the change's own transaction.
+//! its status — active, suspended (with a reason; reinstated later), exiting
+//! (serving its notice before leaving, see `exit`) or exited (gone for good,
+//! its members' points converted). Every change records who, why and when
+//! (`status_reason`, `status_changed_at`) and is audited with the merchant as
+//! its target, in the change's own transaction.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -24,16 +25,19 @@ const MAX_REASON_CHARS: usize = 500;
 pub enum Status {
     Active,
     Suspended,
+    /// Leaving: the notice period runs, then its points are converted.
+    Exiting,
     Exited,
 }
 
 impl Status {
-    pub const ALL: [Status; 3] = [Self::Active, Self::Suspended, Self::Exited];
+    pub const ALL: [Status; 4] = [Self::Active, Self::Suspended, Self::Exiting, Self::Exited];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Active => "active",
             Self::Suspended => "suspended",
+            Self::Exiting => "exiting",
             Self::Exited => "exited",
         }
     }
@@ -147,9 +151,10 @@ pub fn reinstate(
     )
 }
 
-/// The merchant leaves the alliance. Its members keep their points; its deposit
-/// is refunded separately once nothing is owed.
-pub fn start_exit(
+/// The merchant starts leaving the alliance: it is `exiting` until its notice
+/// ends and its points are converted (`exit::start` records the notice in the
+/// same transaction).
+pub(super) fn begin_exit(
     conn: &mut PgConnection,
     actor: &Actor,
     merchant_id: i64,
@@ -162,7 +167,34 @@ pub fn start_exit(
         merchant_id,
         "merchant.exit",
         &[Status::Active, Status::Suspended],
-        (Status::Exited, Some(reason)),
+        (Status::Exiting, Some(reason)),
+    )
+}
+
+/// The merchant has left: its notice is over and its points are converted
+/// (`exit::conversion` calls it); the reason it gave is kept.
+pub(super) fn finish_exit(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    merchant_id: i64,
+) -> Result<Standing, StandingError> {
+    update(
+        conn,
+        actor,
+        merchant_id,
+        "merchant.exited",
+        |conn, before| {
+            if before.status != Status::Exiting.as_str() {
+                return Err(StandingError::WrongStatus);
+            }
+            Ok(diesel::update(merchants::table.find(merchant_id))
+                .set((
+                    merchants::status.eq(Status::Exited.as_str()),
+                    merchants::status_changed_at.eq(diesel::dsl::now),
+                ))
+                .returning(Standing::as_returning())
+                .get_result(conn)?)
+        },
     )
 }
 
@@ -178,7 +210,8 @@ pub fn change_tier(
         merchant_id,
         "merchant.tier_change",
         |conn, before| {
-            if before.status == Status::Exited.as_str() {
+            if [Status::Exiting.as_str(), Status::Exited.as_str()].contains(&before.status.as_str())
+            {
                 return Err(StandingError::WrongStatus);
             }
             if before.tier == tier.as_str() {

@@ -17,7 +17,7 @@ use alliance::{
     email::Mailer,
     i18n::Locale,
     ledger::{self, AccountSpec, EntryRequest, TransferRequest},
-    merchant::{self, standing, tier::Tier},
+    merchant::{self, exit, standing, tier::Tier},
     people::{merchant_user::MerchantRole, operator::OperatorRole},
     risk, startup,
 };
@@ -104,6 +104,17 @@ fn entries_with_key(conn: &mut PgConnection, key: &str) -> i64 {
         .get_result::<Count>(conn)
         .unwrap()
         .n
+}
+
+/// The merchant owes the house `fen` on its settlement account.
+fn owe(conn: &mut PgConnection, merchant_id: i64, fen: i64) {
+    let settlement = chart::open(conn, &chart::merchant_settlement(merchant_id)).unwrap();
+    let house = chart::ensure_house_accounts(conn).unwrap();
+    let entry =
+        EntryRequest::new(format!("test:owe:{}", rand::random::<u64>()), "settle").transfer(
+            TransferRequest::move_(settlement, house.id(HouseAccount::Fees), "CNY", fen),
+        );
+    submit_one(conn, entry).unwrap();
 }
 
 fn dual_from_10000() -> Policy {
@@ -225,6 +236,7 @@ fn a_large_deduction_needs_two_approvers_other_than_its_maker_and_then_books_it(
     let admin = staff(conn, "admin@alliance.test", OperatorRole::Admin);
     let risk_officer = staff(conn, "risk@alliance.test", OperatorRole::Risk);
     pay_in(conn, &maker, m, "60000.00");
+    owe(conn, m, 2_000_000);
     let registry = startup::approval_registry();
 
     let request = deposit::request_deduction(
@@ -253,7 +265,11 @@ fn a_large_deduction_needs_two_approvers_other_than_its_maker_and_then_books_it(
     let done = approval::decide(conn, request.id, &admin, true, None, &registry).unwrap();
     assert_eq!(done.status, "approved", "{:?}", done.outcome);
     assert_eq!(position(conn, m).balance, money("40000.00"));
-    assert_eq!(posted(conn, &chart::merchant_settlement(m)), 2_000_000);
+    assert_eq!(
+        posted(conn, &chart::merchant_settlement(m)),
+        0,
+        "the deduction paid the debt, no more"
+    );
     assert_eq!(
         entries_with_key(conn, &format!("deposit:deduct:{}", request.id)),
         1
@@ -269,6 +285,7 @@ fn a_deduction_that_would_overdraw_the_deposit_fails_cleanly() {
     let maker = staff(conn, "finance@alliance.test", OperatorRole::Finance);
     let checker = staff(conn, "finance2@alliance.test", OperatorRole::Finance);
     pay_in(conn, &maker, m, "5000.00");
+    owe(conn, m, 600_000);
     let registry = startup::approval_registry();
     let request = |conn: &mut PgConnection, amount: &str| {
         deposit::request_deduction(
@@ -345,11 +362,10 @@ fn issuing_is_refused_below_the_hard_minimum_and_for_suspended_or_exited_merchan
     ));
     standing::reinstate(conn, &finance, m).unwrap();
     deposit::ensure_issuing_allowed(conn, m).unwrap();
-    standing::start_exit(conn, &finance, m, "合同到期").unwrap();
-    assert!(matches!(
-        deposit::ensure_issuing_allowed(conn, m),
-        Err(IssuingBlocked::Exited)
-    ));
+    exit::start(conn, &finance, m, "合同到期", exit::DEFAULT_NOTICE_DAYS).unwrap();
+    let blocked = deposit::ensure_issuing_allowed(conn, m).unwrap_err();
+    assert!(matches!(blocked, IssuingBlocked::Exiting));
+    assert!(blocked.message(Locale::ZhCn).contains("正在退出联盟"));
 }
 
 #[tokio::test]
@@ -403,6 +419,7 @@ async fn a_shortfall_raises_one_alert_and_one_email_until_it_is_resolved() {
     assert!(alerts(conn).iter().all(risk::RiskAlert::is_resolved));
 
     // Short again: a new alert, and a new email.
+    owe(conn, m, 1);
     let registry = startup::approval_registry();
     let checker = staff(conn, "admin@alliance.test", OperatorRole::Admin);
     let request = deposit::request_deduction(
@@ -435,24 +452,27 @@ fn an_exited_merchant_that_owes_nothing_gets_its_deposit_back_once() {
         deposit::refund(conn, &finance, m),
         Err(DepositError::NotExiting)
     ));
-    standing::start_exit(conn, &finance, m, "合同到期").unwrap();
+    let started = exit::start(conn, &finance, m, "合同到期", 30).unwrap();
 
     // The merchant owes the house ¥100.00 on its settlement account.
+    owe(conn, m, 10_000);
+    let refused = deposit::refund(conn, &finance, m).unwrap_err();
+    assert!(
+        matches!(refused, DepositError::StillCovers(c) if c.owed == money("100.00")),
+        "{refused:?}"
+    );
+    assert!(
+        refused
+            .message(Locale::ZhCn)
+            .unwrap()
+            .contains("欠款 ¥100.00"),
+        "{:?}",
+        refused.message(Locale::ZhCn)
+    );
+
+    // Paid; but the exit is not complete until the notice has run.
     let settlement = chart::open(conn, &chart::merchant_settlement(m)).unwrap();
     let house = chart::ensure_house_accounts(conn).unwrap();
-    let owe = EntryRequest::new("test:owe", "settle").transfer(TransferRequest::move_(
-        settlement,
-        house.id(HouseAccount::Fees),
-        "CNY",
-        10_000,
-    ));
-    submit_one(conn, owe).unwrap();
-    assert!(matches!(
-        deposit::refund(conn, &finance, m),
-        Err(DepositError::SettlementOwed { owed }) if owed == money("100.00")
-    ));
-
-    // Paid: now the whole deposit goes back, once.
     let pay = EntryRequest::new("test:pay", "settle").transfer(TransferRequest::move_(
         house.id(HouseAccount::Bank),
         settlement,
@@ -460,6 +480,21 @@ fn an_exited_merchant_that_owes_nothing_gets_its_deposit_back_once() {
         10_000,
     ));
     submit_one(conn, pay).unwrap();
+    assert!(matches!(
+        deposit::refund(conn, &finance, m),
+        Err(DepositError::ConversionPending)
+    ));
+    let pass = exit::conversion::run_due(
+        conn,
+        &system(),
+        started.notice_ends_at + chrono::Duration::seconds(1),
+        100,
+    )
+    .unwrap();
+    assert_eq!(pass.completed, 1);
+    assert_eq!(merchant::find(conn, m).unwrap().unwrap().status, "exited");
+
+    // Now the whole deposit goes back, once.
     assert_eq!(
         deposit::refund(conn, &finance, m).unwrap(),
         money("50000.00")

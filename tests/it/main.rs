@@ -38,6 +38,7 @@ mod ledger_database_guards;
 mod ledger_entries;
 mod ledger_invariants;
 mod merchant_admin;
+mod merchant_exit;
 mod migrations;
 mod nearby;
 mod onboarding;

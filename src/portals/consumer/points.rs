@@ -1,6 +1,7 @@
-//! Points detail (积分明细): what lapses when in each program, the member's
-//! tier and how far the next one is, and every purchase that earned points
-//! with what refunds took back.
+//! Points detail (积分明细): programmes leaving the alliance in which the
+//! member holds points (with when what is left converts into ALP), what lapses
+//! when in each program, the member's tier and how far the next one is, and
+//! every purchase that earned points with what refunds took back.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -12,7 +13,8 @@ use chrono::Utc;
 use crate::{
     domain::money::Money,
     earn::{self, lot::Lot, tier::MemberTier},
-    merchant, program,
+    merchant::{self, exit::notice},
+    program,
     web::{
         auth::{MemberPrincipal, Signed},
         context::PageContext,
@@ -35,6 +37,15 @@ struct ExpiryGroup {
     code: String,
     /// When, and how many points lapse then.
     lots: Vec<(String, String)>,
+}
+
+/// A programme leaving the alliance, with the member's points in it.
+struct LeavingView {
+    program: String,
+    code: String,
+    points: String,
+    value: String,
+    converts_on: String,
 }
 
 struct TierView {
@@ -61,6 +72,7 @@ struct HistoryRow {
 #[template(path = "consumer/points.html")]
 struct PointsPage {
     chrome: Chrome,
+    leaving: Vec<LeavingView>,
     tier: TierView,
     expiring: Vec<ExpiryGroup>,
     history: Vec<HistoryRow>,
@@ -98,7 +110,7 @@ async fn show_points(
     state: web::Data<AppState>,
 ) -> Result<PointsPage, WebError> {
     let member_id = who.member.id;
-    let (lots, orders, current, ladder, spend, programs, merchants) = state
+    let (leaving, lots, orders, current, ladder, spend, programs, merchants) = state
         .db(move |conn| {
             let orders = earn::orders_of_member(conn, member_id, HISTORY)?;
             let mut merchants = HashMap::new();
@@ -110,6 +122,7 @@ async fn show_points(
                 }
             }
             Ok::<_, diesel::result::Error>((
+                notice::for_member(conn, member_id)?,
                 earn::lot::upcoming(conn, member_id)?,
                 orders,
                 earn::tier::of_member(conn, member_id)?,
@@ -174,6 +187,16 @@ async fn show_points(
         .collect();
     Ok(PointsPage {
         chrome: super::chrome(&ctx, &who, "/consumer/points"),
+        leaving: leaving
+            .iter()
+            .map(|n| LeavingView {
+                program: n.program(locale).to_owned(),
+                code: n.program_code.clone(),
+                points: format::count(n.points),
+                value: format::money(n.value()),
+                converts_on: format::datetime(n.notice_ends_at, locale),
+            })
+            .collect(),
         tier: tier_view(&current, &ladder, spend, locale),
         expiring,
         history,

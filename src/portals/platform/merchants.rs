@@ -2,8 +2,11 @@
 //! coverage, and one merchant's page — profile, tier and tier request, program,
 //! deposit (figures, ledger history, notices waiting, deduction and refund
 //! forms), users, audit trail — with the controls operators change a merchant's
-//! standing with: tier, suspension, reinstatement and exit. The deposit's own
-//! actions are in `deposits`.
+//! standing with: tier, suspension, reinstatement, and the start of an exit
+//! (with its notice period, confirmed by the operator). An exiting or exited
+//! merchant's page shows its exit: the stage, when the notice ends, what the
+//! deposit still covers, and what the conversion into ALP did. The deposit's
+//! own actions are in `deposits`.
 
 use actix_web::{HttpResponse, get, post, web};
 use askama::Template;
@@ -14,12 +17,14 @@ use serde::Deserialize;
 
 use crate::{
     audit::{self, AuditEvent, AuditFilter},
-    deposit::{self, Position},
+    clock,
+    deposit::{self, Covered, Position},
     domain::actor::Actor,
     i18n::Locale,
     ledger::StatementLine,
     merchant::{
         self, Merchant,
+        exit::{self, Exit, ExitError, Stage},
         standing::{self, Contact, Standing, StandingError, Status},
         tier::Tier,
         tier_request::{self, TierRequest, TierRequestError},
@@ -63,7 +68,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(show_merchant)
         .service(change_tier)
         .service(decide_tier_request)
-        .service(change_status);
+        .service(change_status)
+        .service(start_exit);
 }
 
 pub struct MerchantRow {
@@ -149,6 +155,8 @@ struct Overview {
     tier_request: Option<TierRequest>,
     users: Vec<MerchantUser>,
     trail: Option<Vec<AuditEvent>>,
+    /// The exit and what the deposit still covers, once one has started.
+    exit: Option<(Exit, Covered)>,
 }
 
 fn overview(
@@ -161,7 +169,12 @@ fn overview(
     };
     let standing = standing::of(conn, id)?.ok_or(WebError::NotFound)?;
     let contact = standing::contact(conn, id)?.ok_or(WebError::NotFound)?;
+    let exit = match exit::of(conn, id)? {
+        Some(exit) => Some((exit, deposit::covered(conn, id).map_err(internal)?)),
+        None => None,
+    };
     Ok(Some(Overview {
+        exit,
         program: program::of_merchant(conn, id)?,
         position: deposit::position(conn, &merchant).map_err(internal)?,
         history: deposit::history(conn, id).map_err(internal)?,
@@ -242,6 +255,69 @@ pub struct UserRow {
     pub active: bool,
 }
 
+/// An exit as its merchant's page shows it.
+pub struct ExitView {
+    /// The status style of the stage.
+    pub stage_css: &'static str,
+    pub stage_label: String,
+    pub started_at: String,
+    pub started_by: String,
+    pub notice_ends_at: String,
+    pub converted_at: String,
+    /// What the deposit still covers.
+    pub deposit: String,
+    pub outstanding_points: String,
+    pub liability: String,
+    pub pending: String,
+    pub owed: String,
+    pub refundable: String,
+    /// What the conversion did so far.
+    pub points_converted: String,
+    pub alp_issued: String,
+    pub funded: String,
+    pub conversions: i32,
+    /// What the last pass could not fund; None when it funded everything.
+    pub unfunded: Option<(String, String)>,
+}
+
+impl ExitView {
+    fn of(exit: &Exit, covered: &Covered, locale: Locale) -> Self {
+        let stage = exit.stage(clock::now());
+        Self {
+            stage_css: match stage {
+                Stage::Notice => "pending",
+                Stage::Converting => "processing",
+                Stage::Converted => "exited",
+            },
+            stage_label: locale
+                .t(&format!("exit.stage.{}", stage.as_str()))
+                .into_owned(),
+            started_at: format::datetime(exit.started_at, locale),
+            started_by: exit.started_by.clone(),
+            notice_ends_at: format::datetime(exit.notice_ends_at, locale),
+            converted_at: exit
+                .converted_at
+                .map_or_else(|| "—".to_owned(), |at| format::datetime(at, locale)),
+            deposit: format::money(covered.deposit),
+            outstanding_points: format::count(covered.outstanding_points),
+            liability: format::money(covered.liability),
+            pending: format::money(covered.pending),
+            owed: format::money(covered.owed),
+            refundable: format::money(covered.refundable()),
+            points_converted: format::count(exit.points_converted),
+            alp_issued: format::count(exit.alp_issued),
+            funded: format::money(exit.funded()),
+            conversions: exit.conversions,
+            unfunded: (exit.unfunded_fen > 0).then(|| {
+                (
+                    format::count(exit.unfunded_points),
+                    format::money(exit.unfunded()),
+                )
+            }),
+        }
+    }
+}
+
 pub struct TrailRow {
     pub at: String,
     pub actor: String,
@@ -272,6 +348,9 @@ struct MerchantPage {
     can_handle_money: bool,
     /// Exited with something left in the deposit.
     refundable: bool,
+    exit: Option<ExitView>,
+    /// The notice the exit form proposes, and the longest allowed.
+    notice_days: (i64, i64),
 }
 
 #[get("/merchants/{id}")]
@@ -346,6 +425,11 @@ async fn show_merchant(
         can_handle_money: DEPOSIT_HANDLERS.contains(&who.operator.role()),
         refundable: o.standing.status == Status::Exited.as_str()
             && o.position.balance.is_positive(),
+        exit: o
+            .exit
+            .as_ref()
+            .map(|(exit, covered)| ExitView::of(exit, covered, locale)),
+        notice_days: (exit::DEFAULT_NOTICE_DAYS, exit::MAX_NOTICE_DAYS),
         profile: ProfileView {
             code: o.merchant.code.clone(),
             name: o.merchant.name(locale).to_owned(),
@@ -486,7 +570,7 @@ type StatusChange = fn(&mut PgConnection, &Actor, i64, &str) -> Result<Standing,
 
 #[derive(Deserialize)]
 struct StatusForm {
-    /// `suspend`, `reinstate` or `exit`.
+    /// `suspend` or `reinstate`; an exit has its own form.
     change: String,
     #[serde(default)]
     reason: String,
@@ -508,7 +592,6 @@ async fn change_status(
             |conn, actor, id, _| standing::reinstate(conn, actor, id),
             "merchants.reinstated",
         ),
-        "exit" => (standing::start_exit, "merchants.exited"),
         _ => return Err(WebError::BadRequest),
     };
     let actor = who.actor.clone();
@@ -517,6 +600,49 @@ async fn change_status(
             Ok(_) => Ok(Ok(key)),
             Err(e) => standing_refusal(e).map(Err),
         })
+        .await?;
+    Ok(outcome(&ctx, id, result))
+}
+
+#[derive(Deserialize)]
+struct ExitForm {
+    #[serde(default)]
+    reason: String,
+    notice_days: String,
+    /// The operator ticked "I understand this cannot be undone".
+    #[serde(default)]
+    confirm: Option<String>,
+}
+
+/// Starts the merchant's exit, once the operator has confirmed it.
+#[post("/merchants/{id}/exit")]
+async fn start_exit(
+    ctx: PageContext,
+    who: Signed<OperatorPrincipal>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    CsrfForm(form): CsrfForm<ExitForm>,
+) -> Result<HttpResponse, WebError> {
+    who.require(MERCHANT_KEEPERS)?;
+    let id = id.into_inner();
+    if form.confirm.as_deref() != Some("yes") {
+        return Ok(outcome(&ctx, id, Err("exit.error.confirm")));
+    }
+    let Ok(days) = form.notice_days.trim().parse::<i64>() else {
+        return Ok(outcome(&ctx, id, Err("exit.error.notice")));
+    };
+    let actor = who.actor.clone();
+    let result = state
+        .db(
+            move |conn| match exit::start(conn, &actor, id, &form.reason, days) {
+                Ok(_) => Ok(Ok("exit.started_flash")),
+                Err(ExitError::NotFound) => Err(WebError::NotFound),
+                Err(e) => match e.refusal_key() {
+                    Some(key) => Ok(Err(key)),
+                    None => Err(WebError::Internal(e.into())),
+                },
+            },
+        )
         .await?;
     Ok(outcome(&ctx, id, result))
 }
