@@ -19,7 +19,7 @@ use crate::{
     domain::{actor::Actor, money::Money, points::ProgramCode, rate::Rate, shanghai},
     earn::{self, EarnRequest, OrderId, Source},
     exchange::{self, Executor, QuoteRequest, overrides},
-    ledger,
+    ledger, merchant,
     redemption::{self, RedeemRequest},
     settlement, startup,
 };
@@ -301,6 +301,31 @@ pub fn run(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome {
             };
             approve(conn, cx, approval.id, &registry)
         }
+        Op::Exit {
+            merchant,
+            notice_days,
+        } => {
+            let merchant = &cx.world.merchants[merchant % cx.world.merchants.len()];
+            sorted(
+                merchant::exit::start(
+                    conn,
+                    &cx.world.checker,
+                    merchant.id,
+                    "simulated exit",
+                    notice_days,
+                ),
+                |e| e.refusal_key().is_some(),
+                |exit| format!("{} leaves after {}", merchant.program, exit.notice_ends_at),
+            )
+        }
+        Op::RefundDeposit { merchant } => {
+            let merchant = &cx.world.merchants[merchant % cx.world.merchants.len()];
+            sorted(
+                deposit::refund(conn, &cx.world.maker, merchant.id),
+                |e| e.refusal_key().is_some(),
+                |paid| format!("deposit refunded: {paid}"),
+            )
+        }
         Op::Override {
             program,
             sell_bp,
@@ -460,6 +485,11 @@ fn run_job(conn: &mut PgConnection, cx: &Context<'_>, job: Job) -> Outcome {
                 Err(e) => failed(e),
             }
         }
+        Job::ConvertExits => match merchant::exit::conversion::run_due(conn, &system, now, 1_000) {
+            Ok(pass) => Outcome::Done(format!("{pass:?}")),
+            Err(e) if e.refusal_key().is_some() => Outcome::Refused(e.to_string()),
+            Err(e) => failed(e),
+        },
         Job::Payouts { fail_every } => pay_out(conn, cx, fail_every),
     }
 }

@@ -2,9 +2,15 @@
 //! operators did. Each invariant but the ledger's is one query that returns a
 //! line per violation, so a new one is a name and a `SELECT`.
 
-use diesel::{PgConnection, RunQueryDsl, sql_query, sql_types::Text};
+use diesel::{PgConnection, prelude::*, sql_query, sql_types::Text};
 
-use crate::ledger;
+use crate::{
+    clock,
+    db::schema::{merchants, settlement_statements},
+    deposit,
+    domain::shanghai,
+    exchange, ledger, merchant, risk,
+};
 
 /// A broken invariant: which, and the rows that break it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,6 +115,30 @@ const INVARIANTS: &[Invariant] = &[
                   OR s.activity_fen <> coalesce(l.total, 0)",
     },
     Invariant {
+        name: "a statement carries its closing less the platform's share and its payouts",
+        sql: "SELECT format('statement %s: closing %s - fee %s - payouts %s <> carried %s', s.id,
+                     s.closing_fen, s.platform_fee_fen, coalesce(p.paid, 0), s.carried_fen) AS violation
+                FROM settlement_statements s
+                LEFT JOIN (SELECT statement_id, sum(amount_fen) AS paid FROM payouts GROUP BY statement_id) p
+                       ON p.statement_id = s.id
+               WHERE s.closing_fen - s.platform_fee_fen - coalesce(p.paid, 0) <> s.carried_fen",
+    },
+    Invariant {
+        name: "the house holds the CNY behind every outstanding ALP",
+        sql: "WITH alp AS (
+                SELECT -sum(b.credits_posted - b.debits_posted) AS outstanding
+                  FROM accounts a JOIN account_balances b ON b.account_id = a.id
+                 WHERE a.asset = 'ALP' AND a.owner_kind = 'member'),
+              held AS (
+                SELECT sum(b.credits_posted - b.debits_posted) AS fen
+                  FROM accounts a JOIN account_balances b ON b.account_id = a.id
+                 WHERE a.code = 'house:alp')
+              SELECT format('house:alp holds %s fen for %s ALP at %s', held.fen, -alp.outstanding,
+                     h.issue_price) AS violation
+                FROM alp, held, hub_program h
+               WHERE held.fen < floor(-alp.outstanding * h.issue_price * 100)",
+    },
+    Invariant {
         name: "a merchant's position is its last carried amount plus what no statement claimed",
         sql: "WITH positions AS (
                 SELECT a.owner_id AS merchant_id, a.id AS account_id,
@@ -142,9 +172,78 @@ struct Row {
     violation: String,
 }
 
+/// Checks that need the services' own reading of the books rather than one query.
+const CHECKS: &[(&str, fn(&mut PgConnection) -> anyhow::Result<Vec<String>>)] = &[
+    (
+        "the values in force bracket every settlement value (sell <= s <= buy)",
+        rates_bracket_settlement_values,
+    ),
+    (
+        "a leaving merchant's deposit covers its points, pending debits and debts",
+        leaving_merchants_are_covered,
+    ),
+    (
+        "no period is settled before it has ended",
+        no_statement_ends_in_the_future,
+    ),
+];
+
+fn rates_bracket_settlement_values(conn: &mut PgConnection) -> anyhow::Result<Vec<String>> {
+    Ok(exchange::rates::current_all(conn)?
+        .into_iter()
+        .filter(|r| !(r.sell <= r.settlement && r.settlement <= r.buy))
+        .map(|r| format!("{}: sell {} s {} buy {}", r.program_code, r.sell, r.settlement, r.buy))
+        .collect())
+}
+
+/// Exiting and exited merchants: the deposit covers everything until the last
+/// point is converted, unless finance has an open shortfall alert for it (a
+/// deposit too small converts what it funds and leaves the rest as points).
+fn leaving_merchants_are_covered(conn: &mut PgConnection) -> anyhow::Result<Vec<String>> {
+    let leaving: Vec<i64> = merchants::table
+        .filter(merchants::status.eq_any(["exiting", "exited"]))
+        .select(merchants::id)
+        .load(conn)?;
+    let mut uncovered = Vec::new();
+    for merchant_id in leaving {
+        let c = deposit::covered(conn, merchant_id)?;
+        let needed = c.liability.fen() + c.pending.fen() + c.owed.fen();
+        if c.deposit.fen() < needed
+            && risk::unresolved(conn, merchant::exit::conversion::SHORTFALL_KIND, merchant_id)?
+                .is_none()
+        {
+            uncovered.push(format!(
+                "merchant {merchant_id}: deposit {} < liability {} + pending {} + owed {}",
+                c.deposit, c.liability, c.pending, c.owed
+            ));
+        }
+    }
+    Ok(uncovered)
+}
+
+fn no_statement_ends_in_the_future(conn: &mut PgConnection) -> anyhow::Result<Vec<String>> {
+    let today = shanghai::midnight(shanghai::date_of(clock::now()));
+    Ok(settlement_statements::table
+        .filter(settlement_statements::period_end.gt(today))
+        .select((settlement_statements::id, settlement_statements::period_end))
+        .load::<(i64, chrono::DateTime<chrono::Utc>)>(conn)?
+        .into_iter()
+        .map(|(id, end)| format!("statement {id} ends {end}, after today {today}"))
+        .collect())
+}
+
 /// Every invariant that does not hold now; empty when all do.
 pub fn check(conn: &mut PgConnection) -> anyhow::Result<Vec<Violation>> {
     let mut violations = Vec::new();
+    for (name, check) in CHECKS {
+        let details = check(conn)?;
+        if !details.is_empty() {
+            violations.push(Violation {
+                invariant: name,
+                details,
+            });
+        }
+    }
     let report = ledger::verify(conn)?;
     if !report.is_clean() {
         violations.push(Violation {

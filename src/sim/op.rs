@@ -56,6 +56,10 @@ pub enum Op {
     TopUp { merchant: usize, fen: i64 },
     /// Finance deducts from a deposit (maker) and an admin approves (checker).
     Deduct { merchant: usize, fen: i64 },
+    /// An operator starts a merchant's exit from the alliance, with a notice.
+    Exit { merchant: usize, notice_days: i64 },
+    /// Finance asks for a merchant's deposit back (refused while it covers anything).
+    RefundDeposit { merchant: usize },
     /// An operator overrides a programme's published values by `sell_bp` and
     /// `buy_bp` of the settlement value (negative: below it).
     Override {
@@ -90,6 +94,8 @@ pub enum Job {
     ExpirePoints,
     PublishRates,
     Settle,
+    /// Converts the points of merchants whose exit notice has ended.
+    ConvertExits,
     /// Pays the pending payouts in a batch; the bank fails one in `fail_every`.
     Payouts {
         fail_every: u8,
@@ -156,12 +162,13 @@ impl Op {
                     .get(rng.random_range(0..6))
                     .expect("in range"),
             },
-            84..95 => Self::Job(match rng.random_range(0..6) {
+            84..95 => Self::Job(match rng.random_range(0..7) {
                 0 => Job::ExpireHolds,
                 1 => Job::ExpireVouchers,
                 2 => Job::ExpirePoints,
                 3 => Job::PublishRates,
                 4 => Job::Settle,
+                5 => Job::ConvertExits,
                 _ => Job::Payouts {
                     fail_every: rng.random_range(1..4),
                 },
@@ -170,10 +177,15 @@ impl Op {
                 merchant,
                 fen: rng.random_range(1..5_000_000),
             },
-            97..99 => Self::Deduct {
+            97 => Self::Deduct {
                 merchant,
                 fen: rng.random_range(1..20_000_000),
             },
+            98 if rng.random_bool(0.3) => Self::Exit {
+                merchant,
+                notice_days: rng.random_range(1..45),
+            },
+            98 => Self::RefundDeposit { merchant },
             _ => Self::Override {
                 program: rng.random_range(0..world.merchants.len()),
                 sell_bp: rng.random_range(-800..=300),
