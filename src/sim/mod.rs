@@ -94,6 +94,8 @@ pub struct Report {
     pub done: usize,
     pub refused: usize,
     pub skipped: usize,
+    /// How often each kind of refusal came back (its first words), most first.
+    pub refusals: Vec<(String, usize)>,
     pub seconds: f64,
     pub failure: Option<Failure>,
 }
@@ -144,6 +146,7 @@ pub fn run(
 ) -> anyhow::Result<Report> {
     let started = Instant::now();
     let mut report = Report::default();
+    let mut refusals: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for seed in args.seed..args.seed + args.seeds {
         let steps = op::sequence(
             &mut StdRng::seed_from_u64(seed),
@@ -157,6 +160,12 @@ pub fn run(
         report.done += played.done;
         report.refused += played.refused;
         report.skipped += played.skipped;
+        for outcome in played.outcomes.iter().flatten() {
+            if let Outcome::Refused(why) = outcome {
+                let kind: String = why.chars().take_while(|c| !c.is_ascii_digit()).take(60).collect();
+                *refusals.entry(kind.trim().to_owned()).or_default() += 1;
+            }
+        }
         progress(format!(
             "seed {seed}: {} steps, {} done, {} refused, {} skipped{}",
             played.steps,
@@ -183,6 +192,8 @@ pub fn run(
             break;
         }
     }
+    report.refusals = refusals.into_iter().collect();
+    report.refusals.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }
@@ -359,6 +370,9 @@ impl fmt::Display for Report {
             "simulated {} seeds, {} steps in {:.1} s: {} operations done, {} refused, {} with nothing to act on",
             self.seeds, self.steps, self.seconds, self.done, self.refused, self.skipped
         )?;
+        for (why, count) in self.refusals.iter().take(12) {
+            writeln!(f, "  refused {count:>5}× {why}")?;
+        }
         if let Some(failure) = &self.failure {
             write!(f, "{failure}")?;
         }
