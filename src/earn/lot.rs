@@ -14,20 +14,32 @@
 //! takes only unreserved points of lapsed lots. The points themselves live in
 //! the ledger; lots only say *when* they lapse and *which* a hold took.
 //!
-//! **Lock order** — one order for every path that moves a member's points, so
-//! no two transactions can wait on each other:
-//! 1. the member's row (`people::member::lock`; several members in id order);
-//! 2. that member's own rows: the earn order being refunded, the redemption
-//!    being resolved, the exchange quote being executed;
-//! 3. the reward's row (its stock), then campaign rows (their budgets);
-//! 4. the member's lots (`lock`);
-//! 5. balance rows, all of one transaction's entries in one `ledger::submit`
-//!    batch (the ledger locks them sorted by account);
-//! 6. then only inserts and updates of rows the steps above already hold.
+//! **Lock order** — one order for every path that moves a member's points
+//! (earn, refund, redeem, fulfil, cancel, voucher expiry, hold timeout, lot
+//! expiry, exchange, adjustment), so no two transactions can wait on each
+//! other:
+//! 1. the member's row (`people::member::lock`; several members in id order,
+//!    as the hold timeout does);
+//! 2. rows only that member's transactions lock — the earn order being
+//!    refunded, the redemption being resolved, the quote being executed, the
+//!    orders whose refund claims a void takes, the member's lots (`lock`).
+//!    The member's lock serialises these, so their order among themselves
+//!    cannot close a cycle; by convention the member's own rows come first and
+//!    the lots last, just before the ledger;
+//! 3. rows members share: the reward's row (its stock), campaign rows (their
+//!    budgets) — before the member's lots;
+//! 4. balance rows: all of one transaction's entries go to the ledger in ONE
+//!    `ledger::submit` batch, which locks every row it touches in one sorted
+//!    statement. A second batch in the same transaction could wait on a row
+//!    while holding others, so paths that book several entries (a void with
+//!    the claims it takes and the lapsed points it expires, an expiry pass)
+//!    build them all first and submit them together;
+//! 5. then only inserts, and updates of rows already locked above.
 //!
-//! The expiry pass alone starts at step 4 (it takes lapsed lots `SKIP LOCKED`
-//! and never waits for a member), which cannot close a cycle: nothing that
-//! holds a balance row waits for a lot.
+//! The expiry pass alone skips step 1: it takes lapsed lots `SKIP LOCKED` and
+//! then balance rows. That cannot close a cycle either, because every path
+//! takes the member's lots before any balance row, so nothing holding a
+//! balance row ever waits for a lot.
 
 use chrono::{DateTime, Months, Utc};
 use diesel::prelude::*;
