@@ -265,6 +265,39 @@ pub fn run(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome {
             Outcome::Done(format!("now {}", cx.clock.now()))
         }
         Op::Job(job) => run_job(conn, cx, job),
+        Op::PayCollection { merchant, share_bp } => {
+            use settlement::collection::{self, CollectionError};
+            let merchant = &cx.world.merchants[merchant % cx.world.merchants.len()];
+            let open = match collection::list(conn, true, 1_000) {
+                Ok(open) => open,
+                Err(e) => return failed(e),
+            };
+            let Some(owed) = open.iter().find(|c| c.merchant_id == merchant.id) else {
+                return Outcome::Skipped;
+            };
+            let outstanding = owed.outstanding().fen();
+            let amount = share_bp.map_or(outstanding, |bp| {
+                (outstanding * i64::from(bp) / 10_000).max(1)
+            });
+            sorted(
+                collection::record_receipt(
+                    conn,
+                    &cx.world.maker,
+                    owed.id,
+                    Money::from_fen(amount),
+                    &format!("SIMPAY{}", cx.next()),
+                ),
+                |e| {
+                    !matches!(
+                        e,
+                        CollectionError::Ledger(_)
+                            | CollectionError::Database(_)
+                            | CollectionError::Entry(_)
+                    )
+                },
+                |c| format!("collection {} {}", c.id, c.status),
+            )
+        }
         Op::TopUp { merchant, fen } => {
             let merchant = &cx.world.merchants[merchant % cx.world.merchants.len()];
             let new = NewTopup {

@@ -103,6 +103,92 @@ const INVARIANTS: &[Invariant] = &[
                WHERE w.posted <> coalesce(l.remaining, 0)",
     },
     Invariant {
+        name: "a wallet's reserved lots equal its held points",
+        sql: "SELECT format('%s: held %s, lots reserve %s', a.code, b.held, coalesce(l.reserved, 0)) AS violation
+                FROM accounts a
+                JOIN (SELECT account_id, sum(debits_pending) AS held
+                        FROM account_balances GROUP BY account_id) b ON b.account_id = a.id
+                LEFT JOIN (SELECT member_id, program_code, sum(reserved) AS reserved
+                             FROM point_lots GROUP BY member_id, program_code) l
+                       ON l.member_id = a.owner_id AND l.program_code = a.asset
+               WHERE a.purpose = 'wallet' AND a.owner_kind = 'member'
+                 AND b.held <> coalesce(l.reserved, 0)",
+    },
+    Invariant {
+        name: "an open hold reserves exactly its amount of lots, a resolved one none",
+        sql: "SELECT format('hold %s: %s points, reservations %s', t.id, t.amount, coalesce(r.points, 0)) AS violation
+                FROM transfers t
+                JOIN accounts a ON a.id = t.debit_account_id
+                LEFT JOIN (SELECT hold_id, sum(points) AS points
+                             FROM lot_reservations GROUP BY hold_id) r ON r.hold_id = t.id
+               WHERE a.purpose = 'wallet' AND a.owner_kind = 'member' AND t.phase = 'pending'
+                 AND coalesce(r.points, 0) <> CASE WHEN EXISTS
+                       (SELECT 1 FROM transfers x WHERE x.pending_id = t.id) THEN 0 ELSE t.amount END",
+    },
+    Invariant {
+        name: "a lot's reserved points are its reservations",
+        sql: "SELECT format('lot %s: reserved %s, reservations %s', l.id, l.reserved, coalesce(r.points, 0)) AS violation
+                FROM point_lots l
+                LEFT JOIN (SELECT lot_id, sum(points) AS points
+                             FROM lot_reservations GROUP BY lot_id) r ON r.lot_id = l.id
+               WHERE l.reserved <> coalesce(r.points, 0)",
+    },
+    Invariant {
+        name: "a refund's open claims sit on open holds and within them",
+        sql: "SELECT format('hold %s: claims %s of %s', c.hold_id, sum(c.points), t.amount) AS violation
+                FROM refund_claims c JOIN transfers t ON t.id = c.hold_id
+               WHERE c.outcome IS NULL
+               GROUP BY c.hold_id, t.amount
+              HAVING sum(c.points) > t.amount
+                  OR bool_or(EXISTS (SELECT 1 FROM transfers x WHERE x.pending_id = c.hold_id))",
+    },
+    Invariant {
+        name: "an order's claimed points are its open claims",
+        sql: "SELECT format('order %s: claimed %s, open claims %s', o.id, o.points_claimed, coalesce(c.points, 0)) AS violation
+                FROM earn_orders o
+                LEFT JOIN (SELECT f.earn_order_id, sum(c.points) AS points
+                             FROM refund_claims c JOIN earn_refunds f ON f.id = c.earn_refund_id
+                            WHERE c.outcome IS NULL GROUP BY f.earn_order_id) c ON c.earn_order_id = o.id
+               WHERE o.points_claimed <> coalesce(c.points, 0)",
+    },
+    Invariant {
+        name: "a claim counts as spent exactly when its hold was served",
+        sql: "SELECT format('claim %s on hold %s: %s, hold %s', c.id, c.hold_id, c.outcome, r.phase) AS violation
+                FROM refund_claims c JOIN transfers r ON r.pending_id = c.hold_id
+               WHERE (c.outcome = 'spent') <> (r.phase = 'post_pending')",
+    },
+    Invariant {
+        name: "a fully refunded order with nothing claimed keeps no points",
+        sql: "SELECT format('order %s: %s points, %s reversed, %s unrecovered', id, points,
+                     points_reversed, points_unrecovered) AS violation
+                FROM earn_orders
+               WHERE refunded_fen = amount_fen AND points_claimed = 0
+                 AND points <> points_reversed + points_unrecovered",
+    },
+    Invariant {
+        name: "an exit's conversion funded what its ledger entries moved",
+        sql: "SELECT format('exit of merchant %s: funded %s, booked %s', e.merchant_id, e.funded_fen,
+                     coalesce(sum(t.amount), 0)) AS violation
+                FROM merchant_exits e
+                LEFT JOIN journal_entries j ON j.kind = 'exit_conversion'
+                     AND (j.metadata->>'merchant_id')::bigint = e.merchant_id
+                LEFT JOIN transfers t ON t.journal_entry_id = j.id AND t.asset = 'CNY'
+               GROUP BY e.merchant_id, e.funded_fen
+              HAVING e.funded_fen <> coalesce(sum(t.amount), 0)",
+    },
+    Invariant {
+        name: "a converted exit leaves no points of its programme with members",
+        sql: "SELECT format('merchant %s converted, %s %s points still held', e.merchant_id,
+                     sum(b.credits_posted - b.debits_posted), p.code) AS violation
+                FROM merchant_exits e
+                JOIN programs p ON p.merchant_id = e.merchant_id
+                JOIN accounts a ON a.asset = p.code AND a.purpose = 'wallet' AND a.owner_kind = 'member'
+                JOIN account_balances b ON b.account_id = a.id
+               WHERE e.converted_at IS NOT NULL
+               GROUP BY e.merchant_id, p.code
+              HAVING sum(b.credits_posted - b.debits_posted) <> 0",
+    },
+    Invariant {
         name: "a statement's closing is its opening plus its lines",
         sql: "SELECT format('statement %s: opening %s + activity %s <> closing %s, lines %s',
                      s.id, s.opening_fen, s.activity_fen, s.closing_fen,
@@ -192,7 +278,12 @@ fn rates_bracket_settlement_values(conn: &mut PgConnection) -> anyhow::Result<Ve
     Ok(exchange::rates::current_all(conn)?
         .into_iter()
         .filter(|r| !(r.sell <= r.settlement && r.settlement <= r.buy))
-        .map(|r| format!("{}: sell {} s {} buy {}", r.program_code, r.sell, r.settlement, r.buy))
+        .map(|r| {
+            format!(
+                "{}: sell {} s {} buy {}",
+                r.program_code, r.sell, r.settlement, r.buy
+            )
+        })
         .collect())
 }
 
@@ -209,8 +300,12 @@ fn leaving_merchants_are_covered(conn: &mut PgConnection) -> anyhow::Result<Vec<
         let c = deposit::covered(conn, merchant_id)?;
         let needed = c.liability.fen() + c.pending.fen() + c.owed.fen();
         if c.deposit.fen() < needed
-            && risk::unresolved(conn, merchant::exit::conversion::SHORTFALL_KIND, merchant_id)?
-                .is_none()
+            && risk::unresolved(
+                conn,
+                merchant::exit::conversion::SHORTFALL_KIND,
+                merchant_id,
+            )?
+            .is_none()
         {
             uncovered.push(format!(
                 "merchant {merchant_id}: deposit {} < liability {} + pending {} + owed {}",

@@ -162,7 +162,11 @@ pub fn run(
         report.skipped += played.skipped;
         for outcome in played.outcomes.iter().flatten() {
             if let Outcome::Refused(why) = outcome {
-                let kind: String = why.chars().take_while(|c| !c.is_ascii_digit()).take(60).collect();
+                let kind: String = why
+                    .chars()
+                    .take_while(|c| !c.is_ascii_digit())
+                    .take(60)
+                    .collect();
                 *refusals.entry(kind.trim().to_owned()).or_default() += 1;
             }
         }
@@ -193,7 +197,9 @@ pub fn run(
         }
     }
     report.refusals = refusals.into_iter().collect();
-    report.refusals.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    report
+        .refusals
+        .sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }

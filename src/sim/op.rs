@@ -52,6 +52,12 @@ pub enum Op {
     Advance { minutes: i64 },
     /// One of the server's periodic jobs runs now.
     Job(Job),
+    /// The merchant's bank transfer for its oldest open collection arrives:
+    /// all of what is owed, or `share_bp` of it.
+    PayCollection {
+        merchant: usize,
+        share_bp: Option<u16>,
+    },
     /// Finance confirms a deposit top-up the merchant submitted.
     TopUp { merchant: usize, fen: i64 },
     /// Finance deducts from a deposit (maker) and an admin approves (checker).
@@ -116,7 +122,11 @@ impl Op {
         let merchant = rng.random_range(0..world.merchants.len());
         let program = rng.random_range(0..world.programs.len());
         match rng.random_range(0..100) {
-            0..22 => Self::Earn {
+            0..3 => Self::PayCollection {
+                merchant,
+                share_bp: rng.random_bool(0.3).then(|| rng.random_range(1..10_000)),
+            },
+            3..22 => Self::Earn {
                 member,
                 merchant,
                 fen: *[100, 999, 9_999, 10_000, 25_000, 100_000, 1_000_000]
