@@ -258,8 +258,11 @@ struct Row {
     violation: String,
 }
 
+/// A check that reads the books through the services; one line per violation.
+type Check = fn(&mut PgConnection) -> anyhow::Result<Vec<String>>;
+
 /// Checks that need the services' own reading of the books rather than one query.
-const CHECKS: &[(&str, fn(&mut PgConnection) -> anyhow::Result<Vec<String>>)] = &[
+const CHECKS: &[(&str, Check)] = &[
     (
         "the values in force bracket every settlement value (sell <= s <= buy)",
         rates_bracket_settlement_values,

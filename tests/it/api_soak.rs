@@ -122,120 +122,142 @@ async fn every_money_moving_call_at_once_from_many_clients_never_answers_5xx() {
 async fn act(tills: &[ApiClient], shared: &Shared, rng: &mut StdRng, member: i64, reward_id: i64) {
     let n = shared.next();
     match rng.random_range(0..100) {
-        0..30 => {
-            let which = rng.random_range(0..tills.len());
-            let order_id = format!("SOAK-{n}");
-            let amount = format!(
-                "{}.{:02}",
-                rng.random_range(1..3_000),
-                rng.random_range(0..100)
-            );
-            let r = tills[which]
-                .post(
-                    "/api/v1/earn",
-                    &format!("earn-{n}"),
-                    &json!({"member_id": member, "order_id": order_id, "amount_cny": amount}),
-                )
-                .await;
-            shared.record("earn", r.status, &r.text);
-            if r.status == 201 {
-                shared.orders.lock().unwrap().push((which, order_id));
-            }
-        }
-        30..42 => {
-            let picked = {
-                let orders = shared.orders.lock().unwrap();
-                (!orders.is_empty()).then(|| orders[rng.random_range(0..orders.len())].clone())
-            };
-            let Some((which, order_id)) = picked else {
-                return;
-            };
-            let body = if rng.random_bool(0.5) {
-                json!({})
-            } else {
-                json!({"amount_cny": format!("{}.00", rng.random_range(1..500))})
-            };
-            let r = tills[which]
-                .post(
-                    &format!("/api/v1/earn/{order_id}/refund"),
-                    &format!("refund-{n}"),
-                    &body,
-                )
-                .await;
-            shared.record("refund", r.status, &r.text);
-        }
-        42..70 => {
-            let (from, to) = if rng.random_bool(0.5) {
-                ("COFFEE", "CINEMA")
-            } else {
-                ("CINEMA", "COFFEE")
-            };
-            let till = &tills[rng.random_range(0..tills.len())];
-            let q = till
-                .post(
-                    "/api/v1/exchange/quotes",
-                    &format!("quote-{n}"),
-                    &json!({"member_id": member, "from_program": from, "to_program": to,
-                            "from_points": rng.random_range(100..3_000).to_string()}),
-                )
-                .await;
-            shared.record("quote", q.status, &q.text);
-            if q.status == 201 {
-                let quote_id = q.json()["quote_id"].as_str().unwrap().to_owned();
-                let x = till
-                    .post(
-                        "/api/v1/exchange",
-                        &format!("exchange-{n}"),
-                        &json!({"quote_id": quote_id}),
-                    )
-                    .await;
-                shared.record("exchange", x.status, &x.text);
-            }
-        }
-        70..85 => {
-            // The ticket is ¥30.00 or 1,500 CINEMA points: 2 fen a point.
-            let points: i64 = rng.random_range(1..=1_500);
-            let cash_fen = (1_500 - points) * 2;
-            let r = tills[1]
-                .post(
-                    "/api/v1/redemptions",
-                    &format!("redeem-{n}"),
-                    &json!({"member_id": member, "reward_id": reward_id,
-                            "pay": [{"program": "CINEMA", "points": points.to_string()}],
-                            "cash_cny": format!("{}.{:02}", cash_fen / 100, cash_fen % 100)}),
-                )
-                .await;
-            shared.record("redeem", r.status, &r.text);
-            if r.status == 201 {
-                shared
-                    .vouchers
-                    .lock()
-                    .unwrap()
-                    .push(r.json()["redemption_id"].as_i64().unwrap());
-            }
-        }
-        _ => {
-            let picked = {
-                let mut vouchers = shared.vouchers.lock().unwrap();
-                (!vouchers.is_empty()).then(|| {
-                    let i = rng.random_range(0..vouchers.len());
-                    vouchers.swap_remove(i)
-                })
-            };
-            let Some(id) = picked else { return };
-            let action = if rng.random_bool(0.5) {
-                "fulfil"
-            } else {
-                "cancel"
-            };
-            let r = tills[1]
-                .post(
-                    &format!("/api/v1/redemptions/{id}/{action}"),
-                    &format!("{action}-{n}"),
-                    &json!({}),
-                )
-                .await;
-            shared.record(action, r.status, &r.text);
-        }
+        0..30 => earn(tills, shared, rng, member, n).await,
+        30..42 => refund(tills, shared, rng, n).await,
+        42..70 => exchange(tills, shared, rng, member, n).await,
+        70..85 => redeem(tills, shared, rng, member, reward_id, n).await,
+        _ => resolve(tills, shared, rng, n).await,
     }
+}
+
+/// A purchase at either partner; the order is kept for refunds.
+async fn earn(tills: &[ApiClient], shared: &Shared, rng: &mut StdRng, member: i64, n: u64) {
+    let which = rng.random_range(0..tills.len());
+    let order_id = format!("SOAK-{n}");
+    let amount = format!(
+        "{}.{:02}",
+        rng.random_range(1..3_000),
+        rng.random_range(0..100)
+    );
+    let r = tills[which]
+        .post(
+            "/api/v1/earn",
+            &format!("earn-{n}"),
+            &json!({"member_id": member, "order_id": order_id, "amount_cny": amount}),
+        )
+        .await;
+    shared.record("earn", r.status, &r.text);
+    if r.status == 201 {
+        shared.orders.lock().unwrap().push((which, order_id));
+    }
+}
+
+/// A full or partial refund of an order some client made.
+async fn refund(tills: &[ApiClient], shared: &Shared, rng: &mut StdRng, n: u64) {
+    let picked = {
+        let orders = shared.orders.lock().unwrap();
+        (!orders.is_empty()).then(|| orders[rng.random_range(0..orders.len())].clone())
+    };
+    let Some((which, order_id)) = picked else {
+        return;
+    };
+    let body = if rng.random_bool(0.5) {
+        json!({})
+    } else {
+        json!({"amount_cny": format!("{}.00", rng.random_range(1..500))})
+    };
+    let r = tills[which]
+        .post(
+            &format!("/api/v1/earn/{order_id}/refund"),
+            &format!("refund-{n}"),
+            &body,
+        )
+        .await;
+    shared.record("refund", r.status, &r.text);
+}
+
+/// A quote in either direction, executed at once.
+async fn exchange(tills: &[ApiClient], shared: &Shared, rng: &mut StdRng, member: i64, n: u64) {
+    let (from, to) = if rng.random_bool(0.5) {
+        ("COFFEE", "CINEMA")
+    } else {
+        ("CINEMA", "COFFEE")
+    };
+    let till = &tills[rng.random_range(0..tills.len())];
+    let q = till
+        .post(
+            "/api/v1/exchange/quotes",
+            &format!("quote-{n}"),
+            &json!({"member_id": member, "from_program": from, "to_program": to,
+                        "from_points": rng.random_range(100..3_000).to_string()}),
+        )
+        .await;
+    shared.record("quote", q.status, &q.text);
+    if q.status == 201 {
+        let quote_id = q.json()["quote_id"].as_str().unwrap().to_owned();
+        let x = till
+            .post(
+                "/api/v1/exchange",
+                &format!("exchange-{n}"),
+                &json!({"quote_id": quote_id}),
+            )
+            .await;
+        shared.record("exchange", x.status, &x.text);
+    }
+}
+
+/// The movie ticket, paid with CINEMA points and cash.
+async fn redeem(
+    tills: &[ApiClient],
+    shared: &Shared,
+    rng: &mut StdRng,
+    member: i64,
+    reward_id: i64,
+    n: u64,
+) {
+    // The ticket is ¥30.00 or 1,500 CINEMA points: 2 fen a point.
+    let points: i64 = rng.random_range(1..=1_500);
+    let cash_fen = (1_500 - points) * 2;
+    let r = tills[1]
+        .post(
+            "/api/v1/redemptions",
+            &format!("redeem-{n}"),
+            &json!({"member_id": member, "reward_id": reward_id,
+                        "pay": [{"program": "CINEMA", "points": points.to_string()}],
+                        "cash_cny": format!("{}.{:02}", cash_fen / 100, cash_fen % 100)}),
+        )
+        .await;
+    shared.record("redeem", r.status, &r.text);
+    if r.status == 201 {
+        shared
+            .vouchers
+            .lock()
+            .unwrap()
+            .push(r.json()["redemption_id"].as_i64().unwrap());
+    }
+}
+
+/// A held voucher served or called off.
+async fn resolve(tills: &[ApiClient], shared: &Shared, rng: &mut StdRng, n: u64) {
+    let picked = {
+        let mut vouchers = shared.vouchers.lock().unwrap();
+        (!vouchers.is_empty()).then(|| {
+            let i = rng.random_range(0..vouchers.len());
+            vouchers.swap_remove(i)
+        })
+    };
+    let Some(id) = picked else { return };
+    let action = if rng.random_bool(0.5) {
+        "fulfil"
+    } else {
+        "cancel"
+    };
+    let r = tills[1]
+        .post(
+            &format!("/api/v1/redemptions/{id}/{action}"),
+            &format!("{action}-{n}"),
+            &json!({}),
+        )
+        .await;
+    shared.record(action, r.status, &r.text);
 }
