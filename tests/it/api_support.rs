@@ -197,8 +197,15 @@ pub struct ApiClient {
 
 impl ApiClient {
     pub fn new(app: &TestApp, partner: &Partner) -> Self {
+        // A pooled connection idle for the server's keep-alive (actix: 5 s) may be
+        // closed by the server just as the client reuses it; a partner's client
+        // retires idle connections sooner, as this one does.
+        let client = reqwest::Client::builder()
+            .pool_idle_timeout(std::time::Duration::from_secs(2))
+            .build()
+            .expect("a plain HTTP client");
         Self {
-            client: reqwest::Client::new(),
+            client,
             address: app.address.clone(),
             key_id: partner.key_id.clone(),
             secret: partner.secret.clone(),
