@@ -22,8 +22,11 @@ use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use serde_json::json;
 
+use thirtyfour::By;
+
 use crate::{
     api_support::{ApiClient, Partner, partner},
+    browser::{element, screenshot_path, sign_in, switch_language},
     exchange_support::{earn_points, keys, points},
     harness::{Browser, TestApp, TestDb, spawn_app},
     ledger_support::{assert_lots_match_wallets, assert_verified, submit_one},
@@ -688,4 +691,58 @@ fn an_exit_is_refused_without_a_sensible_notice_or_from_a_merchant_already_leavi
         exit::start(conn, &system(), m, "停业", 30),
         Err(exit::ExitError::WrongStatus)
     ));
+}
+
+/// The exit card on the platform's merchant page and the notice on a member's
+/// points page, in a real Chromium, in Chinese and English, at 1366 and 390
+/// pixels wide; the screenshots go to target/screenshots/ for a person to look at.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_exit_card_and_the_members_notice_show_in_both_languages_and_widths() {
+    let a = miles_and_hotel().await;
+    {
+        let conn = &mut a.app.db.conn();
+        exit::start(conn, &system(), a.miles.merchant_id, "合同到期不再续约", 30).unwrap();
+        operator(conn, "ops@alliance.test", OperatorRole::Operator);
+    }
+    let merchant_page = format!("/platform/merchants/{}", a.miles.merchant_id);
+    let pages = [
+        (
+            "platform",
+            "ops@alliance.test",
+            merchant_page.as_str(),
+            By::Id("exit-stage"),
+            "platform-merchant-exit",
+        ),
+        (
+            "consumer",
+            "13800000001",
+            "/consumer/points",
+            By::ClassName("exit-notice"),
+            "consumer-points-exit",
+        ),
+    ];
+    for (portal, who, path, marker, shot) in pages {
+        let browser = crate::browser::Browser::launch().await;
+        let driver = browser.driver();
+        sign_in(&a.app, driver, portal, who).await;
+        driver.goto(a.app.url(path)).await.unwrap();
+        for language in ["zh", "en"] {
+            if language == "en" {
+                switch_language(driver).await;
+            }
+            let shown = element(driver, marker.clone()).await.text().await.unwrap();
+            assert!(
+                !shown.trim().is_empty(),
+                "{portal} {language}: the exit is shown"
+            );
+            for width in [1366, 390] {
+                driver.set_window_rect(0, 0, width, 1000).await.unwrap();
+                driver
+                    .screenshot(&screenshot_path(&format!("{shot}-{language}-{width}")))
+                    .await
+                    .unwrap();
+            }
+        }
+        browser.quit().await;
+    }
 }
