@@ -42,8 +42,8 @@ fn seeded_sequences_break_no_invariant_and_fail_no_request() {
     assert!(report.failure.is_none(), "{report}");
     assert_eq!(report.seeds, args.seeds);
     assert!(
-        report.done > report.steps,
-        "most steps did something: {report}"
+        report.done * 2 > report.steps,
+        "at least half the steps did something: {report}"
     );
 }
 
