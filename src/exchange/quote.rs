@@ -216,7 +216,7 @@ fn source_json(source: &Source) -> serde_json::Value {
 }
 
 /// The member's points of `program` they may spend now (posted less held).
-pub(super) fn available(
+pub fn available(
     conn: &mut PgConnection,
     member_id: i64,
     program: &str,

@@ -11,12 +11,11 @@ use serde_json::json;
 
 use crate::{
     approval::{self, Policy},
-    chart,
     clock::SimClock,
     crypto::Keys,
     db::schema::{earn_orders, redemptions, rewards},
     deposit::{self, NewTopup},
-    domain::{actor::Actor, money::Money, points::ProgramCode, rate::Rate, shanghai},
+    domain::{actor::Actor, money::Money, rate::Rate, shanghai},
     earn::{self, EarnRequest, OrderId, Source},
     exchange::{self, Executor, QuoteRequest, overrides},
     ledger, merchant,
@@ -97,7 +96,6 @@ pub fn run(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome {
 
 /// Purchases and refunds, as a till or the partner API sends them.
 fn earning(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome {
-    let member = |i: usize| cx.world.members[i % cx.world.members.len()];
     let system = Actor::system("simulator");
     match *op {
         Op::Earn {
@@ -105,11 +103,11 @@ fn earning(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome {
             merchant,
             fen,
         } => {
-            let merchant = &cx.world.merchants[merchant % cx.world.merchants.len()];
+            let merchant = cx.world.merchant(merchant);
             let request = EarnRequest {
                 merchant_id: merchant.id,
                 order_id: OrderId::parse(&format!("SIM-{}", cx.next())).expect("a plain order id"),
-                member_id: member(m),
+                member_id: cx.world.member(m),
                 amount: Money::from_fen(fen),
                 occurred_at: None,
                 store_id: None,
@@ -130,7 +128,7 @@ fn earning(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome {
             share_bp,
         } => {
             let orders: Vec<(i64, String, i64, i64)> = match earn_orders::table
-                .filter(earn_orders::member_id.eq(member(m)))
+                .filter(earn_orders::member_id.eq(cx.world.member(m)))
                 .filter(earn_orders::refunded_fen.lt(earn_orders::amount_fen))
                 .order(earn_orders::id.desc())
                 .select((
@@ -164,7 +162,6 @@ fn earning(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome {
 
 /// Quotes and executions, as a member's app or the partner API asks.
 fn exchanging(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome {
-    let member = |i: usize| cx.world.members[i % cx.world.members.len()];
     let system = Actor::system("simulator");
     match *op {
         Op::Exchange {
@@ -179,8 +176,8 @@ fn exchanging(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome {
                 &programs[from % programs.len()],
                 &programs[to % programs.len()],
             );
-            let member_id = member(m);
-            let available = match available(conn, member_id, from) {
+            let member_id = cx.world.member(m);
+            let available = match exchange::quote::available(conn, member_id, from) {
                 Ok(points) => points,
                 Err(e) => return failed(e),
             };
@@ -238,7 +235,6 @@ fn exchanging(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome {
 
 /// Orders, serving and calling off vouchers.
 fn redeeming(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome {
-    let member = |i: usize| cx.world.members[i % cx.world.members.len()];
     let system = Actor::system("simulator");
     match *op {
         Op::Redeem {
@@ -250,7 +246,7 @@ fn redeeming(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome {
             else {
                 return Outcome::Skipped;
             };
-            let member_id = member(m);
+            let member_id = cx.world.member(m);
             let (pay, cash) = match payment(conn, member_id, reward_id, pay) {
                 Ok(Some(payment)) => payment,
                 Ok(None) => return Outcome::Skipped,
@@ -272,7 +268,7 @@ fn redeeming(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome {
         }
         Op::Fulfil { member: m, pick } | Op::Cancel { member: m, pick } => {
             let held: Vec<(i64, i64, String)> = match redemptions::table
-                .filter(redemptions::member_id.eq(member(m)))
+                .filter(redemptions::member_id.eq(cx.world.member(m)))
                 .filter(redemptions::status.eq("held"))
                 .order(redemptions::id.desc())
                 .select((
@@ -292,7 +288,7 @@ fn redeeming(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome {
             let result = if matches!(op, Op::Fulfil { .. }) {
                 redemption::fulfil(conn, merchant_id, &voucher, None, &system)
             } else {
-                redemption::cancel(conn, member(m), id, &system)
+                redemption::cancel(conn, cx.world.member(m), id, &system)
             };
             sorted(result, redemption::RedeemError::is_client_error, |r| {
                 format!("voucher {} {}", r.voucher_code, r.status)
@@ -308,7 +304,7 @@ fn merchant_money(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome
     match *op {
         Op::PayCollection { merchant, share_bp } => {
             use settlement::collection::{self, CollectionError};
-            let merchant = &cx.world.merchants[merchant % cx.world.merchants.len()];
+            let merchant = cx.world.merchant(merchant);
             let open = match collection::list(conn, true, 1_000) {
                 Ok(open) => open,
                 Err(e) => return failed(e),
@@ -340,7 +336,7 @@ fn merchant_money(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome
             )
         }
         Op::TopUp { merchant, fen } => {
-            let merchant = &cx.world.merchants[merchant % cx.world.merchants.len()];
+            let merchant = cx.world.merchant(merchant);
             let new = NewTopup {
                 amount: Money::from_fen(fen),
                 bank_reference: format!("SIM{}", cx.next()),
@@ -357,7 +353,7 @@ fn merchant_money(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome
             )
         }
         Op::Deduct { merchant, fen } => {
-            let merchant = &cx.world.merchants[merchant % cx.world.merchants.len()];
+            let merchant = cx.world.merchant(merchant);
             let registry = startup::approval_registry();
             let requested = deposit::request_deduction(
                 conn,
@@ -386,7 +382,7 @@ fn merchant_standing(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outc
             merchant,
             notice_days,
         } => {
-            let merchant = &cx.world.merchants[merchant % cx.world.merchants.len()];
+            let merchant = cx.world.merchant(merchant);
             sorted(
                 merchant::exit::start(
                     conn,
@@ -400,7 +396,7 @@ fn merchant_standing(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outc
             )
         }
         Op::RefundDeposit { merchant } => {
-            let merchant = &cx.world.merchants[merchant % cx.world.merchants.len()];
+            let merchant = cx.world.merchant(merchant);
             sorted(
                 deposit::refund(conn, &cx.world.maker, merchant.id),
                 |e| e.refusal_key().is_some(),
@@ -412,7 +408,7 @@ fn merchant_standing(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outc
             sell_bp,
             buy_bp,
         } => {
-            let code = &cx.world.merchants[program % cx.world.merchants.len()].program;
+            let code = &cx.world.merchant(program).program;
             let settlement = match crate::program::by_code(conn, code) {
                 Ok(Some(program)) => program.settlement_value,
                 Ok(None) => return Outcome::Skipped,
@@ -488,17 +484,6 @@ fn payment(
             Ok(Some((vec![(program.code, price)], Money::ZERO)))
         }
     }
-}
-
-/// The member's points of `program` they may spend now (posted less held).
-fn available(conn: &mut PgConnection, member_id: i64, program: &str) -> anyhow::Result<i64> {
-    let code = ProgramCode::parse(program)?;
-    Ok(
-        match ledger::find_account(conn, &chart::member_wallet(member_id, &code).code)? {
-            Some(account) => ledger::balance(conn, account.id)?.available(),
-            None => 0,
-        },
-    )
 }
 
 /// One approver is enough for any amount: the simulator plays one maker and one checker.

@@ -109,6 +109,16 @@ fn admin(server: &ServerUrl) -> anyhow::Result<PgConnection> {
 }
 
 impl World {
+    /// The member an operation's index names (indices wrap around).
+    pub fn member(&self, index: usize) -> i64 {
+        self.members[index % self.members.len()]
+    }
+
+    /// The merchant an operation's index names (indices wrap around).
+    pub fn merchant(&self, index: usize) -> &Merchant {
+        &self.merchants[index % self.merchants.len()]
+    }
+
     fn load(conn: &mut PgConnection, start: DateTime<Utc>) -> anyhow::Result<Self> {
         let merchants: Vec<Merchant> = programs::table
             .inner_join(merchants::table)
