@@ -1,7 +1,7 @@
 //! Configuration from environment variables, with development defaults that a
 //! production deployment must replace.
 
-use std::{env, fmt, net::SocketAddr};
+use std::{env, fmt, net::SocketAddr, time::Duration};
 
 use secrecy::{ExposeSecret, SecretString};
 
@@ -18,6 +18,8 @@ const DEFAULT_UPLOAD_DIR: &str = "./data/uploads";
 const DEFAULT_MAIL_FROM: &str = "积分联盟 Alliance <noreply@alliance.example.cn>";
 /// Signed partner-API requests per key per minute (bursts up to the same number).
 const DEFAULT_API_RATE_PER_MINUTE: u32 = 600;
+/// actix's own default: long enough for any request we serve.
+const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
 /// A secret key shorter than this cannot carry 256 bits of entropy.
 const MIN_SECRET_KEY_LEN: usize = 32;
 
@@ -34,6 +36,12 @@ pub struct Config {
     pub secret_key: SecretString,
     pub environment: Environment,
     pub database_pool_size: u32,
+    /// Statement and lock timeouts of the server's connections, and how long a
+    /// request waits for one (`ALLIANCE_DATABASE_*_MS`).
+    pub database_limits: crate::db::Limits,
+    /// How long a stopping server lets requests in flight finish
+    /// (`ALLIANCE_SHUTDOWN_TIMEOUT_S`).
+    pub shutdown_timeout: std::time::Duration,
     /// Where links in emails point, e.g. `https://alliance.example.cn`.
     pub public_url: String,
     /// `smtp://` or `smtps://` URL (lettre's format); without it mail is written
@@ -150,6 +158,39 @@ impl Config {
                 reason: format!("'{raw}' is not a positive whole number"),
             })?,
         };
+        let defaults = crate::db::Limits::default();
+        let database_limits = crate::db::Limits {
+            statement_timeout: duration(
+                &lookup,
+                "ALLIANCE_DATABASE_STATEMENT_TIMEOUT_MS",
+                Unit::Millis,
+                defaults.statement_timeout,
+            )?,
+            lock_timeout: duration(
+                &lookup,
+                "ALLIANCE_DATABASE_LOCK_TIMEOUT_MS",
+                Unit::Millis,
+                defaults.lock_timeout,
+            )?,
+            pool_wait: duration(
+                &lookup,
+                "ALLIANCE_DATABASE_POOL_WAIT_MS",
+                Unit::Millis,
+                defaults.pool_wait,
+            )?,
+        };
+        if database_limits.lock_timeout > database_limits.statement_timeout {
+            return Err(ConfigError::Invalid {
+                name: "ALLIANCE_DATABASE_LOCK_TIMEOUT_MS",
+                reason: "must not be longer than ALLIANCE_DATABASE_STATEMENT_TIMEOUT_MS".to_owned(),
+            });
+        }
+        let shutdown_timeout = duration(
+            &lookup,
+            "ALLIANCE_SHUTDOWN_TIMEOUT_S",
+            Unit::Seconds,
+            DEFAULT_SHUTDOWN_TIMEOUT,
+        )?;
         Ok(Self {
             database_url: database_url
                 .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned())
@@ -160,6 +201,8 @@ impl Config {
                 .into(),
             environment,
             database_pool_size,
+            database_limits,
+            shutdown_timeout,
             public_url,
             smtp_url: lookup("ALLIANCE_SMTP_URL").map(Into::into),
             outbox_dir: directory(lookup("ALLIANCE_OUTBOX_DIR"), DEFAULT_OUTBOX_DIR),
@@ -182,6 +225,36 @@ impl Config {
     pub fn cookies_secure(&self) -> bool {
         self.public_url.starts_with("https://")
     }
+}
+
+#[derive(Clone, Copy)]
+enum Unit {
+    Millis,
+    Seconds,
+}
+
+/// A positive whole number of `unit`s, or the default.
+fn duration(
+    lookup: impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    unit: Unit,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    let Some(raw) = lookup(name) else {
+        return Ok(default);
+    };
+    let n: u64 = raw
+        .parse()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| ConfigError::Invalid {
+            name,
+            reason: format!("'{raw}' is not a positive whole number"),
+        })?;
+    Ok(match unit {
+        Unit::Millis => Duration::from_millis(n),
+        Unit::Seconds => Duration::from_secs(n),
+    })
 }
 
 /// A directory setting, or its default.
@@ -270,6 +343,33 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    #[test]
+    fn database_limits_are_positive_and_the_lock_timeout_fits_the_statement_timeout() {
+        let config = config_from(&[("ALLIANCE_DATABASE_LOCK_TIMEOUT_MS", "500")]).unwrap();
+        assert_eq!(
+            config.database_limits.lock_timeout,
+            Duration::from_millis(500)
+        );
+        assert_eq!(
+            config.database_limits.statement_timeout,
+            crate::db::Limits::default().statement_timeout
+        );
+        for (name, bad) in [
+            ("ALLIANCE_DATABASE_STATEMENT_TIMEOUT_MS", "0"),
+            ("ALLIANCE_DATABASE_POOL_WAIT_MS", "soon"),
+            ("ALLIANCE_SHUTDOWN_TIMEOUT_S", "-3"),
+        ] {
+            let err = config_from(&[(name, bad)]).unwrap_err();
+            assert!(err.to_string().contains(name), "{err}");
+        }
+        let err = config_from(&[
+            ("ALLIANCE_DATABASE_STATEMENT_TIMEOUT_MS", "1000"),
+            ("ALLIANCE_DATABASE_LOCK_TIMEOUT_MS", "2000"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("LOCK_TIMEOUT"), "{err}");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Builds the HTTP server: shared state, middleware, routes and the background
 //! jobs.
 
-use std::{net::TcpListener, sync::Arc};
+use std::{net::TcpListener, sync::Arc, time::Duration};
 
 use actix_session::{
     SessionMiddleware,
@@ -11,7 +11,9 @@ use actix_web::{
     App, HttpResponse, HttpServer,
     cookie::{Key, SameSite},
     dev::Server,
-    get, web,
+    get,
+    middleware::from_fn,
+    web,
 };
 use anyhow::Context;
 use tracing_actix_web::TracingLogger;
@@ -27,17 +29,31 @@ use crate::{
     exchange, export, jobs, onboarding,
     people::operator,
     portals, settlement,
-    web::{security, session::PgSessionStore, state::AppState},
+    web::{
+        availability::{self, Drain},
+        security,
+        session::PgSessionStore,
+        state::AppState,
+    },
 };
 
 /// A signed-in session ends after this long without a request.
 const SESSION_IDLE_HOURS: i64 = 8;
+
+/// How long a stopping server keeps serving (with `/readyz` at 503 and every
+/// connection closed after its response) before it stops accepting: time for
+/// a load balancer to notice and for clients to leave their kept-alive
+/// connections.
+const DRAIN_GRACE: Duration = Duration::from_secs(2);
 
 /// A server bound to its port but not yet running.
 #[allow(missing_debug_implementations)] // actix's Server is not Debug
 pub struct Application {
     port: u16,
     server: Server,
+    jobs: jobs::Jobs,
+    drain: Drain,
+    shutdown_timeout: Duration,
 }
 
 /// Every action an approval can run, by kind.
@@ -70,11 +86,17 @@ impl Application {
         // crate links); any reqwest client in the process uses this default. An
         // Err means one is installed already, e.g. by an earlier build in tests.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let pool = db::pool(config.database_url(), config.database_pool_size)?;
+        let (pool, gate) = db::serving_pool(
+            config.database_url(),
+            config.database_pool_size,
+            config.database_limits,
+        )?;
         let keys = Keys::derive(config.secret_key());
         let cookie_key = Key::from(&keys.cookie_key_bytes());
+        let drain = Drain::default();
         let state = web::Data::new(AppState {
             pool: pool.clone(),
+            gate,
             keys: Arc::new(keys),
             mailer: Arc::new(mailer),
             public_url: config.public_url.as_str().into(),
@@ -85,13 +107,14 @@ impl Application {
             api_limiter: Arc::new(api::RateLimiter::per_minute(config.api_rate_per_minute)),
             upload_dir: config.upload_dir.as_path().into(),
             exports: export::Runner::new(&pool),
+            drain: drain.clone(),
         });
         let listener = TcpListener::bind(config.bind)
             .with_context(|| format!("cannot listen on {}", config.bind))?;
         let port = listener.local_addr()?.port();
         let secure_cookies = config.cookies_secure();
         let development = config.environment == crate::config::Environment::Development;
-        jobs::spawn(&state);
+        let jobs = jobs::spawn(&state);
         let server = HttpServer::new(move || {
             let sessions =
                 SessionMiddleware::builder(PgSessionStore::new(pool.clone()), cookie_key.clone())
@@ -107,6 +130,7 @@ impl Application {
                     .build();
             App::new()
                 .wrap(sessions)
+                .wrap(from_fn(availability::guard))
                 .wrap(security::headers())
                 .wrap(TracingLogger::default())
                 .app_data(state.clone())
@@ -122,16 +146,77 @@ impl Application {
                 .configure(portals::routes)
         })
         .listen(listener)?
+        // Stopping is ours to run (see `run_until_stopped`), not actix's.
+        .disable_signals()
+        .shutdown_timeout(config.shutdown_timeout.as_secs())
         .run();
-        Ok(Self { port, server })
+        Ok(Self {
+            port,
+            server,
+            jobs,
+            drain,
+            shutdown_timeout: config.shutdown_timeout,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
+    /// Serves until the process ends (tests run servers this way).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        self.run_until(std::future::pending()).await
+    }
+
+    /// Serves until `stop` resolves (`stop_requested` for a real server), then
+    /// stops without dropping a request: drains for `DRAIN_GRACE`, stops
+    /// accepting, lets requests in flight finish (up to the shutdown timeout)
+    /// and lets each job finish the pass it is in.
+    pub async fn run_until(self, stop: impl Future<Output = ()>) -> std::io::Result<()> {
+        let Self {
+            server,
+            jobs,
+            drain,
+            shutdown_timeout,
+            ..
+        } = self;
+        let handle = server.handle();
+        let mut serving = tokio::spawn(server);
+        tokio::select! {
+            served = &mut serving => {
+                jobs.stop().await;
+                return served.map_err(std::io::Error::other)?;
+            }
+            () = stop => {}
+        }
+        tracing::info!("stop requested: draining requests in flight");
+        drain.start();
+        tokio::time::sleep(DRAIN_GRACE.min(shutdown_timeout)).await;
+        handle.stop(true).await;
+        jobs.stop().await;
+        let served = serving.await.map_err(std::io::Error::other)?;
+        tracing::info!("stopped");
+        served
+    }
+}
+
+/// SIGTERM (how service managers stop a process) or SIGINT (Ctrl-C).
+pub async fn stop_requested() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        _ => {
+            tracing::error!("cannot listen for stop signals: stop the process with SIGKILL");
+            std::future::pending::<()>().await;
+        }
     }
 }
 
@@ -141,9 +226,18 @@ async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
 }
 
-/// The database answers and has every migration this binary expects.
+/// The database answers and has every migration this binary expects, and the
+/// server is not stopping.
 #[get("/readyz")]
-async fn readyz(pool: web::Data<PgPool>) -> Result<HttpResponse, AppError> {
+async fn readyz(
+    pool: web::Data<PgPool>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    if state.drain.is_draining() {
+        return Err(AppError::Unavailable(anyhow::anyhow!(
+            "the server is stopping"
+        )));
+    }
     let current = web::block(move || -> anyhow::Result<bool> {
         let mut conn = pool.get()?;
         db::migrations_current(&mut conn).map_err(|e| anyhow::anyhow!(e))

@@ -101,13 +101,10 @@ pub async fn db<T: Send + 'static>(
     state: &AppState,
     work: impl FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    let pool = state.pool.clone();
-    web::block(move || {
-        let mut conn = pool.get().map_err(|e| ApiError::Internal(e.into()))?;
-        work(&mut conn)
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.into()))?
+    let gate = state.gate.clone();
+    web::block(move || gate.run(work).map_err(ApiError::Unavailable)?)
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?
 }
 
 /// The middleware: verifies the signature and puts the `Caller` in the

@@ -22,6 +22,7 @@ use actix_web::{middleware::from_fn, web};
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
 
 pub use openapi::document;
+pub use problem::{locale_of, unavailable};
 pub use rate_limit::RateLimiter;
 
 use problem::ApiError;

@@ -13,7 +13,10 @@ use actix_web::{
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::i18n::Locale;
+use crate::{
+    db::{Outage, outage},
+    i18n::Locale,
+};
 
 pub const CONTENT_TYPE: &str = "application/problem+json";
 /// Problem types are URNs: they name the kind of problem without promising a
@@ -124,13 +127,18 @@ pub enum ApiError {
     RateLimited { retry_after_seconds: u64 },
     #[error("refused: {0:?}")]
     Refused(Box<dyn Refusal>),
+    #[error(transparent)]
+    Unavailable(#[from] Outage),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
 
 impl From<diesel::result::Error> for ApiError {
     fn from(e: diesel::result::Error) -> Self {
-        Self::Internal(e.into())
+        match Outage::of_error(&e) {
+            Some(outage) => Self::Unavailable(outage),
+            None => Self::Internal(e.into()),
+        }
     }
 }
 
@@ -156,6 +164,7 @@ impl ApiError {
             Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::RateLimited { .. } => "rate_limited",
             Self::Refused(refusal) => refusal.code(),
+            Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
         }
     }
@@ -173,6 +182,7 @@ impl ApiError {
             Self::IdempotencyKeyReused => StatusCode::CONFLICT,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Refused(refusal) => refusal.status(),
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -229,11 +239,15 @@ impl ApiError {
     /// The response in `locale`, without logging (for an error already logged).
     pub fn render(&self, locale: Locale) -> HttpResponse {
         let mut response = HttpResponse::build(self.status());
-        if let Self::RateLimited {
-            retry_after_seconds,
-        } = self
-        {
-            response.insert_header((header::RETRY_AFTER, retry_after_seconds.to_string()));
+        let retry_after = match self {
+            Self::RateLimited {
+                retry_after_seconds,
+            } => Some(*retry_after_seconds),
+            Self::Unavailable(_) => Some(outage::RETRY_AFTER_SECONDS),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
         response
             .content_type(CONTENT_TYPE)
@@ -251,6 +265,12 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse<BoxBody> {
         self.response(Locale::default())
     }
+}
+
+/// The 503 problem for a request the database could not serve before it
+/// reached a handler.
+pub fn unavailable(locale: Locale, outage: Outage) -> HttpResponse {
+    ApiError::Unavailable(outage).render(locale)
 }
 
 /// The language problems are written in: `Accept-Language`, Chinese otherwise.

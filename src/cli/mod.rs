@@ -272,7 +272,7 @@ fn serve(config: &Config) -> anyhow::Result<ExitCode> {
     runtime.block_on(async {
         let app = Application::build(config)?;
         tracing::info!(port = app.port(), environment = %config.environment, "Alliance is listening");
-        app.run_until_stopped().await?;
+        app.run_until(crate::startup::stop_requested()).await?;
         Ok(ExitCode::SUCCESS)
     })
 }

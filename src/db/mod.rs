@@ -1,6 +1,9 @@
 //! The PostgreSQL pool, the embedded migrations and the generated schema.
 
+pub mod outage;
 pub mod schema;
+
+pub use outage::{Gate, Limits, Outage, lift_statement_timeout, serving_pool};
 
 use std::time::Duration;
 
@@ -17,8 +20,9 @@ pub type PooledPg = PooledConnection<ConnectionManager<PgConnection>>;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Builds the pool once at start-up. Connections are opened lazily so that the
-/// server can start (and report not-ready) while the database is still down.
+/// A pool for tools and tests: no statement or lock timeout. The server's pool
+/// is [`serving_pool`]. Connections are opened lazily, so either can be built
+/// while the database is still down.
 pub fn pool(database_url: &str, max_size: u32) -> Result<PgPool, diesel::r2d2::PoolError> {
     Pool::builder()
         .max_size(max_size)

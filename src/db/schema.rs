@@ -836,6 +836,7 @@ diesel::table! {
         payout_fen -> Int8,
         owed_fen -> Int8,
         exceptions -> Jsonb,
+        interrupted_at -> Nullable<Timestamptz>,
     }
 }
 

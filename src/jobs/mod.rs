@@ -179,8 +179,27 @@ fn verify_ledger(state: &AppState) -> anyhow::Result<usize> {
     Ok(report.findings.len())
 }
 
+/// The periodic jobs of a running server.
+#[derive(Debug)]
+pub struct Jobs {
+    stop: tokio::sync::watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Jobs {
+    /// Lets each job finish the pass it is in, then ends them all.
+    pub async fn stop(self) {
+        self.stop.send_replace(true);
+        for task in self.tasks {
+            if let Err(e) = task.await {
+                tracing::error!(error = %e, "a periodic job did not stop cleanly");
+            }
+        }
+    }
+}
+
 /// Starts every periodic job on the current Tokio runtime.
-pub fn spawn(state: &AppState) {
+pub fn spawn(state: &AppState) -> Jobs {
     // Exports a stopped process left unfinished fail at once rather than a
     // period from now: their pages would refresh for nothing until then.
     let pool = state.pool.clone();
@@ -198,8 +217,10 @@ pub fn spawn(state: &AppState) {
             ),
         }
     });
-    for job in JOBS {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let tasks = JOBS.map(|job| {
         let state = state.clone();
+        let mut stopped = stopped.clone();
         tokio::spawn(async move {
             // The first pass waits one period: a server that has just started has
             // nothing urgent to do, and its database may still be settling.
@@ -207,7 +228,11 @@ pub fn spawn(state: &AppState) {
             let mut interval = tokio::time::interval_at(start, job.every);
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
-                interval.tick().await;
+                // A stop is heard between passes: a pass runs to its end.
+                tokio::select! {
+                    _ = interval.tick() => {}
+                    _ = stopped.wait_for(|stop| *stop) => break,
+                }
                 let state = state.clone();
                 match tokio::task::spawn_blocking(move || (job.run)(&state)).await {
                     Ok(Ok(0)) => {}
@@ -220,7 +245,11 @@ pub fn spawn(state: &AppState) {
                     Err(e) => tracing::error!(job = job.name, error = %e, "periodic job panicked"),
                 }
             }
-        });
+        })
+    });
+    Jobs {
+        stop,
+        tasks: tasks.into(),
     }
 }
 

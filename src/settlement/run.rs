@@ -7,6 +7,12 @@
 //!
 //! A run settles only what has ended: a `through` date after today (Shanghai,
 //! by `clock::now()`) is refused before anything is written.
+//!
+//! A run holds a session-level advisory lock named after it while it runs, so
+//! a process that dies mid-run lets go of it with its connection. Every run
+//! first marks the runs that are unfinished and unlocked as interrupted: their
+//! rows stop saying "running" forever, and what they settled stays settled
+//! (each statement is its own transaction), so the next run simply goes on.
 
 use std::time::Duration;
 
@@ -17,7 +23,10 @@ use serde_json::json;
 
 use crate::{
     crypto::Keys,
-    db::schema::{merchants, settlement_runs},
+    db::{
+        self,
+        schema::{merchants, settlement_runs},
+    },
     domain::{actor::Actor, money::Money, shanghai},
     jobs::lease,
 };
@@ -33,6 +42,14 @@ use super::{
 /// longer alone.
 const LEASE: &str = "settlement";
 const LEASE_TTL: Duration = Duration::from_mins(15);
+/// Advisory lock keys of runs in progress: this base plus the run's id.
+const RUN_LOCK_BASE: i64 = 0x7365_7474_0000_0000;
+
+/// The session-level advisory lock a run in progress holds (in `pg_locks`,
+/// `classid`/`objid` are its high and low halves).
+pub fn run_lock(run_id: i64) -> i64 {
+    RUN_LOCK_BASE + run_id
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trigger {
@@ -92,9 +109,37 @@ pub struct Run {
     pub owed_fen: i64,
     /// `[{merchant_id, error}]`.
     pub exceptions: serde_json::Value,
+    pub interrupted_at: Option<DateTime<Utc>>,
+}
+
+/// Where a run stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunState {
+    Running,
+    Finished,
+    /// Its process stopped before it finished.
+    Interrupted,
+}
+
+impl RunState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Finished => "finished",
+            Self::Interrupted => "interrupted",
+        }
+    }
 }
 
 impl Run {
+    pub fn state(&self) -> RunState {
+        match (self.finished_at, self.interrupted_at) {
+            (Some(_), _) => RunState::Finished,
+            (None, Some(_)) => RunState::Interrupted,
+            (None, None) => RunState::Running,
+        }
+    }
+
     pub fn payout(&self) -> Money {
         Money::from_fen(self.payout_fen)
     }
@@ -174,13 +219,63 @@ pub fn run(
     Ok(settle_ended(conn, keys, actor, request)?)
 }
 
-/// The run itself, for a `through` date that has begun.
+/// The run itself, for a `through` date that has begun. The run row, once
+/// made, is finished or marked interrupted on every way out.
 fn settle_ended(
     conn: &mut PgConnection,
     keys: &Keys,
     actor: &Actor,
     request: RunRequest,
 ) -> QueryResult<Summary> {
+    let interrupted = mark_interrupted(conn)?;
+    if interrupted > 0 {
+        tracing::warn!(
+            interrupted,
+            "settlement runs left unfinished were marked interrupted"
+        );
+    }
+    let mut summary = Summary::default();
+    let outcome = settle_all(conn, keys, actor, request, &mut summary);
+    if let Some(id) = summary.run {
+        if outcome.is_err() {
+            // Best effort: the next run marks it if this cannot.
+            let _ = diesel::update(settlement_runs::table.find(id))
+                .set(settlement_runs::interrupted_at.eq(diesel::dsl::now))
+                .execute(conn);
+        }
+        let _ = db::advisory_unlock(conn, run_lock(id));
+    }
+    outcome.map(|()| summary)
+}
+
+/// Marks runs that are unfinished and whose lock nobody holds as interrupted;
+/// returns how many.
+pub fn mark_interrupted(conn: &mut PgConnection) -> QueryResult<usize> {
+    let unfinished: Vec<i64> = settlement_runs::table
+        .filter(settlement_runs::finished_at.is_null())
+        .filter(settlement_runs::interrupted_at.is_null())
+        .select(settlement_runs::id)
+        .load(conn)?;
+    let mut marked = 0;
+    for id in unfinished {
+        if db::try_advisory_lock(conn, run_lock(id))? {
+            marked += diesel::update(settlement_runs::table.find(id))
+                .filter(settlement_runs::finished_at.is_null())
+                .set(settlement_runs::interrupted_at.eq(diesel::dsl::now))
+                .execute(conn)?;
+            db::advisory_unlock(conn, run_lock(id))?;
+        }
+    }
+    Ok(marked)
+}
+
+fn settle_all(
+    conn: &mut PgConnection,
+    keys: &Keys,
+    actor: &Actor,
+    request: RunRequest,
+    summary: &mut Summary,
+) -> QueryResult<()> {
     let merchant_ids: Vec<i64> = match request.merchant_id {
         Some(id) => vec![id],
         None => merchants::table
@@ -188,7 +283,6 @@ fn settle_ended(
             .select(merchants::id)
             .load(conn)?,
     };
-    let mut summary = Summary::default();
     let (mut payout, mut owed) = (0i64, 0i64);
     for merchant_id in merchant_ids {
         let periods = due_periods(conn, merchant_id, request.through)?;
@@ -234,17 +328,24 @@ fn settle_ended(
             ))
             .execute(conn)?;
     }
-    Ok(summary)
+    Ok(())
 }
 
+/// Records a run and takes its lock, which this connection holds until the
+/// run ends or the process dies. The lock is taken before the row commits, so
+/// no other run ever sees the row unlocked while this one lives.
 fn start(conn: &mut PgConnection, actor: &Actor, trigger: Trigger) -> QueryResult<i64> {
-    diesel::insert_into(settlement_runs::table)
-        .values((
-            settlement_runs::trigger.eq(trigger.as_str()),
-            settlement_runs::started_by.eq(&actor.label),
-        ))
-        .returning(settlement_runs::id)
-        .get_result(conn)
+    conn.transaction(|conn| {
+        let id = diesel::insert_into(settlement_runs::table)
+            .values((
+                settlement_runs::trigger.eq(trigger.as_str()),
+                settlement_runs::started_by.eq(&actor.label),
+            ))
+            .returning(settlement_runs::id)
+            .get_result(conn)?;
+        db::try_advisory_lock(conn, run_lock(id))?;
+        Ok(id)
+    })
 }
 
 /// The scheduler's pass: settles what ended by today, in the one process that

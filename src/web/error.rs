@@ -3,7 +3,7 @@
 //! request's language) and the cause goes to the log, never to the page.
 
 use actix_web::{
-    HttpResponse, ResponseError,
+    HttpRequest, HttpResponse, ResponseError,
     body::{BoxBody, MessageBody},
     dev::ServiceResponse,
     http::{StatusCode, header},
@@ -11,7 +11,11 @@ use actix_web::{
 };
 use askama::Template;
 
-use crate::domain::portal::Portal;
+use crate::{
+    db::{Outage, outage},
+    domain::portal::Portal,
+    i18n::Locale,
+};
 
 use super::{locale, page::Chrome, session};
 
@@ -27,13 +31,18 @@ pub enum WebError {
     SignInRequired { portal: Portal, next: String },
     #[error("bad request")]
     BadRequest,
+    #[error(transparent)]
+    Unavailable(#[from] Outage),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
 
 impl From<diesel::result::Error> for WebError {
     fn from(e: diesel::result::Error) -> Self {
-        Self::Internal(e.into())
+        match Outage::of_error(&e) {
+            Some(outage) => Self::Unavailable(outage),
+            None => Self::Internal(e.into()),
+        }
     }
 }
 
@@ -50,6 +59,7 @@ impl ResponseError for WebError {
             Self::Forbidden | Self::CsrfRejected => StatusCode::FORBIDDEN,
             Self::SignInRequired { .. } => StatusCode::SEE_OTHER,
             Self::BadRequest => StatusCode::BAD_REQUEST,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -65,6 +75,7 @@ impl ResponseError for WebError {
             Self::Internal(cause) => {
                 tracing::error!(error = format!("{cause:#}"), "request failed");
             }
+            Self::Unavailable(_) => return unavailable(),
             _ => {}
         }
         // Plain text here; `render_error_page` turns it into the translated page.
@@ -72,6 +83,66 @@ impl ResponseError for WebError {
             .content_type("text/plain; charset=utf-8")
             .body(self.to_string())
     }
+}
+
+/// 503 with `Retry-After`, in plain text for `render_error_page` to dress.
+pub fn unavailable() -> HttpResponse {
+    HttpResponse::ServiceUnavailable()
+        .insert_header((header::RETRY_AFTER, outage::RETRY_AFTER_SECONDS.to_string()))
+        .content_type("text/plain; charset=utf-8")
+        .body("service unavailable")
+}
+
+/// The translated page for `status`, keeping the `Retry-After` it came with.
+pub fn error_page(
+    req: &HttpRequest,
+    status: StatusCode,
+    retry_after: Option<header::HeaderValue>,
+) -> HttpResponse {
+    let csrf_token = actix_session::SessionExt::get_session(req)
+        .get::<String>(session::CSRF)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    error_page_in(locale::from_request(req), csrf_token, status, retry_after)
+}
+
+/// The page for `status` in `locale`, for when the request is no longer at
+/// hand (its forms carry `csrf_token`).
+pub fn error_page_in(
+    locale: Locale,
+    csrf_token: String,
+    status: StatusCode,
+    retry_after: Option<header::HeaderValue>,
+) -> HttpResponse {
+    let (title_key, text_key) = match status {
+        StatusCode::NOT_FOUND => ("error.not_found.title", "error.not_found.text"),
+        StatusCode::FORBIDDEN => ("error.forbidden.title", "error.forbidden.text"),
+        StatusCode::TOO_MANY_REQUESTS => ("error.too_many.title", "error.too_many.text"),
+        StatusCode::SERVICE_UNAVAILABLE => ("error.unavailable.title", "error.unavailable.text"),
+        s if s.is_client_error() => ("error.bad_request.title", "error.bad_request.text"),
+        _ => ("error.internal.title", "error.internal.text"),
+    };
+    let page = ErrorPage {
+        chrome: Chrome {
+            locale,
+            portal: None,
+            csrf_token,
+            path: "/".to_owned(),
+            user: None,
+            nav: Vec::new(),
+            flash: None,
+        },
+        status: status.as_u16(),
+        title_key,
+        text_key,
+    };
+    let body = page.render().unwrap_or_else(|_| status.to_string());
+    let mut response = HttpResponse::build(status);
+    if let Some(retry_after) = retry_after {
+        response.insert_header((header::RETRY_AFTER, retry_after));
+    }
+    response.content_type("text/html; charset=utf-8").body(body)
 }
 
 fn urlencode(text: &str) -> String {
@@ -102,38 +173,10 @@ pub fn render_error_page<B: MessageBody + 'static>(
     if is_html {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
+    let retry_after = res.headers().get(header::RETRY_AFTER).cloned();
     let status = res.status();
-    let (title_key, text_key) = match status {
-        StatusCode::NOT_FOUND => ("error.not_found.title", "error.not_found.text"),
-        StatusCode::FORBIDDEN => ("error.forbidden.title", "error.forbidden.text"),
-        StatusCode::TOO_MANY_REQUESTS => ("error.too_many.title", "error.too_many.text"),
-        s if s.is_client_error() => ("error.bad_request.title", "error.bad_request.text"),
-        _ => ("error.internal.title", "error.internal.text"),
-    };
     let (req, _) = res.into_parts();
-    let csrf_token = actix_session::SessionExt::get_session(&req)
-        .get::<String>(session::CSRF)
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    let page = ErrorPage {
-        chrome: Chrome {
-            locale: locale::from_request(&req),
-            portal: None,
-            csrf_token,
-            path: "/".to_owned(),
-            user: None,
-            nav: Vec::new(),
-            flash: None,
-        },
-        status: status.as_u16(),
-        title_key,
-        text_key,
-    };
-    let body = page.render().unwrap_or_else(|_| status.to_string());
-    let response = HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .body(body);
+    let response = error_page(&req, status, retry_after);
     Ok(ErrorHandlerResponse::Response(
         ServiceResponse::new(req, response).map_into_right_body(),
     ))

@@ -3,6 +3,7 @@
 //! it; nothing here knows a particular page.
 
 pub mod auth;
+pub mod availability;
 pub mod bar_chart;
 pub mod context;
 pub mod csrf;

@@ -5,13 +5,21 @@ use std::{path::Path, sync::Arc};
 use actix_web::web;
 use diesel::PgConnection;
 
-use crate::{api, approval, crypto::Keys, db::PgPool, email::Mailer, export};
+use crate::{
+    api, approval,
+    crypto::Keys,
+    db::{Gate, PgPool},
+    email::Mailer,
+    export,
+};
 
 use super::error::WebError;
 
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
+    /// Hands `pool`'s connections to request handlers (see `db::outage`).
+    pub gate: Gate,
     pub keys: Arc<Keys>,
     pub mailer: Arc<Mailer>,
     /// Where links in emails point.
@@ -24,10 +32,13 @@ pub struct AppState {
     pub upload_dir: Arc<Path>,
     /// Builds exports and reports in the background.
     pub exports: export::Runner,
+    /// Set when the server is stopping.
+    pub drain: super::availability::Drain,
 }
 
 impl AppState {
-    /// Runs database work on the blocking pool with a pooled connection.
+    /// Runs database work on the blocking pool with a pooled connection; an
+    /// outage of the database is `WebError::Unavailable`.
     pub async fn db<T, E>(
         &self,
         work: impl FnOnce(&mut PgConnection) -> Result<T, E> + Send + 'static,
@@ -36,10 +47,11 @@ impl AppState {
         T: Send + 'static,
         E: Into<WebError> + Send + 'static,
     {
-        let pool = self.pool.clone();
+        let gate = self.gate.clone();
         web::block(move || {
-            let mut conn = pool.get().map_err(|e| WebError::Internal(e.into()))?;
-            work(&mut conn).map_err(Into::into)
+            gate.run(work)
+                .map_err(WebError::Unavailable)?
+                .map_err(Into::into)
         })
         .await
         .map_err(|e| WebError::Internal(e.into()))?

@@ -32,6 +32,7 @@ mod exchange;
 mod exchange_consumer;
 mod exchange_platform;
 mod exports;
+mod faults;
 mod homes;
 mod ledger_concurrency;
 mod ledger_database_guards;

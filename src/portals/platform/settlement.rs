@@ -314,6 +314,9 @@ struct RunRow {
     payout: String,
     owed: String,
     exceptions: usize,
+    /// `running`, `finished` or `interrupted`: the status pill's class.
+    state: &'static str,
+    state_label: String,
 }
 
 impl RunRow {
@@ -329,6 +332,13 @@ impl RunRow {
             payout: format::money(r.payout()),
             owed: format::money(r.owed()),
             exceptions: r.exceptions().len(),
+            state: r.state().as_str(),
+            state_label: locale
+                .t(&format!(
+                    "settlement_portals.run_state.{}",
+                    r.state().as_str()
+                ))
+                .into_owned(),
         }
     }
 }
