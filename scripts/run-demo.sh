@@ -9,21 +9,9 @@ source scripts/postgres.sh
 
 say() { printf '[demo] %s\n' "$*"; }
 
-# Rust: cargo from PATH, or from rustup's default place when PATH lacks it.
-if ! command -v cargo >/dev/null 2>&1 && [[ -x ${CARGO_HOME:-$HOME/.cargo}/bin/cargo ]]; then
-    export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
-fi
-if ! command -v cargo >/dev/null 2>&1; then
-    echo "[demo] error: cargo not found. Alliance needs Rust >= 1.89 (stable)." >&2
-    echo "[demo] Install it with rustup (https://rustup.rs), open a new shell, and run this again." >&2
-    exit 1
-fi
-rust_version=$(cargo --version | awk '{ print $2 }')
-IFS=. read -r rust_major rust_minor _ <<<"$rust_version"
-if ((rust_major == 1 && rust_minor < 89)); then
-    echo "[demo] error: cargo $rust_version is too old; Alliance needs Rust >= 1.89 (rustup update stable)." >&2
-    exit 1
-fi
+# shellcheck source=scripts/build-env.sh
+source scripts/build-env.sh
+ensure_build_env demo
 
 say "building (cargo build --release; a cold build takes several minutes)"
 cargo build --release
