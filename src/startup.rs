@@ -96,7 +96,7 @@ impl Application {
         let drain = Drain::default();
         let state = web::Data::new(AppState {
             pool: pool.clone(),
-            gate,
+            gate: gate.clone(),
             keys: Arc::new(keys),
             mailer: Arc::new(mailer),
             public_url: config.public_url.as_str().into(),
@@ -117,7 +117,7 @@ impl Application {
         let jobs = jobs::spawn(&state);
         let server = HttpServer::new(move || {
             let sessions =
-                SessionMiddleware::builder(PgSessionStore::new(pool.clone()), cookie_key.clone())
+                SessionMiddleware::builder(PgSessionStore::new(gate.clone()), cookie_key.clone())
                     .cookie_name("alliance_session".to_owned())
                     .cookie_http_only(true)
                     .cookie_same_site(SameSite::Lax)

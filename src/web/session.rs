@@ -11,7 +11,7 @@ use diesel::prelude::*;
 
 use crate::{
     crypto,
-    db::{PgPool, schema::web_sessions},
+    db::{Gate, schema::web_sessions},
     domain::portal::Portal,
 };
 
@@ -27,20 +27,22 @@ pub fn principal_value(portal: Portal, id: i64) -> String {
 
 #[derive(Debug, Clone)]
 pub struct PgSessionStore {
-    pool: PgPool,
+    /// Through the gate, so a database that is down fails the load at once
+    /// (see `web::availability`) instead of after the full pool wait.
+    gate: Gate,
 }
 
 impl PgSessionStore {
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+    pub fn new(gate: Gate) -> Self {
+        Self { gate }
     }
 
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut PgConnection) -> anyhow::Result<T> + Send + 'static,
     ) -> anyhow::Result<T> {
-        let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || work(&mut *pool.get()?)).await?
+        let gate = self.gate.clone();
+        tokio::task::spawn_blocking(move || gate.run(work)?).await?
     }
 }
 

@@ -23,8 +23,11 @@ use tokio::{
     task::AbortHandle,
 };
 
+use thirtyfour::By;
+
 use crate::{
     api_support::{ApiClient, partner, spawn_app_with},
+    browser::{element, screenshot_path, sign_in},
     harness::{TestDb, spawn_app},
     people_support::{PASSWORD, operator},
 };
@@ -402,4 +405,110 @@ async fn sigterm_drains_requests_in_flight_and_drops_none() {
         .unwrap()
         .unwrap();
     assert!(status.success(), "{status:?}");
+}
+
+#[tokio::test]
+async fn a_request_that_finds_every_connection_busy_is_answered_with_503() {
+    let app = spawn_app_with(|config| {
+        config.database_pool_size = 1;
+        config.database_limits.pool_wait = Duration::from_millis(200);
+    })
+    .await;
+    let shop = partner(&app, "BUSY");
+    let api = ApiClient::new(&app, &shop);
+    let member = api.enrol("13800138002").await;
+    let member_path = format!("/api/v1/members/{member}");
+
+    // The pool's one connection waits on a lock (for up to the 2 s lock
+    // timeout) while a second request asks for a connection.
+    let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let url = app.db.url().to_owned();
+    let lock_holder = std::thread::spawn(move || {
+        let mut conn = PgConnection::establish(&url).unwrap();
+        conn.transaction(|conn| {
+            sql_query("LOCK TABLE members IN ACCESS EXCLUSIVE MODE").execute(conn)?;
+            locked_tx.send(()).unwrap();
+            release_rx.recv().unwrap();
+            Ok::<_, diesel::result::Error>(())
+        })
+        .unwrap();
+    });
+    locked_rx.recv().unwrap();
+    let blocked = api.get(&member_path);
+    let second = async {
+        // Sent once the first has taken the connection.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        api.get(&member_path).await
+    };
+    let (blocked, second) = tokio::join!(blocked, second);
+    release_tx.send(()).unwrap();
+    lock_holder.join().unwrap();
+    for answer in [&blocked, &second] {
+        assert_eq!(answer.status, 503, "{answer:?}");
+        assert_eq!(answer.problem(), "unavailable");
+        assert_eq!(answer.retry_after.as_deref(), Some("5"));
+    }
+    assert_eq!(api.get(&member_path).await.status, 200);
+}
+
+/// What an operator sees: the runs list with an interrupted run, and the page
+/// a portal shows while the database is down — in a real Chromium, in Chinese
+/// and English, at 1366 and 390 pixels; screenshots in target/screenshots/.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_interrupted_run_and_the_outage_page_show_in_both_languages_and_widths() {
+    let target = server_of(TestDb::new().url());
+    let relay = Relay::to(target.clone()).await;
+    let relayed = relay.address.to_string();
+    let app = spawn_app_with(|config| {
+        let url = config.database_url().replace(&target, &relayed);
+        config.database_url = url.into();
+    })
+    .await;
+    {
+        let conn = &mut app.db.conn();
+        operator(conn, "finance@alliance.test", OperatorRole::Finance);
+        diesel::insert_into(settlement_runs::table)
+            .values((
+                settlement_runs::trigger.eq("schedule"),
+                settlement_runs::started_by.eq("settlement scheduler"),
+            ))
+            .execute(conn)
+            .unwrap();
+        settlement_run::mark_interrupted(conn).unwrap();
+    }
+    let browser = crate::browser::Browser::launch().await;
+    let driver = browser.driver();
+    sign_in(&app, driver, "platform", "finance@alliance.test").await;
+    let shots = async |name: &str, marker: By| {
+        for language in ["zh", "en"] {
+            driver
+                .add_cookie(thirtyfour::Cookie::new("alliance_lang", language))
+                .await
+                .unwrap();
+            driver.refresh().await.unwrap();
+            let shown = element(driver, marker.clone()).await.text().await.unwrap();
+            assert!(!shown.trim().is_empty(), "{name} {language}");
+            for width in [1366, 390] {
+                driver.set_window_rect(0, 0, width, 900).await.unwrap();
+                driver
+                    .screenshot(&screenshot_path(&format!("{name}-{language}-{width}")))
+                    .await
+                    .unwrap();
+            }
+        }
+    };
+    driver.goto(app.url("/platform/settlement")).await.unwrap();
+    shots(
+        "platform-settlement-runs-interrupted",
+        By::ClassName("status-interrupted"),
+    )
+    .await;
+    relay.cut();
+    shots(
+        "platform-database-unavailable",
+        By::ClassName("empty-title"),
+    )
+    .await;
+    browser.quit().await;
 }
