@@ -28,7 +28,7 @@ use thirtyfour::By;
 use crate::{
     api_support::{ApiClient, partner, spawn_app_with},
     browser::{element, screenshot_path, sign_in},
-    harness::{TestDb, spawn_app},
+    harness::{TestApp, TestDb, spawn_app},
     people_support::{PASSWORD, operator},
 };
 
@@ -88,8 +88,8 @@ fn server_of(url: &str) -> String {
     after_at.split('/').next().unwrap().to_owned()
 }
 
-#[tokio::test]
-async fn a_database_that_goes_away_is_answered_with_503_and_retry_after_then_comes_back() {
+/// A server whose connections to PostgreSQL go through a relay the test cuts.
+async fn spawn_app_behind_relay() -> (TestApp, Relay) {
     let target = server_of(TestDb::new().url());
     let relay = Relay::to(target.clone()).await;
     let relayed = relay.address.to_string();
@@ -98,6 +98,44 @@ async fn a_database_that_goes_away_is_answered_with_503_and_retry_after_then_com
         config.database_url = url.into();
     })
     .await;
+    (app, relay)
+}
+
+/// `LOCK TABLE … IN ACCESS EXCLUSIVE MODE`, held by another session (on its
+/// own thread) until released.
+struct TableLock {
+    release: std::sync::mpsc::Sender<()>,
+    holder: std::thread::JoinHandle<()>,
+}
+
+impl TableLock {
+    fn take(url: &str, table: &'static str) -> Self {
+        let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+        let (release, release_rx) = std::sync::mpsc::channel::<()>();
+        let url = url.to_owned();
+        let holder = std::thread::spawn(move || {
+            let mut conn = PgConnection::establish(&url).unwrap();
+            conn.transaction(|conn| {
+                sql_query(format!("LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")).execute(conn)?;
+                locked_tx.send(()).unwrap();
+                release_rx.recv().unwrap();
+                Ok::<_, diesel::result::Error>(())
+            })
+            .unwrap();
+        });
+        locked_rx.recv().unwrap();
+        Self { release, holder }
+    }
+
+    fn release(self) {
+        self.release.send(()).unwrap();
+        self.holder.join().unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_database_that_goes_away_is_answered_with_503_and_retry_after_then_comes_back() {
+    let (app, relay) = spawn_app_behind_relay().await;
     let shop = partner(&app, "RELAY");
     let mut api = ApiClient::new(&app, &shop);
     let member = api.enrol("13800138000").await;
@@ -194,24 +232,9 @@ async fn requests_blocked_by_a_held_lock_are_answered_with_503_not_left_hanging(
     // Another session holds the members table until every request is answered:
     // a server that waited for the lock would never answer, and the test would
     // hang instead of pass.
-    let (locked_tx, locked_rx) = std::sync::mpsc::channel();
-    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
-    let url = app.db.url().to_owned();
-    let holder = std::thread::spawn(move || {
-        let mut conn = PgConnection::establish(&url).unwrap();
-        conn.transaction(|conn| {
-            sql_query("LOCK TABLE members IN ACCESS EXCLUSIVE MODE").execute(conn)?;
-            locked_tx.send(()).unwrap();
-            release_rx.recv().unwrap();
-            Ok::<_, diesel::result::Error>(())
-        })
-        .unwrap();
-    });
-    locked_rx.recv().unwrap();
-
+    let lock = TableLock::take(app.db.url(), "members");
     let answers = join_all((0..16).map(|_| api.get(&member_path))).await;
-    release_tx.send(()).unwrap();
-    holder.join().unwrap();
+    lock.release();
     for answer in &answers {
         assert_eq!(answer.status, 503, "{answer:?}");
         assert_eq!(answer.problem(), "unavailable");
@@ -421,20 +444,7 @@ async fn a_request_that_finds_every_connection_busy_is_answered_with_503() {
 
     // The pool's one connection waits on a lock (for up to the 2 s lock
     // timeout) while a second request asks for a connection.
-    let (locked_tx, locked_rx) = std::sync::mpsc::channel();
-    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
-    let url = app.db.url().to_owned();
-    let lock_holder = std::thread::spawn(move || {
-        let mut conn = PgConnection::establish(&url).unwrap();
-        conn.transaction(|conn| {
-            sql_query("LOCK TABLE members IN ACCESS EXCLUSIVE MODE").execute(conn)?;
-            locked_tx.send(()).unwrap();
-            release_rx.recv().unwrap();
-            Ok::<_, diesel::result::Error>(())
-        })
-        .unwrap();
-    });
-    locked_rx.recv().unwrap();
+    let lock = TableLock::take(app.db.url(), "members");
     let blocked = api.get(&member_path);
     let second = async {
         // Sent once the first has taken the connection.
@@ -442,8 +452,7 @@ async fn a_request_that_finds_every_connection_busy_is_answered_with_503() {
         api.get(&member_path).await
     };
     let (blocked, second) = tokio::join!(blocked, second);
-    release_tx.send(()).unwrap();
-    lock_holder.join().unwrap();
+    lock.release();
     for answer in [&blocked, &second] {
         assert_eq!(answer.status, 503, "{answer:?}");
         assert_eq!(answer.problem(), "unavailable");
@@ -457,14 +466,7 @@ async fn a_request_that_finds_every_connection_busy_is_answered_with_503() {
 /// and English, at 1366 and 390 pixels; screenshots in target/screenshots/.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_interrupted_run_and_the_outage_page_show_in_both_languages_and_widths() {
-    let target = server_of(TestDb::new().url());
-    let relay = Relay::to(target.clone()).await;
-    let relayed = relay.address.to_string();
-    let app = spawn_app_with(|config| {
-        let url = config.database_url().replace(&target, &relayed);
-        config.database_url = url.into();
-    })
-    .await;
+    let (app, relay) = spawn_app_behind_relay().await;
     {
         let conn = &mut app.db.conn();
         operator(conn, "finance@alliance.test", OperatorRole::Finance);
