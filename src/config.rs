@@ -14,6 +14,8 @@ const DEFAULT_SECRET_KEY: &str = "development-only-secret-key-do-not-use-in-prod
 /// ¥10,000.00: deductions and adjustments from here on need two approvers.
 const DEFAULT_DUAL_APPROVAL_FROM_FEN: i64 = 1_000_000;
 const DEFAULT_OUTBOX_DIR: &str = "outbox";
+/// The SMS outbox folder's name, beside the mail outbox.
+const DEFAULT_SMS_OUTBOX_NAME: &str = "sms-outbox";
 const DEFAULT_UPLOAD_DIR: &str = "./data/uploads";
 const DEFAULT_MAIL_FROM: &str = "积分联盟 Alliance <noreply@alliance.example.cn>";
 /// Signed partner-API requests per key per minute (bursts up to the same number).
@@ -40,6 +42,13 @@ pub struct Config {
     /// as `.eml` files to `outbox_dir`.
     pub smtp_url: Option<SecretString>,
     pub outbox_dir: std::path::PathBuf,
+    /// The SMS provider's endpoint (`ALLIANCE_SMS_URL`, see `sms::provider`);
+    /// without it text messages are written as files to `sms_outbox_dir`.
+    pub sms_url: Option<SecretString>,
+    /// Sent as a bearer token to the SMS provider (`ALLIANCE_SMS_TOKEN`).
+    pub sms_token: Option<SecretString>,
+    /// `ALLIANCE_SMS_OUTBOX`; by default `sms-outbox` beside the mail outbox.
+    pub sms_outbox_dir: std::path::PathBuf,
     /// Where uploaded files (reward images) are kept (`ALLIANCE_UPLOAD_DIR`).
     pub upload_dir: std::path::PathBuf,
     pub mail_from: String,
@@ -150,6 +159,11 @@ impl Config {
                 reason: format!("'{raw}' is not a positive whole number"),
             })?,
         };
+        let outbox_dir = directory(lookup("ALLIANCE_OUTBOX_DIR"), DEFAULT_OUTBOX_DIR);
+        let sms_outbox_dir = lookup("ALLIANCE_SMS_OUTBOX").map_or_else(
+            || outbox_dir.with_file_name(DEFAULT_SMS_OUTBOX_NAME),
+            Into::into,
+        );
         Ok(Self {
             database_url: database_url
                 .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned())
@@ -162,7 +176,10 @@ impl Config {
             database_pool_size,
             public_url,
             smtp_url: lookup("ALLIANCE_SMTP_URL").map(Into::into),
-            outbox_dir: directory(lookup("ALLIANCE_OUTBOX_DIR"), DEFAULT_OUTBOX_DIR),
+            outbox_dir,
+            sms_url: lookup("ALLIANCE_SMS_URL").map(Into::into),
+            sms_token: lookup("ALLIANCE_SMS_TOKEN").map(Into::into),
+            sms_outbox_dir,
             upload_dir: directory(lookup("ALLIANCE_UPLOAD_DIR"), DEFAULT_UPLOAD_DIR),
             mail_from: lookup("ALLIANCE_MAIL_FROM").unwrap_or_else(|| DEFAULT_MAIL_FROM.to_owned()),
             dual_approval_from,
@@ -270,6 +287,18 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    #[test]
+    fn the_sms_outbox_sits_beside_the_mail_outbox_unless_named() {
+        let config = config_from(&[("ALLIANCE_OUTBOX_DIR", "var/outbox")]).unwrap();
+        assert_eq!(
+            config.sms_outbox_dir,
+            std::path::Path::new("var/sms-outbox")
+        );
+        assert!(config.sms_url.is_none());
+        let config = config_from(&[("ALLIANCE_SMS_OUTBOX", "/tmp/texts")]).unwrap();
+        assert_eq!(config.sms_outbox_dir, std::path::Path::new("/tmp/texts"));
     }
 
     #[test]

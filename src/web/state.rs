@@ -5,7 +5,7 @@ use std::{path::Path, sync::Arc};
 use actix_web::web;
 use diesel::PgConnection;
 
-use crate::{api, approval, crypto::Keys, db::PgPool, email::Mailer, export};
+use crate::{api, approval, crypto::Keys, db::PgPool, email::Mailer, export, sms::SmsSender};
 
 use super::error::WebError;
 
@@ -14,6 +14,8 @@ pub struct AppState {
     pub pool: PgPool,
     pub keys: Arc<Keys>,
     pub mailer: Arc<Mailer>,
+    /// Text messages (one-time codes) to members' mobile numbers.
+    pub sms: Arc<SmsSender>,
     /// Where links in emails point.
     pub public_url: Arc<str>,
     pub approvals: Arc<approval::Registry>,
