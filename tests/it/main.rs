@@ -45,6 +45,7 @@ mod nearby;
 mod onboarding;
 mod overview;
 mod payout_file;
+mod phone_browser;
 mod phone_codes;
 mod portal_authorization;
 mod portal_flows;
