@@ -151,19 +151,8 @@ impl Config {
                     reason: format!("'{raw}' is not a positive amount such as 10000.00"),
                 })?,
         };
-        let api_rate_per_minute = match lookup("ALLIANCE_API_RATE_PER_MINUTE") {
-            None => std::num::NonZeroU32::new(DEFAULT_API_RATE_PER_MINUTE)
-                .expect("the default rate is positive"),
-            Some(raw) => raw.parse().map_err(|_| ConfigError::Invalid {
-                name: "ALLIANCE_API_RATE_PER_MINUTE",
-                reason: format!("'{raw}' is not a positive whole number"),
-            })?,
-        };
-        let outbox_dir = directory(lookup("ALLIANCE_OUTBOX_DIR"), DEFAULT_OUTBOX_DIR);
-        let sms_outbox_dir = lookup("ALLIANCE_SMS_OUTBOX").map_or_else(
-            || outbox_dir.with_file_name(DEFAULT_SMS_OUTBOX_NAME),
-            Into::into,
-        );
+        let api_rate_per_minute = api_rate(lookup("ALLIANCE_API_RATE_PER_MINUTE"))?;
+        let (outbox_dir, sms_outbox_dir) = outboxes(&lookup);
         Ok(Self {
             database_url: database_url
                 .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned())
@@ -199,6 +188,26 @@ impl Config {
     pub fn cookies_secure(&self) -> bool {
         self.public_url.starts_with("https://")
     }
+}
+
+/// Partner-API requests per key per minute, or the default.
+fn api_rate(value: Option<String>) -> Result<std::num::NonZeroU32, ConfigError> {
+    match value {
+        None => Ok(std::num::NonZeroU32::new(DEFAULT_API_RATE_PER_MINUTE)
+            .expect("the default rate is positive")),
+        Some(raw) => raw.parse().map_err(|_| ConfigError::Invalid {
+            name: "ALLIANCE_API_RATE_PER_MINUTE",
+            reason: format!("'{raw}' is not a positive whole number"),
+        }),
+    }
+}
+
+/// The mail outbox folder, and the SMS outbox: named, or beside the mail one.
+fn outboxes(lookup: &impl Fn(&str) -> Option<String>) -> (std::path::PathBuf, std::path::PathBuf) {
+    let mail = directory(lookup("ALLIANCE_OUTBOX_DIR"), DEFAULT_OUTBOX_DIR);
+    let sms = lookup("ALLIANCE_SMS_OUTBOX")
+        .map_or_else(|| mail.with_file_name(DEFAULT_SMS_OUTBOX_NAME), Into::into);
+    (mail, sms)
 }
 
 /// A directory setting, or its default.

@@ -238,11 +238,11 @@ async fn by_code(
     app: &TestApp,
     browser: &Browser,
     start: &str,
-    send: &str,
+    send_path: &str,
     finish: &str,
     extra: &[(&str, &str)],
 ) -> crate::harness::Page {
-    let sent = browser.submit(start, send, &[("phone", OWNER)]).await;
+    let sent = browser.submit(start, send_path, &[("phone", OWNER)]).await;
     assert_eq!(sent.status, 200, "{}", sent.body);
     let code = last_code(app, OWNER);
     let mut form = vec![("phone", OWNER), ("code", code.as_str())];

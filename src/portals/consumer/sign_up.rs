@@ -90,7 +90,7 @@ async fn send_code(
         let errors = vec![("phone", ctx.locale.t("form.error.phone").into_owned())];
         return answer(
             StatusCode::UNPROCESSABLE_ENTITY,
-            page(&ctx, form, false, None, errors),
+            &page(&ctx, form, false, None, errors),
         );
     };
     match code_step::send(&state, &ctx, &phone, Flow::Join).await? {
@@ -98,12 +98,12 @@ async fn send_code(
             let notice = code_step::sent_notice(ctx.locale, &phone);
             answer(
                 StatusCode::OK,
-                page(&ctx, form, true, Some(notice), Vec::new()),
+                &page(&ctx, form, true, Some(notice), Vec::new()),
             )
         }
         Err(refused) => answer(
             refused.status,
-            page(&ctx, form, false, None, vec![("phone", refused.message)]),
+            &page(&ctx, form, false, None, vec![("phone", refused.message)]),
         ),
     }
 }
@@ -120,7 +120,7 @@ async fn sign_up(
         let errors = vec![("phone", t("form.error.phone"))];
         return answer(
             StatusCode::UNPROCESSABLE_ENTITY,
-            page(&ctx, form, false, None, errors),
+            &page(&ctx, form, false, None, errors),
         );
     };
     let mut errors = Vec::new();
@@ -148,7 +148,7 @@ async fn sign_up(
     let (Some(password), true) = (password, errors.is_empty()) else {
         return answer(
             StatusCode::UNPROCESSABLE_ENTITY,
-            page(&ctx, form, true, None, errors),
+            &page(&ctx, form, true, None, errors),
         );
     };
     let new = SignUp {
@@ -194,7 +194,7 @@ async fn sign_up(
     };
     answer(
         StatusCode::UNPROCESSABLE_ENTITY,
-        page(&ctx, form, true, None, vec![error]),
+        &page(&ctx, form, true, None, vec![error]),
     )
 }
 
@@ -221,7 +221,7 @@ fn page(
     }
 }
 
-fn answer(status: StatusCode, page: SignUpPage) -> Result<HttpResponse, WebError> {
+fn answer(status: StatusCode, page: &SignUpPage) -> Result<HttpResponse, WebError> {
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .body(page.render()?))
