@@ -14,6 +14,8 @@ const DEFAULT_SECRET_KEY: &str = "development-only-secret-key-do-not-use-in-prod
 /// ¥10,000.00: deductions and adjustments from here on need two approvers.
 const DEFAULT_DUAL_APPROVAL_FROM_FEN: i64 = 1_000_000;
 const DEFAULT_OUTBOX_DIR: &str = "outbox";
+/// The SMS outbox folder's name, beside the mail outbox.
+const DEFAULT_SMS_OUTBOX_NAME: &str = "sms-outbox";
 const DEFAULT_UPLOAD_DIR: &str = "./data/uploads";
 const DEFAULT_MAIL_FROM: &str = "积分联盟 Alliance <noreply@alliance.example.cn>";
 /// Signed partner-API requests per key per minute (bursts up to the same number).
@@ -48,6 +50,13 @@ pub struct Config {
     /// as `.eml` files to `outbox_dir`.
     pub smtp_url: Option<SecretString>,
     pub outbox_dir: std::path::PathBuf,
+    /// The SMS provider's endpoint (`ALLIANCE_SMS_URL`, see `sms::provider`);
+    /// without it text messages are written as files to `sms_outbox_dir`.
+    pub sms_url: Option<SecretString>,
+    /// Sent as a bearer token to the SMS provider (`ALLIANCE_SMS_TOKEN`).
+    pub sms_token: Option<SecretString>,
+    /// `ALLIANCE_SMS_OUTBOX`; by default `sms-outbox` beside the mail outbox.
+    pub sms_outbox_dir: std::path::PathBuf,
     /// Where uploaded files (reward images) are kept (`ALLIANCE_UPLOAD_DIR`).
     pub upload_dir: std::path::PathBuf,
     pub mail_from: String,
@@ -150,14 +159,8 @@ impl Config {
                     reason: format!("'{raw}' is not a positive amount such as 10000.00"),
                 })?,
         };
-        let api_rate_per_minute = match lookup("ALLIANCE_API_RATE_PER_MINUTE") {
-            None => std::num::NonZeroU32::new(DEFAULT_API_RATE_PER_MINUTE)
-                .expect("the default rate is positive"),
-            Some(raw) => raw.parse().map_err(|_| ConfigError::Invalid {
-                name: "ALLIANCE_API_RATE_PER_MINUTE",
-                reason: format!("'{raw}' is not a positive whole number"),
-            })?,
-        };
+        let api_rate_per_minute = api_rate(lookup("ALLIANCE_API_RATE_PER_MINUTE"))?;
+        let (outbox_dir, sms_outbox_dir) = outboxes(&lookup);
         let defaults = crate::db::Limits::default();
         let database_limits = crate::db::Limits {
             statement_timeout: duration(
@@ -205,7 +208,10 @@ impl Config {
             shutdown_timeout,
             public_url,
             smtp_url: lookup("ALLIANCE_SMTP_URL").map(Into::into),
-            outbox_dir: directory(lookup("ALLIANCE_OUTBOX_DIR"), DEFAULT_OUTBOX_DIR),
+            outbox_dir,
+            sms_url: lookup("ALLIANCE_SMS_URL").map(Into::into),
+            sms_token: lookup("ALLIANCE_SMS_TOKEN").map(Into::into),
+            sms_outbox_dir,
             upload_dir: directory(lookup("ALLIANCE_UPLOAD_DIR"), DEFAULT_UPLOAD_DIR),
             mail_from: lookup("ALLIANCE_MAIL_FROM").unwrap_or_else(|| DEFAULT_MAIL_FROM.to_owned()),
             dual_approval_from,
@@ -255,6 +261,26 @@ fn duration(
         Unit::Millis => Duration::from_millis(n),
         Unit::Seconds => Duration::from_secs(n),
     })
+}
+
+/// Partner-API requests per key per minute, or the default.
+fn api_rate(value: Option<String>) -> Result<std::num::NonZeroU32, ConfigError> {
+    match value {
+        None => Ok(std::num::NonZeroU32::new(DEFAULT_API_RATE_PER_MINUTE)
+            .expect("the default rate is positive")),
+        Some(raw) => raw.parse().map_err(|_| ConfigError::Invalid {
+            name: "ALLIANCE_API_RATE_PER_MINUTE",
+            reason: format!("'{raw}' is not a positive whole number"),
+        }),
+    }
+}
+
+/// The mail outbox folder, and the SMS outbox: named, or beside the mail one.
+fn outboxes(lookup: &impl Fn(&str) -> Option<String>) -> (std::path::PathBuf, std::path::PathBuf) {
+    let mail = directory(lookup("ALLIANCE_OUTBOX_DIR"), DEFAULT_OUTBOX_DIR);
+    let sms = lookup("ALLIANCE_SMS_OUTBOX")
+        .map_or_else(|| mail.with_file_name(DEFAULT_SMS_OUTBOX_NAME), Into::into);
+    (mail, sms)
 }
 
 /// A directory setting, or its default.
@@ -370,6 +396,18 @@ mod tests {
         ])
         .unwrap_err();
         assert!(err.to_string().contains("LOCK_TIMEOUT"), "{err}");
+    }
+
+    #[test]
+    fn the_sms_outbox_sits_beside_the_mail_outbox_unless_named() {
+        let config = config_from(&[("ALLIANCE_OUTBOX_DIR", "var/outbox")]).unwrap();
+        assert_eq!(
+            config.sms_outbox_dir,
+            std::path::Path::new("var/sms-outbox")
+        );
+        assert!(config.sms_url.is_none());
+        let config = config_from(&[("ALLIANCE_SMS_OUTBOX", "/tmp/texts")]).unwrap();
+        assert_eq!(config.sms_outbox_dir, std::path::Path::new("/tmp/texts"));
     }
 
     #[test]

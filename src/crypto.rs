@@ -105,6 +105,22 @@ pub fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// A fresh six-digit one-time code (`000000`–`999999`, uniform): what an SMS
+/// carries. Draws are rejected above the largest multiple of a million that
+/// fits a `u32`, so no code is likelier than another (no modulo bias).
+pub fn random_code() -> String {
+    const CODES: u32 = 1_000_000;
+    const LIMIT: u32 = u32::MAX - u32::MAX % CODES;
+    loop {
+        let mut bytes = [0u8; 4];
+        fill_random(&mut bytes);
+        let draw = u32::from_le_bytes(bytes);
+        if draw < LIMIT {
+            return format!("{:06}", draw % CODES);
+        }
+    }
+}
+
 /// A fresh unguessable identifier (128 bits) as 32 lowercase hex digits, for
 /// ids that travel in URLs and JSON and must not be enumerable.
 pub fn random_hex_id() -> String {
@@ -469,6 +485,17 @@ mod tests {
         );
         let other = Keys::derive("another secret");
         assert_eq!(other.decrypt(&sealed, AAD), Err(CryptoError::Decrypt));
+    }
+
+    #[test]
+    fn one_time_codes_are_six_digits_and_vary() {
+        let codes: std::collections::HashSet<String> = (0..50).map(|_| random_code()).collect();
+        assert!(
+            codes
+                .iter()
+                .all(|c| c.len() == 6 && c.bytes().all(|b| b.is_ascii_digit()))
+        );
+        assert!(codes.len() > 45, "50 draws from a million repeat rarely");
     }
 
     #[test]

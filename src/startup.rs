@@ -29,6 +29,7 @@ use crate::{
     exchange, export, jobs, onboarding,
     people::operator,
     portals, settlement,
+    sms::SmsSender,
     web::{
         availability::{self, Drain},
         security,
@@ -77,11 +78,20 @@ impl Application {
     /// Binds `config.bind` (port 0 picks a free port, as the tests do). Must run
     /// inside the Tokio runtime (the SMTP pool starts a task).
     pub fn build(config: &Config) -> anyhow::Result<Self> {
-        Self::build_with_mailer(config, Mailer::from_config(config)?)
+        Self::build_with_senders(
+            config,
+            Mailer::from_config(config)?,
+            SmsSender::from_config(config)?,
+        )
     }
 
-    /// As `build`, with a given mailer (tests read an in-memory outbox).
-    pub fn build_with_mailer(config: &Config, mailer: Mailer) -> anyhow::Result<Self> {
+    /// As `build`, with a given mailer and SMS sender (tests read in-memory
+    /// outboxes).
+    pub fn build_with_senders(
+        config: &Config,
+        mailer: Mailer,
+        sms: SmsSender,
+    ) -> anyhow::Result<Self> {
         // reqwest is built without a TLS crypto provider (ring is the one the
         // crate links); any reqwest client in the process uses this default. An
         // Err means one is installed already, e.g. by an earlier build in tests.
@@ -99,6 +109,7 @@ impl Application {
             gate: gate.clone(),
             keys: Arc::new(keys),
             mailer: Arc::new(mailer),
+            sms: Arc::new(sms),
             public_url: config.public_url.as_str().into(),
             approvals: Arc::new(approval_registry()),
             approval_policy: approval::Policy {

@@ -10,13 +10,14 @@ use crate::{
     domain::actor::Actor,
 };
 
-/// Notes that the merchant knows the member (audited when new). Idempotent.
+/// Notes that the merchant knows the member (audited when new). Idempotent;
+/// true when the merchant did not know the member before.
 pub fn link(
     conn: &mut PgConnection,
     actor: &Actor,
     merchant_id: i64,
     member_id: i64,
-) -> QueryResult<()> {
+) -> QueryResult<bool> {
     let inserted = diesel::insert_into(merchant_members::table)
         .values((
             merchant_members::merchant_id.eq(merchant_id),
@@ -25,14 +26,15 @@ pub fn link(
         .on_conflict_do_nothing()
         .execute(conn)?;
     if inserted == 0 {
-        return Ok(());
+        return Ok(false);
     }
     audit::record(
         conn,
         actor,
         Change::new("merchant_member.link", "member", member_id)
             .after(serde_json::json!({ "merchant_id": merchant_id })),
-    )
+    )?;
+    Ok(true)
 }
 
 pub fn is_known(conn: &mut PgConnection, merchant_id: i64, member_id: i64) -> QueryResult<bool> {

@@ -107,15 +107,20 @@ pub struct BalanceView {
 
 /// Enrol a member by mobile number, or find the member who has it.
 ///
-/// 201 with the new member, or 200 with the existing one. Either way the
-/// merchant knows the member from now on and may read their balances.
+/// 201 when this merchant enrols the number for the first time, 200 when this
+/// merchant had enrolled it (or the member had earned here) before. The status
+/// says nothing about other merchants: a number already in the alliance
+/// through another partner, or through the member app, is 201 for a merchant
+/// that meets it for the first time, so a partner cannot probe who is a
+/// member elsewhere. Either way the merchant knows the member from now on and
+/// may read their balances.
 #[utoipa::path(
     tag = "members",
     request_body = EnrolForm,
     params(("Idempotency-Key" = String, Header, description = "1–64 printable ASCII characters")),
     responses(
-        (status = 201, description = "Enrolled", body = MemberView),
-        (status = 200, description = "Already a member", body = MemberView),
+        (status = 201, description = "Newly enrolled with this merchant (whether or not the number is known elsewhere in the alliance)", body = MemberView),
+        (status = 200, description = "This merchant had enrolled the member before", body = MemberView),
         (status = 400, description = "Malformed body or missing Idempotency-Key", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Signature refused", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Idempotency-Key used with another request", body = Problem, content_type = "application/problem+json"),
@@ -147,7 +152,7 @@ async fn enrol_member(
             &caller.request_hash(),
             caller.locale,
             |conn| {
-                let enrolment =
+                let member =
                     member::enrol_or_find(conn, &keys, &actor, &phone, form.name.as_deref())
                         .map_err(|e| match e {
                             PeopleError::InvalidName => {
@@ -155,13 +160,16 @@ async fn enrol_member(
                             }
                             other => ApiError::Internal(other.into()),
                         })?;
-                known_member::link(conn, &actor, caller.merchant_id, enrolment.member.id)?;
-                let status = if enrolment.created {
+                // The status speaks only of this merchant's relation with
+                // the member: whether another merchant (or the member) had
+                // the number on file first is not this partner's business.
+                let newly_linked = known_member::link(conn, &actor, caller.merchant_id, member.id)?;
+                let status = if newly_linked {
                     StatusCode::CREATED
                 } else {
                     StatusCode::OK
                 };
-                Reply::json(status, &view(conn, &keys, &enrolment.member)?)
+                Reply::json(status, &view(conn, &keys, &member)?)
             },
         )
     })

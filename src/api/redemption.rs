@@ -3,6 +3,17 @@
 //! cash collected at its counter (`crate::redemption` does the work). The points
 //! are held and the member gets a voucher; the partner then serves it (核销),
 //! which posts the holds, or cancels it, which releases them.
+//!
+//! Members who have not proven their mobile number by SMS code may redeem
+//! here, though the member app refuses them (see
+//! `portals::consumer::verify_phone`). The risk the app guards against is
+//! remote: an account opened with a stranger's number, spent by whoever chose
+//! its password, from anywhere. At a counter the person is in front of the
+//! partner's staff, who identify them by the partner's own means before
+//! ordering, and the voucher is served there and then. And most members a
+//! partner enrolled through this API never open the app, so they are
+//! unverified by definition: gating here would stop the alliance's everyday
+//! redemption for the people it serves most.
 
 use actix_web::{HttpResponse, get, http::StatusCode, post, web};
 use chrono::{DateTime, Utc};

@@ -391,6 +391,7 @@ diesel::table! {
         created_at -> Timestamptz,
         last_sign_in_at -> Nullable<Timestamptz>,
         tier_since -> Timestamptz,
+        phone_verified_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -567,6 +568,20 @@ diesel::table! {
         resolved_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         repays_payout_id -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
+    phone_codes (id) {
+        id -> Int8,
+        phone_index -> Bytea,
+        purpose -> Text,
+        code_mac -> Bytea,
+        ip -> Text,
+        attempts -> Int4,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        consumed_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -1080,6 +1095,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     payout_batches,
     payout_recipients,
     payouts,
+    phone_codes,
     point_adjustments,
     point_lots,
     privacy_consents,

@@ -174,7 +174,8 @@ pub fn set_password_hash(
     }
 }
 
-fn touch_last_sign_in(conn: &mut PgConnection, portal: Portal, id: i64) -> QueryResult<()> {
+/// Stamps a successful sign-in (by password here, or by SMS code).
+pub fn touch_last_sign_in(conn: &mut PgConnection, portal: Portal, id: i64) -> QueryResult<()> {
     let now = diesel::dsl::now;
     match portal {
         Portal::Platform => diesel::update(operators::table.find(id))

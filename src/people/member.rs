@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::{
     audit::{self, Change},
+    clock,
     crypto::{self, Keys},
     db::schema::{members, privacy_consents},
     domain::{actor::Actor, email_address::EmailAddress, password::NewPassword, phone::Phone},
@@ -32,6 +33,9 @@ pub struct Member {
     pub locale: String,
     pub created_at: DateTime<Utc>,
     pub last_sign_in_at: Option<DateTime<Utc>>,
+    /// When the member last proved the number by SMS code; None for members
+    /// who signed up before codes existed and for enrolled, unclaimed members.
+    pub phone_verified_at: Option<DateTime<Utc>>,
 }
 
 impl Member {
@@ -43,6 +47,12 @@ impl Member {
 
     pub fn locale(&self) -> Locale {
         self.locale.parse().unwrap_or_default()
+    }
+
+    /// Whether the member proved the number: only then may they spend points
+    /// from the member app.
+    pub fn phone_verified(&self) -> bool {
+        self.phone_verified_at.is_some()
     }
 }
 
@@ -65,6 +75,8 @@ struct MemberRecord<'a> {
     email: Option<&'a str>,
 }
 
+/// Opens the account of a new member whose number the caller has had proven
+/// (a sign-up code, `phone_code::redeem`): the number counts as verified.
 pub fn sign_up(
     conn: &mut PgConnection,
     keys: &Keys,
@@ -83,6 +95,7 @@ pub fn sign_up(
                 members::display_name.eq(display_name),
                 members::password_hash.eq(hash),
                 members::locale.eq(new.locale.tag()),
+                members::phone_verified_at.eq(clock::now()),
             ))
             .returning(Member::as_returning())
             .get_result(conn)
@@ -112,12 +125,93 @@ pub fn sign_up(
     })
 }
 
-/// A member a partner enrolled by mobile number, or found already enrolled.
-#[derive(Debug)]
-pub struct Enrolment {
-    pub member: Member,
-    /// False when the number was already a member's.
-    pub created: bool,
+/// The holder of an enrolled member's number takes the account over: chooses
+/// a password and a name, consents to the privacy policy; the number counts
+/// as verified (the caller had it proven by a claim code). Refused with
+/// `NotFound` if the account was claimed meanwhile.
+pub fn claim(
+    conn: &mut PgConnection,
+    member_id: i64,
+    new: &SignUp,
+    ip: Option<&str>,
+) -> Result<Member, PeopleError> {
+    let display_name = super::display_name(&new.display_name)?;
+    let hash = crypto::hash_password(new.password.expose());
+    conn.transaction(|conn| {
+        let member: Member = diesel::update(
+            members::table
+                .find(member_id)
+                .filter(members::password_hash.is_null())
+                .filter(members::phone_verified_at.is_null()),
+        )
+        .set((
+            members::email.eq(new.email.as_ref().map(EmailAddress::as_str)),
+            members::display_name.eq(display_name),
+            members::password_hash.eq(hash),
+            members::locale.eq(new.locale.tag()),
+            members::phone_verified_at.eq(clock::now()),
+        ))
+        .returning(Member::as_returning())
+        .get_result(conn)
+        .optional()
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                PeopleError::EmailTaken
+            } else {
+                e.into()
+            }
+        })?
+        .ok_or(PeopleError::NotFound)?;
+        record_consent(conn, member.id, &new.consent_version, true, ip)?;
+        let record = MemberRecord {
+            phone: new.phone.masked(),
+            display_name: &member.display_name,
+            email: member.email.as_deref(),
+        };
+        audit::record(
+            conn,
+            &actor(&member, &new.phone, ip),
+            Change::new("member.claim", "member", member.id).after(record),
+        )?;
+        Ok(member)
+    })
+}
+
+/// Records that the member proved their number by code (audited).
+///
+/// `distrust_password`: the proof came without the password (sign-in by
+/// code). On a number never proven before, whoever chose the password may
+/// not be the number's owner — the account may have been opened with a
+/// stranger's number — so the password stops working; the owner signs in by
+/// code or chooses a new one. The caller ends the member's other sessions.
+pub fn verify_phone(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    member_id: i64,
+    distrust_password: bool,
+) -> QueryResult<()> {
+    conn.transaction(|conn| {
+        let first_proof: bool = members::table
+            .find(member_id)
+            .select(members::phone_verified_at.is_null())
+            .for_update()
+            .first(conn)?;
+        let clear_password = distrust_password && first_proof;
+        diesel::update(members::table.find(member_id))
+            .set(members::phone_verified_at.eq(clock::now()))
+            .execute(conn)?;
+        if clear_password {
+            diesel::update(members::table.find(member_id))
+                .set(members::password_hash.eq(None::<String>))
+                .execute(conn)?;
+        }
+        let after = serde_json::json!({ "password_cleared": clear_password });
+        audit::record(
+            conn,
+            actor,
+            Change::new("member.phone_verify", "member", member_id).after(after),
+        )
+    })
 }
 
 /// Enrols the holder of `phone` as a member, or finds the member who has it.
@@ -132,7 +226,7 @@ pub fn enrol_or_find(
     actor: &Actor,
     phone: &Phone,
     name: Option<&str>,
-) -> Result<Enrolment, PeopleError> {
+) -> Result<Member, PeopleError> {
     let display_name = match name {
         Some(name) => super::display_name(name)?.to_owned(),
         None => phone.masked(),
@@ -150,11 +244,7 @@ pub fn enrol_or_find(
             .get_result(conn)
             .optional()?;
         let Some(member) = inserted else {
-            let member = find_by_phone(conn, keys, phone)?.ok_or(PeopleError::NotFound)?;
-            return Ok(Enrolment {
-                member,
-                created: false,
-            });
+            return find_by_phone(conn, keys, phone)?.ok_or(PeopleError::NotFound);
         };
         let record = MemberRecord {
             phone: phone.masked(),
@@ -166,10 +256,7 @@ pub fn enrol_or_find(
             actor,
             Change::new("member.enrol", "member", member.id).after(record),
         )?;
-        Ok(Enrolment {
-            member,
-            created: true,
-        })
+        Ok(member)
     })
 }
 

@@ -6,6 +6,7 @@ pub mod member;
 pub mod merchant_user;
 pub mod operator;
 pub mod password_reset;
+pub mod phone_code;
 pub mod throttle;
 pub mod verification;
 

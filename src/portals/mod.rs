@@ -50,12 +50,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 // Signed-in pages hold personal and financial data.
                 .wrap(DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")))
                 .wrap(ErrorHandlers::new().default_handler(render_error_page))
-                .configure(sign_in::routes)
+                // The portal's own routes first: the member app's password
+                // reset by SMS code takes the place of the shared one.
                 .configure(match portal {
                     Portal::Platform => platform::routes,
                     Portal::Merchant => merchant::routes,
                     Portal::Consumer => consumer::routes,
-                }),
+                })
+                .configure(sign_in::routes),
         );
     }
     cfg.service(

@@ -153,7 +153,7 @@ async fn sign_in(
 }
 
 /// A fresh session id on every sign-in (no fixation), with a fresh CSRF token.
-fn start_session(session: &Session, portal: Portal, id: i64) -> Result<(), WebError> {
+pub(super) fn start_session(session: &Session, portal: Portal, id: i64) -> Result<(), WebError> {
     session.renew();
     session.remove(session::CSRF);
     let internal =

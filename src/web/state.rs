@@ -11,6 +11,7 @@ use crate::{
     db::{Gate, PgPool},
     email::Mailer,
     export,
+    sms::SmsSender,
 };
 
 use super::error::WebError;
@@ -22,6 +23,8 @@ pub struct AppState {
     pub gate: Gate,
     pub keys: Arc<Keys>,
     pub mailer: Arc<Mailer>,
+    /// Text messages (one-time codes) to members' mobile numbers.
+    pub sms: Arc<SmsSender>,
     /// Where links in emails point.
     pub public_url: Arc<str>,
     pub approvals: Arc<approval::Registry>,

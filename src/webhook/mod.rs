@@ -11,10 +11,7 @@
 //! secret gets nothing; its deliveries wait, looked at again hourly without
 //! using up attempts, so they go once it sets both up.
 
-use std::{
-    sync::{Arc, OnceLock},
-    time::Duration,
-};
+use std::{sync::OnceLock, time::Duration};
 
 use chrono::{DateTime, Utc};
 use diesel::{
@@ -171,29 +168,10 @@ fn record(conn: &mut PgConnection, claimed: &Claimed, outcome: &Outcome) -> Quer
     .map(drop)
 }
 
-/// The HTTP client for webhooks, built once: rustls with the ring provider (the
-/// one the rest of the crate already links) and the Mozilla roots, no redirects
-/// (a redirect could send signed settlement figures somewhere the merchant
-/// did not name).
+/// The HTTP client for webhooks, built once (see `crate::outbound`).
 fn client() -> &'static reqwest::Client {
     static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT.get_or_init(|| {
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .expect("ring supports the default TLS versions")
-        .with_root_certificates(rustls::RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-        })
-        .with_no_client_auth();
-        reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(TIMEOUT)
-            .build()
-            .expect("the webhook HTTP client builds")
-    })
+    CLIENT.get_or_init(|| crate::outbound::http_client(TIMEOUT))
 }
 
 /// The headers that sign `body` for `url`, as API.md signs requests:

@@ -14,6 +14,7 @@ use alliance::{
     domain::{actor::Actor, money::Money},
     email::Mailer,
     merchant::{self, api_key},
+    sms::SmsSender,
     startup::Application,
 };
 use diesel::prelude::*;
@@ -83,13 +84,16 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = crate::harness::test_config(&db);
     change(&mut config);
     let (mailer, outbox) = Mailer::memory();
-    let app = Application::build_with_mailer(&config, mailer).expect("build the application");
+    let (texter, sms) = SmsSender::memory();
+    let app =
+        Application::build_with_senders(&config, mailer, texter).expect("build the application");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
         db,
         outbox,
+        sms,
         keys: alliance::crypto::Keys::derive(config.secret_key()),
         upload_dir: config.upload_dir,
     }

@@ -13,6 +13,7 @@ use alliance::{
     export::{self, ExportSpec, Requester, Runner},
     i18n::Locale,
     people::{merchant_user::MerchantRole, operator::OperatorRole},
+    sms::SmsSender,
     startup::Application,
 };
 use diesel::{
@@ -644,7 +645,8 @@ async fn startup_fails_exports_a_stopped_server_left_unfinished() {
     let finished = insert_export(conn, "gone:1:dead", "done", "10 minutes");
 
     let (mailer, _outbox) = Mailer::memory();
-    let app = Application::build_with_mailer(&test_config(&db), mailer).unwrap();
+    let app =
+        Application::build_with_senders(&test_config(&db), mailer, SmsSender::memory().0).unwrap();
     tokio::spawn(app.run_until_stopped());
 
     for _ in 0..POLLS {

@@ -17,6 +17,7 @@ use alliance::{
     crypto::Keys,
     db,
     email::{Mailer, MemoryOutbox},
+    sms::{MemorySmsOutbox, SmsSender},
     startup::Application,
 };
 use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl, sql_query};
@@ -190,6 +191,8 @@ pub struct TestApp {
     pub address: String,
     pub db: TestDb,
     pub outbox: MemoryOutbox,
+    /// Text messages the server sent (one-time codes).
+    pub sms: MemorySmsOutbox,
     pub keys: Keys,
     /// The server's upload directory, a fresh one under the system's temp dir.
     pub upload_dir: PathBuf,
@@ -199,13 +202,16 @@ pub async fn spawn_app() -> TestApp {
     let db = TestDb::new();
     let config = test_config(&db);
     let (mailer, outbox) = Mailer::memory();
-    let app = Application::build_with_mailer(&config, mailer).expect("build the application");
+    let (texter, sms) = SmsSender::memory();
+    let app =
+        Application::build_with_senders(&config, mailer, texter).expect("build the application");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
         db,
         outbox,
+        sms,
         keys: Keys::derive(config.secret_key()),
         upload_dir: config.upload_dir,
     }

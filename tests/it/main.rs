@@ -6,6 +6,7 @@ mod exchange_support;
 mod harness;
 mod ledger_support;
 mod people_support;
+mod phone_support;
 mod redemption_support;
 mod settlement_support;
 
@@ -45,6 +46,8 @@ mod nearby;
 mod onboarding;
 mod overview;
 mod payout_file;
+mod phone_browser;
+mod phone_codes;
 mod portal_authorization;
 mod portal_flows;
 mod portal_sign_in;

@@ -396,9 +396,20 @@ async fn a_member_signs_up_and_the_database_holds_no_plaintext_mobile_number() {
     let refused = browser
         .submit(
             "/consumer/sign-up",
+            "/consumer/sign-up/code",
+            &[("phone", "12345")],
+        )
+        .await;
+    assert_eq!(refused.status, 422);
+    assert!(refused.body.contains("请输入有效的 11 位大陆手机号"));
+    let code = crate::phone_support::sign_up_code(&app, &browser, "139 1234 5678").await;
+    let refused = browser
+        .submit(
+            "/consumer/sign-up",
             "/consumer/sign-up",
             &[
-                ("phone", "12345"),
+                ("phone", "139 1234 5678"),
+                ("code", &code),
                 ("display_name", "张三"),
                 ("email", ""),
                 ("password", "short"),
@@ -407,10 +418,7 @@ async fn a_member_signs_up_and_the_database_holds_no_plaintext_mobile_number() {
         )
         .await;
     assert_eq!(refused.status, 422);
-    assert!(
-        refused.body.contains("请输入有效的 11 位大陆手机号")
-            && refused.body.contains("注册需同意隐私政策")
-    );
+    assert!(refused.body.contains("注册需同意隐私政策"));
 
     let joined = browser
         .submit(
@@ -418,6 +426,7 @@ async fn a_member_signs_up_and_the_database_holds_no_plaintext_mobile_number() {
             "/consumer/sign-up",
             &[
                 ("phone", "139 1234 5678"),
+                ("code", &code),
                 ("display_name", "张三"),
                 ("email", "zhang@example.cn"),
                 ("password", "member-pass-1"),
@@ -455,7 +464,8 @@ async fn a_member_signs_up_and_the_database_holds_no_plaintext_mobile_number() {
             UNION ALL SELECT row_to_json(a)::text FROM audit_events a
             UNION ALL SELECT row_to_json(s)::text FROM sign_in_attempts s
             UNION ALL SELECT row_to_json(w)::text FROM web_sessions w
-            UNION ALL SELECT row_to_json(c)::text FROM privacy_consents c) rows",
+            UNION ALL SELECT row_to_json(c)::text FROM privacy_consents c
+            UNION ALL SELECT row_to_json(p)::text FROM phone_codes p) rows",
     )
     .get_result::<Dump>(&mut app.db.conn())
     .unwrap()
@@ -464,25 +474,27 @@ async fn a_member_signs_up_and_the_database_holds_no_plaintext_mobile_number() {
         dump.contains("139****5678"),
         "the masked number is recorded in the audit log"
     );
-    for spelling in ["13912345678", "1391234", "2345678"] {
+    for spelling in ["13912345678", "1391234", "2345678", &code] {
         assert!(!dump.contains(spelling), "found {spelling} in the database");
     }
-    let again = app
-        .browser()
+    // Joining again with the number: the page says what it says for any
+    // number; the text to the number says it already has an account.
+    crate::phone_support::past_cooldown(&app);
+    let again = app.browser();
+    let sent = again
         .submit(
             "/consumer/sign-up",
-            "/consumer/sign-up",
-            &[
-                ("phone", "13912345678"),
-                ("display_name", "李四"),
-                ("email", ""),
-                ("password", "member-pass-2"),
-                ("password_confirm", "member-pass-2"),
-                ("consent", "yes"),
-            ],
+            "/consumer/sign-up/code",
+            &[("phone", "13912345678")],
         )
         .await;
-    assert!(again.body.contains("该手机号已注册"), "{}", again.body);
+    assert_eq!(sent.status, 200);
+    assert!(sent.body.contains("id=\"code-sent\""), "{}", sent.body);
+    let text = app.sms.last_to("13912345678").unwrap();
+    assert!(
+        text.text.contains("已注册") && text.code().is_none(),
+        "{text:?}"
+    );
 }
 
 #[tokio::test]

@@ -27,7 +27,6 @@ fn actor() -> Actor {
 fn enrolled(conn: &mut PgConnection, phone: &str) -> i64 {
     member::enrol_or_find(conn, &keys(), &actor(), &Phone::parse(phone).unwrap(), None)
         .unwrap()
-        .member
         .id
 }
 

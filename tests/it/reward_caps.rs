@@ -67,7 +67,6 @@ async fn an_operator_caps_a_reward_per_member_and_the_page_shows_what_is_left() 
             None,
         )
         .unwrap()
-        .member
         .id;
         earn_points(conn, shops.cinema, alice, 2_000);
         (popcorn(conn, shops.cinema), alice)

@@ -34,7 +34,7 @@ use crate::{
     },
 };
 
-use super::super::see_other;
+use super::{super::see_other, verify_phone};
 
 /// How many exchanges the history shows.
 const HISTORY: i64 = 20;
@@ -402,6 +402,9 @@ async fn request_quote(
     state: web::Data<AppState>,
     CsrfForm(form): CsrfForm<ExchangeForm>,
 ) -> Result<HttpResponse, WebError> {
+    if let Some(refused) = verify_phone::refuse_unverified(&ctx, &who, "/consumer/exchange") {
+        return refused;
+    }
     let refused = match form.request(who.member.id) {
         None => Refusal::points(ctx.locale),
         Some(request) => {
@@ -524,6 +527,9 @@ async fn confirm_quote(
     state: web::Data<AppState>,
     CsrfForm(form): CsrfForm<ConfirmForm>,
 ) -> Result<HttpResponse, WebError> {
+    if let Some(refused) = verify_phone::refuse_unverified(&ctx, &who, "/consumer/exchange") {
+        return refused;
+    }
     let (member_id, actor) = (who.member.id, who.actor.clone());
     let quote_id = form.quote_id.clone();
     let executed = state

@@ -89,6 +89,8 @@ pub struct MovementRow {
 struct HomePage {
     chrome: Chrome,
     name: String,
+    /// The member has not proven their number: spending waits for it.
+    verify_phone: bool,
     balances: Vec<BalanceRow>,
     total_value: String,
     expiring: Vec<ExpiringGroup>,
@@ -174,6 +176,7 @@ async fn show_home(
     Ok(HomePage {
         chrome: super::chrome(&ctx, &who, "/consumer"),
         name: who.member.display_name.clone(),
+        verify_phone: !who.member.phone_verified(),
         total_value: format::money(wallet.total_value),
         balances: wallet
             .balances

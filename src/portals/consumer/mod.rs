@@ -1,15 +1,19 @@
 //! The member app (消费者端): phone-first, for the members of every program.
 
+mod code_sign_in;
+mod code_step;
 mod exchange;
 mod for_you;
 mod home;
 mod location;
 mod nearby;
+mod password_reset;
 mod points;
 mod profile;
 mod rewards;
 mod sign_up;
 mod verification;
+mod verify_phone;
 
 use actix_web::web;
 
@@ -26,6 +30,9 @@ use super::nav_item;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(sign_up::routes)
+        .configure(code_sign_in::routes)
+        .configure(password_reset::routes)
+        .configure(verify_phone::routes)
         .configure(home::routes)
         .configure(points::routes)
         .configure(exchange::routes)

@@ -34,7 +34,7 @@ use crate::{
     },
 };
 
-use super::super::see_other;
+use super::{super::see_other, verify_phone};
 
 /// How many vouchers the list shows.
 const VOUCHERS: i64 = 50;
@@ -512,6 +512,9 @@ async fn order_reward(
     CsrfForm(form): CsrfForm<HashMap<String, String>>,
 ) -> Result<HttpResponse, WebError> {
     let reward_id = id.into_inner();
+    if let Some(refused) = verify_phone::refuse_unverified(&ctx, &who, "/consumer/rewards") {
+        return refused;
+    }
     let (offered, choices, names) = reward_of(&state, who.member.id, reward_id, ctx.locale).await?;
     let entered = Entered::of_form(&form);
     let check = form.get("intent").is_some_and(|i| i == "check");
