@@ -85,6 +85,7 @@ impl Application {
             api_limiter: Arc::new(api::RateLimiter::per_minute(config.api_rate_per_minute)),
             upload_dir: config.upload_dir.as_path().into(),
             exports: export::Runner::new(&pool),
+            webhook_policy: Arc::new(config.webhook_policy()),
         });
         let listener = TcpListener::bind(config.bind)
             .with_context(|| format!("cannot listen on {}", config.bind))?;

@@ -5,7 +5,7 @@ use std::{path::Path, sync::Arc};
 use actix_web::web;
 use diesel::PgConnection;
 
-use crate::{api, approval, crypto::Keys, db::PgPool, email::Mailer, export};
+use crate::{api, approval, crypto::Keys, db::PgPool, email::Mailer, export, webhook};
 
 use super::error::WebError;
 
@@ -24,6 +24,8 @@ pub struct AppState {
     pub upload_dir: Arc<Path>,
     /// Builds exports and reports in the background.
     pub exports: export::Runner,
+    /// Where webhooks may go.
+    pub webhook_policy: Arc<webhook::Policy>,
 }
 
 impl AppState {

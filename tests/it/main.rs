@@ -61,3 +61,4 @@ mod settlement;
 mod settlement_cli;
 mod settlement_portals;
 mod simulator;
+mod webhook_targets;
