@@ -41,6 +41,7 @@ mod merchant_admin;
 mod merchant_exit;
 mod migrations;
 mod nearby;
+mod nul_input;
 mod onboarding;
 mod overview;
 mod payout_file;
