@@ -11,6 +11,7 @@ mod settlement_support;
 
 mod api_end_to_end;
 mod api_exchange;
+mod api_fuzz;
 mod api_idempotency;
 mod api_members;
 mod api_openapi;
