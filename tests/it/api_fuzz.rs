@@ -55,6 +55,20 @@ fn hostile_values() -> Vec<Value> {
     ]
 }
 
+/// Bodies that are not the JSON object any operation takes.
+const MALFORMED: [&[u8]; 10] = [
+    b"",
+    b"{",
+    b"null",
+    b"[]",
+    b"42",
+    b"\"text\"",
+    b"{}",
+    b"{\"a\":1,,}",
+    b"\xff\xfe",
+    b"{\"member_id\": 1e999}",
+];
+
 /// Text for a value in a path or query string.
 fn as_text(value: &Value) -> String {
     match value {
@@ -100,6 +114,25 @@ fn plausible(name: &str, schema: &Value, member_id: i64) -> Value {
         "object" => json!({}),
         _ => json!("1"),
     }
+}
+
+/// The operation's body with a plausible value in every field.
+fn base_body(document: &Value, operation: &Value, member_id: i64) -> Map<String, Value> {
+    let properties: Map<String, Value> =
+        operation["requestBody"]["content"]["application/json"]["schema"]
+            .as_object()
+            .map(|schema| resolve(document, &Value::Object(schema.clone())).clone())
+            .and_then(|schema| schema["properties"].as_object().cloned())
+            .unwrap_or_default();
+    properties
+        .iter()
+        .map(|(name, schema)| {
+            (
+                name.clone(),
+                plausible(name, resolve(document, schema), member_id),
+            )
+        })
+        .collect()
 }
 
 /// One request to send.
@@ -159,21 +192,7 @@ fn cases_for(
             format!("{path}?{}", query.join("&"))
         }
     };
-    let properties: Map<String, Value> =
-        operation["requestBody"]["content"]["application/json"]["schema"]
-            .as_object()
-            .map(|schema| resolve(document, &Value::Object(schema.clone())).clone())
-            .and_then(|schema| schema["properties"].as_object().cloned())
-            .unwrap_or_default();
-    let base: Map<String, Value> = properties
-        .iter()
-        .map(|(name, schema)| {
-            (
-                name.clone(),
-                plausible(name, resolve(document, schema), member_id),
-            )
-        })
-        .collect();
+    let base = base_body(document, operation, member_id);
     let body_of = |object: &Map<String, Value>| {
         if method == "post" {
             serde_json::to_vec(object).unwrap()
@@ -220,18 +239,7 @@ fn cases_for(
                 what: format!("{name} missing"),
             });
         }
-        for raw in [
-            &b""[..],
-            b"{",
-            b"null",
-            b"[]",
-            b"42",
-            b"\"text\"",
-            b"{}",
-            b"{\"a\":1,,}",
-            b"\xff\xfe",
-            b"{\"member_id\": 1e999}",
-        ] {
+        for raw in MALFORMED {
             cases.push(Case {
                 method: "POST".to_owned(),
                 path: concrete(&[]),
