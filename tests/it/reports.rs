@@ -961,19 +961,7 @@ async fn a_merchant_sees_its_own_reports_only_and_a_cashier_none() {
         .first::<Option<i64>>(conn)
         .unwrap()
         .unwrap();
-    for path in [
-        format!("/merchant/exports/{owners}"),
-        format!("/merchant/exports/{owners}/download"),
-    ] {
-        assert_eq!(till.get(&path).await.status, 404, "{path}");
-    }
-    assert!(
-        !till
-            .get("/merchant/exports")
-            .await
-            .body
-            .contains(&format!("data-export=\"{owners}\""))
-    );
+    crate::exports::assert_hidden(&app, &till, owners).await;
 }
 
 /// Starts the CSV export of the report at `page` (posting to `export`),
