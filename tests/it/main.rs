@@ -1,6 +1,7 @@
 //! Integration tests against a real PostgreSQL (and, where marked, a real server).
 //! One binary, so the suite links once; every test has its own database.
 
+mod adjustment_splits;
 mod api_support;
 mod exchange_support;
 mod harness;
