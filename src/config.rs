@@ -65,6 +65,10 @@ pub struct Config {
     /// Partner-API requests each key may make per minute, in each server
     /// process (`ALLIANCE_API_RATE_PER_MINUTE`).
     pub api_rate_per_minute: std::num::NonZeroU32,
+    /// Hosts webhooks may go to although they are not public
+    /// (`ALLIANCE_WEBHOOK_ALLOW_HOSTS`, comma-separated, e.g. `127.0.0.1` for a
+    /// receiver on this machine); empty unless set.
+    pub webhook_allow_hosts: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -112,27 +116,7 @@ impl Config {
         };
 
         if environment == Environment::Production {
-            if database_url.is_none() {
-                return Err(ConfigError::DefaultInProduction {
-                    name: "ALLIANCE_DATABASE_URL",
-                    reason: "the default connects with a well-known password",
-                });
-            }
-            match &secret_key {
-                None => {
-                    return Err(ConfigError::DefaultInProduction {
-                        name: "ALLIANCE_SECRET_KEY",
-                        reason: "the default key is published in the source code",
-                    });
-                }
-                Some(key) if key.len() < MIN_SECRET_KEY_LEN => {
-                    return Err(ConfigError::Invalid {
-                        name: "ALLIANCE_SECRET_KEY",
-                        reason: format!("must be at least {MIN_SECRET_KEY_LEN} characters"),
-                    });
-                }
-                Some(_) => {}
-            }
+            refuse_development_secrets(database_url.as_deref(), secret_key.as_deref())?;
         }
 
         let bind: SocketAddr = bind.parse().map_err(|e| ConfigError::Invalid {
@@ -216,6 +200,9 @@ impl Config {
             mail_from: lookup("ALLIANCE_MAIL_FROM").unwrap_or_else(|| DEFAULT_MAIL_FROM.to_owned()),
             dual_approval_from,
             api_rate_per_minute,
+            webhook_allow_hosts: host_list(
+                &lookup("ALLIANCE_WEBHOOK_ALLOW_HOSTS").unwrap_or_default(),
+            ),
         })
     }
 
@@ -225,6 +212,14 @@ impl Config {
 
     pub fn secret_key(&self) -> &str {
         self.secret_key.expose_secret()
+    }
+
+    /// What webhook URLs may be used here (see `webhook::target`).
+    pub fn webhook_policy(&self) -> crate::webhook::Policy {
+        crate::webhook::Policy {
+            production: self.environment == Environment::Production,
+            allow_hosts: self.webhook_allow_hosts.clone(),
+        }
     }
 
     /// Cookies get the `Secure` flag when the public URL is HTTPS.
@@ -281,6 +276,49 @@ fn outboxes(lookup: &impl Fn(&str) -> Option<String>) -> (std::path::PathBuf, st
     let sms = lookup("ALLIANCE_SMS_OUTBOX")
         .map_or_else(|| mail.with_file_name(DEFAULT_SMS_OUTBOX_NAME), Into::into);
     (mail, sms)
+}
+
+/// Production must not run on the development database URL or secret key.
+fn refuse_development_secrets(
+    database_url: Option<&str>,
+    secret_key: Option<&str>,
+) -> Result<(), ConfigError> {
+    if database_url.is_none() {
+        return Err(ConfigError::DefaultInProduction {
+            name: "ALLIANCE_DATABASE_URL",
+            reason: "the default connects with a well-known password",
+        });
+    }
+    match secret_key {
+        None => {
+            return Err(ConfigError::DefaultInProduction {
+                name: "ALLIANCE_SECRET_KEY",
+                reason: "the default key is published in the source code",
+            });
+        }
+        Some(key) if key.len() < MIN_SECRET_KEY_LEN => {
+            return Err(ConfigError::Invalid {
+                name: "ALLIANCE_SECRET_KEY",
+                reason: format!("must be at least {MIN_SECRET_KEY_LEN} characters"),
+            });
+        }
+        Some(_) => {}
+    }
+    Ok(())
+}
+
+/// A comma-separated list of hosts, lower-cased as URLs spell them; an IPv6
+/// address may be written with or without its brackets.
+fn host_list(raw: &str) -> Vec<String> {
+    raw.split(',')
+        .map(|h| {
+            h.trim()
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_ascii_lowercase()
+        })
+        .filter(|h| !h.is_empty())
+        .collect()
 }
 
 /// A directory setting, or its default.
@@ -408,6 +446,20 @@ mod tests {
         assert!(config.sms_url.is_none());
         let config = config_from(&[("ALLIANCE_SMS_OUTBOX", "/tmp/texts")]).unwrap();
         assert_eq!(config.sms_outbox_dir, std::path::Path::new("/tmp/texts"));
+    }
+
+    #[test]
+    fn webhook_hosts_are_allowed_only_when_listed() {
+        assert!(config_from(&[]).unwrap().webhook_allow_hosts.is_empty());
+        let config = config_from(&[(
+            "ALLIANCE_WEBHOOK_ALLOW_HOSTS",
+            " 127.0.0.1, Hooks.Local ,[::1],",
+        )])
+        .unwrap();
+        assert_eq!(
+            config.webhook_allow_hosts,
+            ["127.0.0.1", "hooks.local", "::1"]
+        );
     }
 
     #[test]

@@ -119,6 +119,7 @@ impl Application {
             upload_dir: config.upload_dir.as_path().into(),
             exports: export::Runner::new(&pool),
             drain: drain.clone(),
+            webhook_policy: Arc::new(config.webhook_policy()),
         });
         let listener = TcpListener::bind(config.bind)
             .with_context(|| format!("cannot listen on {}", config.bind))?;

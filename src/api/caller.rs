@@ -4,8 +4,9 @@
 //!
 //! Order of checks: headers present and well-formed → timestamp within ±300 s
 //! → key known, active, its merchant allowed the API → signature → rate limit
-//! → nonce unused (recorded now). Any failure answers 401 (429 for the rate)
-//! before the handler runs, so nothing changes.
+//! → nonce unused (recorded now) → no NUL in the path, query or body. Any
+//! failure answers 401 (429 for the rate, 422 for a NUL) before the handler
+//! runs, so nothing changes.
 
 use std::future::{Ready, ready};
 
@@ -25,7 +26,7 @@ use crate::{
     domain::actor::{Actor, ActorKind},
     i18n::Locale,
     merchant::api_key,
-    web::{context::client_ip, state::AppState},
+    web::{context::client_ip, nul, state::AppState},
 };
 
 use super::{
@@ -173,6 +174,12 @@ async fn authenticate(req: &mut ServiceRequest, locale: Locale) -> Result<Caller
         Ok(())
     })
     .await?;
+    if nul::in_path(req.path())
+        || nul::in_urlencoded(req.query_string().as_bytes())
+        || nul::in_json(&body)
+    {
+        return Err(ApiError::NulCharacter);
+    }
     Ok(Caller {
         merchant_id,
         key_id,

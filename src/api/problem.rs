@@ -113,6 +113,10 @@ pub enum ApiError {
     MalformedBody,
     #[error("the body is too large")]
     BodyTooLarge,
+    /// A NUL character in the path, query or body: nothing can store it, so
+    /// the request can never succeed as sent (422, not a 5xx to retry).
+    #[error("the request contains a NUL character")]
+    NulCharacter,
     #[error("invalid fields: {0:?}")]
     Invalid(Vec<(&'static str, FieldReason)>),
     /// The query string of a GET is wrong: a malformed request (400), unlike a
@@ -158,6 +162,7 @@ impl ApiError {
             Self::NotFound => "not_found",
             Self::MalformedBody => "malformed_body",
             Self::BodyTooLarge => "body_too_large",
+            Self::NulCharacter => "nul_character",
             Self::Invalid(_) => "validation_failed",
             Self::InvalidQuery(_) => "invalid_query",
             Self::IdempotencyKeyRequired => "idempotency_key_required",
@@ -178,7 +183,7 @@ impl ApiError {
                 StatusCode::BAD_REQUEST
             }
             Self::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Invalid(_) | Self::NulCharacter => StatusCode::UNPROCESSABLE_ENTITY,
             Self::IdempotencyKeyReused => StatusCode::CONFLICT,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Refused(refusal) => refusal.status(),

@@ -4,7 +4,10 @@
 //!
 //! Up to `APPROVAL_THRESHOLD` points either way it is booked at once; above it,
 //! it waits for a second owner or manager of the same merchant (maker-checker,
-//! `approval::Scope::Merchant`), and the approval's action books it.
+//! `approval::Scope::Merchant`), and the approval's action books it. The
+//! threshold holds for what one person books without approval for one
+//! merchant in any 24 hours, not for each adjustment alone: five adjustments
+//! of 999 are not a way around it.
 //!
 //! One adjustment, in one transaction: the member's row is locked (so lots and
 //! balance stay in step with earns and refunds), then one ledger entry, kind
@@ -191,6 +194,7 @@ pub fn request(
         return Err(AdjustmentError::InvalidReason);
     }
     conn.transaction(|conn| {
+        lock_maker(conn, new.merchant_id, &maker.label)?;
         lock_member(conn, new.member_id)?;
         let asked_before: Option<Adjustment> = point_adjustments::table
             .filter(point_adjustments::merchant_id.eq(new.merchant_id))
@@ -220,7 +224,8 @@ pub fn request(
             maker,
             Change::new("points.adjust.request", "point_adjustment", row.id).after(&row),
         )?;
-        if new.points.abs() <= APPROVAL_THRESHOLD {
+        let booked_alone = booked_without_approval(conn, new.merchant_id, &maker.label)?;
+        if booked_alone + new.points.abs() <= APPROVAL_THRESHOLD {
             return book(conn, maker, &row);
         }
         let filed = approval::request(
@@ -312,6 +317,38 @@ pub fn list(conn: &mut PgConnection, merchant_id: i64, limit: i64) -> QueryResul
             approval_status,
         })
         .collect())
+}
+
+/// Serialises one person's adjustments for one merchant until the transaction
+/// ends, so two sent at once cannot both count a total that leaves out the
+/// other (people are named by their actor label, which is what the rows keep).
+fn lock_maker(conn: &mut PgConnection, merchant_id: i64, label: &str) -> QueryResult<()> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind::<diesel::sql_types::Text, _>(format!("points.adjust:{merchant_id}:{label}"))
+        .execute(conn)
+        .map(drop)
+}
+
+/// The points, either way, `label` booked for the merchant without approval
+/// in the last 24 hours (by the database's clock).
+fn booked_without_approval(
+    conn: &mut PgConnection,
+    merchant_id: i64,
+    label: &str,
+) -> QueryResult<i64> {
+    use diesel::dsl::sql;
+    point_adjustments::table
+        .filter(point_adjustments::merchant_id.eq(merchant_id))
+        .filter(point_adjustments::requested_by.eq(label))
+        .filter(point_adjustments::status.eq("booked"))
+        .filter(point_adjustments::approval_id.is_null())
+        .filter(sql::<diesel::sql_types::Bool>(
+            "point_adjustments.created_at > now() - interval '24 hours'",
+        ))
+        .select(sql::<diesel::sql_types::BigInt>(
+            "COALESCE(sum(abs(points)), 0)::bigint",
+        ))
+        .first(conn)
 }
 
 fn lock_member(conn: &mut PgConnection, member_id: i64) -> Result<(), AdjustmentError> {

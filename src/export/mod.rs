@@ -4,8 +4,11 @@
 //! own (see [`Runner`]) while the person watches its page, and the finished
 //! file is kept in `report_exports` so that any server process can serve it.
 //!
-//! Who may see an export: the operator who asked for it, or every user of the
-//! merchant whose user asked for it. Results go a week after they finish.
+//! Who may see an export: the operator who asked for it; for a merchant's
+//! export, every user of the merchant who reads its reports (owner, manager),
+//! and the user who asked for it, unless it is a report (a cashier may ask for
+//! none, and must not read one the owner asked for). Results go a week after
+//! they finish.
 
 mod progress;
 mod runner;
@@ -37,13 +40,22 @@ impl std::fmt::Display for ExportId {
     }
 }
 
-/// Who asked for an export. A merchant user's export is visible to every user
-/// of that merchant.
+/// Who asked for an export, or who is looking at exports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Requester {
     Operator(i64),
-    MerchantUser { merchant_id: i64, user_id: i64 },
+    MerchantUser {
+        merchant_id: i64,
+        user_id: i64,
+        /// Whether this user reads the merchant's reports (owner, manager):
+        /// they see all the merchant's exports; anyone else sees only their
+        /// own, and never a report's.
+        reads_reports: bool,
+    },
 }
+
+/// Kinds of exports that hold a report (`report.liability`, ...).
+pub const REPORT_KIND_PREFIX: &str = "report.";
 
 /// What to build, for whom, and how the result is served.
 #[derive(Debug, Clone)]

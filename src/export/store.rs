@@ -166,8 +166,9 @@ fn database_now() -> AsExprOf<now, Timestamptz> {
 
 type Visible = Box<dyn BoxableExpression<report_exports::table, Pg, SqlType = Bool>>;
 
-/// The exports `requester` may see: their own as an operator; all of their
-/// merchant's as a merchant user.
+/// The exports `requester` may see: their own as an operator; as a merchant
+/// user, all of their merchant's if they read its reports, else only their own
+/// that are not reports.
 fn visible_to(requester: Requester) -> Visible {
     match requester {
         Requester::Operator(id) => Box::new(
@@ -175,10 +176,25 @@ fn visible_to(requester: Requester) -> Visible {
                 .eq("operator")
                 .and(report_exports::requester_id.eq(id)),
         ),
-        Requester::MerchantUser { merchant_id, .. } => Box::new(
+        Requester::MerchantUser {
+            merchant_id,
+            reads_reports: true,
+            ..
+        } => Box::new(
             report_exports::requester_kind
                 .eq("merchant_user")
                 .and(report_exports::merchant_id.is_not_distinct_from(merchant_id)),
+        ),
+        Requester::MerchantUser {
+            merchant_id,
+            user_id,
+            reads_reports: false,
+        } => Box::new(
+            report_exports::requester_kind
+                .eq("merchant_user")
+                .and(report_exports::merchant_id.is_not_distinct_from(merchant_id))
+                .and(report_exports::requester_id.eq(user_id))
+                .and(report_exports::kind.not_like(format!("{}%", super::REPORT_KIND_PREFIX))),
         ),
     }
 }
@@ -194,6 +210,7 @@ pub(super) fn insert(
         Requester::MerchantUser {
             merchant_id,
             user_id,
+            ..
         } => ("merchant_user", user_id, Some(merchant_id)),
     };
     diesel::insert_into(report_exports::table)

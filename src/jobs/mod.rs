@@ -112,8 +112,11 @@ const JOBS: [Periodic; 17] = [
         name: "deliver webhooks",
         every: Duration::from_secs(30),
         run: |state| {
-            tokio::runtime::Handle::current()
-                .block_on(webhook::deliver_due(&state.pool, &state.keys))
+            tokio::runtime::Handle::current().block_on(webhook::deliver_due(
+                &state.pool,
+                &state.keys,
+                &state.webhook_policy,
+            ))
         },
     },
     // Under an advisory lock: one pass at a time (see `settlement::notify`).

@@ -1,19 +1,19 @@
 //! Where a merchant wants its webhooks (settlement ready, payout sent, deposit
 //! low): one URL per merchant, set or cleared by its owner. Notices carry
-//! settlement figures, so they go over TLS; plain http is allowed only to this
-//! machine, for testing an integration locally.
-
-use std::net::Ipv4Addr;
+//! settlement figures, so they go over TLS, and only to public addresses;
+//! plain http only to allow-listed hosts, outside production (see
+//! `webhook::target`).
 
 use diesel::prelude::*;
 use serde_json::json;
-use url::{Host, Url};
+use url::Url;
 
 use crate::{
     audit::{self, Change},
     crypto::{self, Keys},
     db::schema::merchants,
     domain::actor::Actor,
+    webhook::{self, target::Refusal},
 };
 
 /// Binds a sealed webhook secret to its column: a ciphertext copied elsewhere
@@ -31,8 +31,12 @@ pub struct WebhookUrl(String);
 pub enum InvalidWebhookUrl {
     #[error("not a complete http(s) URL")]
     NotAUrl,
-    #[error("webhooks need https (http only to 127.0.0.1 or localhost)")]
+    #[error("webhooks need https")]
     NotHttps,
+    /// The host is, or resolves to, an address inside a network (loopback,
+    /// private, link-local, metadata services…).
+    #[error("the host is not a public address")]
+    NotPublic,
     /// Requests are signed, so a user name or password in the URL adds nothing
     /// but a credential shown on every page that lists the URL.
     #[error("the URL carries a user name or password")]
@@ -42,28 +46,34 @@ pub enum InvalidWebhookUrl {
 }
 
 impl WebhookUrl {
+    /// Checks the form of the URL: an http(s) URL without credentials. Whether
+    /// it may be used here is `vet`'s question.
     pub fn parse(input: &str) -> Result<Self, InvalidWebhookUrl> {
         let text = input.trim();
         if text.chars().count() > MAX_URL_CHARS {
             return Err(InvalidWebhookUrl::TooLong);
         }
         let url = Url::parse(text).map_err(|_| InvalidWebhookUrl::NotAUrl)?;
-        let on_this_machine = match url.host() {
-            Some(Host::Domain(domain)) => domain == "localhost",
-            Some(Host::Ipv4(ip)) => ip == Ipv4Addr::LOCALHOST,
-            Some(Host::Ipv6(_)) => false,
-            None => return Err(InvalidWebhookUrl::NotAUrl),
-        };
-        match url.scheme() {
-            "https" => {}
-            "http" if on_this_machine => {}
-            "http" => return Err(InvalidWebhookUrl::NotHttps),
-            _ => return Err(InvalidWebhookUrl::NotAUrl),
+        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+            return Err(InvalidWebhookUrl::NotAUrl);
         }
         if !url.username().is_empty() || url.password().is_some() {
             return Err(InvalidWebhookUrl::Credentials);
         }
         Ok(Self(url.into()))
+    }
+
+    /// Parses the URL and checks it against the deployment's policy, resolving
+    /// its host now. A name that does not resolve yet is accepted (the merchant
+    /// may set up its DNS after saving): every delivery checks again anyway.
+    pub async fn vet(input: &str, policy: &webhook::Policy) -> Result<Self, InvalidWebhookUrl> {
+        let url = Self::parse(input)?;
+        let parsed = Url::parse(&url.0).map_err(|_| InvalidWebhookUrl::NotAUrl)?;
+        match policy.pin(&parsed).await {
+            Ok(_) | Err(Refusal::Unresolved(_)) => Ok(url),
+            Err(Refusal::NotHttps) => Err(InvalidWebhookUrl::NotHttps),
+            Err(Refusal::NotPublic(_)) => Err(InvalidWebhookUrl::NotPublic),
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -179,21 +189,26 @@ mod tests {
         );
     }
 
-    #[test]
-    fn plain_http_is_only_for_this_machine() {
-        assert!(WebhookUrl::parse("http://127.0.0.1:9000/hook").is_ok());
-        assert!(WebhookUrl::parse("http://localhost/hook").is_ok());
+    #[tokio::test]
+    async fn plain_http_and_internal_hosts_are_vetted() {
+        let policy = webhook::Policy {
+            production: false,
+            allow_hosts: vec!["127.0.0.1".to_owned()],
+        };
+        let vet = |url: &'static str| {
+            let policy = policy.clone();
+            async move { WebhookUrl::vet(url, &policy).await }
+        };
+        assert!(vet("http://127.0.0.1:9000/hook").await.is_ok());
+        for url in ["http://example.cn/hook", "http://10.0.0.1/hook"] {
+            assert_eq!(vet(url).await, Err(InvalidWebhookUrl::NotHttps), "{url}");
+        }
         for url in [
-            "http://example.cn/hook",
-            "http://127.0.0.2/hook",
-            "http://localhost.example.cn/hook",
-            "http://10.0.0.1/hook",
+            "https://127.0.0.2/hook",
+            "https://10.0.0.1/hook",
+            "https://0x7f000002/",
         ] {
-            assert_eq!(
-                WebhookUrl::parse(url),
-                Err(InvalidWebhookUrl::NotHttps),
-                "{url}"
-            );
+            assert_eq!(vet(url).await, Err(InvalidWebhookUrl::NotPublic), "{url}");
         }
     }
 

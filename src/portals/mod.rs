@@ -15,7 +15,7 @@ mod sign_in;
 use actix_web::{
     HttpResponse,
     http::header,
-    middleware::{DefaultHeaders, ErrorHandlers},
+    middleware::{DefaultHeaders, ErrorHandlers, from_fn},
     web,
 };
 
@@ -28,6 +28,7 @@ use crate::{
     },
     web::{
         error::{WebError, render_error_page},
+        nul,
         page::NavItem,
         state::AppState,
     },
@@ -47,6 +48,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         cfg.service(
             web::scope(&format!("/{}", portal.slug()))
                 .app_data(web::Data::new(portal))
+                .wrap(from_fn(nul::refuse_in_url))
                 // Signed-in pages hold personal and financial data.
                 .wrap(DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")))
                 .wrap(ErrorHandlers::new().default_handler(render_error_page))
@@ -62,6 +64,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     }
     cfg.service(
         web::scope("")
+            .wrap(from_fn(nul::refuse_in_url))
             .wrap(ErrorHandlers::new().default_handler(render_error_page))
             .configure(public::routes)
             .configure(apply::routes)

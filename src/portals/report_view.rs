@@ -221,7 +221,7 @@ pub async fn export(
     };
     let spec = ExportSpec {
         requester: exporter.requester,
-        kind: format!("report.{}", kind.slug()),
+        kind: format!("{}{}", crate::export::REPORT_KIND_PREFIX, kind.slug()),
         title: format!(
             "{} · {} – {}",
             locale.t(&kind.title_key()),

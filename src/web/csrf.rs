@@ -8,7 +8,7 @@ use serde::{Deserialize, de::DeserializeOwned};
 
 use crate::crypto::constant_time_eq;
 
-use super::{error::WebError, session};
+use super::{error::WebError, nul, session};
 
 /// Form bodies larger than this are refused before parsing.
 const MAX_FORM_BYTES: usize = 64 * 1024;
@@ -38,7 +38,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
         let body = Bytes::from_request(req, payload);
         Box::pin(async move {
             let body = body.await.map_err(|_| WebError::BadRequest)?;
-            if body.len() > MAX_FORM_BYTES {
+            if body.len() > MAX_FORM_BYTES || nul::in_urlencoded(&body) {
                 return Err(WebError::BadRequest);
             }
             let sent = serde_urlencoded::from_bytes::<Token>(&body)

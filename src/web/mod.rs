@@ -10,6 +10,7 @@ pub mod csrf;
 pub mod error;
 pub mod format;
 pub mod locale;
+pub mod nul;
 pub mod page;
 pub mod security;
 pub mod session;

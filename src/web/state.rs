@@ -12,6 +12,7 @@ use crate::{
     email::Mailer,
     export,
     sms::SmsSender,
+    webhook,
 };
 
 use super::error::WebError;
@@ -37,6 +38,8 @@ pub struct AppState {
     pub exports: export::Runner,
     /// Set when the server is stopping.
     pub drain: super::availability::Drain,
+    /// Where webhooks may go.
+    pub webhook_policy: Arc<webhook::Policy>,
 }
 
 impl AppState {

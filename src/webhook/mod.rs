@@ -9,9 +9,12 @@
 //! answer delivers it; anything else is retried with back-off (30 s doubling,
 //! at most 6 h) and given up after 12 attempts. A merchant without a URL or a
 //! secret gets nothing; its deliveries wait, looked at again hourly without
-//! using up attempts, so they go once it sets both up.
+//! using up attempts, so they go once it sets both up. A URL whose host is not
+//! public is refused at every attempt (see `target`).
 
-use std::{sync::OnceLock, time::Duration};
+pub mod target;
+
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use diesel::{
@@ -26,6 +29,8 @@ use crate::{
     db::{PgPool, schema::webhook_deliveries},
     merchant,
 };
+
+pub use target::Policy;
 
 /// Queues `event` about `subject` (e.g. `settlement.ready` of `statement:7`) for
 /// the merchant; queuing the same event about the same subject again is a no-op.
@@ -168,10 +173,17 @@ fn record(conn: &mut PgConnection, claimed: &Claimed, outcome: &Outcome) -> Quer
     .map(drop)
 }
 
-/// The HTTP client for webhooks, built once (see `crate::outbound`).
-fn client() -> &'static reqwest::Client {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT.get_or_init(|| crate::outbound::http_client(TIMEOUT))
+/// A client for one delivery, connecting only to the addresses `pinned` was
+/// checked against (a second lookup could answer differently). No redirects (a
+/// redirect could send signed settlement figures somewhere the merchant did not
+/// name, or somewhere internal) and no proxy from the environment (it would
+/// make its own lookup).
+fn client(pinned: &target::Pinned) -> reqwest::Result<reqwest::Client> {
+    let mut builder = crate::outbound::builder(TIMEOUT).no_proxy();
+    if let Some(domain) = &pinned.domain {
+        builder = builder.resolve_to_addrs(domain, &pinned.addrs);
+    }
+    builder.build()
 }
 
 /// The headers that sign `body` for `url`, as API.md signs requests:
@@ -202,7 +214,7 @@ pub fn signature_headers(
     ]
 }
 
-async fn send(keys: &Keys, claimed: &Claimed) -> Outcome {
+async fn send(keys: &Keys, policy: &Policy, claimed: &Claimed) -> Outcome {
     let Some(url) = &claimed.webhook_url else {
         return Outcome::NotSetUp("no webhook URL");
     };
@@ -216,6 +228,11 @@ async fn send(keys: &Keys, claimed: &Claimed) -> Outcome {
     let Ok(url) = Url::parse(url) else {
         return Outcome::Failed("the webhook URL does not parse".to_owned());
     };
+    let client = match policy.pin(&url).await.map(|pinned| client(&pinned)) {
+        Ok(Ok(client)) => client,
+        Ok(Err(e)) => return Outcome::Failed(format!("{e}")),
+        Err(refused) => return Outcome::Failed(format!("refused: {refused}")),
+    };
     let body = serde_json::to_vec(&json!({
         "event": claimed.event,
         "id": claimed.id,
@@ -223,7 +240,7 @@ async fn send(keys: &Keys, claimed: &Claimed) -> Outcome {
         "data": claimed.payload,
     }))
     .expect("JSON values serialise");
-    let mut request = client()
+    let mut request = client
         .post(url.clone())
         .header("Content-Type", "application/json")
         .header("X-Alliance-Event", &claimed.event);
@@ -251,11 +268,11 @@ async fn send(keys: &Keys, claimed: &Claimed) -> Outcome {
 /// and records each result; returns how many were delivered. A crash between a
 /// send and its record sends it again after the claim period: delivery is at
 /// least once, and receivers tell repeats apart by the body's `id`.
-pub async fn deliver_due(pool: &PgPool, keys: &Keys) -> anyhow::Result<usize> {
+pub async fn deliver_due(pool: &PgPool, keys: &Keys, policy: &Policy) -> anyhow::Result<usize> {
     let claimed = claim(&mut *pool.get()?, BATCH)?;
     let mut delivered = 0;
     for delivery in &claimed {
-        let outcome = send(keys, delivery).await;
+        let outcome = send(keys, policy, delivery).await;
         delivered += usize::from(matches!(outcome, Outcome::Delivered));
         record(&mut *pool.get()?, delivery, &outcome)?;
     }

@@ -174,7 +174,7 @@ async fn settlement_ready_is_delivered_signed_after_a_retry() {
         webhook::rotate_secret(conn, &app.keys, &operator(), partner.merchant_id).unwrap()
     };
     assert_eq!(
-        alliance::webhook::deliver_due(&pool, &app.keys)
+        alliance::webhook::deliver_due(&pool, &app.keys, &app.webhook_policy)
             .await
             .unwrap(),
         0
@@ -185,7 +185,7 @@ async fn settlement_ready_is_delivered_signed_after_a_retry() {
         .execute(conn)
         .unwrap();
     assert_eq!(
-        alliance::webhook::deliver_due(&pool, &app.keys)
+        alliance::webhook::deliver_due(&pool, &app.keys, &app.webhook_policy)
             .await
             .unwrap(),
         1
@@ -206,7 +206,7 @@ async fn settlement_ready_is_delivered_signed_after_a_retry() {
     );
     assert_eq!(header(&headers, "x-alliance-signature"), expected);
     assert_eq!(
-        alliance::webhook::deliver_due(&pool, &app.keys)
+        alliance::webhook::deliver_due(&pool, &app.keys, &app.webhook_policy)
             .await
             .unwrap(),
         0,

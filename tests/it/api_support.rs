@@ -5,26 +5,19 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use alliance::{
-    config::Config,
     crypto,
     db::schema::{
         api_idempotency, api_nonces, audit_events, earn_orders, journal_entries, members,
     },
     deposit::{self, NewTopup},
     domain::{actor::Actor, money::Money},
-    email::Mailer,
     merchant::{self, api_key},
-    sms::SmsSender,
-    startup::Application,
 };
 use diesel::prelude::*;
 use secrecy::ExposeSecret as _;
 use serde_json::Value;
 
-use crate::{
-    harness::{TestApp, TestDb},
-    people_support::shop,
-};
+use crate::{harness::TestApp, people_support::shop};
 
 /// A merchant whose systems call the API.
 #[derive(Debug, Clone)]
@@ -78,26 +71,7 @@ pub fn new_key(app: &TestApp, merchant_id: i64) -> (String, String) {
     (issued.key.key_id, issued.secret.expose_secret().to_owned())
 }
 
-/// A server like `spawn_app`'s, with the configuration changed first.
-pub async fn spawn_app_with(change: impl FnOnce(&mut Config)) -> TestApp {
-    let db = TestDb::new();
-    let mut config = crate::harness::test_config(&db);
-    change(&mut config);
-    let (mailer, outbox) = Mailer::memory();
-    let (texter, sms) = SmsSender::memory();
-    let app =
-        Application::build_with_senders(&config, mailer, texter).expect("build the application");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
-    TestApp {
-        address,
-        db,
-        outbox,
-        sms,
-        keys: alliance::crypto::Keys::derive(config.secret_key()),
-        upload_dir: config.upload_dir,
-    }
-}
+pub use crate::harness::spawn_app_with;
 
 pub fn now() -> i64 {
     i64::try_from(

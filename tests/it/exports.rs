@@ -186,12 +186,23 @@ fn start(
         Requester::MerchantUser {
             merchant_id,
             user_id,
+            ..
         } => merchant_actor(user_id, merchant_id),
     };
     runner
         .start(conn, &actor, spec(requester), build)
         .unwrap()
         .0
+}
+
+/// `who` can neither open, download nor list the merchant export `id`.
+pub async fn assert_hidden(app: &TestApp, who: &Browser, id: i64) {
+    let path = format!("/merchant/exports/{id}");
+    assert_eq!(who.get(&path).await.status, 404, "{path}");
+    let download = download(who, app, &format!("{path}/download")).await;
+    assert_eq!(download.0, 404, "{path}/download");
+    let listed = who.get("/merchant/exports").await.body;
+    assert!(!listed.contains(&format!("data-export=\"{id}\"")), "{path}");
 }
 
 fn test_runner(app: &TestApp) -> Runner {
@@ -394,7 +405,7 @@ async fn the_export_page_shows_progress_as_the_build_reports_it() {
 }
 
 #[tokio::test]
-async fn only_the_requester_or_their_merchant_sees_an_export() {
+async fn only_the_requester_or_their_merchants_owner_and_managers_see_an_export() {
     let app = spawn_app().await;
     let conn = &mut app.db.conn();
     let alice = operator(conn, "alice@alliance.test", OperatorRole::Admin);
@@ -402,7 +413,8 @@ async fn only_the_requester_or_their_merchant_sees_an_export() {
     let shop = merchant(conn, "SEESHOP");
     let other_shop = merchant(conn, "OTHERSHOP");
     let owner = merchant_user(conn, shop, "owner@see.test", MerchantRole::Owner);
-    merchant_user(conn, shop, "cashier@see.test", MerchantRole::Cashier);
+    let cashier = merchant_user(conn, shop, "cashier@see.test", MerchantRole::Cashier);
+    merchant_user(conn, shop, "manager@see.test", MerchantRole::Manager);
     merchant_user(conn, other_shop, "owner@other.test", MerchantRole::Owner);
     let runner = test_runner(&app);
     let alices = start(&runner, conn, Requester::Operator(alice), |_, _| {
@@ -414,8 +426,19 @@ async fn only_the_requester_or_their_merchant_sees_an_export() {
         Requester::MerchantUser {
             merchant_id: shop,
             user_id: owner,
+            reads_reports: true,
         },
         |_, _| Ok(b"shop".to_vec()),
+    );
+    let cashiers = start(
+        &runner,
+        conn,
+        Requester::MerchantUser {
+            merchant_id: shop,
+            user_id: cashier,
+            reads_reports: false,
+        },
+        |_, _| Ok(b"till".to_vec()),
     );
 
     let alice = signed_in(&app, "platform", "alice@alliance.test").await;
@@ -425,9 +448,9 @@ async fn only_the_requester_or_their_merchant_sees_an_export() {
         "export-download",
     )
     .await;
-    let cashier = signed_in(&app, "merchant", "cashier@see.test").await;
+    let manager = signed_in(&app, "merchant", "manager@see.test").await;
     let page = wait_for(
-        &cashier,
+        &manager,
         &format!("/merchant/exports/{shops}"),
         "export-download",
     )
@@ -437,7 +460,7 @@ async fn only_the_requester_or_their_merchant_sees_an_export() {
             .contains(&format!("href=\"/merchant/exports/{shops}/download\""))
     );
     let (status, _, bytes) = download(
-        &cashier,
+        &manager,
         &app,
         &format!("/merchant/exports/{shops}/download"),
     )
@@ -447,20 +470,26 @@ async fn only_the_requester_or_their_merchant_sees_an_export() {
         (200, b"shop".as_slice()),
         "same merchant"
     );
-    assert!(
-        cashier
-            .get("/merchant/exports")
-            .await
-            .body
-            .contains(&format!("data-export=\"{shops}\""))
-    );
+    let listed = manager.get("/merchant/exports").await.body;
+    assert!(listed.contains(&format!("data-export=\"{shops}\"")));
+    assert!(listed.contains(&format!("data-export=\"{cashiers}\"")));
+    // A cashier sees its own exports only: not the owner's (issue #17).
+    let cashier = signed_in(&app, "merchant", "cashier@see.test").await;
+    wait_for(
+        &cashier,
+        &format!("/merchant/exports/{cashiers}"),
+        "export-download",
+    )
+    .await;
+    let listed = cashier.get("/merchant/exports").await.body;
+    assert!(listed.contains(&format!("data-export=\"{cashiers}\"")));
+    assert_hidden(&app, &cashier, shops).await;
 
     let bob = signed_in(&app, "platform", "bob@alliance.test").await;
     let stranger = signed_in(&app, "merchant", "owner@other.test").await;
     for (who, path) in [
         (&bob, format!("/platform/exports/{alices}")),
         (&alice, format!("/platform/exports/{shops}")),
-        (&stranger, format!("/merchant/exports/{shops}")),
         (&stranger, format!("/merchant/exports/{alices}")),
         (&cashier, format!("/merchant/exports/{alices}")),
     ] {
@@ -477,13 +506,7 @@ async fn only_the_requester_or_their_merchant_sees_an_export() {
             .body
             .contains(&format!("data-export=\"{alices}\""))
     );
-    assert!(
-        !stranger
-            .get("/merchant/exports")
-            .await
-            .body
-            .contains(&format!("data-export=\"{shops}\""))
-    );
+    assert_hidden(&app, &stranger, shops).await;
 }
 
 #[tokio::test]

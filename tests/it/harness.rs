@@ -196,11 +196,19 @@ pub struct TestApp {
     pub keys: Keys,
     /// The server's upload directory, a fresh one under the system's temp dir.
     pub upload_dir: PathBuf,
+    /// Where the server's webhooks may go.
+    pub webhook_policy: alliance::webhook::Policy,
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// A server like `spawn_app`'s, with the configuration changed first.
+pub async fn spawn_app_with(change: impl FnOnce(&mut Config)) -> TestApp {
     let db = TestDb::new();
-    let config = test_config(&db);
+    let mut config = test_config(&db);
+    change(&mut config);
     let (mailer, outbox) = Mailer::memory();
     let (texter, sms) = SmsSender::memory();
     let app =
@@ -213,17 +221,19 @@ pub async fn spawn_app() -> TestApp {
         outbox,
         sms,
         keys: Keys::derive(config.secret_key()),
+        webhook_policy: config.webhook_policy(),
         upload_dir: config.upload_dir,
     }
 }
 
-/// The configuration `spawn_app` runs on: `db`, a free port, a small pool and
-/// an upload directory of its own.
+/// The configuration `spawn_app` runs on: `db`, a free port, a small pool, an
+/// upload directory of its own, and webhooks allowed to receivers on 127.0.0.1.
 pub fn test_config(db: &TestDb) -> Config {
     let mut config = Config::from_env().expect("development configuration");
     config.database_url = db.url().to_owned().into();
     config.bind = "127.0.0.1:0".parse().unwrap();
     config.database_pool_size = 4;
+    config.webhook_allow_hosts = vec!["127.0.0.1".to_owned()];
     config.upload_dir = std::env::temp_dir()
         .join("alliance-test-uploads")
         .join(&db.name);

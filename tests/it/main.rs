@@ -1,6 +1,7 @@
 //! Integration tests against a real PostgreSQL (and, where marked, a real server).
 //! One binary, so the suite links once; every test has its own database.
 
+mod adjustment_splits;
 mod api_support;
 mod exchange_support;
 mod harness;
@@ -12,6 +13,7 @@ mod settlement_support;
 
 mod api_end_to_end;
 mod api_exchange;
+mod api_fuzz;
 mod api_idempotency;
 mod api_members;
 mod api_openapi;
@@ -43,6 +45,7 @@ mod merchant_admin;
 mod merchant_exit;
 mod migrations;
 mod nearby;
+mod nul_input;
 mod onboarding;
 mod overview;
 mod payout_file;
@@ -65,3 +68,4 @@ mod settlement;
 mod settlement_cli;
 mod settlement_portals;
 mod simulator;
+mod webhook_targets;

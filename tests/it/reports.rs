@@ -3,7 +3,7 @@
 //! narrowing rows, bad filters refused, the CSV files, and the pages.
 
 use alliance::{
-    db::schema::{campaign_merchants, campaigns, rewards, stores},
+    db::schema::{campaign_merchants, campaigns, report_exports, rewards, stores},
     domain::{actor::Actor, money::Money},
     earn::{expiry, lot},
     i18n::Locale,
@@ -955,6 +955,13 @@ async fn a_merchant_sees_its_own_reports_only_and_a_cashier_none() {
             .status,
         403
     );
+    // Nor can it read the report the owner exported (issue #17).
+    let owners: i64 = report_exports::table
+        .select(diesel::dsl::max(report_exports::id))
+        .first::<Option<i64>>(conn)
+        .unwrap()
+        .unwrap();
+    crate::exports::assert_hidden(&app, &till, owners).await;
 }
 
 /// Starts the CSV export of the report at `page` (posting to `export`),

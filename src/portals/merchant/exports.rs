@@ -1,5 +1,6 @@
-//! A merchant's exports (`/merchant/exports`): every user of the merchant
-//! sees the exports any of its users asked for.
+//! A merchant's exports (`/merchant/exports`): owners and managers see the
+//! exports any of the merchant's users asked for; a cashier only their own,
+//! never a report (see `export`).
 
 use actix_web::{HttpResponse, get, web};
 
@@ -27,6 +28,7 @@ pub(super) fn requester(who: &MerchantPrincipal) -> Requester {
     Requester::MerchantUser {
         merchant_id: who.merchant.id,
         user_id: who.user.id,
+        reads_reports: super::reports::REPORT_READERS.contains(&who.user.role()),
     }
 }
 

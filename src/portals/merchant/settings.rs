@@ -55,6 +55,7 @@ fn invalid_key(e: InvalidWebhookUrl) -> &'static str {
     match e {
         InvalidWebhookUrl::NotAUrl => "merchant_admin.webhook.error.not_a_url",
         InvalidWebhookUrl::NotHttps => "merchant_admin.webhook.error.not_https",
+        InvalidWebhookUrl::NotPublic => "webhook_target.error.not_public",
         InvalidWebhookUrl::Credentials => "merchant_admin.webhook.error.credentials",
         InvalidWebhookUrl::TooLong => "merchant_admin.webhook.error.too_long",
     }
@@ -107,7 +108,7 @@ async fn set_webhook(
     who.require(OWNER)?;
     let url = match form.webhook_url.trim() {
         "" => None,
-        text => match WebhookUrl::parse(text) {
+        text => match WebhookUrl::vet(text, &state.webhook_policy).await {
             Ok(url) => Some(url),
             Err(e) => {
                 let errors =
