@@ -25,7 +25,7 @@ use crate::{
     email::Mailer,
     error::AppError,
     exchange, export, jobs, onboarding,
-    people::operator,
+    people::{hashing::PasswordHasher, operator},
     portals, settlement,
     web::{security, session::PgSessionStore, state::AppState},
 };
@@ -76,6 +76,7 @@ impl Application {
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             keys: Arc::new(keys),
+            hasher: PasswordHasher::per_core(),
             mailer: Arc::new(mailer),
             public_url: config.public_url.as_str().into(),
             approvals: Arc::new(approval_registry()),

@@ -2,6 +2,7 @@
 //! merchant users and members; signing in, throttling, password resets.
 
 pub mod credentials;
+pub mod hashing;
 pub mod member;
 pub mod merchant_user;
 pub mod operator;

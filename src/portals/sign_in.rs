@@ -99,19 +99,12 @@ async fn sign_in(
             actix_web::http::StatusCode::UNAUTHORIZED,
         );
     };
-    let (keys, ip, password) = (state.keys.clone(), ctx.ip.clone(), form.password.clone());
-    let result = state
-        .db(move |conn| {
-            Ok::<_, WebError>(credentials::sign_in(
-                conn,
-                &keys,
-                portal,
-                &identifier,
-                &password,
-                &ip,
-            ))
-        })
-        .await?;
+    let deps = credentials::Deps {
+        pool: &state.pool,
+        hasher: &state.hasher,
+        keys: &state.keys,
+    };
+    let result = credentials::sign_in(deps, portal, &identifier, &form.password, &ctx.ip).await;
     let id = match result {
         Ok(id) => id,
         Err(SignInError::Invalid) => {
@@ -127,6 +120,7 @@ async fn sign_in(
             );
         }
         Err(SignInError::Database(e)) => return Err(e.into()),
+        Err(SignInError::Pool(e)) => return Err(WebError::Internal(e.into())),
     };
     start_session(&ctx.session, portal, id)?;
 

@@ -5,7 +5,9 @@ use std::{path::Path, sync::Arc};
 use actix_web::web;
 use diesel::PgConnection;
 
-use crate::{api, approval, crypto::Keys, db::PgPool, email::Mailer, export};
+use crate::{
+    api, approval, crypto::Keys, db::PgPool, email::Mailer, export, people::hashing::PasswordHasher,
+};
 
 use super::error::WebError;
 
@@ -13,6 +15,8 @@ use super::error::WebError;
 pub struct AppState {
     pub pool: PgPool,
     pub keys: Arc<Keys>,
+    /// Checks passwords on a pool bounded by the cores.
+    pub hasher: PasswordHasher,
     pub mailer: Arc<Mailer>,
     /// Where links in emails point.
     pub public_url: Arc<str>,

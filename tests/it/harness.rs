@@ -232,8 +232,21 @@ impl TestApp {
     /// A browser-like client: keeps cookies, does not follow redirects (tests
     /// look at them).
     pub fn browser(&self) -> Browser {
+        self.browser_with(reqwest::Client::builder())
+    }
+
+    /// A browser whose requests come from another loopback address (the server
+    /// listens on 127.0.0.1 but sees the peer as `ip`), as a second device on
+    /// another network would.
+    pub fn browser_from(&self, ip: &str) -> Browser {
+        self.browser_with(
+            reqwest::Client::builder().local_address(ip.parse::<std::net::IpAddr>().unwrap()),
+        )
+    }
+
+    fn browser_with(&self, builder: reqwest::ClientBuilder) -> Browser {
         Browser {
-            client: reqwest::Client::builder()
+            client: builder
                 .cookie_store(true)
                 .redirect(reqwest::redirect::Policy::none())
                 .build()

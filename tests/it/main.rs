@@ -60,4 +60,5 @@ mod server;
 mod settlement;
 mod settlement_cli;
 mod settlement_portals;
+mod sign_in_hardening;
 mod simulator;
