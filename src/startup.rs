@@ -109,6 +109,7 @@ impl Application {
             App::new()
                 .wrap(sessions)
                 .wrap(security::headers())
+                .wrap(actix_web::middleware::from_fn(security::strict_transport))
                 .wrap(TracingLogger::default())
                 .app_data(state.clone())
                 .app_data(web::Data::new(pool.clone()))

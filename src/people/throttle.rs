@@ -15,9 +15,12 @@
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
-use diesel::{dsl::count_star, prelude::*, sql_types::Text};
+use diesel::{dsl::count_star, prelude::*};
 
-use crate::{db::schema::sign_in_attempts, domain::portal::Portal};
+use crate::{
+    db::{advisory_xact_lock, schema::sign_in_attempts},
+    domain::portal::Portal,
+};
 
 /// The window in which failures count.
 const WINDOW_MINUTES: i64 = 15;
@@ -56,8 +59,8 @@ pub fn admit(
 ) -> QueryResult<Result<Admission, Throttled>> {
     conn.transaction(|conn| {
         // Always the account first, then the address: one order, no deadlock.
-        lock(conn, &format!("sign-in:{}:{account_key}", portal.slug()))?;
-        lock(conn, &format!("sign-in-ip:{}:{ip}", portal.slug()))?;
+        advisory_xact_lock(conn, &format!("sign-in:{}:{account_key}", portal.slug()))?;
+        advisory_xact_lock(conn, &format!("sign-in-ip:{}:{ip}", portal.slug()))?;
         let window_start = Utc::now() - Duration::minutes(WINDOW_MINUTES);
         let account_since = last_success(conn, portal, account_key, None)?
             .map_or(window_start, |s| s.max(window_start));
@@ -109,14 +112,6 @@ fn delay_after(failures: i64) -> StdDuration {
     FIRST_DELAY
         .checked_mul(2u32.saturating_pow(extra))
         .map_or(MAX_DELAY, |d| d.min(MAX_DELAY))
-}
-
-/// Serialises admissions that share `key` until the transaction ends.
-fn lock(conn: &mut PgConnection, key: &str) -> QueryResult<()> {
-    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .bind::<Text, _>(key)
-        .execute(conn)
-        .map(drop)
 }
 
 /// When the account last signed in (from `ip`, if given).

@@ -22,7 +22,7 @@ use crate::{
         error::WebError,
         locale,
         page::{Chrome, FlashKind},
-        session,
+        redirect, session,
         state::AppState,
     },
 };
@@ -163,16 +163,8 @@ fn start_session(session: &Session, portal: Portal, id: i64) -> Result<(), WebEr
 /// Only a path inside the same portal: never another site (open redirect).
 fn safe_next(portal: Portal, next: Option<&str>) -> String {
     let home = format!("/{}", portal.slug());
-    match next {
-        Some(next)
-            if (next == home || next.starts_with(&format!("{home}/")))
-                && !next.contains("//")
-                && !next.contains('\\') =>
-        {
-            next.to_owned()
-        }
-        _ => home,
-    }
+    next.and_then(|next| redirect::local_path(next, &home))
+        .map_or(home.clone(), str::to_owned)
 }
 
 #[post("/sign-out")]
@@ -228,9 +220,9 @@ async fn request_reset(
             sent: false,
         });
     };
-    let keys = state.keys.clone();
+    let (keys, ip) = (state.keys.clone(), ctx.ip.clone());
     let ticket = state
-        .db(move |conn| password_reset::request(conn, &keys, portal, &identifier))
+        .db(move |conn| password_reset::request(conn, &keys, portal, &identifier, &ip))
         .await?;
     if let Some(ticket) = ticket {
         let email = PasswordResetEmail {
@@ -257,7 +249,7 @@ async fn request_reset(
             .await
             .map_err(|e| WebError::Internal(e.into()))?;
     }
-    // The same answer whether or not the account exists.
+    // The same answer whether or not the account exists or its mail was limited.
     Ok(ResetRequestPage {
         chrome: ctx.public_chrome(Some(portal)),
         identifier: String::new(),
@@ -371,6 +363,7 @@ mod tests {
             "/platformx",
             "/platform//evil",
             "/platform/\\evil",
+            "/platform/\t/evil",
         ] {
             assert_eq!(safe_next(Portal::Platform, Some(bad)), "/platform", "{bad}");
         }
