@@ -7,6 +7,7 @@ pub mod member;
 pub mod merchant_user;
 pub mod operator;
 pub mod password_reset;
+pub mod second_factor;
 pub mod throttle;
 pub mod verification;
 

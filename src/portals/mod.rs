@@ -10,6 +10,7 @@ mod merchant;
 mod platform;
 mod public;
 mod report_view;
+mod second_factor;
 mod sign_in;
 
 use actix_web::{
@@ -52,7 +53,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .wrap(ErrorHandlers::new().default_handler(render_error_page))
                 .configure(sign_in::routes)
                 .configure(match portal {
-                    Portal::Platform => platform::routes,
+                    Portal::Platform => |cfg: &mut web::ServiceConfig| {
+                        cfg.configure(second_factor::routes)
+                            .configure(platform::routes);
+                    },
                     Portal::Merchant => merchant::routes,
                     Portal::Consumer => consumer::routes,
                 }),

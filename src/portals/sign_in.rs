@@ -15,6 +15,7 @@ use crate::{
         self,
         credentials::{self, Identifier, SignInError},
         password_reset::{self, RESET_VALIDITY, ResetError},
+        second_factor::{self, NextStep},
     },
     web::{
         context::{PageContext, set_flash},
@@ -122,7 +123,23 @@ async fn sign_in(
         Err(SignInError::Database(e)) => return Err(e.into()),
         Err(SignInError::Pool(e)) => return Err(WebError::Internal(e.into())),
     };
-    start_session(&ctx.session, portal, id)?;
+    let next = safe_next(portal, form.next.as_deref());
+    let step = match portal {
+        Portal::Platform => {
+            state
+                .db(move |conn| second_factor::next_step(conn, id))
+                .await?
+        }
+        Portal::Merchant | Portal::Consumer => NextStep::SignedIn,
+    };
+    let location = match step {
+        NextStep::SignedIn => {
+            start_session(&ctx.session, portal, id)?;
+            next
+        }
+        NextStep::Challenge => super::second_factor::await_code(&ctx.session, id, &next)?,
+        NextStep::Enrol => super::second_factor::await_enrolment(&ctx.session, id, &next)?,
+    };
 
     // The language: a choice made on this device wins and is saved; otherwise
     // the person's saved preference applies here too.
@@ -136,7 +153,7 @@ async fn sign_in(
         })
         .await?;
     let mut response = HttpResponse::SeeOther();
-    response.insert_header((header::LOCATION, safe_next(portal, form.next.as_deref())));
+    response.insert_header((header::LOCATION, location));
     if let Some(saved) = saved {
         response.cookie(locale::cookie(
             saved,
@@ -147,9 +164,11 @@ async fn sign_in(
 }
 
 /// A fresh session id on every sign-in (no fixation), with a fresh CSRF token.
-fn start_session(session: &Session, portal: Portal, id: i64) -> Result<(), WebError> {
+pub(super) fn start_session(session: &Session, portal: Portal, id: i64) -> Result<(), WebError> {
     session.renew();
     session.remove(session::CSRF);
+    session.remove(session::PENDING);
+    session.remove(session::PENDING_NEXT);
     let internal =
         |e: actix_session::SessionInsertError| WebError::Internal(anyhow::anyhow!(e.to_string()));
     session

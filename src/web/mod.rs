@@ -10,6 +10,7 @@ pub mod error;
 pub mod format;
 pub mod locale;
 pub mod page;
+pub mod qr;
 pub mod redirect;
 pub mod security;
 pub mod session;

@@ -42,6 +42,7 @@ mod merchant_exit;
 mod migrations;
 mod nearby;
 mod onboarding;
+mod operator_second_factor;
 mod overview;
 mod payout_file;
 mod portal_authorization;
