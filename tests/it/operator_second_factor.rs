@@ -274,3 +274,80 @@ async fn an_admin_resets_a_locked_out_operators_factor_from_the_cli_audited() {
     let (_, next) = password_only(&app, "finance@alliance.test").await;
     assert_eq!(next.as_deref(), Some(second_factor::ENROL), "set up anew");
 }
+
+/// Types the password into the real sign-in form, and stops there.
+async fn password_in_chromium(app: &TestApp, driver: &thirtyfour::WebDriver, email: &str) {
+    use thirtyfour::prelude::*;
+    driver.goto(app.url("/platform/sign-in")).await.unwrap();
+    let field = |id: &'static str| async move { driver.find(By::Id(id)).await.unwrap() };
+    field("identifier").await.send_keys(email).await.unwrap();
+    field("password").await.send_keys(PASSWORD).await.unwrap();
+    driver
+        .find(By::Css("form.form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// The set-up and code pages in a real Chromium, in Chinese and English, at 1366
+/// and 390 pixels wide; the screenshots go to target/screenshots/.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_set_up_and_code_pages_show_in_both_languages_and_widths() {
+    use crate::browser::{Browser as Chromium, element, screenshot_path, switch_language};
+    use thirtyfour::prelude::*;
+    let app = spawn_app().await;
+    operator(
+        &mut app.db.conn(),
+        "admin@alliance.test",
+        OperatorRole::Admin,
+    );
+    for (marker, shot) in [
+        ("factor-qr", "platform-second-factor-enrol"),
+        ("code", "platform-second-factor-code"),
+    ] {
+        let browser = Chromium::launch().await;
+        let driver = browser.driver();
+        password_in_chromium(&app, driver, "admin@alliance.test").await;
+        element(driver, By::Id(marker)).await;
+        for language in ["zh", "en"] {
+            if language == "en" {
+                switch_language(driver).await;
+            }
+            element(driver, By::Id(marker)).await;
+            for width in [1366, 390] {
+                driver.set_window_rect(0, 0, width, 1000).await.unwrap();
+                driver
+                    .screenshot(&screenshot_path(&format!("{shot}-{language}-{width}")))
+                    .await
+                    .unwrap();
+            }
+        }
+        if shot.ends_with("enrol") {
+            // Set up, so the next round meets the code page.
+            let key = element(driver, By::Css("#factor-key code")).await;
+            let secret = key.text().await.unwrap().replace(' ', "");
+            let code = second_factor::enrolled(&app.address, "admin@alliance.test", &secret);
+            element(driver, By::Id("code"))
+                .await
+                .send_keys(&code)
+                .await
+                .unwrap();
+            driver
+                .find(By::Css("form.form button[type=submit]"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            let codes = element(driver, By::Id("recovery-codes")).await;
+            assert_eq!(codes.find_all(By::Tag("li")).await.unwrap().len(), 10);
+            driver
+                .screenshot(&screenshot_path("platform-second-factor-codes-en-390"))
+                .await
+                .unwrap();
+        }
+        browser.quit().await;
+    }
+}
