@@ -11,11 +11,7 @@ use diesel::PgConnection;
 
 use crate::{
     crypto,
-    domain::{
-        actor::{Actor, ActorKind},
-        email_address::EmailAddress,
-        password::NewPassword,
-    },
+    domain::{actor::Actor, email_address::EmailAddress, password::NewPassword},
     people::{
         PeopleError,
         operator::{self, NewOperator, Operator, OperatorRole},
@@ -149,15 +145,7 @@ pub fn reset_second_factor(
     if admin.id == target.id {
         bail!("an admin cannot reset their own second factor; ask another admin");
     }
-    let actor = Actor {
-        kind: ActorKind::Operator,
-        id: Some(admin.id),
-        label: format!("{} (cli)", admin.email),
-        role: admin.role.clone(),
-        merchant_id: None,
-        ip: None,
-    };
-    let removed = second_factor::reset(conn, &actor, target.id)?;
+    let removed = second_factor::reset(conn, &admin.actor(None), target.id)?;
     if removed {
         println!(
             "second factor of {} removed; they set a new one up at their next sign-in",

@@ -167,7 +167,7 @@ pub fn confirm(
         let codes = replace_recovery_codes(conn, operator.id)?;
         audit::record(
             conn,
-            &Actor::system("second-factor"),
+            &operator.actor(None),
             Change::new("operator.second_factor_enrol", "operator", operator.id),
         )?;
         Ok(codes)

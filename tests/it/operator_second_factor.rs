@@ -266,10 +266,7 @@ async fn an_admin_resets_a_locked_out_operators_factor_from_the_cli_audited() {
         .unwrap();
     assert_eq!(
         audited,
-        vec![(
-            "admin@alliance.test (cli)".to_owned(),
-            Some(finance.to_string())
-        )]
+        vec![("admin@alliance.test".to_owned(), Some(finance.to_string()))]
     );
     let (_, next) = password_only(&app, "finance@alliance.test").await;
     assert_eq!(next.as_deref(), Some(second_factor::ENROL), "set up anew");
