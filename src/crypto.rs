@@ -129,6 +129,14 @@ pub fn random_hex_id() -> String {
     hex::encode(bytes)
 }
 
+/// 160 fresh random bits: a shared secret for one-time codes (RFC 4226 §4
+/// recommends 160).
+pub fn random_otp_secret() -> [u8; 20] {
+    let mut bytes = [0u8; 20];
+    fill_random(&mut bytes);
+    bytes
+}
+
 pub fn sha256(data: &[u8]) -> [u8; 32] {
     digest::digest(&digest::SHA256, data)
         .as_ref()

@@ -955,7 +955,8 @@ fn sign_ins() -> String {
     ]
     .map(|(portal, accounts)| format!("  /{}/sign-in  {accounts}", portal.slug()));
     format!(
-        "demo sign-ins, all with the password {DEMO_PASSWORD} (demo only: it is public):\n{}",
+        "demo sign-ins, all with the password {DEMO_PASSWORD} (demo only: it is public):\n{}\n\
+         admins and finance set up an authenticator app (TOTP) at their first sign-in",
         lines.join("\n")
     )
 }

@@ -27,7 +27,7 @@ use crate::{
     email::Mailer,
     error::AppError,
     exchange, export, jobs, onboarding,
-    people::operator,
+    people::{hashing::PasswordHasher, operator},
     portals, settlement,
     sms::SmsSender,
     web::{
@@ -108,6 +108,7 @@ impl Application {
             pool: pool.clone(),
             gate: gate.clone(),
             keys: Arc::new(keys),
+            hasher: PasswordHasher::per_core(),
             mailer: Arc::new(mailer),
             sms: Arc::new(sms),
             public_url: config.public_url.as_str().into(),
@@ -144,6 +145,7 @@ impl Application {
                 .wrap(sessions)
                 .wrap(from_fn(availability::guard))
                 .wrap(security::headers())
+                .wrap(actix_web::middleware::from_fn(security::strict_transport))
                 .wrap(TracingLogger::default())
                 .app_data(state.clone())
                 .app_data(web::Data::new(pool.clone()))

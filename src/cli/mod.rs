@@ -69,6 +69,9 @@ enum Command {
 enum OperatorCommand {
     /// Create an operator who can sign in at once — the way to the first admin.
     Create(operator::CreateArgs),
+    /// Remove a locked-out operator's second factor (lost phone and recovery
+    /// codes), on an admin's authority; they set a new one up at next sign-in.
+    ResetSecondFactor(operator::ResetSecondFactorArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -168,6 +171,12 @@ impl Command {
                 command: OperatorCommand::Create(args),
             } => {
                 operator::create(&mut connect(config)?, &args)?;
+                Ok(ExitCode::SUCCESS)
+            }
+            Self::Operator {
+                command: OperatorCommand::ResetSecondFactor(args),
+            } => {
+                operator::reset_second_factor(&mut connect(config)?, &args)?;
                 Ok(ExitCode::SUCCESS)
             }
             Self::Ledger {

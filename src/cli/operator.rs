@@ -1,5 +1,7 @@
 //! `alliance operator create`: how the first admin comes to exist. Later operators
 //! can be invited from the platform portal, but someone has to sign in to it first.
+//! `alliance operator reset-second-factor`: the way back in for an operator who
+//! lost both their authenticator and their recovery codes.
 
 use std::env::{self, VarError};
 
@@ -12,7 +14,8 @@ use crate::{
     domain::{actor::Actor, email_address::EmailAddress, password::NewPassword},
     people::{
         PeopleError,
-        operator::{self, NewOperator, OperatorRole},
+        operator::{self, NewOperator, Operator, OperatorRole},
+        second_factor,
     },
 };
 
@@ -116,4 +119,48 @@ fn local_part(email: &EmailAddress) -> String {
         .split_once('@')
         .map_or(address, |(local, _)| local)
         .to_owned()
+}
+
+#[derive(Debug, Args)]
+pub struct ResetSecondFactorArgs {
+    /// The operator who is locked out.
+    #[arg(long)]
+    email: String,
+    /// The admin on whose authority this is done (recorded in the audit log);
+    /// not the same person.
+    #[arg(long)]
+    by: String,
+}
+
+/// Removes the operator's second factor, audited as the admin named by `--by`.
+pub fn reset_second_factor(
+    conn: &mut PgConnection,
+    args: &ResetSecondFactorArgs,
+) -> anyhow::Result<()> {
+    let target = by_email(conn, &args.email)?;
+    let admin = by_email(conn, &args.by)?;
+    if !(admin.active && admin.is_admin()) {
+        bail!("{} is not an active admin", admin.email);
+    }
+    if admin.id == target.id {
+        bail!("an admin cannot reset their own second factor; ask another admin");
+    }
+    let removed = second_factor::reset(conn, &admin.actor(None), target.id)?;
+    if removed {
+        println!(
+            "second factor of {} removed; they set a new one up at their next sign-in",
+            target.email
+        );
+    } else {
+        println!("{} had no second factor; nothing to remove", target.email);
+    }
+    Ok(())
+}
+
+fn by_email(conn: &mut PgConnection, input: &str) -> anyhow::Result<Operator> {
+    let email = EmailAddress::parse(input).with_context(|| format!("{input:?}"))?;
+    operator::list(conn)?
+        .into_iter()
+        .find(|o| o.email == email.as_str())
+        .ok_or_else(|| anyhow!("no operator has the email {email}"))
 }

@@ -58,6 +58,16 @@ pub fn try_advisory_lock(conn: &mut PgConnection, key: i64) -> diesel::QueryResu
     advisory(conn, "pg_try_advisory_lock", key)
 }
 
+/// Waits for a transaction-scoped advisory lock named by `key` (hashed to the
+/// lock's number): work sharing the key is serialised until the transaction ends.
+pub fn advisory_xact_lock(conn: &mut PgConnection, key: &str) -> diesel::QueryResult<()> {
+    use diesel::RunQueryDsl;
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind::<diesel::sql_types::Text, _>(key)
+        .execute(conn)
+        .map(drop)
+}
+
 /// Releases a lock taken by `try_advisory_lock`.
 pub fn advisory_unlock(conn: &mut PgConnection, key: i64) -> diesel::QueryResult<bool> {
     advisory(conn, "pg_advisory_unlock", key)

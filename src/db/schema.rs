@@ -335,6 +335,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    mail_sends (id) {
+        id -> Int8,
+        recipient_index -> Bytea,
+        ip -> Text,
+        at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     member_tier_changes (id) {
         id -> Int8,
         member_id -> Int8,
@@ -489,6 +498,25 @@ diesel::table! {
         status_reason -> Nullable<Text>,
         status_changed_at -> Nullable<Timestamptz>,
         webhook_secret_ciphertext -> Nullable<Bytea>,
+    }
+}
+
+diesel::table! {
+    operator_recovery_codes (code_hash) {
+        code_hash -> Bytea,
+        operator_id -> Int8,
+        used_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    operator_second_factors (operator_id) {
+        operator_id -> Int8,
+        secret_ciphertext -> Bytea,
+        confirmed_at -> Nullable<Timestamptz>,
+        last_step -> Nullable<Int8>,
+        created_at -> Timestamptz,
     }
 }
 
@@ -1009,6 +1037,8 @@ diesel::joinable!(merchant_exits -> merchants (merchant_id));
 diesel::joinable!(merchant_members -> members (member_id));
 diesel::joinable!(merchant_members -> merchants (merchant_id));
 diesel::joinable!(merchant_users -> merchants (merchant_id));
+diesel::joinable!(operator_recovery_codes -> operators (operator_id));
+diesel::joinable!(operator_second_factors -> operators (operator_id));
 diesel::joinable!(payout_recipients -> merchants (merchant_id));
 diesel::joinable!(payouts -> journal_entries (resolved_entry_id));
 diesel::joinable!(payouts -> merchants (merchant_id));
@@ -1080,6 +1110,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     journal_entries,
     ledger_verifications,
     lot_reservations,
+    mail_sends,
     member_tier_changes,
     member_tiers,
     member_verifications,
@@ -1090,6 +1121,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     merchant_members,
     merchant_users,
     merchants,
+    operator_recovery_codes,
+    operator_second_factors,
     operators,
     password_resets,
     payout_batches,

@@ -17,6 +17,7 @@ mod exit_notice;
 mod expiry_reminder;
 mod invitation;
 mod password_reset;
+pub mod quota;
 mod statement;
 
 use std::sync::{Arc, Mutex, PoisonError};

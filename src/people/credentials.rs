@@ -1,15 +1,21 @@
 //! Signing in, the same way on every portal: throttle, find the account, check
-//! the password (upgrading an old hash on the way), record the attempt.
+//! the password (upgrading an old hash on the way), record the outcome.
 
 use diesel::prelude::*;
 
 use crate::{
     crypto::{self, Keys, PasswordCheck},
-    db::schema::{members, merchant_users, merchants, operators},
+    db::{
+        Gate, Outage,
+        schema::{members, merchant_users, merchants, operators},
+    },
     domain::{email_address::EmailAddress, phone::Phone, portal::Portal},
 };
 
-use super::throttle::{self, Throttled};
+use super::{
+    hashing::PasswordHasher,
+    throttle::{self, Throttled},
+};
 
 /// What a person signs in with: operators and merchant users an email, members
 /// their mobile number (or their email, to reset a password).
@@ -57,38 +63,80 @@ pub enum SignInError {
     Throttled(Throttled),
     #[error(transparent)]
     Database(#[from] diesel::result::Error),
+    #[error(transparent)]
+    Unavailable(#[from] Outage),
+}
+
+/// What a sign-in needs besides the form: where the people are, how passwords
+/// are checked, the keys that find members.
+#[derive(Debug, Clone, Copy)]
+pub struct Deps<'a> {
+    pub gate: &'a Gate,
+    pub hasher: &'a PasswordHasher,
+    pub keys: &'a Keys,
 }
 
 /// Checks a password; returns the id of the operator, merchant user or member.
-pub fn sign_in(
-    conn: &mut PgConnection,
-    keys: &Keys,
+///
+/// In three steps, so that no database connection is held while the password
+/// hash is computed (a burst of sign-ins would otherwise empty the pool): admit
+/// and record the attempt and load the stored hash; wait out any delay and
+/// check on the bounded hashing pool; record the outcome.
+pub async fn sign_in(
+    deps: Deps<'_>,
     portal: Portal,
     identifier: &Identifier,
     password: &str,
     ip: &str,
 ) -> Result<i64, SignInError> {
-    let throttle_key = identifier.throttle_key(keys);
-    throttle::check(conn, portal, &throttle_key, ip)?.map_err(SignInError::Throttled)?;
-    let account = find(conn, keys, portal, identifier)?;
-    // Unknown accounts cost the same time as known ones, so timing tells nothing.
-    let stored = account
-        .as_ref()
-        .and_then(|a| a.password_hash.as_deref())
-        .unwrap_or(unusable_hash());
-    let check = crypto::verify_password(password, stored);
-    let signed_in = match (account, check) {
-        (Some(account), PasswordCheck::Valid) => Some(account.id),
-        (Some(account), PasswordCheck::ValidNeedsRehash) => {
-            set_password_hash(conn, portal, account.id, &crypto::hash_password(password))?;
-            Some(account.id)
+    let (keys, identifier_owned, ip) = (deps.keys.clone(), identifier.clone(), ip.to_owned());
+    let (admission, account, stored) = with_connection(deps.gate, move |conn| {
+        let throttle_key = identifier_owned.throttle_key(&keys);
+        let admission = match throttle::admit(conn, portal, &throttle_key, &ip)? {
+            Ok(admission) => admission,
+            Err(throttled) => return Err(SignInError::Throttled(throttled)),
+        };
+        let account = find(conn, &keys, portal, &identifier_owned)?;
+        // Unknown accounts cost the same time as known ones, so timing tells nothing.
+        let stored = account
+            .as_ref()
+            .and_then(|a| a.password_hash.clone())
+            .unwrap_or_else(|| unusable_hash().to_owned());
+        Ok((admission, account.map(|a| a.id), stored))
+    })
+    .await?;
+    tokio::time::sleep(admission.delay).await;
+    let check = deps.hasher.verify(password.to_owned(), stored).await;
+    let (id, rehash) = match (account, check) {
+        (Some(id), PasswordCheck::Valid) => (id, None),
+        (Some(id), PasswordCheck::ValidNeedsRehash) => {
+            (id, Some(deps.hasher.hash(password.to_owned()).await))
         }
-        _ => None,
+        _ => return Err(SignInError::Invalid),
     };
-    throttle::record(conn, portal, &throttle_key, ip, signed_in.is_some())?;
-    let id = signed_in.ok_or(SignInError::Invalid)?;
-    touch_last_sign_in(conn, portal, id)?;
-    Ok(id)
+    with_connection(deps.gate, move |conn| {
+        conn.transaction(|conn| {
+            if let Some(hash) = rehash {
+                set_password_hash(conn, portal, id, &hash)?;
+            }
+            throttle::succeeded(conn, admission.attempt_id)?;
+            touch_last_sign_in(conn, portal, id)
+        })?;
+        Ok(id)
+    })
+    .await
+}
+
+/// Runs database work on the blocking pool with a connection it returns at once.
+async fn with_connection<T: Send + 'static>(
+    gate: &Gate,
+    work: impl FnOnce(&mut PgConnection) -> Result<T, SignInError> + Send + 'static,
+) -> Result<T, SignInError> {
+    let gate = gate.clone();
+    match tokio::task::spawn_blocking(move || gate.run(work)?).await {
+        Ok(done) => done,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
 }
 
 /// A real hash of a random password, so a missing account is checked as slowly

@@ -2,11 +2,13 @@
 //! merchant users and members; signing in, throttling, password resets.
 
 pub mod credentials;
+pub mod hashing;
 pub mod member;
 pub mod merchant_user;
 pub mod operator;
 pub mod password_reset;
 pub mod phone_code;
+pub mod second_factor;
 pub mod throttle;
 pub mod verification;
 

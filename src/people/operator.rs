@@ -10,7 +10,12 @@ use crate::{
     audit::{self, Change},
     crypto,
     db::schema::operators,
-    domain::{actor::Actor, email_address::EmailAddress, password::NewPassword, portal::Portal},
+    domain::{
+        actor::{Actor, ActorKind},
+        email_address::EmailAddress,
+        password::NewPassword,
+        portal::Portal,
+    },
     i18n::Locale,
 };
 
@@ -73,6 +78,18 @@ impl Operator {
 
     pub fn locale(&self) -> Locale {
         self.locale.parse().unwrap_or_default()
+    }
+
+    /// This operator as the author of a change, from `ip` if known.
+    pub fn actor(&self, ip: Option<String>) -> Actor {
+        Actor {
+            kind: ActorKind::Operator,
+            id: Some(self.id),
+            label: self.email.clone(),
+            role: self.role.clone(),
+            merchant_id: None,
+            ip,
+        }
     }
 }
 

@@ -9,6 +9,7 @@ use crate::{
     crypto::{self, Keys},
     db::schema::{members, merchant_users, operators, password_resets},
     domain::{email_address::EmailAddress, password::NewPassword, portal::Portal},
+    email::quota,
     i18n::Locale,
 };
 
@@ -36,19 +37,27 @@ pub enum ResetError {
     Database(#[from] diesel::result::Error),
 }
 
-/// Issues a link for the account the identifier names, if it exists and has an
-/// email address. The caller tells the person the same either way, so the page
-/// does not reveal who has an account.
+/// Issues a link for the account the identifier names, if it exists, has an
+/// email address and that address (and `ip`) is within its mail quota. The
+/// caller tells the person the same either way, so the page does not reveal
+/// who has an account.
 pub fn request(
     conn: &mut PgConnection,
     keys: &Keys,
     portal: Portal,
     identifier: &Identifier,
+    ip: &str,
 ) -> QueryResult<Option<Ticket>> {
     let Some(id) = credentials::account_id(conn, keys, portal, identifier)? else {
         return Ok(None);
     };
-    issue(conn, portal, id, RESET_VALIDITY)
+    let Some(contact) = contact(conn, portal, id)? else {
+        return Ok(None);
+    };
+    if !quota::admit(conn, keys, &contact.0, ip)? {
+        return Ok(None);
+    }
+    issue_to(conn, portal, id, contact, RESET_VALIDITY)
 }
 
 /// Issues a link for a known account (invitations); None if it has no email.
@@ -58,9 +67,19 @@ pub fn issue(
     id: i64,
     validity: Duration,
 ) -> QueryResult<Option<Ticket>> {
-    let Some((email, display_name, locale)) = contact(conn, portal, id)? else {
-        return Ok(None);
-    };
+    match contact(conn, portal, id)? {
+        Some(contact) => issue_to(conn, portal, id, contact, validity),
+        None => Ok(None),
+    }
+}
+
+fn issue_to(
+    conn: &mut PgConnection,
+    portal: Portal,
+    id: i64,
+    (email, display_name, locale): (String, String, String),
+    validity: Duration,
+) -> QueryResult<Option<Ticket>> {
     let token = crypto::random_token();
     diesel::insert_into(password_resets::table)
         .values((
@@ -92,9 +111,9 @@ pub fn complete(
 ) -> Result<i64, ResetError> {
     conn.transaction(|conn| {
         let id = usable(conn, portal, token, true)?.ok_or(ResetError::InvalidLink)?;
-        diesel::update(password_resets::table.find(&crypto::sha256(token.as_bytes())[..]))
-            .set(password_resets::used_at.eq(diesel::dsl::now))
-            .execute(conn)?;
+        // This link and every other outstanding one: an older link lying in a
+        // mailbox must not undo the new password.
+        void_outstanding(conn, portal, id)?;
         credentials::set_password_hash(
             conn,
             portal,
@@ -103,6 +122,18 @@ pub fn complete(
         )?;
         Ok(id)
     })
+}
+
+/// Spends every unused link of one account; call whenever its password changes.
+fn void_outstanding(conn: &mut PgConnection, portal: Portal, id: i64) -> QueryResult<usize> {
+    diesel::update(
+        password_resets::table
+            .filter(password_resets::portal.eq(portal.slug()))
+            .filter(password_resets::principal_id.eq(id))
+            .filter(password_resets::used_at.is_null()),
+    )
+    .set(password_resets::used_at.eq(diesel::dsl::now))
+    .execute(conn)
 }
 
 fn usable(

@@ -14,7 +14,7 @@ use askama_web::WebTemplate;
 use serde::Deserialize;
 
 use crate::{
-    email::{ApplicationEmail, Mailbox},
+    email::{ApplicationEmail, Mailbox, quota},
     i18n::Locale,
     merchant::tier::Tier,
     onboarding::{
@@ -101,13 +101,23 @@ async fn submit_application(
     };
     let (keys, ip) = (state.keys.clone(), ctx.ip.clone());
     let submitted = state
-        .db(move |conn| refusal(onboarding::submit(conn, &keys, &new, Some(&ip))))
+        .db(move |conn| {
+            let notice = match refusal(onboarding::submit(conn, &keys, &new, Some(&ip)))? {
+                Ok(notice) => notice,
+                Err(e) => return Ok(Err(e)),
+            };
+            // Within quota the applicant gets an email; the page is the same either way.
+            let mail = quota::admit(conn, &keys, &notice.to, &ip)?;
+            Ok::<_, WebError>(Ok((notice, mail)))
+        })
         .await?;
     match submitted {
-        Ok(notice) => {
+        Ok((notice, mail)) => {
             let status_path = format!("/apply/status/{}", notice.status_token);
-            // The applicant is reading this language right now.
-            notify_applicant(&state, notice, ctx.locale).await?;
+            if mail {
+                // The applicant is reading this language right now.
+                notify_applicant(&state, notice, ctx.locale).await?;
+            }
             set_flash(&ctx.session, FlashKind::Success, "apply.flash.submitted");
             Ok(see_other(status_path))
         }

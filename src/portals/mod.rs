@@ -10,6 +10,7 @@ mod merchant;
 mod platform;
 mod public;
 mod report_view;
+mod second_factor;
 mod sign_in;
 
 use actix_web::{
@@ -55,7 +56,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 // The portal's own routes first: the member app's password
                 // reset by SMS code takes the place of the shared one.
                 .configure(match portal {
-                    Portal::Platform => platform::routes,
+                    Portal::Platform => |cfg: &mut web::ServiceConfig| {
+                        cfg.configure(second_factor::routes)
+                            .configure(platform::routes);
+                    },
                     Portal::Merchant => merchant::routes,
                     Portal::Consumer => consumer::routes,
                 })

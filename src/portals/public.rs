@@ -12,7 +12,7 @@ use crate::{
     merchant, people,
     web::{
         auth::principal_id, context::PageContext, csrf::CsrfForm, error::WebError, locale,
-        page::Chrome, state::AppState,
+        page::Chrome, redirect, state::AppState,
     },
 };
 
@@ -108,7 +108,7 @@ async fn switch_language(
     }
     let next = form
         .next
-        .filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+        .filter(|n| redirect::local_path(n, "").is_some())
         .unwrap_or_else(|| "/".to_owned());
     let mut response = see_other(next);
     response

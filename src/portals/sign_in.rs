@@ -15,6 +15,7 @@ use crate::{
         self,
         credentials::{self, Identifier, SignInError},
         password_reset::{self, RESET_VALIDITY, ResetError},
+        second_factor::{self, NextStep},
     },
     web::{
         context::{PageContext, set_flash},
@@ -22,7 +23,7 @@ use crate::{
         error::WebError,
         locale,
         page::{Chrome, FlashKind},
-        session,
+        redirect, session,
         state::AppState,
     },
 };
@@ -99,19 +100,12 @@ async fn sign_in(
             actix_web::http::StatusCode::UNAUTHORIZED,
         );
     };
-    let (keys, ip, password) = (state.keys.clone(), ctx.ip.clone(), form.password.clone());
-    let result = state
-        .db(move |conn| {
-            Ok::<_, WebError>(credentials::sign_in(
-                conn,
-                &keys,
-                portal,
-                &identifier,
-                &password,
-                &ip,
-            ))
-        })
-        .await?;
+    let deps = credentials::Deps {
+        gate: &state.gate,
+        hasher: &state.hasher,
+        keys: &state.keys,
+    };
+    let result = credentials::sign_in(deps, portal, &identifier, &form.password, &ctx.ip).await;
     let id = match result {
         Ok(id) => id,
         Err(SignInError::Invalid) => {
@@ -127,8 +121,25 @@ async fn sign_in(
             );
         }
         Err(SignInError::Database(e)) => return Err(e.into()),
+        Err(SignInError::Unavailable(outage)) => return Err(WebError::Unavailable(outage)),
     };
-    start_session(&ctx.session, portal, id)?;
+    let next = safe_next(portal, form.next.as_deref());
+    let step = match portal {
+        Portal::Platform => {
+            state
+                .db(move |conn| second_factor::next_step(conn, id))
+                .await?
+        }
+        Portal::Merchant | Portal::Consumer => NextStep::SignedIn,
+    };
+    let location = match step {
+        NextStep::SignedIn => {
+            start_session(&ctx.session, portal, id)?;
+            next
+        }
+        NextStep::Challenge => super::second_factor::await_code(&ctx.session, id, &next)?,
+        NextStep::Enrol => super::second_factor::await_enrolment(&ctx.session, id, &next)?,
+    };
 
     // The language: a choice made on this device wins and is saved; otherwise
     // the person's saved preference applies here too.
@@ -142,7 +153,7 @@ async fn sign_in(
         })
         .await?;
     let mut response = HttpResponse::SeeOther();
-    response.insert_header((header::LOCATION, safe_next(portal, form.next.as_deref())));
+    response.insert_header((header::LOCATION, location));
     if let Some(saved) = saved {
         response.cookie(locale::cookie(
             saved,
@@ -156,6 +167,8 @@ async fn sign_in(
 pub(super) fn start_session(session: &Session, portal: Portal, id: i64) -> Result<(), WebError> {
     session.renew();
     session.remove(session::CSRF);
+    session.remove(session::PENDING);
+    session.remove(session::PENDING_NEXT);
     let internal =
         |e: actix_session::SessionInsertError| WebError::Internal(anyhow::anyhow!(e.to_string()));
     session
@@ -169,16 +182,8 @@ pub(super) fn start_session(session: &Session, portal: Portal, id: i64) -> Resul
 /// Only a path inside the same portal: never another site (open redirect).
 fn safe_next(portal: Portal, next: Option<&str>) -> String {
     let home = format!("/{}", portal.slug());
-    match next {
-        Some(next)
-            if (next == home || next.starts_with(&format!("{home}/")))
-                && !next.contains("//")
-                && !next.contains('\\') =>
-        {
-            next.to_owned()
-        }
-        _ => home,
-    }
+    next.and_then(|next| redirect::local_path(next, &home))
+        .map_or(home.clone(), str::to_owned)
 }
 
 #[post("/sign-out")]
@@ -234,9 +239,9 @@ async fn request_reset(
             sent: false,
         });
     };
-    let keys = state.keys.clone();
+    let (keys, ip) = (state.keys.clone(), ctx.ip.clone());
     let ticket = state
-        .db(move |conn| password_reset::request(conn, &keys, portal, &identifier))
+        .db(move |conn| password_reset::request(conn, &keys, portal, &identifier, &ip))
         .await?;
     if let Some(ticket) = ticket {
         let email = PasswordResetEmail {
@@ -263,7 +268,7 @@ async fn request_reset(
             .await
             .map_err(|e| WebError::Internal(e.into()))?;
     }
-    // The same answer whether or not the account exists.
+    // The same answer whether or not the account exists or its mail was limited.
     Ok(ResetRequestPage {
         chrome: ctx.public_chrome(Some(portal)),
         identifier: String::new(),
@@ -377,6 +382,7 @@ mod tests {
             "/platformx",
             "/platform//evil",
             "/platform/\\evil",
+            "/platform/\t/evil",
         ] {
             assert_eq!(safe_next(Portal::Platform, Some(bad)), "/platform", "{bad}");
         }

@@ -119,14 +119,7 @@ impl Principal for OperatorPrincipal {
         Ok(operator::find(conn, id)?
             .filter(|o| o.active)
             .map(|operator| {
-                let actor = Actor {
-                    kind: ActorKind::Operator,
-                    id: Some(operator.id),
-                    label: operator.email.clone(),
-                    role: operator.role.clone(),
-                    merchant_id: None,
-                    ip: Some(ip),
-                };
+                let actor = operator.actor(Some(ip));
                 Self { operator, actor }
             }))
     }

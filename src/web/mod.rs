@@ -12,6 +12,8 @@ pub mod format;
 pub mod locale;
 pub mod nul;
 pub mod page;
+pub mod qr;
+pub mod redirect;
 pub mod security;
 pub mod session;
 pub mod state;

@@ -19,6 +19,10 @@ use crate::{
 pub const PRINCIPAL: &str = "principal";
 pub const CSRF: &str = "csrf";
 pub const FLASH: &str = "flash";
+/// An operator past the password, not yet past the second factor (`platform:12`),
+/// and where they were going; not signed in until then.
+pub const PENDING: &str = "pending_principal";
+pub const PENDING_NEXT: &str = "pending_next";
 
 /// Who a session belongs to, as stored: `platform:12`.
 pub fn principal_value(portal: Portal, id: i64) -> String {

@@ -11,6 +11,7 @@ use crate::{
     db::{Gate, PgPool},
     email::Mailer,
     export,
+    people::hashing::PasswordHasher,
     sms::SmsSender,
     webhook,
 };
@@ -23,6 +24,8 @@ pub struct AppState {
     /// Hands `pool`'s connections to request handlers (see `db::outage`).
     pub gate: Gate,
     pub keys: Arc<Keys>,
+    /// Checks passwords on a pool bounded by the cores.
+    pub hasher: PasswordHasher,
     pub mailer: Arc<Mailer>,
     /// Text messages (one-time codes) to members' mobile numbers.
     pub sms: Arc<SmsSender>,

@@ -14,7 +14,7 @@ use alliance::people::{merchant_user::MerchantRole, operator::OperatorRole};
 use thirtyfour::{ChromiumLikeCapabilities, DesiredCapabilities, WebDriver, prelude::*};
 
 use crate::{
-    harness::{TestApp, spawn_app},
+    harness::{TestApp, second_factor, spawn_app},
     people_support::*,
 };
 
@@ -192,9 +192,26 @@ pub(crate) async fn sign_in(app: &TestApp, driver: &WebDriver, portal: &str, ide
         .await
         .unwrap();
     let home = app.url(&format!("/{portal}"));
+    let enrol = app.url(second_factor::ENROL);
+    let challenge = app.url(second_factor::CHALLENGE);
     for _ in 0..POLLS {
-        if driver.current_url().await.unwrap().as_str() == home {
+        let at = driver.current_url().await.unwrap();
+        if at.as_str() == home {
             return;
+        }
+        if at.as_str() == enrol {
+            // The phone scans the key; its first code confirms it.
+            let key = driver.find(By::Css("#factor-key code")).await.unwrap();
+            let secret = key.text().await.unwrap().replace(' ', "");
+            let code = second_factor::enrolled(&app.address, identifier, &secret);
+            submit_code(driver, &code).await;
+            let onwards = element(driver, By::Id("continue")).await;
+            let codes = driver.source().await.unwrap();
+            second_factor::keep_recovery_codes(&app.address, identifier, &codes);
+            onwards.click().await.unwrap();
+        } else if at.as_str() == challenge {
+            let code = second_factor::next_code(&app.address, identifier);
+            submit_code(driver, &code).await;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -202,6 +219,25 @@ pub(crate) async fn sign_in(app: &TestApp, driver: &WebDriver, portal: &str, ide
         "{portal}: not at {home} after signing in:\n{}",
         driver.source().await.unwrap()
     );
+}
+
+async fn submit_code(driver: &WebDriver, code: &str) {
+    driver
+        .find(By::Id("code"))
+        .await
+        .unwrap()
+        .send_keys(code)
+        .await
+        .unwrap();
+    driver
+        .find(By::Css("form.form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // The next page, before the loop looks at the address again.
+    tokio::time::sleep(Duration::from_millis(300)).await;
 }
 
 pub(crate) async fn switch_language(driver: &WebDriver) {

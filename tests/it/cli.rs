@@ -5,14 +5,11 @@ use std::process::{Command, Output};
 use alliance::{
     crypto::Keys,
     domain::portal::Portal,
-    people::{
-        credentials::{self, Identifier},
-        operator::{self, Operator, OperatorRole},
-    },
+    people::operator::{self, Operator, OperatorRole},
 };
 use diesel::{PgConnection, QueryableByName, RunQueryDsl, sql_query, sql_types::BigInt};
 
-use crate::{harness::TestDb, ledger_support::*};
+use crate::{harness::TestDb, ledger_support::*, people_support::check_sign_in};
 
 /// Given to the binary, so the test can derive the same keys.
 const SECRET_KEY: &str = "cli test secret key, longer than 32 characters";
@@ -49,19 +46,11 @@ fn stderr(output: &Output) -> String {
 }
 
 /// Signs in on the platform portal as the binary's server would.
-fn sign_in_operator(conn: &mut PgConnection, email: &str, password: &str) -> Operator {
-    let identifier = Identifier::parse(Portal::Platform, email).unwrap();
+fn sign_in_operator(db: &TestDb, email: &str, password: &str) -> Operator {
     let keys = Keys::derive(SECRET_KEY);
-    let id = credentials::sign_in(
-        conn,
-        &keys,
-        Portal::Platform,
-        &identifier,
-        password,
-        "127.0.0.1",
-    )
-    .unwrap_or_else(|e| panic!("{email} cannot sign in: {e}"));
-    operator::find(conn, id).unwrap().unwrap()
+    let id = check_sign_in(db, &keys, Portal::Platform, email, password)
+        .unwrap_or_else(|e| panic!("{email} cannot sign in: {e}"));
+    operator::find(&mut db.conn(), id).unwrap().unwrap()
 }
 
 #[derive(QueryableByName)]
@@ -149,7 +138,7 @@ fn operator_create_prints_a_generated_password_once_and_refuses_a_duplicate() {
     assert!(printed.contains("change it"), "{printed}");
 
     let conn = &mut db.conn();
-    let admin = sign_in_operator(conn, "first.admin@example.cn", password);
+    let admin = sign_in_operator(&db, "first.admin@example.cn", password);
     assert_eq!(admin.role(), OperatorRole::Admin);
     assert_eq!(admin.display_name, "first.admin");
     assert_eq!(cli_audited_operator_creates(conn), 1);
@@ -187,7 +176,7 @@ fn operator_create_takes_a_strong_password_from_the_environment_and_never_prints
     let created = alliance_keyed(&db, &args, &[("ALLIANCE_OPERATOR_PASSWORD", chosen)]);
     assert_eq!(created.status.code(), Some(0), "{created:?}");
     assert!(!stdout(&created).contains(chosen), "{created:?}");
-    let finance = sign_in_operator(conn, "finance@example.cn", chosen);
+    let finance = sign_in_operator(&db, "finance@example.cn", chosen);
     assert_eq!(
         (finance.role(), finance.display_name.as_str()),
         (OperatorRole::Finance, "钱佳")

@@ -10,10 +10,7 @@ use alliance::{
     i18n::Locale,
     ledger::{self, AccountSpec},
     merchant::{self, NewMerchant, tier::Tier},
-    people::{
-        credentials::{self, Identifier},
-        member::{self, SignUp},
-    },
+    people::member::{self, SignUp},
     redemption::recommend::{self, Reason},
 };
 use chrono::Utc;
@@ -25,6 +22,7 @@ use diesel::{
 use crate::{
     harness::TestDb,
     ledger_support::{assert_lots_match_wallets, assert_verified},
+    people_support::check_sign_in,
 };
 
 /// One account's balance summed over its shards, by code.
@@ -299,9 +297,7 @@ fn the_listed_demo_sign_ins_work() {
     for (portal, name) in sign_ins {
         let listed = line(&summary, &format!("/{}/sign-in", portal.slug()));
         assert!(listed.contains(name), "{name} is not listed: {summary}");
-        let identifier = Identifier::parse(portal, name).unwrap();
-        let signed_in =
-            credentials::sign_in(conn, &keys, portal, &identifier, DEMO_PASSWORD, "127.0.0.1");
+        let signed_in = check_sign_in(&db, &keys, portal, name, DEMO_PASSWORD);
         assert!(signed_in.is_ok(), "{name}: {signed_in:?}");
     }
 }

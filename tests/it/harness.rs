@@ -248,8 +248,21 @@ impl TestApp {
     /// A browser-like client: keeps cookies, does not follow redirects (tests
     /// look at them).
     pub fn browser(&self) -> Browser {
+        self.browser_with(reqwest::Client::builder())
+    }
+
+    /// A browser whose requests come from another loopback address (the server
+    /// listens on 127.0.0.1 but sees the peer as `ip`), as a second device on
+    /// another network would.
+    pub fn browser_from(&self, ip: &str) -> Browser {
+        self.browser_with(
+            reqwest::Client::builder().local_address(ip.parse::<std::net::IpAddr>().unwrap()),
+        )
+    }
+
+    fn browser_with(&self, builder: reqwest::ClientBuilder) -> Browser {
         Browser {
-            client: reqwest::Client::builder()
+            client: builder
                 .cookie_store(true)
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
@@ -328,14 +341,158 @@ impl Browser {
         self.post(path, &fields).await
     }
 
-    /// Signs in through the real form; returns the response to the POST.
+    /// Signs in through the real form; returns the response to the POST. An
+    /// operator asked for a second factor gets one: set up on first sign-in (the
+    /// app's key read off the page, as a phone would scan it), a code after.
+    /// The response is then the last step's redirect onwards.
     pub async fn sign_in(&self, portal: &str, identifier: &str, password: &str) -> Page {
         let path = format!("/{portal}/sign-in");
-        self.submit(
-            &path,
-            &path,
-            &[("identifier", identifier), ("password", password)],
-        )
-        .await
+        let page = self
+            .submit(
+                &path,
+                &path,
+                &[("identifier", identifier), ("password", password)],
+            )
+            .await;
+        match page.location.as_deref() {
+            Some(second_factor::ENROL) => {
+                let enrol = self.get(second_factor::ENROL).await;
+                let secret = second_factor::key_on_page(&enrol.body);
+                let code = second_factor::enrolled(&self.address, identifier, &secret);
+                let codes = self
+                    .post(
+                        second_factor::ENROL,
+                        &[("csrf_token", &enrol.csrf()), ("code", &code)],
+                    )
+                    .await;
+                assert_eq!(codes.status, 200, "enrolment refused:\n{}", codes.body);
+                second_factor::keep_recovery_codes(&self.address, identifier, &codes.body);
+                Page {
+                    status: 303,
+                    location: Some(second_factor::continue_link(&codes.body)),
+                    body: codes.body,
+                }
+            }
+            Some(second_factor::CHALLENGE) => {
+                let code = second_factor::next_code(&self.address, identifier);
+                self.submit(
+                    second_factor::CHALLENGE,
+                    second_factor::CHALLENGE,
+                    &[("code", &code)],
+                )
+                .await
+            }
+            _ => page,
+        }
+    }
+}
+
+/// What the test operators' authenticator apps hold, per server and account.
+pub mod second_factor {
+    use std::{
+        collections::HashMap,
+        sync::{Mutex, OnceLock},
+    };
+
+    pub const ENROL: &str = "/platform/second-factor/enrol";
+    pub const CHALLENGE: &str = "/platform/second-factor";
+
+    struct App {
+        secret: String,
+        last_step: u64,
+        recovery_codes: Vec<String>,
+    }
+
+    fn apps() -> &'static Mutex<HashMap<(String, String), App>> {
+        static APPS: OnceLock<Mutex<HashMap<(String, String), App>>> = OnceLock::new();
+        APPS.get_or_init(Mutex::default)
+    }
+
+    fn totp(secret: &str) -> totp_rs::Totp {
+        totp_rs::Builder::new()
+            .with_secret(totp_rs::Secret::try_from_base32(secret).unwrap())
+            .build()
+            .unwrap()
+    }
+
+    fn now() -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    }
+
+    /// The key shown beside the QR code, without its grouping spaces.
+    pub fn key_on_page(body: &str) -> String {
+        let marker = "id=\"factor-key\"><code>";
+        let start = body
+            .find(marker)
+            .unwrap_or_else(|| panic!("no key on the page:\n{body}"))
+            + marker.len();
+        body[start..].split('<').next().unwrap().replace(' ', "")
+    }
+
+    /// Remembers a newly scanned key; returns the code that confirms it.
+    pub fn enrolled(server: &str, account: &str, secret: &str) -> String {
+        let step = now() / 30;
+        apps().lock().unwrap().insert(
+            (server.to_owned(), account.to_owned()),
+            App {
+                secret: secret.to_owned(),
+                last_step: step,
+                recovery_codes: Vec::new(),
+            },
+        );
+        totp(secret).generate(step * 30).to_string()
+    }
+
+    pub fn keep_recovery_codes(server: &str, account: &str, body: &str) {
+        let codes = body
+            .split("<li><code>")
+            .skip(1)
+            .map(|rest| rest.split('<').next().unwrap().to_owned())
+            .collect();
+        apps()
+            .lock()
+            .unwrap()
+            .get_mut(&(server.to_owned(), account.to_owned()))
+            .unwrap()
+            .recovery_codes = codes;
+    }
+
+    pub fn continue_link(body: &str) -> String {
+        let marker = "id=\"continue\" href=\"";
+        let start = body.find(marker).unwrap() + marker.len();
+        body[start..]
+            .split('"')
+            .next()
+            .unwrap()
+            .replace("&#x2f;", "/")
+    }
+
+    /// The code the app showed at the last sign-in (spent, but within the
+    /// window for a while): what a replay would send.
+    pub fn spent_code(server: &str, account: &str) -> String {
+        let apps = apps().lock().unwrap();
+        let app = &apps[&(server.to_owned(), account.to_owned())];
+        totp(&app.secret).generate(app.last_step * 30).to_string()
+    }
+
+    /// A code that signs in now: the app's current one, or — when that time
+    /// step was used already (codes do not work twice) — a recovery code.
+    pub fn next_code(server: &str, account: &str) -> String {
+        let mut apps = apps().lock().unwrap();
+        let app = apps
+            .get_mut(&(server.to_owned(), account.to_owned()))
+            .unwrap_or_else(|| panic!("{account} has no authenticator set up in this test"));
+        let step = now() / 30;
+        if step > app.last_step {
+            app.last_step = step;
+            totp(&app.secret).generate(step * 30).to_string()
+        } else {
+            app.recovery_codes
+                .pop()
+                .expect("a recovery code left for another sign-in this half-minute")
+        }
     }
 }

@@ -5,11 +5,13 @@ use alliance::{
     crypto::Keys,
     domain::{
         actor::Actor, email_address::EmailAddress, password::NewPassword, phone::Phone,
-        points::ProgramCode, rate::Rate,
+        points::ProgramCode, portal::Portal, rate::Rate,
     },
     i18n::Locale,
     merchant::{self, NewMerchant},
     people::{
+        credentials::{self, Deps, Identifier, SignInError},
+        hashing::PasswordHasher,
         member::{self, PRIVACY_POLICY_VERSION, SignUp},
         merchant_user::{self, MerchantRole, NewMerchantUser},
         operator::{self, NewOperator, OperatorRole},
@@ -18,6 +20,8 @@ use alliance::{
 };
 use diesel::PgConnection;
 use rust_decimal::Decimal;
+
+use crate::harness::TestDb;
 
 pub const PASSWORD: &str = "correct-horse-42";
 
@@ -126,4 +130,34 @@ pub fn funded_shop(conn: &mut PgConnection, code: &str, settlement_value: &str) 
     .unwrap();
     alliance::deposit::confirm_topup(conn, &Actor::system("test"), notice.id).unwrap();
     id
+}
+
+/// Checks a password the way the sign-in form does, outside a server; returns
+/// the account's id.
+pub fn check_sign_in(
+    db: &TestDb,
+    keys: &Keys,
+    portal: Portal,
+    identifier: &str,
+    password: &str,
+) -> Result<i64, SignInError> {
+    let (_pool, gate) =
+        alliance::db::serving_pool(db.url(), 1, alliance::db::Limits::default()).unwrap();
+    let deps = Deps {
+        gate: &gate,
+        hasher: &PasswordHasher::new(1),
+        keys,
+    };
+    let identifier = Identifier::parse(portal, identifier).unwrap();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(credentials::sign_in(
+            deps,
+            portal,
+            &identifier,
+            password,
+            "127.0.0.1",
+        ))
 }

@@ -10,7 +10,6 @@ use actix_web::{HttpResponse, get, post, web};
 use askama::Template;
 use askama_web::WebTemplate;
 use chrono::Utc;
-use qrcode::{QrCode, render::svg};
 use serde::Deserialize;
 
 use crate::{
@@ -30,6 +29,7 @@ use crate::{
         error::WebError,
         format,
         page::{Chrome, FlashKind},
+        qr,
         state::AppState,
     },
 };
@@ -662,22 +662,6 @@ fn grouped(code: &str) -> String {
         .join(" ")
 }
 
-/// The code as a QR code, inline SVG markup drawn here (no image request, no
-/// script): black modules on white with the standard quiet zone.
-fn qr_svg(code: &str) -> Result<String, WebError> {
-    let qr = QrCode::new(code.as_bytes()).map_err(|e| WebError::Internal(e.into()))?;
-    let svg = qr
-        .render::<svg::Color>()
-        .min_dimensions(200, 200)
-        .dark_color(svg::Color("#111827"))
-        .light_color(svg::Color("#ffffff"))
-        .build();
-    // Inline in HTML: the XML declaration goes, the <svg> element stays.
-    Ok(svg
-        .find("<svg")
-        .map_or(svg.clone(), |start| svg[start..].to_owned()))
-}
-
 #[get("/vouchers/{id}")]
 async fn show_voucher(
     ctx: PageContext,
@@ -705,7 +689,7 @@ async fn show_voucher(
         title: listing.title(locale).to_owned(),
         merchant: listing.merchant_name(locale).to_owned(),
         code: grouped(&redemption.voucher_code),
-        qr: qr_svg(&redemption.voucher_code)?,
+        qr: qr::svg(&redemption.voucher_code)?,
         status: locale
             .t(&format!("consumer_rewards.status.{}", redemption.status))
             .into_owned(),
