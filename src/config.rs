@@ -145,33 +145,7 @@ impl Config {
         };
         let api_rate_per_minute = api_rate(lookup("ALLIANCE_API_RATE_PER_MINUTE"))?;
         let (outbox_dir, sms_outbox_dir) = outboxes(&lookup);
-        let defaults = crate::db::Limits::default();
-        let database_limits = crate::db::Limits {
-            statement_timeout: duration(
-                &lookup,
-                "ALLIANCE_DATABASE_STATEMENT_TIMEOUT_MS",
-                Unit::Millis,
-                defaults.statement_timeout,
-            )?,
-            lock_timeout: duration(
-                &lookup,
-                "ALLIANCE_DATABASE_LOCK_TIMEOUT_MS",
-                Unit::Millis,
-                defaults.lock_timeout,
-            )?,
-            pool_wait: duration(
-                &lookup,
-                "ALLIANCE_DATABASE_POOL_WAIT_MS",
-                Unit::Millis,
-                defaults.pool_wait,
-            )?,
-        };
-        if database_limits.lock_timeout > database_limits.statement_timeout {
-            return Err(ConfigError::Invalid {
-                name: "ALLIANCE_DATABASE_LOCK_TIMEOUT_MS",
-                reason: "must not be longer than ALLIANCE_DATABASE_STATEMENT_TIMEOUT_MS".to_owned(),
-            });
-        }
+        let database_limits = database_limits(&lookup)?;
         let shutdown_timeout = duration(
             &lookup,
             "ALLIANCE_SHUTDOWN_TIMEOUT_S",
@@ -226,6 +200,41 @@ impl Config {
     pub fn cookies_secure(&self) -> bool {
         self.public_url.starts_with("https://")
     }
+}
+
+/// The server's statement and lock timeouts and pool wait, or their defaults;
+/// a lock may not be waited for longer than a statement may run.
+fn database_limits(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<crate::db::Limits, ConfigError> {
+    let defaults = crate::db::Limits::default();
+    let limits = crate::db::Limits {
+        statement_timeout: duration(
+            lookup,
+            "ALLIANCE_DATABASE_STATEMENT_TIMEOUT_MS",
+            Unit::Millis,
+            defaults.statement_timeout,
+        )?,
+        lock_timeout: duration(
+            lookup,
+            "ALLIANCE_DATABASE_LOCK_TIMEOUT_MS",
+            Unit::Millis,
+            defaults.lock_timeout,
+        )?,
+        pool_wait: duration(
+            lookup,
+            "ALLIANCE_DATABASE_POOL_WAIT_MS",
+            Unit::Millis,
+            defaults.pool_wait,
+        )?,
+    };
+    if limits.lock_timeout > limits.statement_timeout {
+        return Err(ConfigError::Invalid {
+            name: "ALLIANCE_DATABASE_LOCK_TIMEOUT_MS",
+            reason: "must not be longer than ALLIANCE_DATABASE_STATEMENT_TIMEOUT_MS".to_owned(),
+        });
+    }
+    Ok(limits)
 }
 
 #[derive(Clone, Copy)]

@@ -217,20 +217,17 @@ impl Application {
 /// SIGTERM (how service managers stop a process) or SIGINT (Ctrl-C).
 pub async fn stop_requested() {
     use tokio::signal::unix::{SignalKind, signal};
-    match (
+    if let (Ok(mut term), Ok(mut int)) = (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
     ) {
-        (Ok(mut term), Ok(mut int)) => {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
-            }
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
         }
-        _ => {
-            tracing::error!("cannot listen for stop signals: stop the process with SIGKILL");
-            std::future::pending::<()>().await;
-        }
+    } else {
+        tracing::error!("cannot listen for stop signals: stop the process with SIGKILL");
+        std::future::pending::<()>().await;
     }
 }
 

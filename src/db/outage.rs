@@ -326,7 +326,7 @@ mod tests {
             Box::new("duplicate key".to_owned()),
         );
         let limits = Limits::default();
-        assert_eq!(Outage::of(&unique, Duration::from_secs(60), &limits), None);
+        assert_eq!(Outage::of(&unique, Duration::from_mins(1), &limits), None);
         assert_eq!(Outage::of_error(&unique), None);
         assert_eq!(Outage::of_error(&DieselError::NotFound), None);
     }
