@@ -58,10 +58,13 @@ pub struct Application {
 }
 
 /// Every action an approval can run, by kind.
-pub fn approval_registry() -> approval::Registry {
+pub fn approval_registry(keys: &Keys) -> approval::Registry {
+    let keys = keys.clone();
     approval::Registry::default()
         .with("operator.grant_admin", operator::grant_admin)
-        .with(onboarding::APPROVAL_KIND, onboarding::approve)
+        .with(onboarding::APPROVAL_KIND, move |conn, approval, checker| {
+            onboarding::approve(&keys, conn, approval, checker)
+        })
         .with(deposit::DEDUCTION_KIND, deposit::deduct)
         .with(
             settlement::collection::APPROVAL_KIND,
@@ -102,6 +105,7 @@ impl Application {
             config.database_limits,
         )?;
         let keys = Keys::derive(config.secret_key());
+        let approvals = approval_registry(&keys);
         let cookie_key = Key::from(&keys.cookie_key_bytes());
         let drain = Drain::default();
         let state = web::Data::new(AppState {
@@ -112,7 +116,7 @@ impl Application {
             mailer: Arc::new(mailer),
             sms: Arc::new(sms),
             public_url: config.public_url.as_str().into(),
-            approvals: Arc::new(approval_registry()),
+            approvals: Arc::new(approvals),
             approval_policy: approval::Policy {
                 dual_approval_from: config.dual_approval_from,
             },

@@ -2,7 +2,7 @@
 //! start-up; a request for an unknown kind is refused when it is made, not when it
 //! is approved.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, fmt, sync::Arc};
 
 use diesel::PgConnection;
 
@@ -22,18 +22,33 @@ impl From<diesel::result::Error> for ActionFailed {
 }
 
 /// Runs the approved action as the checker who completed the approval; returns a
-/// short outcome for the record.
-pub type Action = fn(&mut PgConnection, &Approval, &Actor) -> Result<String, ActionFailed>;
+/// short outcome for the record. A closure, so an action can carry what the
+/// server holds besides the connection (onboarding opens sealed contacts).
+pub type Action =
+    Arc<dyn Fn(&mut PgConnection, &Approval, &Actor) -> Result<String, ActionFailed> + Send + Sync>;
 
-#[derive(Debug, Default, Clone)]
+#[derive(Default, Clone)]
 pub struct Registry {
     actions: HashMap<&'static str, Action>,
 }
 
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.actions.keys()).finish()
+    }
+}
+
 impl Registry {
     #[must_use]
-    pub fn with(mut self, kind: &'static str, action: Action) -> Self {
-        self.actions.insert(kind, action);
+    pub fn with(
+        mut self,
+        kind: &'static str,
+        action: impl Fn(&mut PgConnection, &Approval, &Actor) -> Result<String, ActionFailed>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self {
+        self.actions.insert(kind, Arc::new(action));
         self
     }
 

@@ -411,8 +411,8 @@ diesel::table! {
         company_name -> Text,
         credit_code -> Text,
         contact_name -> Text,
-        contact_phone -> Text,
-        contact_email -> Text,
+        contact_phone -> Nullable<Text>,
+        contact_email -> Nullable<Text>,
         category -> Text,
         requested_tier -> Text,
         bank_account_name -> Text,
@@ -424,6 +424,8 @@ diesel::table! {
         merchant_id -> Nullable<Int8>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        contact_phone_ciphertext -> Nullable<Bytea>,
+        contact_email_ciphertext -> Nullable<Bytea>,
     }
 }
 
@@ -498,6 +500,7 @@ diesel::table! {
         status_reason -> Nullable<Text>,
         status_changed_at -> Nullable<Timestamptz>,
         webhook_secret_ciphertext -> Nullable<Bytea>,
+        contact_phone_ciphertext -> Nullable<Bytea>,
     }
 }
 

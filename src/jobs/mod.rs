@@ -203,20 +203,33 @@ impl Jobs {
 
 /// Starts every periodic job on the current Tokio runtime.
 pub fn spawn(state: &AppState) -> Jobs {
-    // Exports a stopped process left unfinished fail at once rather than a
-    // period from now: their pages would refresh for nothing until then.
-    let pool = state.pool.clone();
+    // Chores of a process that has just started, once: exports a stopped
+    // process left unfinished fail at once rather than a period from now (their
+    // pages would refresh for nothing until then), and contacts written before
+    // they were encrypted are sealed (the key is ours, not the database's).
+    let (pool, keys) = (state.pool.clone(), state.keys.clone());
     tokio::task::spawn_blocking(move || {
-        match pool
+        let chores = pool
             .get()
             .map_err(anyhow::Error::from)
-            .and_then(|mut conn| Ok(export::fail_interrupted(&mut conn)?))
-        {
-            Ok(0) => {}
-            Ok(failed) => tracing::info!(failed, "interrupted exports marked failed"),
+            .and_then(|mut conn| {
+                Ok((
+                    export::fail_interrupted(&mut conn)?,
+                    merchant::contact::seal_plaintext(&mut conn, &keys)?,
+                ))
+            });
+        match chores {
+            Ok((failed, sealed)) => {
+                if failed > 0 {
+                    tracing::info!(failed, "interrupted exports marked failed");
+                }
+                if sealed > 0 {
+                    tracing::info!(sealed, "plaintext contacts sealed");
+                }
+            }
             Err(e) => tracing::warn!(
                 error = format!("{e:#}"),
-                "could not fail interrupted exports"
+                "start-up chores failed; they run again at the next start"
             ),
         }
     });

@@ -2,6 +2,7 @@
 //! (`exit`). Onboarding, programs and deposits build on it.
 
 pub mod api_key;
+pub mod contact;
 pub mod exit;
 pub mod standing;
 pub mod store;

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::{
     audit::{self, Change},
+    crypto::Keys,
     db::schema::merchants,
     domain::actor::Actor,
 };
@@ -75,8 +76,26 @@ pub struct Standing {
 pub struct Contact {
     pub contact_name: Option<String>,
     pub contact_email: Option<String>,
-    pub contact_phone: Option<String>,
+    /// Plaintext of a row not yet sealed (see `merchant::contact`); read
+    /// through `phone()`.
+    #[serde(skip)]
+    #[diesel(column_name = contact_phone)]
+    unsealed_phone: Option<String>,
+    #[serde(skip)]
+    #[diesel(column_name = contact_phone_ciphertext)]
+    sealed_phone: Option<Vec<u8>>,
     pub credit_code: Option<String>,
+}
+
+impl Contact {
+    /// The contact's mobile number, if the merchant has one.
+    pub fn phone(&self, keys: &Keys) -> Option<String> {
+        super::contact::open_phone(
+            keys,
+            self.sealed_phone.as_deref(),
+            self.unsealed_phone.as_deref(),
+        )
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

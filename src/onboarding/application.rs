@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     approval::Approval,
+    crypto::Keys,
     db::schema::{application_messages, approvals, merchant_applications},
-    merchant::tier::Tier,
+    merchant::{contact, tier::Tier},
 };
 
 use super::{APPROVAL_KIND, OnboardingError, Status};
@@ -23,8 +24,12 @@ pub struct Application {
     pub company_name: String,
     pub credit_code: String,
     pub contact_name: String,
-    pub contact_phone: String,
-    pub contact_email: String,
+    /// Plaintext of a row written before contacts were encrypted, until the
+    /// start-up step seals it; read through `contact_phone()`.
+    #[serde(skip)]
+    contact_phone: Option<String>,
+    #[serde(skip)]
+    contact_email: Option<String>,
     pub category: String,
     pub requested_tier: String,
     pub bank_account_name: String,
@@ -38,9 +43,33 @@ pub struct Application {
     pub merchant_id: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    #[serde(skip)]
+    pub contact_phone_ciphertext: Option<Vec<u8>>,
+    #[serde(skip)]
+    contact_email_ciphertext: Option<Vec<u8>>,
 }
 
 impl Application {
+    /// The contact's mobile number (empty if it cannot be read with `keys`).
+    pub fn contact_phone(&self, keys: &Keys) -> String {
+        contact::open_phone(
+            keys,
+            self.contact_phone_ciphertext.as_deref(),
+            self.contact_phone.as_deref(),
+        )
+        .unwrap_or_default()
+    }
+
+    /// The contact's email address (empty if it cannot be read with `keys`).
+    pub fn contact_email(&self, keys: &Keys) -> String {
+        contact::open_email(
+            keys,
+            self.contact_email_ciphertext.as_deref(),
+            self.contact_email.as_deref(),
+        )
+        .unwrap_or_default()
+    }
+
     pub fn status(&self) -> Status {
         Status::parse(&self.status).expect("the database only holds known statuses")
     }

@@ -35,7 +35,7 @@ pub use terms::{ProgramInput, ProgramTerms};
 
 use crate::{
     approval::ApprovalError,
-    crypto,
+    crypto::{self, Keys},
     db::schema::merchant_applications,
     domain::actor::{Actor, ActorKind},
     ledger::LedgerError,
@@ -167,12 +167,13 @@ fn message_text(input: &str) -> Result<&str, OnboardingError> {
     }
 }
 
-/// Applicants have no account; the audit log names them by the email they gave.
-fn applicant(email: &str, ip: Option<&str>) -> Actor {
+/// Applicants have no account; the audit log names them by their application
+/// (not by the email they gave, which is kept encrypted).
+fn applicant(application_id: i64, ip: Option<&str>) -> Actor {
     Actor {
         kind: ActorKind::System,
         id: None,
-        label: format!("applicant:{email}"),
+        label: format!("applicant:application/{application_id}"),
         role: "applicant".to_owned(),
         merchant_id: None,
         ip: ip.map(str::to_owned),
@@ -182,6 +183,7 @@ fn applicant(email: &str, ip: Option<&str>) -> Actor {
 /// Gives the application a new status link and returns the notice carrying it.
 fn notice(
     conn: &mut PgConnection,
+    keys: &Keys,
     application: &Application,
     note: Option<&str>,
 ) -> QueryResult<Notice> {
@@ -190,7 +192,7 @@ fn notice(
         .set(merchant_applications::status_token_hash.eq(&crypto::sha256(token.as_bytes())[..]))
         .execute(conn)?;
     Ok(Notice {
-        to: application.contact_email.clone(),
+        to: application.contact_email(keys),
         contact_name: application.contact_name.clone(),
         company_name: application.company_name.clone(),
         status: application.status(),

@@ -12,6 +12,7 @@ use crate::{
     approval::{self, ActionFailed, Approval, ApprovalError, NewApproval, Policy, Registry, Scope},
     audit::{self, Change},
     chart,
+    crypto::Keys,
     db::schema::{merchant_users, merchants},
     domain::{actor::Actor, email_address::EmailAddress, points::ProgramCode, portal::Portal},
     ledger::LedgerError,
@@ -49,6 +50,7 @@ struct Payload {
 /// approval, since time passes in between).
 pub fn request_approval(
     conn: &mut PgConnection,
+    keys: &Keys,
     maker: &Actor,
     application_id: i64,
     terms: &ProgramTerms,
@@ -63,7 +65,12 @@ pub fn request_approval(
         if approval_pending(conn, application_id)? {
             return Err(OnboardingError::ApprovalPending);
         }
-        ensure_available(conn, &application, &terms.code)?;
+        ensure_available(
+            conn,
+            &application,
+            &application.contact_email(keys),
+            &terms.code,
+        )?;
         let payload = Payload {
             application_id,
             program: terms.clone(),
@@ -85,13 +92,14 @@ pub fn request_approval(
 
 /// The approval action `merchant.onboard`, run as the checker who approved.
 pub fn approve(
+    keys: &Keys,
     conn: &mut PgConnection,
     approval: &Approval,
     checker: &Actor,
 ) -> Result<String, ActionFailed> {
     let payload: Payload = serde_json::from_value(approval.payload.clone())
         .map_err(|e| ActionFailed(format!("the request cannot be read: {e}")))?;
-    let merchant = onboard(conn, checker, &payload).map_err(|e| match e {
+    let merchant = onboard(conn, keys, checker, &payload).map_err(|e| match e {
         // Logged by the conversion; the checker reads only that it failed.
         OnboardingError::Database(e) | OnboardingError::Ledger(LedgerError::Database(e)) => {
             e.into()
@@ -113,6 +121,7 @@ pub fn approve(
 
 fn onboard(
     conn: &mut PgConnection,
+    keys: &Keys,
     checker: &Actor,
     payload: &Payload,
 ) -> Result<Merchant, OnboardingError> {
@@ -121,8 +130,9 @@ fn onboard(
         return Err(OnboardingError::WrongStatus);
     }
     let terms = &payload.program;
-    ensure_available(conn, &application, &terms.code)?;
-    let merchant = create_merchant(conn, checker, &application, terms)?;
+    let contact_email = application.contact_email(keys);
+    ensure_available(conn, &application, &contact_email, &terms.code)?;
+    let merchant = create_merchant(conn, checker, &application, &contact_email, terms)?;
     for site in application.store_sites()? {
         let details =
             StoreDetails::parse(&site.name, &site.address, &site.latitude, &site.longitude)
@@ -151,7 +161,7 @@ fn onboard(
     chart::open(conn, &chart::merchant_deposit(merchant.id))?;
     chart::open(conn, &chart::merchant_settlement(merchant.id))?;
     let owner = NewMerchantUser {
-        email: EmailAddress::parse(&application.contact_email)
+        email: EmailAddress::parse(&contact_email)
             .map_err(|_| OnboardingError::Owner(PeopleError::NotFound))?,
         display_name: application.contact_name.clone(),
         role: MerchantRole::Owner,
@@ -189,6 +199,7 @@ fn create_merchant(
     conn: &mut PgConnection,
     checker: &Actor,
     application: &Application,
+    contact_email: &str,
     terms: &ProgramTerms,
 ) -> Result<Merchant, OnboardingError> {
     let merchant: Merchant = diesel::insert_into(merchants::table)
@@ -200,8 +211,9 @@ fn create_merchant(
             merchants::tier.eq(&application.requested_tier),
             merchants::credit_code.eq(&application.credit_code),
             merchants::contact_name.eq(&application.contact_name),
-            merchants::contact_phone.eq(&application.contact_phone),
-            merchants::contact_email.eq(&application.contact_email),
+            // Sealed under the same name in both tables, so it moves as it is.
+            merchants::contact_phone_ciphertext.eq(&application.contact_phone_ciphertext),
+            merchants::contact_email.eq(contact_email),
             merchants::bank_account_name.eq(&application.bank_account_name),
             merchants::bank_name.eq(&application.bank_name),
             // Sealed under the same name in both tables, so it moves as it is.
@@ -222,6 +234,7 @@ fn create_merchant(
 fn ensure_available(
     conn: &mut PgConnection,
     application: &Application,
+    contact_email: &str,
     code: &ProgramCode,
 ) -> Result<(), OnboardingError> {
     if program::code_taken(conn, code)? {
@@ -231,7 +244,7 @@ fn ensure_available(
     if diesel::select(exists(member)).get_result(conn)? {
         return Err(OnboardingError::AlreadyMember);
     }
-    let user = merchant_users::table.filter(merchant_users::email.eq(&application.contact_email));
+    let user = merchant_users::table.filter(merchant_users::email.eq(contact_email));
     if diesel::select(exists(user)).get_result(conn)? {
         return Err(OnboardingError::EmailTaken);
     }
@@ -242,6 +255,7 @@ fn ensure_available(
 /// fresh status link) and the owner's invitation. None for other approvals.
 pub fn welcome(
     conn: &mut PgConnection,
+    keys: &Keys,
     approval: &Approval,
 ) -> Result<Option<(Notice, Option<Ticket>)>, OnboardingError> {
     if approval.kind != APPROVAL_KIND || approval.status != "approved" {
@@ -253,7 +267,7 @@ pub fn welcome(
     conn.transaction(|conn| {
         let application = lock(conn, id)?;
         let ticket = owner_ticket(conn, &application)?;
-        Ok(Some((notice(conn, &application, None)?, ticket)))
+        Ok(Some((notice(conn, keys, &application, None)?, ticket)))
     })
 }
 

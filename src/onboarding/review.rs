@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use crate::{
     audit::{self, Change},
+    crypto::Keys,
     domain::actor::Actor,
 };
 
@@ -18,16 +19,20 @@ use super::{
 /// Submitted → under review.
 pub fn start_review(
     conn: &mut PgConnection,
+    keys: &Keys,
     actor: &Actor,
     id: i64,
 ) -> Result<Notice, OnboardingError> {
     transition(
         conn,
+        keys,
         actor,
         id,
-        "application.start_review",
-        &[Status::Submitted],
-        None,
+        Step {
+            action: "application.start_review",
+            from: &[Status::Submitted],
+            note: None,
+        },
         |conn| set_status(conn, id, Status::UnderReview, None, None),
     )
 }
@@ -35,6 +40,7 @@ pub fn start_review(
 /// Puts a question in the thread; the applicant answers through the status link.
 pub fn ask_more_info(
     conn: &mut PgConnection,
+    keys: &Keys,
     actor: &Actor,
     id: i64,
     question: &str,
@@ -42,11 +48,14 @@ pub fn ask_more_info(
     let question = message_text(question)?;
     transition(
         conn,
+        keys,
         actor,
         id,
-        "application.ask_more_info",
-        &[Status::Submitted, Status::UnderReview, Status::MoreInfo],
-        Some(question),
+        Step {
+            action: "application.ask_more_info",
+            from: &[Status::Submitted, Status::UnderReview, Status::MoreInfo],
+            note: Some(question),
+        },
         |conn| {
             add_message(conn, id, "operator", &actor.label, question)?;
             set_status(conn, id, Status::MoreInfo, None, None)
@@ -56,6 +65,7 @@ pub fn ask_more_info(
 
 pub fn reject(
     conn: &mut PgConnection,
+    keys: &Keys,
     actor: &Actor,
     id: i64,
     reason: &str,
@@ -63,13 +73,25 @@ pub fn reject(
     let reason = message_text(reason)?;
     transition(
         conn,
+        keys,
         actor,
         id,
-        "application.reject",
-        &[Status::Submitted, Status::UnderReview, Status::MoreInfo],
-        Some(reason),
+        Step {
+            action: "application.reject",
+            from: &[Status::Submitted, Status::UnderReview, Status::MoreInfo],
+            note: Some(reason),
+        },
         |conn| set_status(conn, id, Status::Rejected, Some(reason), None),
     )
+}
+
+/// A review step: what the audit log calls it, the statuses it may start
+/// from, and the note the applicant's email carries.
+#[derive(Clone, Copy)]
+struct Step<'a> {
+    action: &'static str,
+    from: &'a [Status],
+    note: Option<&'a str>,
 }
 
 /// Locks the application, checks it may move from where it is, changes it,
@@ -78,13 +100,13 @@ pub fn reject(
 /// was when the approval was filed.
 fn transition(
     conn: &mut PgConnection,
+    keys: &Keys,
     actor: &Actor,
     id: i64,
-    action: &'static str,
-    from: &[Status],
-    note: Option<&str>,
+    step: Step<'_>,
     change: impl FnOnce(&mut PgConnection) -> QueryResult<Application>,
 ) -> Result<Notice, OnboardingError> {
+    let Step { action, from, note } = step;
     conn.transaction(|conn| {
         let before = lock(conn, id)?;
         if !from.contains(&before.status()) {
@@ -101,6 +123,6 @@ fn transition(
                 .before(&before)
                 .after(&after),
         )?;
-        Ok(notice(conn, &after, note)?)
+        Ok(notice(conn, keys, &after, note)?)
     })
 }

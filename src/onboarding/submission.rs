@@ -13,6 +13,7 @@ use crate::{
         phone::Phone,
     },
     merchant::{
+        contact,
         store::{InvalidStore, StoreDetails, StoreField},
         tier::Tier,
     },
@@ -296,8 +297,10 @@ pub fn submit(
                 merchant_applications::company_name.eq(&new.company_name),
                 merchant_applications::credit_code.eq(code),
                 merchant_applications::contact_name.eq(&new.contact_name),
-                merchant_applications::contact_phone.eq(new.contact_phone.as_str()),
-                merchant_applications::contact_email.eq(new.contact_email.as_str()),
+                merchant_applications::contact_phone_ciphertext
+                    .eq(contact::seal_phone(keys, new.contact_phone.as_str())),
+                merchant_applications::contact_email_ciphertext
+                    .eq(contact::seal_email(keys, new.contact_email.as_str())),
                 merchant_applications::category.eq(new.category),
                 merchant_applications::requested_tier.eq(new.tier.as_str()),
                 merchant_applications::bank_account_name.eq(&new.bank_account_name),
@@ -309,12 +312,12 @@ pub fn submit(
             .get_result(conn)?;
         audit::record(
             conn,
-            &applicant(&application.contact_email, ip),
+            &applicant(application.id, ip),
             Change::new("application.submit", "merchant_application", application.id)
                 .after(&application),
         )?;
         Ok(Notice {
-            to: application.contact_email,
+            to: new.contact_email.as_str().to_owned(),
             contact_name: application.contact_name,
             company_name: application.company_name,
             status: Status::Submitted,
@@ -354,7 +357,7 @@ pub fn reply(
         let after = set_status(conn, id, Status::UnderReview, None, None)?;
         audit::record(
             conn,
-            &applicant(&before.contact_email, ip),
+            &applicant(before.id, ip),
             Change::new("application.reply", "merchant_application", id)
                 .before(&before)
                 .after(&after),

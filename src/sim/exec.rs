@@ -354,7 +354,7 @@ fn merchant_money(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome
         }
         Op::Deduct { merchant, fen } => {
             let merchant = cx.world.merchant(merchant);
-            let registry = startup::approval_registry();
+            let registry = startup::approval_registry(cx.keys);
             let requested = deposit::request_deduction(
                 conn,
                 &cx.world.maker,
@@ -421,7 +421,7 @@ fn merchant_standing(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outc
                 return Outcome::Skipped;
             };
             let now = crate::clock::now();
-            let registry = startup::approval_registry();
+            let registry = startup::approval_registry(cx.keys);
             let new = overrides::NewOverride {
                 program_code: code.clone(),
                 sell,

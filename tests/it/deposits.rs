@@ -19,7 +19,7 @@ use alliance::{
     ledger::{self, AccountSpec, EntryRequest, TransferRequest},
     merchant::{self, exit, standing, tier::Tier},
     people::{merchant_user::MerchantRole, operator::OperatorRole},
-    risk, startup,
+    risk,
 };
 use diesel::{PgConnection, QueryableByName, RunQueryDsl, sql_query, sql_types::BigInt};
 
@@ -237,7 +237,7 @@ fn a_large_deduction_needs_two_approvers_other_than_its_maker_and_then_books_it(
     let risk_officer = staff(conn, "risk@alliance.test", OperatorRole::Risk);
     pay_in(conn, &maker, m, "60000.00");
     owe(conn, m, 2_000_000);
-    let registry = startup::approval_registry();
+    let registry = crate::harness::approval_registry();
 
     let request = deposit::request_deduction(
         conn,
@@ -286,7 +286,7 @@ fn a_deduction_that_would_overdraw_the_deposit_fails_cleanly() {
     let checker = staff(conn, "finance2@alliance.test", OperatorRole::Finance);
     pay_in(conn, &maker, m, "5000.00");
     owe(conn, m, 600_000);
-    let registry = startup::approval_registry();
+    let registry = crate::harness::approval_registry();
     let request = |conn: &mut PgConnection, amount: &str| {
         deposit::request_deduction(
             conn,
@@ -420,7 +420,7 @@ async fn a_shortfall_raises_one_alert_and_one_email_until_it_is_resolved() {
 
     // Short again: a new alert, and a new email.
     owe(conn, m, 1);
-    let registry = startup::approval_registry();
+    let registry = crate::harness::approval_registry();
     let checker = staff(conn, "admin@alliance.test", OperatorRole::Admin);
     let request = deposit::request_deduction(
         conn,

@@ -20,7 +20,7 @@ use alliance::{
     i18n::Locale,
     merchant::standing,
     people::{member, operator::OperatorRole, verification},
-    program, startup,
+    program,
 };
 use chrono::Utc;
 use diesel::prelude::*;
@@ -311,7 +311,7 @@ fn execution_keeps_the_quoted_terms_when_rates_move() {
         approval::Policy {
             dual_approval_from: Money::from_fen(i64::MAX),
         },
-        &startup::approval_registry(),
+        &crate::harness::approval_registry(),
     )
     .unwrap();
     assert_eq!(pinned.pinned.status, "active");
@@ -530,7 +530,7 @@ fn an_override_across_the_settlement_value_is_refused_and_stores_nothing() {
     let conn = &mut db.conn();
     two_programs(conn);
     let operator = operator_actor(conn);
-    let registry = startup::approval_registry();
+    let registry = crate::harness::approval_registry();
     for (sell, buy) in [("0.0101", "0.0103"), ("0.0097", "0.0099")] {
         let refused = overrides::request(
             conn,

@@ -496,3 +496,9 @@ pub mod second_factor {
         }
     }
 }
+
+/// The server's approval actions, with the keys of the test configuration.
+pub fn approval_registry() -> alliance::approval::Registry {
+    let config = Config::from_env().expect("development configuration");
+    alliance::startup::approval_registry(&Keys::derive(config.secret_key()))
+}

@@ -16,7 +16,7 @@ use alliance::{
     ledger::{self, AccountSpec, EntryRequest, TransferRequest},
     merchant::{self, exit},
     people::operator::OperatorRole,
-    risk, startup,
+    risk,
 };
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
@@ -321,7 +321,7 @@ async fn refund_is_refused_while_covered(a: &Alliance, page: &str, finance_offic
 fn deduct_what_is_owed(conn: &mut PgConnection, merchant_id: i64, maker: &Actor) -> i64 {
     let owed = -posted(conn, &chart::merchant_settlement(merchant_id));
     assert!(owed > 0);
-    let registry = startup::approval_registry();
+    let registry = crate::harness::approval_registry();
     let request = |conn: &mut PgConnection, fen: i64| {
         deposit::request_deduction(
             conn,
@@ -439,7 +439,7 @@ fn a_deduction_is_capped_at_what_the_merchant_owes() {
     let maker = finance(conn, "finance@alliance.test");
     let checker = finance(conn, "finance2@alliance.test");
     owe(conn, brew, 6_758);
-    let registry = startup::approval_registry();
+    let registry = crate::harness::approval_registry();
     let request = |conn: &mut PgConnection, amount: &str| {
         deposit::request_deduction(
             conn,

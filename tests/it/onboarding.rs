@@ -795,3 +795,109 @@ async fn wait_for_text(driver: &WebDriver, id: &str, expected: &str) {
         driver.source().await.unwrap()
     );
 }
+
+/// Rows of `merchant_applications` or `merchants` with a contact in plaintext,
+/// or any row, audit entry included, that spells the applicant's contact.
+fn plaintext_contacts(conn: &mut PgConnection) -> i64 {
+    count(
+        conn,
+        "SELECT (SELECT count(*) FROM merchant_applications \
+                 WHERE contact_phone IS NOT NULL OR contact_email IS NOT NULL) \
+              + (SELECT count(*) FROM merchants WHERE contact_phone IS NOT NULL) \
+              + (SELECT count(*) FROM merchant_applications a \
+                 WHERE row_to_json(a)::text LIKE '%li.wen%' \
+                    OR row_to_json(a)::text LIKE '%13912345678%') \
+              + (SELECT count(*) FROM audit_events e \
+                 WHERE row_to_json(e)::text LIKE '%li.wen%' \
+                    OR row_to_json(e)::text LIKE '%13912345678%') AS n",
+    )
+}
+
+#[tokio::test]
+async fn an_applicants_contact_is_stored_only_encrypted_and_the_reviewer_still_reads_it() {
+    let app = spawn_app().await;
+    apply(
+        &app.browser(),
+        "梧桐加油站连锁有限公司",
+        WUTONG_CODE,
+        APPLICANT,
+    )
+    .await;
+    assert!(
+        app.outbox.last_to(APPLICANT).is_some(),
+        "the applicant hears"
+    );
+    assert_eq!(plaintext_contacts(&mut app.db.conn()), 0);
+
+    let ops = signed_in_operator(&app, "ops@alliance.test", OperatorRole::Operator).await;
+    let detail = format!("/platform/applications/{}", only_application(&app));
+    let page = ops.get(&detail).await.body;
+    assert!(
+        page.contains(APPLICANT) && page.contains("13912345678"),
+        "{page}"
+    );
+    let queue = ops.get("/platform/applications").await.body;
+    assert!(queue.contains(APPLICANT), "{queue}");
+}
+
+#[tokio::test]
+async fn contacts_written_before_encryption_are_sealed_when_a_server_starts() {
+    let app = spawn_app().await;
+    apply(
+        &app.browser(),
+        "梧桐加油站连锁有限公司",
+        WUTONG_CODE,
+        APPLICANT,
+    )
+    .await;
+    let merchant_id = crate::people_support::merchant(&mut app.db.conn(), "OLDCO");
+    // As a server before encryption wrote them.
+    sql_query(format!(
+        "UPDATE merchant_applications SET contact_phone = '13912345678', \
+         contact_email = '{APPLICANT}', contact_phone_ciphertext = NULL, \
+         contact_email_ciphertext = NULL"
+    ))
+    .execute(&mut app.db.conn())
+    .unwrap();
+    sql_query(format!(
+        "UPDATE merchants SET contact_phone = '13912345678' WHERE id = {merchant_id}"
+    ))
+    .execute(&mut app.db.conn())
+    .unwrap();
+    assert!(plaintext_contacts(&mut app.db.conn()) > 0);
+
+    // A server starting on this database seals them among its start-up chores.
+    let url = app.db.url().to_owned();
+    let restarted = crate::harness::spawn_app_with(|config| config.database_url = url.into()).await;
+    let mut left = i64::MAX;
+    for _ in 0..100 {
+        left = plaintext_contacts(&mut app.db.conn());
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(left, 0, "every contact is sealed");
+
+    let conn = &mut app.db.conn();
+    let contact = merchant::standing::contact(conn, merchant_id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(contact.phone(&app.keys).as_deref(), Some("13912345678"));
+    // The restarted server works on `app`'s database.
+    operator(conn, "ops@alliance.test", OperatorRole::Operator);
+    let ops = restarted.browser();
+    let signed = ops.sign_in("platform", "ops@alliance.test", PASSWORD).await;
+    assert_eq!(signed.status, 303);
+    let page = ops
+        .get(&format!(
+            "/platform/applications/{}",
+            only_application(&app)
+        ))
+        .await
+        .body;
+    assert!(
+        page.contains(APPLICANT) && page.contains("13912345678"),
+        "{page}"
+    );
+}

@@ -548,7 +548,7 @@ fn a_deduction_by_hand_is_refused_where_the_terms_forbid_it() {
         alliance::approval::Policy {
             dual_approval_from: Money::parse("100000.00").unwrap(),
         },
-        &alliance::startup::approval_registry(),
+        &crate::harness::approval_registry(),
     );
     assert!(matches!(
         refused,

@@ -128,7 +128,7 @@ async fn list_applications(
                 id: a.id,
                 category: category_label(locale, &a.category),
                 tier: tier_label(locale, a.tier()),
-                contact: format!("{} · {}", a.contact_name, a.contact_email),
+                contact: format!("{} · {}", a.contact_name, a.contact_email(&state.keys)),
                 submitted: format::datetime(a.created_at, locale),
                 status: status_badge(locale, a.status()),
                 company_name: a.company_name,
@@ -306,8 +306,8 @@ fn detail(loaded: &Loaded, keys: &Keys, locale: Locale) -> Result<Detail, WebErr
         category: category_label(locale, &a.category),
         tier: tier_label(locale, a.tier()),
         contact_name: a.contact_name.clone(),
-        contact_phone: a.contact_phone.clone(),
-        contact_email: a.contact_email.clone(),
+        contact_phone: a.contact_phone(keys),
+        contact_email: a.contact_email(keys),
         bank_account_name: a.bank_account_name.clone(),
         bank_name: a.bank_name.clone(),
         bank_account: bank_account.masked(),
@@ -350,7 +350,7 @@ async fn start_review(
         id,
         "onboarding.flash.review_started",
         None,
-        move |conn, actor| onboarding::start_review(conn, actor, id),
+        move |conn, keys, actor| onboarding::start_review(conn, keys, actor, id),
     )
     .await
 }
@@ -380,7 +380,7 @@ async fn ask_more_info(
             field: "question",
             text: form.question,
         }),
-        move |conn, actor| onboarding::ask_more_info(conn, actor, id, &question),
+        move |conn, keys, actor| onboarding::ask_more_info(conn, keys, actor, id, &question),
     )
     .await
 }
@@ -410,7 +410,7 @@ async fn reject_application(
             field: "reason",
             text: form.reason,
         }),
-        move |conn, actor| onboarding::reject(conn, actor, id, &reason),
+        move |conn, keys, actor| onboarding::reject(conn, keys, actor, id, &reason),
     )
     .await
 }
@@ -425,11 +425,15 @@ async fn review_step(
     id: i64,
     done: &str,
     draft: Option<Draft>,
-    step: impl FnOnce(&mut PgConnection, &Actor) -> Result<Notice, OnboardingError> + Send + 'static,
+    step: impl FnOnce(&mut PgConnection, &Keys, &Actor) -> Result<Notice, OnboardingError>
+    + Send
+    + 'static,
 ) -> Result<HttpResponse, WebError> {
     who.require(REVIEWERS)?;
-    let actor = who.actor.clone();
-    let outcome = state.db(move |conn| refusal(step(conn, &actor))).await?;
+    let (actor, keys) = (who.actor.clone(), state.keys.clone());
+    let outcome = state
+        .db(move |conn| refusal(step(conn, &keys, &actor)))
+        .await?;
     match outcome {
         Ok(notice) => {
             // The application does not record the applicant's language; the

@@ -447,7 +447,7 @@ async fn show_merchant(
             joined: format::datetime(o.merchant.created_at, locale),
             contact_name: dash(o.contact.contact_name.clone()),
             contact_email: dash(o.contact.contact_email.clone()),
-            contact_phone: dash(o.contact.contact_phone.clone()),
+            contact_phone: dash(o.contact.phone(&state.keys)),
             credit_code: dash(o.contact.credit_code.clone()),
         },
     })

@@ -120,15 +120,16 @@ async fn propose_terms(
     let id = id.into_inner();
     let errors = match ProgramTerms::parse(&form) {
         Ok(terms) => {
-            let (actor, policy, registry) = (
+            let (actor, policy, registry, keys) = (
                 who.actor.clone(),
                 state.approval_policy,
                 state.approvals.clone(),
+                state.keys.clone(),
             );
             let filed = state
                 .db(move |conn| {
                     refusal(onboarding::request_approval(
-                        conn, &actor, id, &terms, policy, &registry,
+                        conn, &keys, &actor, id, &terms, policy, &registry,
                     ))
                 })
                 .await?;
@@ -190,11 +191,12 @@ async fn invite_owner(
 /// The approval stands whatever happens here, so a failure is logged rather
 /// than shown; the application page offers to send the invitation again.
 pub(in crate::portals::platform) async fn after_decision(state: &AppState, decided: &Approval) {
-    let approval = decided.clone();
+    let (approval, keys) = (decided.clone(), state.keys.clone());
     let welcomed = async {
         let Some((notice, ticket)) = state
             .db(move |conn| {
-                onboarding::welcome(conn, &approval).map_err(|e| WebError::Internal(e.into()))
+                onboarding::welcome(conn, &keys, &approval)
+                    .map_err(|e| WebError::Internal(e.into()))
             })
             .await?
         else {
