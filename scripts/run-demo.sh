@@ -48,6 +48,8 @@ cat <<BANNER
 
    Emails (invitations, password resets) go to ${ALLIANCE_OUTBOX_DIR:-./outbox}/
    as .eml files unless ALLIANCE_SMTP_URL is set.
+   Text messages (members' sign-up and sign-in codes) go to
+   ${ALLIANCE_SMS_OUTBOX:-./sms-outbox}/ as .txt files unless ALLIANCE_SMS_URL is set.
 
    Stop with Ctrl-C.
   ============================================================
