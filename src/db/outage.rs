@@ -80,18 +80,11 @@ pub enum Outage {
 impl Outage {
     /// The outage a failed query shows, if any: `elapsed` is how long it ran.
     fn of(error: &DieselError, elapsed: Duration, limits: &Limits) -> Option<Self> {
-        match error {
-            DieselError::DatabaseError(
-                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
-                _,
-            ) => Some(Self::ConnectionLost),
+        let timed_out = matches!(
+            error,
             DieselError::DatabaseError(DatabaseErrorKind::Unknown, _)
-                if elapsed >= limits.lock_timeout =>
-            {
-                Some(Self::TimedOut)
-            }
-            _ => None,
-        }
+        ) && elapsed >= limits.lock_timeout;
+        Self::of_error(error).or(timed_out.then_some(Self::TimedOut))
     }
 
     /// The outage a lost connection shows, for errors that reach a handler

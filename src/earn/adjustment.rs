@@ -323,10 +323,7 @@ pub fn list(conn: &mut PgConnection, merchant_id: i64, limit: i64) -> QueryResul
 /// ends, so two sent at once cannot both count a total that leaves out the
 /// other (people are named by their actor label, which is what the rows keep).
 fn lock_maker(conn: &mut PgConnection, merchant_id: i64, label: &str) -> QueryResult<()> {
-    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .bind::<diesel::sql_types::Text, _>(format!("points.adjust:{merchant_id}:{label}"))
-        .execute(conn)
-        .map(drop)
+    crate::db::advisory_xact_lock(conn, &format!("points.adjust:{merchant_id}:{label}"))
 }
 
 /// The points, either way, `label` booked for the merchant without approval

@@ -19,12 +19,15 @@
 //! never shows it: the answer there is the same for every number.
 
 use chrono::{DateTime, Duration, Utc};
-use diesel::{dsl::count_star, prelude::*, sql_types::BigInt};
+use diesel::{dsl::count_star, prelude::*};
 
 use crate::{
     clock,
     crypto::{self, Keys},
-    db::schema::{members, phone_codes},
+    db::{
+        self,
+        schema::{members, phone_codes},
+    },
     domain::phone::Phone,
 };
 
@@ -183,8 +186,8 @@ pub fn request(
         // Two requests for one number (or from one address) take turns, so
         // neither can slip past a limit the other is about to reach. Always
         // number first, then address: no two requests wait on each other.
-        lock(conn, &index)?;
-        lock(conn, ip.as_bytes())?;
+        db::advisory_xact_lock(conn, &format!("phone-code:{}", hex::encode(index)))?;
+        db::advisory_xact_lock(conn, &format!("phone-code-ip:{ip}"))?;
         if let Some(refused) = limits(conn, &index, flow, ip)? {
             return Ok(Err(refused));
         }
@@ -224,16 +227,6 @@ fn code(purpose: Purpose) -> Outgoing {
         purpose,
         code: crypto::random_code(),
     }
-}
-
-/// A transaction-scoped advisory lock on `key` (hashed to the lock's 64 bits).
-fn lock(conn: &mut PgConnection, key: &[u8]) -> QueryResult<()> {
-    let digest = crypto::sha256(key);
-    let id = i64::from_le_bytes(digest[..8].try_into().expect("8 bytes"));
-    diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
-        .bind::<BigInt, _>(id)
-        .execute(conn)
-        .map(drop)
 }
 
 fn limits(
