@@ -2,13 +2,11 @@
 //! several processes at once (see each job's own notes), so no job is run twice in
 //! effect.
 
-pub mod lease;
-
 use std::time::Duration;
 
 use crate::{
     api,
-    db::PgPool,
+    db::{PgPool, lease},
     deposit,
     domain::actor::Actor,
     earn, exchange, export, ledger, merchant, redemption, settlement,
