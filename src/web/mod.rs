@@ -14,6 +14,7 @@ pub mod locale;
 pub mod nul;
 pub mod page;
 pub mod qr;
+pub mod rate_limit;
 pub mod redirect;
 pub mod security;
 pub mod session;
