@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     audit::{self, AuditFilter},
     domain::shanghai,
+    export::audit_log,
     export::{ExportSpec, Requester},
     web::{
         auth::{OperatorPrincipal, Signed},
@@ -184,7 +185,7 @@ async fn export_audit(
         .format("%Y%m%d-%H%M%S");
     let spec = ExportSpec {
         requester: Requester::Operator(who.operator.id),
-        kind: audit::export::KIND.to_owned(),
+        kind: audit_log::KIND.to_owned(),
         title: locale.t("exports.audit.title").into_owned(),
         filename: format!("audit-{stamp}.csv"),
         content_type: "text/csv; charset=utf-8".to_owned(),
@@ -196,7 +197,7 @@ async fn export_audit(
         .db(move |conn| {
             runner
                 .start(conn, &actor, spec, move |conn, progress| {
-                    audit::export::to_csv(conn, &filter, locale, progress)
+                    audit_log::to_csv(conn, &filter, locale, progress)
                 })
                 .map_err(|e| WebError::Internal(e.into()))
         })
