@@ -22,6 +22,7 @@ pub mod earn;
 pub mod email;
 pub mod error;
 pub mod exchange;
+pub mod exit;
 pub mod export;
 pub mod i18n;
 pub mod jobs;

@@ -9,7 +9,7 @@
 //! released early either: the conversion of the members' points at the end of
 //! the notice is paid from the deposit, and its rounding costs a few fen more
 //! than the liability, so the refund waits for the exit to be complete
-//! (`merchant::exit`) and then pays back the whole deposit — or is refused with
+//! (`exit`) and then pays back the whole deposit — or is refused with
 //! the figures while anything is still covered.
 //!
 //! A second click waits for the first on the merchant's row and then finds the

@@ -5,7 +5,7 @@
 //! marks the alert's email as due (`notify` sends it), so the merchant hears of
 //! a shortfall once per alert, not once per check. Merchants leaving or gone
 //! are not watched: their tier's requirement no longer applies, and what their
-//! deposit must cover is the exit's business (`merchant::exit`).
+//! deposit must cover is the exit's business (`exit`).
 
 use diesel::PgConnection;
 

@@ -1,7 +1,7 @@
 //! The email a member gets when a programme they hold points of starts leaving
 //! the alliance: how many points, what they are worth, and from when what is
 //! left is converted into ALP. Sent once per member and exit (see
-//! `merchant::exit::notice`).
+//! `exit::notice`).
 
 use askama::Template;
 use chrono::{DateTime, Utc};

@@ -12,7 +12,7 @@ use crate::{
     domain::actor::Actor,
     earn,
     email::Mailer,
-    exchange, export, ledger, merchant, redemption, settlement,
+    exchange, exit, export, ledger, merchant, redemption, settlement,
     web::session,
     webhook,
 };
@@ -146,7 +146,7 @@ const JOBS: [Periodic; 17] = [
         },
     },
     // Under a lease in PostgreSQL; each member's conversion is idempotent
-    // besides (see `merchant::exit::conversion`).
+    // besides (see `exit::conversion`).
     Periodic {
         name: "tell members of exits and convert exited merchants' points",
         every: Duration::from_mins(5),
@@ -361,7 +361,7 @@ pub fn review_tiers(pool: &PgPool) -> anyhow::Result<usize> {
 }
 
 /// Emails the members of exiting merchants not told yet, then converts the
-/// points of the exits whose notice has ended (see `merchant::exit`).
+/// points of the exits whose notice has ended (see `exit`).
 fn run_exits(state: &Context) -> anyhow::Result<usize> {
     let conn = &mut *state.pool.get()?;
     let holder = lease::holder();
@@ -369,13 +369,13 @@ fn run_exits(state: &Context) -> anyhow::Result<usize> {
         return Ok(0);
     }
     let now = crate::clock::now();
-    let told = tokio::runtime::Handle::current().block_on(merchant::exit::notice::email_members(
+    let told = tokio::runtime::Handle::current().block_on(exit::notice::email_members(
         conn,
         &state.mailer,
         &state.public_url,
         now,
     ));
-    let pass = merchant::exit::conversion::run_due(
+    let pass = exit::conversion::run_due(
         conn,
         &Actor::system("merchant exit"),
         now,

@@ -3,7 +3,6 @@
 
 pub mod api_key;
 pub mod contact;
-pub mod exit;
 pub mod standing;
 pub mod store;
 pub mod tier;

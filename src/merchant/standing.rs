@@ -173,7 +173,7 @@ pub fn reinstate(
 /// The merchant starts leaving the alliance: it is `exiting` until its notice
 /// ends and its points are converted (`exit::start` records the notice in the
 /// same transaction).
-pub(super) fn begin_exit(
+pub fn begin_exit(
     conn: &mut PgConnection,
     actor: &Actor,
     merchant_id: i64,
@@ -192,7 +192,7 @@ pub(super) fn begin_exit(
 
 /// The merchant has left: its notice is over and its points are converted
 /// (`exit::conversion` calls it); the reason it gave is kept.
-pub(super) fn finish_exit(
+pub fn finish_exit(
     conn: &mut PgConnection,
     actor: &Actor,
     merchant_id: i64,

@@ -18,7 +18,7 @@ use crate::{
     domain::{actor::Actor, money::Money, rate::Rate, shanghai},
     earn::{self, EarnRequest, OrderId, Source},
     exchange::{self, Executor, QuoteRequest, overrides},
-    ledger, merchant,
+    exit, ledger,
     redemption::{self, RedeemRequest},
     settlement, startup,
 };
@@ -384,7 +384,7 @@ fn merchant_standing(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outc
         } => {
             let merchant = cx.world.merchant(merchant);
             sorted(
-                merchant::exit::start(
+                exit::start(
                     conn,
                     &cx.world.checker,
                     merchant.id,
@@ -556,7 +556,7 @@ fn run_job(conn: &mut PgConnection, cx: &Context<'_>, job: Job) -> Outcome {
                 Err(e) => failed(e),
             }
         }
-        Job::ConvertExits => match merchant::exit::conversion::run_due(conn, &system, now, 1_000) {
+        Job::ConvertExits => match exit::conversion::run_due(conn, &system, now, 1_000) {
             Ok(pass) => Outcome::Done(format!("{pass:?}")),
             Err(e) if e.refusal_key().is_some() => Outcome::Refused(e.to_string()),
             Err(e) => failed(e),

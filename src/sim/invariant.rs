@@ -9,7 +9,7 @@ use crate::{
     db::schema::{merchants, settlement_statements},
     deposit,
     domain::shanghai,
-    exchange, ledger, merchant, risk,
+    exchange, exit, ledger, risk,
 };
 
 /// A broken invariant: which, and the rows that break it.
@@ -303,12 +303,7 @@ fn leaving_merchants_are_covered(conn: &mut PgConnection) -> anyhow::Result<Vec<
         let c = deposit::covered(conn, merchant_id)?;
         let needed = c.liability.fen() + c.pending.fen() + c.owed.fen();
         if c.deposit.fen() < needed
-            && risk::unresolved(
-                conn,
-                merchant::exit::conversion::SHORTFALL_KIND,
-                merchant_id,
-            )?
-            .is_none()
+            && risk::unresolved(conn, exit::conversion::SHORTFALL_KIND, merchant_id)?.is_none()
         {
             uncovered.push(format!(
                 "merchant {merchant_id}: deposit {} < liability {} + pending {} + owed {}",

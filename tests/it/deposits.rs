@@ -15,9 +15,10 @@ use alliance::{
         points::ProgramCode,
     },
     email::Mailer,
+    exit,
     i18n::Locale,
     ledger::{self, AccountSpec, EntryRequest, TransferRequest},
-    merchant::{self, exit, standing, tier::Tier},
+    merchant::{self, standing, tier::Tier},
     people::{merchant_user::MerchantRole, operator::OperatorRole},
     risk,
 };

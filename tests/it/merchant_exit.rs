@@ -12,9 +12,10 @@ use alliance::{
     deposit::{self, DepositError},
     domain::{actor::Actor, money::Money, points::ProgramCode},
     email::Mailer,
+    exit,
     i18n::Locale,
     ledger::{self, AccountSpec, EntryRequest, TransferRequest},
-    merchant::{self, exit},
+    merchant,
     people::operator::OperatorRole,
     risk,
 };

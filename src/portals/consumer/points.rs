@@ -13,8 +13,8 @@ use chrono::Utc;
 use crate::{
     domain::money::Money,
     earn::{self, lot::Lot, tier::MemberTier},
-    merchant::{self, exit::notice},
-    program,
+    exit::notice,
+    merchant, program,
     web::{
         auth::{MemberPrincipal, Signed},
         context::PageContext,

@@ -20,11 +20,11 @@ use crate::{
     clock,
     deposit::{self, Covered, Position},
     domain::actor::Actor,
+    exit::{self, Exit, ExitError, Stage},
     i18n::Locale,
     ledger::StatementLine,
     merchant::{
         self, Merchant,
-        exit::{self, Exit, ExitError, Stage},
         standing::{self, Contact, Standing, StandingError, Status},
         tier::Tier,
         tier_request::{self, TierRequest, TierRequestError},

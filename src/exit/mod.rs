@@ -45,7 +45,7 @@ use crate::{
     risk::RiskError,
 };
 
-use super::standing::{self, StandingError};
+use crate::merchant::standing::{self, StandingError};
 
 /// The notice a merchant gets unless the operator chooses another.
 pub const DEFAULT_NOTICE_DAYS: i64 = 30;
