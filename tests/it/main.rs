@@ -5,6 +5,7 @@ mod adjustment_splits;
 mod api_support;
 mod exchange_support;
 mod harness;
+mod layering;
 mod ledger_support;
 mod people_support;
 mod phone_support;
