@@ -162,9 +162,6 @@ pub enum Phase {
 }
 
 impl Phase {
-    /// The phases that move value: a hold counts once it is posted, a voided one never.
-    pub const POSTED: [Phase; 2] = [Self::Posted, Self::PostPending];
-
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Posted => "posted",

@@ -20,8 +20,8 @@
 //! - **Cancel** (`cancel`) or **expiry** (`expire_due`, from the jobs): the holds
 //!   are voided (`redeem:{id}:void`), the stock returns, and in the same ledger
 //!   batch refunds that claimed the held points take them and freed points of
-//!   lapsed lots expire (`earn::held::voiding`). Holds the ledger's own timeout
-//!   voided already (`ledger::void_expired_holds`) only have the stock returned.
+//!   lapsed lots expire (`earn::held::voiding`). Holds their timeout
+//!   voided already (`earn::held::void_expired_holds`) only have the stock returned.
 //!
 //! **Locks**, in the order every path takes them (see `earn::lot`): the
 //! member, the redemption, the reward (stock), the member's lots, then the
