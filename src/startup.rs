@@ -37,6 +37,7 @@ use crate::{
         session::PgSessionStore,
         state::AppState,
     },
+    webhook,
 };
 
 /// A signed-in session ends after this long without a request.
@@ -125,7 +126,7 @@ impl Application {
             upload_dir: config.upload_dir.as_path().into(),
             exports: export::Runner::new(&pool),
             drain: drain.clone(),
-            webhook_policy: Arc::new(config.webhook_policy()),
+            webhook_policy: Arc::new(webhook::Policy::of(&config)),
         });
         let listener = TcpListener::bind(config.bind)
             .with_context(|| format!("cannot listen on {}", config.bind))?;
