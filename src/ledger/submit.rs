@@ -101,7 +101,7 @@ pub fn submit_one(
 ) -> Result<EntryResult, LedgerError> {
     Ok(submit(conn, std::slice::from_ref(entry))?
         .pop()
-        .expect("submit returns one result per entry"))
+        .expect("submit decides every entry it is given"))
 }
 
 /// SHA-256 over the canonical JSON of everything but the key. Object keys are
