@@ -101,6 +101,7 @@ pub fn running_for_update(
 }
 
 /// Charges `cost_fen` to a campaign locked by `running_for_update`.
+#[tracing::instrument(skip_all, fields(campaign_id = campaign_id))]
 pub fn charge(conn: &mut PgConnection, campaign_id: i64, cost_fen: i64) -> QueryResult<()> {
     diesel::update(campaigns::table.find(campaign_id))
         .set(campaigns::spent_fen.eq(campaigns::spent_fen + cost_fen))
@@ -309,6 +310,7 @@ impl NewCampaign {
 }
 
 /// Creates a campaign, active from its start; audited.
+#[tracing::instrument(skip_all)]
 pub fn create(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -403,6 +405,7 @@ pub fn list(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<Listed>> {
 
 /// Pauses, resumes or ends a campaign; audited. The row lock waits for earns
 /// charging its budget, so none is charged after it stops.
+#[tracing::instrument(skip_all, fields(id = id))]
 pub fn set_status(
     conn: &mut PgConnection,
     actor: &Actor,

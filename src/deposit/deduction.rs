@@ -38,6 +38,7 @@ struct Payload {
 }
 
 /// Files a deduction for approval; nothing moves yet.
+#[tracing::instrument(skip_all, fields(merchant_id = merchant_id))]
 pub fn request_deduction(
     conn: &mut PgConnection,
     maker: &Actor,
@@ -76,6 +77,7 @@ pub fn request_deduction(
 
 /// The approval action `deposit.deduct`, run as the checker who completed the
 /// approval. Its outcome is stored with the approval, in the default language.
+#[tracing::instrument(skip_all)]
 pub fn deduct(
     conn: &mut PgConnection,
     approval: &Approval,

@@ -251,9 +251,7 @@ pub fn ensure_issuing_allowed(
 /// Submits one entry and returns its id, whether booked now or earlier under the
 /// same key.
 fn book(conn: &mut PgConnection, entry: &EntryRequest) -> Result<JournalEntryId, DepositError> {
-    let result = ledger::submit(conn, std::slice::from_ref(entry))?
-        .pop()
-        .expect("one result per entry");
+    let result = ledger::submit_one(conn, entry)?;
     Ok(result?.entry_id)
 }
 

@@ -39,6 +39,7 @@ const PASS_LOCK: i64 = 0x6465_706f_7369_7473;
 /// emails due. Returns how many alerts changed and emails went out. Skips the
 /// pass when another process is running one. Its database work blocks between
 /// the awaits, so run it on a blocking thread, as the job does.
+#[tracing::instrument(skip_all)]
 pub async fn periodic_check(
     pool: &PgPool,
     mailer: &Mailer,

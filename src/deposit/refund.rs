@@ -92,6 +92,7 @@ pub fn covered(conn: &mut PgConnection, merchant_id: i64) -> Result<Covered, Dep
 
 /// Refunds the whole deposit of a merchant whose exit is complete and whose
 /// deposit covers nothing any more; returns the amount.
+#[tracing::instrument(skip_all, fields(merchant_id = merchant_id))]
 pub fn refund(
     conn: &mut PgConnection,
     actor: &Actor,

@@ -74,6 +74,7 @@ pub struct Confirmed {
 }
 
 /// Files a top-up notice for the merchant.
+#[tracing::instrument(skip_all, fields(merchant_id = merchant_id))]
 pub fn submit_topup(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -119,6 +120,7 @@ pub fn submit_topup(
 
 /// Confirms the bank receipt: books it and marks the notice, exactly once. The
 /// coverage is checked afterwards (an open shortfall may now be resolved).
+#[tracing::instrument(skip_all, fields(id = id))]
 pub fn confirm_topup(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -179,6 +181,7 @@ pub fn confirm_topup(
 }
 
 /// Rejects an open notice with a reason the merchant will read.
+#[tracing::instrument(skip_all, fields(id = id))]
 pub fn reject_topup(
     conn: &mut PgConnection,
     actor: &Actor,

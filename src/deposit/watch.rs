@@ -47,6 +47,7 @@ impl Watched {
     }
 }
 
+#[tracing::instrument(skip_all, fields(merchant_id = merchant_id))]
 pub fn check_coverage(
     conn: &mut PgConnection,
     actor: &Actor,

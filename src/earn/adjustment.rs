@@ -179,6 +179,7 @@ struct Payload {
 /// (its row `pending`, with the approval's id). Checks what can be checked now
 /// — the program, issuing, the member's balance — so a request that could not
 /// be booked is refused before anyone is asked to approve it.
+#[tracing::instrument(skip_all)]
 pub fn request(
     conn: &mut PgConnection,
     maker: &Actor,
@@ -261,6 +262,7 @@ pub fn request(
 
 /// The approval action `points.adjust`, run as the checker who completed the
 /// approval. Its outcome is stored with the approval, in the default language.
+#[tracing::instrument(skip_all)]
 pub fn apply(
     conn: &mut PgConnection,
     approval: &Approval,
@@ -423,9 +425,7 @@ fn book(
             "reason": before.reason,
         }))
         .transfer(TransferRequest::move_(debit, credit, code.as_str(), amount));
-    let submitted = ledger::submit(conn, std::slice::from_ref(&entry))?
-        .pop()
-        .expect("one result per entry");
+    let submitted = ledger::submit_one(conn, &entry)?;
     let entry_id: JournalEntryId = match submitted {
         Ok(committed) => committed.entry_id,
         // The database has the last word on overdrafts.

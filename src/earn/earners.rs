@@ -9,9 +9,9 @@ use diesel::prelude::*;
 
 use crate::{
     chart,
-    db::schema::{accounts, journal_entries, transfers},
+    db::schema::accounts,
     domain::points::ProgramCode,
-    ledger,
+    ledger::{self, views::ledger_movements as moved},
 };
 
 /// Distinct members credited `program` points by an earn booked in
@@ -25,14 +25,12 @@ pub fn count(
     let Some(issuance) = ledger::find_account(conn, &chart::program_issuance(program).code)? else {
         return Ok(0);
     };
-    transfers::table
-        .inner_join(journal_entries::table)
-        .inner_join(accounts::table.on(accounts::id.eq(transfers::credit_account_id)))
-        .filter(transfers::debit_account_id.eq(issuance.id))
-        .filter(transfers::phase.eq_any(["posted", "post_pending"]))
-        .filter(transfers::created_at.ge(from))
-        .filter(transfers::created_at.lt(until))
-        .filter(journal_entries::kind.eq("earn"))
+    moved::table
+        .inner_join(accounts::table.on(accounts::id.eq(moved::credit_account_id)))
+        .filter(moved::debit_account_id.eq(issuance.id))
+        .filter(moved::created_at.ge(from))
+        .filter(moved::created_at.lt(until))
+        .filter(moved::kind.eq("earn"))
         .filter(accounts::owner_kind.eq("member"))
         .select(diesel::dsl::count(accounts::owner_id).aggregate_distinct())
         .get_result(conn)

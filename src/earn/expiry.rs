@@ -59,6 +59,7 @@ pub enum ExpiryError {
 
 /// Expires lots due at `at`, up to `batch` of them in one transaction. Returns
 /// how many lots it expired points from.
+#[tracing::instrument(skip_all)]
 pub fn expire_due(
     conn: &mut PgConnection,
     at: DateTime<Utc>,
@@ -139,6 +140,7 @@ struct Due {
 /// how many emails went out; skips the pass while another process runs one. Its
 /// database work blocks between the awaits: run it on a blocking thread, as the
 /// job does.
+#[tracing::instrument(skip_all)]
 pub async fn send_reminders(
     pool: &PgPool,
     mailer: &Mailer,

@@ -1,6 +1,6 @@
 //! The end of a hold on a member's wallet, for whoever ends it: a redemption
-//! served or called off (`redemption`), or the ledger's timeout
-//! (`ledger::void_expired_holds`).
+//! served or called off (`redemption`), or the hold's timeout
+//! (`void_expired_holds`).
 //!
 //! - **Posted** (`posted`): the points the hold reserved are spent from their
 //!   lots, and refund claims on it become unrecovered (`claim::spend`).
@@ -13,6 +13,17 @@
 //!
 //! Both run in the transaction that posts or voids the hold, with the member
 //! locked (see the lock order in `lot`); `voiding` locks the member's lots.
+//!
+//! **The timeout.** A hold on a member's wallet is more than a ledger row, so
+//! its void runs under the member's lock, in one transaction with what
+//! `voiding` books — one ledger batch, so its balance rows are locked in the
+//! ledger's one order. Other holds are voided by the ledger alone, each on its
+//! own. Safe to run from several processes at once: each void carries the key
+//! `hold-timeout:<id>` (`ledger::timeout_void`), and a member's holds are
+//! looked at again once the member is locked, so a hold is voided once
+//! whoever gets there first.
+
+use std::collections::BTreeMap;
 
 use diesel::prelude::*;
 
@@ -20,6 +31,7 @@ use crate::{
     db::schema::lot_reservations,
     domain::id::TransferId,
     ledger::{self, EntryError, EntryRequest, LedgerError},
+    people::member,
 };
 
 use super::{claim, expiry, lot};
@@ -40,6 +52,7 @@ pub enum HeldError {
 
 /// The holds were posted: their reserved points are spent and the refund
 /// claims on them become unrecovered. Call after the post is booked.
+#[tracing::instrument(skip_all)]
 pub fn posted(conn: &mut PgConnection, holds: &[TransferId]) -> Result<(), HeldError> {
     lot::release(conn, holds, lot::Release::Spend)?;
     claim::spend(conn, holds)?;
@@ -49,6 +62,7 @@ pub fn posted(conn: &mut PgConnection, holds: &[TransferId]) -> Result<(), HeldE
 /// The holds are being voided: frees their lots, takes the points refunds
 /// claimed of them and expires freed points of lapsed lots. Returns the
 /// entries to submit after the voids, in the same batch.
+#[tracing::instrument(skip_all, fields(member_id = member_id))]
 pub fn voiding(
     conn: &mut PgConnection,
     member_id: i64,
@@ -75,6 +89,7 @@ pub fn voiding(
 
 /// Submits a batch that must commit whole: the first refused entry fails it
 /// (and with it the caller's transaction).
+#[tracing::instrument(skip_all)]
 pub fn submit_all(conn: &mut PgConnection, batch: &[EntryRequest]) -> Result<(), HeldError> {
     for (entry, result) in batch.iter().zip(ledger::submit(conn, batch)?) {
         if let Err(error) = result {
@@ -85,6 +100,48 @@ pub fn submit_all(conn: &mut PgConnection, batch: &[EntryRequest]) -> Result<(),
         }
     }
     Ok(())
+}
+
+/// Voids up to `limit` expired holds; returns how many were voided by this call.
+#[tracing::instrument(skip(conn))]
+pub fn void_expired_holds(conn: &mut PgConnection, limit: i64) -> Result<usize, HeldError> {
+    let mut of_member: BTreeMap<i64, Vec<TransferId>> = BTreeMap::new();
+    let mut others = Vec::new();
+    for hold in ledger::expired_holds(conn, limit)? {
+        match hold.owner_id {
+            Some(member) if hold.owner_kind == "member" && hold.purpose == "wallet" => {
+                of_member.entry(member).or_default().push(hold.id);
+            }
+            _ => others.push(hold.id),
+        }
+    }
+    let mut voided = ledger::void_timed_out(conn, &others)?;
+    for (member_id, holds) in of_member {
+        voided += conn.transaction(|conn| void_members_holds(conn, member_id, &holds))?;
+    }
+    Ok(voided)
+}
+
+/// Voids what is still open of `holds` on the member's wallets, with what the
+/// void of a member's hold entails (`voiding`).
+#[tracing::instrument(skip(conn, holds), fields(holds = holds.len()))]
+fn void_members_holds(
+    conn: &mut PgConnection,
+    member_id: i64,
+    holds: &[TransferId],
+) -> Result<usize, HeldError> {
+    member::lock(conn, member_id)?;
+    let still_open = ledger::still_open(conn, holds)?;
+    if still_open.is_empty() {
+        return Ok(0);
+    }
+    let mut batch: Vec<EntryRequest> = still_open
+        .iter()
+        .map(|hold| ledger::timeout_void(*hold))
+        .collect();
+    batch.extend(voiding(conn, member_id, &still_open)?);
+    submit_all(conn, &batch)?;
+    Ok(still_open.len())
 }
 
 fn programs_reserved(conn: &mut PgConnection, holds: &[TransferId]) -> QueryResult<Vec<String>> {

@@ -46,9 +46,9 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::{
-    db::schema::{journal_entries, lot_reservations, point_lots, transfers},
+    db::schema::{lot_reservations, point_lots},
     domain::id::{AccountId, JournalEntryId, TransferId},
-    ledger,
+    ledger::{self, views::ledger_movements as moved},
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
@@ -94,6 +94,7 @@ pub fn expiry(earned_at: DateTime<Utc>, months: i16) -> Option<DateTime<Utc>> {
 }
 
 /// Records `points` credited to the member's wallet by `entry`.
+#[tracing::instrument(skip_all, fields(member_id = member_id))]
 pub fn open(
     conn: &mut PgConnection,
     member_id: i64,
@@ -131,6 +132,7 @@ pub fn lock(conn: &mut PgConnection, member_id: i64, program: &str) -> QueryResu
 /// Consumes `points` of the unreserved points of the member's lots in
 /// `program`, oldest expiry first (never-expiring lots last). Call in the
 /// transaction that debits the wallet.
+#[tracing::instrument(skip_all, fields(member_id = member_id))]
 pub fn consume(
     conn: &mut PgConnection,
     member_id: i64,
@@ -142,6 +144,7 @@ pub fn consume(
 
 /// As `consume`, but from one lot first: a refund takes back the points its
 /// own order earned before touching older ones.
+#[tracing::instrument(skip_all, fields(member_id = member_id))]
 pub fn consume_from(
     conn: &mut PgConnection,
     member_id: i64,
@@ -207,6 +210,7 @@ fn unreserved_oldest_first(
 /// Sets aside `points` of the member's unreserved points in `program` for the
 /// pending transfer `hold`, oldest expiry first. Call in the transaction that
 /// books the hold, after `lock`.
+#[tracing::instrument(skip_all, fields(member_id = member_id))]
 pub fn reserve(
     conn: &mut PgConnection,
     member_id: i64,
@@ -247,6 +251,7 @@ pub struct Reservation {
 /// hold was voided) or spent (`Release::Spend`, it was posted). Returns the
 /// lots as they are afterwards. Call in the transaction that resolves the
 /// holds, after the lots are locked.
+#[tracing::instrument(skip_all)]
 pub fn release(
     conn: &mut PgConnection,
     holds: &[TransferId],
@@ -357,6 +362,7 @@ pub struct Credit {
 /// leaves; `expires_at` says when each credit lapses. The wallet's pending holds
 /// then reserve their lots, as if booked now. Does nothing when the wallet has
 /// lots already, so it is safe to run again. Returns the lots opened.
+#[tracing::instrument(skip_all, fields(member_id = member_id))]
 pub fn rebuild(
     conn: &mut PgConnection,
     member_id: i64,
@@ -374,16 +380,14 @@ pub fn rebuild(
         return Ok(0);
     }
     let mut left = ledger::balance(conn, wallet)?.posted();
-    let credits: Vec<Credit> = transfers::table
-        .inner_join(journal_entries::table)
-        .filter(transfers::credit_account_id.eq(wallet.0))
-        .filter(transfers::phase.eq_any(["posted", "post_pending"]))
-        .order(transfers::id.desc())
+    let credits: Vec<Credit> = moved::table
+        .filter(moved::credit_account_id.eq(wallet.0))
+        .order(moved::transfer_id.desc())
         .select((
-            transfers::journal_entry_id,
-            transfers::amount,
-            journal_entries::metadata,
-            journal_entries::created_at,
+            moved::entry_id,
+            moved::amount,
+            moved::metadata,
+            moved::entry_created_at,
         ))
         .load(conn)?;
     let mut opened = 0;

@@ -180,6 +180,7 @@ impl EarnError {
 }
 
 /// Issues the points a purchase earns, exactly once per (merchant, order id).
+#[tracing::instrument(skip_all, fields(merchant_id = ?request.merchant_id, member_id = ?request.member_id))]
 pub fn earn(
     conn: &mut PgConnection,
     request: &EarnRequest,
@@ -506,9 +507,7 @@ fn book(
             ));
         }
     }
-    let result = ledger::submit(conn, std::slice::from_ref(&entry))?
-        .pop()
-        .expect("one result per entry");
+    let result = ledger::submit_one(conn, &entry)?;
     result.map(|c| c.entry_id).map_err(EarnError::Refused)
 }
 
@@ -545,6 +544,7 @@ fn record_order(
 }
 
 /// The merchant now knows the member (its key may read them).
+#[tracing::instrument(skip_all, fields(merchant_id = merchant_id, member_id = member_id))]
 pub fn link_member(conn: &mut PgConnection, merchant_id: i64, member_id: i64) -> QueryResult<()> {
     diesel::insert_into(merchant_members::table)
         .values((

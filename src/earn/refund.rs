@@ -117,6 +117,7 @@ impl RefundError {
 /// nothing is done (`Stale`) — how a form submitted twice refunds once. The
 /// partner API needs no such check: its Idempotency-Key replays a repeated
 /// request.
+#[tracing::instrument(skip_all, fields(merchant_id = merchant_id, order_id = ?order_id))]
 pub fn refund(
     conn: &mut PgConnection,
     merchant_id: i64,
@@ -169,9 +170,7 @@ pub fn refund(
                 before.merchant_id, before.order_id
             );
             let entry = reversal(conn, &before, &program, wallet, reversed, key)?;
-            let submitted = ledger::submit(conn, std::slice::from_ref(&entry))?
-                .pop()
-                .expect("one result per entry");
+            let submitted = ledger::submit_one(conn, &entry)?;
             let entry_id = submitted.map_err(RefundError::Refused)?.entry_id;
             let own_lot = own_lot(conn, &before)?;
             lot::consume_from(conn, before.member_id, program.as_str(), reversed, own_lot)?;

@@ -110,6 +110,7 @@ fn kept<'a>(
 
 /// Moves the member up if their spend now reaches a higher tier. Call in the
 /// transaction that recorded the spend.
+#[tracing::instrument(skip_all, fields(member_id = member_id))]
 pub fn upgrade_if_reached(
     conn: &mut PgConnection,
     member_id: i64,
@@ -132,6 +133,7 @@ pub fn upgrade_if_reached(
 /// before it, net of refunds as they stand now, no longer reaches that tier,
 /// the upgrade is undone: they go back to the higher of the tier they had and
 /// the one that spend reaches. Otherwise the keep check runs on today's spend.
+#[tracing::instrument(skip_all, fields(member_id = member_id))]
 pub fn review_after_refund(
     conn: &mut PgConnection,
     member_id: i64,
@@ -176,6 +178,7 @@ pub fn review_after_refund(
 }
 
 /// The nightly keep/downgrade check for one member.
+#[tracing::instrument(skip_all, fields(member_id = member_id))]
 pub fn review(
     conn: &mut PgConnection,
     member_id: i64,
@@ -197,6 +200,7 @@ pub fn review(
 
 /// Reviews every member above the lowest tier, in batches of `batch` by id.
 /// Returns the downgrades made.
+#[tracing::instrument(skip_all)]
 pub fn review_all(
     conn: &mut PgConnection,
     at: DateTime<Utc>,

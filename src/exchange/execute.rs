@@ -66,6 +66,7 @@ pub enum Executor {
 }
 
 /// Executes the quote at its terms, once.
+#[tracing::instrument(skip_all, fields(quote_id = ?quote_id))]
 pub fn execute(
     conn: &mut PgConnection,
     quote_id: &str,
@@ -219,9 +220,7 @@ fn book(
             house_fen,
         ));
     }
-    let result = ledger::submit(conn, std::slice::from_ref(&entry))?
-        .pop()
-        .expect("one result per entry");
+    let result = ledger::submit_one(conn, &entry)?;
     match result {
         Ok(committed) => Ok(committed.entry_id),
         Err(EntryError::Overdraft { .. }) => Err(ExchangeError::InsufficientPoints {

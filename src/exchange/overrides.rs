@@ -135,6 +135,7 @@ struct Payload {
 }
 
 /// Files an override; in force at once when close to the model.
+#[tracing::instrument(skip_all)]
 pub fn request(
     conn: &mut PgConnection,
     maker: &Actor,
@@ -233,6 +234,7 @@ pub fn request(
 }
 
 /// The approved action: puts a pending override in force.
+#[tracing::instrument(skip_all)]
 pub fn activate(
     conn: &mut PgConnection,
     approval: &Approval,
@@ -268,6 +270,7 @@ pub fn activate(
 }
 
 /// Ends an override that is pending or in force, now.
+#[tracing::instrument(skip_all, fields(id = id))]
 pub fn cancel(
     conn: &mut PgConnection,
     actor: &Actor,

@@ -95,6 +95,7 @@ pub enum PolicyError {
 }
 
 /// Replaces the policy; takes effect at the next publication and quote.
+#[tracing::instrument(skip_all)]
 pub fn update(
     conn: &mut PgConnection,
     actor: &Actor,

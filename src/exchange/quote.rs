@@ -108,6 +108,7 @@ pub fn preview(conn: &mut PgConnection, request: &QuoteRequest) -> Result<Previe
 }
 
 /// Prices an exchange at the rates in force and stores the quote.
+#[tracing::instrument(skip_all, fields(member_id = ?request.member_id, merchant_id = ?request.merchant_id))]
 pub fn quote(
     conn: &mut PgConnection,
     request: &QuoteRequest,

@@ -82,6 +82,7 @@ impl ProgramRate {
 }
 
 /// Runs the model for every program and stores what it published.
+#[tracing::instrument(skip_all)]
 pub fn publish(
     conn: &mut PgConnection,
     trigger: Trigger,

@@ -108,6 +108,7 @@ pub struct Pass {
 
 /// Converts the points of every exit whose notice ended by `at`, at most
 /// `limit` members in all; the rest wait for the next pass.
+#[tracing::instrument(skip_all)]
 pub fn run_due(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -156,12 +157,12 @@ struct Holder {
 /// Members after `after` with available points of the programme, by id.
 fn holders(conn: &mut PgConnection, program: &ProgramCode, after: i64) -> QueryResult<Vec<i64>> {
     let rows: Vec<Holder> = diesel::sql_query(
-        "SELECT a.owner_id AS member_id
-           FROM accounts a JOIN account_balances b ON b.account_id = a.id
-          WHERE a.asset = $1 AND a.owner_kind = 'member' AND a.owner_id > $2
-          GROUP BY a.owner_id
+        "SELECT b.owner_id AS member_id
+           FROM ledger_balance_shards b
+          WHERE b.asset = $1 AND b.owner_kind = 'member' AND b.owner_id > $2
+          GROUP BY b.owner_id
          HAVING sum(b.credits_posted - b.debits_posted - b.debits_pending) > 0
-          ORDER BY a.owner_id
+          ORDER BY b.owner_id
           LIMIT $3",
     )
     .bind::<Text, _>(program.as_str())
@@ -282,10 +283,7 @@ fn convert_member(
         CNY,
         terms.cost.fen(),
     ));
-    let committed = match ledger::submit(conn, std::slice::from_ref(&entry))?
-        .pop()
-        .expect("one result per entry")
-    {
+    let committed = match ledger::submit_one(conn, &entry)? {
         Ok(committed) => committed,
         Err(EntryError::Overdraft { account }) if account == deposit => {
             return Ok(Converted::Unfunded(terms));

@@ -167,6 +167,7 @@ impl ExitError {
 /// Starts the merchant's exit: `exiting` from now, converted after
 /// `notice_days`. Audited twice in its transaction: the change of status
 /// (`merchant.exit`) and the notice with its end (`merchant.exit_notice`).
+#[tracing::instrument(skip_all, fields(merchant_id = merchant_id))]
 pub fn start(
     conn: &mut PgConnection,
     actor: &Actor,

@@ -66,15 +66,14 @@ impl MemberNotice {
 }
 
 /// Exits not yet converted, with each member's points in their programme.
-const HOLDERS: &str = "SELECT e.merchant_id, a.owner_id AS member_id, p.code AS program_code,
+const HOLDERS: &str = "SELECT e.merchant_id, b.owner_id AS member_id, p.code AS program_code,
         p.name_zh AS program_zh, p.name_en AS program_en, p.settlement_value,
         sum(b.credits_posted - b.debits_posted)::int8 AS points, e.notice_ends_at
    FROM merchant_exits e
    JOIN programs p ON p.code = e.program_code
-   JOIN accounts a ON a.asset = e.program_code AND a.owner_kind = 'member'
-   JOIN account_balances b ON b.account_id = a.id
+   JOIN ledger_balance_shards b ON b.asset = e.program_code AND b.owner_kind = 'member'
   WHERE e.converted_at IS NULL";
-const HOLDERS_GROUP: &str = " GROUP BY e.merchant_id, a.owner_id, p.code, p.name_zh, p.name_en,
+const HOLDERS_GROUP: &str = " GROUP BY e.merchant_id, b.owner_id, p.code, p.name_zh, p.name_en,
         p.settlement_value, e.notice_ends_at
  HAVING sum(b.credits_posted - b.debits_posted) > 0";
 
@@ -82,7 +81,7 @@ const HOLDERS_GROUP: &str = " GROUP BY e.merchant_id, a.owner_id, p.code, p.name
 /// points, soonest conversion first.
 pub fn for_member(conn: &mut PgConnection, member_id: i64) -> QueryResult<Vec<MemberNotice>> {
     diesel::sql_query(format!(
-        "{HOLDERS} AND a.owner_id = $1 {HOLDERS_GROUP} ORDER BY e.notice_ends_at, p.code"
+        "{HOLDERS} AND b.owner_id = $1 {HOLDERS_GROUP} ORDER BY e.notice_ends_at, p.code"
     ))
     .bind::<BigInt, _>(member_id)
     .load(conn)
@@ -92,6 +91,7 @@ pub fn for_member(conn: &mut PgConnection, member_id: i64) -> QueryResult<Vec<Me
 /// told yet; returns how many emails went out. Each is recorded before it is
 /// sent: a member is told at most once, at worst missed once. Its database
 /// work blocks between the awaits: run it on a blocking thread, as the job does.
+#[tracing::instrument(skip_all)]
 pub async fn email_members(
     conn: &mut PgConnection,
     mailer: &Mailer,
@@ -100,8 +100,8 @@ pub async fn email_members(
 ) -> anyhow::Result<usize> {
     let due: Vec<MemberNotice> = diesel::sql_query(format!(
         "{HOLDERS} AND NOT EXISTS (SELECT 1 FROM merchant_exit_notices n
-                                    WHERE n.merchant_id = e.merchant_id AND n.member_id = a.owner_id)
-         {HOLDERS_GROUP} ORDER BY e.notice_ends_at, a.owner_id LIMIT $1"
+                                    WHERE n.merchant_id = e.merchant_id AND n.member_id = b.owner_id)
+         {HOLDERS_GROUP} ORDER BY e.notice_ends_at, b.owner_id LIMIT $1"
     ))
     .bind::<BigInt, _>(EMAIL_BATCH)
     .load(conn)?;

@@ -307,7 +307,7 @@ pub fn publish_rates(pool: &PgPool) -> anyhow::Result<Published> {
 
 /// Voids holds whose timeout has passed (idempotent per hold).
 pub fn expire_holds(pool: &PgPool) -> anyhow::Result<usize> {
-    Ok(ledger::void_expired_holds(
+    Ok(earn::held::void_expired_holds(
         &mut *pool.get()?,
         HOLD_EXPIRY_BATCH,
     )?)

@@ -114,6 +114,7 @@ pub fn asset_names(conn: &mut PgConnection) -> QueryResult<HashMap<String, Strin
 
 /// Opens an account and its balance rows, or returns the existing one with the
 /// same code if its attributes match.
+#[tracing::instrument(skip_all, fields(code = %spec.code))]
 pub fn open_account(conn: &mut PgConnection, spec: &AccountSpec) -> Result<Account, LedgerError> {
     conn.transaction(|conn| {
         let inserted: Option<Account> = diesel::insert_into(accounts::table)

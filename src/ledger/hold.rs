@@ -1,28 +1,20 @@
-//! Pending holds: which are still open, and the timeout that voids them so that
-//! held value returns to whoever it was held from.
+//! Pending holds: which are still open, which have expired, and the timeout's
+//! void that returns held value to whoever it was held from.
 //!
-//! A hold on a member's wallet is more than a ledger row: it reserved that
-//! member's lots, and a refund may have claimed its points (`earn::held`). Its
-//! void therefore runs under the member's lock, in one transaction with the
-//! lots freed, the claimed points taken back and lapsed points expired — one
-//! ledger batch, so its balance rows are locked in the ledger's one order (see
-//! the lock order in `earn::lot`). Other holds are voided in one batch, each on
-//! its own. Safe to run from several processes at once: each void carries the
-//! idempotency key `hold-timeout:<id>`, and a member's holds are looked at again
-//! once the member is locked, so a hold is voided once whoever gets there first.
-
-use std::collections::BTreeMap;
+//! The ledger does not know what else a hold stands for (a member's reserved
+//! lots, refund claims): the timeout job (`earn::held::void_expired_holds`)
+//! asks it for the expired holds with their accounts' owners, voids the plain
+//! ones here (`void_timed_out`) and books a member's voids with what they
+//! entail itself, using `timeout_void` so every void has the same key.
 
 use diesel::prelude::*;
 
 use crate::{
     db::schema::{accounts, transfers},
     domain::id::{AccountId, JournalEntryId, TransferId},
-    earn::held::{self, HeldError},
-    people::member,
 };
 
-use super::{EntryRequest, TransferRequest, submit};
+use super::{EntryRequest, LedgerError, Phase, TransferRequest, submit};
 
 /// A pending transfer nothing has posted or voided yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Queryable)]
@@ -49,22 +41,10 @@ pub fn open_holds_of(conn: &mut PgConnection, entry: JournalEntryId) -> QueryRes
         .load(conn)
 }
 
-/// The entry that posted or voided a hold, once one has.
-pub fn resolved_by(
-    conn: &mut PgConnection,
-    hold: TransferId,
-) -> QueryResult<Option<JournalEntryId>> {
-    transfers::table
-        .filter(transfers::pending_id.eq(hold))
-        .select(transfers::journal_entry_id)
-        .first(conn)
-        .optional()
-}
-
 /// Pending transfers nothing has posted or voided yet.
 fn open_holds() -> transfers::BoxedQuery<'static, diesel::pg::Pg> {
     transfers::table
-        .filter(transfers::phase.eq("pending"))
+        .filter(transfers::phase.eq(Phase::Pending.as_str()))
         .filter(unresolved())
         .into_boxed()
 }
@@ -77,12 +57,23 @@ fn unresolved() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
     )
 }
 
-/// Voids up to `limit` expired holds; returns how many were voided by this call.
-pub fn void_expired_holds(conn: &mut PgConnection, limit: i64) -> Result<usize, HeldError> {
+/// A hold whose timeout has passed, with the owner of the account it debits, so
+/// that whoever voids it knows what else the void entails.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct ExpiredHold {
+    pub id: TransferId,
+    pub owner_kind: String,
+    pub purpose: String,
+    pub owner_id: Option<i64>,
+}
+
+/// Up to `limit` open holds whose timeout has passed, soonest expired first.
+#[tracing::instrument(skip(conn))]
+pub fn expired_holds(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<ExpiredHold>> {
     let now = crate::clock::now();
-    let expired: Vec<(TransferId, String, String, Option<i64>)> = transfers::table
+    transfers::table
         .inner_join(accounts::table.on(accounts::id.eq(transfers::debit_account_id)))
-        .filter(transfers::phase.eq("pending"))
+        .filter(transfers::phase.eq(Phase::Pending.as_str()))
         .filter(unresolved())
         .filter(transfers::expires_at.le(now))
         .order(transfers::expires_at)
@@ -93,50 +84,32 @@ pub fn void_expired_holds(conn: &mut PgConnection, limit: i64) -> Result<usize, 
             accounts::purpose,
             accounts::owner_id,
         ))
-        .load(conn)?;
-    let mut of_member: BTreeMap<i64, Vec<TransferId>> = BTreeMap::new();
-    let mut others = Vec::new();
-    for (hold, owner_kind, purpose, owner) in expired {
-        match owner {
-            Some(member) if owner_kind == "member" && purpose == "wallet" => {
-                of_member.entry(member).or_default().push(hold);
-            }
-            _ => others.push(void(hold)),
-        }
-    }
-    let mut voided = submit(conn, &others)?
-        .iter()
-        .filter(|r| matches!(r, Ok(c) if !c.replayed))
-        .count();
-    for (member_id, holds) in of_member {
-        voided += conn.transaction(|conn| void_members_holds(conn, member_id, &holds))?;
-    }
-    Ok(voided)
+        .load(conn)
 }
 
-/// Voids what is still open of `holds` on the member's wallets, with what the
-/// void of a member's hold entails (`earn::held::voiding`).
-fn void_members_holds(
-    conn: &mut PgConnection,
-    member_id: i64,
-    holds: &[TransferId],
-) -> Result<usize, HeldError> {
-    member::lock(conn, member_id)?;
-    let still_open: Vec<TransferId> = open_holds()
+/// Those of `holds` nothing has posted or voided yet, by id.
+pub fn still_open(conn: &mut PgConnection, holds: &[TransferId]) -> QueryResult<Vec<TransferId>> {
+    open_holds()
         .filter(transfers::id.eq_any(holds))
         .order(transfers::id)
         .select(transfers::id)
-        .load(conn)?;
-    if still_open.is_empty() {
-        return Ok(0);
-    }
-    let mut batch: Vec<EntryRequest> = still_open.iter().map(|hold| void(*hold)).collect();
-    batch.extend(held::voiding(conn, member_id, &still_open)?);
-    held::submit_all(conn, &batch)?;
-    Ok(still_open.len())
+        .load(conn)
 }
 
-fn void(hold: TransferId) -> EntryRequest {
+/// The timeout's void of a hold. Its key `hold-timeout:<id>` makes the void
+/// happen once, whichever process gets there first.
+pub fn timeout_void(hold: TransferId) -> EntryRequest {
     EntryRequest::new(format!("hold-timeout:{hold}"), "hold_timeout")
         .transfer(TransferRequest::Void { pending: hold })
+}
+
+/// Voids expired holds that entail nothing beyond the ledger, each entry on its
+/// own; returns how many this call voided (a replay was voided before).
+#[tracing::instrument(skip_all, fields(holds = holds.len()))]
+pub fn void_timed_out(conn: &mut PgConnection, holds: &[TransferId]) -> Result<usize, LedgerError> {
+    let voids: Vec<EntryRequest> = holds.iter().map(|hold| timeout_void(*hold)).collect();
+    Ok(submit(conn, &voids)?
+        .iter()
+        .filter(|r| matches!(r, Ok(c) if !c.replayed))
+        .count())
 }

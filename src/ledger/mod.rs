@@ -11,6 +11,10 @@
 //! composite foreign key `(account_id, asset)` on both legs makes every transfer
 //! balanced by construction. The write API is batch-first (`submit`).
 //!
+//! **Its tables are its own.** Nothing outside this module names `transfers`,
+//! `journal_entries` or `account_balances`: other modules read the books
+//! through the functions here and the views of [`views`].
+//!
 //! **Hot accounts.** Every exchange touches `house:clearing` and `house:fees`. One
 //! balance row per account would put every such transaction in line behind one
 //! row lock (measured on this machine: ~600 commits/s, whatever the client count).
@@ -30,15 +34,19 @@ mod statement;
 mod submit;
 mod trial_balance;
 mod verify;
+pub mod views;
 
 pub use account::{
     Account, AccountSpec, Balance, account, accounts_for, accounts_of, asset_names, balance,
     balances, ensure_asset, find_account, open_account,
 };
-pub use hold::{OpenHold, open_holds_of, pending_debits, resolved_by, void_expired_holds};
-pub use model::{CommittedEntry, EntryError, EntryRequest, EntryResult, TransferRequest};
+pub use hold::{
+    ExpiredHold, OpenHold, expired_holds, open_holds_of, pending_debits, still_open, timeout_void,
+    void_timed_out,
+};
+pub use model::{CommittedEntry, EntryError, EntryRequest, EntryResult, Phase, TransferRequest};
 pub use statement::{Statement, StatementLine, statement};
-pub use submit::submit;
+pub use submit::{submit, submit_one};
 pub use trial_balance::{
     EntryView, TransferView, TrialRow, account_codes, asset_scale, entry_with_transfers,
     trial_balance,

@@ -150,3 +150,24 @@ pub enum EntryError {
 }
 
 pub type EntryResult = Result<CommittedEntry, EntryError>;
+
+/// What a transfer does to its accounts: moves value now, holds it, or posts or
+/// voids a hold. Stored as text in `transfers.phase`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Posted,
+    Pending,
+    PostPending,
+    VoidPending,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Posted => "posted",
+            Self::Pending => "pending",
+            Self::PostPending => "post_pending",
+            Self::VoidPending => "void_pending",
+        }
+    }
+}

@@ -15,17 +15,22 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 const MAX_ATTEMPTS: u32 = 12;
 
 pub(crate) trait Retryable {
-    fn is_retryable(&self) -> bool;
+    /// Why this failure is worth another attempt; `None` when it is not.
+    fn retry_reason(&self) -> Option<&'static str>;
 }
 
 impl Retryable for DieselError {
-    fn is_retryable(&self) -> bool {
+    fn retry_reason(&self) -> Option<&'static str> {
         match self {
-            Self::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => true,
-            Self::DatabaseError(DatabaseErrorKind::Unknown, info) => {
-                info.message().starts_with("deadlock detected")
+            Self::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
+                Some("serialization failure")
             }
-            _ => false,
+            Self::DatabaseError(DatabaseErrorKind::Unknown, info)
+                if info.message().starts_with("deadlock detected") =>
+            {
+                Some("deadlock")
+            }
+            _ => None,
         }
     }
 }
@@ -38,14 +43,30 @@ pub(crate) fn with_retry<T, E: Retryable>(
     let mut tries = 0;
     loop {
         match attempt() {
-            Err(e) if e.is_retryable() && tries + 1 < MAX_ATTEMPTS => {
-                tries += 1;
-                let ceiling_ms = 1_u64 << tries.min(7);
-                thread::sleep(Duration::from_micros(rand::random_range(
-                    0..ceiling_ms * 1000,
-                )));
-            }
-            other => return other,
+            Err(e) => match e.retry_reason() {
+                Some(reason) if tries + 1 < MAX_ATTEMPTS => {
+                    tries += 1;
+                    let ceiling_ms = 1_u64 << tries.min(7);
+                    let backoff_us = rand::random_range(0..ceiling_ms * 1000);
+                    tracing::info!(
+                        attempt = tries,
+                        reason,
+                        backoff_us,
+                        "ledger transaction aborted; retrying"
+                    );
+                    thread::sleep(Duration::from_micros(backoff_us));
+                }
+                Some(reason) => {
+                    tracing::warn!(
+                        attempts = MAX_ATTEMPTS,
+                        reason,
+                        "ledger transaction aborted; giving up"
+                    );
+                    return Err(e);
+                }
+                None => return Err(e),
+            },
+            ok => return ok,
         }
     }
 }

@@ -33,7 +33,7 @@ use crate::{
 
 use super::{
     LedgerError,
-    model::{CommittedEntry, EntryError, EntryRequest, EntryResult, TransferRequest},
+    model::{CommittedEntry, EntryError, EntryRequest, EntryResult, Phase, TransferRequest},
     retry::{Retryable, with_retry},
 };
 
@@ -41,6 +41,7 @@ const MAX_KEY_LEN: usize = 200;
 
 /// Submits entries; the outer `Result` fails only when the database itself is
 /// unavailable. Each entry commits or is refused on its own.
+#[tracing::instrument(skip_all, fields(entries = entries.len()))]
 pub fn submit(
     conn: &mut PgConnection,
     entries: &[EntryRequest],
@@ -72,17 +73,35 @@ pub fn submit(
                 }));
             } else {
                 for i in candidates {
-                    results[i] = submit(conn, std::slice::from_ref(&entries[i]))?.pop();
+                    results[i] = Some(submit_one(conn, &entries[i])?);
                 }
             }
         }
         Err(AttemptError::Db(e)) => return Err(LedgerError::Database(e)),
         Err(AttemptError::Raced) => return Err(LedgerError::Contention),
     }
-    Ok(results
+    let results: Vec<EntryResult> = results
         .into_iter()
         .map(|r| r.expect("every entry is decided"))
-        .collect())
+        .collect();
+    for (entry, result) in entries.iter().zip(&results) {
+        if let Err(error) = result {
+            tracing::info!(key = %entry.idempotency_key, kind = %entry.kind, %error, "entry refused");
+        }
+    }
+    Ok(results)
+}
+
+/// Submits exactly one entry and returns its result: for callers that book one
+/// entry at a time.
+#[tracing::instrument(skip_all, fields(key = %entry.idempotency_key, kind = %entry.kind))]
+pub fn submit_one(
+    conn: &mut PgConnection,
+    entry: &EntryRequest,
+) -> Result<EntryResult, LedgerError> {
+    Ok(submit(conn, std::slice::from_ref(entry))?
+        .pop()
+        .expect("submit decides every entry it is given"))
 }
 
 /// SHA-256 over the canonical JSON of everything but the key. Object keys are
@@ -183,10 +202,10 @@ impl From<DieselError> for AttemptError {
 }
 
 impl Retryable for AttemptError {
-    fn is_retryable(&self) -> bool {
+    fn retry_reason(&self) -> Option<&'static str> {
         match self {
-            Self::Db(e) => e.is_retryable(),
-            Self::Raced => true,
+            Self::Db(e) => e.retry_reason(),
+            Self::Raced => Some("a concurrent batch committed one of its keys"),
         }
     }
 }
@@ -223,25 +242,6 @@ impl Counters {
             && self.credits_posted == 0
             && self.debits_pending == 0
             && self.credits_pending == 0
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    Posted,
-    Pending,
-    PostPending,
-    VoidPending,
-}
-
-impl Phase {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Posted => "posted",
-            Self::Pending => "pending",
-            Self::PostPending => "post_pending",
-            Self::VoidPending => "void_pending",
-        }
     }
 }
 
@@ -445,7 +445,13 @@ fn attempt(
         .collect();
     row_keys.sort_unstable();
     row_keys.dedup();
+    let waiting = std::time::Instant::now();
     let mut rows = lock_rows(conn, &row_keys)?;
+    tracing::debug!(
+        rows = row_keys.len(),
+        waited_us = u64::try_from(waiting.elapsed().as_micros()).unwrap_or(u64::MAX),
+        "balance rows locked"
+    );
     // Read after the locks are held, so a hold's timeout is judged at the moment
     // its rows can no longer change under us. It is also the booking time of the
     // entries and transfers: `clock::now` is the wall clock in production and the

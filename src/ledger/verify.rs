@@ -171,6 +171,7 @@ struct BadResolutionRow {
 }
 
 /// Runs every check in one consistent snapshot and records the run.
+#[tracing::instrument(skip_all)]
 pub fn verify(conn: &mut PgConnection) -> QueryResult<Report> {
     let started_at = crate::clock::now();
     let findings = conn
@@ -188,6 +189,14 @@ pub fn verify(conn: &mut PgConnection) -> QueryResult<Report> {
         finished_at: crate::clock::now(),
         findings,
     };
+    if report.is_clean() {
+        tracing::info!("ledger verified clean");
+    } else {
+        tracing::error!(
+            findings = report.findings.len(),
+            "ledger verification found problems"
+        );
+    }
     diesel::insert_into(ledger_verifications::table)
         .values((
             ledger_verifications::started_at.eq(report.started_at),

@@ -121,6 +121,7 @@ pub fn list(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<Vec<ApiKey
 
 /// Creates a key for `merchant`, which must have API access and be active. The
 /// audit record holds the key without its secret.
+#[tracing::instrument(skip_all)]
 pub fn create(
     conn: &mut PgConnection,
     keys: &Keys,
@@ -157,6 +158,7 @@ pub fn create(
 
 /// Revokes one of the merchant's keys; it stops authenticating at once. None
 /// when the merchant has no such key. Revoking a revoked key changes nothing.
+#[tracing::instrument(skip_all, fields(merchant_id = merchant_id, id = id))]
 pub fn revoke(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -196,6 +198,7 @@ pub fn revoke(
 /// the secret to verify with. None for an unknown or revoked key, and for a
 /// merchant that is not active or whose tier has no API access (a tier change
 /// takes effect on the next request).
+#[tracing::instrument(skip_all)]
 pub fn authenticate(
     conn: &mut PgConnection,
     keys: &Keys,
@@ -228,6 +231,7 @@ pub fn authenticate(
 
 /// Notes that a key was just used (after its signature verified), for the
 /// "last used" column; not audited, it changes nothing a person decided.
+#[tracing::instrument(skip_all)]
 pub fn touch_last_used(conn: &mut PgConnection, key_id: &str) -> QueryResult<()> {
     let stale = Utc::now() - chrono::Duration::seconds(LAST_USED_GRANULARITY_SECONDS);
     diesel::update(

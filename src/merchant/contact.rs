@@ -51,6 +51,7 @@ fn open(keys: &Keys, sealed: Option<&[u8]>, legacy: Option<&str>, aad: &[u8]) ->
 /// Seals every contact still in plaintext and empties the plaintext; returns
 /// how many rows it sealed. Idempotent, and safe beside requests: each row is
 /// sealed by one `UPDATE … WHERE` the plaintext is still there.
+#[tracing::instrument(skip_all)]
 pub fn seal_plaintext(conn: &mut PgConnection, keys: &Keys) -> QueryResult<usize> {
     let mut sealed = 0;
     loop {

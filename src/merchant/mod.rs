@@ -48,6 +48,7 @@ pub struct NewMerchant<'a> {
 
 /// Creates the merchant, or returns the one with the same code (idempotent, for
 /// the demo and tests; onboarding goes through applications).
+#[tracing::instrument(skip_all)]
 pub fn ensure(conn: &mut PgConnection, new: &NewMerchant) -> QueryResult<Merchant> {
     diesel::insert_into(merchants::table)
         .values(new)

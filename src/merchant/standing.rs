@@ -138,6 +138,7 @@ pub fn list(conn: &mut PgConnection) -> QueryResult<Vec<Merchant>> {
 
 /// Suspends an active merchant: its members may still exchange out, nothing new
 /// is issued.
+#[tracing::instrument(skip_all, fields(merchant_id = merchant_id))]
 pub fn suspend(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -155,6 +156,7 @@ pub fn suspend(
     )
 }
 
+#[tracing::instrument(skip_all, fields(merchant_id = merchant_id))]
 pub fn reinstate(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -217,6 +219,7 @@ pub fn finish_exit(
     )
 }
 
+#[tracing::instrument(skip_all, fields(merchant_id = merchant_id))]
 pub fn change_tier(
     conn: &mut PgConnection,
     actor: &Actor,

@@ -153,6 +153,7 @@ pub fn find(conn: &mut PgConnection, merchant_id: i64, id: i64) -> QueryResult<O
         .optional()
 }
 
+#[tracing::instrument(skip_all, fields(merchant_id = merchant_id))]
 pub fn add(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -174,6 +175,7 @@ pub fn add(
 }
 
 /// None when the merchant has no such store.
+#[tracing::instrument(skip_all, fields(merchant_id = merchant_id, id = id))]
 pub fn edit(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -191,6 +193,7 @@ pub fn edit(
 
 /// Deactivates (closes) or reactivates a store; None when the merchant has no
 /// such store.
+#[tracing::instrument(skip_all, fields(merchant_id = merchant_id, id = id))]
 pub fn set_active(
     conn: &mut PgConnection,
     actor: &Actor,

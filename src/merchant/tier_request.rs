@@ -61,6 +61,7 @@ pub enum TierRequestError {
 }
 
 /// Files the merchant's request to become strategic.
+#[tracing::instrument(skip_all, fields(merchant_id = merchant_id))]
 pub fn request_upgrade(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -101,6 +102,7 @@ pub fn request_upgrade(
 
 /// Approves (the merchant's tier changes in the same transaction) or rejects
 /// (a note is required) an open request of the merchant.
+#[tracing::instrument(skip_all, fields(merchant_id = merchant_id, id = id))]
 pub fn decide(
     conn: &mut PgConnection,
     actor: &Actor,

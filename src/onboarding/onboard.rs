@@ -48,6 +48,7 @@ struct Payload {
 /// review. Refused while another request for it is pending, and when the code,
 /// the company or the contact's email is already taken (checked again on
 /// approval, since time passes in between).
+#[tracing::instrument(skip_all, fields(application_id = application_id))]
 pub fn request_approval(
     conn: &mut PgConnection,
     keys: &Keys,
@@ -91,6 +92,7 @@ pub fn request_approval(
 }
 
 /// The approval action `merchant.onboard`, run as the checker who approved.
+#[tracing::instrument(skip_all)]
 pub fn approve(
     keys: &Keys,
     conn: &mut PgConnection,
@@ -253,6 +255,7 @@ fn ensure_available(
 
 /// After an approved onboarding has committed: the "approved" notice (with a
 /// fresh status link) and the owner's invitation. None for other approvals.
+#[tracing::instrument(skip_all)]
 pub fn welcome(
     conn: &mut PgConnection,
     keys: &Keys,
@@ -273,6 +276,7 @@ pub fn welcome(
 
 /// A new invitation for the owner of an approved application's merchant, for
 /// when the first one was lost or has expired.
+#[tracing::instrument(skip_all, fields(id = id))]
 pub fn invite_owner(
     conn: &mut PgConnection,
     actor: &Actor,

@@ -17,6 +17,7 @@ use super::{
 };
 
 /// Submitted → under review.
+#[tracing::instrument(skip_all, fields(id = id))]
 pub fn start_review(
     conn: &mut PgConnection,
     keys: &Keys,
@@ -38,6 +39,7 @@ pub fn start_review(
 }
 
 /// Puts a question in the thread; the applicant answers through the status link.
+#[tracing::instrument(skip_all, fields(id = id))]
 pub fn ask_more_info(
     conn: &mut PgConnection,
     keys: &Keys,
@@ -63,6 +65,7 @@ pub fn ask_more_info(
     )
 }
 
+#[tracing::instrument(skip_all, fields(id = id))]
 pub fn reject(
     conn: &mut PgConnection,
     keys: &Keys,

@@ -271,6 +271,7 @@ fn store_key(field: StoreField) -> &'static str {
 
 /// Stores a new application and returns the receipt to email, whose status link
 /// is the application's first.
+#[tracing::instrument(skip_all)]
 pub fn submit(
     conn: &mut PgConnection,
     keys: &Keys,
@@ -338,6 +339,7 @@ pub fn find_by_token(conn: &mut PgConnection, token: &str) -> QueryResult<Option
 
 /// The applicant answers the operators' question; the application goes back
 /// under review.
+#[tracing::instrument(skip_all)]
 pub fn reply(
     conn: &mut PgConnection,
     token: &str,

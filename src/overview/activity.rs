@@ -1,8 +1,9 @@
 //! What happened in each period, straight from the ledger: points issued,
 //! redeemed, exchanged away and expired per program, members who acted, and the
-//! house's fee revenue. Every query starts from `journal_entries` by kind and
-//! time, which the `(kind, created_at)` index serves, so the cost follows the
-//! activity in the window, not the size of the whole ledger.
+//! house's fee revenue, from the ledger's posted movements
+//! (`ledger::views`). Every query selects movements by their entry's kind and
+//! time, which the entries' `(kind, created_at)` index serves, so the cost
+//! follows the activity in the window, not the size of the whole ledger.
 
 use std::collections::HashMap;
 
@@ -66,9 +67,6 @@ struct FlowRow {
     points: i64,
 }
 
-/// Posted transfers only: a hold counts when it is posted, a voided one never.
-const POSTED: &str = "t.phase IN ('posted', 'post_pending')";
-
 /// Points flows per period and program in `[from, until)`.
 pub fn flows(
     conn: &mut PgConnection,
@@ -76,29 +74,28 @@ pub fn flows(
     from: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> QueryResult<Vec<FlowTotal>> {
-    let rows: Vec<FlowRow> = diesel::sql_query(format!(
+    let rows: Vec<FlowRow> = diesel::sql_query(
         "SELECT start, asset, flow, sum(amount)::int8 AS points FROM (
-           SELECT date_trunc($1, e.created_at AT TIME ZONE 'Asia/Shanghai')::date AS start,
-                  t.asset, t.amount,
+           SELECT date_trunc($1, m.entry_created_at AT TIME ZONE 'Asia/Shanghai')::date AS start,
+                  m.asset, m.amount,
                   CASE
-                    WHEN e.kind IN ('earn', 'adjust') AND d.purpose = 'issuance'
+                    WHEN m.kind IN ('earn', 'adjust') AND d.purpose = 'issuance'
                          AND c.owner_kind = 'member' THEN 'issued'
-                    WHEN e.kind = 'redeem' AND d.owner_kind = 'member' THEN 'redeemed'
-                    WHEN e.kind = 'exchange' AND d.owner_kind = 'member' THEN 'exchanged'
-                    WHEN e.kind = 'expire' AND d.owner_kind = 'member'
+                    WHEN m.kind = 'redeem' AND d.owner_kind = 'member' THEN 'redeemed'
+                    WHEN m.kind = 'exchange' AND d.owner_kind = 'member' THEN 'exchanged'
+                    WHEN m.kind = 'expire' AND d.owner_kind = 'member'
                          AND c.purpose = 'breakage' THEN 'expired'
                   END AS flow
-           FROM journal_entries e
-           JOIN transfers t ON t.journal_entry_id = e.id
-           JOIN accounts d ON d.id = t.debit_account_id
-           JOIN accounts c ON c.id = t.credit_account_id
-           WHERE e.kind IN ('earn', 'adjust', 'redeem', 'exchange', 'expire')
-             AND e.created_at >= $2 AND e.created_at < $3 AND {POSTED}
+           FROM ledger_movements m
+           JOIN accounts d ON d.id = m.debit_account_id
+           JOIN accounts c ON c.id = m.credit_account_id
+           WHERE m.kind IN ('earn', 'adjust', 'redeem', 'exchange', 'expire')
+             AND m.entry_created_at >= $2 AND m.entry_created_at < $3
          ) moved
          WHERE flow IS NOT NULL
          GROUP BY start, asset, flow
-         ORDER BY start, asset, flow"
-    ))
+         ORDER BY start, asset, flow",
+    )
     .bind::<Text, _>(grain.as_str())
     .bind::<Timestamptz, _>(from)
     .bind::<Timestamptz, _>(until)
@@ -137,20 +134,19 @@ pub fn active_members(
     from: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> QueryResult<HashMap<NaiveDate, i64>> {
-    diesel::sql_query(format!(
+    diesel::sql_query(
         "SELECT start, count(DISTINCT member_id)::int8 AS n FROM (
-           SELECT date_trunc($1, e.created_at AT TIME ZONE 'Asia/Shanghai')::date AS start,
+           SELECT date_trunc($1, m.entry_created_at AT TIME ZONE 'Asia/Shanghai')::date AS start,
                   CASE WHEN d.owner_kind = 'member' THEN d.owner_id ELSE c.owner_id END AS member_id
-           FROM journal_entries e
-           JOIN transfers t ON t.journal_entry_id = e.id
-           JOIN accounts d ON d.id = t.debit_account_id
-           JOIN accounts c ON c.id = t.credit_account_id
-           WHERE e.kind IN ('earn', 'redeem', 'exchange')
-             AND e.created_at >= $2 AND e.created_at < $3 AND {POSTED}
+           FROM ledger_movements m
+           JOIN accounts d ON d.id = m.debit_account_id
+           JOIN accounts c ON c.id = m.credit_account_id
+           WHERE m.kind IN ('earn', 'redeem', 'exchange')
+             AND m.entry_created_at >= $2 AND m.entry_created_at < $3
              AND (d.owner_kind = 'member' OR c.owner_kind = 'member')
          ) acted
-         GROUP BY start"
-    ))
+         GROUP BY start",
+    )
     .bind::<Text, _>(grain.as_str())
     .bind::<Timestamptz, _>(from)
     .bind::<Timestamptz, _>(until)
@@ -167,14 +163,14 @@ pub fn fee_revenue(
     from: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> QueryResult<HashMap<NaiveDate, i64>> {
-    diesel::sql_query(format!(
-        "SELECT date_trunc($1, t.created_at AT TIME ZONE 'Asia/Shanghai')::date AS start,
-                sum(CASE WHEN t.credit_account_id = $2 THEN t.amount ELSE -t.amount END)::int8 AS n
-         FROM transfers t
-         WHERE (t.credit_account_id = $2 OR t.debit_account_id = $2)
-           AND t.created_at >= $3 AND t.created_at < $4 AND {POSTED}
-         GROUP BY 1"
-    ))
+    diesel::sql_query(
+        "SELECT date_trunc($1, m.created_at AT TIME ZONE 'Asia/Shanghai')::date AS start,
+                sum(CASE WHEN m.credit_account_id = $2 THEN m.amount ELSE -m.amount END)::int8 AS n
+         FROM ledger_movements m
+         WHERE (m.credit_account_id = $2 OR m.debit_account_id = $2)
+           AND m.created_at >= $3 AND m.created_at < $4
+         GROUP BY 1",
+    )
     .bind::<Text, _>(grain.as_str())
     .bind::<BigInt, _>(fees.0)
     .bind::<Timestamptz, _>(from)

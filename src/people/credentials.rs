@@ -198,6 +198,7 @@ pub fn account_id(
     Ok(find(conn, keys, portal, identifier)?.map(|a| a.id))
 }
 
+#[tracing::instrument(skip_all, fields(id = id))]
 pub fn set_password_hash(
     conn: &mut PgConnection,
     portal: Portal,
@@ -223,6 +224,7 @@ pub fn set_password_hash(
 }
 
 /// Stamps a successful sign-in (by password here, or by SMS code).
+#[tracing::instrument(skip_all, fields(id = id))]
 pub fn touch_last_sign_in(conn: &mut PgConnection, portal: Portal, id: i64) -> QueryResult<()> {
     let now = diesel::dsl::now;
     match portal {

@@ -77,6 +77,7 @@ struct MemberRecord<'a> {
 
 /// Opens the account of a new member whose number the caller has had proven
 /// (a sign-up code, `phone_code::redeem`): the number counts as verified.
+#[tracing::instrument(skip_all)]
 pub fn sign_up(
     conn: &mut PgConnection,
     keys: &Keys,
@@ -129,6 +130,7 @@ pub fn sign_up(
 /// a password and a name, consents to the privacy policy; the number counts
 /// as verified (the caller had it proven by a claim code). Refused with
 /// `NotFound` if the account was claimed meanwhile.
+#[tracing::instrument(skip_all, fields(member_id = member_id))]
 pub fn claim(
     conn: &mut PgConnection,
     member_id: i64,
@@ -184,6 +186,7 @@ pub fn claim(
 /// not be the number's owner — the account may have been opened with a
 /// stranger's number — so the password stops working; the owner signs in by
 /// code or chooses a new one. The caller ends the member's other sessions.
+#[tracing::instrument(skip_all, fields(member_id = member_id))]
 pub fn verify_phone(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -220,6 +223,7 @@ pub fn verify_phone(
 /// an existing member changes nothing: a partner does not rename people.
 /// Concurrent enrolments of one number make one member (the second waits on
 /// the unique index, then finds the first).
+#[tracing::instrument(skip_all)]
 pub fn enrol_or_find(
     conn: &mut PgConnection,
     keys: &Keys,
@@ -349,6 +353,7 @@ pub fn consent(conn: &mut PgConnection, member_id: i64) -> QueryResult<Option<Co
 }
 
 /// The member gives or withdraws consent to the current policy (audited).
+#[tracing::instrument(skip_all, fields(member_id = member_id))]
 pub fn set_consent(
     conn: &mut PgConnection,
     actor: &Actor,

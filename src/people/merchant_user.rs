@@ -95,6 +95,7 @@ pub fn list(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<Vec<Mercha
         .load(conn)
 }
 
+#[tracing::instrument(skip_all, fields(merchant_id = merchant_id))]
 pub fn create(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -134,6 +135,7 @@ pub fn create(
 }
 
 /// Creates a staff member without a password and issues their invitation link.
+#[tracing::instrument(skip_all, fields(merchant_id = merchant_id))]
 pub fn invite(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -153,6 +155,7 @@ pub fn invite(
 
 /// The owner gives a staff member another staff role; ownership is not handed
 /// over this way.
+#[tracing::instrument(skip_all, fields(merchant_id = merchant_id, id = id))]
 pub fn change_role(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -181,6 +184,7 @@ pub fn change_role(
     )
 }
 
+#[tracing::instrument(skip_all, fields(merchant_id = merchant_id, id = id))]
 pub fn set_active(
     conn: &mut PgConnection,
     actor: &Actor,

@@ -89,6 +89,7 @@ pub fn locale(conn: &mut PgConnection, portal: Portal, id: i64) -> QueryResult<O
     Ok(tag.and_then(|t| t.parse().ok()))
 }
 
+#[tracing::instrument(skip_all, fields(id = id))]
 pub fn set_locale(
     conn: &mut PgConnection,
     portal: Portal,

@@ -117,6 +117,7 @@ pub fn list(conn: &mut PgConnection) -> QueryResult<Vec<Operator>> {
         .load(conn)
 }
 
+#[tracing::instrument(skip_all)]
 pub fn create(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -154,6 +155,7 @@ pub fn create(
 }
 
 /// Creates an operator without a password and issues their invitation link.
+#[tracing::instrument(skip_all)]
 pub fn invite(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -171,6 +173,7 @@ pub fn invite(
 }
 
 /// Changes a role other than to admin (that is `grant_admin`, after approval).
+#[tracing::instrument(skip_all, fields(id = id))]
 pub fn change_role(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -191,6 +194,7 @@ pub fn change_role(
     })
 }
 
+#[tracing::instrument(skip_all, fields(id = id))]
 pub fn set_active(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -222,6 +226,7 @@ pub fn set_active(
 }
 
 /// The approval action `operator.grant_admin`: payload `{"operator_id": n}`.
+#[tracing::instrument(skip_all)]
 pub fn grant_admin(
     conn: &mut PgConnection,
     approval: &Approval,

@@ -41,6 +41,7 @@ pub enum ResetError {
 /// email address and that address (and `ip`) is within its mail quota. The
 /// caller tells the person the same either way, so the page does not reveal
 /// who has an account.
+#[tracing::instrument(skip_all)]
 pub fn request(
     conn: &mut PgConnection,
     keys: &Keys,
@@ -61,6 +62,7 @@ pub fn request(
 }
 
 /// Issues a link for a known account (invitations); None if it has no email.
+#[tracing::instrument(skip_all, fields(id = id))]
 pub fn issue(
     conn: &mut PgConnection,
     portal: Portal,
@@ -103,6 +105,7 @@ pub fn is_valid(conn: &mut PgConnection, portal: Portal, token: &str) -> QueryRe
 }
 
 /// Sets the new password and spends the link; returns the account's id.
+#[tracing::instrument(skip_all)]
 pub fn complete(
     conn: &mut PgConnection,
     portal: Portal,

@@ -174,6 +174,7 @@ pub fn account(
 
 /// Decides what to send for `flow` to `phone` and records it, within the
 /// sending limits. The caller sends the message.
+#[tracing::instrument(skip_all)]
 pub fn request(
     conn: &mut PgConnection,
     keys: &Keys,
@@ -281,6 +282,7 @@ fn mac(keys: &Keys, index: &[u8; 32], purpose: Purpose, code: &str) -> [u8; 32] 
 /// it matches, uses it up and runs `then` with its purpose — in one
 /// transaction, so a failing `then` leaves the code unused. A refused code
 /// still commits its attempt.
+#[tracing::instrument(skip_all)]
 pub fn redeem<T, E>(
     conn: &mut PgConnection,
     keys: &Keys,

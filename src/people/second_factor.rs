@@ -147,6 +147,7 @@ pub fn enrolment(
 
 /// Confirms the factor being set up with a first code from the app; returns
 /// the recovery codes, to show this once.
+#[tracing::instrument(skip_all)]
 pub fn confirm(
     conn: &mut PgConnection,
     keys: &Keys,
@@ -176,6 +177,7 @@ pub fn confirm(
 
 /// The second step of signing in: a current code from the app, or an unused
 /// recovery code (spent by this).
+#[tracing::instrument(skip_all)]
 pub fn verify(
     conn: &mut PgConnection,
     keys: &Keys,
@@ -200,6 +202,7 @@ pub fn verify(
 
 /// Removes an operator's second factor and recovery codes (a lost phone); they
 /// set up a new one at their next sign-in. Audited as `actor`.
+#[tracing::instrument(skip_all, fields(operator_id = operator_id))]
 pub fn reset(conn: &mut PgConnection, actor: &Actor, operator_id: i64) -> QueryResult<bool> {
     conn.transaction(|conn| {
         diesel::delete(

@@ -51,6 +51,7 @@ pub struct Admission {
 
 /// Admits the attempt and records it, or refuses it if the account from this
 /// address, or the address, has failed too often lately.
+#[tracing::instrument(skip_all)]
 pub fn admit(
     conn: &mut PgConnection,
     portal: Portal,
@@ -96,6 +97,7 @@ pub fn admit(
 
 /// Marks an admitted attempt as a success: the account's failures before it no
 /// longer count.
+#[tracing::instrument(skip_all, fields(attempt_id = attempt_id))]
 pub fn succeeded(conn: &mut PgConnection, attempt_id: i64) -> QueryResult<()> {
     diesel::update(sign_in_attempts::table.find(attempt_id))
         .set(sign_in_attempts::succeeded.eq(true))

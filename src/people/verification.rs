@@ -97,6 +97,7 @@ impl VerificationError {
 }
 
 /// Files the member's request; the values are checked and encrypted.
+#[tracing::instrument(skip_all, fields(member_id = member_id))]
 pub fn submit(
     conn: &mut PgConnection,
     keys: &Keys,
@@ -149,6 +150,7 @@ pub fn submit(
 }
 
 /// Approves (the values go onto the member) or rejects with a reason.
+#[tracing::instrument(skip_all, fields(id = id))]
 pub fn decide(
     conn: &mut PgConnection,
     actor: &Actor,

@@ -71,6 +71,7 @@ pub fn of(conn: &mut PgConnection, reward_id: i64) -> QueryResult<Caps> {
 }
 
 /// Sets a reward's caps (None: no cap); audited.
+#[tracing::instrument(skip_all, fields(reward_id = reward_id))]
 pub fn set_caps(
     conn: &mut PgConnection,
     actor: &Actor,

@@ -179,6 +179,7 @@ fn voucher_of((redemption, title_zh, title_en): (Redemption, String, String)) ->
 }
 
 /// Serves the merchant's redemption `id` (核销), as `fulfil` does its voucher.
+#[tracing::instrument(skip_all, fields(merchant_id = merchant_id, id = id, store_id = ?store_id))]
 pub fn fulfil_by_id(
     conn: &mut PgConnection,
     merchant_id: i64,
@@ -192,6 +193,7 @@ pub fn fulfil_by_id(
 
 /// The merchant calls off its redemption `id` for the member: holds voided,
 /// stock returned, as the member's own `cancel`.
+#[tracing::instrument(skip_all, fields(merchant_id = merchant_id, id = id))]
 pub fn cancel_by_merchant(
     conn: &mut PgConnection,
     merchant_id: i64,

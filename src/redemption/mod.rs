@@ -20,8 +20,8 @@
 //! - **Cancel** (`cancel`) or **expiry** (`expire_due`, from the jobs): the holds
 //!   are voided (`redeem:{id}:void`), the stock returns, and in the same ledger
 //!   batch refunds that claimed the held points take them and freed points of
-//!   lapsed lots expire (`earn::held::voiding`). Holds the ledger's own timeout
-//!   voided already (`ledger::void_expired_holds`) only have the stock returned.
+//!   lapsed lots expire (`earn::held::voiding`). Holds their timeout
+//!   voided already (`earn::held::void_expired_holds`) only have the stock returned.
 //!
 //! **Locks**, in the order every path takes them (see `earn::lot`): the
 //! member, the redemption, the reward (stock), the member's lots, then the
@@ -46,7 +46,7 @@ use serde::Serialize;
 use crate::{
     audit::{self, Change},
     chart::{self, CNY, HouseAccount},
-    db::schema::{redemptions, rewards, stores, transfers},
+    db::schema::{redemptions, rewards, stores},
     domain::{
         actor::Actor,
         id::{JournalEntryId, TransferId},
@@ -56,7 +56,7 @@ use crate::{
     earn::{held, hub, lot, tier},
     exchange::{pricing, rates},
     i18n::Locale,
-    ledger::{self, EntryError, EntryRequest, LedgerError, TransferRequest},
+    ledger::{self, EntryError, EntryRequest, LedgerError, TransferRequest, views::ledger_holds},
     merchant::{self, standing},
     people::member,
     program::{self, Program},
@@ -255,6 +255,7 @@ impl RedeemError {
 }
 
 /// Orders the reward: holds the points, takes one from stock, issues a voucher.
+#[tracing::instrument(skip_all, fields(member_id = ?request.member_id, reward_id = ?request.reward_id))]
 pub fn redeem(
     conn: &mut PgConnection,
     request: &RedeemRequest,
@@ -503,9 +504,7 @@ fn hold(
             }
         };
     }
-    let result = ledger::submit(conn, std::slice::from_ref(&entry))?
-        .pop()
-        .expect("one result per entry");
+    let result = ledger::submit_one(conn, &entry)?;
     match result {
         Ok(committed) => {
             for (index, leg) in points_legs {
@@ -559,6 +558,7 @@ impl Resolution {
 }
 
 /// Serves a voucher at the merchant's counter: its holds are posted.
+#[tracing::instrument(skip_all, fields(merchant_id = merchant_id, store_id = ?store_id))]
 pub fn fulfil(
     conn: &mut PgConnection,
     merchant_id: i64,
@@ -591,6 +591,7 @@ fn merchant_store(conn: &mut PgConnection, merchant_id: i64, store_id: i64) -> Q
 }
 
 /// Calls off a held redemption of the member's: holds voided, stock returned.
+#[tracing::instrument(skip_all, fields(member_id = member_id, id = id))]
 pub fn cancel(
     conn: &mut PgConnection,
     member_id: i64,
@@ -612,6 +613,7 @@ pub fn cancel(
 }
 
 /// Voids the holds of redemptions whose vouchers ran out; returns how many.
+#[tracing::instrument(skip_all)]
 pub fn expire_due(
     conn: &mut PgConnection,
     limit: i64,
@@ -748,7 +750,7 @@ fn book_resolution(
     let mut results = results.into_iter();
     let resolved = results
         .next()
-        .expect("one result per entry")
+        .expect("the batch starts with the entry that resolves the holds")
         .map_err(RedeemError::Refused)?;
     for (entry, result) in batch.iter().skip(1).zip(results) {
         if let Err(error) = result {
@@ -767,12 +769,14 @@ fn book_resolution(
 
 /// The entry of the ledger's timeout that voided a redemption's holds.
 fn timed_out_by(conn: &mut PgConnection, hold_entry: i64) -> Result<JournalEntryId, RedeemError> {
-    let first: TransferId = transfers::table
-        .filter(transfers::journal_entry_id.eq(hold_entry))
-        .order(transfers::id)
-        .select(transfers::id)
+    let resolved_by: Option<i64> = ledger_holds::table
+        .filter(ledger_holds::entry_id.eq(hold_entry))
+        .order(ledger_holds::hold_id)
+        .select(ledger_holds::resolved_by)
         .first(conn)?;
-    Ok(ledger::resolved_by(conn, first)?.ok_or(diesel::result::Error::NotFound)?)
+    Ok(JournalEntryId(
+        resolved_by.ok_or(diesel::result::Error::NotFound)?,
+    ))
 }
 
 /// One redemption.

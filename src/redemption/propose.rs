@@ -54,6 +54,7 @@ impl Holdings {
 
 /// The proposed mix, or None when the member's points (and cash, where the
 /// reward takes it) cannot pay for it.
+#[tracing::instrument(skip_all, fields(member_id = member_id, reward_id = reward_id))]
 pub fn propose(
     conn: &mut PgConnection,
     member_id: i64,
@@ -64,6 +65,7 @@ pub fn propose(
 }
 
 /// As `propose`, from holdings already loaded.
+#[tracing::instrument(skip_all, fields(reward_id = reward_id))]
 pub fn propose_from(
     conn: &mut PgConnection,
     holdings: &Holdings,

@@ -23,18 +23,17 @@ struct Figures {
 }
 
 const FIGURES: &str = "\
-    SELECT t.asset AS program, \
-      coalesce(sum(t.amount) FILTER (WHERE j.kind = 'expire' AND c.purpose = 'breakage'), 0)::int8 \
+    SELECT m.asset AS program, \
+      coalesce(sum(m.amount) FILTER (WHERE m.kind = 'expire' AND c.purpose = 'breakage'), 0)::int8 \
         AS expired, \
-      coalesce(sum(t.amount) FILTER (WHERE j.kind = 'redeem' AND c.purpose = 'issuance'), 0)::int8 \
+      coalesce(sum(m.amount) FILTER (WHERE m.kind = 'redeem' AND c.purpose = 'issuance'), 0)::int8 \
         AS redeemed \
-    FROM transfers t \
-    JOIN journal_entries j ON j.id = t.journal_entry_id \
-    JOIN accounts c ON c.id = t.credit_account_id \
-    WHERE t.phase IN ('posted', 'post_pending') AND c.owner_kind = 'program' \
-      AND j.kind IN ('expire', 'redeem') \
-      AND t.created_at >= $1 AND t.created_at < $2 \
-    GROUP BY t.asset";
+    FROM ledger_movements m \
+    JOIN accounts c ON c.id = m.credit_account_id \
+    WHERE c.owner_kind = 'program' \
+      AND m.kind IN ('expire', 'redeem') \
+      AND m.created_at >= $1 AND m.created_at < $2 \
+    GROUP BY m.asset";
 
 pub(super) fn build(
     conn: &mut PgConnection,

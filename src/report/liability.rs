@@ -1,6 +1,6 @@
 //! Liability by program: the points outstanding at the end of the period (minus
 //! the posted balance of `program:P:issuance` as of that instant, from the
-//! transfers themselves), the points issued and retired within the period, and
+//! ledger's posted movements), the points issued and retired within the period, and
 //! what the outstanding points are worth in CNY — at the program's settlement
 //! value, or for ALP at its issue price (`overview::point_values`), rounded
 //! down as the platform's home values the liability.
@@ -26,20 +26,19 @@ struct Figures {
     retired: i64,
 }
 
-/// Per program, from the posted transfers touching its issuance account.
+/// Per program, from the posted movements touching its issuance account.
 /// Issuing debits the account, retiring credits it.
 const FIGURES: &str = "\
     SELECT a.asset AS program, \
-      coalesce(sum(CASE WHEN t.debit_account_id = a.id THEN t.amount ELSE -t.amount END) \
-               FILTER (WHERE t.created_at < $2), 0)::int8 AS outstanding, \
-      coalesce(sum(t.amount) FILTER (WHERE t.debit_account_id = a.id \
-               AND t.created_at >= $1 AND t.created_at < $2), 0)::int8 AS issued, \
-      coalesce(sum(t.amount) FILTER (WHERE t.credit_account_id = a.id \
-               AND t.created_at >= $1 AND t.created_at < $2), 0)::int8 AS retired \
+      coalesce(sum(CASE WHEN m.debit_account_id = a.id THEN m.amount ELSE -m.amount END) \
+               FILTER (WHERE m.created_at < $2), 0)::int8 AS outstanding, \
+      coalesce(sum(m.amount) FILTER (WHERE m.debit_account_id = a.id \
+               AND m.created_at >= $1 AND m.created_at < $2), 0)::int8 AS issued, \
+      coalesce(sum(m.amount) FILTER (WHERE m.credit_account_id = a.id \
+               AND m.created_at >= $1 AND m.created_at < $2), 0)::int8 AS retired \
     FROM accounts a \
-    JOIN transfers t ON t.debit_account_id = a.id OR t.credit_account_id = a.id \
+    JOIN ledger_movements m ON m.debit_account_id = a.id OR m.credit_account_id = a.id \
     WHERE a.owner_kind = 'program' AND a.purpose = 'issuance' \
-      AND t.phase IN ('posted', 'post_pending') \
     GROUP BY a.asset";
 
 pub(super) fn build(

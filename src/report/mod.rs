@@ -1,7 +1,7 @@
 //! The platform's reports (issue #9): liability by program, breakage, exchange
 //! flows, redemptions by merchant and store, campaign results against budget,
 //! deposit coverage and settlement status. Each report reads — the ledger's
-//! transfers or the domain tables — and never writes; each returns a
+//! views (`ledger::views`) or the domain tables — and never writes; each returns a
 //! [`Table`] that the portals show and [`csv::to_csv`] writes to a file.
 //!
 //! Building a table and rendering it are separate plain functions, so a

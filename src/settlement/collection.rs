@@ -248,9 +248,7 @@ fn apply(
             "statement_id": collection.statement_id,
         }))
         .transfer(TransferRequest::move_(from, settlement, CNY, amount.fen()));
-    let committed = ledger::submit(conn, std::slice::from_ref(&entry))?
-        .pop()
-        .expect("one result per entry")?;
+    let committed = ledger::submit_one(conn, &entry)??;
     if committed.replayed {
         return Ok(collection.clone());
     }
@@ -289,6 +287,7 @@ fn apply(
 }
 
 /// Finance records the merchant's bank transfer for the collection.
+#[tracing::instrument(skip_all, fields(collection_id = collection_id))]
 pub fn record_receipt(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -347,6 +346,7 @@ fn collect_from_deposit(
 /// The job's pass over collections whose due date is before `today`: take what
 /// the deposit allows, and mark what is still owed overdue with a risk alert.
 /// Returns how many collections it handled.
+#[tracing::instrument(skip_all)]
 pub fn review_due(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -435,6 +435,7 @@ struct Payload {
 
 /// Files a deduction from the deposit for the collection, for another finance or
 /// admin operator to approve.
+#[tracing::instrument(skip_all, fields(collection_id = collection_id))]
 pub fn request_deposit_collection(
     conn: &mut PgConnection,
     maker: &Actor,
@@ -469,6 +470,7 @@ pub fn request_deposit_collection(
 }
 
 /// The approval action `settlement.collect`, run as the checker.
+#[tracing::instrument(skip_all)]
 pub fn collect_approved(
     conn: &mut PgConnection,
     approval: &Approval,

@@ -36,6 +36,7 @@ const BATCH: i64 = 100;
 /// One pass: emails the statements not yet notified; returns how many went out.
 /// Skips the pass when another process is running one. Blocks between the
 /// awaits, so run it on a blocking thread, as the job does.
+#[tracing::instrument(skip_all)]
 pub async fn email_statements(pool: &PgPool, mailer: &Mailer) -> anyhow::Result<usize> {
     let mut conn = pool.get()?;
     if !db::try_advisory_lock(&mut conn, PASS_LOCK)? {

@@ -289,6 +289,7 @@ pub fn batch(conn: &mut PgConnection, id: i64) -> QueryResult<Option<Batch>> {
 /// Gathers every pending payout (up to a bank file's size) into a new batch to
 /// be paid on `execution_date`; None when nothing is pending. Two operators
 /// doing this at once get disjoint batches (`SKIP LOCKED`).
+#[tracing::instrument(skip_all)]
 pub fn create_batch(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -380,6 +381,7 @@ pub fn batch_file(
 
 /// Marks a batch handed to the bank: its payouts are sent, and each merchant
 /// gets a `payout.sent` webhook.
+#[tracing::instrument(skip_all, fields(batch_id = batch_id))]
 pub fn mark_sent(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -434,6 +436,7 @@ pub fn mark_sent(
 }
 
 /// The bank paid the payout.
+#[tracing::instrument(skip_all, fields(payout_id = payout_id))]
 pub fn confirm(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -444,6 +447,7 @@ pub fn confirm(
 
 /// The bank could not pay the payout: its amount returns to the merchant's
 /// position, to be paid with the next settlement.
+#[tracing::instrument(skip_all, fields(payout_id = payout_id))]
 pub fn fail(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -510,9 +514,7 @@ fn resolve(
                 CNY,
                 payout.amount.fen(),
             ));
-        let committed = ledger::submit(conn, std::slice::from_ref(&entry))?
-            .pop()
-            .expect("one result per entry")?;
+        let committed = ledger::submit_one(conn, &entry)??;
         diesel::update(payouts::table.find(payout_id))
             .set((
                 payouts::status.eq(wanted.as_str()),

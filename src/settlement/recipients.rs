@@ -285,6 +285,7 @@ pub(super) fn lock_merchant(
 /// Adds a recipient, refused unless the merchant's recipients still split a
 /// payout by the rules afterwards (at most 50, exactly one takes the rest, shares
 /// within the whole).
+#[tracing::instrument(skip_all, fields(merchant_id = merchant_id))]
 pub fn add(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -373,6 +374,7 @@ fn insert(
 
 /// Stops paying a recipient; refused if what is left could not split a payout
 /// (e.g. the one taking the rest, while others remain).
+#[tracing::instrument(skip_all, fields(merchant_id = merchant_id, recipient_id = recipient_id))]
 pub fn remove(
     conn: &mut PgConnection,
     actor: &Actor,

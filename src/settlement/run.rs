@@ -202,6 +202,7 @@ pub fn due_periods(
 
 /// Settles every due period of every merchant (or of one); refuses a
 /// `through` date after today.
+#[tracing::instrument(skip_all)]
 pub fn run(
     conn: &mut PgConnection,
     keys: &Keys,
@@ -249,6 +250,7 @@ fn settle_ended(
 
 /// Marks runs that are unfinished and whose lock nobody holds as interrupted;
 /// returns how many.
+#[tracing::instrument(skip_all)]
 pub fn mark_interrupted(conn: &mut PgConnection) -> QueryResult<usize> {
     let unfinished: Vec<i64> = settlement_runs::table
         .filter(settlement_runs::finished_at.is_null())

@@ -229,18 +229,17 @@ struct Movement {
 }
 
 const UNCLAIMED: &str = "
-    SELECT t.id, j.kind,
-           (CASE WHEN t.credit_account_id = $1 THEN t.amount ELSE -t.amount END)::int8 AS amount,
+    SELECT m.transfer_id AS id, m.kind,
+           (CASE WHEN m.credit_account_id = $1 THEN m.amount ELSE -m.amount END)::int8 AS amount,
            p.id AS returned_payout_id, p.recipient_id AS returned_to
-    FROM transfers t JOIN journal_entries j ON j.id = t.journal_entry_id
-    LEFT JOIN payouts p ON j.kind = 'payout_return' AND p.resolved_entry_id = j.id
-                       AND t.credit_account_id = $1
-    WHERE (t.debit_account_id = $1 OR t.credit_account_id = $1)
-      AND t.id >= $2
-      AND t.phase IN ('posted', 'post_pending')
-      AND t.created_at < $3
-      AND NOT EXISTS (SELECT 1 FROM settlement_claims c WHERE c.transfer_id = t.id)
-    ORDER BY t.id";
+    FROM ledger_movements m
+    LEFT JOIN payouts p ON m.kind = 'payout_return' AND p.resolved_entry_id = m.entry_id
+                       AND m.credit_account_id = $1
+    WHERE (m.debit_account_id = $1 OR m.credit_account_id = $1)
+      AND m.transfer_id >= $2
+      AND m.created_at < $3
+      AND NOT EXISTS (SELECT 1 FROM settlement_claims c WHERE c.transfer_id = m.transfer_id)
+    ORDER BY m.transfer_id";
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = settlement_statements, check_for_backend(diesel::pg::Pg))]
@@ -349,6 +348,7 @@ pub fn unnotified(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<Statem
 
 /// Records that the statement was emailed (or that there was nobody to email):
 /// the one change a statement allows.
+#[tracing::instrument(skip_all, fields(id = id))]
 pub fn mark_notified(conn: &mut PgConnection, id: i64) -> QueryResult<()> {
     diesel::update(
         settlement_statements::table
@@ -461,6 +461,7 @@ pub fn ensure_ended(period: Period) -> Result<(), SettleError> {
 /// Settles the merchant's `period` (see the module documentation). The period
 /// must have ended and start where the merchant's last statement ended (or be
 /// its first).
+#[tracing::instrument(skip_all, fields(merchant_id = merchant_id, run_id = ?run_id))]
 pub fn settle(
     conn: &mut PgConnection,
     keys: &Keys,
@@ -758,9 +759,7 @@ fn book_payout(
             part.fen,
         ));
     }
-    let committed = ledger::submit(conn, std::slice::from_ref(&entry))?
-        .pop()
-        .expect("one result per entry")?;
+    let committed = ledger::submit_one(conn, &entry)??;
     Ok(Booking {
         entry_id: committed.entry_id.0,
         platform_fee: platform_fee.fen(),

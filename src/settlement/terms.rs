@@ -243,6 +243,7 @@ impl<'a> From<&'a Terms> for Audited<'a> {
 
 /// Replaces the merchant's terms, audited. A new cycle applies from the end of
 /// the last settled period (see `cycle`).
+#[tracing::instrument(skip_all, fields(merchant_id = merchant_id))]
 pub fn set(
     conn: &mut PgConnection,
     actor: &Actor,

@@ -18,7 +18,7 @@ use crate::{
     domain::{actor::Actor, money::Money, rate::Rate, shanghai},
     earn::{self, EarnRequest, OrderId, Source},
     exchange::{self, Executor, QuoteRequest, overrides},
-    exit, ledger,
+    exit,
     redemption::{self, RedeemRequest},
     settlement, startup,
 };
@@ -523,7 +523,7 @@ fn run_job(conn: &mut PgConnection, cx: &Context<'_>, job: Job) -> Outcome {
     };
     match job {
         Job::ExpireHolds => counted(
-            ledger::void_expired_holds(conn, 500).map_err(Into::into),
+            earn::held::void_expired_holds(conn, 500).map_err(Into::into),
             "holds voided",
         ),
         Job::ExpireVouchers => counted(

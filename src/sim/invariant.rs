@@ -73,13 +73,12 @@ const INVARIANTS: &[Invariant] = &[
                   FROM earn_orders WHERE points_unrecovered > 0
                  GROUP BY member_id, program_code),
               spent AS (
-                SELECT u.member_id, u.program_code, sum(t.amount) AS points
+                SELECT u.member_id, u.program_code, sum(m.amount) AS points
                   FROM unrecovered u
                   JOIN accounts a ON a.owner_kind = 'member' AND a.owner_id = u.member_id
                                  AND a.asset = u.program_code AND a.purpose = 'wallet'
-                  JOIN transfers t ON t.debit_account_id = a.id AND t.journal_entry_id > u.since
-                  JOIN journal_entries j ON j.id = t.journal_entry_id
-                 WHERE t.phase IN ('posted', 'post_pending') AND j.kind <> 'reverse'
+                  JOIN ledger_movements m ON m.debit_account_id = a.id AND m.entry_id > u.since
+                 WHERE m.kind <> 'reverse'
                  GROUP BY u.member_id, u.program_code)
               SELECT format('member %s: %s %s reported unrecovered, %s spent since', u.member_id,
                      u.points, u.program_code, coalesce(s.points, 0)) AS violation
@@ -89,11 +88,11 @@ const INVARIANTS: &[Invariant] = &[
     Invariant {
         name: "a wallet's lots add up to its posted balance",
         sql: "WITH wallets AS (
-                SELECT a.owner_id AS member_id, a.asset AS program_code,
+                SELECT b.owner_id AS member_id, b.asset AS program_code,
                        sum(b.credits_posted - b.debits_posted) AS posted
-                  FROM accounts a JOIN account_balances b ON b.account_id = a.id
-                 WHERE a.purpose = 'wallet' AND a.owner_kind = 'member'
-                 GROUP BY a.owner_id, a.asset),
+                  FROM ledger_balance_shards b
+                 WHERE b.purpose = 'wallet' AND b.owner_kind = 'member'
+                 GROUP BY b.owner_id, b.asset),
               lots AS (
                 SELECT member_id, program_code, sum(remaining) AS remaining
                   FROM point_lots GROUP BY member_id, program_code)
@@ -104,26 +103,25 @@ const INVARIANTS: &[Invariant] = &[
     },
     Invariant {
         name: "a wallet's reserved lots equal its held points",
-        sql: "SELECT format('%s: held %s, lots reserve %s', a.code, b.held, coalesce(l.reserved, 0)) AS violation
-                FROM accounts a
-                JOIN (SELECT account_id, sum(debits_pending) AS held
-                        FROM account_balances GROUP BY account_id) b ON b.account_id = a.id
+        sql: "SELECT format('%s: held %s, lots reserve %s', b.code, b.held, coalesce(l.reserved, 0)) AS violation
+                FROM (SELECT code, owner_id, asset, sum(debits_pending) AS held
+                        FROM ledger_balance_shards
+                       WHERE purpose = 'wallet' AND owner_kind = 'member'
+                       GROUP BY account_id, code, owner_id, asset) b
                 LEFT JOIN (SELECT member_id, program_code, sum(reserved) AS reserved
                              FROM point_lots GROUP BY member_id, program_code) l
-                       ON l.member_id = a.owner_id AND l.program_code = a.asset
-               WHERE a.purpose = 'wallet' AND a.owner_kind = 'member'
-                 AND b.held <> coalesce(l.reserved, 0)",
+                       ON l.member_id = b.owner_id AND l.program_code = b.asset
+               WHERE b.held <> coalesce(l.reserved, 0)",
     },
     Invariant {
         name: "an open hold reserves exactly its amount of lots, a resolved one none",
-        sql: "SELECT format('hold %s: %s points, reservations %s', t.id, t.amount, coalesce(r.points, 0)) AS violation
-                FROM transfers t
-                JOIN accounts a ON a.id = t.debit_account_id
+        sql: "SELECT format('hold %s: %s points, reservations %s', h.hold_id, h.amount, coalesce(r.points, 0)) AS violation
+                FROM ledger_holds h
+                JOIN accounts a ON a.id = h.debit_account_id
                 LEFT JOIN (SELECT hold_id, sum(points) AS points
-                             FROM lot_reservations GROUP BY hold_id) r ON r.hold_id = t.id
-               WHERE a.purpose = 'wallet' AND a.owner_kind = 'member' AND t.phase = 'pending'
-                 AND coalesce(r.points, 0) <> CASE WHEN EXISTS
-                       (SELECT 1 FROM transfers x WHERE x.pending_id = t.id) THEN 0 ELSE t.amount END",
+                             FROM lot_reservations GROUP BY hold_id) r ON r.hold_id = h.hold_id
+               WHERE a.purpose = 'wallet' AND a.owner_kind = 'member'
+                 AND coalesce(r.points, 0) <> CASE WHEN h.outcome IS NULL THEN h.amount ELSE 0 END",
     },
     Invariant {
         name: "a lot's reserved points are its reservations",
@@ -135,12 +133,11 @@ const INVARIANTS: &[Invariant] = &[
     },
     Invariant {
         name: "a refund's open claims sit on open holds and within them",
-        sql: "SELECT format('hold %s: claims %s of %s', c.hold_id, sum(c.points), t.amount) AS violation
-                FROM refund_claims c JOIN transfers t ON t.id = c.hold_id
+        sql: "SELECT format('hold %s: claims %s of %s', c.hold_id, sum(c.points), h.amount) AS violation
+                FROM refund_claims c JOIN ledger_holds h ON h.hold_id = c.hold_id
                WHERE c.outcome IS NULL
-               GROUP BY c.hold_id, t.amount
-              HAVING sum(c.points) > t.amount
-                  OR bool_or(EXISTS (SELECT 1 FROM transfers x WHERE x.pending_id = c.hold_id))",
+               GROUP BY c.hold_id, h.amount
+              HAVING sum(c.points) > h.amount OR bool_or(h.outcome IS NOT NULL)",
     },
     Invariant {
         name: "an order's claimed points are its open claims",
@@ -153,9 +150,9 @@ const INVARIANTS: &[Invariant] = &[
     },
     Invariant {
         name: "a claim counts as spent exactly when its hold was served",
-        sql: "SELECT format('claim %s on hold %s: %s, hold %s', c.id, c.hold_id, c.outcome, r.phase) AS violation
-                FROM refund_claims c JOIN transfers r ON r.pending_id = c.hold_id
-               WHERE (c.outcome = 'spent') <> (r.phase = 'post_pending')",
+        sql: "SELECT format('claim %s on hold %s: %s, hold %s', c.id, c.hold_id, c.outcome, h.outcome) AS violation
+                FROM refund_claims c JOIN ledger_holds h ON h.hold_id = c.hold_id
+               WHERE (c.outcome = 'spent') <> (h.outcome = 'posted')",
     },
     Invariant {
         name: "a fully refunded order with nothing claimed keeps no points",
@@ -168,13 +165,12 @@ const INVARIANTS: &[Invariant] = &[
     Invariant {
         name: "an exit's conversion funded what its ledger entries moved",
         sql: "SELECT format('exit of merchant %s: funded %s, booked %s', e.merchant_id, e.funded_fen,
-                     coalesce(sum(t.amount), 0)) AS violation
+                     coalesce(sum(m.amount), 0)) AS violation
                 FROM merchant_exits e
-                LEFT JOIN journal_entries j ON j.kind = 'exit_conversion'
-                     AND (j.metadata->>'merchant_id')::bigint = e.merchant_id
-                LEFT JOIN transfers t ON t.journal_entry_id = j.id AND t.asset = 'CNY'
+                LEFT JOIN ledger_movements m ON m.kind = 'exit_conversion'
+                     AND (m.metadata->>'merchant_id')::bigint = e.merchant_id AND m.asset = 'CNY'
                GROUP BY e.merchant_id, e.funded_fen
-              HAVING e.funded_fen <> coalesce(sum(t.amount), 0)",
+              HAVING e.funded_fen <> coalesce(sum(m.amount), 0)",
     },
     Invariant {
         name: "a converted exit leaves no points of its programme with members",
@@ -182,8 +178,8 @@ const INVARIANTS: &[Invariant] = &[
                      sum(b.credits_posted - b.debits_posted), p.code) AS violation
                 FROM merchant_exits e
                 JOIN programs p ON p.merchant_id = e.merchant_id
-                JOIN accounts a ON a.asset = p.code AND a.purpose = 'wallet' AND a.owner_kind = 'member'
-                JOIN account_balances b ON b.account_id = a.id
+                JOIN ledger_balance_shards b ON b.asset = p.code AND b.purpose = 'wallet'
+                                            AND b.owner_kind = 'member'
                WHERE e.converted_at IS NOT NULL
                GROUP BY e.merchant_id, p.code
               HAVING sum(b.credits_posted - b.debits_posted) <> 0",
@@ -212,13 +208,13 @@ const INVARIANTS: &[Invariant] = &[
     Invariant {
         name: "the house holds the CNY behind every outstanding ALP",
         sql: "WITH alp AS (
-                SELECT -sum(b.credits_posted - b.debits_posted) AS outstanding
-                  FROM accounts a JOIN account_balances b ON b.account_id = a.id
-                 WHERE a.asset = 'ALP' AND a.owner_kind = 'member'),
+                SELECT -sum(credits_posted - debits_posted) AS outstanding
+                  FROM ledger_balance_shards
+                 WHERE asset = 'ALP' AND owner_kind = 'member'),
               held AS (
-                SELECT sum(b.credits_posted - b.debits_posted) AS fen
-                  FROM accounts a JOIN account_balances b ON b.account_id = a.id
-                 WHERE a.code = 'house:alp')
+                SELECT sum(credits_posted - debits_posted) AS fen
+                  FROM ledger_balance_shards
+                 WHERE code = 'house:alp')
               SELECT format('house:alp holds %s fen for %s ALP at %s', held.fen, -alp.outstanding,
                      h.issue_price) AS violation
                 FROM alp, held, hub_program h
@@ -227,21 +223,20 @@ const INVARIANTS: &[Invariant] = &[
     Invariant {
         name: "a merchant's position is its last carried amount plus what no statement claimed",
         sql: "WITH positions AS (
-                SELECT a.owner_id AS merchant_id, a.id AS account_id,
-                       sum(b.credits_posted - b.debits_posted) AS balance
-                  FROM accounts a JOIN account_balances b ON b.account_id = a.id
-                 WHERE a.purpose = 'settlement' AND a.owner_kind = 'merchant'
-                 GROUP BY a.owner_id, a.id),
+                SELECT owner_id AS merchant_id, account_id,
+                       sum(credits_posted - debits_posted) AS balance
+                  FROM ledger_balance_shards
+                 WHERE purpose = 'settlement' AND owner_kind = 'merchant'
+                 GROUP BY owner_id, account_id),
               carried AS (
                 SELECT DISTINCT ON (merchant_id) merchant_id, carried_fen
                   FROM settlement_statements ORDER BY merchant_id, period_start DESC),
               unclaimed AS (
                 SELECT p.merchant_id,
-                       sum(CASE WHEN t.credit_account_id = p.account_id THEN t.amount ELSE -t.amount END) AS amount
+                       sum(CASE WHEN m.credit_account_id = p.account_id THEN m.amount ELSE -m.amount END) AS amount
                   FROM positions p
-                  JOIN transfers t ON (t.credit_account_id = p.account_id OR t.debit_account_id = p.account_id)
-                 WHERE t.phase IN ('posted', 'post_pending')
-                   AND NOT EXISTS (SELECT 1 FROM settlement_claims c WHERE c.transfer_id = t.id)
+                  JOIN ledger_movements m ON (m.credit_account_id = p.account_id OR m.debit_account_id = p.account_id)
+                 WHERE NOT EXISTS (SELECT 1 FROM settlement_claims c WHERE c.transfer_id = m.transfer_id)
                  GROUP BY p.merchant_id)
               SELECT format('merchant %s: position %s, carried %s + unclaimed %s', p.merchant_id,
                      p.balance, coalesce(c.carried_fen, 0), coalesce(u.amount, 0)) AS violation

@@ -93,6 +93,7 @@ pub fn of_merchant(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<Opt
 
 /// Sets the URL, or clears it with None (no webhooks are sent). Audited when it
 /// changes.
+#[tracing::instrument(skip_all, fields(merchant_id = merchant_id))]
 pub fn set(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -146,6 +147,7 @@ pub fn open_secret(keys: &Keys, sealed: &[u8]) -> Option<String> {
 /// Generates a new secret, replacing any other at once (webhooks signed with
 /// the old one stop), and returns it to be shown once. Audited, without the
 /// secret.
+#[tracing::instrument(skip_all, fields(merchant_id = merchant_id))]
 pub fn rotate_secret(
     conn: &mut PgConnection,
     keys: &Keys,

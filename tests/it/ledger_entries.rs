@@ -1,6 +1,9 @@
 //! Journal entries, holds, idempotency and statements, one request at a time.
 
-use alliance::ledger::{self, EntryError, EntryRequest, TransferRequest};
+use alliance::{
+    earn,
+    ledger::{self, EntryError, EntryRequest, TransferRequest},
+};
 use diesel::{RunQueryDsl, sql_query};
 
 use crate::{harness::TestDb, ledger_support::*};
@@ -251,7 +254,7 @@ fn an_expired_hold_cannot_be_posted_and_the_timeout_job_voids_it() {
     .unwrap()
     .transfer_ids[0];
     assert_eq!(
-        ledger::void_expired_holds(conn, 100).unwrap(),
+        earn::held::void_expired_holds(conn, 100).unwrap(),
         0,
         "not expired yet"
     );
@@ -264,9 +267,9 @@ fn an_expired_hold_cannot_be_posted_and_the_timeout_job_voids_it() {
         submit_one(conn, post).unwrap_err(),
         EntryError::PendingExpired { pending: hold }
     );
-    assert_eq!(ledger::void_expired_holds(conn, 100).unwrap(), 1);
+    assert_eq!(earn::held::void_expired_holds(conn, 100).unwrap(), 1);
     assert_eq!(
-        ledger::void_expired_holds(conn, 100).unwrap(),
+        earn::held::void_expired_holds(conn, 100).unwrap(),
         0,
         "voided once"
     );

@@ -42,6 +42,7 @@ mod ledger_concurrency;
 mod ledger_database_guards;
 mod ledger_entries;
 mod ledger_invariants;
+mod ledger_tables;
 mod merchant_admin;
 mod merchant_exit;
 mod migrations;

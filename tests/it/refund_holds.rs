@@ -224,7 +224,7 @@ fn a_hold_voided_by_the_ledger_timeout_gives_the_claimed_points_to_the_refund() 
     // Past the voucher and the ledger's own timeout, and the ledger gets there
     // before the voucher expiry job.
     clock.advance(Duration::days(redemption::VOUCHER_DAYS + 2));
-    assert_eq!(ledger::void_expired_holds(conn, 100).unwrap(), 1);
+    assert_eq!(earn::held::void_expired_holds(conn, 100).unwrap(), 1);
     assert_eq!(points(conn, alice, "COFFEE"), 0);
     assert_eq!(order_row(conn, shop, "POS-1").points_reversed, 1_000);
     assert_books_clean(conn);
