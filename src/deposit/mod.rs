@@ -229,7 +229,7 @@ pub fn ensure_issuing_allowed(
     merchant_id: i64,
 ) -> Result<(), IssuingBlocked> {
     let merchant = merchant::find(conn, merchant_id)?.ok_or(IssuingBlocked::UnknownMerchant)?;
-    match standing::status(&merchant) {
+    match merchant.status {
         standing::Status::Active => {}
         standing::Status::Suspended => return Err(IssuingBlocked::Suspended),
         standing::Status::Exiting => return Err(IssuingBlocked::Exiting),

@@ -92,7 +92,7 @@ pub fn submit_topup(
     }
     conn.transaction(|conn| {
         let merchant = merchant::find(conn, merchant_id)?.ok_or(DepositError::MerchantNotFound)?;
-        if standing::status(&merchant) == standing::Status::Exited {
+        if merchant.status == standing::Status::Exited {
             return Err(DepositError::MerchantExited);
         }
         // The only unique constraint besides the key is (merchant, reference).

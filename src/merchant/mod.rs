@@ -16,6 +16,8 @@ use serde::Serialize;
 
 use crate::{db::schema::merchants, i18n::Locale};
 
+use self::{standing::Status, tier::Tier};
+
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
 #[diesel(table_name = merchants, check_for_backend(diesel::pg::Pg))]
 pub struct Merchant {
@@ -24,8 +26,8 @@ pub struct Merchant {
     pub name_zh: String,
     pub name_en: String,
     pub category: String,
-    pub tier: String,
-    pub status: String,
+    pub tier: Tier,
+    pub status: Status,
     pub created_at: DateTime<Utc>,
 }
 

@@ -285,7 +285,7 @@ pub fn redeem(
         }
         let merchant =
             merchant::find(conn, offer.merchant_id)?.ok_or(RedeemError::UnknownReward)?;
-        if standing::status(&merchant) != standing::Status::Active {
+        if merchant.status != standing::Status::Active {
             return Err(RedeemError::MerchantSuspended);
         }
         if offer.stock == 0 {
@@ -433,7 +433,7 @@ fn valuation(
     }
     let mut tier_of = |merchant_id: i64| -> Result<_, RedeemError> {
         let merchant = merchant::find(conn, merchant_id)?.ok_or_else(not_accepted)?;
-        Ok(standing::tier(&merchant))
+        Ok(merchant.tier)
     };
     let spread_bp =
         pricing::partner_spread_bp(tier_of(other.merchant_id)?, tier_of(offer.merchant_id)?);

@@ -10,7 +10,7 @@ use diesel::{PgConnection, RunQueryDsl, prelude::*};
 use serde_json::json;
 
 use crate::{
-    approval::{self, Policy},
+    approval::{self, ApprovalStatus, Policy},
     clock::SimClock,
     crypto::Keys,
     db::schema::{earn_orders, redemptions, rewards},
@@ -501,7 +501,7 @@ fn approve(
     registry: &approval::Registry,
 ) -> Outcome {
     match approval::decide(conn, approval_id, &cx.world.checker, true, None, registry) {
-        Ok(approval) if approval.status == "approved" => {
+        Ok(approval) if approval.status == ApprovalStatus::Approved => {
             Outcome::Done(format!("approval {approval_id} carried out"))
         }
         Ok(approval) => Outcome::Refused(format!(

@@ -258,7 +258,7 @@ async fn reward_page(
     Ok(RewardPage {
         chrome: super::chrome(ctx, who, LIST),
         reward: reward.map(|r| RewardView::of(r, ctx.locale)),
-        can_edit: CATALOG_EDITORS.contains(&who.user.role()),
+        can_edit: CATALOG_EDITORS.contains(&who.user.role),
         form,
         errors,
         categories: Category::ALL
@@ -317,7 +317,7 @@ async fn list_rewards(
             .iter()
             .map(|r| RewardView::of(r, ctx.locale))
             .collect(),
-        can_edit: CATALOG_EDITORS.contains(&who.user.role()),
+        can_edit: CATALOG_EDITORS.contains(&who.user.role),
     })
 }
 

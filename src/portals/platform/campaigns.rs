@@ -234,7 +234,7 @@ async fn page(
             .iter()
             .map(|l| CampaignRow::of(l, ctx.locale))
             .collect(),
-        can_edit: CAMPAIGN_KEEPERS.contains(&who.operator.role()),
+        can_edit: CAMPAIGN_KEEPERS.contains(&who.operator.role),
         merchants,
         form,
         errors,

@@ -80,7 +80,7 @@ fn day_start(day: NaiveDate) -> DateTime<Utc> {
 }
 
 fn can_keep(who: &OperatorPrincipal) -> bool {
-    RATE_KEEPERS.contains(&who.operator.role())
+    RATE_KEEPERS.contains(&who.operator.role)
 }
 
 /// `10.00% (1000 bp)`.

@@ -108,7 +108,7 @@ async fn list(
         .await?;
     Ok(CapsPage {
         chrome: super::chrome(&ctx, &who, PAGE),
-        can_edit: CAP_KEEPERS.contains(&who.operator.role()),
+        can_edit: CAP_KEEPERS.contains(&who.operator.role),
         rows: rewards
             .iter()
             .map(|r| Row::of(r, &merchants, locale))

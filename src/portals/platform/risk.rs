@@ -163,7 +163,7 @@ async fn list_alerts(
             .collect(),
         status: filter.status.as_str(),
         family: filter.family.unwrap_or_default(),
-        can_handle: RISK_HANDLERS.contains(&who.operator.role()),
+        can_handle: RISK_HANDLERS.contains(&who.operator.role),
     })
 }
 

@@ -93,7 +93,7 @@ fn internal(e: impl Into<anyhow::Error>) -> WebError {
 }
 
 fn can_act(who: &OperatorPrincipal) -> bool {
-    SETTLEMENT_HANDLERS.contains(&who.operator.role())
+    SETTLEMENT_HANDLERS.contains(&who.operator.role)
 }
 
 /// `code · name` of every merchant, by id.

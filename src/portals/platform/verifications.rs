@@ -120,7 +120,7 @@ async fn queue(
     let row = |v: &Verification| RequestRow::of(v, &members, &state.keys, ctx.locale);
     Ok(QueuePage {
         chrome: super::chrome(&ctx, &who, PAGE),
-        can_decide: VERIFIERS.contains(&who.operator.role()),
+        can_decide: VERIFIERS.contains(&who.operator.role),
         pending: pending.iter().map(row).collect(),
         recent: recent.iter().map(row).collect(),
     })
