@@ -19,7 +19,7 @@ use crate::{
     earn::{self, EarnRequest, OrderId, Source},
     exchange::{self, Executor, QuoteRequest, overrides},
     ledger, merchant,
-    redemption::{self, RedeemRequest},
+    redemption::{self, RedeemRequest, RedemptionStatus},
     settlement, startup,
 };
 
@@ -269,7 +269,7 @@ fn redeeming(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome {
         Op::Fulfil { member: m, pick } | Op::Cancel { member: m, pick } => {
             let held: Vec<(i64, i64, String)> = match redemptions::table
                 .filter(redemptions::member_id.eq(cx.world.member(m)))
-                .filter(redemptions::status.eq("held"))
+                .filter(redemptions::status.eq(RedemptionStatus::Held))
                 .order(redemptions::id.desc())
                 .select((
                     redemptions::id,

@@ -8,6 +8,7 @@ use diesel::{Connection, PgConnection, RunQueryDsl, prelude::*, sql_query};
 
 use crate::{
     bench::scratch::{self, ServerUrl},
+    catalog::RewardStatus,
     clock::SimClock,
     crypto::Keys,
     db::{
@@ -136,7 +137,7 @@ impl World {
             .select(members::id)
             .load(conn)?;
         let rewards = rewards::table
-            .filter(rewards::status.eq("published"))
+            .filter(rewards::status.eq(RewardStatus::Published))
             .order(rewards::id)
             .select(rewards::id)
             .load(conn)?;

@@ -160,7 +160,7 @@ impl RewardForm {
 
 /// A status pill: its catalog key and its CSS suffix.
 fn badge(reward: &Reward) -> (&'static str, &'static str) {
-    match reward.status() {
+    match reward.status {
         RewardStatus::Draft => ("catalog.status.draft", "pending"),
         RewardStatus::Published if reward.valid_until <= Utc::now() => {
             ("catalog.status.ended", "expired")
@@ -212,7 +212,7 @@ impl RewardView {
             last_day: reward.last_day().to_string(),
             status_key,
             status_css,
-            published: reward.status() == RewardStatus::Published,
+            published: reward.status == RewardStatus::Published,
         }
     }
 }
