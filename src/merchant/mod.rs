@@ -83,7 +83,7 @@ pub fn find_by_code(conn: &mut PgConnection, code: &str) -> QueryResult<Option<M
 /// Merchants members can use now, for the public home page.
 pub fn list_active(conn: &mut PgConnection) -> QueryResult<Vec<Merchant>> {
     merchants::table
-        .filter(merchants::status.eq("active"))
+        .filter(merchants::status.eq(Status::Active))
         .order((merchants::tier.desc(), merchants::id))
         .select(Merchant::as_select())
         .load(conn)
@@ -91,7 +91,7 @@ pub fn list_active(conn: &mut PgConnection) -> QueryResult<Vec<Merchant>> {
 
 pub fn count_active(conn: &mut PgConnection) -> QueryResult<i64> {
     merchants::table
-        .filter(merchants::status.eq("active"))
+        .filter(merchants::status.eq(Status::Active))
         .count()
         .get_result(conn)
 }

@@ -195,7 +195,7 @@ pub fn on_offer(
         .filter(rewards::valid_from.le(now))
         .filter(rewards::valid_until.gt(now))
         .filter(rewards::stock.gt(0))
-        .filter(merchants::status.eq(standing::Status::Active.as_str()))
+        .filter(merchants::status.eq(standing::Status::Active))
         .select(LISTING)
         .into_boxed();
     let search = filter.search.trim();
@@ -238,7 +238,7 @@ pub fn find_on_offer(
         .filter(rewards::status.eq(RewardStatus::Published))
         .filter(rewards::valid_from.le(now))
         .filter(rewards::valid_until.gt(now))
-        .filter(merchants::status.eq(standing::Status::Active.as_str()))
+        .filter(merchants::status.eq(standing::Status::Active))
         .select(LISTING)
         .first(conn)
         .optional()?;

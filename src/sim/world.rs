@@ -10,6 +10,7 @@ use crate::{
     bench::scratch::{self, ServerUrl},
     catalog::RewardStatus,
     clock::SimClock,
+    merchant::standing,
     crypto::Keys,
     db::{
         self,
@@ -123,7 +124,7 @@ impl World {
     fn load(conn: &mut PgConnection, start: DateTime<Utc>) -> anyhow::Result<Self> {
         let merchants: Vec<Merchant> = programs::table
             .inner_join(merchants::table)
-            .filter(merchants::status.eq("active"))
+            .filter(merchants::status.eq(standing::Status::Active))
             .order(programs::id)
             .select((programs::merchant_id, programs::code))
             .load::<(i64, String)>(conn)?
