@@ -77,9 +77,9 @@ impl Category {
     }
 }
 
-/// Where a reward stands: a draft is the merchant's alone; a published reward is
-/// offered to members within its validity; an unpublished one is withdrawn.
 text_enum! {
+    /// Where a reward stands: a draft is the merchant's alone; a published reward is
+    /// offered to members within its validity; an unpublished one is withdrawn.
     pub enum RewardStatus {
         Draft => "draft",
         Published => "published",

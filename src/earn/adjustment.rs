@@ -314,7 +314,7 @@ pub fn apply(
 
 /// The merchant's adjustments, newest first, with their approvals' states.
 pub fn list(conn: &mut PgConnection, merchant_id: i64, limit: i64) -> QueryResult<Vec<Listed>> {
-    let rows: Vec<(Adjustment, Option<String>)> = point_adjustments::table
+    let rows: Vec<(Adjustment, Option<ApprovalStatus>)> = point_adjustments::table
         .left_join(approvals::table)
         .filter(point_adjustments::merchant_id.eq(merchant_id))
         .order(point_adjustments::id.desc())
