@@ -8,7 +8,7 @@
 //! account as its `rest` recipient.
 
 use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::{
     audit::{self, Change},
