@@ -12,7 +12,7 @@ use crate::{
     domain::shanghai,
     export::Progress,
     i18n::Locale,
-    settlement::payout_file::defuse,
+    spreadsheet::defuse,
 };
 
 use super::{AuditEvent, AuditFilter, count, search};

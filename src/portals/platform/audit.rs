@@ -4,7 +4,7 @@
 use actix_web::{HttpResponse, get, post, web};
 use askama::Template;
 use askama_web::WebTemplate;
-use chrono::{NaiveDate, TimeZone, Utc};
+use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -97,13 +97,7 @@ fn non_empty(s: &str) -> Option<String> {
 fn shanghai_midnight(date: &str, days: i64) -> Option<chrono::DateTime<Utc>> {
     let date =
         NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d").ok()? + chrono::Duration::days(days);
-    let shanghai = chrono::FixedOffset::east_opt(8 * 3600)?;
-    Some(
-        shanghai
-            .from_local_datetime(&date.and_hms_opt(0, 0, 0)?)
-            .single()?
-            .with_timezone(&Utc),
-    )
+    Some(shanghai::midnight(date))
 }
 
 fn pretty(value: Option<&serde_json::Value>) -> String {
