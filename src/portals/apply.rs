@@ -14,10 +14,11 @@ use askama_web::WebTemplate;
 use serde::Deserialize;
 
 use crate::{
-    email::{ApplicationEmail, Mailbox, quota},
+    email::{Mailbox, quota},
     i18n::Locale,
     merchant::tier::Tier,
     onboarding::{
+        ApplicationEmail,
         self, ApplicationInput, CATEGORIES, FieldError, MAX_STORES, Message, NewApplication,
         Notice, OnboardingError, Status, StoreInput,
     },

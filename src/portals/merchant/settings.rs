@@ -7,7 +7,7 @@ use askama_web::WebTemplate;
 use serde::Deserialize;
 
 use crate::{
-    merchant::webhook::{self, InvalidWebhookUrl, WebhookUrl},
+    webhook::endpoint::{self as webhook, InvalidWebhookUrl, WebhookUrl},
     web::{
         auth::{MerchantPrincipal, Signed},
         context::{PageContext, set_flash},
