@@ -126,7 +126,7 @@ impl Application {
             upload_dir: config.upload_dir.as_path().into(),
             exports: export::Runner::new(&pool),
             drain: drain.clone(),
-            webhook_policy: Arc::new(webhook::Policy::of(&config)),
+            webhook_policy: Arc::new(webhook::Policy::of(config)),
         });
         let listener = TcpListener::bind(config.bind)
             .with_context(|| format!("cannot listen on {}", config.bind))?;

@@ -276,7 +276,7 @@ pub fn decide(
             conn,
             checker,
             Change::new(action, "approval", id)
-                .before(&approval.status)
+                .before(approval.status)
                 .after(&decided),
         )?;
         Ok(decided)

@@ -417,8 +417,8 @@ pub fn set_status(
             conn,
             actor,
             Change::new("campaign.status", "campaign", id)
-                .before(&before.status)
-                .after(&after.status),
+                .before(before.status)
+                .after(after.status),
         )?;
         Ok(after)
     })

@@ -53,8 +53,8 @@ pub use position::{Position, history, outstanding_points, position, recent_lines
 pub use refund::{Covered, covered, refund};
 pub use requirement::{Cover, Coverage, HARD_MINIMUM_SHARE, Requirement};
 pub use topup::{
-    Confirmed, NewTopup, Topup, TopupStatus, confirm_topup, count_open_topups, list_topups, open_topups,
-    reject_topup, submit_topup,
+    Confirmed, NewTopup, Topup, TopupStatus, confirm_topup, count_open_topups, list_topups,
+    open_topups, reject_topup, submit_topup,
 };
 pub use watch::{SHORTFALL_KIND, Watched, check_coverage};
 

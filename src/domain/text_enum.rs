@@ -1,5 +1,5 @@
-//! `text_enum!`: a closed set of states stored as CHECKed `text`, typed on both
-//! sides. One list of `Variant => "text"` pairs gives the enum, `ALL`,
+//! `text_enum!`: a closed set of states stored as `text` under a CHECK, typed
+//! on both sides. One list of `Variant => "text"` pairs gives the enum, `ALL`,
 //! `as_str`, `parse`, `Display`, serde (as the text) and diesel's
 //! `ToSql`/`FromSql` for `Text`. A stored value the code does not know is a
 //! deserialization error — a logged system failure, never a panic.

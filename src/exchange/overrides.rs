@@ -286,8 +286,10 @@ pub fn cancel(
             .first(conn)
             .optional()?
             .ok_or(OverrideError::NotFound)?;
-        if !matches!(before.status, OverrideStatus::Pending | OverrideStatus::Active)
-            || before.ends_at <= crate::clock::now()
+        if !matches!(
+            before.status,
+            OverrideStatus::Pending | OverrideStatus::Active
+        ) || before.ends_at <= crate::clock::now()
         {
             return Err(OverrideError::NotCancellable);
         }

@@ -331,9 +331,7 @@ pub(super) fn fail(conn: &mut PgConnection, id: ExportId, failure: Failure) -> Q
     diesel::update(
         report_exports::table
             .filter(report_exports::id.eq(id.0))
-            .filter(
-                report_exports::status.eq_any([Status::Queued, Status::Running]),
-            ),
+            .filter(report_exports::status.eq_any([Status::Queued, Status::Running])),
     )
     .set((
         report_exports::status.eq(Status::Failed),
@@ -349,9 +347,7 @@ pub(super) fn heartbeat(conn: &mut PgConnection, ids: &[ExportId]) -> QueryResul
     diesel::update(
         report_exports::table
             .filter(report_exports::id.eq_any(ids.iter().map(|id| id.0)))
-            .filter(
-                report_exports::status.eq_any([Status::Queued, Status::Running]),
-            ),
+            .filter(report_exports::status.eq_any([Status::Queued, Status::Running])),
     )
     .set(report_exports::heartbeat_at.eq(now))
     .execute(conn)
@@ -363,9 +359,7 @@ pub(super) fn heartbeat(conn: &mut PgConnection, ids: &[ExportId]) -> QueryResul
 pub fn fail_interrupted(conn: &mut PgConnection) -> QueryResult<usize> {
     diesel::update(
         report_exports::table
-            .filter(
-                report_exports::status.eq_any([Status::Queued, Status::Running]),
-            )
+            .filter(report_exports::status.eq_any([Status::Queued, Status::Running]))
             .filter(
                 report_exports::heartbeat_at.lt(database_now() - STALE_AFTER_SECONDS.seconds()),
             ),

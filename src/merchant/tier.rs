@@ -2,8 +2,8 @@
 //! integrate through the API, customise earning rules and get a narrower fee
 //! spread; standard merchants start from a ready template.
 
-use rust_decimal::Decimal;
 use crate::domain::{money::Money, text_enum::text_enum};
+use rust_decimal::Decimal;
 
 text_enum! {
     pub enum Tier {

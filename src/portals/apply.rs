@@ -18,9 +18,8 @@ use crate::{
     i18n::Locale,
     merchant::tier::Tier,
     onboarding::{
-        ApplicationEmail,
-        self, ApplicationInput, CATEGORIES, FieldError, MAX_STORES, Message, NewApplication,
-        Notice, OnboardingError, Status, StoreInput,
+        self, ApplicationEmail, ApplicationInput, CATEGORIES, FieldError, MAX_STORES, Message,
+        NewApplication, Notice, OnboardingError, Status, StoreInput,
     },
     web::{
         context::{PageContext, set_flash},

@@ -45,6 +45,7 @@ use serde::Serialize;
 
 use crate::{
     audit::{self, Change},
+    catalog::RewardStatus,
     chart::{self, CNY, HouseAccount},
     db::schema::{redemptions, rewards, stores, transfers},
     domain::{
@@ -54,7 +55,6 @@ use crate::{
         points::ProgramCode,
         text_enum::text_enum,
     },
-    catalog::RewardStatus,
     earn::{held, hub, lot, tier},
     exchange::{pricing, rates},
     i18n::Locale,
@@ -292,7 +292,10 @@ pub fn redeem(
             return replay(first, request);
         }
         let offer = offer(conn, request.reward_id, true)?;
-        if offer.status != RewardStatus::Published || now < offer.valid_from || now >= offer.valid_until {
+        if offer.status != RewardStatus::Published
+            || now < offer.valid_from
+            || now >= offer.valid_until
+        {
             return Err(RedeemError::NotOnOffer);
         }
         let merchant =

@@ -384,7 +384,7 @@ fn change(
             conn,
             actor,
             Change::new(action, "risk_alert", id)
-                .before(&before.status)
+                .before(before.status)
                 .after(&after),
         )?;
         Ok(after)

@@ -104,7 +104,8 @@ text_enum! {
 }
 
 /// Still owed: open or overdue.
-pub(super) const UNPAID: [CollectionStatus; 2] = [CollectionStatus::Open, CollectionStatus::Overdue];
+pub(super) const UNPAID: [CollectionStatus; 2] =
+    [CollectionStatus::Open, CollectionStatus::Overdue];
 
 #[derive(Debug, thiserror::Error)]
 pub enum CollectionError {

@@ -10,7 +10,6 @@ use crate::{
     bench::scratch::{self, ServerUrl},
     catalog::RewardStatus,
     clock::SimClock,
-    merchant::standing,
     crypto::Keys,
     db::{
         self,
@@ -21,6 +20,7 @@ use crate::{
         actor::{Actor, ActorKind},
         points::ProgramCode,
     },
+    merchant::standing,
 };
 
 /// A merchant and its programme.

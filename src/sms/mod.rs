@@ -16,7 +16,6 @@ use std::{
 
 use anyhow::Context as _;
 
-
 use crate::{config::Config, domain::phone::Phone, i18n::Locale};
 
 /// A text message's content, in any language we speak.

@@ -9,8 +9,8 @@ use std::{
 
 use alliance::{
     email::Mailer,
-    webhook::endpoint,
     settlement::{notify, statement},
+    webhook::endpoint,
 };
 use diesel::{RunQueryDsl, sql_query};
 

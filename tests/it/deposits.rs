@@ -492,7 +492,10 @@ fn an_exited_merchant_that_owes_nothing_gets_its_deposit_back_once() {
     )
     .unwrap();
     assert_eq!(pass.completed, 1);
-    assert_eq!(merchant::find(conn, m).unwrap().unwrap().status.as_str(), "exited");
+    assert_eq!(
+        merchant::find(conn, m).unwrap().unwrap().status.as_str(),
+        "exited"
+    );
 
     // Now the whole deposit goes back, once.
     assert_eq!(
@@ -571,7 +574,10 @@ async fn an_owner_asks_to_become_strategic_and_an_operator_approves_it() {
         )
         .await;
     assert_eq!(decided.location.as_deref(), Some(page_path.as_str()));
-    assert_eq!(merchant::find(conn, m).unwrap().unwrap().tier.as_str(), "strategic");
+    assert_eq!(
+        merchant::find(conn, m).unwrap().unwrap().tier.as_str(),
+        "strategic"
+    );
 
     // A strategic merchant must keep ¥200,000: the shortfall is on the risk queue.
     let risk_officer = app.browser();
@@ -624,7 +630,10 @@ async fn operators_suspend_with_a_reason_and_only_finance_moves_deposit_money() 
     )
     .await;
     assert!(ops.get(&page_path).await.body.contains("请填写原因"));
-    assert_eq!(merchant::find(conn, m).unwrap().unwrap().status.as_str(), "active");
+    assert_eq!(
+        merchant::find(conn, m).unwrap().unwrap().status.as_str(),
+        "active"
+    );
 
     ops.submit(
         &page_path,

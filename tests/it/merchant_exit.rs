@@ -469,7 +469,8 @@ fn a_deduction_is_capped_at_what_the_merchant_owes() {
     assert_eq!(
         approval::decide(conn, first.id, &checker, true, None, &registry)
             .unwrap()
-            .status.as_str(),
+            .status
+            .as_str(),
         "approved"
     );
     let failed = approval::decide(conn, second.id, &checker, true, None, &registry).unwrap();
@@ -573,7 +574,11 @@ fn the_conversion_books_each_member_once_whatever_passes_and_crashes_happen() {
         5_000_000 - 20_001
     );
     assert_eq!(
-        merchant::find(conn, coffee).unwrap().unwrap().status.as_str(),
+        merchant::find(conn, coffee)
+            .unwrap()
+            .unwrap()
+            .status
+            .as_str(),
         "exited"
     );
     assert_verified(conn);
@@ -623,7 +628,11 @@ fn a_deposit_too_small_converts_what_it_funds_alerts_finance_and_finishes_after_
         .expect("finance is alerted");
     assert_eq!(alert.severity, "critical");
     assert_eq!(
-        merchant::find(conn, coffee).unwrap().unwrap().status.as_str(),
+        merchant::find(conn, coffee)
+            .unwrap()
+            .unwrap()
+            .status
+            .as_str(),
         "exiting"
     );
 
@@ -685,7 +694,10 @@ fn an_exit_is_refused_without_a_sensible_notice_or_from_a_merchant_already_leavi
         exit::start(conn, &system(), m, "  ", 30),
         Err(exit::ExitError::InvalidReason)
     ));
-    assert_eq!(merchant::find(conn, m).unwrap().unwrap().status.as_str(), "active");
+    assert_eq!(
+        merchant::find(conn, m).unwrap().unwrap().status.as_str(),
+        "active"
+    );
     exit::start(conn, &system(), m, "停业", 30).unwrap();
     assert!(matches!(
         exit::start(conn, &system(), m, "停业", 30),

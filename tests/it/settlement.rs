@@ -382,7 +382,11 @@ fn an_unpaid_collection_goes_overdue_blocks_issuing_until_the_bank_transfer_arri
     let deposit_before = deposit_balance(conn, shops.coffee);
     collection::review_due(conn, &operator(), owed.due_on + Days::new(1)).unwrap();
     assert_eq!(
-        collection::find(conn, owed.id).unwrap().unwrap().status.as_str(),
+        collection::find(conn, owed.id)
+            .unwrap()
+            .unwrap()
+            .status
+            .as_str(),
         "overdue"
     );
     assert_eq!(
@@ -417,7 +421,11 @@ fn an_unpaid_collection_goes_overdue_blocks_issuing_until_the_bank_transfer_arri
     );
     collection::record_receipt(conn, &operator(), owed.id, rest, "CMB-2").unwrap();
     assert_eq!(
-        collection::find(conn, owed.id).unwrap().unwrap().status.as_str(),
+        collection::find(conn, owed.id)
+            .unwrap()
+            .unwrap()
+            .status
+            .as_str(),
         "paid"
     );
     assert!(
@@ -449,7 +457,8 @@ fn a_debt_rolled_into_the_next_statement_keeps_its_due_date() {
         collection::find(conn, first_owed.id)
             .unwrap()
             .unwrap()
-            .status.as_str(),
+            .status
+            .as_str(),
         "superseded"
     );
     assert_eq!(second_owed.amount.fen(), -second.closing.fen());

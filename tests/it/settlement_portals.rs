@@ -258,7 +258,11 @@ async fn finance_runs_settlement_and_pays_a_batch_through_the_bank_files() {
     assert_eq!(status(failing), PayoutStatus::Failed);
     assert_eq!(status(confirming), PayoutStatus::Confirmed);
     assert_eq!(
-        payout::batch(conn, batch_id).unwrap().unwrap().status.as_str(),
+        payout::batch(conn, batch_id)
+            .unwrap()
+            .unwrap()
+            .status
+            .as_str(),
         "closed"
     );
 }

@@ -10,8 +10,8 @@ use std::{
 
 use alliance::{
     domain::actor::Actor,
-    webhook::endpoint,
     people::merchant_user::MerchantRole,
+    webhook::endpoint,
     webhook::{deliver_due, enqueue},
 };
 use diesel::{

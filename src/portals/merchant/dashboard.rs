@@ -207,9 +207,7 @@ async fn show_dashboard(
         settlement: estimate.map(|e| SettlementView::of(&e, locale)),
         reach: reached.map(|r| ReachView::of(&r, locale)),
         upgrade: upgrade_view(
-            role == MerchantRole::Owner
-                && m.tier == Tier::Standard
-                && m.status == Status::Active,
+            role == MerchantRole::Owner && m.tier == Tier::Standard && m.status == Status::Active,
             request.as_ref(),
             locale,
         ),

@@ -233,7 +233,9 @@ pub(in crate::portals) fn decision_flash(
 ) -> Result<(FlashKind, &'static str), WebError> {
     Ok(match result {
         Ok(a) if a.status == ApprovalStatus::Failed => (FlashKind::Error, "approval.flash.failed"),
-        Ok(a) if a.status == ApprovalStatus::Pending => (FlashKind::Success, "approval.flash.recorded"),
+        Ok(a) if a.status == ApprovalStatus::Pending => {
+            (FlashKind::Success, "approval.flash.recorded")
+        }
         Ok(_) if approve => (FlashKind::Success, "approval.flash.approved"),
         Ok(_) => (FlashKind::Success, "approval.flash.rejected"),
         Err(ApprovalError::NotFound) => return Err(WebError::NotFound),

@@ -423,8 +423,7 @@ async fn show_merchant(
         }),
         can_keep: MERCHANT_KEEPERS.contains(&who.operator.role),
         can_handle_money: DEPOSIT_HANDLERS.contains(&who.operator.role),
-        refundable: o.standing.status == Status::Exited
-            && o.position.balance.is_positive(),
+        refundable: o.standing.status == Status::Exited && o.position.balance.is_positive(),
         exit: o
             .exit
             .as_ref()
