@@ -23,7 +23,7 @@ use utoipa::ToSchema;
 use crate::{
     domain::{actor::Actor, money::Money, points::ProgramCode},
     i18n::Locale,
-    redemption::{self, RedeemError, RedeemRequest, Redemption},
+    redemption::{self, RedeemError, RedeemRequest, Redemption, RedemptionStatus},
     web::state::AppState,
 };
 
@@ -86,8 +86,8 @@ pub struct RedemptionView {
     #[schema(example = "004271935806")]
     voucher_code: String,
     /// `held` until served (`fulfilled`), `cancelled` or `expired`.
-    #[schema(example = "held")]
-    status: String,
+    #[schema(value_type = String, example = "held")]
+    status: RedemptionStatus,
     /// The reward's value, CNY.
     #[schema(example = "30.00")]
     value_cny: String,
@@ -378,7 +378,7 @@ fn redemption_view(redemption: &Redemption) -> RedemptionView {
         member_id: redemption.member_id,
         reward_id: redemption.reward_id,
         voucher_code: redemption.voucher_code.clone(),
-        status: redemption.status.clone(),
+        status: redemption.status,
         value_cny: Money::from_fen(redemption.value_fen).to_string(),
         cash_cny: Money::from_fen(redemption.cash_fen).to_string(),
         pay: redemption

@@ -8,7 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::{
-    catalog::{self, Reward},
+    catalog::{self, Reward, RewardStatus},
     domain::money::Money,
     web::state::AppState,
 };
@@ -55,8 +55,8 @@ pub struct RewardView {
     stock: String,
     /// `draft`, `published` or `unpublished`; members see published rewards
     /// within their validity.
-    #[schema(example = "published")]
-    status: String,
+    #[schema(value_type = String, example = "published")]
+    status: RewardStatus,
     valid_from: DateTime<Utc>,
     /// Not on offer from this moment.
     valid_until: DateTime<Utc>,

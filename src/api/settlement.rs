@@ -11,7 +11,9 @@ use utoipa::{IntoParams, ToSchema};
 use crate::{
     domain::shanghai,
     settlement::{
-        collection, payout, recipients,
+        collection::{self, CollectionStatus},
+        payout::{self, PayoutStatus},
+        recipients,
         statement::{self, Line, Statement},
     },
     web::state::AppState,
@@ -127,8 +129,8 @@ pub struct PayoutView {
     #[schema(example = "ALC-S7-1")]
     reference: String,
     /// `pending`, `batched`, `sent`, `confirmed` or `failed`.
-    #[schema(example = "sent")]
-    status: String,
+    #[schema(value_type = String, example = "sent")]
+    status: PayoutStatus,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -141,8 +143,8 @@ pub struct CollectionView {
     #[schema(value_type = String, example = "2026-11-28")]
     due_on: NaiveDate,
     /// `open`, `overdue`, `paid` or `superseded` (rolled into a later statement).
-    #[schema(example = "open")]
-    status: String,
+    #[schema(value_type = String, example = "open")]
+    status: CollectionStatus,
 }
 
 /// The statements whose period ends between two dates.
@@ -224,7 +226,7 @@ fn detail(conn: &mut PgConnection, merchant_id: i64, id: i64) -> Result<Statemen
             account: format!("****{}", recipient.account_last4),
             amount_cny: p.amount.to_string(),
             reference: p.reference,
-            status: p.status.as_str().to_owned(),
+            status: p.status,
         });
     }
     let collection = collection::of_statement(conn, id)?.map(|c| CollectionView {

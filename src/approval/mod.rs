@@ -20,8 +20,19 @@ use crate::{
     domain::{
         actor::{Actor, ActorKind},
         money::Money,
+        text_enum::text_enum,
     },
 };
+
+text_enum! {
+    /// Where a request stands: `Failed` when approved but its action refused.
+    pub enum ApprovalStatus {
+        Pending => "pending",
+        Approved => "approved",
+        Rejected => "rejected",
+        Failed => "failed",
+    }
+}
 
 /// Whose users may see and decide a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,7 +94,7 @@ pub struct Approval {
     pub maker_kind: String,
     pub maker_id: i64,
     pub maker_label: String,
-    pub status: String,
+    pub status: ApprovalStatus,
     pub outcome: Option<String>,
     pub created_at: DateTime<Utc>,
     pub decided_at: Option<DateTime<Utc>>,
@@ -196,7 +207,7 @@ pub fn decide(
             .first(conn)
             .optional()?
             .ok_or(ApprovalError::NotFound)?;
-        if approval.status != "pending" {
+        if approval.status != ApprovalStatus::Pending {
             return Err(ApprovalError::NotPending);
         }
         if approval.maker_kind == checker.kind.as_str() && approval.maker_id == checker_id {
@@ -236,23 +247,23 @@ pub fn decide(
             .into_iter()
             .collect();
         let (status, outcome) = if !approve {
-            ("rejected", reason.map(str::to_owned))
+            (ApprovalStatus::Rejected, reason.map(str::to_owned))
         } else if approvers.len()
             >= usize::try_from(approval.required_approvals).unwrap_or(usize::MAX)
         {
             // A failed action rolls back its own writes but not the decision.
             match conn.transaction(|conn| registry.run(conn, &approval, checker)) {
-                Ok(outcome) => ("approved", Some(outcome)),
-                Err(ActionFailed(why)) => ("failed", Some(why)),
+                Ok(outcome) => (ApprovalStatus::Approved, Some(outcome)),
+                Err(ActionFailed(why)) => (ApprovalStatus::Failed, Some(why)),
             }
         } else {
-            ("pending", None)
+            (ApprovalStatus::Pending, None)
         };
         let decided: Approval = diesel::update(approvals::table.find(id))
             .set((
                 approvals::status.eq(status),
                 approvals::outcome.eq(outcome),
-                approvals::decided_at.eq((status != "pending").then(Utc::now)),
+                approvals::decided_at.eq((status != ApprovalStatus::Pending).then(Utc::now)),
             ))
             .returning(Approval::as_returning())
             .get_result(conn)?;
@@ -265,7 +276,7 @@ pub fn decide(
             conn,
             checker,
             Change::new(action, "approval", id)
-                .before(&approval.status)
+                .before(approval.status)
                 .after(&decided),
         )?;
         Ok(decided)
@@ -276,7 +287,7 @@ pub fn decide(
 pub fn count_pending(conn: &mut PgConnection, scope: Scope) -> QueryResult<i64> {
     approvals::table
         .filter(approvals::scope.eq(scope.as_db()))
-        .filter(approvals::status.eq("pending"))
+        .filter(approvals::status.eq(ApprovalStatus::Pending))
         .count()
         .get_result(conn)
 }
@@ -293,7 +304,7 @@ pub fn list(
         .select(Approval::as_select())
         .into_boxed();
     if pending_only {
-        query = query.filter(approvals::status.eq("pending"));
+        query = query.filter(approvals::status.eq(ApprovalStatus::Pending));
     }
     query.order(approvals::id.desc()).limit(limit).load(conn)
 }

@@ -25,9 +25,9 @@ use serde::{Deserialize, Serialize};
 use crate::{
     audit::{self, Change},
     db::schema::{campaign_merchants, campaigns, merchants},
-    domain::{actor::Actor, money::Money},
+    domain::{actor::Actor, money::Money, text_enum::text_enum},
     i18n::Locale,
-    merchant::Merchant,
+    merchant::{Merchant, standing},
 };
 
 /// A spend step of a campaign: from `min_fen` spent, `bonus_points` more.
@@ -50,8 +50,7 @@ pub struct Campaign {
     pub budget_fen: i64,
     pub spent_fen: i64,
     pub house_share_bp: i32,
-    /// `active`, `paused` or `ended`.
-    pub status: String,
+    pub status: Status,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
 }
@@ -83,7 +82,7 @@ pub fn running_for_update(
     at: DateTime<Utc>,
 ) -> QueryResult<Vec<Campaign>> {
     campaigns::table
-        .filter(campaigns::status.eq("active"))
+        .filter(campaigns::status.eq(Status::Active))
         .filter(campaigns::starts_at.le(at))
         .filter(campaigns::ends_at.gt(at))
         .filter(campaigns::spent_fen.lt(campaigns::budget_fen))
@@ -182,41 +181,28 @@ pub enum CampaignError {
     #[error("no such campaign")]
     NotFound,
     #[error("a campaign cannot go from {from} to {to}")]
-    Transition { from: String, to: String },
+    Transition { from: Status, to: Status },
     #[error(transparent)]
     Database(#[from] diesel::result::Error),
 }
 
-/// What an operator may do to a campaign.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    Active,
-    Paused,
-    Ended,
+text_enum! {
+    /// Where a campaign stands; what an operator may do to it.
+    pub enum Status {
+        Active => "active",
+        Paused => "paused",
+        Ended => "ended",
+    }
 }
 
 impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Paused => "paused",
-            Self::Ended => "ended",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        [Self::Active, Self::Paused, Self::Ended]
-            .into_iter()
-            .find(|s| s.as_str() == text)
-    }
-
     /// Pause and resume go back and forth; ending is final.
-    fn may_follow(self, from: &str) -> bool {
+    fn may_follow(self, from: Self) -> bool {
         matches!(
             (from, self),
-            ("active", Self::Paused)
-                | ("paused", Self::Active)
-                | ("active" | "paused", Self::Ended)
+            (Self::Active, Self::Paused)
+                | (Self::Paused, Self::Active)
+                | (Self::Active | Self::Paused, Self::Ended)
         )
     }
 }
@@ -323,7 +309,7 @@ pub fn create(
         merchant_ids.dedup();
         let active: i64 = merchants::table
             .filter(merchants::id.eq_any(&merchant_ids))
-            .filter(merchants::status.eq("active"))
+            .filter(merchants::status.eq(standing::Status::Active))
             .count()
             .get_result(conn)?;
         if usize::try_from(active).ok() != Some(merchant_ids.len()) {
@@ -420,22 +406,22 @@ pub fn set_status(
             .first(conn)
             .optional()?
             .ok_or(CampaignError::NotFound)?;
-        if !to.may_follow(&before.status) {
+        if !to.may_follow(before.status) {
             return Err(CampaignError::Transition {
                 from: before.status,
-                to: to.as_str().to_owned(),
+                to,
             });
         }
         let after: Campaign = diesel::update(campaigns::table.find(id))
-            .set(campaigns::status.eq(to.as_str()))
+            .set(campaigns::status.eq(to))
             .returning(Campaign::as_returning())
             .get_result(conn)?;
         audit::record(
             conn,
             actor,
             Change::new("campaign.status", "campaign", id)
-                .before(&before.status)
-                .after(&after.status),
+                .before(before.status)
+                .after(after.status),
         )?;
         Ok(after)
     })
@@ -471,10 +457,10 @@ mod tests {
 
     #[test]
     fn pause_and_resume_go_back_and_forth_and_ending_is_final() {
-        assert!(Status::Paused.may_follow("active"));
-        assert!(Status::Active.may_follow("paused"));
-        assert!(Status::Ended.may_follow("paused"));
-        assert!(!Status::Active.may_follow("ended"));
-        assert!(!Status::Paused.may_follow("paused"));
+        assert!(Status::Paused.may_follow(Status::Active));
+        assert!(Status::Active.may_follow(Status::Paused));
+        assert!(Status::Ended.may_follow(Status::Paused));
+        assert!(!Status::Active.may_follow(Status::Ended));
+        assert!(!Status::Paused.may_follow(Status::Paused));
     }
 }

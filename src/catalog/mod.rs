@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::{
     audit::{self, Change},
     db::schema::{reward_stores, rewards, stores},
-    domain::{actor::Actor, money::Money, shanghai},
+    domain::{actor::Actor, money::Money, shanghai, text_enum::text_enum},
     i18n::Locale,
 };
 
@@ -77,30 +77,13 @@ impl Category {
     }
 }
 
-/// Where a reward stands: a draft is the merchant's alone; a published reward is
-/// offered to members within its validity; an unpublished one is withdrawn.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RewardStatus {
-    Draft,
-    Published,
-    Unpublished,
-}
-
-impl RewardStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Draft => "draft",
-            Self::Published => "published",
-            Self::Unpublished => "unpublished",
-        }
-    }
-
-    fn parse(text: &str) -> Self {
-        match text {
-            "published" => Self::Published,
-            "unpublished" => Self::Unpublished,
-            _ => Self::Draft,
-        }
+text_enum! {
+    /// Where a reward stands: a draft is the merchant's alone; a published reward is
+    /// offered to members within its validity; an unpublished one is withdrawn.
+    pub enum RewardStatus {
+        Draft => "draft",
+        Published => "published",
+        Unpublished => "unpublished",
     }
 }
 
@@ -122,7 +105,7 @@ pub struct Reward {
     pub stock: i64,
     pub valid_from: DateTime<Utc>,
     pub valid_until: DateTime<Utc>,
-    pub status: String,
+    pub status: RewardStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -144,10 +127,6 @@ impl Reward {
 
     pub fn category(&self) -> Category {
         Category::parse(&self.category).unwrap_or(Category::Other)
-    }
-
-    pub fn status(&self) -> RewardStatus {
-        RewardStatus::parse(&self.status)
     }
 
     pub fn value(&self) -> Money {
@@ -412,7 +391,7 @@ pub fn find(conn: &mut PgConnection, merchant_id: i64, id: i64) -> QueryResult<O
 /// Rewards members can redeem at `now`: published and within their validity.
 pub fn published(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<Vec<Reward>> {
     rewards::table
-        .filter(rewards::status.eq(RewardStatus::Published.as_str()))
+        .filter(rewards::status.eq(RewardStatus::Published))
         .filter(rewards::valid_from.le(now))
         .filter(rewards::valid_until.gt(now))
         .order(rewards::id.desc())
@@ -510,7 +489,7 @@ pub fn set_status(
                 return Err(CatalogError::Expired);
             }
             RewardStatus::Published => "reward.publish",
-            RewardStatus::Unpublished if before.status() != RewardStatus::Published => {
+            RewardStatus::Unpublished if before.status != RewardStatus::Published => {
                 return Err(CatalogError::NotPublished);
             }
             RewardStatus::Unpublished => "reward.unpublish",
@@ -519,7 +498,7 @@ pub fn set_status(
         };
         let after = diesel::update(rewards::table.find(id))
             .set((
-                rewards::status.eq(status.as_str()),
+                rewards::status.eq(status),
                 rewards::updated_at.eq(diesel::dsl::now),
             ))
             .returning(Reward::as_returning())

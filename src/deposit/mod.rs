@@ -53,8 +53,8 @@ pub use position::{Position, history, outstanding_points, position, recent_lines
 pub use refund::{Covered, covered, refund};
 pub use requirement::{Cover, Coverage, HARD_MINIMUM_SHARE, Requirement};
 pub use topup::{
-    Confirmed, NewTopup, Topup, confirm_topup, count_open_topups, list_topups, open_topups,
-    reject_topup, submit_topup,
+    Confirmed, NewTopup, Topup, TopupStatus, confirm_topup, count_open_topups, list_topups,
+    open_topups, reject_topup, submit_topup,
 };
 pub use watch::{SHORTFALL_KIND, Watched, check_coverage};
 
@@ -229,7 +229,7 @@ pub fn ensure_issuing_allowed(
     merchant_id: i64,
 ) -> Result<(), IssuingBlocked> {
     let merchant = merchant::find(conn, merchant_id)?.ok_or(IssuingBlocked::UnknownMerchant)?;
-    match standing::status(&merchant) {
+    match merchant.status {
         standing::Status::Active => {}
         standing::Status::Suspended => return Err(IssuingBlocked::Suspended),
         standing::Status::Exiting => return Err(IssuingBlocked::Exiting),

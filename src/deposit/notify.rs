@@ -112,7 +112,7 @@ fn letter(
     let users = merchant_user::list(conn, merchant.id)?;
     let owner = users
         .iter()
-        .find(|u| u.active && u.role() == MerchantRole::Owner);
+        .find(|u| u.active && u.role == MerchantRole::Owner);
     let Some(address) = contact
         .as_ref()
         .and_then(|c| c.contact_email.clone())

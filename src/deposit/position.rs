@@ -10,7 +10,7 @@ use crate::{
     chart,
     domain::{money::Money, points::ProgramCode, rate::Rate},
     ledger::{self, AccountSpec, Balance, StatementLine},
-    merchant::{Merchant, standing},
+    merchant::Merchant,
     program,
 };
 
@@ -73,7 +73,7 @@ pub fn position(conn: &mut PgConnection, merchant: &Merchant) -> Result<Position
         }
         None => (0, Money::ZERO),
     };
-    let requirement = Requirement::new(&standing::tier(merchant).policy(), liability)
+    let requirement = Requirement::new(&merchant.tier.policy(), liability)
         .map_err(|_| DepositError::Valuation)?;
     Ok(Position {
         merchant_id: merchant.id,

@@ -102,14 +102,13 @@ pub fn refund(
         // Concurrent refunds of one merchant wait here, and the second then finds
         // an empty deposit. The conversion pass takes the same lock before it
         // marks the exit complete, so the two never overlap.
-        let status: String = merchants::table
+        let status: Status = merchants::table
             .find(merchant_id)
             .select(merchants::status)
             .for_update()
             .first(conn)
             .optional()?
             .ok_or(DepositError::MerchantNotFound)?;
-        let status = Status::parse(&status).ok_or(DepositError::MerchantNotFound)?;
         if !matches!(status, Status::Exiting | Status::Exited) {
             return Err(DepositError::NotExiting);
         }

@@ -16,7 +16,7 @@ use crate::{
     audit::{self, Change},
     chart::{self, CNY, HouseAccount},
     db::schema::deposit_topups,
-    domain::{actor::Actor, money::Money},
+    domain::{actor::Actor, money::Money, text_enum::text_enum},
     ledger::{EntryRequest, TransferRequest},
     merchant::{self, standing},
 };
@@ -24,9 +24,14 @@ use crate::{
 use super::{DepositError, book, reason_text, watch};
 
 const MAX_REFERENCE_CHARS: usize = 64;
-const SUBMITTED: &str = "submitted";
-const CONFIRMED: &str = "confirmed";
-const REJECTED: &str = "rejected";
+
+text_enum! {
+    pub enum TopupStatus {
+        Submitted => "submitted",
+        Confirmed => "confirmed",
+        Rejected => "rejected",
+    }
+}
 /// The newest notices a merchant's page lists.
 const MERCHANT_LIST_SIZE: i64 = 50;
 
@@ -39,8 +44,7 @@ pub struct Topup {
     pub bank_reference: String,
     pub submitted_by: String,
     pub submitted_at: DateTime<Utc>,
-    /// `submitted`, `confirmed` or `rejected`.
-    pub status: String,
+    pub status: TopupStatus,
     pub decided_by: Option<String>,
     pub decided_at: Option<DateTime<Utc>>,
     /// Why it was rejected.
@@ -54,7 +58,7 @@ impl Topup {
     }
 
     pub fn is_open(&self) -> bool {
-        self.status == SUBMITTED
+        self.status == TopupStatus::Submitted
     }
 }
 
@@ -93,7 +97,7 @@ pub fn submit_topup(
     }
     conn.transaction(|conn| {
         let merchant = merchant::find(conn, merchant_id)?.ok_or(DepositError::MerchantNotFound)?;
-        if standing::status(&merchant) == standing::Status::Exited {
+        if merchant.status == standing::Status::Exited {
             return Err(DepositError::MerchantExited);
         }
         // The only unique constraint besides the key is (merchant, reference).
@@ -128,15 +132,15 @@ pub fn confirm_topup(
 ) -> Result<Confirmed, DepositError> {
     let confirmed = conn.transaction(|conn| {
         let before = locked(conn, id)?;
-        match before.status.as_str() {
-            CONFIRMED => {
+        match before.status {
+            TopupStatus::Confirmed => {
                 return Ok(Confirmed {
                     topup: before,
                     already: true,
                 });
             }
-            REJECTED => return Err(DepositError::AlreadyDecided),
-            _ => {}
+            TopupStatus::Rejected => return Err(DepositError::AlreadyDecided),
+            TopupStatus::Submitted => {}
         }
         let bank = chart::ensure_house_accounts(conn)?.id(HouseAccount::Bank);
         let deposit = chart::open(conn, &chart::merchant_deposit(before.merchant_id))?;
@@ -155,7 +159,7 @@ pub fn confirm_topup(
         let entry_id = book(conn, &entry)?;
         let after: Topup = diesel::update(deposit_topups::table.find(id))
             .set((
-                deposit_topups::status.eq(CONFIRMED),
+                deposit_topups::status.eq(TopupStatus::Confirmed),
                 deposit_topups::decided_by.eq(&actor.label),
                 deposit_topups::decided_at.eq(diesel::dsl::now),
                 deposit_topups::journal_entry_id.eq(entry_id.0),
@@ -196,7 +200,7 @@ pub fn reject_topup(
         }
         let after: Topup = diesel::update(deposit_topups::table.find(id))
             .set((
-                deposit_topups::status.eq(REJECTED),
+                deposit_topups::status.eq(TopupStatus::Rejected),
                 deposit_topups::decided_by.eq(&actor.label),
                 deposit_topups::decided_at.eq(diesel::dsl::now),
                 deposit_topups::reason.eq(reason),
@@ -231,7 +235,7 @@ pub fn open_topups(
     limit: i64,
 ) -> QueryResult<Vec<Topup>> {
     let mut query = deposit_topups::table
-        .filter(deposit_topups::status.eq(SUBMITTED))
+        .filter(deposit_topups::status.eq(TopupStatus::Submitted))
         .select(Topup::as_select())
         .into_boxed();
     if let Some(merchant_id) = merchant_id {
@@ -246,7 +250,7 @@ pub fn open_topups(
 /// How many notices wait for finance.
 pub fn count_open_topups(conn: &mut PgConnection) -> QueryResult<i64> {
     deposit_topups::table
-        .filter(deposit_topups::status.eq(SUBMITTED))
+        .filter(deposit_topups::status.eq(TopupStatus::Submitted))
         .count()
         .get_result(conn)
 }

@@ -75,7 +75,7 @@ fn check(
     merchant: &Merchant,
 ) -> Result<Watched, DepositError> {
     if matches!(
-        standing::status(merchant),
+        merchant.status,
         standing::Status::Exiting | standing::Status::Exited
     ) {
         return Ok(Watched::NotWatched);

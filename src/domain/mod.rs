@@ -15,3 +15,4 @@ pub mod portal;
 pub mod rate;
 pub mod resident_id;
 pub mod shanghai;
+pub mod text_enum;

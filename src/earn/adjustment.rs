@@ -26,12 +26,15 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    approval::{self, ActionFailed, Approval, ApprovalError, NewApproval, Policy, Registry, Scope},
+    approval::{
+        self, ActionFailed, Approval, ApprovalError, ApprovalStatus, NewApproval, Policy, Registry,
+        Scope,
+    },
     audit::{self, Change},
     chart,
     db::schema::{approvals, point_adjustments},
     deposit::{self, IssuingBlocked},
-    domain::{actor::Actor, id::JournalEntryId, points::ProgramCode},
+    domain::{actor::Actor, id::JournalEntryId, points::ProgramCode, text_enum::text_enum},
     i18n::Locale,
     ledger::{self, EntryError, EntryRequest, LedgerError, TransferRequest},
     people::member,
@@ -60,8 +63,7 @@ pub struct Adjustment {
     /// Positive credits the member, negative takes points back.
     pub points: i64,
     pub reason: String,
-    /// `pending` or `booked` (see the module documentation).
-    pub status: String,
+    pub status: AdjustmentStatus,
     pub approval_id: Option<i64>,
     pub journal_entry_id: Option<i64>,
     pub requested_by: String,
@@ -72,17 +74,26 @@ pub struct Adjustment {
 #[derive(Debug, Clone)]
 pub struct Listed {
     pub adjustment: Adjustment,
-    pub approval_status: Option<String>,
+    pub approval_status: Option<ApprovalStatus>,
 }
 
 impl Listed {
     /// `booked`, or while unbooked its approval's state: `pending`,
     /// `rejected` or `failed`.
-    pub fn state(&self) -> &str {
-        match (&self.adjustment.status[..], &self.approval_status) {
-            ("booked", _) | (_, None) => &self.adjustment.status,
-            (_, Some(approval)) => approval,
+    pub fn state(&self) -> &'static str {
+        match (self.adjustment.status, self.approval_status) {
+            (AdjustmentStatus::Booked, _) | (_, None) => self.adjustment.status.as_str(),
+            (_, Some(approval)) => approval.as_str(),
         }
+    }
+}
+
+text_enum! {
+    /// See the module documentation.
+    pub enum AdjustmentStatus {
+        Pending => "pending",
+        Booked => "booked",
+        Rejected => "rejected",
     }
 }
 
@@ -214,7 +225,7 @@ pub fn request(
                 point_adjustments::member_id.eq(new.member_id),
                 point_adjustments::points.eq(new.points),
                 point_adjustments::reason.eq(reason),
-                point_adjustments::status.eq("pending"),
+                point_adjustments::status.eq(AdjustmentStatus::Pending),
                 point_adjustments::requested_by.eq(&maker.label),
                 point_adjustments::request_token.eq(&new.request_token),
             ))
@@ -284,7 +295,7 @@ pub fn apply(
             .select(Adjustment::as_select())
             .for_update()
             .first(conn)?;
-        if row.status == "booked" {
+        if row.status == AdjustmentStatus::Booked {
             return Err(AdjustmentError::AlreadyBooked);
         }
         lock_member(conn, row.member_id)?;
@@ -305,7 +316,7 @@ pub fn apply(
 
 /// The merchant's adjustments, newest first, with their approvals' states.
 pub fn list(conn: &mut PgConnection, merchant_id: i64, limit: i64) -> QueryResult<Vec<Listed>> {
-    let rows: Vec<(Adjustment, Option<String>)> = point_adjustments::table
+    let rows: Vec<(Adjustment, Option<ApprovalStatus>)> = point_adjustments::table
         .left_join(approvals::table)
         .filter(point_adjustments::merchant_id.eq(merchant_id))
         .order(point_adjustments::id.desc())
@@ -339,7 +350,7 @@ fn booked_without_approval(
     point_adjustments::table
         .filter(point_adjustments::merchant_id.eq(merchant_id))
         .filter(point_adjustments::requested_by.eq(label))
-        .filter(point_adjustments::status.eq("booked"))
+        .filter(point_adjustments::status.eq(AdjustmentStatus::Booked))
         .filter(point_adjustments::approval_id.is_null())
         .filter(sql::<diesel::sql_types::Bool>(
             "point_adjustments.created_at > now() - interval '24 hours'",
@@ -453,7 +464,7 @@ fn book(
     }
     let after: Adjustment = diesel::update(point_adjustments::table.find(before.id))
         .set((
-            point_adjustments::status.eq("booked"),
+            point_adjustments::status.eq(AdjustmentStatus::Booked),
             point_adjustments::journal_entry_id.eq(entry_id.0),
         ))
         .returning(Adjustment::as_returning())

@@ -13,7 +13,7 @@ use crate::{
     db::schema::exchanges,
     deposit,
     domain::{money::Money, shanghai},
-    merchant::{self, standing, tier::Tier},
+    merchant::{self, tier::Tier},
     people::member,
     program::{self, Program},
 };
@@ -48,7 +48,7 @@ pub(super) fn sides(
         let program = program::by_code(conn, code)?.ok_or(ExchangeError::UnknownProgram)?;
         let merchant =
             merchant::find(conn, program.merchant_id)?.ok_or(ExchangeError::UnknownProgram)?;
-        Ok((program, standing::tier(&merchant)))
+        Ok((program, merchant.tier))
     };
     let (from, from_tier) = side(from_code)?;
     let (to, to_tier) = side(to_code)?;

@@ -13,10 +13,13 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    approval::{self, ActionFailed, Approval, ApprovalError, NewApproval, Policy, Registry, Scope},
+    approval::{
+        self, ActionFailed, Approval, ApprovalError, ApprovalStatus, NewApproval, Policy, Registry,
+        Scope,
+    },
     audit::{self, Change},
     db::schema::{approvals, rate_overrides},
-    domain::{actor::Actor, rate::Rate},
+    domain::{actor::Actor, rate::Rate, text_enum::text_enum},
     i18n::Locale,
     program,
 };
@@ -44,9 +47,7 @@ pub struct RateOverride {
     pub model_sell: Decimal,
     pub model_buy: Decimal,
     pub distance_bp: i32,
-    /// `pending`, `active`, `rejected` (not used while the approval says so) or
-    /// `cancelled`.
-    pub status: String,
+    pub status: OverrideStatus,
     pub approval_id: Option<i64>,
     pub requested_by: String,
     pub cancelled_by: Option<String>,
@@ -185,7 +186,11 @@ pub fn request(
                 rate_overrides::model_sell.eq(current.model.sell.as_decimal()),
                 rate_overrides::model_buy.eq(current.model.buy.as_decimal()),
                 rate_overrides::distance_bp.eq(distance_bp),
-                rate_overrides::status.eq(if needs_checker { "pending" } else { "active" }),
+                rate_overrides::status.eq(if needs_checker {
+                    OverrideStatus::Pending
+                } else {
+                    OverrideStatus::Active
+                }),
                 rate_overrides::requested_by.eq(&maker.label),
             ))
             .returning(RateOverride::as_returning())
@@ -248,7 +253,7 @@ pub fn activate(
         .select(RateOverride::as_select())
         .for_update()
         .first(conn)?;
-    if before.status != "pending" {
+    if before.status != OverrideStatus::Pending {
         return Err(ActionFailed(
             locale
                 .t("exchange.override.error.not_cancellable")
@@ -256,7 +261,7 @@ pub fn activate(
         ));
     }
     let after: RateOverride = diesel::update(rate_overrides::table.find(before.id))
-        .set(rate_overrides::status.eq("active"))
+        .set(rate_overrides::status.eq(OverrideStatus::Active))
         .returning(RateOverride::as_returning())
         .get_result(conn)?;
     audit::record(
@@ -284,14 +289,16 @@ pub fn cancel(
             .first(conn)
             .optional()?
             .ok_or(OverrideError::NotFound)?;
-        if !matches!(&before.status[..], "pending" | "active")
-            || before.ends_at <= crate::clock::now()
+        if !matches!(
+            before.status,
+            OverrideStatus::Pending | OverrideStatus::Active
+        ) || before.ends_at <= crate::clock::now()
         {
             return Err(OverrideError::NotCancellable);
         }
         let after: RateOverride = diesel::update(rate_overrides::table.find(id))
             .set((
-                rate_overrides::status.eq("cancelled"),
+                rate_overrides::status.eq(OverrideStatus::Cancelled),
                 rate_overrides::cancelled_by.eq(&actor.label),
             ))
             .returning(RateOverride::as_returning())
@@ -311,19 +318,31 @@ pub fn cancel(
 #[derive(Debug, Clone)]
 pub struct Listed {
     pub pinned: RateOverride,
-    pub approval_status: Option<String>,
+    pub approval_status: Option<ApprovalStatus>,
 }
 
 impl Listed {
     /// `active`, `scheduled`, `ended`, `cancelled`, or while pending its
     /// approval's state: `pending`, `rejected` or `failed`.
-    pub fn state(&self, now: DateTime<Utc>) -> &str {
-        match &self.pinned.status[..] {
-            "active" if self.pinned.ends_at <= now => "ended",
-            "active" if self.pinned.starts_at > now => "scheduled",
-            "pending" => self.approval_status.as_deref().unwrap_or("pending"),
-            other => other,
+    pub fn state(&self, now: DateTime<Utc>) -> &'static str {
+        match self.pinned.status {
+            OverrideStatus::Active if self.pinned.ends_at <= now => "ended",
+            OverrideStatus::Active if self.pinned.starts_at > now => "scheduled",
+            OverrideStatus::Pending => self
+                .approval_status
+                .map_or(OverrideStatus::Pending.as_str(), ApprovalStatus::as_str),
+            other => other.as_str(),
         }
+    }
+}
+
+text_enum! {
+    pub enum OverrideStatus {
+        Pending => "pending",
+        Active => "active",
+        /// Not used while the approval says so.
+        Rejected => "rejected",
+        Cancelled => "cancelled",
     }
 }
 
@@ -343,7 +362,7 @@ pub fn list(
     Ok(query
         .order(rate_overrides::id.desc())
         .limit(limit)
-        .load::<(RateOverride, Option<String>)>(conn)?
+        .load::<(RateOverride, Option<ApprovalStatus>)>(conn)?
         .into_iter()
         .map(|(pinned, approval_status)| Listed {
             pinned,

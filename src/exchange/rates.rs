@@ -27,6 +27,7 @@ use crate::{
 
 use super::{
     model::{self, Flow, ModelValues},
+    overrides::OverrideStatus,
     policy::{self, ExchangePolicy},
 };
 
@@ -316,7 +317,7 @@ fn active_overrides(conn: &mut PgConnection, codes: &[String]) -> QueryResult<Ve
     let now = crate::clock::now();
     rate_overrides::table
         .filter(rate_overrides::program_code.eq_any(codes))
-        .filter(rate_overrides::status.eq("active"))
+        .filter(rate_overrides::status.eq(OverrideStatus::Active))
         .filter(rate_overrides::starts_at.le(now))
         .filter(rate_overrides::ends_at.gt(now))
         .order(rate_overrides::id.desc())

@@ -10,7 +10,7 @@ use diesel::{
     sql_types::{Bool, Timestamptz},
 };
 
-use crate::db::schema::report_exports;
+use crate::{db::schema::report_exports, domain::text_enum::text_enum};
 
 use super::{ExportId, ExportSpec, Requester};
 
@@ -21,33 +21,16 @@ const STALE_AFTER_SECONDS: i32 = 120;
 /// Finished exports, their files included, are deleted after this many days.
 const KEEP_DAYS: i32 = 7;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    Queued,
-    Running,
-    Done,
-    Failed,
+text_enum! {
+    pub enum Status {
+        Queued => "queued",
+        Running => "running",
+        Done => "done",
+        Failed => "failed",
+    }
 }
 
 impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Queued => "queued",
-            Self::Running => "running",
-            Self::Done => "done",
-            Self::Failed => "failed",
-        }
-    }
-
-    fn parse(text: &str) -> Self {
-        match text {
-            "queued" => Self::Queued,
-            "running" => Self::Running,
-            "done" => Self::Done,
-            _ => Self::Failed,
-        }
-    }
-
     /// Still queued or running: its page refreshes itself.
     pub fn is_unfinished(self) -> bool {
         matches!(self, Self::Queued | Self::Running)
@@ -92,7 +75,7 @@ struct ExportRow {
     title: String,
     filename: String,
     params: serde_json::Value,
-    status: String,
+    status: Status,
     rows_done: i64,
     rows_total: Option<i64>,
     error: Option<String>,
@@ -139,7 +122,7 @@ impl From<ExportRow> for Export {
             title: row.title,
             filename: row.filename,
             params: row.params,
-            status: Status::parse(&row.status),
+            status: row.status,
             rows_done: row.rows_done,
             rows_total: row.rows_total,
             failure: row.error.as_deref().map(Failure::parse),
@@ -287,10 +270,10 @@ pub(super) fn mark_running(conn: &mut PgConnection, id: ExportId) -> QueryResult
     diesel::update(
         report_exports::table
             .filter(report_exports::id.eq(id.0))
-            .filter(report_exports::status.eq(Status::Queued.as_str())),
+            .filter(report_exports::status.eq(Status::Queued)),
     )
     .set((
-        report_exports::status.eq(Status::Running.as_str()),
+        report_exports::status.eq(Status::Running),
         report_exports::started_at.eq(now),
         report_exports::heartbeat_at.eq(now),
     ))
@@ -308,7 +291,7 @@ pub(super) fn set_progress(
     diesel::update(
         report_exports::table
             .filter(report_exports::id.eq(id.0))
-            .filter(report_exports::status.eq(Status::Running.as_str())),
+            .filter(report_exports::status.eq(Status::Running)),
     )
     .set((
         report_exports::rows_done.eq(done),
@@ -327,14 +310,14 @@ pub(super) fn finish(
 ) -> QueryResult<()> {
     let target = report_exports::table
         .filter(report_exports::id.eq(id.0))
-        .filter(report_exports::status.eq(Status::Running.as_str()));
+        .filter(report_exports::status.eq(Status::Running));
     conn.transaction(|conn| {
         if let Some((done, total)) = counts {
             set_progress(conn, id, done, total)?;
         }
         diesel::update(target)
             .set((
-                report_exports::status.eq(Status::Done.as_str()),
+                report_exports::status.eq(Status::Done),
                 report_exports::bytes.eq(bytes),
                 report_exports::finished_at.eq(now),
             ))
@@ -348,12 +331,10 @@ pub(super) fn fail(conn: &mut PgConnection, id: ExportId, failure: Failure) -> Q
     diesel::update(
         report_exports::table
             .filter(report_exports::id.eq(id.0))
-            .filter(
-                report_exports::status.eq_any([Status::Queued.as_str(), Status::Running.as_str()]),
-            ),
+            .filter(report_exports::status.eq_any([Status::Queued, Status::Running])),
     )
     .set((
-        report_exports::status.eq(Status::Failed.as_str()),
+        report_exports::status.eq(Status::Failed),
         report_exports::error.eq(failure.as_str()),
         report_exports::finished_at.eq(now),
     ))
@@ -366,9 +347,7 @@ pub(super) fn heartbeat(conn: &mut PgConnection, ids: &[ExportId]) -> QueryResul
     diesel::update(
         report_exports::table
             .filter(report_exports::id.eq_any(ids.iter().map(|id| id.0)))
-            .filter(
-                report_exports::status.eq_any([Status::Queued.as_str(), Status::Running.as_str()]),
-            ),
+            .filter(report_exports::status.eq_any([Status::Queued, Status::Running])),
     )
     .set(report_exports::heartbeat_at.eq(now))
     .execute(conn)
@@ -380,15 +359,13 @@ pub(super) fn heartbeat(conn: &mut PgConnection, ids: &[ExportId]) -> QueryResul
 pub fn fail_interrupted(conn: &mut PgConnection) -> QueryResult<usize> {
     diesel::update(
         report_exports::table
-            .filter(
-                report_exports::status.eq_any([Status::Queued.as_str(), Status::Running.as_str()]),
-            )
+            .filter(report_exports::status.eq_any([Status::Queued, Status::Running]))
             .filter(
                 report_exports::heartbeat_at.lt(database_now() - STALE_AFTER_SECONDS.seconds()),
             ),
     )
     .set((
-        report_exports::status.eq(Status::Failed.as_str()),
+        report_exports::status.eq(Status::Failed),
         report_exports::error.eq(Failure::Interrupted.as_str()),
         report_exports::finished_at.eq(now),
     ))

@@ -14,6 +14,8 @@ use serde::Serialize;
 
 use crate::{db::schema::merchants, i18n::Locale};
 
+use self::{standing::Status, tier::Tier};
+
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
 #[diesel(table_name = merchants, check_for_backend(diesel::pg::Pg))]
 pub struct Merchant {
@@ -22,8 +24,8 @@ pub struct Merchant {
     pub name_zh: String,
     pub name_en: String,
     pub category: String,
-    pub tier: String,
-    pub status: String,
+    pub tier: Tier,
+    pub status: Status,
     pub created_at: DateTime<Utc>,
 }
 
@@ -80,7 +82,7 @@ pub fn find_by_code(conn: &mut PgConnection, code: &str) -> QueryResult<Option<M
 /// Merchants members can use now, for the public home page.
 pub fn list_active(conn: &mut PgConnection) -> QueryResult<Vec<Merchant>> {
     merchants::table
-        .filter(merchants::status.eq("active"))
+        .filter(merchants::status.eq(Status::Active))
         .order((merchants::tier.desc(), merchants::id))
         .select(Merchant::as_select())
         .load(conn)
@@ -88,7 +90,7 @@ pub fn list_active(conn: &mut PgConnection) -> QueryResult<Vec<Merchant>> {
 
 pub fn count_active(conn: &mut PgConnection) -> QueryResult<i64> {
     merchants::table
-        .filter(merchants::status.eq("active"))
+        .filter(merchants::status.eq(Status::Active))
         .count()
         .get_result(conn)
 }

@@ -13,7 +13,7 @@ use crate::{
     audit::{self, Change},
     crypto::Keys,
     db::schema::merchants,
-    domain::actor::Actor,
+    domain::{actor::Actor, text_enum::text_enum},
 };
 
 use super::{Merchant, tier::Tier};
@@ -21,41 +21,14 @@ use super::{Merchant, tier::Tier};
 /// Reasons are shown to people and kept in the audit log: a sentence, not an essay.
 const MAX_REASON_CHARS: usize = 500;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Active,
-    Suspended,
-    /// Leaving: the notice period runs, then its points are converted.
-    Exiting,
-    Exited,
-}
-
-impl Status {
-    pub const ALL: [Status; 4] = [Self::Active, Self::Suspended, Self::Exiting, Self::Exited];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Suspended => "suspended",
-            Self::Exiting => "exiting",
-            Self::Exited => "exited",
-        }
+text_enum! {
+    pub enum Status {
+        Active => "active",
+        Suspended => "suspended",
+        /// Leaving: the notice period runs, then its points are converted.
+        Exiting => "exiting",
+        Exited => "exited",
     }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|status| status.as_str() == s)
-    }
-}
-
-/// The merchant's status (the database holds only known ones).
-pub fn status(merchant: &Merchant) -> Status {
-    Status::parse(&merchant.status).expect("the database only holds known statuses")
-}
-
-/// The merchant's tier (the database holds only known ones).
-pub fn tier(merchant: &Merchant) -> Tier {
-    Tier::parse(&merchant.tier).expect("the database only holds known tiers")
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
@@ -63,8 +36,8 @@ pub fn tier(merchant: &Merchant) -> Tier {
 pub struct Standing {
     #[diesel(column_name = id)]
     pub merchant_id: i64,
-    pub tier: String,
-    pub status: String,
+    pub tier: Tier,
+    pub status: Status,
     pub status_reason: Option<String>,
     pub status_changed_at: Option<DateTime<Utc>>,
 }
@@ -205,12 +178,12 @@ pub fn finish_exit(
         merchant_id,
         "merchant.exited",
         |conn, before| {
-            if before.status != Status::Exiting.as_str() {
+            if before.status != Status::Exiting {
                 return Err(StandingError::WrongStatus);
             }
             Ok(diesel::update(merchants::table.find(merchant_id))
                 .set((
-                    merchants::status.eq(Status::Exited.as_str()),
+                    merchants::status.eq(Status::Exited),
                     merchants::status_changed_at.eq(diesel::dsl::now),
                 ))
                 .returning(Standing::as_returning())
@@ -232,15 +205,14 @@ pub fn change_tier(
         merchant_id,
         "merchant.tier_change",
         |conn, before| {
-            if [Status::Exiting.as_str(), Status::Exited.as_str()].contains(&before.status.as_str())
-            {
+            if matches!(before.status, Status::Exiting | Status::Exited) {
                 return Err(StandingError::WrongStatus);
             }
-            if before.tier == tier.as_str() {
+            if before.tier == tier {
                 return Err(StandingError::SameTier);
             }
             Ok(diesel::update(merchants::table.find(merchant_id))
-                .set(merchants::tier.eq(tier.as_str()))
+                .set(merchants::tier.eq(tier))
                 .returning(Standing::as_returning())
                 .get_result(conn)?)
         },
@@ -263,12 +235,12 @@ fn move_status(
     (to, reason): (Status, Option<&str>),
 ) -> Result<Standing, StandingError> {
     update(conn, actor, merchant_id, action, |conn, before| {
-        if !Status::parse(&before.status).is_some_and(|status| from.contains(&status)) {
+        if !from.contains(&before.status) {
             return Err(StandingError::WrongStatus);
         }
         Ok(diesel::update(merchants::table.find(merchant_id))
             .set((
-                merchants::status.eq(to.as_str()),
+                merchants::status.eq(to),
                 merchants::status_reason.eq(reason),
                 merchants::status_changed_at.eq(diesel::dsl::now),
             ))

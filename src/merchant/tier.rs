@@ -2,16 +2,14 @@
 //! integrate through the API, customise earning rules and get a narrower fee
 //! spread; standard merchants start from a ready template.
 
+use crate::domain::{money::Money, text_enum::text_enum};
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
 
-use crate::domain::money::Money;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Tier {
-    Strategic,
-    Standard,
+text_enum! {
+    pub enum Tier {
+        Strategic => "strategic",
+        Standard => "standard",
+    }
 }
 
 /// The defaults a tier sets.
@@ -31,19 +29,6 @@ pub struct TierPolicy {
 }
 
 impl Tier {
-    pub const ALL: [Tier; 2] = [Tier::Strategic, Tier::Standard];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Strategic => "strategic",
-            Self::Standard => "standard",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.as_str() == s)
-    }
-
     pub fn policy(self) -> TierPolicy {
         match self {
             Self::Strategic => TierPolicy {

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::{
     audit::{self, Change},
     db::schema::{merchants, tier_requests},
-    domain::actor::Actor,
+    domain::{actor::Actor, text_enum::text_enum},
 };
 
 use super::{
@@ -18,18 +18,24 @@ use super::{
     tier::Tier,
 };
 
-const PENDING: &str = "pending";
+text_enum! {
+    /// Where a tier request stands.
+    pub enum RequestStatus {
+        Pending => "pending",
+        Approved => "approved",
+        Rejected => "rejected",
+    }
+}
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
 #[diesel(table_name = tier_requests, check_for_backend(diesel::pg::Pg))]
 pub struct TierRequest {
     pub id: i64,
     pub merchant_id: i64,
-    pub requested_tier: String,
+    pub requested_tier: Tier,
     pub reason: String,
     pub requested_by: String,
-    /// `pending`, `approved` or `rejected`.
-    pub status: String,
+    pub status: RequestStatus,
     pub decided_by: Option<String>,
     pub decided_at: Option<DateTime<Utc>>,
     pub decision_note: Option<String>,
@@ -38,7 +44,7 @@ pub struct TierRequest {
 
 impl TierRequest {
     pub fn is_pending(&self) -> bool {
-        self.status == PENDING
+        self.status == RequestStatus::Pending
     }
 }
 
@@ -70,19 +76,19 @@ pub fn request_upgrade(
 ) -> Result<TierRequest, TierRequestError> {
     let reason = standing::reason(reason).ok_or(TierRequestError::InvalidText)?;
     conn.transaction(|conn| {
-        let (tier, status): (String, String) = merchants::table
+        let (tier, status): (Tier, standing::Status) = merchants::table
             .find(merchant_id)
             .select((merchants::tier, merchants::status))
             .first(conn)
             .optional()?
             .ok_or(TierRequestError::NotFound)?;
-        if tier != Tier::Standard.as_str() || status != standing::Status::Active.as_str() {
+        if tier != Tier::Standard || status != standing::Status::Active {
             return Err(TierRequestError::NotUpgradable);
         }
         let request: TierRequest = diesel::insert_into(tier_requests::table)
             .values((
                 tier_requests::merchant_id.eq(merchant_id),
-                tier_requests::requested_tier.eq(Tier::Strategic.as_str()),
+                tier_requests::requested_tier.eq(Tier::Strategic),
                 tier_requests::reason.eq(reason),
                 tier_requests::requested_by.eq(&actor.label),
             ))
@@ -130,17 +136,19 @@ pub fn decide(
             return Err(TierRequestError::AlreadyDecided);
         }
         if approve {
-            let tier =
-                Tier::parse(&before.requested_tier).expect("the database only holds known tiers");
             // An operator may have changed the tier directly meanwhile.
-            match standing::change_tier(conn, actor, merchant_id, tier) {
+            match standing::change_tier(conn, actor, merchant_id, before.requested_tier) {
                 Ok(_) | Err(StandingError::SameTier) => {}
                 Err(e) => return Err(e.into()),
             }
         }
         let after: TierRequest = diesel::update(tier_requests::table.find(id))
             .set((
-                tier_requests::status.eq(if approve { "approved" } else { "rejected" }),
+                tier_requests::status.eq(if approve {
+                    RequestStatus::Approved
+                } else {
+                    RequestStatus::Rejected
+                }),
                 tier_requests::decided_by.eq(&actor.label),
                 tier_requests::decided_at.eq(diesel::dsl::now),
                 tier_requests::decision_note.eq(note),

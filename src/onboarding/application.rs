@@ -6,7 +6,7 @@ use diesel::{dsl::exists, prelude::*, sql_types::Text};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    approval::Approval,
+    approval::{Approval, ApprovalStatus},
     crypto::Keys,
     db::schema::{application_messages, approvals, merchant_applications},
     merchant::{contact, tier::Tier},
@@ -31,14 +31,14 @@ pub struct Application {
     #[serde(skip)]
     contact_email: Option<String>,
     pub category: String,
-    pub requested_tier: String,
+    pub requested_tier: Tier,
     pub bank_account_name: String,
     pub bank_name: String,
     /// Kept out of the audit log: it is only readable with the keys anyway.
     #[serde(skip)]
     pub bank_account_ciphertext: Vec<u8>,
     pub stores: serde_json::Value,
-    pub status: String,
+    pub status: Status,
     pub decision_reason: Option<String>,
     pub merchant_id: Option<i64>,
     pub created_at: DateTime<Utc>,
@@ -68,14 +68,6 @@ impl Application {
             self.contact_email.as_deref(),
         )
         .unwrap_or_default()
-    }
-
-    pub fn status(&self) -> Status {
-        Status::parse(&self.status).expect("the database only holds known statuses")
-    }
-
-    pub fn tier(&self) -> Tier {
-        Tier::parse(&self.requested_tier).expect("the database only holds known tiers")
     }
 
     /// The stores as the applicant listed them (written by `submit`).
@@ -140,10 +132,10 @@ pub fn list(conn: &mut PgConnection, filter: &Filter) -> QueryResult<Vec<Applica
         .select(Application::as_select())
         .into_boxed();
     if let Some(status) = filter.status {
-        query = query.filter(merchant_applications::status.eq(status.as_str()));
+        query = query.filter(merchant_applications::status.eq(status));
     }
     if let Some(tier) = filter.tier {
-        query = query.filter(merchant_applications::requested_tier.eq(tier.as_str()));
+        query = query.filter(merchant_applications::requested_tier.eq(tier));
     }
     if let Some(category) = &filter.category {
         query = query.filter(merchant_applications::category.eq(category.clone()));
@@ -202,7 +194,7 @@ pub fn latest_approval(
 }
 
 pub(super) fn approval_pending(conn: &mut PgConnection, application_id: i64) -> QueryResult<bool> {
-    Ok(latest_approval(conn, application_id)?.is_some_and(|a| a.status == "pending"))
+    Ok(latest_approval(conn, application_id)?.is_some_and(|a| a.status == ApprovalStatus::Pending))
 }
 
 /// Another application for the same company still waiting for a decision.
@@ -210,11 +202,7 @@ pub(super) fn open_for_credit_code(
     conn: &mut PgConnection,
     credit_code: &str,
 ) -> QueryResult<bool> {
-    let open: Vec<&str> = Status::ALL
-        .into_iter()
-        .filter(|s| s.is_open())
-        .map(Status::as_str)
-        .collect();
+    let open: Vec<Status> = Status::ALL.into_iter().filter(|s| s.is_open()).collect();
     diesel::select(exists(
         merchant_applications::table
             .filter(merchant_applications::credit_code.eq(credit_code))

@@ -20,7 +20,6 @@ mod terms;
 
 use chrono::Utc;
 use diesel::prelude::*;
-use serde::Serialize;
 
 pub use application::{
     Application, Filter, Message, StoreSite, find, latest_approval, list, thread,
@@ -39,49 +38,30 @@ use crate::{
     approval::ApprovalError,
     crypto::{self, Keys},
     db::schema::merchant_applications,
-    domain::actor::{Actor, ActorKind},
+    domain::{
+        actor::{Actor, ActorKind},
+        text_enum::text_enum,
+    },
     ledger::LedgerError,
     people::PeopleError,
     program::ProgramError,
 };
 
-/// Where an application stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// Waiting for an operator to pick it up.
-    Submitted,
-    UnderReview,
-    /// An operator asked the applicant a question; their answer puts it back
-    /// under review.
-    MoreInfo,
-    Approved,
-    Rejected,
+text_enum! {
+    /// Where an application stands.
+    pub enum Status {
+        /// Waiting for an operator to pick it up.
+        Submitted => "submitted",
+        UnderReview => "under_review",
+        /// An operator asked the applicant a question; their answer puts it back
+        /// under review.
+        MoreInfo => "more_info",
+        Approved => "approved",
+        Rejected => "rejected",
+    }
 }
 
 impl Status {
-    pub const ALL: [Status; 5] = [
-        Self::Submitted,
-        Self::UnderReview,
-        Self::MoreInfo,
-        Self::Approved,
-        Self::Rejected,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Submitted => "submitted",
-            Self::UnderReview => "under_review",
-            Self::MoreInfo => "more_info",
-            Self::Approved => "approved",
-            Self::Rejected => "rejected",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|status| status.as_str() == s)
-    }
-
     /// Not decided yet: it can still be reviewed, questioned or rejected.
     pub fn is_open(self) -> bool {
         matches!(self, Self::Submitted | Self::UnderReview | Self::MoreInfo)
@@ -197,7 +177,7 @@ fn notice(
         to: application.contact_email(keys),
         contact_name: application.contact_name.clone(),
         company_name: application.company_name.clone(),
-        status: application.status(),
+        status: application.status,
         note: note.map(str::to_owned),
         status_token: token,
     })
@@ -225,7 +205,7 @@ fn set_status(
 ) -> QueryResult<Application> {
     diesel::update(merchant_applications::table.find(id))
         .set((
-            merchant_applications::status.eq(status.as_str()),
+            merchant_applications::status.eq(status),
             merchant_applications::decision_reason.eq(decision_reason),
             merchant_applications::merchant_id.eq(merchant_id),
             merchant_applications::updated_at.eq(Utc::now()),

@@ -9,7 +9,10 @@ use diesel::{dsl::exists, prelude::*};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    approval::{self, ActionFailed, Approval, ApprovalError, NewApproval, Policy, Registry, Scope},
+    approval::{
+        self, ActionFailed, Approval, ApprovalError, ApprovalStatus, NewApproval, Policy, Registry,
+        Scope,
+    },
     audit::{self, Change},
     chart,
     crypto::Keys,
@@ -60,7 +63,7 @@ pub fn request_approval(
 ) -> Result<Approval, OnboardingError> {
     conn.transaction(|conn| {
         let application = lock(conn, application_id)?;
-        if application.status() != Status::UnderReview {
+        if application.status != Status::UnderReview {
             return Err(OnboardingError::WrongStatus);
         }
         if approval_pending(conn, application_id)? {
@@ -128,7 +131,7 @@ fn onboard(
     payload: &Payload,
 ) -> Result<Merchant, OnboardingError> {
     let application = lock(conn, payload.application_id)?;
-    if application.status() != Status::UnderReview {
+    if application.status != Status::UnderReview {
         return Err(OnboardingError::WrongStatus);
     }
     let terms = &payload.program;
@@ -210,7 +213,7 @@ fn create_merchant(
             merchants::name_zh.eq(&application.company_name),
             merchants::name_en.eq(&terms.name_en),
             merchants::category.eq(&application.category),
-            merchants::tier.eq(&application.requested_tier),
+            merchants::tier.eq(application.requested_tier),
             merchants::credit_code.eq(&application.credit_code),
             merchants::contact_name.eq(&application.contact_name),
             // Sealed under the same name in both tables, so it moves as it is.
@@ -261,7 +264,7 @@ pub fn welcome(
     keys: &Keys,
     approval: &Approval,
 ) -> Result<Option<(Notice, Option<Ticket>)>, OnboardingError> {
-    if approval.kind != APPROVAL_KIND || approval.status != "approved" {
+    if approval.kind != APPROVAL_KIND || approval.status != ApprovalStatus::Approved {
         return Ok(None);
     }
     let id = approval.payload["application_id"]
@@ -317,5 +320,5 @@ pub fn owner(
     };
     Ok(merchant_user::list(conn, merchant_id)?
         .into_iter()
-        .find(|user| user.role() == MerchantRole::Owner))
+        .find(|user| user.role == MerchantRole::Owner))
 }

@@ -112,7 +112,7 @@ fn transition(
     let Step { action, from, note } = step;
     conn.transaction(|conn| {
         let before = lock(conn, id)?;
-        if !from.contains(&before.status()) {
+        if !from.contains(&before.status) {
             return Err(OnboardingError::WrongStatus);
         }
         if approval_pending(conn, id)? {

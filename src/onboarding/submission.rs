@@ -303,7 +303,7 @@ pub fn submit(
                 merchant_applications::contact_email_ciphertext
                     .eq(contact::seal_email(keys, new.contact_email.as_str())),
                 merchant_applications::category.eq(new.category),
-                merchant_applications::requested_tier.eq(new.tier.as_str()),
+                merchant_applications::requested_tier.eq(new.tier),
                 merchant_applications::bank_account_name.eq(&new.bank_account_name),
                 merchant_applications::bank_name.eq(&new.bank_name),
                 merchant_applications::bank_account_ciphertext.eq(new.bank_account.seal(keys)),
@@ -352,7 +352,7 @@ pub fn reply(
             .ok_or(OnboardingError::NotFound)?
             .id;
         let before = super::lock(conn, id)?;
-        if before.status() != Status::MoreInfo {
+        if before.status != Status::MoreInfo {
             return Err(OnboardingError::WrongStatus);
         }
         add_message(conn, id, "applicant", &before.contact_name, body)?;

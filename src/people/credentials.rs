@@ -10,6 +10,7 @@ use crate::{
         schema::{members, merchant_users, merchants, operators},
     },
     domain::{email_address::EmailAddress, phone::Phone, portal::Portal},
+    merchant::standing::Status,
 };
 
 use super::{
@@ -169,7 +170,7 @@ fn find(
             .inner_join(merchants::table)
             .filter(merchant_users::email.eq(email.as_str()))
             .filter(merchant_users::active)
-            .filter(merchants::status.ne("exited"))
+            .filter(merchants::status.ne(Status::Exited))
             .select((merchant_users::id, merchant_users::password_hash.nullable()))
             .first(conn)
             .optional()?,

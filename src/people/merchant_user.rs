@@ -10,7 +10,10 @@ use crate::{
     audit::{self, Change},
     crypto,
     db::schema::merchant_users,
-    domain::{actor::Actor, email_address::EmailAddress, password::NewPassword, portal::Portal},
+    domain::{
+        actor::Actor, email_address::EmailAddress, password::NewPassword, portal::Portal,
+        text_enum::text_enum,
+    },
     i18n::Locale,
 };
 
@@ -19,30 +22,14 @@ use super::{
     password_reset::{self, INVITATION_VALIDITY, Ticket},
 };
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MerchantRole {
-    /// Signs the contract; manages staff, settings and keys.
-    Owner,
-    /// Runs the program: issuing, catalog, reports.
-    Manager,
-    /// Serves members at the till: issues points, redeems vouchers.
-    Cashier,
-}
-
-impl MerchantRole {
-    pub const ALL: [MerchantRole; 3] = [Self::Owner, Self::Manager, Self::Cashier];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Owner => "owner",
-            Self::Manager => "manager",
-            Self::Cashier => "cashier",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.as_str() == s)
+text_enum! {
+    pub enum MerchantRole {
+        /// Signs the contract; manages staff, settings and keys.
+        Owner => "owner",
+        /// Runs the program: issuing, catalog, reports.
+        Manager => "manager",
+        /// Serves members at the till: issues points, redeems vouchers.
+        Cashier => "cashier",
     }
 }
 
@@ -53,7 +40,7 @@ pub struct MerchantUser {
     pub merchant_id: i64,
     pub email: String,
     pub display_name: String,
-    pub role: String,
+    pub role: MerchantRole,
     pub active: bool,
     pub locale: String,
     pub created_at: DateTime<Utc>,
@@ -61,10 +48,6 @@ pub struct MerchantUser {
 }
 
 impl MerchantUser {
-    pub fn role(&self) -> MerchantRole {
-        MerchantRole::parse(&self.role).expect("the database only holds known roles")
-    }
-
     pub fn locale(&self) -> Locale {
         self.locale.parse().unwrap_or_default()
     }
@@ -114,7 +97,7 @@ pub fn create(
                 merchant_users::email.eq(new.email.as_str()),
                 merchant_users::display_name.eq(display_name),
                 merchant_users::password_hash.eq(hash),
-                merchant_users::role.eq(new.role.as_str()),
+                merchant_users::role.eq(new.role),
             ))
             .returning(MerchantUser::as_returning())
             .get_result(conn)
@@ -173,11 +156,11 @@ pub fn change_role(
         id,
         "staff.role_change",
         |conn, before| {
-            if before.role() == MerchantRole::Owner {
+            if before.role == MerchantRole::Owner {
                 return Err(PeopleError::RoleNotAssignable);
             }
             Ok(diesel::update(merchant_users::table.find(id))
-                .set(merchant_users::role.eq(role.as_str()))
+                .set(merchant_users::role.eq(role))
                 .returning(MerchantUser::as_returning())
                 .get_result(conn)?)
         },
@@ -206,7 +189,7 @@ pub fn set_active(
             "staff.deactivate"
         },
         |conn, before| {
-            if before.role() == MerchantRole::Owner {
+            if before.role == MerchantRole::Owner {
                 return Err(PeopleError::RoleNotAssignable);
             }
             Ok(diesel::update(merchant_users::table.find(id))

@@ -15,6 +15,7 @@ use crate::{
         email_address::EmailAddress,
         password::NewPassword,
         portal::Portal,
+        text_enum::text_enum,
     },
     i18n::Locale,
 };
@@ -24,33 +25,16 @@ use super::{
     password_reset::{self, INVITATION_VALIDITY, Ticket},
 };
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OperatorRole {
-    /// Manages operators and everything else.
-    Admin,
-    /// Runs the alliance day to day: merchants, rates, campaigns.
-    Operator,
-    /// Deposits, settlement, payouts.
-    Finance,
-    /// Risk alerts and member verification.
-    Risk,
-}
-
-impl OperatorRole {
-    pub const ALL: [OperatorRole; 4] = [Self::Admin, Self::Operator, Self::Finance, Self::Risk];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Admin => "admin",
-            Self::Operator => "operator",
-            Self::Finance => "finance",
-            Self::Risk => "risk",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.as_str() == s)
+text_enum! {
+    pub enum OperatorRole {
+        /// Manages operators and everything else.
+        Admin => "admin",
+        /// Runs the alliance day to day: merchants, rates, campaigns.
+        Operator => "operator",
+        /// Deposits, settlement, payouts.
+        Finance => "finance",
+        /// Risk alerts and member verification.
+        Risk => "risk",
     }
 }
 
@@ -60,7 +44,7 @@ pub struct Operator {
     pub id: i64,
     pub email: String,
     pub display_name: String,
-    pub role: String,
+    pub role: OperatorRole,
     pub active: bool,
     pub locale: String,
     pub created_at: DateTime<Utc>,
@@ -68,12 +52,8 @@ pub struct Operator {
 }
 
 impl Operator {
-    pub fn role(&self) -> OperatorRole {
-        OperatorRole::parse(&self.role).expect("the database only holds known roles")
-    }
-
     pub fn is_admin(&self) -> bool {
-        self.role() == OperatorRole::Admin
+        self.role == OperatorRole::Admin
     }
 
     pub fn locale(&self) -> Locale {
@@ -86,7 +66,7 @@ impl Operator {
             kind: ActorKind::Operator,
             id: Some(self.id),
             label: self.email.clone(),
-            role: self.role.clone(),
+            role: self.role.as_str().to_owned(),
             merchant_id: None,
             ip,
         }
@@ -134,7 +114,7 @@ pub fn create(
                 operators::email.eq(new.email.as_str()),
                 operators::display_name.eq(display_name),
                 operators::password_hash.eq(hash),
-                operators::role.eq(new.role.as_str()),
+                operators::role.eq(new.role),
             ))
             .returning(Operator::as_returning())
             .get_result(conn)
@@ -188,7 +168,7 @@ pub fn change_role(
             ensure_another_admin(conn, id)?;
         }
         Ok(diesel::update(operators::table.find(id))
-            .set(operators::role.eq(role.as_str()))
+            .set(operators::role.eq(role))
             .returning(Operator::as_returning())
             .get_result(conn)?)
     })
@@ -237,7 +217,7 @@ pub fn grant_admin(
         .ok_or_else(|| ActionFailed("operator_id missing".to_owned()))?;
     let operator = update(conn, checker, id, "operator.grant_admin", |conn, _| {
         Ok(diesel::update(operators::table.find(id))
-            .set(operators::role.eq(OperatorRole::Admin.as_str()))
+            .set(operators::role.eq(OperatorRole::Admin))
             .returning(Operator::as_returning())
             .get_result(conn)?)
     })
@@ -276,7 +256,7 @@ fn update(
 /// The alliance must always keep one active admin.
 fn ensure_another_admin(conn: &mut PgConnection, except: i64) -> Result<(), PeopleError> {
     let others: i64 = operators::table
-        .filter(operators::role.eq(OperatorRole::Admin.as_str()))
+        .filter(operators::role.eq(OperatorRole::Admin))
         .filter(operators::active)
         .filter(operators::id.ne(except))
         .count()

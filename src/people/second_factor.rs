@@ -64,7 +64,7 @@ pub fn next_step(conn: &mut PgConnection, operator_id: i64) -> QueryResult<NextS
         super::operator::find(conn, operator_id)?.ok_or(diesel::result::Error::NotFound)?;
     Ok(if is_active(conn, operator.id)? {
         NextStep::Challenge
-    } else if required(operator.role()) {
+    } else if required(operator.role) {
         NextStep::Enrol
     } else {
         NextStep::SignedIn

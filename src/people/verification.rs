@@ -18,6 +18,7 @@ use crate::{
     domain::{
         actor::Actor,
         resident_id::{ResidentId, ResidentIdError},
+        text_enum::text_enum,
     },
     i18n::Locale,
 };
@@ -38,7 +39,7 @@ pub struct Verification {
     #[serde(skip)]
     pub id_number_ciphertext: Vec<u8>,
     pub id_number_hint: String,
-    pub status: String,
+    pub status: VerificationStatus,
     pub decided_by: Option<String>,
     pub decided_at: Option<DateTime<Utc>>,
     pub reason: Option<String>,
@@ -49,6 +50,14 @@ impl Verification {
     pub fn real_name(&self, keys: &Keys) -> Option<String> {
         let plain = keys.decrypt(&self.real_name_ciphertext, NAME_AAD).ok()?;
         String::from_utf8(plain).ok()
+    }
+}
+
+text_enum! {
+    pub enum VerificationStatus {
+        Pending => "pending",
+        Approved => "approved",
+        Rejected => "rejected",
     }
 }
 
@@ -170,12 +179,16 @@ pub fn decide(
             .first(conn)
             .optional()?
             .ok_or(VerificationError::NotFound)?;
-        if before.status != "pending" {
+        if before.status != VerificationStatus::Pending {
             return Err(VerificationError::NotPending);
         }
         let after: Verification = diesel::update(member_verifications::table.find(id))
             .set((
-                member_verifications::status.eq(if approve { "approved" } else { "rejected" }),
+                member_verifications::status.eq(if approve {
+                    VerificationStatus::Approved
+                } else {
+                    VerificationStatus::Rejected
+                }),
                 member_verifications::decided_by.eq(&actor.label),
                 member_verifications::decided_at.eq(Utc::now()),
                 member_verifications::reason.eq(reason),
@@ -210,7 +223,7 @@ pub fn decide(
 pub fn pending_of(conn: &mut PgConnection, member_id: i64) -> QueryResult<Option<Verification>> {
     member_verifications::table
         .filter(member_verifications::member_id.eq(member_id))
-        .filter(member_verifications::status.eq("pending"))
+        .filter(member_verifications::status.eq(VerificationStatus::Pending))
         .select(Verification::as_select())
         .first(conn)
         .optional()
@@ -237,7 +250,7 @@ pub fn queue(
         .into_boxed();
     if pending_only {
         query = query
-            .filter(member_verifications::status.eq("pending"))
+            .filter(member_verifications::status.eq(VerificationStatus::Pending))
             .order(member_verifications::id.asc());
     } else {
         query = query.order(member_verifications::id.desc());

@@ -250,14 +250,14 @@ async fn render_status(
         (Some(_), None) => StatusCode::OK,
     };
     let view = found.map(|(application, messages)| StatusView {
-        status: status_badge(locale, application.status()),
+        status: status_badge(locale, application.status),
         explanation: locale
             .t(&format!(
                 "apply.status.{}.text",
-                application.status().as_str()
+                application.status.as_str()
             ))
             .into_owned(),
-        can_reply: application.status() == Status::MoreInfo,
+        can_reply: application.status == Status::MoreInfo,
         submitted: format::datetime(application.created_at, locale),
         thread: thread_entries(messages, locale, false),
         decision_reason: application.decision_reason,

@@ -70,7 +70,7 @@ async fn home(ctx: PageContext, state: web::Data<AppState>) -> Result<HomePage, 
                 category: locale
                     .t(&format!("merchant.category.{}", m.category))
                     .into_owned(),
-                strategic: m.tier == "strategic",
+                strategic: m.tier == merchant::tier::Tier::Strategic,
                 tone: m.id % 6,
                 name,
             }

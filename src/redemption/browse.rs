@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use crate::{
+    catalog::RewardStatus,
     db::schema::{merchants, programs, rewards},
     i18n::Locale,
     merchant::standing,
@@ -190,11 +191,11 @@ pub fn on_offer(
     let mut query = rewards::table
         .inner_join(merchants::table.on(merchants::id.eq(rewards::merchant_id)))
         .inner_join(programs::table.on(programs::merchant_id.eq(rewards::merchant_id)))
-        .filter(rewards::status.eq("published"))
+        .filter(rewards::status.eq(RewardStatus::Published))
         .filter(rewards::valid_from.le(now))
         .filter(rewards::valid_until.gt(now))
         .filter(rewards::stock.gt(0))
-        .filter(merchants::status.eq(standing::Status::Active.as_str()))
+        .filter(merchants::status.eq(standing::Status::Active))
         .select(LISTING)
         .into_boxed();
     let search = filter.search.trim();
@@ -234,10 +235,10 @@ pub fn find_on_offer(
         .inner_join(merchants::table.on(merchants::id.eq(rewards::merchant_id)))
         .inner_join(programs::table.on(programs::merchant_id.eq(rewards::merchant_id)))
         .filter(rewards::id.eq(reward_id))
-        .filter(rewards::status.eq("published"))
+        .filter(rewards::status.eq(RewardStatus::Published))
         .filter(rewards::valid_from.le(now))
         .filter(rewards::valid_until.gt(now))
-        .filter(merchants::status.eq(standing::Status::Active.as_str()))
+        .filter(merchants::status.eq(standing::Status::Active))
         .select(LISTING)
         .first(conn)
         .optional()?;

@@ -12,9 +12,12 @@ use serde::Serialize;
 
 use crate::{
     audit::{self, Change},
+    catalog::RewardStatus,
     db::schema::{redemptions, reward_caps, rewards},
     domain::{actor::Actor, shanghai},
 };
+
+use super::RedemptionStatus;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Queryable, Selectable, Serialize)]
 #[diesel(table_name = reward_caps, check_for_backend(diesel::pg::Pg))]
@@ -203,7 +206,7 @@ fn counted(
 ) -> QueryResult<i64> {
     let mut query = redemptions::table
         .filter(redemptions::reward_id.eq(reward_id))
-        .filter(redemptions::status.eq_any(["held", "fulfilled"]))
+        .filter(redemptions::status.eq_any([RedemptionStatus::Held, RedemptionStatus::Fulfilled]))
         .filter(redemptions::created_at.ge(since))
         .into_boxed();
     if let Some(member) = member_id {
@@ -223,7 +226,7 @@ pub struct CappedReward {
     pub merchant_id: i64,
     pub title_zh: String,
     pub title_en: String,
-    pub status: String,
+    pub status: RewardStatus,
     pub stock: i64,
     pub caps: Caps,
     pub remaining: Remaining,
@@ -231,7 +234,7 @@ pub struct CappedReward {
 
 /// Every reward with its caps and what they leave now, newest first.
 pub fn overview(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<Vec<CappedReward>> {
-    let rows: Vec<(i64, i64, String, String, String, i64)> = rewards::table
+    let rows: Vec<(i64, i64, String, String, RewardStatus, i64)> = rewards::table
         .order(rewards::id.desc())
         .select((
             rewards::id,

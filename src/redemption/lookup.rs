@@ -16,7 +16,7 @@ use crate::{
     i18n::Locale,
 };
 
-use super::{RedeemError, Redemption, cancel, fulfil};
+use super::{RedeemError, Redemption, RedemptionStatus, cancel, fulfil};
 
 /// A redemption with the title of its reward, as the counter shows it.
 #[derive(Debug, Clone)]
@@ -89,7 +89,7 @@ pub fn served_since(
     redemptions::table
         .inner_join(rewards::table)
         .filter(redemptions::merchant_id.eq(merchant_id))
-        .filter(redemptions::status.eq("fulfilled"))
+        .filter(redemptions::status.eq(RedemptionStatus::Fulfilled))
         .filter(redemptions::resolved_at.ge(since))
         .order((redemptions::resolved_at.desc(), redemptions::id.desc()))
         .limit(limit)
@@ -112,7 +112,7 @@ pub fn redeemers(
 ) -> QueryResult<i64> {
     redemptions::table
         .filter(redemptions::merchant_id.eq(merchant_id))
-        .filter(redemptions::status.eq("fulfilled"))
+        .filter(redemptions::status.eq(RedemptionStatus::Fulfilled))
         .filter(redemptions::resolved_at.ge(from))
         .filter(redemptions::resolved_at.lt(until))
         .select(count(redemptions::member_id).aggregate_distinct())

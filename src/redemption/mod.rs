@@ -45,6 +45,7 @@ use serde::Serialize;
 
 use crate::{
     audit::{self, Change},
+    catalog::RewardStatus,
     chart::{self, CNY, HouseAccount},
     db::schema::{redemptions, rewards, stores},
     domain::{
@@ -52,6 +53,7 @@ use crate::{
         id::{JournalEntryId, TransferId},
         money::Money,
         points::ProgramCode,
+        text_enum::text_enum,
     },
     earn::{held, hub, lot, tier},
     exchange::{pricing, rates},
@@ -103,7 +105,7 @@ pub struct Redemption {
     pub value_fen: i64,
     pub cash_fen: i64,
     pub payment: serde_json::Value,
-    pub status: String,
+    pub status: RedemptionStatus,
     pub hold_entry_id: i64,
     pub resolve_entry_id: Option<i64>,
     pub expires_at: DateTime<Utc>,
@@ -132,7 +134,17 @@ struct Offer {
     stock: i64,
     valid_from: DateTime<Utc>,
     valid_until: DateTime<Utc>,
-    status: String,
+    status: RewardStatus,
+}
+
+text_enum! {
+    /// A voucher is held until it is served, called off or runs out.
+    pub enum RedemptionStatus {
+        Held => "held",
+        Fulfilled => "fulfilled",
+        Cancelled => "cancelled",
+        Expired => "expired",
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -173,7 +185,7 @@ pub enum RedeemError {
     #[error("the store is not one of the merchant's")]
     UnknownStore,
     #[error("the voucher was already {0}")]
-    AlreadyResolved(String),
+    AlreadyResolved(RedemptionStatus),
     #[error("the voucher has expired")]
     Expired,
     #[error("the amounts are too large to compute")]
@@ -281,12 +293,15 @@ pub fn redeem(
             return replay(first, request);
         }
         let offer = offer(conn, request.reward_id, true)?;
-        if offer.status != "published" || now < offer.valid_from || now >= offer.valid_until {
+        if offer.status != RewardStatus::Published
+            || now < offer.valid_from
+            || now >= offer.valid_until
+        {
             return Err(RedeemError::NotOnOffer);
         }
         let merchant =
             merchant::find(conn, offer.merchant_id)?.ok_or(RedeemError::UnknownReward)?;
-        if standing::status(&merchant) != standing::Status::Active {
+        if merchant.status != standing::Status::Active {
             return Err(RedeemError::MerchantSuspended);
         }
         if offer.stock == 0 {
@@ -434,7 +449,7 @@ fn valuation(
     }
     let mut tier_of = |merchant_id: i64| -> Result<_, RedeemError> {
         let merchant = merchant::find(conn, merchant_id)?.ok_or_else(not_accepted)?;
-        Ok(standing::tier(&merchant))
+        Ok(merchant.tier)
     };
     let spread_bp =
         pricing::partner_spread_bp(tier_of(other.merchant_id)?, tier_of(offer.merchant_id)?);
@@ -548,11 +563,11 @@ pub enum Resolution {
 }
 
 impl Resolution {
-    fn status(self) -> &'static str {
+    fn status(self) -> RedemptionStatus {
         match self {
-            Self::Fulfil { .. } => "fulfilled",
-            Self::Cancel => "cancelled",
-            Self::Expire => "expired",
+            Self::Fulfil { .. } => RedemptionStatus::Fulfilled,
+            Self::Cancel => RedemptionStatus::Cancelled,
+            Self::Expire => RedemptionStatus::Expired,
         }
     }
 }
@@ -620,7 +635,7 @@ pub fn expire_due(
     actor: &Actor,
 ) -> Result<usize, RedeemError> {
     let due: Vec<i64> = redemptions::table
-        .filter(redemptions::status.eq("held"))
+        .filter(redemptions::status.eq(RedemptionStatus::Held))
         .filter(redemptions::expires_at.le(crate::clock::now()))
         .order(redemptions::expires_at)
         .limit(limit)
@@ -655,7 +670,7 @@ fn resolve(
             .select(Redemption::as_select())
             .for_update()
             .first(conn)?;
-        if before.status != "held" {
+        if before.status != RedemptionStatus::Held {
             return Err(RedeemError::AlreadyResolved(before.status));
         }
         let now = crate::clock::now();

@@ -88,7 +88,7 @@ fn in_reach(sql: String, here: GeoPoint) -> BoxedSqlQuery<'static, Pg, SqlQuery>
         .bind::<Double, _>(here.latitude())
         .bind::<Double, _>(here.longitude())
         .bind::<Double, _>(RADIUS_M)
-        .bind::<Text, _>(standing::Status::Active.as_str())
+        .bind::<Text, _>(standing::Status::Active)
 }
 
 /// The stores within `RADIUS_M` of `here`, nearest first.

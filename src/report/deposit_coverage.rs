@@ -4,7 +4,7 @@
 
 use diesel::PgConnection;
 
-use crate::{deposit, i18n::Locale};
+use crate::{deposit, i18n::Locale, merchant::standing::Status};
 
 use super::{Cell, Filters, ReportError, Table, merchants, tick};
 
@@ -16,7 +16,7 @@ pub(super) fn build(
 ) -> Result<Table, ReportError> {
     let active: Vec<_> = merchants(conn)?
         .into_iter()
-        .filter(|m| m.status == "active")
+        .filter(|m| m.status == Status::Active)
         .filter(|m| filters.merchant_id.is_none_or(|id| id == m.id))
         .collect();
     let t = |key: &str| locale.t(key).into_owned();

@@ -10,7 +10,7 @@ use crate::{
     domain::money::Money,
     i18n::Locale,
     settlement::{
-        collection,
+        collection::{self, CollectionStatus},
         payout::{self, PayoutStatus},
         statement,
     },
@@ -65,8 +65,8 @@ pub(super) fn build(
                 payouts[slot] += p.amount.fen();
             }
             let (open, overdue) = match collection::of_statement(conn, s.id)? {
-                Some(c) if c.status == "open" => (c.outstanding().fen(), 0),
-                Some(c) if c.status == "overdue" => (0, c.outstanding().fen()),
+                Some(c) if c.status == CollectionStatus::Open => (c.outstanding().fen(), 0),
+                Some(c) if c.status == CollectionStatus::Overdue => (0, c.outstanding().fen()),
                 _ => (0, 0),
             };
             let (first, last) = s.days();

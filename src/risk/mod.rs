@@ -22,7 +22,7 @@ use serde::Serialize;
 use crate::{
     audit::{self, Change},
     db::schema::risk_alerts,
-    domain::actor::Actor,
+    domain::{actor::Actor, text_enum::text_enum},
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -41,9 +41,14 @@ impl Severity {
     }
 }
 
-const OPEN: &str = "open";
-const ACKNOWLEDGED: &str = "acknowledged";
-const RESOLVED: &str = "resolved";
+text_enum! {
+    pub enum AlertStatus {
+        Open => "open",
+        /// Someone is on it.
+        Acknowledged => "acknowledged",
+        Resolved => "resolved",
+    }
+}
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
 #[diesel(table_name = risk_alerts, check_for_backend(diesel::pg::Pg))]
@@ -55,8 +60,7 @@ pub struct RiskAlert {
     pub member_id: Option<i64>,
     pub summary: String,
     pub details: serde_json::Value,
-    /// `open`, `acknowledged` (someone is on it) or `resolved`.
-    pub status: String,
+    pub status: AlertStatus,
     pub handled_by: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -64,7 +68,7 @@ pub struct RiskAlert {
 
 impl RiskAlert {
     pub fn is_resolved(&self) -> bool {
-        self.status == RESOLVED
+        self.status == AlertStatus::Resolved
     }
 
     /// A string field of `details`, if there is one.
@@ -154,7 +158,7 @@ fn insert(
 /// Unresolved alerts by severity: (warnings, critical).
 pub fn unresolved_counts(conn: &mut PgConnection) -> QueryResult<(i64, i64)> {
     let rows: Vec<(String, i64)> = risk_alerts::table
-        .filter(risk_alerts::status.ne(RESOLVED))
+        .filter(risk_alerts::status.ne(AlertStatus::Resolved))
         .group_by(risk_alerts::severity)
         .select((risk_alerts::severity, diesel::dsl::count_star()))
         .load(conn)?;
@@ -176,7 +180,7 @@ pub fn unresolved(
         .filter(risk_alerts::kind.eq(kind))
         .filter(risk_alerts::merchant_id.eq(merchant_id))
         .filter(risk_alerts::member_id.is_null())
-        .filter(risk_alerts::status.ne(RESOLVED))
+        .filter(risk_alerts::status.ne(AlertStatus::Resolved))
         .select(RiskAlert::as_select())
         .first(conn)
         .optional()
@@ -191,7 +195,7 @@ pub fn unresolved_for_member(
     risk_alerts::table
         .filter(risk_alerts::kind.eq(kind))
         .filter(risk_alerts::member_id.eq(member_id))
-        .filter(risk_alerts::status.ne(RESOLVED))
+        .filter(risk_alerts::status.ne(AlertStatus::Resolved))
         .select(RiskAlert::as_select())
         .first(conn)
         .optional()
@@ -201,7 +205,7 @@ pub fn unresolved_for_member(
 pub fn unresolved_of_kind(conn: &mut PgConnection, kind: &str) -> QueryResult<Vec<RiskAlert>> {
     risk_alerts::table
         .filter(risk_alerts::kind.eq(kind))
-        .filter(risk_alerts::status.ne(RESOLVED))
+        .filter(risk_alerts::status.ne(AlertStatus::Resolved))
         .order(risk_alerts::id)
         .select(RiskAlert::as_select())
         .load(conn)
@@ -235,9 +239,9 @@ impl StatusFilter {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Unresolved => "unresolved",
-            Self::Open => OPEN,
-            Self::Acknowledged => ACKNOWLEDGED,
-            Self::Resolved => RESOLVED,
+            Self::Open => AlertStatus::Open.as_str(),
+            Self::Acknowledged => AlertStatus::Acknowledged.as_str(),
+            Self::Resolved => AlertStatus::Resolved.as_str(),
             Self::All => "all",
         }
     }
@@ -265,7 +269,7 @@ pub fn list(
         .select(RiskAlert::as_select())
         .into_boxed();
     query = match filter.status {
-        StatusFilter::Unresolved => query.filter(risk_alerts::status.ne(RESOLVED)),
+        StatusFilter::Unresolved => query.filter(risk_alerts::status.ne(AlertStatus::Resolved)),
         StatusFilter::All => query,
         status => query.filter(risk_alerts::status.eq(status.as_str())),
     };
@@ -283,14 +287,15 @@ pub fn acknowledge(
     id: i64,
 ) -> Result<RiskAlert, RiskError> {
     change(conn, actor, id, "risk.acknowledge", |alert| {
-        (alert.status == OPEN).then_some((ACKNOWLEDGED, Some(actor.label.clone())))
+        (alert.status == AlertStatus::Open)
+            .then_some((AlertStatus::Acknowledged, Some(actor.label.clone())))
     })
 }
 
 /// The risk is handled; the same risk may be raised again afterwards.
 pub fn resolve(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<RiskAlert, RiskError> {
     change(conn, actor, id, "risk.resolve", |_| {
-        Some((RESOLVED, Some(actor.label.clone())))
+        Some((AlertStatus::Resolved, Some(actor.label.clone())))
     })
 }
 
@@ -357,7 +362,7 @@ fn change(
     actor: &Actor,
     id: i64,
     action: &'static str,
-    next: impl FnOnce(&RiskAlert) -> Option<(&'static str, Option<String>)>,
+    next: impl FnOnce(&RiskAlert) -> Option<(AlertStatus, Option<String>)>,
 ) -> Result<RiskAlert, RiskError> {
     conn.transaction(|conn| {
         let before = locked(conn, id)?;
@@ -379,7 +384,7 @@ fn change(
             conn,
             actor,
             Change::new(action, "risk_alert", id)
-                .before(&before.status)
+                .before(before.status)
                 .after(&after),
         )?;
         Ok(after)

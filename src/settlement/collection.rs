@@ -19,7 +19,7 @@ use crate::{
     audit::{self, Change},
     chart::{self, CNY, HouseAccount},
     db::schema::settlement_collections,
-    domain::{actor::Actor, money::Money},
+    domain::{actor::Actor, money::Money, text_enum::text_enum},
     i18n::Locale,
     ledger::{self, EntryError, EntryRequest, LedgerError, TransferRequest},
     merchant,
@@ -46,7 +46,7 @@ struct Row {
     amount_fen: i64,
     collected_fen: i64,
     due_on: NaiveDate,
-    status: String,
+    status: CollectionStatus,
     created_at: DateTime<Utc>,
     closed_at: Option<DateTime<Utc>>,
 }
@@ -59,8 +59,7 @@ pub struct Collection {
     pub amount: Money,
     pub collected: Money,
     pub due_on: NaiveDate,
-    /// `open`, `overdue`, `paid` or `superseded` (rolled into a later statement).
-    pub status: String,
+    pub status: CollectionStatus,
     pub created_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
 }
@@ -71,7 +70,10 @@ impl Collection {
     }
 
     pub fn is_open(&self) -> bool {
-        matches!(self.status.as_str(), "open" | "overdue")
+        matches!(
+            self.status,
+            CollectionStatus::Open | CollectionStatus::Overdue
+        )
     }
 }
 
@@ -90,6 +92,20 @@ impl From<Row> for Collection {
         }
     }
 }
+
+text_enum! {
+    pub enum CollectionStatus {
+        Open => "open",
+        Overdue => "overdue",
+        Paid => "paid",
+        /// Rolled into a later statement.
+        Superseded => "superseded",
+    }
+}
+
+/// Still owed: open or overdue.
+pub(super) const UNPAID: [CollectionStatus; 2] =
+    [CollectionStatus::Open, CollectionStatus::Overdue];
 
 #[derive(Debug, thiserror::Error)]
 pub enum CollectionError {
@@ -151,7 +167,7 @@ pub fn of_statement(conn: &mut PgConnection, statement_id: i64) -> QueryResult<O
 pub fn list(conn: &mut PgConnection, open_only: bool, limit: i64) -> QueryResult<Vec<Collection>> {
     let mut query = settlement_collections::table.into_boxed();
     if open_only {
-        query = query.filter(settlement_collections::status.eq_any(["open", "overdue"]));
+        query = query.filter(settlement_collections::status.eq_any(UNPAID));
     }
     Ok(query
         .order((
@@ -176,8 +192,8 @@ pub struct Outstanding {
 }
 
 pub fn outstanding(conn: &mut PgConnection) -> QueryResult<Outstanding> {
-    let rows: Vec<(String, i64, Option<i64>)> = settlement_collections::table
-        .filter(settlement_collections::status.eq_any(["open", "overdue"]))
+    let rows: Vec<(CollectionStatus, i64, Option<i64>)> = settlement_collections::table
+        .filter(settlement_collections::status.eq_any(UNPAID))
         .group_by(settlement_collections::status)
         .select((
             settlement_collections::status,
@@ -189,7 +205,7 @@ pub fn outstanding(conn: &mut PgConnection) -> QueryResult<Outstanding> {
         .load(conn)?;
     let (mut open, mut overdue, mut fen) = (0, 0, 0);
     for (status, count, owed) in rows {
-        if status == "overdue" {
+        if status == CollectionStatus::Overdue {
             overdue = count;
         } else {
             open = count;
@@ -208,7 +224,7 @@ pub fn has_overdue(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<boo
     diesel::select(diesel::dsl::exists(
         settlement_collections::table
             .filter(settlement_collections::merchant_id.eq(merchant_id))
-            .filter(settlement_collections::status.eq("overdue")),
+            .filter(settlement_collections::status.eq(CollectionStatus::Overdue)),
     ))
     .get_result(conn)
 }
@@ -258,9 +274,9 @@ fn apply(
         .set((
             settlement_collections::collected_fen.eq(collected),
             settlement_collections::status.eq(if paid {
-                "paid"
+                CollectionStatus::Paid
             } else {
-                collection.status.as_str()
+                collection.status
             }),
             settlement_collections::closed_at.eq(paid.then(Utc::now)),
         ))
@@ -353,7 +369,7 @@ pub fn review_due(
     today: NaiveDate,
 ) -> Result<usize, CollectionError> {
     let due: Vec<i64> = settlement_collections::table
-        .filter(settlement_collections::status.eq("open"))
+        .filter(settlement_collections::status.eq(CollectionStatus::Open))
         .filter(settlement_collections::due_on.lt(today))
         .select(settlement_collections::id)
         .load(conn)?;
@@ -363,7 +379,7 @@ pub fn review_due(
             let Ok(mut collection) = lock(conn, id) else {
                 return Ok::<_, CollectionError>(());
             };
-            if collection.status != "open" {
+            if collection.status != CollectionStatus::Open {
                 return Ok(());
             }
             if terms::of(conn, collection.merchant_id)?.deduct_from_deposit {
@@ -389,7 +405,7 @@ fn mark_overdue(
     collection: &Collection,
 ) -> Result<(), CollectionError> {
     diesel::update(settlement_collections::table.find(collection.id))
-        .set(settlement_collections::status.eq("overdue"))
+        .set(settlement_collections::status.eq(CollectionStatus::Overdue))
         .execute(conn)?;
     let code = merchant::find(conn, collection.merchant_id)?.map_or_else(String::new, |m| m.code);
     risk::raise(

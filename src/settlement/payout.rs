@@ -24,7 +24,7 @@ use crate::{
     chart::{self, CNY, HouseAccount},
     crypto::{self, Keys},
     db::schema::{payout_batches, payouts},
-    domain::{actor::Actor, money::Money},
+    domain::{actor::Actor, money::Money, text_enum::text_enum},
     ledger::{self, EntryError, EntryRequest, LedgerError, TransferRequest},
     webhook,
 };
@@ -43,35 +43,22 @@ pub const SENT_EVENT: &str = "payout.sent";
 /// Keeps a bank file to a size banks accept in one upload.
 const MAX_BATCH: i64 = 5_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PayoutStatus {
-    Pending,
-    Batched,
-    Sent,
-    Confirmed,
-    Failed,
+text_enum! {
+    pub enum PayoutStatus {
+        Pending => "pending",
+        Batched => "batched",
+        Sent => "sent",
+        Confirmed => "confirmed",
+        Failed => "failed",
+    }
 }
 
-impl PayoutStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Batched => "batched",
-            Self::Sent => "sent",
-            Self::Confirmed => "confirmed",
-            Self::Failed => "failed",
-        }
-    }
-
-    fn parse(text: &str) -> Self {
-        match text {
-            "batched" => Self::Batched,
-            "sent" => Self::Sent,
-            "confirmed" => Self::Confirmed,
-            "failed" => Self::Failed,
-            _ => Self::Pending,
-        }
+text_enum! {
+    pub enum BatchStatus {
+        Created => "created",
+        Sent => "sent",
+        /// Every payout confirmed or failed.
+        Closed => "closed",
     }
 }
 
@@ -86,9 +73,9 @@ pub struct InFlight {
 pub fn in_flight(conn: &mut PgConnection) -> QueryResult<InFlight> {
     let (count, fen): (i64, Option<i64>) = payouts::table
         .filter(payouts::status.eq_any([
-            PayoutStatus::Pending.as_str(),
-            PayoutStatus::Batched.as_str(),
-            PayoutStatus::Sent.as_str(),
+            PayoutStatus::Pending,
+            PayoutStatus::Batched,
+            PayoutStatus::Sent,
         ]))
         .select((
             diesel::dsl::count_star(),
@@ -112,7 +99,7 @@ struct PayoutRow {
     recipient_id: i64,
     amount_fen: i64,
     reference: String,
-    status: String,
+    status: PayoutStatus,
     batch_id: Option<i64>,
     failure_reason: Option<String>,
     resolved_at: Option<DateTime<Utc>>,
@@ -147,7 +134,7 @@ impl From<PayoutRow> for Payout {
             recipient_id: r.recipient_id,
             amount: Money::from_fen(r.amount_fen),
             reference: r.reference,
-            status: PayoutStatus::parse(&r.status),
+            status: r.status,
             batch_id: r.batch_id,
             failure_reason: r.failure_reason,
             resolved_at: r.resolved_at,
@@ -165,8 +152,7 @@ pub struct Batch {
     pub execution_date: NaiveDate,
     pub payouts: i32,
     pub total_fen: i64,
-    /// `created`, `sent` or `closed` (every payout confirmed or failed).
-    pub status: String,
+    pub status: BatchStatus,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
     pub sent_by: Option<String>,
@@ -249,7 +235,7 @@ pub fn pending(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<Payout>> 
     let mut list = load(
         conn,
         payouts::table
-            .filter(payouts::status.eq("pending"))
+            .filter(payouts::status.eq(PayoutStatus::Pending))
             .limit(limit)
             .into_boxed(),
     )?;
@@ -297,7 +283,7 @@ pub fn create_batch(
 ) -> Result<Option<Batch>, PayoutError> {
     conn.transaction(|conn| {
         let chosen: Vec<(i64, i64)> = payouts::table
-            .filter(payouts::status.eq("pending"))
+            .filter(payouts::status.eq(PayoutStatus::Pending))
             .order(payouts::id)
             .limit(MAX_BATCH)
             .select((payouts::id, payouts::amount_fen))
@@ -320,7 +306,7 @@ pub fn create_batch(
                 payout_batches::execution_date.eq(execution_date),
                 payout_batches::payouts.eq(i32::try_from(chosen.len()).expect("at most MAX_BATCH")),
                 payout_batches::total_fen.eq(total),
-                payout_batches::status.eq("created"),
+                payout_batches::status.eq(BatchStatus::Created),
                 payout_batches::created_by.eq(&actor.label),
             ))
             .returning(Batch::as_returning())
@@ -328,7 +314,7 @@ pub fn create_batch(
         let ids: Vec<i64> = chosen.iter().map(|(id, _)| *id).collect();
         diesel::update(payouts::table.filter(payouts::id.eq_any(&ids)))
             .set((
-                payouts::status.eq("batched"),
+                payouts::status.eq(PayoutStatus::Batched),
                 payouts::batch_id.eq(batch.id),
             ))
             .execute(conn)?;
@@ -388,25 +374,25 @@ pub fn mark_sent(
     batch_id: i64,
 ) -> Result<Batch, PayoutError> {
     conn.transaction(|conn| {
-        let status: String = payout_batches::table
+        let status: BatchStatus = payout_batches::table
             .find(batch_id)
             .select(payout_batches::status)
             .for_update()
             .first(conn)
             .optional()?
             .ok_or(PayoutError::NotFound)?;
-        if status != "created" {
+        if status != BatchStatus::Created {
             return Err(PayoutError::AlreadySent);
         }
         diesel::update(payout_batches::table.find(batch_id))
             .set((
-                payout_batches::status.eq("sent"),
+                payout_batches::status.eq(BatchStatus::Sent),
                 payout_batches::sent_by.eq(&actor.label),
                 payout_batches::sent_at.eq(diesel::dsl::now),
             ))
             .execute(conn)?;
         diesel::update(payouts::table.filter(payouts::batch_id.eq(batch_id)))
-            .set(payouts::status.eq("sent"))
+            .set(payouts::status.eq(PayoutStatus::Sent))
             .execute(conn)?;
         for payout in of_batch(conn, batch_id)? {
             let recipient =
@@ -517,7 +503,7 @@ fn resolve(
         let committed = ledger::submit_one(conn, &entry)??;
         diesel::update(payouts::table.find(payout_id))
             .set((
-                payouts::status.eq(wanted.as_str()),
+                payouts::status.eq(wanted),
                 payouts::resolved_entry_id.eq(committed.entry_id.0),
                 payouts::failure_reason.eq(failure),
                 payouts::resolved_by.eq(&actor.label),
@@ -552,12 +538,12 @@ fn resolve(
 fn close_batch_when_done(conn: &mut PgConnection, batch_id: i64) -> QueryResult<()> {
     let open: i64 = payouts::table
         .filter(payouts::batch_id.eq(batch_id))
-        .filter(payouts::status.eq_any(["batched", "sent"]))
+        .filter(payouts::status.eq_any([PayoutStatus::Batched, PayoutStatus::Sent]))
         .count()
         .get_result(conn)?;
     if open == 0 {
         diesel::update(payout_batches::table.find(batch_id))
-            .set(payout_batches::status.eq("closed"))
+            .set(payout_batches::status.eq(BatchStatus::Closed))
             .execute(conn)?;
     }
     Ok(())

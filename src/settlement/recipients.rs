@@ -8,13 +8,13 @@
 //! account as its `rest` recipient.
 
 use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::{
     audit::{self, Change},
     crypto::Keys,
     db::schema::{merchants, payout_recipients},
-    domain::{actor::Actor, money::Money},
+    domain::{actor::Actor, money::Money, text_enum::text_enum},
     onboarding::BankAccountNumber,
 };
 
@@ -26,27 +26,10 @@ use super::{
 const MAX_NAME_CHARS: usize = 70;
 const MAX_BANK_CODE_CHARS: usize = 11;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RecipientKind {
-    OwnAccount,
-    Agent,
-}
-
-impl RecipientKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::OwnAccount => "own_account",
-            Self::Agent => "agent",
-        }
-    }
-
-    fn parse(text: &str) -> Option<Self> {
-        match text {
-            "own_account" => Some(Self::OwnAccount),
-            "agent" => Some(Self::Agent),
-            _ => None,
-        }
+text_enum! {
+    pub enum RecipientKind {
+        OwnAccount => "own_account",
+        Agent => "agent",
     }
 }
 
@@ -196,7 +179,7 @@ fn parse(input: &RecipientInput) -> Result<Parsed, RecipientError> {
 struct Row {
     id: i64,
     merchant_id: i64,
-    kind: String,
+    kind: RecipientKind,
     name: String,
     bank_name: String,
     bank_code: Option<String>,
@@ -218,7 +201,7 @@ impl From<Row> for Recipient {
         Self {
             id: r.id,
             merchant_id: r.merchant_id,
-            kind: RecipientKind::parse(&r.kind).expect("CHECK: known kinds"),
+            kind: r.kind,
             name: r.name,
             bank_name: r.bank_name,
             bank_code: r.bank_code,
@@ -356,7 +339,7 @@ fn insert(
     diesel::insert_into(payout_recipients::table)
         .values((
             payout_recipients::merchant_id.eq(merchant_id),
-            payout_recipients::kind.eq(parsed.kind.as_str()),
+            payout_recipients::kind.eq(parsed.kind),
             payout_recipients::name.eq(&parsed.name),
             payout_recipients::bank_name.eq(&parsed.bank_name),
             payout_recipients::bank_code.eq(parsed.bank_code.as_deref()),
@@ -445,7 +428,7 @@ pub fn ensure_any(
     diesel::insert_into(payout_recipients::table)
         .values((
             payout_recipients::merchant_id.eq(merchant_id),
-            payout_recipients::kind.eq(RecipientKind::OwnAccount.as_str()),
+            payout_recipients::kind.eq(RecipientKind::OwnAccount),
             payout_recipients::name.eq(&account_name),
             payout_recipients::bank_name.eq(&bank_name),
             // Same value, same encryption name (`BankAccountNumber`): copied as it is.

@@ -61,7 +61,9 @@ use crate::{
 };
 
 use super::{
+    collection::{self, CollectionStatus},
     cycle::Period,
+    payout::PayoutStatus,
     recipients::{self, RecipientError},
     split::SplitError,
     terms,
@@ -788,7 +790,7 @@ fn record_payouts(
                         payouts::amount_fen.eq(part.fen),
                         // The bank's EndToEndId: at most 35 characters, unique.
                         payouts::reference.eq(format!("ALC-S{statement_id}-{}", i + 1)),
-                        payouts::status.eq("pending"),
+                        payouts::status.eq(PayoutStatus::Pending),
                         payouts::repays_payout_id.eq(part.repays),
                     )
                 })
@@ -810,7 +812,7 @@ fn resolve_collections(
 ) -> QueryResult<()> {
     let open: Option<(i64, NaiveDate)> = settlement_collections::table
         .filter(settlement_collections::merchant_id.eq(merchant_id))
-        .filter(settlement_collections::status.eq_any(["open", "overdue"]))
+        .filter(settlement_collections::status.eq_any(collection::UNPAID))
         .select((settlement_collections::id, settlement_collections::due_on))
         .for_update()
         .first(conn)
@@ -818,7 +820,11 @@ fn resolve_collections(
     if let Some((open_id, _)) = open {
         diesel::update(settlement_collections::table.find(open_id))
             .set((
-                settlement_collections::status.eq(if carried < 0 { "superseded" } else { "paid" }),
+                settlement_collections::status.eq(if carried < 0 {
+                    CollectionStatus::Superseded
+                } else {
+                    CollectionStatus::Paid
+                }),
                 settlement_collections::closed_at.eq(diesel::dsl::now),
             ))
             .execute(conn)?;
@@ -833,7 +839,11 @@ fn resolve_collections(
                 settlement_collections::merchant_id.eq(merchant_id),
                 settlement_collections::amount_fen.eq(-carried),
                 settlement_collections::due_on.eq(due_on),
-                settlement_collections::status.eq(if due_on < today { "overdue" } else { "open" }),
+                settlement_collections::status.eq(if due_on < today {
+                    CollectionStatus::Overdue
+                } else {
+                    CollectionStatus::Open
+                }),
             ))
             .execute(conn)?;
     }

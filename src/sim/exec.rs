@@ -10,7 +10,7 @@ use diesel::{PgConnection, RunQueryDsl, prelude::*};
 use serde_json::json;
 
 use crate::{
-    approval::{self, Policy},
+    approval::{self, ApprovalStatus, Policy},
     clock::SimClock,
     crypto::Keys,
     db::schema::{earn_orders, redemptions, rewards},
@@ -19,7 +19,7 @@ use crate::{
     earn::{self, EarnRequest, OrderId, Source},
     exchange::{self, Executor, QuoteRequest, overrides},
     exit,
-    redemption::{self, RedeemRequest},
+    redemption::{self, RedeemRequest, RedemptionStatus},
     settlement, startup,
 };
 
@@ -269,7 +269,7 @@ fn redeeming(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome {
         Op::Fulfil { member: m, pick } | Op::Cancel { member: m, pick } => {
             let held: Vec<(i64, i64, String)> = match redemptions::table
                 .filter(redemptions::member_id.eq(cx.world.member(m)))
-                .filter(redemptions::status.eq("held"))
+                .filter(redemptions::status.eq(RedemptionStatus::Held))
                 .order(redemptions::id.desc())
                 .select((
                     redemptions::id,
@@ -501,7 +501,7 @@ fn approve(
     registry: &approval::Registry,
 ) -> Outcome {
     match approval::decide(conn, approval_id, &cx.world.checker, true, None, registry) {
-        Ok(approval) if approval.status == "approved" => {
+        Ok(approval) if approval.status == ApprovalStatus::Approved => {
             Outcome::Done(format!("approval {approval_id} carried out"))
         }
         Ok(approval) => Outcome::Refused(format!(

@@ -9,7 +9,9 @@ use crate::{
     db::schema::{merchants, settlement_statements},
     deposit,
     domain::shanghai,
-    exchange, exit, ledger, risk,
+    exchange, exit, ledger,
+    merchant::standing::Status,
+    risk,
 };
 
 /// A broken invariant: which, and the rows that break it.
@@ -290,7 +292,7 @@ fn rates_bracket_settlement_values(conn: &mut PgConnection) -> anyhow::Result<Ve
 /// deposit too small converts what it funds and leaves the rest as points).
 fn leaving_merchants_are_covered(conn: &mut PgConnection) -> anyhow::Result<Vec<String>> {
     let leaving: Vec<i64> = merchants::table
-        .filter(merchants::status.eq_any(["exiting", "exited"]))
+        .filter(merchants::status.eq_any([Status::Exiting, Status::Exited]))
         .select(merchants::id)
         .load(conn)?;
     let mut uncovered = Vec::new();

@@ -8,6 +8,7 @@ use diesel::{Connection, PgConnection, RunQueryDsl, prelude::*, sql_query};
 
 use crate::{
     bench::scratch::{self, ServerUrl},
+    catalog::RewardStatus,
     clock::SimClock,
     crypto::Keys,
     db::{
@@ -19,6 +20,7 @@ use crate::{
         actor::{Actor, ActorKind},
         points::ProgramCode,
     },
+    merchant::standing,
 };
 
 /// A merchant and its programme.
@@ -122,7 +124,7 @@ impl World {
     fn load(conn: &mut PgConnection, start: DateTime<Utc>) -> anyhow::Result<Self> {
         let merchants: Vec<Merchant> = programs::table
             .inner_join(merchants::table)
-            .filter(merchants::status.eq("active"))
+            .filter(merchants::status.eq(standing::Status::Active))
             .order(programs::id)
             .select((programs::merchant_id, programs::code))
             .load::<(i64, String)>(conn)?
@@ -136,7 +138,7 @@ impl World {
             .select(members::id)
             .load(conn)?;
         let rewards = rewards::table
-            .filter(rewards::status.eq("published"))
+            .filter(rewards::status.eq(RewardStatus::Published))
             .order(rewards::id)
             .select(rewards::id)
             .load(conn)?;

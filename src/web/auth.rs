@@ -16,7 +16,7 @@ use crate::{
         phone::Phone,
         portal::Portal,
     },
-    merchant::{self, Merchant},
+    merchant::{self, Merchant, standing::Status},
     people::{
         member::{self, Member},
         merchant_user::{self, MerchantRole, MerchantUser},
@@ -99,7 +99,7 @@ pub struct OperatorPrincipal {
 
 impl OperatorPrincipal {
     pub fn require(&self, roles: &[OperatorRole]) -> Result<(), WebError> {
-        if roles.contains(&self.operator.role()) {
+        if roles.contains(&self.operator.role) {
             Ok(())
         } else {
             Err(WebError::Forbidden)
@@ -138,7 +138,7 @@ pub struct MerchantPrincipal {
 
 impl MerchantPrincipal {
     pub fn require(&self, roles: &[MerchantRole]) -> Result<(), WebError> {
-        if roles.contains(&self.user.role()) {
+        if roles.contains(&self.user.role) {
             Ok(())
         } else {
             Err(WebError::Forbidden)
@@ -159,7 +159,7 @@ impl Principal for MerchantPrincipal {
             return Ok(None);
         };
         let Some(merchant) =
-            merchant::find(conn, user.merchant_id)?.filter(|m| m.status != "exited")
+            merchant::find(conn, user.merchant_id)?.filter(|m| m.status != Status::Exited)
         else {
             return Ok(None);
         };
@@ -167,7 +167,7 @@ impl Principal for MerchantPrincipal {
             kind: ActorKind::MerchantUser,
             id: Some(user.id),
             label: user.email.clone(),
-            role: user.role.clone(),
+            role: user.role.as_str().to_owned(),
             merchant_id: Some(merchant.id),
             ip: Some(ip),
         };

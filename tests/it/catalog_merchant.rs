@@ -166,7 +166,7 @@ async fn a_manager_creates_edits_publishes_and_unpublishes_a_reward() {
         (reward.value_fen, reward.points_price, reward.stock),
         (3200, Some(3200), 500)
     );
-    assert_eq!(reward.status, "draft");
+    assert_eq!(reward.status.as_str(), "draft");
     assert_eq!(reward.first_day().to_string(), day(0));
     assert_eq!(reward.last_day().to_string(), day(30));
     assert_eq!(
@@ -201,7 +201,7 @@ async fn a_manager_creates_edits_publishes_and_unpublishes_a_reward() {
         .submit(&path, &status, &[("status", "published")])
         .await;
     assert_eq!(published.status, 303);
-    assert_eq!(rewards_of(&app, shop.id)[0].status, "published");
+    assert_eq!(rewards_of(&app, shop.id)[0].status.as_str(), "published");
     let list = shop.browser.get("/merchant/catalog").await;
     assert!(list.body.contains("权益已上架"), "{}", list.body);
     assert!(list.body.contains("status-active"));
@@ -223,7 +223,7 @@ async fn a_manager_creates_edits_publishes_and_unpublishes_a_reward() {
         .submit(&path, &status, &[("status", "unpublished")])
         .await;
     assert_eq!(unpublished.status, 303);
-    assert_eq!(rewards_of(&app, shop.id)[0].status, "unpublished");
+    assert_eq!(rewards_of(&app, shop.id)[0].status.as_str(), "unpublished");
 
     let filter = alliance::audit::AuditFilter {
         target_kind: Some("reward".to_owned()),
@@ -271,7 +271,7 @@ async fn a_reward_whose_validity_is_over_is_not_published() {
             .body
             .contains("有效期已过，无法上架")
     );
-    assert_eq!(rewards_of(&app, shop.id)[0].status, "draft");
+    assert_eq!(rewards_of(&app, shop.id)[0].status.as_str(), "draft");
 }
 
 #[tokio::test]
@@ -409,7 +409,7 @@ async fn a_cashier_sees_the_catalog_but_cannot_change_it() {
         .submit(&path, &format!("{path}/status"), &[("status", "published")])
         .await;
     assert_eq!(publish.status, 403);
-    assert_eq!(rewards_of(&app, owner.id)[0].status, "draft");
+    assert_eq!(rewards_of(&app, owner.id)[0].status.as_str(), "draft");
 }
 
 #[tokio::test]

@@ -139,7 +139,7 @@ fn operator_create_prints_a_generated_password_once_and_refuses_a_duplicate() {
 
     let conn = &mut db.conn();
     let admin = sign_in_operator(&db, "first.admin@example.cn", password);
-    assert_eq!(admin.role(), OperatorRole::Admin);
+    assert_eq!(admin.role, OperatorRole::Admin);
     assert_eq!(admin.display_name, "first.admin");
     assert_eq!(cli_audited_operator_creates(conn), 1);
 
@@ -178,7 +178,7 @@ fn operator_create_takes_a_strong_password_from_the_environment_and_never_prints
     assert!(!stdout(&created).contains(chosen), "{created:?}");
     let finance = sign_in_operator(&db, "finance@example.cn", chosen);
     assert_eq!(
-        (finance.role(), finance.display_name.as_str()),
+        (finance.role, finance.display_name.as_str()),
         (OperatorRole::Finance, "钱佳")
     );
 

@@ -9,7 +9,7 @@ use alliance::{
     domain::{password::NewPassword, phone::Phone, points::ProgramCode, portal::Portal},
     i18n::Locale,
     ledger::{self, AccountSpec},
-    merchant::{self, NewMerchant, tier::Tier},
+    merchant::{self, NewMerchant},
     people::member::{self, SignUp},
     redemption::recommend::{self, Reason},
 };
@@ -410,7 +410,7 @@ fn every_demo_merchant_has_its_program_and_may_issue_points() {
             assert!((31.1..=31.35).contains(&f64::try_from(store.latitude).unwrap()));
             assert!((121.3..=121.6).contains(&f64::try_from(store.longitude).unwrap()));
         }
-        let tier = Tier::parse(&merchant.tier).unwrap();
+        let tier = merchant.tier;
         let deposit = chart::open(conn, &chart::merchant_deposit(merchant.id)).unwrap();
         let balance = ledger::balance(conn, deposit).unwrap().posted();
         assert!(

@@ -212,7 +212,7 @@ async fn a_top_up_finance_confirms_twice_lands_in_the_ledger_once() {
     let key = format!("deposit:topup:{}", notice.id);
     assert_eq!(entries_with_key(conn, &key), 1);
     let confirmed = deposit::list_topups(conn, m).unwrap().pop().unwrap();
-    assert_eq!(confirmed.status, "confirmed");
+    assert_eq!(confirmed.status.as_str(), "confirmed");
     assert!(confirmed.journal_entry_id.is_some());
     assert_eq!(position(conn, m).balance, money("60000.00"));
     assert_eq!(
@@ -260,11 +260,11 @@ fn a_large_deduction_needs_two_approvers_other_than_its_maker_and_then_books_it(
         Err(ApprovalError::RoleNotAllowed)
     ));
     let halfway = approval::decide(conn, request.id, &second, true, None, &registry).unwrap();
-    assert_eq!(halfway.status, "pending");
+    assert_eq!(halfway.status.as_str(), "pending");
     assert_eq!(position(conn, m).balance, money("60000.00"));
 
     let done = approval::decide(conn, request.id, &admin, true, None, &registry).unwrap();
-    assert_eq!(done.status, "approved", "{:?}", done.outcome);
+    assert_eq!(done.status.as_str(), "approved", "{:?}", done.outcome);
     assert_eq!(position(conn, m).balance, money("40000.00"));
     assert_eq!(
         posted(conn, &chart::merchant_settlement(m)),
@@ -315,9 +315,9 @@ fn a_deduction_that_would_overdraw_the_deposit_fails_cleanly() {
     let first = request(conn, "3000.00").unwrap();
     let second = request(conn, "3000.00").unwrap();
     let approved = approval::decide(conn, first.id, &checker, true, None, &registry).unwrap();
-    assert_eq!(approved.status, "approved");
+    assert_eq!(approved.status.as_str(), "approved");
     let failed = approval::decide(conn, second.id, &checker, true, None, &registry).unwrap();
-    assert_eq!(failed.status, "failed");
+    assert_eq!(failed.status.as_str(), "failed");
     assert!(
         failed.outcome.as_deref().unwrap().contains("不足以扣除"),
         "{:?}",
@@ -493,7 +493,10 @@ fn an_exited_merchant_that_owes_nothing_gets_its_deposit_back_once() {
     )
     .unwrap();
     assert_eq!(pass.completed, 1);
-    assert_eq!(merchant::find(conn, m).unwrap().unwrap().status, "exited");
+    assert_eq!(
+        merchant::find(conn, m).unwrap().unwrap().status.as_str(),
+        "exited"
+    );
 
     // Now the whole deposit goes back, once.
     assert_eq!(
@@ -572,7 +575,10 @@ async fn an_owner_asks_to_become_strategic_and_an_operator_approves_it() {
         )
         .await;
     assert_eq!(decided.location.as_deref(), Some(page_path.as_str()));
-    assert_eq!(merchant::find(conn, m).unwrap().unwrap().tier, "strategic");
+    assert_eq!(
+        merchant::find(conn, m).unwrap().unwrap().tier.as_str(),
+        "strategic"
+    );
 
     // A strategic merchant must keep ¥200,000: the shortfall is on the risk queue.
     let risk_officer = app.browser();
@@ -625,7 +631,10 @@ async fn operators_suspend_with_a_reason_and_only_finance_moves_deposit_money() 
     )
     .await;
     assert!(ops.get(&page_path).await.body.contains("请填写原因"));
-    assert_eq!(merchant::find(conn, m).unwrap().unwrap().status, "active");
+    assert_eq!(
+        merchant::find(conn, m).unwrap().unwrap().status.as_str(),
+        "active"
+    );
 
     ops.submit(
         &page_path,
@@ -634,7 +643,7 @@ async fn operators_suspend_with_a_reason_and_only_finance_moves_deposit_money() 
     )
     .await;
     let standing = standing::of(conn, m).unwrap().unwrap();
-    assert_eq!(standing.status, "suspended");
+    assert_eq!(standing.status.as_str(), "suspended");
     assert_eq!(standing.status_reason.as_deref(), Some("资质复核中"));
     assert!(standing.status_changed_at.is_some());
     assert!(matches!(

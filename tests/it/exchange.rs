@@ -314,7 +314,7 @@ fn execution_keeps_the_quoted_terms_when_rates_move() {
         &crate::harness::approval_registry(),
     )
     .unwrap();
-    assert_eq!(pinned.pinned.status, "active");
+    assert_eq!(pinned.pinned.status.as_str(), "active");
     let requoted = quote(conn, alice, "COFFEE", "CINEMA", 1_000).unwrap();
     assert!(requoted.to_points < quoted.to_points);
     assert_eq!(requoted.buy_value, rust_decimal::Decimal::new(206, 4));

@@ -232,7 +232,8 @@ async fn making_an_admin_needs_another_admin_and_never_the_maker() {
         operator::find(&mut app.db.conn(), target)
             .unwrap()
             .unwrap()
-            .role,
+            .role
+            .as_str(),
         "operator",
         "not yet"
     );
@@ -266,7 +267,8 @@ async fn making_an_admin_needs_another_admin_and_never_the_maker() {
         operator::find(&mut app.db.conn(), target)
             .unwrap()
             .unwrap()
-            .role,
+            .role
+            .as_str(),
         "operator"
     );
 
@@ -281,7 +283,8 @@ async fn making_an_admin_needs_another_admin_and_never_the_maker() {
         operator::find(&mut app.db.conn(), target)
             .unwrap()
             .unwrap()
-            .role,
+            .role
+            .as_str(),
         "admin"
     );
     assert!(
@@ -344,7 +347,11 @@ async fn above_the_threshold_two_different_approvers_are_needed() {
     ));
     let after_one =
         approval::decide(conn, large.id, &actor(ids[1]), true, None, &registry).unwrap();
-    assert_eq!(after_one.status, "pending", "one approver is not enough");
+    assert_eq!(
+        after_one.status.as_str(),
+        "pending",
+        "one approver is not enough"
+    );
     assert!(matches!(
         approval::decide(conn, large.id, &actor(ids[1]), true, None, &registry),
         Err(approval::ApprovalError::AlreadyDecided)
@@ -369,7 +376,7 @@ async fn above_the_threshold_two_different_approvers_are_needed() {
         &registry,
     )
     .unwrap();
-    assert_eq!(rejected.status, "rejected");
+    assert_eq!(rejected.status.as_str(), "rejected");
     let ran: i64 = sql_query("SELECT count(*) AS n FROM ledger_verifications")
         .get_result::<Count>(conn)
         .unwrap()

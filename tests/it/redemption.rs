@@ -76,7 +76,7 @@ fn a_combined_redemption_holds_at_order_and_posts_the_cash_legs_when_served() {
     )
     .unwrap();
 
-    assert_eq!(held.status, "held");
+    assert_eq!(held.status.as_str(), "held");
     assert_eq!(held.voucher_code.len(), 12);
     assert_eq!(stock(conn, ticket), 4);
     assert_eq!(points(conn, alice, "CINEMA"), 0);
@@ -100,7 +100,7 @@ fn a_combined_redemption_holds_at_order_and_posts_the_cash_legs_when_served() {
     let served =
         redemption::fulfil(conn, shops.cinema, &held.voucher_code, None, &actor()).unwrap();
 
-    assert_eq!(served.status, "fulfilled");
+    assert_eq!(served.status.as_str(), "fulfilled");
     assert_eq!(
         settlement_balance(conn, shops.cinema) - cinema_before,
         1_920
@@ -110,7 +110,7 @@ fn a_combined_redemption_holds_at_order_and_posts_the_cash_legs_when_served() {
     assert_eq!(house_balance(conn, HouseAccount::Clearing), 0);
     let twice = redemption::fulfil(conn, shops.cinema, &held.voucher_code, None, &actor());
     assert!(
-        matches!(&twice, Err(RedeemError::AlreadyResolved(s)) if s == "fulfilled"),
+        matches!(&twice, Err(RedeemError::AlreadyResolved(s)) if s.as_str() == "fulfilled"),
         "{twice:?}"
     );
     let elsewhere = redemption::fulfil(conn, shops.coffee, &held.voucher_code, None, &actor());
@@ -205,7 +205,7 @@ fn cancelling_or_expiring_voids_the_holds_and_returns_the_stock() {
     assert_eq!(stock(conn, ticket), 5);
     let late = redemption::fulfil(conn, shops.cinema, &second.voucher_code, None, &actor());
     assert!(
-        matches!(&late, Err(RedeemError::AlreadyResolved(s)) if s == "expired"),
+        matches!(&late, Err(RedeemError::AlreadyResolved(s)) if s.as_str() == "expired"),
         "{late:?}"
     );
     assert_verified(conn);

@@ -232,7 +232,7 @@ fn a_hold_voided_by_the_ledger_timeout_gives_the_claimed_points_to_the_refund() 
     // The voucher expiry job then closes the redemption and returns the stock.
     assert_eq!(redemption::expire_due(conn, 100, &actor()).unwrap(), 1);
     let expired = redemption::find(conn, held.id).unwrap().unwrap();
-    assert_eq!(expired.status, "expired");
+    assert_eq!(expired.status.as_str(), "expired");
     let stock: i64 = rewards::table
         .find(reward_id)
         .select(rewards::stock)

@@ -80,7 +80,7 @@ fn the_receiving_merchant_is_paid_out_and_the_giving_one_owes_a_collection() {
     let owed = collection::of_statement(conn, coffee.id).unwrap().unwrap();
     assert_eq!(owed.amount.fen(), owed_by_coffee);
     assert_eq!(owed.due_on, day(0).end + Days::new(7));
-    assert_eq!(owed.status, "open");
+    assert_eq!(owed.status.as_str(), "open");
     assert_verified(conn);
 }
 
@@ -345,7 +345,7 @@ fn an_overdue_collection_is_taken_from_the_deposit_where_the_terms_allow() {
         1
     );
     let after = collection::find(conn, owed.id).unwrap().unwrap();
-    assert_eq!(after.status, "paid");
+    assert_eq!(after.status.as_str(), "paid");
     assert_eq!(
         deposit_balance(conn, shops.coffee),
         deposit_before - owed.amount.fen()
@@ -382,7 +382,11 @@ fn an_unpaid_collection_goes_overdue_blocks_issuing_until_the_bank_transfer_arri
     let deposit_before = deposit_balance(conn, shops.coffee);
     collection::review_due(conn, &operator(), owed.due_on + Days::new(1)).unwrap();
     assert_eq!(
-        collection::find(conn, owed.id).unwrap().unwrap().status,
+        collection::find(conn, owed.id)
+            .unwrap()
+            .unwrap()
+            .status
+            .as_str(),
         "overdue"
     );
     assert_eq!(
@@ -417,7 +421,11 @@ fn an_unpaid_collection_goes_overdue_blocks_issuing_until_the_bank_transfer_arri
     );
     collection::record_receipt(conn, &operator(), owed.id, rest, "CMB-2").unwrap();
     assert_eq!(
-        collection::find(conn, owed.id).unwrap().unwrap().status,
+        collection::find(conn, owed.id)
+            .unwrap()
+            .unwrap()
+            .status
+            .as_str(),
         "paid"
     );
     assert!(
@@ -449,7 +457,8 @@ fn a_debt_rolled_into_the_next_statement_keeps_its_due_date() {
         collection::find(conn, first_owed.id)
             .unwrap()
             .unwrap()
-            .status,
+            .status
+            .as_str(),
         "superseded"
     );
     assert_eq!(second_owed.amount.fen(), -second.closing.fen());

@@ -258,7 +258,11 @@ async fn finance_runs_settlement_and_pays_a_batch_through_the_bank_files() {
     assert_eq!(status(failing), PayoutStatus::Failed);
     assert_eq!(status(confirming), PayoutStatus::Confirmed);
     assert_eq!(
-        payout::batch(conn, batch_id).unwrap().unwrap().status,
+        payout::batch(conn, batch_id)
+            .unwrap()
+            .unwrap()
+            .status
+            .as_str(),
         "closed"
     );
 }
@@ -357,7 +361,7 @@ async fn finance_records_a_receipt_and_a_second_operator_approves_a_deposit_dedu
     )
     .await;
     let after = collection::find(conn, owed.id).unwrap().unwrap();
-    assert_eq!(after.status, "paid");
+    assert_eq!(after.status.as_str(), "paid");
     assert_eq!(after.collected, after.amount);
     assert!(finance.get(page).await.body.contains("已结清"));
 }

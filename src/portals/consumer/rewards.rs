@@ -18,7 +18,7 @@ use crate::{
     i18n::Locale,
     program::{self, Program},
     redemption::{
-        self, RedeemError, RedeemRequest, Redemption, VOUCHER_DAYS,
+        self, RedeemError, RedeemRequest, Redemption, RedemptionStatus, VOUCHER_DAYS,
         browse::{self, CATEGORIES, Choices, Filter, Listing, Offered, Sort},
         pay::{self, Shortfall},
     },
@@ -549,12 +549,12 @@ async fn order_reward(
 }
 
 /// A redemption's status as a badge.
-fn status_css(status: &str) -> &'static str {
+fn status_css(status: RedemptionStatus) -> &'static str {
     match status {
-        "held" => "status-pending",
-        "fulfilled" => "status-active",
-        "cancelled" => "status-exited",
-        _ => "status-expired",
+        RedemptionStatus::Held => "status-pending",
+        RedemptionStatus::Fulfilled => "status-active",
+        RedemptionStatus::Cancelled => "status-exited",
+        RedemptionStatus::Expired => "status-expired",
     }
 }
 
@@ -618,7 +618,7 @@ async fn show_vouchers(
                 status: locale
                     .t(&format!("consumer_rewards.status.{}", r.status))
                     .into_owned(),
-                status_css: status_css(&r.status),
+                status_css: status_css(r.status),
             }
         })
         .collect();
@@ -693,8 +693,8 @@ async fn show_voucher(
         status: locale
             .t(&format!("consumer_rewards.status.{}", redemption.status))
             .into_owned(),
-        status_css: status_css(&redemption.status),
-        held: redemption.status == "held",
+        status_css: status_css(redemption.status),
+        held: redemption.status == RedemptionStatus::Held,
         expires: format::datetime(redemption.expires_at, locale),
         ordered: format::datetime(redemption.created_at, locale),
         value: format::money(Money::from_fen(redemption.value_fen)),

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use crate::{
     people::{
         member,
-        verification::{self, Verification, VerificationError},
+        verification::{self, Verification, VerificationError, VerificationStatus},
     },
     web::{
         auth::{MemberPrincipal, Signed},
@@ -88,11 +88,11 @@ async fn standing(
         .await?;
     Ok(match latest {
         _ if verified => Standing::Verified,
-        Some(v) if v.status == "pending" => Standing::Pending {
+        Some(v) if v.status == VerificationStatus::Pending => Standing::Pending {
             hint: v.id_number_hint,
             at: format::datetime(v.created_at, locale),
         },
-        Some(v) if v.status == "rejected" => Standing::Rejected {
+        Some(v) if v.status == VerificationStatus::Rejected => Standing::Rejected {
             reason: v.reason.unwrap_or_default(),
             at: format::datetime(v.decided_at.unwrap_or(v.created_at), locale),
         },

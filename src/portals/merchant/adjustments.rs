@@ -11,7 +11,7 @@ use serde::Deserialize;
 use crate::{
     crypto,
     domain::phone::Phone,
-    earn::adjustment::{self, AdjustmentError, Listed, NewAdjustment},
+    earn::adjustment::{self, AdjustmentError, AdjustmentStatus, Listed, NewAdjustment},
     i18n::Locale,
     people::{member, merchant_user::MerchantRole},
     web::{
@@ -243,7 +243,7 @@ async fn request_adjustment(
         .await?;
     match requested {
         Ok(row) => {
-            let key = if row.status == "booked" {
+            let key = if row.status == AdjustmentStatus::Booked {
                 "earning_portals.adjust.booked"
             } else {
                 "earning_portals.adjust.filed"

@@ -160,7 +160,7 @@ impl RewardForm {
 
 /// A status pill: its catalog key and its CSS suffix.
 fn badge(reward: &Reward) -> (&'static str, &'static str) {
-    match reward.status() {
+    match reward.status {
         RewardStatus::Draft => ("catalog.status.draft", "pending"),
         RewardStatus::Published if reward.valid_until <= Utc::now() => {
             ("catalog.status.ended", "expired")
@@ -212,7 +212,7 @@ impl RewardView {
             last_day: reward.last_day().to_string(),
             status_key,
             status_css,
-            published: reward.status() == RewardStatus::Published,
+            published: reward.status == RewardStatus::Published,
         }
     }
 }
@@ -258,7 +258,7 @@ async fn reward_page(
     Ok(RewardPage {
         chrome: super::chrome(ctx, who, LIST),
         reward: reward.map(|r| RewardView::of(r, ctx.locale)),
-        can_edit: CATALOG_EDITORS.contains(&who.user.role()),
+        can_edit: CATALOG_EDITORS.contains(&who.user.role),
         form,
         errors,
         categories: Category::ALL
@@ -317,7 +317,7 @@ async fn list_rewards(
             .iter()
             .map(|r| RewardView::of(r, ctx.locale))
             .collect(),
-        can_edit: CATALOG_EDITORS.contains(&who.user.role()),
+        can_edit: CATALOG_EDITORS.contains(&who.user.role),
     })
 }
 

@@ -17,9 +17,9 @@ use crate::{
     domain::points::ProgramCode,
     ledger::StatementLine,
     merchant::{
-        standing::{self, Status},
+        standing::Status,
         tier::Tier,
-        tier_request::{self, TierRequest, TierRequestError},
+        tier_request::{self, RequestStatus, TierRequest, TierRequestError},
     },
     people::merchant_user::{self, MerchantRole},
     program::{self, Program},
@@ -75,7 +75,7 @@ struct DashboardPage {
     merchant_name: String,
     code: String,
     tier_label: String,
-    status: String,
+    status: Status,
     status_label: String,
     staff: usize,
     pending_approvals: i64,
@@ -132,8 +132,8 @@ async fn show_dashboard(
 ) -> Result<DashboardPage, WebError> {
     let merchant = who.merchant.clone();
     let merchant_id = merchant.id;
-    let reads_settlement = SETTLEMENT_READERS.contains(&who.user.role());
-    let reads_reach = REACH_READERS.contains(&who.user.role());
+    let reads_settlement = SETTLEMENT_READERS.contains(&who.user.role);
+    let reads_reach = REACH_READERS.contains(&who.user.role);
     let (staff, pending, program, position, activity, request, estimate, reached) = state
         .db(move |conn| {
             let program = program::of_merchant(conn, merchant_id)?;
@@ -172,13 +172,13 @@ async fn show_dashboard(
         .await?;
     let m = &who.merchant;
     let locale = ctx.locale;
-    let role = who.user.role();
+    let role = who.user.role;
     Ok(DashboardPage {
         chrome: super::chrome(&ctx, &who, "/merchant"),
         merchant_name: m.name(locale).to_owned(),
         code: m.code.clone(),
         tier_label: locale.t(&format!("merchant.tier.{}", m.tier)).into_owned(),
-        status: m.status.clone(),
+        status: m.status,
         status_label: locale.t(&format!("status.{}", m.status)).into_owned(),
         staff,
         pending_approvals: pending,
@@ -207,9 +207,7 @@ async fn show_dashboard(
         settlement: estimate.map(|e| SettlementView::of(&e, locale)),
         reach: reached.map(|r| ReachView::of(&r, locale)),
         upgrade: upgrade_view(
-            role == MerchantRole::Owner
-                && standing::tier(m) == Tier::Standard
-                && standing::status(m) == Status::Active,
+            role == MerchantRole::Owner && m.tier == Tier::Standard && m.status == Status::Active,
             request.as_ref(),
             locale,
         ),
@@ -236,7 +234,7 @@ fn upgrade_view(
         can_request: may_request && pending.is_none(),
         pending_since: pending.map(|r| format::datetime(r.created_at, locale)),
         rejected_note: latest
-            .filter(|r| r.status == "rejected")
+            .filter(|r| r.status == RequestStatus::Rejected)
             .map(|r| r.decision_note.clone().unwrap_or_default()),
     }
 }

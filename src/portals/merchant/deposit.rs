@@ -12,7 +12,7 @@ use askama_web::WebTemplate;
 use serde::Deserialize;
 
 use crate::{
-    deposit::{self, DepositError, NewTopup, Position, Topup},
+    deposit::{self, DepositError, NewTopup, Position, Topup, TopupStatus},
     domain::money::Money,
     i18n::Locale,
     ledger::StatementLine,
@@ -138,10 +138,10 @@ impl TopupRow {
             reference: topup.bank_reference.clone(),
             submitted_by: topup.submitted_by.clone(),
             submitted_at: format::datetime(topup.submitted_at, locale),
-            status_css: match topup.status.as_str() {
-                "confirmed" => "approved",
-                "rejected" => "rejected",
-                _ => "pending",
+            status_css: match topup.status {
+                TopupStatus::Confirmed => "approved",
+                TopupStatus::Rejected => "rejected",
+                TopupStatus::Submitted => "pending",
             },
             status_label: locale
                 .t(&format!("deposit.topup.status.{}", topup.status))

@@ -28,7 +28,7 @@ pub(super) fn requester(who: &MerchantPrincipal) -> Requester {
     Requester::MerchantUser {
         merchant_id: who.merchant.id,
         user_id: who.user.id,
-        reads_reports: super::reports::REPORT_READERS.contains(&who.user.role()),
+        reads_reports: super::reports::REPORT_READERS.contains(&who.user.role),
     }
 }
 

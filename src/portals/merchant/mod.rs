@@ -63,7 +63,7 @@ fn chrome(ctx: &PageContext, who: &MerchantPrincipal, current: &str) -> Chrome {
         "merchant.nav.dashboard",
         current,
     )];
-    if STAFF_READERS.contains(&who.user.role()) {
+    if STAFF_READERS.contains(&who.user.role) {
         nav.push(nav_item(
             locale,
             "/merchant/staff",
@@ -113,7 +113,7 @@ fn chrome(ctx: &PageContext, who: &MerchantPrincipal, current: &str) -> Chrome {
         ("/merchant/api-keys", "merchant_admin.nav.api_keys", OWNER),
         ("/merchant/settings", "merchant_admin.nav.settings", OWNER),
     ] {
-        if roles.contains(&who.user.role()) {
+        if roles.contains(&who.user.role) {
             nav.push(nav_item(locale, href, key, current));
         }
     }
@@ -126,7 +126,7 @@ fn chrome(ctx: &PageContext, who: &MerchantPrincipal, current: &str) -> Chrome {
     let user = UserBadge {
         name: format!("{} · {}", who.user.display_name, who.merchant.name(locale)),
         role: locale
-            .t(&format!("role.{}", who.user.role().as_str()))
+            .t(&format!("role.{}", who.user.role.as_str()))
             .into_owned(),
     };
     ctx.chrome(Some(Portal::Merchant), Some(user), nav)

@@ -151,7 +151,7 @@ struct ProgramPage {
 }
 
 fn tier_of(who: &MerchantPrincipal) -> Tier {
-    Tier::parse(&who.merchant.tier).unwrap_or(Tier::Standard)
+    who.merchant.tier
 }
 
 fn program_page(

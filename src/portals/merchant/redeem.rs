@@ -21,7 +21,7 @@ use crate::{
     i18n::Locale,
     merchant::store::{self, Store},
     people::{member, merchant_user::MerchantRole},
-    redemption::{self, RedeemError, Voucher},
+    redemption::{self, RedeemError, RedemptionStatus, Voucher},
     web::{
         auth::{MerchantPrincipal, Signed},
         context::{PageContext, set_flash},
@@ -212,8 +212,8 @@ fn voucher_view(
     locale: Locale,
 ) -> (VoucherView, Option<String>) {
     let r = &voucher.redemption;
-    let refusal = if r.status != "held" {
-        Some(RedeemError::AlreadyResolved(r.status.clone()))
+    let refusal = if r.status != RedemptionStatus::Held {
+        Some(RedeemError::AlreadyResolved(r.status))
     } else if Utc::now() >= r.expires_at {
         Some(RedeemError::Expired)
     } else {
@@ -223,11 +223,11 @@ fn voucher_view(
         code: r.voucher_code.clone(),
         title: voucher.title(locale).to_owned(),
         member,
-        status_class: match r.status.as_str() {
-            "held" => "status-pending",
-            "fulfilled" => "status-active",
-            "cancelled" => "status-rejected",
-            _ => "status-expired",
+        status_class: match r.status {
+            RedemptionStatus::Held => "status-pending",
+            RedemptionStatus::Fulfilled => "status-active",
+            RedemptionStatus::Cancelled => "status-rejected",
+            RedemptionStatus::Expired => "status-expired",
         },
         status_label: locale
             .t(&format!("redemption.status.{}", r.status))

@@ -82,7 +82,7 @@ async fn render(
         .db(move |conn| merchant_user::list(conn, merchant_id))
         .await?;
     let locale = ctx.locale;
-    let can_manage = who.user.role() == MerchantRole::Owner;
+    let can_manage = who.user.role == MerchantRole::Owner;
     let label = |role: MerchantRole| locale.t(&format!("role.{}", role.as_str())).into_owned();
     Ok(StaffPage {
         chrome: super::chrome(ctx, who, "/merchant/staff"),
@@ -90,13 +90,13 @@ async fn render(
             .into_iter()
             .map(|u| StaffRow {
                 id: u.id,
-                role: u.role().as_str(),
-                role_label: label(u.role()),
+                role: u.role.as_str(),
+                role_label: label(u.role),
                 active: u.active,
                 last_sign_in: u
                     .last_sign_in_at
                     .map_or_else(|| "—".to_owned(), |at| format::datetime(at, locale)),
-                editable: can_manage && u.role() != MerchantRole::Owner && u.id != who.user.id,
+                editable: can_manage && u.role != MerchantRole::Owner && u.id != who.user.id,
                 name: u.display_name,
                 email: u.email,
             })

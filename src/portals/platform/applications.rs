@@ -14,7 +14,7 @@ use serde::Deserialize;
 pub(super) use approve::after_decision;
 
 use crate::{
-    approval::Approval,
+    approval::{Approval, ApprovalStatus},
     crypto::Keys,
     domain::actor::Actor,
     i18n::Locale,
@@ -127,10 +127,10 @@ async fn list_applications(
             .map(|a| QueueRow {
                 id: a.id,
                 category: category_label(locale, &a.category),
-                tier: tier_label(locale, a.tier()),
+                tier: tier_label(locale, a.requested_tier),
                 contact: format!("{} · {}", a.contact_name, a.contact_email(&state.keys)),
                 submitted: format::datetime(a.created_at, locale),
-                status: status_badge(locale, a.status()),
+                status: status_badge(locale, a.status),
                 company_name: a.company_name,
                 credit_code: a.credit_code,
             })
@@ -175,7 +175,7 @@ pub struct Detail {
 /// The newest approval request filed for the application.
 pub struct ApprovalLink {
     pub id: i64,
-    pub status: String,
+    pub status: ApprovalStatus,
     pub status_label: String,
     pub outcome: Option<String>,
 }
@@ -258,11 +258,11 @@ async fn render(
     let loaded = state.db(move |conn| load(conn, id)).await?;
     let locale = ctx.locale;
     let application = &loaded.application;
-    let status = application.status();
+    let status = application.status;
     let pending = loaded
         .approval
         .as_ref()
-        .is_some_and(|a| a.status == "pending");
+        .is_some_and(|a| a.status == ApprovalStatus::Pending);
     let actions = Actions {
         start_review: status == Status::Submitted && !pending,
         ask: status.is_open() && !pending,
@@ -304,14 +304,14 @@ fn detail(loaded: &Loaded, keys: &Keys, locale: Locale) -> Result<Detail, WebErr
         company_name: a.company_name.clone(),
         credit_code: a.credit_code.clone(),
         category: category_label(locale, &a.category),
-        tier: tier_label(locale, a.tier()),
+        tier: tier_label(locale, a.requested_tier),
         contact_name: a.contact_name.clone(),
         contact_phone: a.contact_phone(keys),
         contact_email: a.contact_email(keys),
         bank_account_name: a.bank_account_name.clone(),
         bank_name: a.bank_name.clone(),
         bank_account: bank_account.masked(),
-        status: status_badge(locale, a.status()),
+        status: status_badge(locale, a.status),
         decision_reason: a.decision_reason.clone(),
         submitted: format::datetime(a.created_at, locale),
         updated: format::datetime(a.updated_at, locale),

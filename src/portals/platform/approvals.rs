@@ -11,7 +11,7 @@ use askama_web::WebTemplate;
 use serde::Deserialize;
 
 use crate::{
-    approval::{self, Approval, ApprovalError, Decision, Scope},
+    approval::{self, Approval, ApprovalError, ApprovalStatus, Decision, Scope},
     domain::{actor::Actor, money::Money},
     i18n::Locale,
     web::{
@@ -43,7 +43,7 @@ pub(in crate::portals) struct ApprovalRow {
     pub amount: String,
     pub maker: String,
     pub created: String,
-    pub status: String,
+    pub status: ApprovalStatus,
     pub status_label: String,
     pub required: i16,
 }
@@ -59,7 +59,7 @@ pub(in crate::portals) fn row(a: &Approval, locale: Locale) -> ApprovalRow {
             .unwrap_or_default(),
         maker: a.maker_label.clone(),
         created: format::datetime(a.created_at, locale),
-        status: a.status.clone(),
+        status: a.status,
         status_label: locale
             .t(&format!("approval.status.{}", a.status))
             .into_owned(),
@@ -153,7 +153,7 @@ pub(in crate::portals) fn can_decide(
 ) -> bool {
     let kind = who.kind.as_str();
     let is = |k: &str, id: i64| k == kind && Some(id) == who.id;
-    approval.status == "pending"
+    approval.status == ApprovalStatus::Pending
         && !is(&approval.maker_kind, approval.maker_id)
         && !decisions.iter().any(|d| is(&d.checker_kind, d.checker_id))
         && approval
@@ -232,8 +232,10 @@ pub(in crate::portals) fn decision_flash(
     approve: bool,
 ) -> Result<(FlashKind, &'static str), WebError> {
     Ok(match result {
-        Ok(a) if a.status == "failed" => (FlashKind::Error, "approval.flash.failed"),
-        Ok(a) if a.status == "pending" => (FlashKind::Success, "approval.flash.recorded"),
+        Ok(a) if a.status == ApprovalStatus::Failed => (FlashKind::Error, "approval.flash.failed"),
+        Ok(a) if a.status == ApprovalStatus::Pending => {
+            (FlashKind::Success, "approval.flash.recorded")
+        }
         Ok(_) if approve => (FlashKind::Success, "approval.flash.approved"),
         Ok(_) => (FlashKind::Success, "approval.flash.rejected"),
         Err(ApprovalError::NotFound) => return Err(WebError::NotFound),

@@ -261,7 +261,7 @@ async fn show_books(
             .as_ref()
             .map_or(0, |v| v.findings.len().saturating_sub(FINDINGS_SHOWN)),
         last_verify: last.map(|v| (format::datetime(v.finished_at, locale), v.clean)),
-        can_verify: VERIFIERS.contains(&who.operator.role()),
+        can_verify: VERIFIERS.contains(&who.operator.role),
     })
 }
 

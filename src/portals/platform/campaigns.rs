@@ -139,18 +139,18 @@ impl CampaignRow {
         if !steps.is_empty() {
             rules.push(steps);
         }
-        let actions = match c.status.as_str() {
-            "active" => vec![Status::Paused, Status::Ended],
-            "paused" => vec![Status::Active, Status::Ended],
-            _ => Vec::new(),
+        let actions = match c.status {
+            Status::Active => vec![Status::Paused, Status::Ended],
+            Status::Paused => vec![Status::Active, Status::Ended],
+            Status::Ended => Vec::new(),
         };
         Self {
             id: c.id,
             name: c.name(locale).to_owned(),
-            status_css: match c.status.as_str() {
-                "active" => "active",
-                "paused" => "suspended",
-                _ => "expired",
+            status_css: match c.status {
+                Status::Active => "active",
+                Status::Paused => "suspended",
+                Status::Ended => "expired",
             },
             status_label: locale
                 .t(&format!("earning_portals.campaign.status.{}", c.status))
@@ -220,7 +220,7 @@ async fn page(
             .iter()
             .map(|l| CampaignRow::of(l, ctx.locale))
             .collect(),
-        can_edit: CAMPAIGN_KEEPERS.contains(&who.operator.role()),
+        can_edit: CAMPAIGN_KEEPERS.contains(&who.operator.role),
         merchants,
         form,
         errors,

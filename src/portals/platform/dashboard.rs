@@ -129,7 +129,7 @@ async fn show_dashboard(
         })
         .await?;
     let locale = ctx.locale;
-    let role = who.operator.role();
+    let role = who.operator.role;
     let total_fen = overview.liability_total.fen();
     let coverage_more = overview.coverage.len().saturating_sub(COVERAGE_ROWS);
     Ok(DashboardPage {

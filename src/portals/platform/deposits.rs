@@ -89,7 +89,7 @@ async fn show_queue(
                 topup: TopupRow::of(t, locale),
             })
             .collect(),
-        can_handle_money: DEPOSIT_HANDLERS.contains(&who.operator.role()),
+        can_handle_money: DEPOSIT_HANDLERS.contains(&who.operator.role),
         back: None,
     })
 }

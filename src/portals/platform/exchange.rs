@@ -62,7 +62,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 fn can_keep(who: &OperatorPrincipal) -> bool {
-    RATE_KEEPERS.contains(&who.operator.role())
+    RATE_KEEPERS.contains(&who.operator.role)
 }
 
 /// `10.00% (1000 bp)`.

@@ -27,7 +27,7 @@ use crate::{
         self, Merchant,
         standing::{self, Contact, Standing, StandingError, Status},
         tier::Tier,
-        tier_request::{self, TierRequest, TierRequestError},
+        tier_request::{self, RequestStatus, TierRequest, TierRequestError},
     },
     people::{
         merchant_user::{self, MerchantUser},
@@ -76,9 +76,9 @@ pub struct MerchantRow {
     pub id: i64,
     pub code: String,
     pub name: String,
-    pub tier: String,
+    pub tier: Tier,
     pub tier_label: String,
-    pub status: String,
+    pub status: Status,
     pub status_label: String,
     pub balance: String,
     pub coverage: String,
@@ -119,10 +119,10 @@ async fn list_merchants(
                 id: m.id,
                 code: m.code.clone(),
                 name: m.name(locale).to_owned(),
-                tier: m.tier.clone(),
-                tier_label: tier_label(&m.tier, locale),
-                status: m.status.clone(),
-                status_label: status_label(&m.status, locale),
+                tier: m.tier,
+                tier_label: tier_label(m.tier, locale),
+                status: m.status,
+                status_label: status_label(m.status, locale),
                 balance: format::money(position.balance),
                 coverage: position.coverage().to_string(),
                 cover: position.cover().as_str(),
@@ -135,11 +135,11 @@ async fn list_merchants(
     })
 }
 
-fn tier_label(tier: &str, locale: Locale) -> String {
+fn tier_label(tier: Tier, locale: Locale) -> String {
     locale.t(&format!("merchant.tier.{tier}")).into_owned()
 }
 
-fn status_label(status: &str, locale: Locale) -> String {
+fn status_label(status: Status, locale: Locale) -> String {
     locale.t(&format!("status.{status}")).into_owned()
 }
 
@@ -216,9 +216,9 @@ pub struct ProfileView {
     pub code: String,
     pub name: String,
     pub category: String,
-    pub tier: String,
+    pub tier: Tier,
     pub tier_label: String,
-    pub status: String,
+    pub status: Status,
     pub status_label: String,
     pub status_reason: String,
     pub status_changed_at: String,
@@ -243,7 +243,7 @@ pub struct TierRequestView {
     pub requested_by: String,
     pub created: String,
     pub pending: bool,
-    pub status: String,
+    pub status: RequestStatus,
     pub status_label: String,
     pub decision: String,
 }
@@ -334,7 +334,7 @@ struct MerchantPage {
     profile: ProfileView,
     /// The tier's minimum deposit and coverage ratio.
     policy: (String, String),
-    tiers: Vec<(&'static str, String)>,
+    tiers: Vec<(Tier, String)>,
     program: Option<ProgramView>,
     figures: DepositFigures,
     history: Vec<HistoryRow>,
@@ -361,14 +361,14 @@ async fn show_merchant(
     id: web::Path<i64>,
 ) -> Result<MerchantPage, WebError> {
     let id = id.into_inner();
-    let with_trail = AUDIT_READERS.contains(&who.operator.role());
+    let with_trail = AUDIT_READERS.contains(&who.operator.role);
     let o = state
         .db(move |conn| overview(conn, id, with_trail))
         .await?
         .ok_or(WebError::NotFound)?;
     let locale = ctx.locale;
     let dash = |value: Option<String>| value.unwrap_or_else(|| "—".to_owned());
-    let policy = standing::tier(&o.merchant).policy();
+    let policy = o.merchant.tier.policy();
     Ok(MerchantPage {
         chrome: super::chrome(&ctx, &who, "/platform/merchants"),
         id,
@@ -382,7 +382,7 @@ async fn show_merchant(
         ),
         tiers: Tier::ALL
             .into_iter()
-            .map(|t| (t.as_str(), tier_label(t.as_str(), locale)))
+            .map(|t| (t, tier_label(t, locale)))
             .collect(),
         program: o.program.as_ref().map(|p| ProgramView {
             name: p.name(locale).to_owned(),
@@ -421,10 +421,9 @@ async fn show_merchant(
                 })
                 .collect()
         }),
-        can_keep: MERCHANT_KEEPERS.contains(&who.operator.role()),
-        can_handle_money: DEPOSIT_HANDLERS.contains(&who.operator.role()),
-        refundable: o.standing.status == Status::Exited.as_str()
-            && o.position.balance.is_positive(),
+        can_keep: MERCHANT_KEEPERS.contains(&who.operator.role),
+        can_handle_money: DEPOSIT_HANDLERS.contains(&who.operator.role),
+        refundable: o.standing.status == Status::Exited && o.position.balance.is_positive(),
         exit: o
             .exit
             .as_ref()
@@ -434,10 +433,10 @@ async fn show_merchant(
             code: o.merchant.code.clone(),
             name: o.merchant.name(locale).to_owned(),
             category: o.merchant.category.clone(),
-            tier: o.standing.tier.clone(),
-            tier_label: tier_label(&o.standing.tier, locale),
-            status: o.standing.status.clone(),
-            status_label: status_label(&o.standing.status, locale),
+            tier: o.standing.tier,
+            tier_label: tier_label(o.standing.tier, locale),
+            status: o.standing.status,
+            status_label: status_label(o.standing.status, locale),
             status_reason: o.standing.status_reason.clone().unwrap_or_default(),
             status_changed_at: dash(
                 o.standing
@@ -456,12 +455,12 @@ async fn show_merchant(
 fn tier_request_view(r: &TierRequest, locale: Locale) -> TierRequestView {
     TierRequestView {
         id: r.id,
-        requested_tier: tier_label(&r.requested_tier, locale),
+        requested_tier: tier_label(r.requested_tier, locale),
         reason: r.reason.clone(),
         requested_by: r.requested_by.clone(),
         created: format::datetime(r.created_at, locale),
         pending: r.is_pending(),
-        status: r.status.clone(),
+        status: r.status,
         status_label: locale
             .t(&format!("tier_request.status.{}", r.status))
             .into_owned(),

@@ -54,7 +54,7 @@ const AUDIT_READERS: &[OperatorRole] = &[OperatorRole::Admin, OperatorRole::Risk
 
 fn chrome(ctx: &PageContext, who: &OperatorPrincipal, current: &str) -> Chrome {
     let locale = ctx.locale;
-    let role = who.operator.role();
+    let role = who.operator.role;
     let mut nav: Vec<NavItem> = vec![
         nav_item(locale, "/platform", "platform.nav.dashboard", current),
         nav_item(

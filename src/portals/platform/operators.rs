@@ -78,8 +78,8 @@ async fn render(
             .into_iter()
             .map(|o| OperatorRow {
                 id: o.id,
-                role: o.role().as_str(),
-                role_label: role_label(o.role()),
+                role: o.role.as_str(),
+                role_label: role_label(o.role),
                 active: o.active,
                 last_sign_in: o
                     .last_sign_in_at

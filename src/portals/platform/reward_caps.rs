@@ -12,6 +12,7 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use crate::{
+    catalog::RewardStatus,
     i18n::Locale,
     merchant,
     people::operator::OperatorRole,
@@ -39,7 +40,7 @@ struct Row {
     id: i64,
     title: String,
     merchant: String,
-    status: String,
+    status: RewardStatus,
     status_label: String,
     stock: i64,
     caps: [String; 4],
@@ -64,7 +65,7 @@ impl Row {
                 .get(&reward.merchant_id)
                 .cloned()
                 .unwrap_or_default(),
-            status: reward.status.clone(),
+            status: reward.status,
             status_label: locale
                 .t(&format!("reward_caps.status.{}", reward.status))
                 .into_owned(),
@@ -108,7 +109,7 @@ async fn list(
         .await?;
     Ok(CapsPage {
         chrome: super::chrome(&ctx, &who, PAGE),
-        can_edit: CAP_KEEPERS.contains(&who.operator.role()),
+        can_edit: CAP_KEEPERS.contains(&who.operator.role),
         rows: rewards
             .iter()
             .map(|r| Row::of(r, &merchants, locale))

@@ -21,7 +21,7 @@ use crate::{
         member::{self, Member},
         operator::OperatorRole,
     },
-    risk::{self, AlertFilter, RiskAlert, RiskError, StatusFilter},
+    risk::{self, AlertFilter, AlertStatus, RiskAlert, RiskError, StatusFilter},
     web::{
         auth::{OperatorPrincipal, Signed},
         context::{PageContext, set_flash},
@@ -54,7 +54,7 @@ pub struct AlertRow {
     /// `138****0000`: enough to tell members apart on the phone, no more.
     pub member_phone: String,
     pub summary: String,
-    pub status: String,
+    pub status: AlertStatus,
     /// The style of its status badge.
     pub status_css: &'static str,
     pub status_label: String,
@@ -142,11 +142,11 @@ async fn list_alerts(
                     .and_then(|id| phones.get(&id).cloned())
                     .unwrap_or_default(),
                 summary: summary(a, locale),
-                status: a.status.clone(),
-                status_css: match a.status.as_str() {
-                    "open" => "pending",
-                    "acknowledged" => "processing",
-                    _ => "approved",
+                status: a.status,
+                status_css: match a.status {
+                    AlertStatus::Open => "pending",
+                    AlertStatus::Acknowledged => "processing",
+                    AlertStatus::Resolved => "approved",
                 },
                 status_label: locale.t(&format!("risk.status.{}", a.status)).into_owned(),
                 raised: format::datetime(a.created_at, locale),
@@ -163,7 +163,7 @@ async fn list_alerts(
             .collect(),
         status: filter.status.as_str(),
         family: filter.family.unwrap_or_default(),
-        can_handle: RISK_HANDLERS.contains(&who.operator.role()),
+        can_handle: RISK_HANDLERS.contains(&who.operator.role),
     })
 }
 

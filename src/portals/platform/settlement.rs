@@ -19,8 +19,8 @@ use crate::{
     merchant::{self, standing},
     people::operator::OperatorRole,
     settlement::{
-        collection::{self, Collection, CollectionError},
-        payout::{self, Payout, PayoutError},
+        collection::{self, Collection, CollectionError, CollectionStatus},
+        payout::{self, BatchStatus, Payout, PayoutError},
         payout_file::{self, Party},
         recipients::{self, Recipient, RecipientError, RecipientInput},
         run::{self, RunRequest, Trigger},
@@ -93,7 +93,7 @@ fn internal(e: impl Into<anyhow::Error>) -> WebError {
 }
 
 fn can_act(who: &OperatorPrincipal) -> bool {
-    SETTLEMENT_HANDLERS.contains(&who.operator.role())
+    SETTLEMENT_HANDLERS.contains(&who.operator.role)
 }
 
 /// `code · name` of every merchant, by id.
@@ -508,10 +508,10 @@ impl BatchRow {
             status: locale
                 .t(&format!("settlement_portals.batch.status.{}", b.status))
                 .into_owned(),
-            status_css: match b.status.as_str() {
-                "closed" => "approved",
-                "sent" => "active",
-                _ => "pending",
+            status_css: match b.status {
+                BatchStatus::Closed => "approved",
+                BatchStatus::Sent => "active",
+                BatchStatus::Created => "pending",
             },
             created: format!(
                 "{} · {}",
@@ -657,7 +657,7 @@ async fn show_batch(
     let batch = batch.ok_or(WebError::NotFound)?;
     Ok(BatchPage {
         chrome: super::chrome(&ctx, &who, "/platform/settlement"),
-        can_send: batch.status == "created",
+        can_send: batch.status == BatchStatus::Created,
         batch: BatchRow::of(&batch, locale),
         payouts: payouts
             .iter()
@@ -843,10 +843,10 @@ impl CollectionRow {
                     c.status
                 ))
                 .into_owned(),
-            status_css: match c.status.as_str() {
-                "overdue" => "rejected",
-                "open" => "pending",
-                _ => "approved",
+            status_css: match c.status {
+                CollectionStatus::Overdue => "rejected",
+                CollectionStatus::Open => "pending",
+                CollectionStatus::Paid | CollectionStatus::Superseded => "approved",
             },
             open: c.is_open(),
         }

@@ -16,7 +16,7 @@ use crate::{
     people::{
         member::{self, Member},
         operator::OperatorRole,
-        verification::{self, Verification, VerificationError},
+        verification::{self, Verification, VerificationError, VerificationStatus},
     },
     web::{
         auth::{OperatorPrincipal, Signed},
@@ -49,7 +49,7 @@ struct RequestRow {
     real_name: String,
     id_hint: String,
     submitted: String,
-    status: String,
+    status: VerificationStatus,
     status_label: String,
     decided: String,
     reason: String,
@@ -74,7 +74,7 @@ impl RequestRow {
             }),
             id_hint: format!("****{}", v.id_number_hint),
             submitted: format::datetime(v.created_at, locale),
-            status: v.status.clone(),
+            status: v.status,
             status_label: locale
                 .t(&format!(
                     "platform_exchange.verification.status.{}",
@@ -110,7 +110,7 @@ async fn queue(
             let pending = verification::queue(conn, true, QUEUE_SIZE)?;
             let recent: Vec<Verification> = verification::queue(conn, false, RECENT_SIZE)?
                 .into_iter()
-                .filter(|v| v.status != "pending")
+                .filter(|v| v.status != VerificationStatus::Pending)
                 .collect();
             let ids: Vec<i64> = pending.iter().chain(&recent).map(|v| v.member_id).collect();
             Ok::<_, WebError>((pending, recent, member::find_many(conn, &ids)?))
@@ -120,7 +120,7 @@ async fn queue(
     let row = |v: &Verification| RequestRow::of(v, &members, &state.keys, ctx.locale);
     Ok(QueuePage {
         chrome: super::chrome(&ctx, &who, PAGE),
-        can_decide: VERIFIERS.contains(&who.operator.role()),
+        can_decide: VERIFIERS.contains(&who.operator.role),
         pending: pending.iter().map(row).collect(),
         recent: recent.iter().map(row).collect(),
     })

@@ -82,7 +82,7 @@ async fn render(
     Ok(TermsPage {
         chrome: super::super::chrome(ctx, who, SECTION),
         id,
-        tier: tier_label(ctx.locale, application.tier()),
+        tier: tier_label(ctx.locale, application.requested_tier),
         company_name: application.company_name,
         form,
         errors,

@@ -17,7 +17,7 @@ use crate::{
     domain::{rate::Rate, shanghai},
     exchange::{
         model::{self, Flow},
-        overrides::{self, Listed, NewOverride, OverrideError},
+        overrides::{self, Listed, NewOverride, OverrideError, OverrideStatus},
         policy::{self, ExchangePolicy},
         rates::{self, CurrentRate, ProgramRate, Publication, Source},
     },
@@ -444,7 +444,7 @@ async fn page(
     } = data;
     let windows: Vec<(DateTime<Utc>, DateTime<Utc>)> = overrides
         .iter()
-        .filter(|l| l.pinned.status == "active")
+        .filter(|l| l.pinned.status == OverrideStatus::Active)
         .map(|l| (l.pinned.starts_at, l.pinned.ends_at))
         .collect();
     let ticks = day_marks(since, now, forms.days);
