@@ -8,6 +8,7 @@ pub mod bar_chart;
 pub mod context;
 pub mod csrf;
 pub mod error;
+pub mod flash;
 pub mod format;
 pub mod locale;
 pub mod nul;

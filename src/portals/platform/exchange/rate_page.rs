@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 use crate::{
     domain::rate::Rate,
+    error::Classify,
     exchange::{
         model::{self, Flow},
         overrides::{self, Listed, NewOverride, OverrideError},
@@ -28,7 +29,7 @@ use crate::{
         context::{PageContext, set_flash},
         csrf::CsrfForm,
         error::WebError,
-        format,
+        flash, format,
         page::{Chrome, FlashKind},
         state::AppState,
     },
@@ -570,7 +571,7 @@ async fn request_override(
                 let errors = FieldErrors::one(override_field(&e), message);
                 refused(&ctx, &who, &state, code, form, errors).await
             }
-            None => Err(WebError::Internal(e.into())),
+            None => Err(flash::system(e)),
         },
     }
 }
