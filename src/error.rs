@@ -144,7 +144,7 @@ mod tests {
     #[test]
     fn a_message_fills_its_arguments_nested_ones_translated() {
         let message = Message::new("redemption.error.already_resolved")
-            .nested("status", Message::new("redemption.status.used"));
+            .nested("status", Message::new("redemption.status.fulfilled"));
         let text = message.render(Locale::En);
         assert!(!text.contains("%{"), "{text}");
         assert!(!text.contains("redemption.status"), "{text}");

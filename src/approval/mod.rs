@@ -21,6 +21,7 @@ use crate::{
         actor::{Actor, ActorKind},
         money::Money,
     },
+    error::{Class, Classify, Kind, Message, Refusal},
 };
 
 /// Whose users may see and decide a request.
@@ -120,6 +121,22 @@ pub enum ApprovalError {
     UnknownKind(String),
     #[error(transparent)]
     Database(#[from] diesel::result::Error),
+}
+
+impl Classify for ApprovalError {
+    fn class(&self) -> Class {
+        use Kind::{Conflict, Forbidden, NotFound, Unprocessable};
+        let (kind, key) = match self {
+            Self::NotFound => (NotFound, "error.not_found.text"),
+            Self::NotPending => (Conflict, "approval.error.not_pending"),
+            Self::OwnRequest => (Forbidden, "approval.error.own_request"),
+            Self::AlreadyDecided => (Conflict, "approval.error.already_decided"),
+            Self::RoleNotAllowed => (Forbidden, "approval.error.role"),
+            Self::ReasonRequired => (Unprocessable, "approval.error.reason"),
+            Self::NotAUser | Self::UnknownKind(_) | Self::Database(_) => return Class::System,
+        };
+        Class::Refusal(Refusal::new(kind, "approval_refused", Message::new(key)))
+    }
 }
 
 /// Files a request for approval.

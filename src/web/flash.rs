@@ -72,12 +72,23 @@ where
             set_flash(session, FlashKind::Success, success);
             Ok(Some(value))
         }
-        Err(error) => match error.class() {
-            Class::Refusal(refusal) => {
-                set_flash_message(session, FlashKind::Error, &refusal.message, locale);
-                Ok(None)
-            }
-            Class::System => Err(system(error)),
-        },
+        Err(error) => {
+            refused_flash(session, locale, error)?;
+            Ok(None)
+        }
+    }
+}
+
+/// Flashes the refusal `error` is; a failure of the system is the error page.
+pub fn refused_flash<E>(session: &Session, locale: Locale, error: E) -> Result<(), WebError>
+where
+    E: Classify + Send + Sync + 'static,
+{
+    match error.class() {
+        Class::Refusal(refusal) => {
+            set_flash_message(session, FlashKind::Error, &refusal.message, locale);
+            Ok(())
+        }
+        Class::System => Err(system(error)),
     }
 }
