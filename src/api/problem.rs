@@ -305,6 +305,7 @@ pub fn locale_of(req: &HttpRequest) -> Locale {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Classify as _;
 
     #[test]
     fn a_validation_problem_lists_each_field_in_the_callers_language() {
@@ -320,6 +321,42 @@ mod tests {
         assert!(!problem.errors[0].message.starts_with("api."));
         let chinese = error.problem(Locale::ZhCn);
         assert_ne!(chinese.title, problem.title);
+    }
+
+    /// The one rule: a service's refusal is its own problem, with the status
+    /// its kind names; a failure of the system is a 500 that says nothing of
+    /// its cause, or a 503 when the database is out.
+    #[test]
+    fn a_refusal_is_its_problem_and_a_failure_a_500_that_keeps_its_cause() {
+        use crate::exchange::ExchangeError;
+        use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+        let refused = ApiError::from(ExchangeError::QuoteUsed).problem(Locale::En);
+        assert_eq!(refused.kind, "urn:alliance:problem:quote_used");
+        assert_eq!(refused.status, 409);
+        assert_eq!(
+            Some(refused.detail),
+            ExchangeError::QuoteUsed.message(Locale::En)
+        );
+        let forbidden = ApiError::from(ExchangeError::UnknownMember);
+        assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
+
+        let cause = "relation \"secret_table\" does not exist";
+        let failed = ApiError::from(ExchangeError::Database(DieselError::DatabaseError(
+            DatabaseErrorKind::Unknown,
+            Box::new(cause.to_owned()),
+        )));
+        let problem = failed.problem(Locale::En);
+        assert_eq!(problem.status, 500);
+        assert_eq!(problem.kind, "urn:alliance:problem:internal");
+        assert!(!problem.detail.contains("secret_table"));
+        assert!(!problem.title.contains("secret_table"));
+
+        let lost = ApiError::from(DieselError::DatabaseError(
+            DatabaseErrorKind::ClosedConnection,
+            Box::new("gone".to_owned()),
+        ));
+        assert_eq!(lost.status(), StatusCode::SERVICE_UNAVAILABLE);
     }
 
     #[test]
