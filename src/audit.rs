@@ -7,8 +7,6 @@ use chrono::{DateTime, Utc};
 use diesel::{pg::Pg, prelude::*};
 use serde::Serialize;
 
-pub mod export;
-
 use crate::{db::schema::audit_events, domain::actor::Actor};
 
 /// One change to record.

@@ -188,14 +188,6 @@ impl Config {
         self.secret_key.expose_secret()
     }
 
-    /// What webhook URLs may be used here (see `webhook::target`).
-    pub fn webhook_policy(&self) -> crate::webhook::Policy {
-        crate::webhook::Policy {
-            production: self.environment == Environment::Production,
-            allow_hosts: self.webhook_allow_hosts.clone(),
-        }
-    }
-
     /// Cookies get the `Secure` flag when the public URL is HTTPS.
     pub fn cookies_secure(&self) -> bool {
         self.public_url.starts_with("https://")

@@ -39,6 +39,7 @@ pub mod risk;
 pub mod settlement;
 pub mod sim;
 pub mod sms;
+pub mod spreadsheet;
 pub mod startup;
 pub mod telemetry;
 pub mod wallet;

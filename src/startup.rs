@@ -32,10 +32,12 @@ use crate::{
     web::{
         availability::{self, Drain},
         error::AppError,
+        rate_limit::RateLimiter,
         security,
         session::PgSessionStore,
         state::AppState,
     },
+    webhook,
 };
 
 /// A signed-in session ends after this long without a request.
@@ -120,18 +122,25 @@ impl Application {
             approval_policy: approval::Policy {
                 dual_approval_from: config.dual_approval_from,
             },
-            api_limiter: Arc::new(api::RateLimiter::per_minute(config.api_rate_per_minute)),
+            api_limiter: Arc::new(RateLimiter::per_minute(config.api_rate_per_minute)),
             upload_dir: config.upload_dir.as_path().into(),
             exports: export::Runner::new(&pool),
             drain: drain.clone(),
-            webhook_policy: Arc::new(config.webhook_policy()),
+            webhook_policy: Arc::new(webhook::Policy::of(&config)),
         });
         let listener = TcpListener::bind(config.bind)
             .with_context(|| format!("cannot listen on {}", config.bind))?;
         let port = listener.local_addr()?.port();
         let secure_cookies = config.cookies_secure();
         let development = config.environment == crate::config::Environment::Development;
-        let jobs = jobs::spawn(&state);
+        let jobs = jobs::spawn(&jobs::Context {
+            pool: state.pool.clone(),
+            keys: state.keys.clone(),
+            mailer: state.mailer.clone(),
+            public_url: state.public_url.clone(),
+            exports: state.exports.clone(),
+            webhook_policy: state.webhook_policy.clone(),
+        });
         let server = HttpServer::new(move || {
             let sessions =
                 SessionMiddleware::builder(PgSessionStore::new(gate.clone()), cookie_key.clone())
@@ -147,7 +156,9 @@ impl Application {
                     .build();
             App::new()
                 .wrap(sessions)
-                .wrap(from_fn(availability::guard))
+                .wrap(from_fn(|req, next| {
+                    availability::guard(req, next, api::OUTAGE_WORDING)
+                }))
                 .wrap(security::headers())
                 .wrap(actix_web::middleware::from_fn(security::strict_transport))
                 .wrap(TracingLogger::default())

@@ -12,7 +12,6 @@ mod member;
 mod nonce;
 mod openapi;
 mod problem;
-mod rate_limit;
 mod redemption;
 mod reward;
 mod settlement;
@@ -22,8 +21,7 @@ use actix_web::{middleware::from_fn, web};
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
 
 pub use openapi::document;
-pub use problem::{locale_of, unavailable};
-pub use rate_limit::RateLimiter;
+pub use problem::OUTAGE_WORDING;
 
 use problem::ApiError;
 

@@ -15,6 +15,7 @@ use crate::{
     db::{Outage, outage},
     error::{Class, Classify, Kind, Refusal},
     i18n::Locale,
+    web::availability::Wording,
 };
 
 pub const CONTENT_TYPE: &str = "application/problem+json";
@@ -291,6 +292,14 @@ impl ResponseError for ApiError {
 pub fn unavailable(locale: Locale, outage: Outage) -> HttpResponse {
     ApiError::Unavailable(outage).render(locale)
 }
+
+/// How the availability guard words an outage under `/api/`: a problem
+/// document in the caller's language, not the portals' error page.
+pub const OUTAGE_WORDING: Wording = Wording {
+    path_prefix: "/api/",
+    locale: locale_of,
+    unavailable: |locale| unavailable(locale, Outage::NoConnection),
+};
 
 /// The language problems are written in: `Accept-Language`, Chinese otherwise.
 /// Partners send no cookies, so the portals' language cookie plays no part.

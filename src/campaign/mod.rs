@@ -20,16 +20,22 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{
     audit::{self, Change},
     db::schema::{campaign_merchants, campaigns, merchants},
     domain::{actor::Actor, money::Money},
-    earn::rule::SpendStep,
     i18n::Locale,
     merchant::Merchant,
 };
+
+/// A spend step of a campaign: from `min_fen` spent, `bonus_points` more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpendStep {
+    pub min_fen: i64,
+    pub bonus_points: i64,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
 #[diesel(table_name = campaigns, check_for_backend(diesel::pg::Pg))]

@@ -1,5 +1,6 @@
 //! The PostgreSQL pool, the embedded migrations and the generated schema.
 
+pub mod lease;
 pub mod outage;
 pub mod schema;
 

@@ -1,7 +1,7 @@
 //! China Standard Time (UTC+8, no daylight saving): the day that daily limits
 //! and daily reports count in.
 
-use chrono::{DateTime, Datelike, FixedOffset, Months, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, Months, NaiveDate, NaiveDateTime, Utc};
 
 pub fn offset() -> FixedOffset {
     FixedOffset::east_opt(8 * 3600).expect("+08:00 is a valid offset")
@@ -19,8 +19,13 @@ pub fn date_of(at: DateTime<Utc>) -> NaiveDate {
 
 /// 00:00 in Shanghai on `date`.
 pub fn midnight(date: NaiveDate) -> DateTime<Utc> {
-    date.and_hms_opt(0, 0, 0)
-        .expect("midnight exists")
+    at_local(date.and_hms_opt(0, 0, 0).expect("midnight exists"))
+}
+
+/// The instant a Shanghai wall-clock time names (a fixed offset has no gaps
+/// and no repeats, so there is exactly one).
+pub fn at_local(local: NaiveDateTime) -> DateTime<Utc> {
+    local
         .and_local_timezone(offset())
         .single()
         .expect("a fixed offset has no gaps")

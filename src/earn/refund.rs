@@ -29,6 +29,7 @@ use std::collections::BTreeMap;
 
 use crate::{
     audit::{self, Change},
+    campaign::SpendStep,
     chart::{self, CNY, HouseAccount},
     db::schema::{campaign_awards, campaigns, earn_orders, earn_refunds},
     domain::{
@@ -44,7 +45,7 @@ use crate::{
 
 use super::{
     EarnOrder, OrderId, claim, hub, lot, order,
-    rule::{self, Breakdown, SpendStep},
+    rule::{self, Breakdown},
     tier,
 };
 

@@ -16,17 +16,13 @@ use std::collections::BTreeMap;
 use rust_decimal::{Decimal, prelude::ToPrimitive};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{
-    money::{Money, Rounding},
-    rate::Rate,
+use crate::{
+    campaign::SpendStep,
+    domain::{
+        money::{Money, Rounding},
+        rate::Rate,
+    },
 };
-
-/// A spend step of a campaign: from `min_fen` spent, `bonus_points` more.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SpendStep {
-    pub min_fen: i64,
-    pub bonus_points: i64,
-}
 
 /// Where the points of one earn came from, as the API and the portals show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,7 +5,7 @@ use askama::Template;
 use chrono::{DateTime, Utc};
 
 use super::{Email, render};
-use crate::{i18n::Locale, web::format};
+use crate::i18n::{Locale, format};
 
 #[derive(Debug, Clone)]
 pub struct ExpiringPoints {

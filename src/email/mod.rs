@@ -11,7 +11,6 @@
 //! Adding an email: a file here with its struct, two template structs and the
 //! `Email` impl (copy `password_reset.rs`), its two templates, and its strings.
 
-mod application;
 mod deposit_shortfall;
 mod exit_notice;
 mod expiry_reminder;
@@ -29,7 +28,6 @@ use lettre::{
 };
 use secrecy::ExposeSecret as _;
 
-pub use application::ApplicationEmail;
 pub use deposit_shortfall::DepositShortfallEmail;
 pub use exit_notice::ExitNoticeEmail;
 pub use expiry_reminder::{ExpiringPoints, ExpiryReminderEmail};
@@ -49,7 +47,7 @@ pub trait Email {
 
 /// Renders an email template. They only display strings and numbers, whose
 /// formatting cannot fail, so a failure is a bug in the template.
-fn render(template: &impl askama::Template) -> String {
+pub fn render(template: &impl askama::Template) -> String {
     template.render().expect("email templates render")
 }
 

@@ -6,7 +6,10 @@ use askama::Template;
 use chrono::NaiveDate;
 
 use super::{Email, render};
-use crate::{domain::money::Money, i18n::Locale, web::format};
+use crate::{
+    domain::money::Money,
+    i18n::{Locale, format},
+};
 
 #[derive(Debug, Clone)]
 pub struct StatementEmail {

@@ -10,6 +10,7 @@
 //! none, and must not read one the owner asked for). Results go a week after
 //! they finish.
 
+pub mod audit_log;
 mod progress;
 mod runner;
 mod store;

@@ -23,9 +23,8 @@ use diesel::{
 
 use crate::{
     audit::{self, Change},
-    db::PgPool,
+    db::{PgPool, lease},
     domain::actor::Actor,
-    jobs::lease,
 };
 
 use super::{

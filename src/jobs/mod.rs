@@ -2,19 +2,34 @@
 //! several processes at once (see each job's own notes), so no job is run twice in
 //! effect.
 
-pub mod lease;
-
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use crate::{
     api,
-    db::PgPool,
+    crypto::Keys,
+    db::{PgPool, lease},
     deposit,
     domain::actor::Actor,
-    earn, exchange, export, ledger, merchant, redemption, settlement,
-    web::{session, state::AppState},
+    earn,
+    email::Mailer,
+    exchange, export, ledger, merchant, redemption, settlement,
+    web::session,
     webhook,
 };
+
+/// What the jobs share with the server that runs them.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub pool: PgPool,
+    pub keys: Arc<Keys>,
+    pub mailer: Arc<Mailer>,
+    /// Where links in emails point.
+    pub public_url: Arc<str>,
+    /// This process's exports, kept alive while it builds them.
+    pub exports: export::Runner,
+    /// Where webhooks may go.
+    pub webhook_policy: Arc<webhook::Policy>,
+}
 
 /// Holds voided per pass; more wait for the next pass.
 const HOLD_EXPIRY_BATCH: i64 = 500;
@@ -38,7 +53,7 @@ struct Periodic {
     every: Duration,
     /// Returns how many things it handled, for the log. Runs on a blocking
     /// thread, with what the server shares (the pool, the mailer).
-    run: fn(&AppState) -> anyhow::Result<usize>,
+    run: fn(&Context) -> anyhow::Result<usize>,
 }
 
 const JOBS: [Periodic; 17] = [
@@ -174,7 +189,7 @@ const JOBS: [Periodic; 17] = [
 ];
 
 /// Runs `ledger verify` and records it; findings are logged as a warning.
-fn verify_ledger(state: &AppState) -> anyhow::Result<usize> {
+fn verify_ledger(state: &Context) -> anyhow::Result<usize> {
     let report = ledger::verify(&mut *state.pool.get()?)?;
     if !report.is_clean() {
         tracing::warn!(findings = ?report.findings, "nightly ledger verify found problems");
@@ -202,7 +217,7 @@ impl Jobs {
 }
 
 /// Starts every periodic job on the current Tokio runtime.
-pub fn spawn(state: &AppState) -> Jobs {
+pub fn spawn(state: &Context) -> Jobs {
     // Chores of a process that has just started, once: exports a stopped
     // process left unfinished fail at once rather than a period from now (their
     // pages would refresh for nothing until then), and contacts written before
@@ -305,7 +320,7 @@ fn purge_sessions(pool: &PgPool) -> anyhow::Result<usize> {
 
 /// Compares every merchant's deposit with what it must be and emails the
 /// merchants newly short (see `deposit::periodic_check`).
-fn check_deposits(state: &AppState) -> anyhow::Result<usize> {
+fn check_deposits(state: &Context) -> anyhow::Result<usize> {
     // A blocking thread of the runtime: it may wait for the async mailer.
     tokio::runtime::Handle::current().block_on(deposit::periodic_check(
         &state.pool,
@@ -329,7 +344,7 @@ pub fn expire_points(pool: &PgPool) -> anyhow::Result<usize> {
 }
 
 /// Emails members whose points lapse within 15 days (see `earn::expiry`).
-fn remind_expiring_points(state: &AppState) -> anyhow::Result<usize> {
+fn remind_expiring_points(state: &Context) -> anyhow::Result<usize> {
     tokio::runtime::Handle::current().block_on(earn::expiry::send_reminders(
         &state.pool,
         &state.mailer,
@@ -347,7 +362,7 @@ pub fn review_tiers(pool: &PgPool) -> anyhow::Result<usize> {
 
 /// Emails the members of exiting merchants not told yet, then converts the
 /// points of the exits whose notice has ended (see `merchant::exit`).
-fn run_exits(state: &AppState) -> anyhow::Result<usize> {
+fn run_exits(state: &Context) -> anyhow::Result<usize> {
     let conn = &mut *state.pool.get()?;
     let holder = lease::holder();
     if !lease::acquire(conn, EXIT_LEASE, holder, EXIT_LEASE_TTL)? {

@@ -8,7 +8,6 @@ pub mod standing;
 pub mod store;
 pub mod tier;
 pub mod tier_request;
-pub mod webhook;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;

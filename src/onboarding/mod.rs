@@ -12,6 +12,7 @@
 
 mod application;
 mod bank_account;
+mod email;
 mod onboard;
 mod review;
 mod submission;
@@ -25,6 +26,7 @@ pub use application::{
     Application, Filter, Message, StoreSite, find, latest_approval, list, thread,
 };
 pub use bank_account::{BankAccountNumber, InvalidBankAccount};
+pub use email::ApplicationEmail;
 pub use onboard::{APPROVAL_KIND, approve, invite_owner, owner, request_approval, welcome};
 pub use review::{ask_more_info, reject, start_review};
 pub use submission::{

@@ -1,6 +1,7 @@
 //! The people who use Alliance and how they prove who they are: operators,
 //! merchant users and members; signing in, throttling, password resets.
 
+pub mod code_sms;
 pub mod credentials;
 pub mod hashing;
 pub mod member;

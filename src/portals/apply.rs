@@ -14,12 +14,12 @@ use askama_web::WebTemplate;
 use serde::Deserialize;
 
 use crate::{
-    email::{ApplicationEmail, Mailbox, quota},
+    email::{Mailbox, quota},
     i18n::Locale,
     merchant::tier::Tier,
     onboarding::{
-        self, ApplicationInput, CATEGORIES, FieldError, MAX_STORES, Message, NewApplication,
-        Notice, OnboardingError, Status, StoreInput,
+        self, ApplicationEmail, ApplicationInput, CATEGORIES, FieldError, MAX_STORES, Message,
+        NewApplication, Notice, OnboardingError, Status, StoreInput,
     },
     web::{
         context::{PageContext, set_flash},

@@ -3,7 +3,7 @@
 //! and the totals last; figures plain (yuan with two decimals, no thousands
 //! separators) and text that a spreadsheet would evaluate defused.
 
-use crate::settlement::payout_file::defuse;
+use crate::spreadsheet::defuse;
 
 use super::{Cell, Table};
 

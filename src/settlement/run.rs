@@ -24,11 +24,10 @@ use serde_json::json;
 use crate::{
     crypto::Keys,
     db::{
-        self,
+        self, lease,
         schema::{merchants, settlement_runs},
     },
     domain::{actor::Actor, money::Money, shanghai},
-    jobs::lease,
 };
 
 use super::{

@@ -6,11 +6,10 @@
 
 use std::borrow::Cow;
 
-use crate::{domain::money::Money, i18n::Locale};
+use crate::{domain::money::Money, i18n::Locale, spreadsheet::defuse};
 
 use super::{
     payout::Payout,
-    payout_file::defuse,
     recipients::Recipient,
     statement::{Direction, Line, Statement},
 };

@@ -7,7 +7,6 @@
 //! `provider`), otherwise one `.txt` file per message in the outbox folder, or
 //! an in-memory outbox that tests read. Mirrors `crate::email`.
 
-mod messages;
 mod provider;
 
 use std::{
@@ -16,8 +15,6 @@ use std::{
 };
 
 use anyhow::Context as _;
-
-pub use messages::{AccountExistsSms, NoAccountSms, OneTimeCodeSms};
 
 use crate::{config::Config, domain::phone::Phone, i18n::Locale};
 

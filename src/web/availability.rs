@@ -17,7 +17,7 @@ use std::sync::{
 };
 
 use actix_web::{
-    Error,
+    Error, HttpRequest, HttpResponse,
     body::{EitherBody, MessageBody},
     dev::{ServiceRequest, ServiceResponse},
     error::InternalError,
@@ -26,10 +26,7 @@ use actix_web::{
     web,
 };
 
-use crate::{
-    api,
-    db::{Outage, outage::RETRY_AFTER_SECONDS},
-};
+use crate::{db::outage::RETRY_AFTER_SECONDS, i18n::Locale};
 
 use super::{error::error_page_in, locale, state::AppState};
 
@@ -47,23 +44,35 @@ impl Drain {
     }
 }
 
+/// How the part of the site under `path_prefix` words an outage in its own
+/// language and format: the partner API answers with problem documents. The API
+/// is built on top of `web`, so it hands its wording down to the guard.
+#[derive(Debug, Clone, Copy)]
+pub struct Wording {
+    pub path_prefix: &'static str,
+    pub locale: fn(&HttpRequest) -> Locale,
+    pub unavailable: fn(Locale) -> HttpResponse,
+}
+
 /// The middleware; wraps the session middleware, so it sees its failures.
+/// Requests under `other`'s prefix get its wording, the rest the portals'.
 pub async fn guard(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
+    other: Wording,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody + 'static>>, Error> {
     let state = req.app_data::<web::Data<AppState>>().cloned();
     // What an outage answer needs, taken now: the request itself is the inner
     // service's until it answers, and gone if it fails.
-    let api = req.path().starts_with("/api/");
-    let locale = if api {
-        api::locale_of(req.request())
+    let theirs = req.path().starts_with(other.path_prefix);
+    let locale = if theirs {
+        (other.locale)(req.request())
     } else {
         locale::from_request(req.request())
     };
     let outage = || {
-        if api {
-            api::unavailable(locale, Outage::NoConnection)
+        if theirs {
+            (other.unavailable)(locale)
         } else {
             error_page_in(
                 locale,

@@ -6,7 +6,7 @@ use actix_web::web;
 use diesel::PgConnection;
 
 use crate::{
-    api, approval,
+    approval,
     crypto::Keys,
     db::{Gate, PgPool},
     email::Mailer,
@@ -16,7 +16,7 @@ use crate::{
     webhook,
 };
 
-use super::error::WebError;
+use super::{error::WebError, rate_limit::RateLimiter};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -34,7 +34,7 @@ pub struct AppState {
     pub approvals: Arc<approval::Registry>,
     pub approval_policy: approval::Policy,
     /// Partner-API requests per key (in this process).
-    pub api_limiter: Arc<api::RateLimiter>,
+    pub api_limiter: Arc<RateLimiter>,
     /// Where uploaded reward images are kept.
     pub upload_dir: Arc<Path>,
     /// Builds exports and reports in the background.

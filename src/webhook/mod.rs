@@ -12,6 +12,7 @@
 //! using up attempts, so they go once it sets both up. A URL whose host is not
 //! public is refused at every attempt (see `target`).
 
+pub mod endpoint;
 pub mod target;
 
 use std::time::Duration;
@@ -27,7 +28,6 @@ use url::Url;
 use crate::{
     crypto::{self, Keys},
     db::{PgPool, schema::webhook_deliveries},
-    merchant,
 };
 
 pub use target::Policy;
@@ -221,7 +221,7 @@ async fn send(keys: &Keys, policy: &Policy, claimed: &Claimed) -> Outcome {
     let Some(secret) = claimed
         .webhook_secret_ciphertext
         .as_deref()
-        .and_then(|sealed| merchant::webhook::open_secret(keys, sealed))
+        .and_then(|sealed| endpoint::open_secret(keys, sealed))
     else {
         return Outcome::NotSetUp("no webhook secret");
     };

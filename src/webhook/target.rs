@@ -15,6 +15,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 
 use url::{Host, Url};
 
+use crate::config::{Config, Environment};
+
 /// What the deployment allows.
 #[derive(Debug, Clone, Default)]
 pub struct Policy {
@@ -23,6 +25,16 @@ pub struct Policy {
     /// Host names or IP literals (lower case, as the URL parser writes them)
     /// whose addresses are not checked.
     pub allow_hosts: Vec<String>,
+}
+
+impl Policy {
+    /// What the configured deployment allows.
+    pub fn of(config: &Config) -> Self {
+        Self {
+            production: config.environment == Environment::Production,
+            allow_hosts: config.webhook_allow_hosts.clone(),
+        }
+    }
 }
 
 /// Why a URL may not be used.

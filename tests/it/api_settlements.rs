@@ -9,8 +9,8 @@ use std::{
 
 use alliance::{
     email::Mailer,
-    merchant::webhook,
     settlement::{notify, statement},
+    webhook::endpoint,
 };
 use diesel::{RunQueryDsl, sql_query};
 
@@ -169,9 +169,9 @@ async fn settlement_ready_is_delivered_signed_after_a_retry() {
     let pool = alliance::db::pool(app.db.url(), 2).unwrap();
     let secret = {
         let conn = &mut app.db.conn();
-        let url = webhook::WebhookUrl::parse(&url).unwrap();
-        webhook::set(conn, &operator(), partner.merchant_id, Some(&url)).unwrap();
-        webhook::rotate_secret(conn, &app.keys, &operator(), partner.merchant_id).unwrap()
+        let url = endpoint::WebhookUrl::parse(&url).unwrap();
+        endpoint::set(conn, &operator(), partner.merchant_id, Some(&url)).unwrap();
+        endpoint::rotate_secret(conn, &app.keys, &operator(), partner.merchant_id).unwrap()
     };
     assert_eq!(
         alliance::webhook::deliver_due(&pool, &app.keys, &app.webhook_policy)

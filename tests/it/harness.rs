@@ -19,6 +19,7 @@ use alliance::{
     email::{Mailer, MemoryOutbox},
     sms::{MemorySmsOutbox, SmsSender},
     startup::Application,
+    webhook,
 };
 use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl, sql_query};
 
@@ -221,7 +222,7 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Config)) -> TestApp {
         outbox,
         sms,
         keys: Keys::derive(config.secret_key()),
-        webhook_policy: config.webhook_policy(),
+        webhook_policy: webhook::Policy::of(&config),
         upload_dir: config.upload_dir,
     }
 }

@@ -15,9 +15,9 @@ use alliance::{
         self,
         api_key::{self, KeyLabel},
         store::{self, StoreDetails},
-        webhook,
     },
     people::{merchant_user::MerchantRole, operator::OperatorRole},
+    webhook::endpoint as webhook,
 };
 use diesel::{PgConnection, QueryableByName, RunQueryDsl, sql_query, sql_types::Text};
 use rust_decimal::Decimal;

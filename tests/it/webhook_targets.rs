@@ -10,8 +10,8 @@ use std::{
 
 use alliance::{
     domain::actor::Actor,
-    merchant::webhook,
     people::merchant_user::MerchantRole,
+    webhook::endpoint,
     webhook::{deliver_due, enqueue},
 };
 use diesel::{
@@ -85,7 +85,7 @@ async fn internal_webhook_urls_are_refused_in_every_spelling() {
         let refused = set_url(&owner, url).await;
         assert_eq!(refused.status, 422, "{url}");
         assert!(refused.body.contains(reason), "{url}: {}", refused.body);
-        assert_eq!(webhook::of_merchant(conn, brew).unwrap(), None, "{url}");
+        assert_eq!(endpoint::of_merchant(conn, brew).unwrap(), None, "{url}");
     }
     assert_eq!(
         set_url(&owner, "https://hooks.brew.example.cn/alliance")
@@ -104,7 +104,7 @@ struct LastError {
 
 /// Queues one delivery for the merchant, with a secret so it is sent.
 fn queue_one(app: &TestApp, conn: &mut PgConnection, merchant_id: i64) {
-    webhook::rotate_secret(conn, &app.keys, &Actor::system("test"), merchant_id).unwrap();
+    endpoint::rotate_secret(conn, &app.keys, &Actor::system("test"), merchant_id).unwrap();
     enqueue(
         conn,
         merchant_id,

@@ -13,8 +13,10 @@ use askama_web::WebTemplate;
 use crate::{
     domain::{phone::Phone, portal::Portal},
     i18n::Locale,
-    people::phone_code::{self, CODE_VALIDITY, CodeRefused, Flow, Outgoing, SendRefused},
-    sms::{AccountExistsSms, NoAccountSms, OneTimeCodeSms},
+    people::{
+        code_sms::{AccountExistsSms, NoAccountSms, OneTimeCodeSms},
+        phone_code::{self, CODE_VALIDITY, CodeRefused, Flow, Outgoing, SendRefused},
+    },
     web::{context::PageContext, error::WebError, page::Chrome, state::AppState},
 };
 

@@ -7,7 +7,6 @@ use askama_web::WebTemplate;
 use serde::Deserialize;
 
 use crate::{
-    merchant::webhook::{self, InvalidWebhookUrl, WebhookUrl},
     web::{
         auth::{MerchantPrincipal, Signed},
         context::{PageContext, set_flash},
@@ -16,6 +15,7 @@ use crate::{
         page::{Chrome, FlashKind},
         state::AppState,
     },
+    webhook::endpoint::{self as webhook, InvalidWebhookUrl, WebhookUrl},
 };
 
 use super::{

@@ -4,12 +4,13 @@
 use actix_web::{HttpResponse, get, post, web};
 use askama::Template;
 use askama_web::WebTemplate;
-use chrono::{NaiveDate, TimeZone, Utc};
+use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{
     audit::{self, AuditFilter},
     domain::shanghai,
+    export::audit_log,
     export::{ExportSpec, Requester},
     web::{
         auth::{OperatorPrincipal, Signed},
@@ -97,13 +98,7 @@ fn non_empty(s: &str) -> Option<String> {
 fn shanghai_midnight(date: &str, days: i64) -> Option<chrono::DateTime<Utc>> {
     let date =
         NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d").ok()? + chrono::Duration::days(days);
-    let shanghai = chrono::FixedOffset::east_opt(8 * 3600)?;
-    Some(
-        shanghai
-            .from_local_datetime(&date.and_hms_opt(0, 0, 0)?)
-            .single()?
-            .with_timezone(&Utc),
-    )
+    Some(shanghai::midnight(date))
 }
 
 fn pretty(value: Option<&serde_json::Value>) -> String {
@@ -190,7 +185,7 @@ async fn export_audit(
         .format("%Y%m%d-%H%M%S");
     let spec = ExportSpec {
         requester: Requester::Operator(who.operator.id),
-        kind: audit::export::KIND.to_owned(),
+        kind: audit_log::KIND.to_owned(),
         title: locale.t("exports.audit.title").into_owned(),
         filename: format!("audit-{stamp}.csv"),
         content_type: "text/csv; charset=utf-8".to_owned(),
@@ -202,7 +197,7 @@ async fn export_audit(
         .db(move |conn| {
             runner
                 .start(conn, &actor, spec, move |conn, progress| {
-                    audit::export::to_csv(conn, &filter, locale, progress)
+                    audit_log::to_csv(conn, &filter, locale, progress)
                 })
                 .map_err(|e| WebError::Internal(e.into()))
         })

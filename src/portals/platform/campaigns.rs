@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use actix_web::{HttpResponse, get, post, web};
 use askama::Template;
 use askama_web::WebTemplate;
-use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
@@ -21,6 +20,7 @@ use crate::{
         auth::{OperatorPrincipal, Signed},
         context::{PageContext, set_flash},
         csrf::CsrfForm,
+        datetime_local,
         error::WebError,
         format,
         page::{Chrome, FlashKind},
@@ -37,8 +37,6 @@ use super::super::{
 const CAMPAIGN_KEEPERS: &[OperatorRole] = &[OperatorRole::Admin, OperatorRole::Operator];
 const PAGE: &str = "/platform/campaigns";
 const LIST_SIZE: i64 = 200;
-/// The form's times are Shanghai's (`<input type="datetime-local">`).
-const LOCAL_TIME: &str = "%Y-%m-%dT%H:%M";
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(list_campaigns)
@@ -63,18 +61,6 @@ struct CampaignForm {
     rest: HashMap<String, String>,
 }
 
-fn shanghai() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("+08:00 is a valid offset")
-}
-
-fn local_time(text: &str) -> Option<DateTime<Utc>> {
-    NaiveDateTime::parse_from_str(text.trim(), LOCAL_TIME)
-        .ok()?
-        .and_local_timezone(shanghai())
-        .single()
-        .map(|t| t.with_timezone(&Utc))
-}
-
 impl CampaignForm {
     fn chosen(&self) -> Vec<i64> {
         self.rest
@@ -93,8 +79,8 @@ impl CampaignForm {
             Decimal::from_str_exact(self.multiplier.trim().trim_end_matches(['x', 'X', '倍']))
                 .map_err(|_| InvalidCampaign::Multiplier)?;
         let steps = campaign::parse_steps(&self.steps)?;
-        let starts_at = local_time(&self.starts_at).ok_or(InvalidCampaign::Window)?;
-        let ends_at = local_time(&self.ends_at).ok_or(InvalidCampaign::Window)?;
+        let starts_at = datetime_local::parse(&self.starts_at).ok_or(InvalidCampaign::Window)?;
+        let ends_at = datetime_local::parse(&self.ends_at).ok_or(InvalidCampaign::Window)?;
         let budget = Money::parse(self.budget.trim()).map_err(|_| InvalidCampaign::Budget)?;
         let share = Decimal::from_str_exact(self.house_share.trim().trim_end_matches('%'))
             .ok()

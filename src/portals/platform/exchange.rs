@@ -12,11 +12,11 @@ use std::collections::HashMap;
 use actix_web::{HttpResponse, get, post, web};
 use askama::Template;
 use askama_web::WebTemplate;
-use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Deserialize;
 
 use crate::{
-    domain::money::Money,
+    domain::{money::Money, shanghai},
     exchange::{
         flows::{self, DailyRevenue, FlowCell},
         overrides::{self, Listed},
@@ -59,24 +59,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(recompute)
         .service(update_policy)
         .configure(rate_page::routes);
-}
-
-fn shanghai() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("+08:00 is a valid offset")
-}
-
-fn today() -> NaiveDate {
-    Utc::now().with_timezone(&shanghai()).date_naive()
-}
-
-/// The start of a Shanghai day.
-fn day_start(day: NaiveDate) -> DateTime<Utc> {
-    day.and_hms_opt(0, 0, 0)
-        .expect("midnight exists")
-        .and_local_timezone(shanghai())
-        .single()
-        .expect("a fixed offset is unambiguous")
-        .with_timezone(&Utc)
 }
 
 fn can_keep(who: &OperatorPrincipal) -> bool {
@@ -202,7 +184,7 @@ impl Period {
     /// The chosen days; the last week when they are missing, malformed,
     /// reversed or too long.
     fn of(query: &PeriodQuery) -> Self {
-        let to_day = today();
+        let to_day = shanghai::date_of(Utc::now());
         let fallback = Self {
             from: to_day - Duration::days(DEFAULT_PERIOD_DAYS - 1),
             to: to_day,
@@ -217,7 +199,10 @@ impl Period {
     }
 
     fn range(self) -> (DateTime<Utc>, DateTime<Utc>) {
-        (day_start(self.from), day_start(self.to + Duration::days(1)))
+        (
+            shanghai::midnight(self.from),
+            shanghai::midnight(self.to + Duration::days(1)),
+        )
     }
 }
 

@@ -8,13 +8,13 @@ use std::collections::HashMap;
 use actix_web::{HttpResponse, get, post, web};
 use askama::Template;
 use askama_web::WebTemplate;
-use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use diesel::{PgConnection, QueryResult};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use crate::{
-    domain::rate::Rate,
+    domain::{rate::Rate, shanghai},
     error::Classify,
     exchange::{
         model::{self, Flow},
@@ -28,6 +28,7 @@ use crate::{
         auth::{OperatorPrincipal, Signed},
         context::{PageContext, set_flash},
         csrf::CsrfForm,
+        datetime_local,
         error::WebError,
         flash, format,
         page::{Chrome, FlashKind},
@@ -40,14 +41,12 @@ use super::{
         merchant::form::{FieldErrors, unprocessable},
         see_other,
     },
-    PAGE, RATE_KEEPERS, bp, can_keep, chart, day_start, shanghai, source_label, state_badge, yuan,
+    PAGE, RATE_KEEPERS, bp, can_keep, chart, source_label, state_badge, yuan,
 };
 
 /// The chart's periods, in days; the first is the default.
 const RANGES: [i64; 2] = [7, 30];
 const OVERRIDES_SHOWN: i64 = 100;
-/// The form's times are Shanghai's (`<input type="datetime-local">`).
-const LOCAL_TIME: &str = "%Y-%m-%dT%H:%M";
 /// A new override's default window.
 const DEFAULT_WINDOW_HOURS: i64 = 24;
 
@@ -60,18 +59,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 fn program_path(code: &str) -> String {
     format!("{PAGE}/programs/{code}")
-}
-
-fn local_time(text: &str) -> Option<DateTime<Utc>> {
-    NaiveDateTime::parse_from_str(text.trim(), LOCAL_TIME)
-        .ok()?
-        .and_local_timezone(shanghai())
-        .single()
-        .map(|t| t.with_timezone(&Utc))
-}
-
-fn local_text(at: DateTime<Utc>) -> String {
-    at.with_timezone(&shanghai()).format(LOCAL_TIME).to_string()
 }
 
 fn rate(value: Decimal) -> Rate {
@@ -115,7 +102,7 @@ impl OverrideForm {
             })
         };
         let time = |text: &str| {
-            local_time(text).ok_or_else(|| {
+            datetime_local::parse(text).ok_or_else(|| {
                 let message = OverrideError::InvalidWindow.message(locale);
                 FieldErrors::one("window", message.unwrap_or_default())
             })
@@ -396,11 +383,13 @@ impl Forms {
 fn day_marks(since: DateTime<Utc>, now: DateTime<Utc>, days: i64) -> Vec<(DateTime<Utc>, String)> {
     let step = if days > RANGES[0] { 5 } else { 1 };
     let mut marks = Vec::new();
-    let mut day = day_start(since.with_timezone(&shanghai()).date_naive() + Duration::days(1));
+    let mut day = shanghai::midnight(shanghai::date_of(since) + Duration::days(1));
     while day <= now {
         marks.push((
             day,
-            day.with_timezone(&shanghai()).format("%m-%d").to_string(),
+            day.with_timezone(&shanghai::offset())
+                .format("%m-%d")
+                .to_string(),
         ));
         day += Duration::days(step);
     }
@@ -474,8 +463,8 @@ async fn page(
     let form = forms.form.unwrap_or_else(|| OverrideForm {
         sell: rate.model.sell.to_string(),
         buy: rate.model.buy.to_string(),
-        starts_at: local_text(now),
-        ends_at: local_text(now + Duration::hours(DEFAULT_WINDOW_HOURS)),
+        starts_at: datetime_local::value(now),
+        ends_at: datetime_local::value(now + Duration::hours(DEFAULT_WINDOW_HOURS)),
         reason: String::new(),
     });
     Ok(ProgramPage {

@@ -4,8 +4,11 @@
 
 use askama::Template;
 
-use super::{Email, render};
-use crate::{i18n::Locale, onboarding::Status};
+use super::Status;
+use crate::{
+    email::{Email, render},
+    i18n::Locale,
+};
 
 #[derive(Debug, Clone)]
 pub struct ApplicationEmail {

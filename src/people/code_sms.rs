@@ -1,8 +1,9 @@
-//! The text messages members receive. Every one starts with the brand in
-//! brackets (【积分联盟】), which mainland carriers require as the signature.
+//! The text messages that carry a one-time code, or stand in for one. Every one
+//! starts with the brand in brackets (【积分联盟】), which mainland carriers
+//! require as the signature.
 
-use super::Sms;
-use crate::{i18n::Locale, people::phone_code::Purpose};
+use super::phone_code::Purpose;
+use crate::{i18n::Locale, sms::Sms};
 
 /// A one-time code, and what it is for.
 #[derive(Debug, Clone)]
@@ -52,5 +53,36 @@ pub struct NoAccountSms;
 impl Sms for NoAccountSms {
     fn text(&self, locale: Locale) -> String {
         locale.t_with("sms.no_account", &[("brand", &locale.t("sms.brand"))])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_message_is_signed_and_translated() {
+        let code = OneTimeCodeSms {
+            purpose: Purpose::SignUp,
+            code: "042917".to_owned(),
+            minutes: 5,
+        };
+        let zh = code.text(Locale::ZhCn);
+        assert!(
+            zh.starts_with("【积分联盟】") && zh.contains("042917") && zh.contains("5 分钟"),
+            "{zh}"
+        );
+        let en = code.text(Locale::En);
+        assert!(
+            en.starts_with("[Alliance]") && en.contains("042917") && en.contains("join"),
+            "{en}"
+        );
+        for locale in Locale::ALL {
+            for text in [AccountExistsSms.text(locale), NoAccountSms.text(locale)] {
+                assert!(!text.contains("%{"), "{text}");
+                assert!(text.starts_with(&*locale.t("sms.brand")), "{text}");
+            }
+        }
+        assert!(AccountExistsSms.text(Locale::ZhCn).contains("已注册"));
     }
 }

@@ -1,19 +1,16 @@
 //! How figures and times look on a page: money as ¥1,234.50, times in
 //! Asia/Shanghai.
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 
-use crate::{domain::money::Money, i18n::Locale};
-
-/// China has kept UTC+8 all year since 1991, so a fixed offset is exact and needs
-/// no time-zone database.
-fn shanghai() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("+08:00 is a valid offset")
-}
+use crate::{
+    domain::{money::Money, shanghai},
+    i18n::Locale,
+};
 
 /// `2026-11-22 16:05` (Chinese) or `22 Nov 2026, 16:05` (English), Shanghai time.
 pub fn datetime(at: DateTime<Utc>, locale: Locale) -> String {
-    let local = at.with_timezone(&shanghai());
+    let local = at.with_timezone(&shanghai::offset());
     match locale {
         Locale::ZhCn => local.format("%Y-%m-%d %H:%M").to_string(),
         Locale::En => local.format("%-d %b %Y, %H:%M").to_string(),

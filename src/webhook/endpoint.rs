@@ -8,12 +8,12 @@ use diesel::prelude::*;
 use serde_json::json;
 use url::Url;
 
+use super::{Policy, target::Refusal};
 use crate::{
     audit::{self, Change},
     crypto::{self, Keys},
     db::schema::merchants,
     domain::actor::Actor,
-    webhook::{self, target::Refusal},
 };
 
 /// Binds a sealed webhook secret to its column: a ciphertext copied elsewhere
@@ -66,7 +66,7 @@ impl WebhookUrl {
     /// Parses the URL and checks it against the deployment's policy, resolving
     /// its host now. A name that does not resolve yet is accepted (the merchant
     /// may set up its DNS after saving): every delivery checks again anyway.
-    pub async fn vet(input: &str, policy: &webhook::Policy) -> Result<Self, InvalidWebhookUrl> {
+    pub async fn vet(input: &str, policy: &Policy) -> Result<Self, InvalidWebhookUrl> {
         let url = Self::parse(input)?;
         let parsed = Url::parse(&url.0).map_err(|_| InvalidWebhookUrl::NotAUrl)?;
         match policy.pin(&parsed).await {
@@ -191,7 +191,7 @@ mod tests {
 
     #[tokio::test]
     async fn plain_http_and_internal_hosts_are_vetted() {
-        let policy = webhook::Policy {
+        let policy = Policy {
             production: false,
             allow_hosts: vec!["127.0.0.1".to_owned()],
         };

@@ -3,6 +3,8 @@
 //! `locales/` (one per area, merged at compile time); a test checks that every key
 //! has both languages.
 
+pub mod format;
+
 use std::{borrow::Cow, fmt, str::FromStr};
 
 use serde::{Deserialize, Serialize};

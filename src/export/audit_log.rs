@@ -8,14 +8,14 @@ use std::{borrow::Cow, collections::HashMap};
 use diesel::prelude::*;
 
 use crate::{
+    audit::{AuditEvent, AuditFilter, count, search},
     db::schema::{merchant_users, merchants, operators},
     domain::shanghai,
-    export::Progress,
     i18n::Locale,
-    settlement::payout_file::defuse,
+    spreadsheet::defuse,
 };
 
-use super::{AuditEvent, AuditFilter, count, search};
+use super::Progress;
 
 /// The export's `kind`.
 pub const KIND: &str = "audit";
