@@ -314,7 +314,6 @@ pub fn locale_of(req: &HttpRequest) -> Locale {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::Classify as _;
 
     #[test]
     fn a_validation_problem_lists_each_field_in_the_callers_language() {
