@@ -52,6 +52,7 @@ use crate::{
         rate::Rate,
     },
     earn,
+    error::Classify,
     exchange::{
         self,
         pricing::{self, PriceInputs},
@@ -742,7 +743,7 @@ fn exchange_today(conn: &mut PgConnection, books: &Books) -> anyhow::Result<usiz
             };
             let quote = match exchange::quote(conn, &request, &actor) {
                 Ok(quote) => quote,
-                Err(e) if e.is_client_error() => continue,
+                Err(e) if e.is_refusal() => continue,
                 Err(e) => return Err(e).context("demo exchange quote"),
             };
             exchange::execute(conn, &quote.id, exchange::Executor::Member(member), &actor)

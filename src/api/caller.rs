@@ -11,7 +11,7 @@
 use std::future::{Ready, ready};
 
 use actix_web::{
-    Error, FromRequest, HttpMessage as _, HttpRequest,
+    Error, FromRequest, HttpMessage as _, HttpRequest, HttpResponse,
     body::{EitherBody, MessageBody},
     dev::{Payload, ServiceRequest, ServiceResponse},
     middleware::Next,
@@ -30,7 +30,8 @@ use crate::{
 };
 
 use super::{
-    idempotency, nonce,
+    idempotency::{self, IdempotencyKey, Reply},
+    known_member, nonce,
     problem::{self, ApiError, SignatureFailure},
     signature::Credentials,
 };
@@ -75,6 +76,16 @@ impl Caller {
         self.body.is_empty()
     }
 
+    /// Refuses (403) a member this merchant does not know: a key may touch
+    /// only those.
+    pub fn ensure_knows(&self, conn: &mut PgConnection, member_id: i64) -> Result<(), ApiError> {
+        if known_member::is_known(conn, self.merchant_id, member_id)? {
+            Ok(())
+        } else {
+            Err(ApiError::MemberNotKnown)
+        }
+    }
+
     /// Identifies this request for its `Idempotency-Key`.
     pub fn request_hash(&self) -> [u8; 32] {
         idempotency::request_hash(&self.method, &self.path_with_query, &self.body)
@@ -106,6 +117,31 @@ pub async fn db<T: Send + 'static>(
     web::block(move || gate.run(work).map_err(ApiError::Unavailable)?)
         .await
         .map_err(|e| ApiError::Internal(e.into()))?
+}
+
+/// The shape every state-changing request shares: database work on the
+/// blocking pool, done once per `Idempotency-Key` (a refusal stored as its
+/// problem, see `idempotency::once`). `work` states only the service call and
+/// the reply.
+pub async fn once(
+    state: &AppState,
+    caller: Caller,
+    key: IdempotencyKey,
+    work: impl FnOnce(&mut PgConnection, &Caller, &Actor) -> Result<Reply, ApiError> + Send + 'static,
+) -> Result<HttpResponse, ApiError> {
+    let reply = db(state, move |conn| {
+        let actor = caller.actor();
+        idempotency::once(
+            conn,
+            caller.merchant_id,
+            &key,
+            &caller.request_hash(),
+            caller.locale,
+            |conn| work(conn, &caller, &actor),
+        )
+    })
+    .await?;
+    Ok(reply.into_response())
 }
 
 /// The middleware: verifies the signature and puts the `Caller` in the

@@ -9,18 +9,15 @@ use utoipa::ToSchema;
 
 use crate::{
     domain::{money::Money, points::ProgramCode},
-    earn::{
-        self, EarnError, EarnOrder, EarnRequest, OrderId, RefundError, Source, rule::Breakdown,
-    },
+    earn::{self, EarnOrder, EarnRequest, OrderId, Source, rule::Breakdown},
     i18n::Locale,
     web::state::AppState,
 };
 
 use super::{
-    caller::{Caller, db},
-    idempotency::{self, IdempotencyKey, Reply},
-    known_member,
-    problem::{ApiError, FieldReason, Problem, Refusal},
+    caller::{Caller, db, once},
+    idempotency::{IdempotencyKey, Reply},
+    problem::{ApiError, FieldReason, Problem},
 };
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -154,36 +151,23 @@ async fn create_earn(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let request = parse_earn(&caller, caller.json()?)?;
-    let reply = db(&state, move |conn| {
-        let actor = caller.actor();
-        idempotency::once(
-            conn,
-            caller.merchant_id,
-            &key,
-            &caller.request_hash(),
+    once(&state, caller, key, move |conn, caller, actor| {
+        caller.ensure_knows(conn, request.member_id)?;
+        let earned = earn::earn(conn, &request, actor)?;
+        let status = if earned.replayed {
+            StatusCode::OK
+        } else {
+            StatusCode::CREATED
+        };
+        let view = earn_view(
+            &earned.order,
+            &earned.breakdown,
+            earned.upgraded_to,
             caller.locale,
-            |conn| {
-                if !known_member::is_known(conn, caller.merchant_id, request.member_id)? {
-                    return Err(ApiError::MemberNotKnown);
-                }
-                let earned = earn::earn(conn, &request, &actor).map_err(refused_earn)?;
-                let status = if earned.replayed {
-                    StatusCode::OK
-                } else {
-                    StatusCode::CREATED
-                };
-                let view = earn_view(
-                    &earned.order,
-                    &earned.breakdown,
-                    earned.upgraded_to,
-                    caller.locale,
-                );
-                Reply::json(status, &view)
-            },
-        )
+        );
+        Reply::json(status, &view)
     })
-    .await?;
-    Ok(reply.into_response())
+    .await
 }
 
 /// An order the merchant reported, with its refunds so far.
@@ -251,33 +235,20 @@ async fn refund_earn(
         caller.json()?
     };
     let amount = form.amount_cny.as_deref().map(positive_money).transpose()?;
-    let reply = db(&state, move |conn| {
-        let actor = caller.actor();
-        idempotency::once(
-            conn,
-            caller.merchant_id,
-            &key,
-            &caller.request_hash(),
-            caller.locale,
-            |conn| {
-                let refunded =
-                    earn::refund(conn, caller.merchant_id, &order_id, amount, None, &actor)
-                        .map_err(refused_refund)?;
-                let breakdown = stored_breakdown(&refunded.order)?;
-                Reply::json(
-                    StatusCode::OK,
-                    &RefundView {
-                        amount_cny: refunded.amount.to_string(),
-                        points_reversed: refunded.points_reversed.to_string(),
-                        points_unrecovered: refunded.points_unrecovered.to_string(),
-                        order: earn_view(&refunded.order, &breakdown, None, caller.locale),
-                    },
-                )
+    once(&state, caller, key, move |conn, caller, actor| {
+        let refunded = earn::refund(conn, caller.merchant_id, &order_id, amount, None, actor)?;
+        let breakdown = stored_breakdown(&refunded.order)?;
+        Reply::json(
+            StatusCode::OK,
+            &RefundView {
+                amount_cny: refunded.amount.to_string(),
+                points_reversed: refunded.points_reversed.to_string(),
+                points_unrecovered: refunded.points_unrecovered.to_string(),
+                order: earn_view(&refunded.order, &breakdown, None, caller.locale),
             },
         )
     })
-    .await?;
-    Ok(reply.into_response())
+    .await
 }
 
 /// The form as the earn service's request; every invalid field is reported.
@@ -407,67 +378,5 @@ fn earn_view(
         points_unrecovered: order.points_unrecovered.to_string(),
         upgraded_to,
         created_at: order.created_at,
-    }
-}
-
-/// The earn service's refusals as problems; its internal failures as 500s.
-#[derive(Debug)]
-struct EarnRefusal(EarnError);
-
-impl Refusal for EarnRefusal {
-    fn code(&self) -> &'static str {
-        self.0.code()
-    }
-
-    fn status(&self) -> StatusCode {
-        match self.0 {
-            EarnError::UnknownMember => StatusCode::FORBIDDEN,
-            EarnError::NoProgram
-            | EarnError::OrderConflict
-            | EarnError::Blocked(_)
-            | EarnError::DailyLimit { .. } => StatusCode::CONFLICT,
-            _ => StatusCode::UNPROCESSABLE_ENTITY,
-        }
-    }
-
-    fn message(&self, locale: Locale) -> String {
-        self.0.message(locale)
-    }
-}
-
-fn refused_earn(error: EarnError) -> ApiError {
-    if error.is_client_error() {
-        ApiError::Refused(Box::new(EarnRefusal(error)))
-    } else {
-        ApiError::Internal(error.into())
-    }
-}
-
-#[derive(Debug)]
-struct RefundRefusal(RefundError);
-
-impl Refusal for RefundRefusal {
-    fn code(&self) -> &'static str {
-        self.0.code()
-    }
-
-    fn status(&self) -> StatusCode {
-        match self.0 {
-            RefundError::UnknownOrder => StatusCode::NOT_FOUND,
-            RefundError::TooMuch { .. } => StatusCode::CONFLICT,
-            _ => StatusCode::UNPROCESSABLE_ENTITY,
-        }
-    }
-
-    fn message(&self, locale: Locale) -> String {
-        self.0.message(locale)
-    }
-}
-
-fn refused_refund(error: RefundError) -> ApiError {
-    if error.is_client_error() {
-        ApiError::Refused(Box::new(RefundRefusal(error)))
-    } else {
-        ApiError::Internal(error.into())
     }
 }

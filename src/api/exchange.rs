@@ -11,16 +11,14 @@ use utoipa::ToSchema;
 
 use crate::{
     domain::{money::Money, points::ProgramCode},
-    exchange::{self, ExchangeError, Executed, Executor, Quote, QuoteRequest},
-    i18n::Locale,
+    exchange::{self, Executed, Executor, Quote, QuoteRequest},
     web::state::AppState,
 };
 
 use super::{
-    caller::{Caller, db},
-    idempotency::{self, IdempotencyKey, Reply},
-    known_member,
-    problem::{ApiError, FieldReason, Problem, Refusal},
+    caller::{Caller, db, once},
+    idempotency::{IdempotencyKey, Reply},
+    problem::{ApiError, FieldReason, Problem},
 };
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -167,25 +165,12 @@ async fn create_quote(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let request = parse_quote(&caller, caller.json()?)?;
-    let reply = db(&state, move |conn| {
-        let actor = caller.actor();
-        idempotency::once(
-            conn,
-            caller.merchant_id,
-            &key,
-            &caller.request_hash(),
-            caller.locale,
-            |conn| {
-                if !known_member::is_known(conn, caller.merchant_id, request.member_id)? {
-                    return Err(ApiError::MemberNotKnown);
-                }
-                let quote = exchange::quote(conn, &request, &actor).map_err(refused)?;
-                Reply::json(StatusCode::CREATED, &quote_view(&quote, None)?)
-            },
-        )
+    once(&state, caller, key, move |conn, caller, actor| {
+        caller.ensure_knows(conn, request.member_id)?;
+        let quote = exchange::quote(conn, &request, actor)?;
+        Reply::json(StatusCode::CREATED, &quote_view(&quote, None)?)
     })
-    .await?;
-    Ok(reply.into_response())
+    .await
 }
 
 /// A quote this merchant asked for, with whether it is still open.
@@ -251,28 +236,12 @@ async fn execute_quote(
         .quote_id
         .filter(|id| !id.is_empty())
         .ok_or_else(|| ApiError::invalid("quote_id", FieldReason::Required))?;
-    let reply = db(&state, move |conn| {
-        let actor = caller.actor();
-        idempotency::once(
-            conn,
-            caller.merchant_id,
-            &key,
-            &caller.request_hash(),
-            caller.locale,
-            |conn| {
-                let executed = exchange::execute(
-                    conn,
-                    &quote_id,
-                    Executor::Partner(caller.merchant_id),
-                    &actor,
-                )
-                .map_err(refused)?;
-                Reply::json(StatusCode::CREATED, &exchange_view(&executed))
-            },
-        )
+    once(&state, caller, key, move |conn, caller, actor| {
+        let executor = Executor::Partner(caller.merchant_id);
+        let executed = exchange::execute(conn, &quote_id, executor, actor)?;
+        Reply::json(StatusCode::CREATED, &exchange_view(&executed))
     })
-    .await?;
-    Ok(reply.into_response())
+    .await
 }
 
 /// The form as the exchange service's request; every invalid field is reported.
@@ -384,45 +353,5 @@ fn exchange_view(executed: &Executed) -> ExchangeView {
         value_out_cny: Money::from_fen(exchange.value_out_fen).to_string(),
         fee_cny: quote.fee().to_string(),
         executed_at: exchange.created_at,
-    }
-}
-
-/// The exchange service's refusals as problems; its internal failures as 500s.
-#[derive(Debug)]
-struct ExchangeRefusal(ExchangeError);
-
-impl Refusal for ExchangeRefusal {
-    fn code(&self) -> &'static str {
-        self.0.code()
-    }
-
-    /// As for earning: 403 for what the key may not touch, 409 for what the
-    /// state of things refuses now (a used or expired quote, the points or the
-    /// day's allowance not there, the destination unable to issue), 422 for
-    /// an exchange the rules do not allow.
-    fn status(&self) -> StatusCode {
-        match self.0 {
-            ExchangeError::UnknownMember | ExchangeError::NotPartnerProgram => {
-                StatusCode::FORBIDDEN
-            }
-            ExchangeError::UnknownQuote => StatusCode::NOT_FOUND,
-            ExchangeError::InsufficientPoints { .. }
-            | ExchangeError::DailyLimit { .. }
-            | ExchangeError::DestinationBlocked { .. } => StatusCode::CONFLICT,
-            _ if self.0.is_quote_state() => StatusCode::CONFLICT,
-            _ => StatusCode::UNPROCESSABLE_ENTITY,
-        }
-    }
-
-    fn message(&self, locale: Locale) -> String {
-        self.0.message(locale)
-    }
-}
-
-fn refused(error: ExchangeError) -> ApiError {
-    if error.is_client_error() {
-        ApiError::Refused(Box::new(ExchangeRefusal(error)))
-    } else {
-        ApiError::Internal(error.into())
     }
 }

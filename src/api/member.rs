@@ -21,8 +21,8 @@ use crate::{
 };
 
 use super::{
-    caller::{Caller, db},
-    idempotency::{self, IdempotencyKey, Reply},
+    caller::{Caller, db, once},
+    idempotency::{IdempotencyKey, Reply},
     known_member,
     problem::{ApiError, FieldReason, Problem},
 };
@@ -143,38 +143,24 @@ async fn enrol_member(
         Phone::parse(&form.phone).map_err(|_| ApiError::invalid("phone", FieldReason::Phone))?
     };
     let keys = state.keys.clone();
-    let reply = db(&state, move |conn| {
-        let actor = caller.actor();
-        idempotency::once(
-            conn,
-            caller.merchant_id,
-            &key,
-            &caller.request_hash(),
-            caller.locale,
-            |conn| {
-                let member =
-                    member::enrol_or_find(conn, &keys, &actor, &phone, form.name.as_deref())
-                        .map_err(|e| match e {
-                            PeopleError::InvalidName => {
-                                ApiError::invalid("name", FieldReason::Name)
-                            }
-                            other => ApiError::Internal(other.into()),
-                        })?;
-                // The status speaks only of this merchant's relation with
-                // the member: whether another merchant (or the member) had
-                // the number on file first is not this partner's business.
-                let newly_linked = known_member::link(conn, &actor, caller.merchant_id, member.id)?;
-                let status = if newly_linked {
-                    StatusCode::CREATED
-                } else {
-                    StatusCode::OK
-                };
-                Reply::json(status, &view(conn, &keys, &member)?)
-            },
-        )
+    once(&state, caller, key, move |conn, caller, actor| {
+        let member = member::enrol_or_find(conn, &keys, actor, &phone, form.name.as_deref())
+            .map_err(|e| match e {
+                PeopleError::InvalidName => ApiError::invalid("name", FieldReason::Name),
+                other => ApiError::Internal(other.into()),
+            })?;
+        // The status speaks only of this merchant's relation with the member:
+        // whether another merchant (or the member) had the number on file
+        // first is not this partner's business.
+        let newly_linked = known_member::link(conn, actor, caller.merchant_id, member.id)?;
+        let status = if newly_linked {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        };
+        Reply::json(status, &view(conn, &keys, &member)?)
     })
-    .await?;
-    Ok(reply.into_response())
+    .await
 }
 
 /// A member's standing: tier, identity verification and privacy consent.
@@ -199,7 +185,7 @@ async fn show_member(
     let member_id = path.into_inner();
     let keys = state.keys.clone();
     let view = db(&state, move |conn| {
-        let member = known(conn, caller.merchant_id, member_id)?;
+        let member = known(conn, &caller, member_id)?;
         view(conn, &keys, &member)
     })
     .await?;
@@ -228,7 +214,7 @@ async fn show_balances(
 ) -> Result<HttpResponse, ApiError> {
     let member_id = path.into_inner();
     let wallet = db(&state, move |conn| {
-        known(conn, caller.merchant_id, member_id)?;
+        known(conn, &caller, member_id)?;
         wallet::of_member(conn, member_id).map_err(|e| ApiError::Internal(e.into()))
     })
     .await?;
@@ -236,10 +222,8 @@ async fn show_balances(
 }
 
 /// The member, if the merchant knows them; 403 otherwise.
-fn known(conn: &mut PgConnection, merchant_id: i64, member_id: i64) -> Result<Member, ApiError> {
-    if !known_member::is_known(conn, merchant_id, member_id)? {
-        return Err(ApiError::MemberNotKnown);
-    }
+fn known(conn: &mut PgConnection, caller: &Caller, member_id: i64) -> Result<Member, ApiError> {
+    caller.ensure_knows(conn, member_id)?;
     member::find(conn, member_id)?.ok_or(ApiError::MemberNotKnown)
 }
 

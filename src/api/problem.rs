@@ -3,8 +3,6 @@
 //! validation. Titles and details are translated (`Accept-Language`, Chinese by
 //! default); causes of internal errors go to the log, never to the client.
 
-use std::fmt;
-
 use actix_web::{
     HttpRequest, HttpResponse, ResponseError,
     body::BoxBody,
@@ -15,6 +13,7 @@ use utoipa::ToSchema;
 
 use crate::{
     db::{Outage, outage},
+    error::{Class, Classify, Kind, Refusal},
     i18n::Locale,
     web::availability::Wording,
 };
@@ -79,15 +78,6 @@ impl FieldReason {
     }
 }
 
-/// A domain service's refusal of a well-formed request (a client error): the
-/// service names it and explains it in the caller's language.
-pub trait Refusal: fmt::Debug + Send + Sync {
-    /// The problem slug, e.g. `order_conflict`.
-    fn code(&self) -> &'static str;
-    fn status(&self) -> StatusCode;
-    fn message(&self, locale: Locale) -> String;
-}
-
 /// Why the signature check refused a request. All of them are 401.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignatureFailure {
@@ -130,20 +120,44 @@ pub enum ApiError {
     IdempotencyKeyReused,
     #[error("rate limit reached; retry in {retry_after_seconds} s")]
     RateLimited { retry_after_seconds: u64 },
+    /// A domain service refused the request (see `crate::error`).
     #[error("refused: {0:?}")]
-    Refused(Box<dyn Refusal>),
+    Refused(Refusal),
     #[error(transparent)]
     Unavailable(#[from] Outage),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
 
-impl From<diesel::result::Error> for ApiError {
-    fn from(e: diesel::result::Error) -> Self {
-        match Outage::of_error(&e) {
-            Some(outage) => Self::Unavailable(outage),
-            None => Self::Internal(e.into()),
+/// The one adapter from a service error to a problem: a refusal keeps its
+/// slug, status and message; a failure of the system is a 500 whose cause is
+/// logged (a 503 when it is the database's outage).
+impl<E: Classify + Send + Sync + 'static> From<E> for ApiError {
+    fn from(error: E) -> Self {
+        match error.class() {
+            Class::Refusal(refusal) => Self::Refused(refusal),
+            Class::System => {
+                let outage = std::iter::successors(
+                    Some(&error as &(dyn std::error::Error + 'static)),
+                    |e| e.source(),
+                )
+                .find_map(|e| e.downcast_ref().and_then(Outage::of_error));
+                match outage {
+                    Some(outage) => Self::Unavailable(outage),
+                    None => Self::Internal(error.into()),
+                }
+            }
         }
+    }
+}
+
+/// The status a refusal of its kind answers.
+fn status_of(kind: Kind) -> StatusCode {
+    match kind {
+        Kind::Forbidden => StatusCode::FORBIDDEN,
+        Kind::NotFound => StatusCode::NOT_FOUND,
+        Kind::Conflict => StatusCode::CONFLICT,
+        Kind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
 
@@ -169,7 +183,7 @@ impl ApiError {
             Self::IdempotencyKeyRequired => "idempotency_key_required",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::RateLimited { .. } => "rate_limited",
-            Self::Refused(refusal) => refusal.code(),
+            Self::Refused(refusal) => refusal.slug,
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
         }
@@ -187,7 +201,7 @@ impl ApiError {
             Self::Invalid(_) | Self::NulCharacter => StatusCode::UNPROCESSABLE_ENTITY,
             Self::IdempotencyKeyReused => StatusCode::CONFLICT,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Refused(refusal) => refusal.status(),
+            Self::Refused(refusal) => status_of(refusal.kind),
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -199,7 +213,7 @@ impl ApiError {
         let (title, detail) = match self {
             Self::Refused(refusal) => (
                 locale.t("api.problem.refused.title").into_owned(),
-                refusal.message(locale),
+                refusal.message.render(locale),
             ),
             Self::RateLimited {
                 retry_after_seconds,
@@ -315,6 +329,42 @@ mod tests {
         assert!(!problem.errors[0].message.starts_with("api."));
         let chinese = error.problem(Locale::ZhCn);
         assert_ne!(chinese.title, problem.title);
+    }
+
+    /// The one rule: a service's refusal is its own problem, with the status
+    /// its kind names; a failure of the system is a 500 that says nothing of
+    /// its cause, or a 503 when the database is out.
+    #[test]
+    fn a_refusal_is_its_problem_and_a_failure_a_500_that_keeps_its_cause() {
+        use crate::exchange::ExchangeError;
+        use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+        let refused = ApiError::from(ExchangeError::QuoteUsed).problem(Locale::En);
+        assert_eq!(refused.kind, "urn:alliance:problem:quote_used");
+        assert_eq!(refused.status, 409);
+        assert_eq!(
+            Some(refused.detail),
+            ExchangeError::QuoteUsed.message(Locale::En)
+        );
+        let forbidden = ApiError::from(ExchangeError::UnknownMember);
+        assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
+
+        let cause = "relation \"secret_table\" does not exist";
+        let failed = ApiError::from(ExchangeError::Database(DieselError::DatabaseError(
+            DatabaseErrorKind::Unknown,
+            Box::new(cause.to_owned()),
+        )));
+        let problem = failed.problem(Locale::En);
+        assert_eq!(problem.status, 500);
+        assert_eq!(problem.kind, "urn:alliance:problem:internal");
+        assert!(!problem.detail.contains("secret_table"));
+        assert!(!problem.title.contains("secret_table"));
+
+        let lost = ApiError::from(DieselError::DatabaseError(
+            DatabaseErrorKind::ClosedConnection,
+            Box::new("gone".to_owned()),
+        ));
+        assert_eq!(lost.status(), StatusCode::SERVICE_UNAVAILABLE);
     }
 
     #[test]

@@ -22,16 +22,14 @@ use utoipa::ToSchema;
 
 use crate::{
     domain::{actor::Actor, money::Money, points::ProgramCode},
-    i18n::Locale,
     redemption::{self, RedeemError, RedeemRequest, Redemption, RedemptionStatus},
     web::state::AppState,
 };
 
 use super::{
-    caller::{Caller, db},
-    idempotency::{self, IdempotencyKey, Reply},
-    known_member,
-    problem::{ApiError, FieldReason, Problem, Refusal},
+    caller::{Caller, db, once},
+    idempotency::{IdempotencyKey, Reply},
+    problem::{ApiError, FieldReason, Problem},
 };
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -144,30 +142,16 @@ async fn create_redemption(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let request = parse_redeem(caller.json()?, key.scoped(caller.merchant_id))?;
-    let reply = db(&state, move |conn| {
-        let actor = caller.actor();
-        idempotency::once(
-            conn,
-            caller.merchant_id,
-            &key,
-            &caller.request_hash(),
-            caller.locale,
-            |conn| {
-                if !known_member::is_known(conn, caller.merchant_id, request.member_id)? {
-                    return Err(ApiError::MemberNotKnown);
-                }
-                // Another merchant's reward is as absent as one that never was.
-                if redemption::reward_merchant(conn, request.reward_id)? != Some(caller.merchant_id)
-                {
-                    return Err(ApiError::NotFound);
-                }
-                let held = redemption::redeem(conn, &request, &actor).map_err(refused)?;
-                Reply::json(StatusCode::CREATED, &redemption_view(&held))
-            },
-        )
+    once(&state, caller, key, move |conn, caller, actor| {
+        caller.ensure_knows(conn, request.member_id)?;
+        // Another merchant's reward is as absent as one that never was.
+        if redemption::reward_merchant(conn, request.reward_id)? != Some(caller.merchant_id) {
+            return Err(ApiError::NotFound);
+        }
+        let held = redemption::redeem(conn, &request, actor).map_err(refused)?;
+        Reply::json(StatusCode::CREATED, &redemption_view(&held))
     })
-    .await?;
-    Ok(reply.into_response())
+    .await
 }
 
 /// One of this merchant's redemptions, with its status.
@@ -285,22 +269,11 @@ async fn resolve(
     + Send
     + 'static,
 ) -> Result<HttpResponse, ApiError> {
-    let reply = db(&state, move |conn| {
-        let actor = caller.actor();
-        idempotency::once(
-            conn,
-            caller.merchant_id,
-            &key,
-            &caller.request_hash(),
-            caller.locale,
-            |conn| {
-                let resolved = work(conn, &caller, &actor).map_err(refused)?;
-                Reply::json(StatusCode::OK, &redemption_view(&resolved))
-            },
-        )
+    once(&state, caller, key, move |conn, caller, actor| {
+        let resolved = work(conn, caller, actor).map_err(refused)?;
+        Reply::json(StatusCode::OK, &redemption_view(&resolved))
     })
-    .await?;
-    Ok(reply.into_response())
+    .await
 }
 
 /// The form as the redemption service's order; every invalid field is reported.
@@ -397,49 +370,12 @@ fn redemption_view(redemption: &Redemption) -> RedemptionView {
     }
 }
 
-/// The redemption service's refusals as problems; its internal failures as 500s.
-#[derive(Debug)]
-struct RedeemRefusal(RedeemError);
-
-impl Refusal for RedeemRefusal {
-    fn code(&self) -> &'static str {
-        self.0.code()
-    }
-
-    /// As for exchange: 403 for a member the key may not touch, 409 for what
-    /// the state of things refuses now (a voucher already resolved or expired,
-    /// stock, caps, points, a suspended merchant), 422 for a payment the
-    /// reward's rules do not allow. What is not there is `ApiError::NotFound`.
-    fn status(&self) -> StatusCode {
-        match self.0 {
-            RedeemError::UnknownMember => StatusCode::FORBIDDEN,
-            RedeemError::NotOnOffer
-            | RedeemError::MerchantSuspended
-            | RedeemError::OutOfStock
-            | RedeemError::CapReached(_)
-            | RedeemError::InsufficientPoints { .. }
-            | RedeemError::RequestConflict
-            | RedeemError::AlreadyResolved(_)
-            | RedeemError::Expired => StatusCode::CONFLICT,
-            _ => StatusCode::UNPROCESSABLE_ENTITY,
-        }
-    }
-
-    fn message(&self, locale: Locale) -> String {
-        self.0.message(locale)
-    }
-}
-
+/// A reward or voucher the service does not find is as absent as the GET and
+/// another merchant's reward say: the API's plain 404, not the service's
+/// refusal.
 fn refused(error: RedeemError) -> ApiError {
-    if matches!(
-        error,
-        RedeemError::UnknownReward | RedeemError::UnknownVoucher
-    ) {
-        // As absent as the GET and another merchant's reward say.
-        ApiError::NotFound
-    } else if error.is_client_error() {
-        ApiError::Refused(Box::new(RedeemRefusal(error)))
-    } else {
-        ApiError::Internal(error.into())
+    match error {
+        RedeemError::UnknownReward | RedeemError::UnknownVoucher => ApiError::NotFound,
+        other => other.into(),
     }
 }

@@ -22,6 +22,7 @@ use crate::{
         money::Money,
         text_enum::text_enum,
     },
+    error::{Class, Classify, Kind, Message, Refusal},
 };
 
 text_enum! {
@@ -131,6 +132,22 @@ pub enum ApprovalError {
     UnknownKind(String),
     #[error(transparent)]
     Database(#[from] diesel::result::Error),
+}
+
+impl Classify for ApprovalError {
+    fn class(&self) -> Class {
+        use Kind::{Conflict, Forbidden, NotFound, Unprocessable};
+        let (kind, key) = match self {
+            Self::NotFound => (NotFound, "error.not_found.text"),
+            Self::NotPending => (Conflict, "approval.error.not_pending"),
+            Self::OwnRequest => (Forbidden, "approval.error.own_request"),
+            Self::AlreadyDecided => (Conflict, "approval.error.already_decided"),
+            Self::RoleNotAllowed => (Forbidden, "approval.error.role"),
+            Self::ReasonRequired => (Unprocessable, "approval.error.reason"),
+            Self::NotAUser | Self::UnknownKind(_) | Self::Database(_) => return Class::System,
+        };
+        Class::Refusal(Refusal::new(kind, "approval_refused", Message::new(key)))
+    }
 }
 
 /// Files a request for approval.

@@ -61,7 +61,7 @@ pub use watch::{SHORTFALL_KIND, Watched, check_coverage};
 use crate::{
     approval::ApprovalError,
     domain::{id::JournalEntryId, money::Money},
-    i18n::Locale,
+    error::{Class, Classify, Kind, Message, Refusal},
     ledger::{self, EntryError, EntryRequest, LedgerError},
     merchant::{self, standing},
     risk::RiskError,
@@ -117,57 +117,46 @@ pub enum DepositError {
     Database(#[from] diesel::result::Error),
 }
 
-impl DepositError {
-    /// The catalog key that tells the person why their request was refused;
-    /// None for failures of the system, which are an error page instead.
-    pub fn refusal_key(&self) -> Option<&'static str> {
-        Some(match self {
-            Self::MerchantNotFound => "deposit.error.merchant_not_found",
-            Self::TopupNotFound => "deposit.error.topup_not_found",
-            Self::InvalidAmount => "deposit.error.amount",
-            Self::InvalidReference => "deposit.error.reference",
-            Self::DuplicateReference => "deposit.error.duplicate_reference",
-            Self::InvalidReason => "deposit.error.reason",
-            Self::AlreadyDecided => "deposit.error.already_decided",
-            Self::MerchantExited => "deposit.error.exited",
-            Self::WouldOverdraw { .. } => "deposit.error.overdraw",
-            Self::NotExiting => "deposit.error.not_exiting",
-            Self::StillCovers(_) => "deposit.error.still_covers",
-            Self::ConversionPending => "deposit.error.conversion_pending",
-            Self::AboveOwed { .. } => "deposit.error.above_owed",
-            Self::SettlementOwed { .. } => "deposit.error.owed",
-            Self::NothingToRefund => "deposit.error.nothing_to_refund",
+impl Classify for DepositError {
+    /// The figures, where a refusal has some, so the person can act on them.
+    fn class(&self) -> Class {
+        use Kind::{Conflict, NotFound, Unprocessable};
+        let (kind, key) = match self {
+            Self::MerchantNotFound => (NotFound, "deposit.error.merchant_not_found"),
+            Self::TopupNotFound => (NotFound, "deposit.error.topup_not_found"),
+            Self::InvalidAmount => (Unprocessable, "deposit.error.amount"),
+            Self::InvalidReference => (Unprocessable, "deposit.error.reference"),
+            Self::DuplicateReference => (Conflict, "deposit.error.duplicate_reference"),
+            Self::InvalidReason => (Unprocessable, "deposit.error.reason"),
+            Self::AlreadyDecided => (Conflict, "deposit.error.already_decided"),
+            Self::MerchantExited => (Conflict, "deposit.error.exited"),
+            Self::WouldOverdraw { .. } => (Conflict, "deposit.error.overdraw"),
+            Self::NotExiting => (Conflict, "deposit.error.not_exiting"),
+            Self::StillCovers(_) => (Conflict, "deposit.error.still_covers_figures"),
+            Self::ConversionPending => (Conflict, "deposit.error.conversion_pending"),
+            Self::AboveOwed { .. } => (Unprocessable, "deposit.error.above_owed_figures"),
+            Self::SettlementOwed { .. } => (Conflict, "deposit.error.owed"),
+            Self::NothingToRefund => (Conflict, "deposit.error.nothing_to_refund"),
             Self::Refused(_)
             | Self::Ledger(_)
             | Self::Approval(_)
             | Self::Risk(_)
             | Self::Valuation
-            | Self::Database(_) => return None,
-        })
-    }
-
-    /// The refusal in the person's language, with its figures where it has
-    /// some; None for failures of the system.
-    pub fn message(&self, locale: Locale) -> Option<String> {
-        let money = |amount: &Money| amount.to_string();
-        Some(match self {
-            Self::StillCovers(covered) => locale.t_with(
-                "deposit.error.still_covers_figures",
-                &[
-                    ("deposit", &money(&covered.deposit)),
-                    ("points", &covered.outstanding_points.to_string()),
-                    ("liability", &money(&covered.liability)),
-                    ("pending", &money(&covered.pending)),
-                    ("owed", &money(&covered.owed)),
-                    ("refundable", &money(&covered.refundable())),
-                ],
-            ),
-            Self::AboveOwed { owed } => locale.t_with(
-                "deposit.error.above_owed_figures",
-                &[("owed", &money(owed))],
-            ),
-            other => locale.t(other.refusal_key()?).into_owned(),
-        })
+            | Self::Database(_) => return Class::System,
+        };
+        let message = Message::new(key);
+        let message = match self {
+            Self::StillCovers(covered) => message
+                .arg("deposit", covered.deposit)
+                .arg("points", covered.outstanding_points)
+                .arg("liability", covered.liability)
+                .arg("pending", covered.pending)
+                .arg("owed", covered.owed)
+                .arg("refundable", covered.refundable()),
+            Self::AboveOwed { owed } => message.arg("owed", owed),
+            _ => message,
+        };
+        Class::Refusal(Refusal::new(kind, "deposit_refused", message))
     }
 }
 
@@ -198,26 +187,30 @@ impl From<diesel::result::Error> for IssuingBlocked {
 }
 
 impl IssuingBlocked {
-    /// What to tell the person who tried to issue, in their language.
-    pub fn message(&self, locale: Locale) -> String {
+    /// What to tell the person who tried to issue.
+    pub fn why(&self) -> Message {
         match self {
-            Self::UnknownMerchant => locale.t("deposit.blocked.unknown").into_owned(),
-            Self::Suspended => locale.t("deposit.blocked.suspended").into_owned(),
-            Self::Exiting => locale.t("deposit.blocked.exiting").into_owned(),
-            Self::Exited => locale.t("deposit.blocked.exited").into_owned(),
-            Self::SettlementOverdue => locale.t("deposit.blocked.settlement_overdue").into_owned(),
+            Self::UnknownMerchant => Message::new("deposit.blocked.unknown"),
+            Self::Suspended => Message::new("deposit.blocked.suspended"),
+            Self::Exiting => Message::new("deposit.blocked.exiting"),
+            Self::Exited => Message::new("deposit.blocked.exited"),
+            Self::SettlementOverdue => Message::new("deposit.blocked.settlement_overdue"),
             Self::DepositBelowMinimum {
                 balance,
                 hard_minimum,
-            } => locale.t_with(
-                "deposit.blocked.deposit",
-                &[
-                    ("balance", &balance.to_string()),
-                    ("minimum", &hard_minimum.to_string()),
-                ],
-            ),
-            Self::Unavailable(_) => locale.t("deposit.blocked.unavailable").into_owned(),
+            } => Message::new("deposit.blocked.deposit")
+                .arg("balance", balance)
+                .arg("minimum", hard_minimum),
+            Self::Unavailable(_) => Message::new("deposit.blocked.unavailable"),
         }
+    }
+}
+
+/// Issuing fails closed: even a deposit that could not be checked is a refusal
+/// the person reads.
+impl Classify for IssuingBlocked {
+    fn class(&self) -> Class {
+        Class::Refusal(Refusal::new(Kind::Conflict, "issuing_blocked", self.why()))
     }
 }
 

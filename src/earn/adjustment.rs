@@ -35,6 +35,7 @@ use crate::{
     db::schema::{approvals, point_adjustments},
     deposit::{self, IssuingBlocked},
     domain::{actor::Actor, id::JournalEntryId, points::ProgramCode, text_enum::text_enum},
+    error::{Class, Classify, Kind, Message, Refusal},
     i18n::Locale,
     ledger::{self, EntryError, EntryRequest, LedgerError, TransferRequest},
     people::member,
@@ -139,44 +140,40 @@ pub enum AdjustmentError {
     Database(#[from] diesel::result::Error),
 }
 
-impl AdjustmentError {
-    /// False for failures of the system rather than of the request.
-    pub fn is_client_error(&self) -> bool {
-        !matches!(
-            self,
+impl Classify for AdjustmentError {
+    fn class(&self) -> Class {
+        use Kind::{Conflict, Forbidden, Unprocessable};
+        let (kind, message) = match self {
+            Self::InvalidPoints => (
+                Unprocessable,
+                Message::new("earning_portals.adjust.error.points").arg("max", MAX_POINTS),
+            ),
+            Self::InvalidReason => (
+                Unprocessable,
+                Message::new("earning_portals.adjust.error.reason").arg("max", MAX_REASON_CHARS),
+            ),
+            Self::UnknownMember => (Forbidden, Message::new("earn.error.unknown_member")),
+            Self::NoProgram => (Conflict, Message::new("earn.error.no_program")),
+            // A deposit that could not be checked is the system's failure here.
+            Self::Blocked(IssuingBlocked::Unavailable(_)) => return Class::System,
+            Self::Blocked(blocked) => return blocked.class(),
+            Self::Insufficient { available, wanted } => (
+                Conflict,
+                Message::new("earning_portals.adjust.error.insufficient")
+                    .arg("available", available)
+                    .arg("wanted", wanted),
+            ),
+            Self::AlreadyBooked => (
+                Conflict,
+                Message::new("earning_portals.adjust.error.booked"),
+            ),
             Self::Refused(_)
-                | Self::Approval(_)
-                | Self::Ledger(_)
-                | Self::Lots(_)
-                | Self::Database(_)
-                | Self::Blocked(IssuingBlocked::Unavailable(_))
-        )
-    }
-
-    /// What to tell the person, in their language.
-    pub fn message(&self, locale: Locale) -> String {
-        match self {
-            Self::InvalidPoints => locale.t_with(
-                "earning_portals.adjust.error.points",
-                &[("max", &MAX_POINTS.to_string())],
-            ),
-            Self::InvalidReason => locale.t_with(
-                "earning_portals.adjust.error.reason",
-                &[("max", &MAX_REASON_CHARS.to_string())],
-            ),
-            Self::UnknownMember => locale.t("earn.error.unknown_member").into_owned(),
-            Self::NoProgram => locale.t("earn.error.no_program").into_owned(),
-            Self::Blocked(blocked) => blocked.message(locale),
-            Self::Insufficient { available, wanted } => locale.t_with(
-                "earning_portals.adjust.error.insufficient",
-                &[
-                    ("available", &available.to_string()),
-                    ("wanted", &wanted.to_string()),
-                ],
-            ),
-            Self::AlreadyBooked => locale.t("earning_portals.adjust.error.booked").into_owned(),
-            _ => locale.t("earn.error.internal").into_owned(),
-        }
+            | Self::Approval(_)
+            | Self::Ledger(_)
+            | Self::Lots(_)
+            | Self::Database(_) => return Class::System,
+        };
+        Class::Refusal(Refusal::new(kind, "adjustment_refused", message))
     }
 }
 
@@ -306,7 +303,7 @@ pub fn apply(
             "earning_portals.adjust.outcome.booked",
             &[("points", &row.points.to_string())],
         )),
-        Err(e) if e.is_client_error() => Err(ActionFailed(e.message(locale))),
+        Err(e) if e.is_refusal() => Err(ActionFailed(e.message(locale).unwrap_or_default())),
         Err(e) => {
             tracing::error!(error = %e, approval = approval.id, "point adjustment failed");
             Err(failed())

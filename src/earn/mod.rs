@@ -56,7 +56,7 @@ use crate::{
         rate::Rate,
         shanghai,
     },
-    i18n::Locale,
+    error::{Class, Classify, Kind, Message, Refusal},
     ledger::{self, EntryError, EntryRequest, LedgerError, TransferRequest},
     people::member,
     program::{self, Program},
@@ -131,51 +131,38 @@ pub enum EarnError {
     Database(#[from] diesel::result::Error),
 }
 
-impl EarnError {
-    /// A stable slug: the partner API's problem type, the catalog key's tail.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::NonPositiveAmount => "non_positive_amount",
-            Self::UnknownMember => "unknown_member",
-            Self::UnknownStore => "unknown_store",
-            Self::NoProgram => "no_program",
-            Self::ProgramNotAllowed => "program_not_allowed",
-            Self::OccurredAtOutOfRange => "occurred_at_out_of_range",
-            Self::OrderConflict => "order_conflict",
-            Self::Blocked(_) => "issuing_blocked",
-            Self::DailyLimit { .. } => "daily_limit",
-            Self::Overflow => "amount_too_large",
-            Self::Refused(_) | Self::Ledger(_) | Self::Lots(_) | Self::Database(_) => "internal",
-        }
-    }
-
-    /// False for failures of the system rather than of the request.
-    pub fn is_client_error(&self) -> bool {
-        self.code() != "internal"
-    }
-
-    /// What to tell the cashier or the partner, in their language.
-    pub fn message(&self, locale: Locale) -> String {
-        match self {
-            Self::Blocked(blocked) => blocked.message(locale),
+impl Classify for EarnError {
+    fn class(&self) -> Class {
+        use Kind::{Conflict, Forbidden, Unprocessable};
+        let (kind, slug) = match self {
+            Self::NonPositiveAmount => (Unprocessable, "non_positive_amount"),
+            Self::UnknownMember => (Forbidden, "unknown_member"),
+            Self::UnknownStore => (Unprocessable, "unknown_store"),
+            Self::NoProgram => (Conflict, "no_program"),
+            Self::ProgramNotAllowed => (Unprocessable, "program_not_allowed"),
+            Self::OccurredAtOutOfRange => (Unprocessable, "occurred_at_out_of_range"),
+            Self::OrderConflict => (Conflict, "order_conflict"),
+            Self::Blocked(_) => (Conflict, "issuing_blocked"),
+            Self::DailyLimit { .. } => (Conflict, "daily_limit"),
+            Self::Overflow => (Unprocessable, "amount_too_large"),
+            Self::Refused(_) | Self::Ledger(_) | Self::Lots(_) | Self::Database(_) => {
+                return Class::System;
+            }
+        };
+        let message = match self {
+            Self::Blocked(blocked) => blocked.why(),
             Self::DailyLimit {
                 limit,
                 earned_today,
-            } => locale.t_with(
-                "earn.error.daily_limit",
-                &[
-                    ("limit", &limit.to_string()),
-                    ("earned", &earned_today.to_string()),
-                ],
-            ),
-            Self::OccurredAtOutOfRange => locale.t_with(
-                "earn.error.occurred_at_out_of_range",
-                &[("days", &MAX_BACKDATE_DAYS.to_string())],
-            ),
-            other => locale
-                .t(&format!("earn.error.{}", other.code()))
-                .into_owned(),
-        }
+            } => Message::new("earn.error.daily_limit")
+                .arg("limit", limit)
+                .arg("earned", earned_today),
+            Self::OccurredAtOutOfRange => {
+                Message::new("earn.error.occurred_at_out_of_range").arg("days", MAX_BACKDATE_DAYS)
+            }
+            _ => Message::new(format!("earn.error.{slug}")),
+        };
+        Class::Refusal(Refusal::new(kind, slug, message))
     }
 }
 

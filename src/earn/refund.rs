@@ -38,7 +38,7 @@ use crate::{
         money::{Money, Rounding},
         points::ProgramCode,
     },
-    i18n::Locale,
+    error::{Class, Classify, Kind, Message, Refusal},
     ledger::{self, EntryError, EntryRequest, LedgerError, TransferRequest},
     people::member,
 };
@@ -83,31 +83,24 @@ pub enum RefundError {
     Database(#[from] diesel::result::Error),
 }
 
-impl RefundError {
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::UnknownOrder => "unknown_order",
-            Self::NonPositiveAmount => "non_positive_amount",
-            Self::TooMuch { .. } => "refund_too_much",
-            Self::Stale => "refund_stale",
-            Self::Refused(_) | Self::Ledger(_) | Self::Lots(_) | Self::Database(_) => "internal",
-        }
-    }
-
-    pub fn is_client_error(&self) -> bool {
-        self.code() != "internal"
-    }
-
-    pub fn message(&self, locale: Locale) -> String {
-        match self {
-            Self::TooMuch { refundable } => locale.t_with(
-                "earn.error.refund_too_much",
-                &[("refundable", &refundable.to_string())],
-            ),
-            other => locale
-                .t(&format!("earn.error.{}", other.code()))
-                .into_owned(),
-        }
+impl Classify for RefundError {
+    fn class(&self) -> Class {
+        use Kind::{Conflict, NotFound, Unprocessable};
+        let (kind, slug) = match self {
+            Self::UnknownOrder => (NotFound, "unknown_order"),
+            Self::NonPositiveAmount => (Unprocessable, "non_positive_amount"),
+            Self::TooMuch { .. } => (Conflict, "refund_too_much"),
+            Self::Stale => (Unprocessable, "refund_stale"),
+            Self::Refused(_) | Self::Ledger(_) | Self::Lots(_) | Self::Database(_) => {
+                return Class::System;
+            }
+        };
+        let message = Message::new(format!("earn.error.{slug}"));
+        let message = match self {
+            Self::TooMuch { refundable } => message.arg("refundable", refundable),
+            _ => message,
+        };
+        Class::Refusal(Refusal::new(kind, slug, message))
     }
 }
 

@@ -36,7 +36,7 @@ use crate::{
     deposit::IssuingBlocked,
     domain::money::Money,
     earn::lot::LotError,
-    i18n::Locale,
+    error::{Class, Classify, Kind, Message, Refusal},
     ledger::{EntryError, LedgerError},
 };
 
@@ -94,77 +94,57 @@ pub enum ExchangeError {
     Database(#[from] diesel::result::Error),
 }
 
-impl ExchangeError {
-    /// A stable slug: the partner API's problem type, the catalog key's tail.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::UnknownMember => "unknown_member",
-            Self::UnknownProgram => "unknown_program",
-            Self::SameProgram => "same_program",
-            Self::NotPartnerProgram => "not_partner_program",
-            Self::ExchangeOutClosed(_) => "exchange_out_closed",
-            Self::ExchangeInClosed(_) => "exchange_in_closed",
-            Self::DestinationBlocked { .. } => "destination_blocked",
-            Self::BelowMinimum { .. } => "below_minimum",
-            Self::AboveMaximum { .. } => "above_maximum",
-            Self::TooFewPoints => "too_few_points",
-            Self::InsufficientPoints { .. } => "insufficient_points",
-            Self::DailyLimit { .. } => "daily_limit",
-            Self::RealNameRequired { .. } => "real_name_required",
-            Self::UnknownQuote => "unknown_quote",
-            Self::QuoteExpired => "quote_expired",
-            Self::QuoteUsed => "quote_used",
-            Self::Overflow => "amount_too_large",
-            Self::Refused(_) | Self::Ledger(_) | Self::Lots(_) | Self::Database(_) => "internal",
-        }
-    }
-
-    /// False for failures of the system rather than of the request.
-    pub fn is_client_error(&self) -> bool {
-        self.code() != "internal"
-    }
-
-    /// A quote that can no longer be executed: HTTP 409 in the partner API.
-    pub fn is_quote_state(&self) -> bool {
-        matches!(self, Self::QuoteExpired | Self::QuoteUsed)
-    }
-
-    /// What to tell the member or the partner, in their language.
-    pub fn message(&self, locale: Locale) -> String {
-        let key = format!("exchange.error.{}", self.code());
-        match self {
+impl Classify for ExchangeError {
+    /// As for earning: forbidden what the partner may not touch, a conflict
+    /// what the state of things refuses now (a used or expired quote, the
+    /// points or the day's allowance not there, the destination unable to
+    /// issue), unprocessable an exchange the rules do not allow.
+    fn class(&self) -> Class {
+        use Kind::{Conflict, Forbidden, NotFound, Unprocessable};
+        let (kind, slug) = match self {
+            Self::UnknownMember => (Forbidden, "unknown_member"),
+            Self::UnknownProgram => (Unprocessable, "unknown_program"),
+            Self::SameProgram => (Unprocessable, "same_program"),
+            Self::NotPartnerProgram => (Forbidden, "not_partner_program"),
+            Self::ExchangeOutClosed(_) => (Unprocessable, "exchange_out_closed"),
+            Self::ExchangeInClosed(_) => (Unprocessable, "exchange_in_closed"),
+            Self::DestinationBlocked { .. } => (Conflict, "destination_blocked"),
+            Self::BelowMinimum { .. } => (Unprocessable, "below_minimum"),
+            Self::AboveMaximum { .. } => (Unprocessable, "above_maximum"),
+            Self::TooFewPoints => (Unprocessable, "too_few_points"),
+            Self::InsufficientPoints { .. } => (Conflict, "insufficient_points"),
+            Self::DailyLimit { .. } => (Conflict, "daily_limit"),
+            Self::RealNameRequired { .. } => (Unprocessable, "real_name_required"),
+            Self::UnknownQuote => (NotFound, "unknown_quote"),
+            Self::QuoteExpired => (Conflict, "quote_expired"),
+            Self::QuoteUsed => (Conflict, "quote_used"),
+            Self::Overflow => (Unprocessable, "amount_too_large"),
+            Self::Refused(_) | Self::Ledger(_) | Self::Lots(_) | Self::Database(_) => {
+                return Class::System;
+            }
+        };
+        let message = Message::new(format!("exchange.error.{slug}"));
+        let message = match self {
             Self::ExchangeOutClosed(program) | Self::ExchangeInClosed(program) => {
-                locale.t_with(&key, &[("program", program)])
+                message.arg("program", program)
             }
-            Self::DestinationBlocked { program, blocked } => locale.t_with(
-                &key,
-                &[("program", program), ("why", &blocked.message(locale))],
-            ),
-            Self::BelowMinimum { program, min } => {
-                locale.t_with(&key, &[("program", program), ("min", &min.to_string())])
+            Self::DestinationBlocked { program, blocked } => {
+                message.arg("program", program).nested("why", blocked.why())
             }
-            Self::AboveMaximum { program, max } => {
-                locale.t_with(&key, &[("program", program), ("max", &max.to_string())])
-            }
-            Self::InsufficientPoints { available } => {
-                locale.t_with(&key, &[("available", &available.to_string())])
-            }
+            Self::BelowMinimum { program, min } => message.arg("program", program).arg("min", min),
+            Self::AboveMaximum { program, max } => message.arg("program", program).arg("max", max),
+            Self::InsufficientPoints { available } => message.arg("available", available),
             Self::DailyLimit {
                 program,
                 limit,
                 used,
-            } => locale.t_with(
-                &key,
-                &[
-                    ("program", program),
-                    ("limit", &limit.to_string()),
-                    ("used", &used.to_string()),
-                ],
-            ),
-            Self::RealNameRequired { threshold } => {
-                locale.t_with(&key, &[("threshold", &threshold.to_string())])
-            }
-            _ => locale.t(&key).into_owned(),
-        }
+            } => message
+                .arg("program", program)
+                .arg("limit", limit)
+                .arg("used", used),
+            Self::RealNameRequired { threshold } => message.arg("threshold", threshold),
+            _ => message,
+        };
+        Class::Refusal(Refusal::new(kind, slug, message))
     }
 }

@@ -20,6 +20,7 @@ use crate::{
     audit::{self, Change},
     db::schema::{approvals, rate_overrides},
     domain::{actor::Actor, rate::Rate, text_enum::text_enum},
+    error::{Class, Classify, Kind, Message, Refusal},
     i18n::Locale,
     program,
 };
@@ -91,35 +92,45 @@ pub enum OverrideError {
     Database(#[from] diesel::result::Error),
 }
 
-impl OverrideError {
-    /// The catalog key of a refusal the operator can act on; None for failures.
-    pub fn refusal_key(&self) -> Option<&'static str> {
-        Some(match self {
-            Self::UnknownProgram => "exchange.override.error.unknown_program",
-            Self::BuyBelowSell => "exchange.override.error.buy_below_sell",
-            Self::CrossesSettlement { .. } => "exchange.override.error.crosses_settlement",
-            Self::OutsideBand { .. } => "exchange.override.error.outside_band",
-            Self::InvalidWindow => "exchange.override.error.window",
-            Self::InvalidReason => "exchange.override.error.reason",
-            Self::NotFound => "exchange.override.error.not_found",
-            Self::NotCancellable => "exchange.override.error.not_cancellable",
-            Self::Approval(_) | Self::Database(_) => return None,
-        })
-    }
-
-    pub fn message(&self, locale: Locale) -> Option<String> {
-        let key = self.refusal_key()?;
-        Some(match self {
-            Self::OutsideBand { low, high } => locale.t_with(
-                key,
-                &[("low", &low.to_string()), ("high", &high.to_string())],
+impl Classify for OverrideError {
+    fn class(&self) -> Class {
+        use Kind::{Conflict, NotFound, Unprocessable};
+        let (kind, message) = match self {
+            Self::UnknownProgram => (
+                NotFound,
+                Message::new("exchange.override.error.unknown_program"),
             ),
-            Self::CrossesSettlement { settlement } => {
-                locale.t_with(key, &[("settlement", &settlement.to_string())])
-            }
-            Self::InvalidWindow => locale.t_with(key, &[("days", &MAX_WINDOW_DAYS.to_string())]),
-            _ => locale.t(key).into_owned(),
-        })
+            Self::BuyBelowSell => (
+                Unprocessable,
+                Message::new("exchange.override.error.buy_below_sell"),
+            ),
+            Self::CrossesSettlement { settlement } => (
+                Unprocessable,
+                Message::new("exchange.override.error.crosses_settlement")
+                    .arg("settlement", settlement),
+            ),
+            Self::OutsideBand { low, high } => (
+                Unprocessable,
+                Message::new("exchange.override.error.outside_band")
+                    .arg("low", low)
+                    .arg("high", high),
+            ),
+            Self::InvalidWindow => (
+                Unprocessable,
+                Message::new("exchange.override.error.window").arg("days", MAX_WINDOW_DAYS),
+            ),
+            Self::InvalidReason => (
+                Unprocessable,
+                Message::new("exchange.override.error.reason"),
+            ),
+            Self::NotFound => (NotFound, Message::new("exchange.override.error.not_found")),
+            Self::NotCancellable => (
+                Conflict,
+                Message::new("exchange.override.error.not_cancellable"),
+            ),
+            Self::Approval(_) | Self::Database(_) => return Class::System,
+        };
+        Class::Refusal(Refusal::new(kind, "override_refused", message))
     }
 }
 

@@ -40,6 +40,7 @@ use crate::{
     deposit::DepositError,
     domain::{actor::Actor, money::Money},
     earn::lot::LotError,
+    error::{Class, Classify, Kind, Message, Refusal},
     ledger::{EntryError, LedgerError},
     program,
     risk::RiskError,
@@ -150,17 +151,23 @@ impl From<StandingError> for ExitError {
     }
 }
 
-impl ExitError {
-    /// The catalog key that tells the operator why the exit was refused; None
-    /// for failures of the system.
-    pub fn refusal_key(&self) -> Option<&'static str> {
-        Some(match self {
-            Self::NotFound => "exit.error.not_found",
-            Self::InvalidReason => "merchants.error.reason",
-            Self::InvalidNotice => "exit.error.notice",
-            Self::WrongStatus => "merchants.error.status",
-            _ => return None,
-        })
+impl Classify for ExitError {
+    fn class(&self) -> Class {
+        use Kind::{Conflict, NotFound, Unprocessable};
+        let (kind, key) = match self {
+            Self::NotFound => (NotFound, "exit.error.not_found"),
+            Self::InvalidReason => (Unprocessable, "merchants.error.reason"),
+            Self::InvalidNotice => (Unprocessable, "exit.error.notice"),
+            Self::WrongStatus => (Conflict, "merchants.error.status"),
+            Self::Valuation
+            | Self::Refused(_)
+            | Self::Ledger(_)
+            | Self::Deposit(_)
+            | Self::Lots(_)
+            | Self::Risk(_)
+            | Self::Database(_) => return Class::System,
+        };
+        Class::Refusal(Refusal::new(kind, "exit_refused", Message::new(key)))
     }
 }
 

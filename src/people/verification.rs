@@ -20,7 +20,7 @@ use crate::{
         resident_id::{ResidentId, ResidentIdError},
         text_enum::text_enum,
     },
-    i18n::Locale,
+    error::{Class, Classify, Kind, Message, Refusal},
 };
 
 const NAME_AAD: &[u8] = b"members.real_name";
@@ -81,27 +81,32 @@ pub enum VerificationError {
     Database(#[from] diesel::result::Error),
 }
 
-impl VerificationError {
-    /// The catalog key of a refusal; None for failures of the system.
-    pub fn refusal_key(&self) -> Option<&'static str> {
-        Some(match self {
-            Self::InvalidName => "verification.error.name",
-            Self::InvalidIdNumber(ResidentIdError::Malformed) => "verification.error.id_malformed",
-            Self::InvalidIdNumber(ResidentIdError::BadBirthDate) => {
-                "verification.error.id_birth_date"
+impl Classify for VerificationError {
+    fn class(&self) -> Class {
+        use Kind::{Conflict, NotFound, Unprocessable};
+        let (kind, key) = match self {
+            Self::InvalidName => (Unprocessable, "verification.error.name"),
+            Self::InvalidIdNumber(ResidentIdError::Malformed) => {
+                (Unprocessable, "verification.error.id_malformed")
             }
-            Self::InvalidIdNumber(ResidentIdError::BadChecksum) => "verification.error.id_checksum",
-            Self::AlreadyVerified => "verification.error.already_verified",
-            Self::AlreadyPending => "verification.error.already_pending",
-            Self::NotFound => "verification.error.not_found",
-            Self::NotPending => "verification.error.not_pending",
-            Self::ReasonRequired => "verification.error.reason_required",
-            Self::Database(_) => return None,
-        })
-    }
-
-    pub fn message(&self, locale: Locale) -> Option<String> {
-        Some(locale.t(self.refusal_key()?).into_owned())
+            Self::InvalidIdNumber(ResidentIdError::BadBirthDate) => {
+                (Unprocessable, "verification.error.id_birth_date")
+            }
+            Self::InvalidIdNumber(ResidentIdError::BadChecksum) => {
+                (Unprocessable, "verification.error.id_checksum")
+            }
+            Self::AlreadyVerified => (Conflict, "verification.error.already_verified"),
+            Self::AlreadyPending => (Conflict, "verification.error.already_pending"),
+            Self::NotFound => (NotFound, "verification.error.not_found"),
+            Self::NotPending => (Conflict, "verification.error.not_pending"),
+            Self::ReasonRequired => (Unprocessable, "verification.error.reason_required"),
+            Self::Database(_) => return Class::System,
+        };
+        Class::Refusal(Refusal::new(
+            kind,
+            "verification_refused",
+            Message::new(key),
+        ))
     }
 }
 

@@ -56,8 +56,8 @@ use crate::{
         text_enum::text_enum,
     },
     earn::{held, hub, lot, tier},
+    error::{Class, Classify, Kind, Message, Refusal},
     exchange::{pricing, rates},
-    i18n::Locale,
     ledger::{self, EntryError, EntryRequest, LedgerError, TransferRequest, views::ledger_holds},
     merchant::{self, standing},
     people::member,
@@ -202,67 +202,60 @@ pub enum RedeemError {
     Database(#[from] diesel::result::Error),
 }
 
-impl RedeemError {
-    /// A stable slug: the partner API's problem type, the catalog key's tail.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::UnknownMember => "unknown_member",
-            Self::UnknownReward => "unknown_reward",
-            Self::NotOnOffer => "not_on_offer",
-            Self::MerchantSuspended => "merchant_suspended",
-            Self::OutOfStock => "out_of_stock",
-            Self::CapReached(_) => "cap_reached",
-            Self::ProgramNotAccepted(_) => "program_not_accepted",
-            Self::DuplicateProgram(_) => "duplicate_program",
-            Self::InvalidPoints => "invalid_points",
-            Self::CashNotAccepted => "cash_not_accepted",
-            Self::NoPoints => "no_points",
-            Self::Short(_) => "short",
-            Self::Overpaid => "overpaid",
-            Self::InsufficientPoints { .. } => "insufficient_points",
-            Self::RequestConflict => "request_conflict",
-            Self::UnknownVoucher => "unknown_voucher",
-            Self::UnknownStore => "unknown_store",
-            Self::AlreadyResolved(_) => "already_resolved",
-            Self::Expired => "expired",
-            Self::Overflow => "amount_too_large",
+impl Classify for RedeemError {
+    /// As for exchange: forbidden a member the partner may not touch, a
+    /// conflict what the state of things refuses now (a voucher already
+    /// resolved or expired, stock, caps, points, a suspended merchant),
+    /// unprocessable a payment the reward's rules do not allow.
+    fn class(&self) -> Class {
+        use Kind::{Conflict, Forbidden, NotFound, Unprocessable};
+        let (kind, slug) = match self {
+            Self::UnknownMember => (Forbidden, "unknown_member"),
+            Self::UnknownReward => (NotFound, "unknown_reward"),
+            Self::NotOnOffer => (Conflict, "not_on_offer"),
+            Self::MerchantSuspended => (Conflict, "merchant_suspended"),
+            Self::OutOfStock => (Conflict, "out_of_stock"),
+            Self::CapReached(_) => (Conflict, "cap_reached"),
+            Self::ProgramNotAccepted(_) => (Unprocessable, "program_not_accepted"),
+            Self::DuplicateProgram(_) => (Unprocessable, "duplicate_program"),
+            Self::InvalidPoints => (Unprocessable, "invalid_points"),
+            Self::CashNotAccepted => (Unprocessable, "cash_not_accepted"),
+            Self::NoPoints => (Unprocessable, "no_points"),
+            Self::Short(_) => (Unprocessable, "short"),
+            Self::Overpaid => (Unprocessable, "overpaid"),
+            Self::InsufficientPoints { .. } => (Conflict, "insufficient_points"),
+            Self::RequestConflict => (Conflict, "request_conflict"),
+            Self::UnknownVoucher => (NotFound, "unknown_voucher"),
+            Self::UnknownStore => (Unprocessable, "unknown_store"),
+            Self::AlreadyResolved(_) => (Conflict, "already_resolved"),
+            Self::Expired => (Conflict, "expired"),
+            Self::Overflow => (Unprocessable, "amount_too_large"),
             Self::Refused(_)
             | Self::Ledger(_)
             | Self::Lots(_)
             | Self::Held(_)
-            | Self::Database(_) => "internal",
-        }
-    }
-
-    pub fn is_client_error(&self) -> bool {
-        self.code() != "internal"
-    }
-
-    /// What to tell the member, the cashier or the partner.
-    pub fn message(&self, locale: Locale) -> String {
-        let key = format!("redemption.error.{}", self.code());
-        match self {
-            Self::CapReached(window) => locale.t_with(
-                &key,
-                &[(
-                    "window",
-                    &locale.t(&format!("redemption.cap.{}", window.as_str())),
-                )],
+            | Self::Database(_) => return Class::System,
+        };
+        let message = Message::new(format!("redemption.error.{slug}"));
+        let message = match self {
+            Self::CapReached(window) => message.nested(
+                "window",
+                Message::new(format!("redemption.cap.{}", window.as_str())),
             ),
             Self::ProgramNotAccepted(program) | Self::DuplicateProgram(program) => {
-                locale.t_with(&key, &[("program", program)])
+                message.arg("program", program)
             }
-            Self::Short(money) => locale.t_with(&key, &[("amount", &money.to_string())]),
-            Self::InsufficientPoints { program, available } => locale.t_with(
-                &key,
-                &[("program", program), ("available", &available.to_string())],
+            Self::Short(money) => message.arg("amount", money),
+            Self::InsufficientPoints { program, available } => {
+                message.arg("program", program).arg("available", available)
+            }
+            Self::AlreadyResolved(status) => message.nested(
+                "status",
+                Message::new(format!("redemption.status.{status}")),
             ),
-            Self::AlreadyResolved(status) => locale.t_with(
-                &key,
-                &[("status", &locale.t(&format!("redemption.status.{status}")))],
-            ),
-            _ => locale.t(&key).into_owned(),
-        }
+            _ => message,
+        };
+        Class::Refusal(Refusal::new(kind, slug, message))
     }
 }
 

@@ -20,6 +20,7 @@ use crate::{
     chart::{self, CNY, HouseAccount},
     db::schema::settlement_collections,
     domain::{actor::Actor, money::Money, text_enum::text_enum},
+    error::{Class, Classify, Kind, Message, Refusal},
     i18n::Locale,
     ledger::{self, EntryError, EntryRequest, LedgerError, TransferRequest},
     merchant,
@@ -131,17 +132,21 @@ pub enum CollectionError {
     Database(#[from] diesel::result::Error),
 }
 
-impl CollectionError {
-    pub fn message_key(&self) -> &'static str {
-        match self {
-            Self::NotFound => "settlement.collection.error.not_found",
-            Self::Closed => "settlement.collection.error.closed",
-            Self::Amount => "settlement.collection.error.amount",
-            Self::Reference => "settlement.collection.error.reference",
-            Self::NotAllowed => "settlement.collection.error.not_allowed",
-            Self::EmptyDeposit => "settlement.collection.error.empty_deposit",
-            _ => "error.internal.text",
-        }
+impl Classify for CollectionError {
+    fn class(&self) -> Class {
+        use Kind::{Conflict, NotFound, Unprocessable};
+        let (kind, key) = match self {
+            Self::NotFound => (NotFound, "settlement.collection.error.not_found"),
+            Self::Closed => (Conflict, "settlement.collection.error.closed"),
+            Self::Amount => (Unprocessable, "settlement.collection.error.amount"),
+            Self::Reference => (Unprocessable, "settlement.collection.error.reference"),
+            Self::NotAllowed => (Conflict, "settlement.collection.error.not_allowed"),
+            Self::EmptyDeposit => (Conflict, "settlement.collection.error.empty_deposit"),
+            Self::Entry(_) | Self::Ledger(_) | Self::Approval(_) | Self::Database(_) => {
+                return Class::System;
+            }
+        };
+        Class::Refusal(Refusal::new(kind, "collection_refused", Message::new(key)))
     }
 }
 
@@ -515,6 +520,12 @@ pub fn collect_approved(
                 ("outstanding", &after.outstanding().to_string()),
             ],
         )),
-        Err(e) => Err(fail(e.message_key())),
+        // A failure of the system still ends the approval, with the plain
+        // internal-error text rather than its cause.
+        Err(e) => {
+            Err(ActionFailed(e.message(locale).unwrap_or_else(|| {
+                locale.t("error.internal.text").into_owned()
+            })))
+        }
     }
 }

@@ -25,6 +25,7 @@ use crate::{
     crypto::{self, Keys},
     db::schema::{payout_batches, payouts},
     domain::{actor::Actor, money::Money, text_enum::text_enum},
+    error::{Class, Classify, Kind, Message, Refusal},
     ledger::{self, EntryError, EntryRequest, LedgerError, TransferRequest},
     webhook,
 };
@@ -185,15 +186,18 @@ pub enum PayoutError {
     Database(#[from] diesel::result::Error),
 }
 
-impl PayoutError {
-    pub fn message_key(&self) -> &'static str {
-        match self {
-            Self::NotFound => "settlement.payout.error.not_found",
-            Self::WrongStatus(_) => "settlement.payout.error.wrong_status",
-            Self::AlreadySent => "settlement.payout.error.already_sent",
-            Self::Reason => "settlement.payout.error.reason",
-            _ => "error.internal.text",
-        }
+impl Classify for PayoutError {
+    fn class(&self) -> Class {
+        use Kind::{Conflict, NotFound, Unprocessable};
+        let (kind, key) = match self {
+            Self::NotFound => (NotFound, "settlement.payout.error.not_found"),
+            Self::WrongStatus(_) => (Conflict, "settlement.payout.error.wrong_status"),
+            Self::AlreadySent => (Conflict, "settlement.payout.error.already_sent"),
+            Self::Reason => (Unprocessable, "settlement.payout.error.reason"),
+            Self::Recipient(e) => return e.class(),
+            Self::Entry(_) | Self::Ledger(_) | Self::Database(_) => return Class::System,
+        };
+        Class::Refusal(Refusal::new(kind, "payout_refused", Message::new(key)))
     }
 }
 

@@ -15,6 +15,7 @@ use crate::{
     crypto::Keys,
     db::schema::{merchants, payout_recipients},
     domain::{actor::Actor, money::Money, text_enum::text_enum},
+    error::{Class, Classify, Kind, Message, Refusal},
     onboarding::BankAccountNumber,
 };
 
@@ -86,21 +87,24 @@ pub enum RecipientError {
     Database(#[from] diesel::result::Error),
 }
 
-impl RecipientError {
-    /// The form field at fault and its translated message key.
-    pub fn field(&self) -> (&'static str, &'static str) {
-        match self {
-            Self::Kind => ("kind", "settlement.recipient.error.kind"),
-            Self::Name => ("name", "settlement.recipient.error.name"),
-            Self::BankName => ("bank_name", "settlement.recipient.error.bank_name"),
-            Self::BankCode => ("bank_code", "settlement.recipient.error.bank_code"),
-            Self::Account => ("account", "settlement.recipient.error.account"),
-            Self::Share => ("share", "settlement.recipient.error.share"),
-            Self::Rules(e) => ("share", e.message_key()),
-            Self::NotFound => ("", "settlement.recipient.error.not_found"),
-            Self::NoRegisteredAccount => ("", "settlement.recipient.error.no_registered_account"),
-            Self::Unreadable | Self::Database(_) => ("", "error.internal.text"),
-        }
+impl Classify for RecipientError {
+    fn class(&self) -> Class {
+        use Kind::{Conflict, NotFound, Unprocessable};
+        let (kind, key) = match self {
+            Self::Kind => (Unprocessable, "settlement.recipient.error.kind"),
+            Self::Name => (Unprocessable, "settlement.recipient.error.name"),
+            Self::BankName => (Unprocessable, "settlement.recipient.error.bank_name"),
+            Self::BankCode => (Unprocessable, "settlement.recipient.error.bank_code"),
+            Self::Account => (Unprocessable, "settlement.recipient.error.account"),
+            Self::Share => (Unprocessable, "settlement.recipient.error.share"),
+            Self::Rules(e) => return e.class(),
+            Self::NotFound => (NotFound, "settlement.recipient.error.not_found"),
+            Self::NoRegisteredAccount => {
+                (Conflict, "settlement.recipient.error.no_registered_account")
+            }
+            Self::Unreadable | Self::Database(_) => return Class::System,
+        };
+        Class::Refusal(Refusal::new(kind, "recipient_refused", Message::new(key)))
     }
 }
 

@@ -33,7 +33,10 @@ use std::collections::HashSet;
 
 use thiserror::Error;
 
-use crate::domain::money::Money;
+use crate::{
+    domain::money::Money,
+    error::{Class, Classify, Kind, Message, Refusal},
+};
 
 /// 100 % in basis points.
 pub const WHOLE_BP: u32 = 10_000;
@@ -91,6 +94,16 @@ pub enum SplitError {
     SeveralRests,
     #[error("the percentage shares add up to {total_bp} bp, more than 10000")]
     PercentsExceedWhole { total_bp: u64 },
+}
+
+impl Classify for SplitError {
+    fn class(&self) -> Class {
+        Class::Refusal(Refusal::new(
+            Kind::Unprocessable,
+            "split_refused",
+            Message::new(self.message_key()),
+        ))
+    }
 }
 
 impl SplitError {

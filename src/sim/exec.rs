@@ -17,6 +17,7 @@ use crate::{
     deposit::{self, NewTopup},
     domain::{actor::Actor, money::Money, rate::Rate, shanghai},
     earn::{self, EarnRequest, OrderId, Source},
+    error::Classify,
     exchange::{self, Executor, QuoteRequest, overrides},
     exit,
     redemption::{self, RedeemRequest, RedemptionStatus},
@@ -118,7 +119,7 @@ fn earning(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome {
             };
             sorted(
                 earn::earn(conn, &request, &system),
-                earn::EarnError::is_client_error,
+                earn::EarnError::is_refusal,
                 |e| format!("{} points", e.order.points),
             )
         }
@@ -152,7 +153,7 @@ fn earning(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome {
             let order_id = OrderId::parse(&order_id).expect("stored order ids parse");
             sorted(
                 earn::refund(conn, merchant_id, &order_id, amount, None, &system),
-                earn::RefundError::is_client_error,
+                earn::RefundError::is_refusal,
                 |r| format!("{r:?}"),
             )
         }
@@ -197,7 +198,7 @@ fn exchanging(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome {
             };
             let quote = match exchange::quote(conn, &request, &system) {
                 Ok(quote) => quote,
-                Err(e) if e.is_client_error() => return Outcome::Refused(e.to_string()),
+                Err(e) if e.is_refusal() => return Outcome::Refused(e.to_string()),
                 Err(e) => return failed(e),
             };
             if !execute {
@@ -209,7 +210,7 @@ fn exchanging(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome {
             }
             sorted(
                 exchange::execute(conn, &quote.id, Executor::Member(member_id), &system),
-                exchange::ExchangeError::is_client_error,
+                exchange::ExchangeError::is_refusal,
                 |x| format!("{x:?}"),
             )
         }
@@ -225,7 +226,7 @@ fn exchanging(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome {
             let (member_id, quote_id) = picked;
             sorted(
                 exchange::execute(conn, &quote_id, Executor::Member(member_id), &system),
-                exchange::ExchangeError::is_client_error,
+                exchange::ExchangeError::is_refusal,
                 |x| format!("{x:?}"),
             )
         }
@@ -250,7 +251,7 @@ fn redeeming(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome {
             let (pay, cash) = match payment(conn, member_id, reward_id, pay) {
                 Ok(Some(payment)) => payment,
                 Ok(None) => return Outcome::Skipped,
-                Err(e) if e.is_client_error() => return Outcome::Refused(e.to_string()),
+                Err(e) if e.is_refusal() => return Outcome::Refused(e.to_string()),
                 Err(e) => return failed(e),
             };
             let request = RedeemRequest {
@@ -262,7 +263,7 @@ fn redeeming(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome {
             };
             sorted(
                 redemption::redeem(conn, &request, &system),
-                redemption::RedeemError::is_client_error,
+                redemption::RedeemError::is_refusal,
                 |r| format!("voucher {} held", r.voucher_code),
             )
         }
@@ -290,7 +291,7 @@ fn redeeming(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome {
             } else {
                 redemption::cancel(conn, cx.world.member(m), id, &system)
             };
-            sorted(result, redemption::RedeemError::is_client_error, |r| {
+            sorted(result, redemption::RedeemError::is_refusal, |r| {
                 format!("voucher {} {}", r.voucher_code, r.status)
             })
         }
@@ -343,12 +344,12 @@ fn merchant_money(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome
             };
             let topup = match deposit::submit_topup(conn, &system, merchant.id, &new) {
                 Ok(topup) => topup,
-                Err(e) if e.refusal_key().is_some() => return Outcome::Refused(e.to_string()),
+                Err(e) if e.is_refusal() => return Outcome::Refused(e.to_string()),
                 Err(e) => return failed(e),
             };
             sorted(
                 deposit::confirm_topup(conn, &cx.world.maker, topup.id),
-                |e| e.refusal_key().is_some(),
+                |e| e.is_refusal(),
                 |_| format!("deposit +{}", Money::from_fen(fen)),
             )
         }
@@ -366,7 +367,7 @@ fn merchant_money(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome
             );
             let approval = match requested {
                 Ok(approval) => approval,
-                Err(e) if e.refusal_key().is_some() => return Outcome::Refused(e.to_string()),
+                Err(e) if e.is_refusal() => return Outcome::Refused(e.to_string()),
                 Err(e) => return failed(e),
             };
             approve(conn, cx, approval.id, &registry)
@@ -391,7 +392,7 @@ fn merchant_standing(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outc
                     "simulated exit",
                     notice_days,
                 ),
-                |e| e.refusal_key().is_some(),
+                |e| e.is_refusal(),
                 |exit| format!("{} leaves after {}", merchant.program, exit.notice_ends_at),
             )
         }
@@ -399,7 +400,7 @@ fn merchant_standing(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outc
             let merchant = cx.world.merchant(merchant);
             sorted(
                 deposit::refund(conn, &cx.world.maker, merchant.id),
-                |e| e.refusal_key().is_some(),
+                |e| e.is_refusal(),
                 |paid| format!("deposit refunded: {paid}"),
             )
         }
@@ -438,7 +439,7 @@ fn merchant_standing(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outc
                 Ok(requested) => {
                     Outcome::Done(format!("override {} in force", requested.pinned.id))
                 }
-                Err(e) if e.refusal_key().is_some() => Outcome::Refused(e.to_string()),
+                Err(e) if e.is_refusal() => Outcome::Refused(e.to_string()),
                 Err(e) => failed(e),
             }
         }
@@ -558,7 +559,7 @@ fn run_job(conn: &mut PgConnection, cx: &Context<'_>, job: Job) -> Outcome {
         }
         Job::ConvertExits => match exit::conversion::run_due(conn, &system, now, 1_000) {
             Ok(pass) => Outcome::Done(format!("{pass:?}")),
-            Err(e) if e.refusal_key().is_some() => Outcome::Refused(e.to_string()),
+            Err(e) if e.is_refusal() => Outcome::Refused(e.to_string()),
             Err(e) => failed(e),
         },
         Job::Payouts { fail_every } => pay_out(conn, cx, fail_every),

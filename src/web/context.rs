@@ -7,7 +7,7 @@ use actix_session::{Session, SessionExt};
 use actix_web::{FromRequest, HttpRequest, dev::Payload};
 use serde::{Deserialize, Serialize};
 
-use crate::{crypto, domain::portal::Portal, i18n::Locale};
+use crate::{crypto, domain::portal::Portal, error::Message, i18n::Locale};
 
 use super::{
     error::WebError,
@@ -26,11 +26,14 @@ pub struct PageContext {
     pub session: Session,
 }
 
-/// A one-time message as stored: a catalog key, translated when shown.
+/// A one-time message as stored: a catalog key, translated when shown, and
+/// the `%{name}` arguments it is shown with.
 #[derive(Serialize, Deserialize)]
 struct StoredFlash {
     kind: String,
     key: String,
+    #[serde(default)]
+    args: Vec<(String, String)>,
 }
 
 impl PageContext {
@@ -59,9 +62,24 @@ impl PageContext {
 
 /// Queues a message for the next page this session sees.
 pub fn set_flash(session: &Session, kind: FlashKind, key: &str) {
+    store_flash(session, kind, key, Vec::new());
+}
+
+/// Queues `message` for the next page, its arguments written in `locale`.
+pub fn set_flash_message(session: &Session, kind: FlashKind, message: &Message, locale: Locale) {
+    let args = message
+        .args(locale)
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect();
+    store_flash(session, kind, message.key(), args);
+}
+
+fn store_flash(session: &Session, kind: FlashKind, key: &str, args: Vec<(String, String)>) {
     let stored = StoredFlash {
         kind: kind.css().to_owned(),
         key: key.to_owned(),
+        args,
     };
     if let Err(e) = session.insert(session::FLASH, stored) {
         tracing::warn!(error = %e, "could not store a flash message");
@@ -106,7 +124,14 @@ impl FromRequest for PageContext {
                         "error" => FlashKind::Error,
                         _ => FlashKind::Info,
                     },
-                    message: locale.t(&stored.key).into_owned(),
+                    message: {
+                        let args: Vec<(&str, &str)> = stored
+                            .args
+                            .iter()
+                            .map(|(name, value)| (name.as_str(), value.as_str()))
+                            .collect();
+                        locale.t_with(&stored.key, &args)
+                    },
                 });
             let path = req
                 .uri()

@@ -37,6 +37,31 @@ pub enum WebError {
     Internal(#[source] anyhow::Error),
 }
 
+/// What `/readyz` answers when the server cannot take traffic: a status and a
+/// short title, the cause logged.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("service unavailable")]
+    Unavailable(#[source] anyhow::Error),
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let Self::Unavailable(cause) = self;
+        tracing::error!(error = format!("{cause:#}"), status = %self.status_code(), "request failed");
+        HttpResponse::build(self.status_code()).json(serde_json::json!({
+            "status": self.status_code().as_u16(),
+            "title": self.to_string(),
+        }))
+    }
+}
+
 impl From<diesel::result::Error> for WebError {
     fn from(e: diesel::result::Error) -> Self {
         match Outage::of_error(&e) {

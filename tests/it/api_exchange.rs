@@ -8,6 +8,7 @@
 use alliance::{
     db::schema::{exchange_quotes, exchanges, journal_entries},
     domain::actor::Actor,
+    error::Classify,
     exchange::{
         ExchangeError,
         rates::{self, Trigger},
@@ -217,7 +218,7 @@ async fn a_quote_executes_once_and_its_idempotency_key_replays_the_exchange() {
     assert_eq!(again.problem(), "quote_used");
     assert_eq!(
         again.json()["detail"],
-        ExchangeError::QuoteUsed.message(Locale::En)
+        ExchangeError::QuoteUsed.message(Locale::En).unwrap()
     );
 
     assert_eq!(count_exchanges(&app), 1);
@@ -425,7 +426,9 @@ async fn business_refusals_and_invalid_fields_are_problems_that_change_nothing()
     assert_eq!(too_many.problem(), "insufficient_points");
     assert_eq!(
         too_many.json()["detail"],
-        ExchangeError::InsufficientPoints { available: 2_000 }.message(Locale::En)
+        ExchangeError::InsufficientPoints { available: 2_000 }
+            .message(Locale::En)
+            .unwrap()
     );
     // Below the program's minimum.
     let too_few = quote(

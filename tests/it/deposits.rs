@@ -15,6 +15,7 @@ use alliance::{
         points::ProgramCode,
     },
     email::Mailer,
+    error::Classify,
     exit,
     i18n::Locale,
     ledger::{self, AccountSpec, EntryRequest, TransferRequest},
@@ -345,11 +346,14 @@ fn issuing_is_refused_below_the_hard_minimum_and_for_suspended_or_exited_merchan
             if balance == Money::ZERO && hard_minimum == money("25000.00")
     ));
     assert!(
-        blocked.message(Locale::ZhCn).contains("请先补缴保证金"),
+        blocked
+            .message(Locale::ZhCn)
+            .unwrap()
+            .contains("请先补缴保证金"),
         "{}",
-        blocked.message(Locale::ZhCn)
+        blocked.message(Locale::ZhCn).unwrap()
     );
-    assert!(blocked.message(Locale::En).contains("top it up"));
+    assert!(blocked.message(Locale::En).unwrap().contains("top it up"));
 
     pay_in(conn, &finance, m, "24999.99");
     assert!(deposit::ensure_issuing_allowed(conn, m).is_err());
@@ -366,7 +370,12 @@ fn issuing_is_refused_below_the_hard_minimum_and_for_suspended_or_exited_merchan
     exit::start(conn, &finance, m, "合同到期", exit::DEFAULT_NOTICE_DAYS).unwrap();
     let blocked = deposit::ensure_issuing_allowed(conn, m).unwrap_err();
     assert!(matches!(blocked, IssuingBlocked::Exiting));
-    assert!(blocked.message(Locale::ZhCn).contains("正在退出联盟"));
+    assert!(
+        blocked
+            .message(Locale::ZhCn)
+            .unwrap()
+            .contains("正在退出联盟")
+    );
 }
 
 #[tokio::test]
@@ -468,7 +477,7 @@ fn an_exited_merchant_that_owes_nothing_gets_its_deposit_back_once() {
             .unwrap()
             .contains("欠款 ¥100.00"),
         "{:?}",
-        refused.message(Locale::ZhCn)
+        refused.message(Locale::ZhCn).unwrap()
     );
 
     // Paid; but the exit is not complete until the notice has run.

@@ -12,6 +12,7 @@ use alliance::{
         money::Money,
         rate::Rate,
     },
+    error::{Class, Classify, Kind, Refusal},
     exchange::{
         self, ExchangeError, Executor, overrides,
         policy::{self, ExchangePolicy},
@@ -227,7 +228,7 @@ fn the_daily_limit_out_of_a_program_is_exact_under_concurrency() {
     // A new quote is refused up front, with what was used.
     let refused = quote(conn, alice, "COFFEE", "CINEMA", 250).unwrap_err();
     assert_eq!(
-        refused.message(Locale::En),
+        refused.message(Locale::En).unwrap(),
         "At most 1000 COFFEE points may be exchanged out per day; 1000 have been exchanged today."
     );
     assert_clearing_nets_to_zero_per_entry(conn);
@@ -252,8 +253,17 @@ fn an_expired_quote_is_refused_and_books_nothing() {
 
     let error = refused.unwrap_err();
     assert!(matches!(error, ExchangeError::QuoteExpired), "{error:?}");
-    assert!(error.is_quote_state());
-    assert_eq!(error.message(Locale::ZhCn), "报价已过期，请重新获取报价。");
+    assert!(matches!(
+        error.class(),
+        Class::Refusal(Refusal {
+            kind: Kind::Conflict,
+            ..
+        })
+    ));
+    assert_eq!(
+        error.message(Locale::ZhCn).unwrap(),
+        "报价已过期，请重新获取报价。"
+    );
     assert_eq!(points(conn, alice, "COFFEE"), 1_000);
     assert_eq!(exchanges::table.count().get_result::<i64>(conn).unwrap(), 0);
     assert_verified(conn);
@@ -349,7 +359,7 @@ fn a_suspended_merchants_members_can_still_exchange_out_but_not_in() {
         "{into:?}"
     );
     assert_eq!(
-        into.message(Locale::En),
+        into.message(Locale::En).unwrap(),
         "Points cannot be exchanged into COFFEE at the moment: \
          The merchant is suspended; no points can be issued for now."
     );
@@ -428,7 +438,7 @@ fn exchanges_worth_the_threshold_need_a_verified_member() {
         "{refused:?}"
     );
     assert_eq!(
-        refused.message(Locale::ZhCn),
+        refused.message(Locale::ZhCn).unwrap(),
         "单笔价值 ¥10.00 及以上的兑换需先完成实名认证。"
     );
 

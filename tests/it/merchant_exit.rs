@@ -12,6 +12,7 @@ use alliance::{
     deposit::{self, DepositError},
     domain::{actor::Actor, money::Money, points::ProgramCode},
     email::Mailer,
+    error::Classify,
     exit,
     i18n::Locale,
     ledger::{self, AccountSpec, EntryRequest, TransferRequest},
@@ -459,7 +460,7 @@ fn a_deduction_is_capped_at_what_the_merchant_owes() {
     assert!(
         refused.message(Locale::ZhCn).unwrap().contains("¥67.58"),
         "{:?}",
-        refused.message(Locale::ZhCn)
+        refused.message(Locale::ZhCn).unwrap()
     );
     assert!(refused.message(Locale::En).unwrap().contains("owes ¥67.58"));
 

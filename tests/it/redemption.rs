@@ -7,6 +7,7 @@ use alliance::{
     chart::{self, HouseAccount},
     db::schema::{redemptions, rewards},
     domain::{actor::Actor, money::Money, phone::Phone},
+    error::Classify,
     people::member,
     redemption::{self, Caps, RedeemError, RedeemRequest, Window},
 };
@@ -164,7 +165,7 @@ fn a_mix_one_program_cannot_cover_holds_nothing_at_all() {
     )
     .unwrap_err();
     assert_eq!(
-        short.message(alliance::i18n::Locale::ZhCn),
+        short.message(alliance::i18n::Locale::ZhCn).unwrap(),
         "支付不足，还差 ¥20.00。"
     );
     assert_verified(conn);

@@ -11,6 +11,7 @@ use alliance::{
     db::schema::{campaign_merchants, campaigns, earn_orders, point_lots, programs, rewards},
     domain::{actor::Actor, money::Money},
     earn::{self, EarnRequest, OrderId, Source, expiry},
+    error::Classify,
     ledger,
     redemption::{self, RedeemRequest},
 };
@@ -542,7 +543,7 @@ fn a_full_refund_racing_a_redemption_ends_cleanly_and_leaves_nothing() {
                     None,
                     &actor(),
                 )
-                .map_err(|e| (e.is_client_error(), e.to_string()))
+                .map_err(|e| (e.is_refusal(), e.to_string()))
             })
         };
         let redeeming = {
@@ -551,7 +552,7 @@ fn a_full_refund_racing_a_redemption_ends_cleanly_and_leaves_nothing() {
                 let conn = &mut PgConnection::establish(&url).unwrap();
                 barrier.wait();
                 redemption::redeem(conn, &order_640(member_id, reward_id, "race"), &actor())
-                    .map_err(|e| (e.is_client_error(), e.to_string()))
+                    .map_err(|e| (e.is_refusal(), e.to_string()))
             })
         };
         let refunded = refunding.join().unwrap();

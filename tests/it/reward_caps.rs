@@ -4,6 +4,7 @@
 use alliance::{
     db::schema::{reward_caps, rewards},
     domain::{actor::Actor, money::Money, phone::Phone},
+    error::Classify,
     people::{member, operator::OperatorRole},
     redemption::{self, RedeemError, RedeemRequest, Window},
 };
@@ -94,7 +95,10 @@ async fn an_operator_caps_a_reward_per_member_and_the_page_shows_what_is_left() 
         "{second:?}"
     );
     assert_eq!(
-        second.unwrap_err().message(alliance::i18n::Locale::ZhCn),
+        second
+            .unwrap_err()
+            .message(alliance::i18n::Locale::ZhCn)
+            .unwrap(),
         "该权益已达每人每日兑换上限，请改日再来。"
     );
     let page = browser.get("/platform/rewards").await;

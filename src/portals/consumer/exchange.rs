@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     domain::money::Money,
+    error::Classify,
     exchange::{
         self, ExchangeError, Executor, QuoteRequest,
         execute::{self as executions, Exchange},
@@ -28,6 +29,7 @@ use crate::{
         context::PageContext,
         csrf::CsrfForm,
         error::WebError,
+        flash::refusal,
         format,
         page::Chrome,
         state::AppState,
@@ -72,7 +74,7 @@ struct Refusal {
 impl Refusal {
     fn of(e: &ExchangeError, locale: Locale) -> Self {
         Self {
-            message: e.message(locale),
+            message: e.message(locale).unwrap_or_default(),
             real_name: matches!(e, ExchangeError::RealNameRequired { .. }),
         }
     }
@@ -129,15 +131,6 @@ fn terms_view(terms: &Terms, from: &str, to: &str, names: &Names, locale: Locale
         fee_before_discount: format::money(price.fee_before_discount),
         spread: percent(inputs.spread_bp),
         discount: percent(inputs.discount_bp),
-    }
-}
-
-/// Splits the member's refusals (shown on the page) from failures of the
-/// system (an error page).
-fn refusal<T>(result: Result<T, ExchangeError>) -> Result<Result<T, ExchangeError>, WebError> {
-    match result {
-        Err(e) if !e.is_client_error() => Err(WebError::Internal(e.into())),
-        other => Ok(other),
     }
 }
 

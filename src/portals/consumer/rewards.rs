@@ -27,7 +27,7 @@ use crate::{
         context::{PageContext, set_flash},
         csrf::CsrfForm,
         error::WebError,
-        format,
+        flash, format,
         page::{Chrome, FlashKind},
         qr,
         state::AppState,
@@ -522,18 +522,13 @@ async fn order_reward(
         Err(key) => Some(ctx.locale.t(key).into_owned()),
         Ok(_) if check => None,
         Ok(request) => {
-            let actor = who.actor.clone();
+            let (actor, locale) = (who.actor.clone(), ctx.locale);
             let ordered = state
-                .db(
-                    move |conn| match redemption::redeem(conn, &request, &actor) {
-                        Err(e) if !e.is_client_error() => Err(WebError::Internal(e.into())),
-                        other => Ok::<_, WebError>(other),
-                    },
-                )
+                .db(move |conn| flash::refused(redemption::redeem(conn, &request, &actor), locale))
                 .await?;
             match ordered {
                 Ok(done) => return Ok(see_other(format!("/consumer/vouchers/{}", done.id))),
-                Err(e) => Some(e.message(ctx.locale)),
+                Err(message) => Some(message),
             }
         }
     };
@@ -726,12 +721,7 @@ async fn cancel_voucher(
 ) -> Result<HttpResponse, WebError> {
     let (member_id, id, actor) = (who.member.id, id.into_inner(), who.actor.clone());
     let cancelled = state
-        .db(
-            move |conn| match redemption::cancel(conn, member_id, id, &actor) {
-                Err(e) if !e.is_client_error() => Err(WebError::Internal(e.into())),
-                other => Ok::<_, WebError>(other),
-            },
-        )
+        .db(move |conn| flash::refusal(redemption::cancel(conn, member_id, id, &actor)))
         .await?;
     match cancelled {
         Ok(_) => set_flash(

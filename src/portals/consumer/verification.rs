@@ -9,6 +9,7 @@ use askama_web::WebTemplate;
 use serde::Deserialize;
 
 use crate::{
+    error::Classify,
     people::{
         member,
         verification::{self, Verification, VerificationError, VerificationStatus},
@@ -18,7 +19,7 @@ use crate::{
         context::{PageContext, set_flash},
         csrf::CsrfForm,
         error::WebError,
-        format,
+        flash, format,
         page::{Chrome, FlashKind},
         state::AppState,
     },
@@ -131,10 +132,9 @@ async fn submit_verification(
     let (name, id_number) = (form.name.clone(), form.id_number.clone());
     let submitted = state
         .db(move |conn| {
-            match verification::submit(conn, &keys, &actor, member_id, &name, &id_number) {
-                Err(VerificationError::Database(e)) => Err(WebError::from(e)),
-                other => Ok(other),
-            }
+            flash::refusal(verification::submit(
+                conn, &keys, &actor, member_id, &name, &id_number,
+            ))
         })
         .await?;
     let Err(e) = submitted else {
@@ -150,9 +150,7 @@ async fn submit_verification(
         VerificationError::InvalidIdNumber(_) => "id_number",
         _ => "",
     };
-    let message = e
-        .message(ctx.locale)
-        .unwrap_or_else(|| ctx.locale.t("error.internal.text").into_owned());
+    let message = e.message(ctx.locale).unwrap_or_default();
     let page = VerificationPage {
         chrome: super::chrome(&ctx, &who, "/consumer/profile"),
         standing: standing(&state, member_id, ctx.locale).await?,

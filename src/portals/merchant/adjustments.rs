@@ -12,6 +12,7 @@ use crate::{
     crypto,
     domain::phone::Phone,
     earn::adjustment::{self, AdjustmentError, AdjustmentStatus, Listed, NewAdjustment},
+    error::Classify,
     i18n::Locale,
     people::{member, merchant_user::MerchantRole},
     web::{
@@ -19,7 +20,7 @@ use crate::{
         context::{PageContext, set_flash},
         csrf::CsrfForm,
         error::WebError,
-        format,
+        flash, format,
         page::{Chrome, FlashKind},
         state::AppState,
     },
@@ -86,7 +87,12 @@ impl AdjustForm {
             .ok()
             .filter(|p| (1..=adjustment::MAX_POINTS).contains(p));
         if points.is_none() {
-            errors.push("points", AdjustmentError::InvalidPoints.message(locale));
+            errors.push(
+                "points",
+                AdjustmentError::InvalidPoints
+                    .message(locale)
+                    .unwrap_or_default(),
+            );
         }
         match (phone, sign, points) {
             (Some(phone), Some(sign), Some(points)) => Ok(Parsed {
@@ -252,14 +258,18 @@ async fn request_adjustment(
             Ok(see_other(PAGE))
         }
         Err(AdjustmentError::InvalidReason) => {
-            let errors =
-                FieldErrors::one("reason", AdjustmentError::InvalidReason.message(ctx.locale));
+            let errors = FieldErrors::one(
+                "reason",
+                AdjustmentError::InvalidReason
+                    .message(ctx.locale)
+                    .unwrap_or_default(),
+            );
             unprocessable(&page(&ctx, &who, &state, form, errors, None).await?)
         }
-        Err(e) if e.is_client_error() => {
-            let refusal = Some(e.message(ctx.locale));
+        Err(e) if e.is_refusal() => {
+            let refusal = Some(e.message(ctx.locale).unwrap_or_default());
             unprocessable(&page(&ctx, &who, &state, form, FieldErrors::default(), refusal).await?)
         }
-        Err(e) => Err(WebError::Internal(e.into())),
+        Err(e) => Err(flash::system(e)),
     }
 }

@@ -12,7 +12,7 @@ use crate::{
     people::merchant_user::MerchantRole,
     web::{
         auth::{MerchantPrincipal, Signed},
-        context::{PageContext, set_flash},
+        context::PageContext,
         csrf::CsrfForm,
         error::WebError,
         page::Chrome,
@@ -134,7 +134,6 @@ async fn decide_approval(
             ))
         })
         .await?;
-    let (kind, key) = decision_flash(result, approve)?;
-    set_flash(&ctx.session, kind, key);
+    decision_flash(&ctx, result, approve)?;
     Ok(see_other(format!("{BASE}/{id}")))
 }

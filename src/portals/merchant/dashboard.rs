@@ -29,7 +29,7 @@ use crate::{
         context::{PageContext, set_flash},
         csrf::CsrfForm,
         error::WebError,
-        format,
+        flash, format,
         page::{Chrome, FlashKind},
         state::AppState,
     },
@@ -37,7 +37,7 @@ use crate::{
 
 use super::{
     super::see_other,
-    deposit::{DEPOSIT_KEEPERS, DepositFigures, HistoryRow, internal, kind_label, signed},
+    deposit::{DEPOSIT_KEEPERS, DepositFigures, HistoryRow, kind_label, signed},
     reach::{self, REACH_READERS, ReachView},
     settlement::SETTLEMENT_READERS,
 };
@@ -155,7 +155,7 @@ async fn show_dashboard(
                 merchant_user::list(conn, merchant_id)?.len(),
                 approval::count_pending(conn, Scope::Merchant(merchant_id))?,
                 program,
-                deposit::position(conn, &merchant).map_err(internal)?,
+                deposit::position(conn, &merchant).map_err(flash::system)?,
                 activity,
                 tier_request::latest(conn, merchant_id)?,
                 if reads_settlement {
@@ -221,7 +221,8 @@ fn issuance_activity(
 ) -> Result<Vec<StatementLine>, WebError> {
     let code =
         ProgramCode::parse(&program.code).map_err(|e| WebError::Internal(anyhow::anyhow!(e)))?;
-    deposit::recent_lines(conn, &chart::program_issuance(&code), ACTIVITY_LINES).map_err(internal)
+    deposit::recent_lines(conn, &chart::program_issuance(&code), ACTIVITY_LINES)
+        .map_err(flash::system)
 }
 
 fn upgrade_view(

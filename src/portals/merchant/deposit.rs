@@ -12,7 +12,7 @@ use askama_web::WebTemplate;
 use serde::Deserialize;
 
 use crate::{
-    deposit::{self, DepositError, NewTopup, Position, Topup, TopupStatus},
+    deposit::{self, NewTopup, Position, Topup, TopupStatus},
     domain::money::Money,
     i18n::Locale,
     ledger::StatementLine,
@@ -22,7 +22,7 @@ use crate::{
         context::{PageContext, set_flash},
         csrf::CsrfForm,
         error::WebError,
-        format,
+        flash, format,
         page::{Chrome, FlashKind},
         state::AppState,
     },
@@ -189,8 +189,8 @@ async fn render(
     let (position, history, topups) = state
         .db(move |conn| {
             Ok::<_, WebError>((
-                deposit::position(conn, &merchant).map_err(internal)?,
-                deposit::history(conn, merchant_id).map_err(internal)?,
+                deposit::position(conn, &merchant).map_err(flash::system)?,
+                deposit::history(conn, merchant_id).map_err(flash::system)?,
                 deposit::list_topups(conn, merchant_id)?,
             ))
         })
@@ -204,11 +204,6 @@ async fn render(
         form,
         error,
     })
-}
-
-/// A deposit figure the person cannot fix is a failure of the system.
-pub(in crate::portals) fn internal(e: DepositError) -> WebError {
-    WebError::Internal(e.into())
 }
 
 #[get("/deposit")]
@@ -229,8 +224,8 @@ async fn submit_topup(
     CsrfForm(form): CsrfForm<TopupForm>,
 ) -> Result<HttpResponse, WebError> {
     who.require(DEPOSIT_KEEPERS)?;
-    let refuse = |key: &str, form: TopupForm| {
-        let error = Some(ctx.locale.t(key).into_owned());
+    let refuse = |error: String, form: TopupForm| {
+        let error = Some(error);
         let (ctx, who, state) = (&ctx, &who, &state);
         async move {
             Ok(HttpResponse::UnprocessableEntity()
@@ -239,24 +234,27 @@ async fn submit_topup(
         }
     };
     let Ok(amount) = Money::parse(form.amount.trim()) else {
-        return refuse("deposit.error.amount", form).await;
+        return refuse(ctx.locale.t("deposit.error.amount").into_owned(), form).await;
     };
     let new = NewTopup {
         amount,
         bank_reference: form.bank_reference.clone(),
     };
     let (actor, merchant_id) = (who.actor.clone(), who.merchant.id);
+    let locale = ctx.locale;
     let submitted = state
-        .db(move |conn| Ok::<_, WebError>(deposit::submit_topup(conn, &actor, merchant_id, &new)))
+        .db(move |conn| {
+            flash::refused(
+                deposit::submit_topup(conn, &actor, merchant_id, &new),
+                locale,
+            )
+        })
         .await?;
     match submitted {
         Ok(_) => {
             set_flash(&ctx.session, FlashKind::Success, "deposit.topup.submitted");
             Ok(see_other("/merchant/deposit"))
         }
-        Err(e) => match e.refusal_key() {
-            Some(key) => refuse(key, form).await,
-            None => Err(internal(e)),
-        },
+        Err(message) => refuse(message, form).await,
     }
 }

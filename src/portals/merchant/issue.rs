@@ -19,6 +19,7 @@ use crate::{
     crypto,
     domain::{money::Money, phone::Phone},
     earn::{self, EarnOrder, EarnRequest, OrderId, Source, rule::Breakdown},
+    error::Classify,
     i18n::Locale,
     merchant::store::{self, Store},
     people::{member, merchant_user::MerchantRole},
@@ -27,7 +28,7 @@ use crate::{
         context::{PageContext, set_flash},
         csrf::CsrfForm,
         error::WebError,
-        format,
+        flash, format,
         page::{Chrome, FlashKind},
         state::AppState,
     },
@@ -378,11 +379,11 @@ async fn issue_points(
                 earned.replayed,
             )))
         }
-        Err(e) if e.is_client_error() => {
-            let message = e.message(ctx.locale);
+        Err(e) if e.is_refusal() => {
+            let message = e.message(ctx.locale).unwrap_or_default();
             refuse(form, FieldErrors::default(), Some(message))
         }
-        Err(e) => Err(WebError::Internal(e.into())),
+        Err(e) => Err(flash::system(e)),
     }
 }
 
@@ -489,12 +490,19 @@ async fn refund_order(
             "earning_portals.refund.done",
         ),
         Err(earn::RefundError::UnknownOrder) => return Err(WebError::NotFound),
-        Err(e) if e.is_client_error() => {
+        Err(e) if e.is_refusal() => {
             // The refusal has figures in it, so it cannot wait for the next page
             // as a catalog key: show the order again with it.
-            return refund_refused(&ctx, &who, &state, &form.order_id, e.message(ctx.locale)).await;
+            return refund_refused(
+                &ctx,
+                &who,
+                &state,
+                &form.order_id,
+                e.message(ctx.locale).unwrap_or_default(),
+            )
+            .await;
         }
-        Err(e) => return Err(WebError::Internal(e.into())),
+        Err(e) => return Err(flash::system(e)),
     }
     Ok(see_other(back))
 }

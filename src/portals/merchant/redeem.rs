@@ -18,6 +18,7 @@ use serde::Deserialize;
 use crate::{
     crypto::Keys,
     domain::{money::Money, shanghai},
+    error::Classify,
     i18n::Locale,
     merchant::store::{self, Store},
     people::{member, merchant_user::MerchantRole},
@@ -27,7 +28,7 @@ use crate::{
         context::{PageContext, set_flash},
         csrf::CsrfForm,
         error::WebError,
-        format,
+        flash, format,
         page::{Chrome, FlashKind},
         state::AppState,
     },
@@ -248,7 +249,7 @@ fn voucher_view(
         expires: format::datetime(r.expires_at, locale),
         servable: refusal.is_none(),
     };
-    (view, refusal.map(|e| e.message(locale)))
+    (view, refusal.and_then(|e| e.message(locale)))
 }
 
 /// The merchant's voucher with this code, as shown; none when there is none.
@@ -305,7 +306,11 @@ async fn look_up_voucher(
     page.form.code.clone_from(&code);
     match find_voucher(&state, who.merchant.id, code, ctx.locale).await? {
         None => {
-            page.refusal = Some(RedeemError::UnknownVoucher.message(ctx.locale));
+            page.refusal = Some(
+                RedeemError::UnknownVoucher
+                    .message(ctx.locale)
+                    .unwrap_or_default(),
+            );
             unprocessable(&page)
         }
         Some((view, refusal)) => {
@@ -357,15 +362,15 @@ async fn confirm_voucher(
             set_flash(&ctx.session, FlashKind::Success, "redemption_portals.done");
             Ok(see_other(PAGE))
         }
-        Err(e) if e.is_client_error() => {
+        Err(e) if e.is_refusal() => {
             // Show the voucher again with why, so the cashier can tell the member.
-            page.refusal = Some(e.message(ctx.locale));
+            page.refusal = Some(e.message(ctx.locale).unwrap_or_default());
             page.voucher = find_voucher(&state, merchant_id, code, ctx.locale)
                 .await?
                 .map(|(view, _)| view)
                 .filter(|_| !matches!(e, RedeemError::UnknownVoucher));
             unprocessable(&page)
         }
-        Err(e) => Err(WebError::Internal(e.into())),
+        Err(e) => Err(flash::system(e)),
     }
 }

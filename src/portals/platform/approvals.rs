@@ -19,7 +19,7 @@ use crate::{
         context::{PageContext, set_flash},
         csrf::CsrfForm,
         error::WebError,
-        format,
+        flash, format,
         page::{Chrome, FlashKind},
         state::AppState,
     },
@@ -210,8 +210,7 @@ async fn decide_approval(
     if let Ok(decided) = &result {
         super::applications::after_decision(&state, decided).await;
     }
-    let (kind, key) = decision_flash(result, approve)?;
-    set_flash(&ctx.session, kind, key);
+    decision_flash(&ctx, result, approve)?;
     Ok(see_other(format!("{BASE}/{id}")))
 }
 
@@ -226,12 +225,14 @@ impl DecisionForm {
     }
 }
 
-/// The message a decision leaves for the next page.
+/// Flashes what a decision leaves for the next page: its outcome, or the
+/// refusal; a failure of the system is an error page.
 pub(in crate::portals) fn decision_flash(
+    ctx: &PageContext,
     result: Result<Approval, ApprovalError>,
     approve: bool,
-) -> Result<(FlashKind, &'static str), WebError> {
-    Ok(match result {
+) -> Result<(), WebError> {
+    let (kind, key) = match result {
         Ok(a) if a.status == ApprovalStatus::Failed => (FlashKind::Error, "approval.flash.failed"),
         Ok(a) if a.status == ApprovalStatus::Pending => {
             (FlashKind::Success, "approval.flash.recorded")
@@ -239,18 +240,8 @@ pub(in crate::portals) fn decision_flash(
         Ok(_) if approve => (FlashKind::Success, "approval.flash.approved"),
         Ok(_) => (FlashKind::Success, "approval.flash.rejected"),
         Err(ApprovalError::NotFound) => return Err(WebError::NotFound),
-        Err(ApprovalError::Database(e)) => return Err(e.into()),
-        Err(e) => (FlashKind::Error, approval_error_key(&e)),
-    })
-}
-
-fn approval_error_key(e: &ApprovalError) -> &'static str {
-    match e {
-        ApprovalError::NotPending => "approval.error.not_pending",
-        ApprovalError::OwnRequest => "approval.error.own_request",
-        ApprovalError::AlreadyDecided => "approval.error.already_decided",
-        ApprovalError::RoleNotAllowed => "approval.error.role",
-        ApprovalError::ReasonRequired => "approval.error.reason",
-        _ => "error.internal.text",
-    }
+        Err(e) => return flash::refused_flash(&ctx.session, ctx.locale, e),
+    };
+    set_flash(&ctx.session, kind, key);
+    Ok(())
 }

@@ -20,15 +20,13 @@ use crate::{
         context::{PageContext, set_flash},
         csrf::{CsrfForm, NoFields},
         error::WebError,
+        flash,
         page::{Chrome, FlashKind},
         state::AppState,
     },
 };
 
-use super::super::{
-    merchant::deposit::{TopupRow, internal},
-    see_other,
-};
+use super::super::{merchant::deposit::TopupRow, see_other};
 
 /// Who moves deposit money: confirms receipts, files deductions, refunds.
 pub(super) const DEPOSIT_HANDLERS: &[OperatorRole] = &[OperatorRole::Finance];
@@ -117,14 +115,8 @@ fn flash<T>(
     result: Result<T, DepositError>,
     success: impl FnOnce(&T) -> &'static str,
 ) -> Result<(), WebError> {
-    let (kind, key) = match result {
-        Ok(value) => (FlashKind::Success, success(&value)),
-        Err(e) => (
-            FlashKind::Error,
-            e.refusal_key().ok_or_else(|| internal(e))?,
-        ),
-    };
-    set_flash(&ctx.session, kind, key);
+    let key = result.as_ref().map_or("", success);
+    flash::outcome(&ctx.session, ctx.locale, result, key)?;
     Ok(())
 }
 

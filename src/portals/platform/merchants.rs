@@ -39,7 +39,7 @@ use crate::{
         context::{PageContext, set_flash},
         csrf::CsrfForm,
         error::WebError,
-        format,
+        flash, format,
         page::{Chrome, FlashKind},
         state::AppState,
     },
@@ -47,9 +47,7 @@ use crate::{
 
 use super::{
     super::{
-        merchant::deposit::{
-            DepositFigures, HistoryRow, TopupRow, decision, deposit_history, internal,
-        },
+        merchant::deposit::{DepositFigures, HistoryRow, TopupRow, decision, deposit_history},
         see_other,
     },
     AUDIT_READERS,
@@ -105,7 +103,7 @@ async fn list_merchants(
         .db(|conn| {
             let merchants = standing::list(conn)?
                 .into_iter()
-                .map(|m| Ok((deposit::position(conn, &m).map_err(internal)?, m)))
+                .map(|m| Ok((deposit::position(conn, &m).map_err(flash::system)?, m)))
                 .collect::<Result<Vec<(Position, Merchant)>, WebError>>()?;
             Ok::<_, WebError>((merchants, deposit::count_open_topups(conn)?))
         })
@@ -170,14 +168,14 @@ fn overview(
     let standing = standing::of(conn, id)?.ok_or(WebError::NotFound)?;
     let contact = standing::contact(conn, id)?.ok_or(WebError::NotFound)?;
     let exit = match exit::of(conn, id)? {
-        Some(exit) => Some((exit, deposit::covered(conn, id).map_err(internal)?)),
+        Some(exit) => Some((exit, deposit::covered(conn, id).map_err(flash::system)?)),
         None => None,
     };
     Ok(Some(Overview {
         exit,
         program: program::of_merchant(conn, id)?,
-        position: deposit::position(conn, &merchant).map_err(internal)?,
-        history: deposit::history(conn, id).map_err(internal)?,
+        position: deposit::position(conn, &merchant).map_err(flash::system)?,
+        history: deposit::history(conn, id).map_err(flash::system)?,
         topups: deposit::open_topups(conn, Some(id), OPEN_TOPUPS)?,
         tier_request: tier_request::latest(conn, id)?,
         users: merchant_user::list(conn, id)?,
@@ -493,7 +491,7 @@ fn standing_refusal(e: StandingError) -> Result<&'static str, WebError> {
 fn recheck(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<(), WebError> {
     deposit::check_coverage(conn, actor, id)
         .map(drop)
-        .map_err(internal)
+        .map_err(flash::system)
 }
 
 #[derive(Deserialize)]
@@ -634,14 +632,11 @@ async fn start_exit(
     let result = state
         .db(
             move |conn| match exit::start(conn, &actor, id, &form.reason, days) {
-                Ok(_) => Ok(Ok("exit.started_flash")),
                 Err(ExitError::NotFound) => Err(WebError::NotFound),
-                Err(e) => match e.refusal_key() {
-                    Some(key) => Ok(Err(key)),
-                    None => Err(WebError::Internal(e.into())),
-                },
+                other => Ok(other),
             },
         )
         .await?;
-    Ok(outcome(&ctx, id, result))
+    flash::outcome(&ctx.session, ctx.locale, result, "exit.started_flash")?;
+    Ok(see_other(format!("/platform/merchants/{id}")))
 }

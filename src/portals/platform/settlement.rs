@@ -15,14 +15,15 @@ use serde::Deserialize;
 
 use crate::{
     domain::{money::Money, shanghai},
+    error::Classify,
     i18n::Locale,
     merchant::{self, standing},
     people::operator::OperatorRole,
     settlement::{
-        collection::{self, Collection, CollectionError, CollectionStatus},
+        collection::{self, Collection, CollectionStatus},
         payout::{self, BatchStatus, Payout, PayoutError},
         payout_file::{self, Party},
-        recipients::{self, Recipient, RecipientError, RecipientInput},
+        recipients::{self, Recipient, RecipientInput},
         run::{self, RunRequest, Trigger},
         split::Share,
         statement::{self, Statement},
@@ -33,7 +34,7 @@ use crate::{
         context::{PageContext, set_flash},
         csrf::{CsrfForm, NoFields},
         error::WebError,
-        format,
+        flash, format,
         page::{Chrome, FlashKind},
         state::AppState,
     },
@@ -464,24 +465,17 @@ async fn show_run(
 
 // ---------------------------------------------------------------- payouts
 
-/// Flashes `success`, or the refusal's translated message (`key_of` names its
-/// catalog key); a failure of the system itself is an error page instead.
+/// Flashes `success`, or the refusal; a failure of the system itself is an
+/// error page instead.
 fn flash_outcome<T, E>(
     ctx: &PageContext,
     result: Result<T, E>,
     success: &str,
-    key_of: fn(&E) -> &'static str,
 ) -> Result<(), WebError>
 where
-    E: std::error::Error + Send + Sync + 'static,
+    E: Classify + Send + Sync + 'static,
 {
-    match result {
-        Ok(_) => set_flash(&ctx.session, FlashKind::Success, success),
-        Err(e) => match key_of(&e) {
-            "error.internal.text" => return Err(internal(e)),
-            key => set_flash(&ctx.session, FlashKind::Error, key),
-        },
-    }
+    flash::outcome(&ctx.session, ctx.locale, result, success)?;
     Ok(())
 }
 
@@ -742,12 +736,7 @@ async fn mark_sent(
     let result = state
         .db(move |conn| Ok::<_, WebError>(payout::mark_sent(conn, &actor, id)))
         .await?;
-    flash_outcome(
-        &ctx,
-        result,
-        "settlement_portals.flash.sent",
-        PayoutError::message_key,
-    )?;
+    flash_outcome(&ctx, result, "settlement_portals.flash.sent")?;
     Ok(see_other(format!(
         "/platform/settlement/payouts/batches/{id}"
     )))
@@ -783,12 +772,7 @@ async fn confirm_payout(
     let result = state
         .db(move |conn| Ok::<_, WebError>(payout::confirm(conn, &actor, id)))
         .await?;
-    flash_outcome(
-        &ctx,
-        result,
-        "settlement_portals.flash.confirmed",
-        PayoutError::message_key,
-    )?;
+    flash_outcome(&ctx, result, "settlement_portals.flash.confirmed")?;
     Ok(see_other(form.back()))
 }
 
@@ -805,12 +789,7 @@ async fn fail_payout(
     let result = state
         .db(move |conn| Ok::<_, WebError>(payout::fail(conn, &actor, id, &reason)))
         .await?;
-    flash_outcome(
-        &ctx,
-        result,
-        "settlement_portals.flash.failed",
-        PayoutError::message_key,
-    )?;
+    flash_outcome(&ctx, result, "settlement_portals.flash.failed")?;
     Ok(see_other(form.back()))
 }
 
@@ -931,12 +910,7 @@ async fn record_receipt(
             ))
         })
         .await?;
-    flash_outcome(
-        &ctx,
-        result,
-        "settlement_portals.flash.receipt",
-        CollectionError::message_key,
-    )?;
+    flash_outcome(&ctx, result, "settlement_portals.flash.receipt")?;
     Ok(see_other(COLLECTIONS))
 }
 
@@ -962,12 +936,7 @@ async fn deduct_from_deposit(
             ))
         })
         .await?;
-    flash_outcome(
-        &ctx,
-        result,
-        "settlement_portals.flash.deduction_requested",
-        CollectionError::message_key,
-    )?;
+    flash_outcome(&ctx, result, "settlement_portals.flash.deduction_requested")?;
     Ok(see_other(COLLECTIONS))
 }
 
@@ -1081,12 +1050,7 @@ async fn add_recipient(
             Ok::<_, WebError>(recipients::add(conn, &actor, &keys, id, &form).map(|_| ()))
         })
         .await?;
-    flash_outcome(
-        &ctx,
-        result,
-        "settlement_portals.flash.recipient_added",
-        |e: &RecipientError| e.field().1,
-    )?;
+    flash_outcome(&ctx, result, "settlement_portals.flash.recipient_added")?;
     Ok(see_other(merchant_page(id)))
 }
 
@@ -1103,11 +1067,6 @@ async fn remove_recipient(
     let result = state
         .db(move |conn| Ok::<_, WebError>(recipients::remove(conn, &actor, id, recipient)))
         .await?;
-    flash_outcome(
-        &ctx,
-        result,
-        "settlement_portals.flash.recipient_removed",
-        |e: &RecipientError| e.field().1,
-    )?;
+    flash_outcome(&ctx, result, "settlement_portals.flash.recipient_removed")?;
     Ok(see_other(merchant_page(id)))
 }

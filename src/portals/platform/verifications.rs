@@ -23,7 +23,7 @@ use crate::{
         context::{PageContext, set_flash},
         csrf::CsrfForm,
         error::WebError,
-        format,
+        flash, format,
         page::{Chrome, FlashKind},
         state::AppState,
     },
@@ -172,10 +172,7 @@ async fn decide(
             "platform_exchange.verification.flash.rejected",
         ),
         Err(VerificationError::NotFound) => return Err(WebError::NotFound),
-        Err(e) => match e.refusal_key() {
-            Some(key) => set_flash(&ctx.session, FlashKind::Error, key),
-            None => return Err(WebError::Internal(e.into())),
-        },
+        Err(e) => flash::refused_flash(&ctx.session, ctx.locale, e)?,
     }
     Ok(see_other(PAGE))
 }

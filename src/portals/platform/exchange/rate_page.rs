@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 use crate::{
     domain::{rate::Rate, shanghai},
+    error::Classify,
     exchange::{
         model::{self, Flow},
         overrides::{self, Listed, NewOverride, OverrideError, OverrideStatus},
@@ -29,7 +30,7 @@ use crate::{
         csrf::CsrfForm,
         datetime_local,
         error::WebError,
-        format,
+        flash, format,
         page::{Chrome, FlashKind},
         state::AppState,
     },
@@ -559,7 +560,7 @@ async fn request_override(
                 let errors = FieldErrors::one(override_field(&e), message);
                 refused(&ctx, &who, &state, code, form, errors).await
             }
-            None => Err(WebError::Internal(e.into())),
+            None => Err(flash::system(e)),
         },
     }
 }
