@@ -93,13 +93,17 @@ impl Message {
         }
     }
 
-    /// Fills `%{name}` with `value` as it prints.
+    /// Fills `%{name}` with `value` as it prints. Figures are taken by value so
+    /// that a refusal reads `.arg("owed", owed)` at every call site.
+    #[must_use]
+    #[allow(clippy::needless_pass_by_value)]
     pub fn arg(mut self, name: &'static str, value: impl ToString) -> Self {
         self.args.push((name, Arg::Text(value.to_string())));
         self
     }
 
     /// Fills `%{name}` with `message`, translated too.
+    #[must_use]
     pub fn nested(mut self, name: &'static str, message: Message) -> Self {
         self.args.push((name, Arg::Message(message)));
         self

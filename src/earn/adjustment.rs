@@ -155,7 +155,12 @@ impl Classify for AdjustmentError {
             Self::UnknownMember => (Forbidden, Message::new("earn.error.unknown_member")),
             Self::NoProgram => (Conflict, Message::new("earn.error.no_program")),
             // A deposit that could not be checked is the system's failure here.
-            Self::Blocked(IssuingBlocked::Unavailable(_)) => return Class::System,
+            Self::Blocked(IssuingBlocked::Unavailable(_))
+            | Self::Refused(_)
+            | Self::Approval(_)
+            | Self::Ledger(_)
+            | Self::Lots(_)
+            | Self::Database(_) => return Class::System,
             Self::Blocked(blocked) => return blocked.class(),
             Self::Insufficient { available, wanted } => (
                 Conflict,
@@ -167,11 +172,6 @@ impl Classify for AdjustmentError {
                 Conflict,
                 Message::new("earning_portals.adjust.error.booked"),
             ),
-            Self::Refused(_)
-            | Self::Approval(_)
-            | Self::Ledger(_)
-            | Self::Lots(_)
-            | Self::Database(_) => return Class::System,
         };
         Class::Refusal(Refusal::new(kind, "adjustment_refused", message))
     }

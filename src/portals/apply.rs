@@ -16,6 +16,7 @@ use serde::Deserialize;
 use crate::{
     email::{Mailbox, quota},
     i18n::Locale,
+    i18n::format,
     merchant::tier::Tier,
     onboarding::{
         self, ApplicationEmail, ApplicationInput, CATEGORIES, FieldError, MAX_STORES, Message,
@@ -25,7 +26,6 @@ use crate::{
         context::{PageContext, set_flash},
         csrf::CsrfForm,
         error::WebError,
-        format,
         page::{Chrome, FlashKind},
         state::AppState,
     },

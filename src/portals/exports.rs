@@ -14,7 +14,8 @@ use askama_web::WebTemplate;
 use crate::{
     export::{self, Export, ExportId, Requester, Status},
     i18n::Locale,
-    web::{error::WebError, format, page::Chrome, state::AppState},
+    i18n::format,
+    web::{error::WebError, page::Chrome, state::AppState},
 };
 
 /// Exports listed on the list page.

@@ -15,11 +15,12 @@ use crate::{
     domain::{actor::Actor, district::District, shanghai},
     export::{ExportSpec, Requester},
     i18n::Locale,
+    i18n::format,
     report::{
         self, Cell, FilterField, FilterQuery, Filters, ReportError, ReportKind, Table, filter,
         region,
     },
-    web::{error::WebError, format, page::Chrome, state::AppState},
+    web::{error::WebError, page::Chrome, state::AppState},
 };
 
 impl From<ReportError> for WebError {

@@ -349,7 +349,7 @@ fn merchant_money(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome
             };
             sorted(
                 deposit::confirm_topup(conn, &cx.world.maker, topup.id),
-                |e| e.is_refusal(),
+                Classify::is_refusal,
                 |_| format!("deposit +{}", Money::from_fen(fen)),
             )
         }
@@ -392,7 +392,7 @@ fn merchant_standing(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outc
                     "simulated exit",
                     notice_days,
                 ),
-                |e| e.is_refusal(),
+                Classify::is_refusal,
                 |exit| format!("{} leaves after {}", merchant.program, exit.notice_ends_at),
             )
         }
@@ -400,7 +400,7 @@ fn merchant_standing(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outc
             let merchant = cx.world.merchant(merchant);
             sorted(
                 deposit::refund(conn, &cx.world.maker, merchant.id),
-                |e| e.is_refusal(),
+                Classify::is_refusal,
                 |paid| format!("deposit refunded: {paid}"),
             )
         }

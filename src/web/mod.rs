@@ -10,7 +10,6 @@ pub mod csrf;
 pub mod datetime_local;
 pub mod error;
 pub mod flash;
-pub use crate::i18n::format;
 pub mod locale;
 pub mod nul;
 pub mod page;

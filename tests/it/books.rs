@@ -1,7 +1,7 @@
 //! The books in the platform portal: the trial balance, verify now, the ledger
 //! explorer and journal entries, and who may see them.
 
-use alliance::{domain::money::Money, ledger, people::operator::OperatorRole, web::format};
+use alliance::{domain::money::Money, i18n::format, ledger, people::operator::OperatorRole};
 use diesel::{
     PgConnection, QueryableByName, RunQueryDsl, sql_query,
     sql_types::{BigInt, Text},

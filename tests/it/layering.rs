@@ -181,47 +181,48 @@ fn every_module_imports_only_what_its_layer_allows() {
     );
 }
 
-#[test]
-fn top_level_modules_import_each_other_in_one_direction() {
-    let graph = module_graph();
-    // Tarjan's strongly connected components: any with two or more modules is
-    // a cycle.
-    struct Walk<'a> {
-        graph: &'a BTreeMap<String, BTreeMap<String, String>>,
-        index: BTreeMap<&'a str, usize>,
-        low: BTreeMap<&'a str, usize>,
-        stack: Vec<&'a str>,
-        cycles: Vec<Vec<&'a str>>,
-    }
-    impl<'a> Walk<'a> {
-        fn visit(&mut self, module: &'a str) {
-            let index = self.index.len();
-            self.index.insert(module, index);
-            self.low.insert(module, index);
-            self.stack.push(module);
-            for target in self.graph.get(module).into_iter().flat_map(|t| t.keys()) {
-                if !self.index.contains_key(target.as_str()) {
-                    self.visit(target);
-                    let low = self.low[module].min(self.low[target.as_str()]);
-                    self.low.insert(module, low);
-                } else if self.stack.contains(&target.as_str()) {
-                    let low = self.low[module].min(self.index[target.as_str()]);
-                    self.low.insert(module, low);
-                }
+/// Tarjan's strongly connected components of the module graph: any with two
+/// or more modules is a cycle.
+struct Walk<'a> {
+    graph: &'a BTreeMap<String, BTreeMap<String, String>>,
+    index: BTreeMap<&'a str, usize>,
+    low: BTreeMap<&'a str, usize>,
+    stack: Vec<&'a str>,
+    cycles: Vec<Vec<&'a str>>,
+}
+impl<'a> Walk<'a> {
+    fn visit(&mut self, module: &'a str) {
+        let index = self.index.len();
+        self.index.insert(module, index);
+        self.low.insert(module, index);
+        self.stack.push(module);
+        for target in self.graph.get(module).into_iter().flat_map(|t| t.keys()) {
+            if !self.index.contains_key(target.as_str()) {
+                self.visit(target);
+                let low = self.low[module].min(self.low[target.as_str()]);
+                self.low.insert(module, low);
+            } else if self.stack.contains(&target.as_str()) {
+                let low = self.low[module].min(self.index[target.as_str()]);
+                self.low.insert(module, low);
             }
-            if self.low[module] == self.index[module] {
-                let at = self
-                    .stack
-                    .iter()
-                    .rposition(|m| *m == module)
-                    .expect("on the stack");
-                let component = self.stack.split_off(at);
-                if component.len() > 1 {
-                    self.cycles.push(component);
-                }
+        }
+        if self.low[module] == self.index[module] {
+            let at = self
+                .stack
+                .iter()
+                .rposition(|m| *m == module)
+                .expect("on the stack");
+            let component = self.stack.split_off(at);
+            if component.len() > 1 {
+                self.cycles.push(component);
             }
         }
     }
+}
+
+#[test]
+fn top_level_modules_import_each_other_in_one_direction() {
+    let graph = module_graph();
     let mut walk = Walk {
         graph: &graph,
         index: BTreeMap::new(),

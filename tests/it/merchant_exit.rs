@@ -305,13 +305,9 @@ async fn refund_is_refused_while_covered(a: &Alliance, page: &str, finance_offic
     finance_browser
         .submit(page, &format!("{page}/refund"), &[])
         .await;
-    assert!(
-        finance_browser
-            .get(page)
-            .await
-            .body
-            .contains("保证金仍须覆盖")
-    );
+    // The flash is the refusal's one message, with the figures it refused on.
+    let body = finance_browser.get(page).await.body;
+    assert!(body.contains("仍须覆盖：会员持有 100000 积分"), "{body}");
     assert_eq!(
         posted(conn, &chart::merchant_deposit(a.miles.merchant_id)),
         50_000_000

@@ -6,10 +6,10 @@ use alliance::{
     db::schema::point_lots,
     domain::{actor::Actor, money::Money},
     earn::expiry,
+    i18n::format,
     people::operator::OperatorRole,
     redemption,
     settlement::statement,
-    web::format,
 };
 use chrono::Utc;
 use diesel::{

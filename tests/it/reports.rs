@@ -7,10 +7,10 @@ use alliance::{
     domain::{actor::Actor, money::Money},
     earn::{expiry, lot},
     i18n::Locale,
+    i18n::format,
     people::{merchant_user::MerchantRole, operator::OperatorRole},
     redemption::{self, RedeemRequest},
     report::{self, Cell, FilterQuery, Filters, ReportKind, Table},
-    web::format,
 };
 use chrono::{Duration, Utc};
 use diesel::{

@@ -22,6 +22,7 @@ use crate::{
         quote::{self as quotes, Quote, Terms},
     },
     i18n::Locale,
+    i18n::format,
     program::{self, Program},
     wallet::{self, Wallet},
     web::{
@@ -30,7 +31,6 @@ use crate::{
         csrf::CsrfForm,
         error::WebError,
         flash::refusal,
-        format,
         page::Chrome,
         state::AppState,
     },

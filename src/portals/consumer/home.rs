@@ -14,6 +14,7 @@ use crate::{
     domain::money::Money,
     earn::lot::{self, Lot},
     i18n::Locale,
+    i18n::format,
     program,
     redemption::{
         browse::{self, Filter},
@@ -24,7 +25,6 @@ use crate::{
         auth::{MemberPrincipal, Signed},
         context::PageContext,
         error::WebError,
-        format,
         page::Chrome,
         state::AppState,
     },

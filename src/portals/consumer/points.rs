@@ -14,12 +14,12 @@ use crate::{
     domain::money::Money,
     earn::{self, lot::Lot, tier::MemberTier},
     exit::notice,
+    i18n::format,
     merchant, program,
     web::{
         auth::{MemberPrincipal, Signed},
         context::PageContext,
         error::WebError,
-        format,
         page::Chrome,
         state::AppState,
     },

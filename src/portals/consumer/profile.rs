@@ -7,13 +7,13 @@ use askama_web::WebTemplate;
 use serde::Deserialize;
 
 use crate::{
+    i18n::format,
     people::member::{self, PRIVACY_POLICY_VERSION},
     web::{
         auth::{MemberPrincipal, Signed},
         context::{PageContext, set_flash},
         csrf::CsrfForm,
         error::WebError,
-        format,
         page::{Chrome, FlashKind},
         state::AppState,
     },

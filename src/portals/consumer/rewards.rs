@@ -16,6 +16,7 @@ use crate::{
     crypto,
     domain::money::Money,
     i18n::Locale,
+    i18n::format,
     program::{self, Program},
     redemption::{
         self, RedeemError, RedeemRequest, Redemption, RedemptionStatus, VOUCHER_DAYS,
@@ -27,7 +28,7 @@ use crate::{
         context::{PageContext, set_flash},
         csrf::CsrfForm,
         error::WebError,
-        flash, format,
+        flash,
         page::{Chrome, FlashKind},
         qr,
         state::AppState,

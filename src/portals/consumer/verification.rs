@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use crate::{
     error::Classify,
+    i18n::format,
     people::{
         member,
         verification::{self, Verification, VerificationError, VerificationStatus},
@@ -19,7 +20,7 @@ use crate::{
         context::{PageContext, set_flash},
         csrf::CsrfForm,
         error::WebError,
-        flash, format,
+        flash,
         page::{Chrome, FlashKind},
         state::AppState,
     },

@@ -9,13 +9,13 @@ use secrecy::ExposeSecret as _;
 use serde::{Deserialize, de::IgnoredAny};
 
 use crate::{
+    i18n::format,
     merchant::api_key::{self, ApiKey, ApiKeyError, IssuedKey, KeyLabel},
     web::{
         auth::{MerchantPrincipal, Signed},
         context::{PageContext, set_flash},
         csrf::CsrfForm,
         error::WebError,
-        format,
         page::{Chrome, FlashKind},
         state::AppState,
     },

@@ -17,6 +17,7 @@ use crate::{
         image::{self, ImageError},
     },
     i18n::Locale,
+    i18n::format,
     merchant::store::{self, Store},
     people::merchant_user::MerchantRole,
     web::{
@@ -24,7 +25,6 @@ use crate::{
         context::{PageContext, set_flash},
         csrf::CsrfForm,
         error::WebError,
-        format,
         page::{Chrome, FlashKind},
         state::AppState,
         upload::{CsrfUpload, Upload},

@@ -15,6 +15,7 @@ use crate::{
     approval::{self, Scope},
     chart, deposit,
     domain::points::ProgramCode,
+    i18n::format,
     ledger::StatementLine,
     merchant::{
         standing::Status,
@@ -29,7 +30,7 @@ use crate::{
         context::{PageContext, set_flash},
         csrf::CsrfForm,
         error::WebError,
-        flash, format,
+        flash,
         page::{Chrome, FlashKind},
         state::AppState,
     },

@@ -15,6 +15,7 @@ use crate::{
     deposit::{self, NewTopup, Position, Topup, TopupStatus},
     domain::money::Money,
     i18n::Locale,
+    i18n::format,
     ledger::StatementLine,
     people::merchant_user::MerchantRole,
     web::{
@@ -22,7 +23,7 @@ use crate::{
         context::{PageContext, set_flash},
         csrf::CsrfForm,
         error::WebError,
-        flash, format,
+        flash,
         page::{Chrome, FlashKind},
         state::AppState,
     },

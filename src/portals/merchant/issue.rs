@@ -21,6 +21,7 @@ use crate::{
     earn::{self, EarnOrder, EarnRequest, OrderId, Source, rule::Breakdown},
     error::Classify,
     i18n::Locale,
+    i18n::format,
     merchant::store::{self, Store},
     people::{member, merchant_user::MerchantRole},
     web::{
@@ -28,7 +29,7 @@ use crate::{
         context::{PageContext, set_flash},
         csrf::CsrfForm,
         error::WebError,
-        flash, format,
+        flash,
         page::{Chrome, FlashKind},
         state::AppState,
     },

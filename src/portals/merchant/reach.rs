@@ -10,10 +10,11 @@ use crate::{
     domain::{money::Money, points::ProgramCode, shanghai},
     earn::earners,
     i18n::Locale,
+    i18n::format,
     people::merchant_user::MerchantRole,
     program::Program,
     redemption::{self, StoreTally},
-    web::{error::WebError, format},
+    web::error::WebError,
 };
 
 /// Who sees these figures: those who run the program, as with the deposit.

@@ -8,6 +8,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use crate::{
+    i18n::format,
     people::merchant_user::MerchantRole,
     settlement::{
         collection, payout,
@@ -19,7 +20,6 @@ use crate::{
         auth::{MerchantPrincipal, Signed},
         context::PageContext,
         error::WebError,
-        format,
         page::Chrome,
         state::AppState,
     },

@@ -18,6 +18,7 @@ use crate::{
     crypto::Keys,
     domain::actor::Actor,
     i18n::Locale,
+    i18n::format,
     merchant::{self, tier::Tier},
     onboarding::{
         self, Application, BankAccountNumber, CATEGORIES, Filter, Notice, OnboardingError, Status,
@@ -29,7 +30,6 @@ use crate::{
         context::{PageContext, set_flash},
         csrf::CsrfForm,
         error::WebError,
-        format,
         page::{Chrome, FlashKind},
         state::AppState,
     },

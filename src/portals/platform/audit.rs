@@ -12,12 +12,12 @@ use crate::{
     domain::shanghai,
     export::audit_log,
     export::{ExportSpec, Requester},
+    i18n::format,
     web::{
         auth::{OperatorPrincipal, Signed},
         context::PageContext,
         csrf::CsrfForm,
         error::WebError,
-        format,
         page::Chrome,
         state::AppState,
     },

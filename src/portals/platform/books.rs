@@ -15,6 +15,7 @@ use crate::{
         money::Money,
     },
     i18n::Locale,
+    i18n::format,
     ledger::{self, Finding, TrialRow},
     people::operator::OperatorRole,
     web::{
@@ -22,7 +23,6 @@ use crate::{
         context::{PageContext, set_flash},
         csrf::{CsrfForm, NoFields},
         error::WebError,
-        format,
         page::{Chrome, FlashKind},
         state::AppState,
     },

@@ -14,6 +14,7 @@ use crate::{
     campaign::{self, CampaignError, InvalidCampaign, Listed, NewCampaign, Status},
     domain::money::Money,
     i18n::Locale,
+    i18n::format,
     merchant::{self, Merchant},
     people::operator::OperatorRole,
     web::{
@@ -22,7 +23,6 @@ use crate::{
         csrf::CsrfForm,
         datetime_local,
         error::WebError,
-        format,
         page::{Chrome, FlashKind},
         state::AppState,
     },

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use crate::{
     domain::{money::Money, shanghai},
     i18n::Locale,
+    i18n::format,
     ledger, merchant,
     overview::{Overview, Trend, grain::Grain},
     web::{
@@ -18,7 +19,6 @@ use crate::{
         bar_chart::BarChart,
         context::PageContext,
         error::WebError,
-        format,
         page::Chrome,
         state::AppState,
     },

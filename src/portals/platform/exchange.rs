@@ -24,6 +24,7 @@ use crate::{
         rates::{self, CurrentRate, Publication, Source, Trigger},
     },
     i18n::Locale,
+    i18n::format,
     people::operator::OperatorRole,
     program::{self, Program},
     web::{
@@ -31,7 +32,6 @@ use crate::{
         context::{PageContext, set_flash},
         csrf::CsrfForm,
         error::WebError,
-        format,
         page::{Chrome, FlashKind},
         state::AppState,
     },

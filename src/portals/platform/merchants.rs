@@ -22,6 +22,7 @@ use crate::{
     domain::actor::Actor,
     exit::{self, Exit, ExitError, Stage},
     i18n::Locale,
+    i18n::format,
     ledger::StatementLine,
     merchant::{
         self, Merchant,
@@ -39,7 +40,7 @@ use crate::{
         context::{PageContext, set_flash},
         csrf::CsrfForm,
         error::WebError,
-        flash, format,
+        flash,
         page::{Chrome, FlashKind},
         state::AppState,
     },

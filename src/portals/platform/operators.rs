@@ -9,6 +9,7 @@ use serde::Deserialize;
 use crate::{
     approval::{self, NewApproval, Scope},
     domain::{email_address::EmailAddress, portal::Portal},
+    i18n::format,
     people::{
         PeopleError,
         operator::{self, NewOperator, OperatorRole},
@@ -18,7 +19,6 @@ use crate::{
         context::{PageContext, set_flash},
         csrf::CsrfForm,
         error::WebError,
-        format,
         page::{Chrome, FlashKind},
         session,
         state::AppState,

@@ -16,6 +16,7 @@ use crate::{
     crypto::Keys,
     domain::{actor::Actor, money::Money},
     i18n::Locale,
+    i18n::format,
     merchant::standing,
     people::{
         member::{self, Member},
@@ -27,7 +28,6 @@ use crate::{
         context::{PageContext, set_flash},
         csrf::CsrfForm,
         error::WebError,
-        format,
         page::{Chrome, FlashKind},
         state::AppState,
     },

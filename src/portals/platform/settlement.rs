@@ -17,6 +17,7 @@ use crate::{
     domain::{money::Money, shanghai},
     error::Classify,
     i18n::Locale,
+    i18n::format,
     merchant::{self, standing},
     people::operator::OperatorRole,
     settlement::{
@@ -34,7 +35,7 @@ use crate::{
         context::{PageContext, set_flash},
         csrf::{CsrfForm, NoFields},
         error::WebError,
-        flash, format,
+        flash,
         page::{Chrome, FlashKind},
         state::AppState,
     },

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use crate::{
     crypto::Keys,
     i18n::Locale,
+    i18n::format,
     people::{
         member::{self, Member},
         operator::OperatorRole,
@@ -23,7 +24,7 @@ use crate::{
         context::{PageContext, set_flash},
         csrf::CsrfForm,
         error::WebError,
-        flash, format,
+        flash,
         page::{Chrome, FlashKind},
         state::AppState,
     },

@@ -23,6 +23,7 @@ use crate::{
         rates::{self, CurrentRate, ProgramRate, Publication, Source},
     },
     i18n::Locale,
+    i18n::format,
     program::{self, Program, SettingsError},
     web::{
         auth::{OperatorPrincipal, Signed},
@@ -30,7 +31,7 @@ use crate::{
         csrf::CsrfForm,
         datetime_local,
         error::WebError,
-        flash, format,
+        flash,
         page::{Chrome, FlashKind},
         state::AppState,
     },
