@@ -33,7 +33,7 @@ use crate::{
         money::{Money, Rounding},
         points::ProgramCode,
     },
-    email::{Address, ExpiringPoints, ExpiryReminderEmail, Mailbox, Mailer},
+    email::{ExpiringPoints, ExpiryReminderEmail, Mailbox, Mailer},
     ledger::{self, EntryError, EntryRequest, LedgerError, TransferRequest},
     people::member,
     program::{self, Program},
@@ -190,11 +190,7 @@ async fn remind(
         let Some(member) = member::find(conn, member_id)? else {
             continue;
         };
-        let Some(address) = member
-            .email
-            .as_deref()
-            .and_then(|e| e.parse::<Address>().ok())
-        else {
+        let Some(address) = member.mail_address() else {
             continue;
         };
         let locale = member.locale();

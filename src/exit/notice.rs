@@ -9,7 +9,7 @@ use diesel::{
     prelude::*,
     sql_types::{BigInt, Numeric, Text, Timestamptz},
 };
-use lettre::{Address, message::Mailbox};
+use lettre::message::Mailbox;
 use rust_decimal::Decimal;
 
 use crate::{
@@ -119,11 +119,7 @@ pub async fn email_members(
         let Some(member) = member::find(conn, notice.member_id)? else {
             continue;
         };
-        let Some(address) = member
-            .email
-            .as_deref()
-            .and_then(|e| e.parse::<Address>().ok())
-        else {
+        let Some(address) = member.mail_address() else {
             continue;
         };
         let locale = member.locale();

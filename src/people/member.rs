@@ -12,6 +12,7 @@ use crate::{
     crypto::{self, Keys},
     db::schema::{members, privacy_consents},
     domain::{actor::Actor, email_address::EmailAddress, password::NewPassword, phone::Phone},
+    email::Address,
     i18n::Locale,
 };
 
@@ -47,6 +48,12 @@ impl Member {
 
     pub fn locale(&self) -> Locale {
         self.locale.parse().unwrap_or_default()
+    }
+
+    /// Where mail to the member goes; None without an email that parses as an
+    /// address (the member is not written to).
+    pub fn mail_address(&self) -> Option<Address> {
+        self.email.as_deref()?.parse().ok()
     }
 
     /// Whether the member proved the number: only then may they spend points
