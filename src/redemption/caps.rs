@@ -15,6 +15,7 @@ use crate::{
     catalog::RewardStatus,
     db::schema::{redemptions, reward_caps, rewards},
     domain::{actor::Actor, shanghai},
+    error::{Class, Classify, Kind, Message, Refusal},
 };
 
 use super::RedemptionStatus;
@@ -62,6 +63,17 @@ pub enum CapsError {
     Invalid,
     #[error(transparent)]
     Database(#[from] diesel::result::Error),
+}
+
+impl Classify for CapsError {
+    fn class(&self) -> Class {
+        let (kind, key) = match self {
+            Self::UnknownReward => (Kind::NotFound, "error.not_found.text"),
+            Self::Invalid => (Kind::Unprocessable, "reward_caps.error.invalid"),
+            Self::Database(_) => return Class::System,
+        };
+        Class::Refusal(Refusal::new(kind, "caps_refused", Message::new(key)))
+    }
 }
 
 pub fn of(conn: &mut PgConnection, reward_id: i64) -> QueryResult<Caps> {
