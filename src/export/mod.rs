@@ -17,6 +17,8 @@ mod store;
 
 use diesel_derive_newtype::DieselNewType;
 
+use crate::error::{Class, Classify};
+
 pub use progress::Progress;
 pub use runner::Runner;
 pub use store::{
@@ -82,4 +84,13 @@ pub enum ExportError {
     RunnerStopped,
     #[error(transparent)]
     Database(#[from] diesel::result::Error),
+}
+
+/// Starting an export refuses nothing: what can go wrong is the system's.
+impl Classify for ExportError {
+    fn class(&self) -> Class {
+        match self {
+            Self::InTransaction | Self::RunnerStopped | Self::Database(_) => Class::System,
+        }
+    }
 }

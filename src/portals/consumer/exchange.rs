@@ -30,6 +30,7 @@ use crate::{
         context::PageContext,
         csrf::CsrfForm,
         error::WebError,
+        flash,
         flash::refusal,
         page::Chrome,
         state::AppState,
@@ -227,8 +228,7 @@ async fn situation(state: &AppState, member_id: i64) -> Result<Situation, WebErr
         .db(move |conn| {
             Ok::<_, WebError>(Situation {
                 programs: program::all(conn)?,
-                wallet: wallet::of_member(conn, member_id)
-                    .map_err(|e| WebError::Internal(e.into()))?,
+                wallet: wallet::of_member(conn, member_id).map_err(flash::system)?,
                 history: executions::of_member(conn, member_id, HISTORY)?,
                 ttl_seconds: exchange::policy::current(conn)?.quote_ttl_seconds,
             })
@@ -592,7 +592,7 @@ async fn show_result(
                 .ok_or(WebError::NotFound)?;
             Ok::<_, WebError>((
                 done,
-                wallet::of_member(conn, member_id).map_err(|e| WebError::Internal(e.into()))?,
+                wallet::of_member(conn, member_id).map_err(flash::system)?,
                 program::all(conn)?,
             ))
         })

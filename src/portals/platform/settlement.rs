@@ -377,8 +377,9 @@ async fn run_now(
     let (actor, keys) = (who.actor.clone(), state.keys.clone());
     let summary = state
         .db(move |conn| {
-            // Through today, which has always begun: the run refuses nothing.
-            run::run(
+            // Through today, which has always begun; were it refused, the
+            // operator reads why.
+            flash::refusal(run::run(
                 conn,
                 &keys,
                 &actor,
@@ -387,10 +388,16 @@ async fn run_now(
                     merchant_id: None,
                     through: shanghai::date_of(crate::clock::now()),
                 },
-            )
-            .map_err(|e| WebError::Internal(e.into()))
+            ))
         })
         .await?;
+    let summary = match summary {
+        Ok(summary) => summary,
+        Err(e) => {
+            flash::refused_flash(&ctx.session, ctx.locale, e)?;
+            return Ok(see_other("/platform/settlement"));
+        }
+    };
     let Some(id) = summary.run else {
         set_flash(
             &ctx.session,

@@ -24,7 +24,7 @@ use crate::{
     },
     i18n::Locale,
     i18n::format,
-    program::{self, Program, SettingsError},
+    program::{self, Program, SettingsError, SettingsField},
     web::{
         auth::{OperatorPrincipal, Signed},
         context::{PageContext, set_flash},
@@ -632,13 +632,15 @@ async fn set_limit(
             let (actor, code) = (who.actor.clone(), code.clone());
             state
                 .db(move |conn| {
-                    Ok::<_, WebError>(program::set_member_daily_exchange_limit(
+                    flash::found(program::set_member_daily_exchange_limit(
                         conn, &actor, &code, limit,
                     ))
                 })
                 .await?
         }
-        Err(_) => Err(SettingsError::Invalid(Vec::new())),
+        Err(_) => Err(SettingsError::Invalid(vec![
+            SettingsField::DailyExchangeLimit,
+        ])),
     };
     match set {
         Ok(_) => {
@@ -649,20 +651,13 @@ async fn set_limit(
             );
             Ok(see_other(program_path(&code)))
         }
-        Err(SettingsError::Invalid(_)) => {
+        Err(e) => {
             let forms = Forms {
                 limit_form: Some(form),
-                errors: FieldErrors::one(
-                    "limit",
-                    ctx.locale
-                        .t("program.error.daily_exchange_limit")
-                        .into_owned(),
-                ),
+                errors: FieldErrors::one("limit", e.message(ctx.locale).unwrap_or_default()),
                 ..Forms::blank(RANGES[0])
             };
             unprocessable(&page(&ctx, &who, &state, code, forms).await?)
         }
-        Err(SettingsError::NotFound) => Err(WebError::NotFound),
-        Err(e) => Err(WebError::Internal(e.into())),
     }
 }
