@@ -528,14 +528,12 @@ pub fn collect_approved(
                 ("outstanding", &after.outstanding().to_string()),
             ],
         )),
-        Err(e) => match e.message(locale) {
-            Some(refusal) => Err(ActionFailed(refusal)),
-            // A failure of the system still ends the approval, with a plain
-            // text rather than its cause, which goes to the log.
-            None => {
-                tracing::error!(error = %e, approval = approval.id, "collection failed");
-                Err(failed())
-            }
-        },
+        Err(e) if e.is_refusal() => Err(ActionFailed(e.message(locale).unwrap_or_default())),
+        // A failure of the system still ends the approval, with a plain text
+        // rather than its cause, which goes to the log.
+        Err(e) => {
+            tracing::error!(error = %e, approval = approval.id, "collection failed");
+            Err(failed())
+        }
     }
 }

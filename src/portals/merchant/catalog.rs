@@ -523,15 +523,9 @@ async fn upload_image(
         }
     };
     let (actor, merchant_id, id) = (who.actor.clone(), who.merchant.id, reward.id);
-    state
-        .db(move |conn| {
-            Ok::<_, diesel::result::Error>(catalog::set_image(conn, &actor, merchant_id, id, &name))
-        })
-        .await?
-        .map_err(|e| match e {
-            CatalogError::NotFound => WebError::NotFound,
-            other => WebError::Internal(other.into()),
-        })?;
-    set_flash(&ctx.session, FlashKind::Success, "catalog.flash.image");
+    let set = state
+        .db(move |conn| flash::found(catalog::set_image(conn, &actor, merchant_id, id, &name)))
+        .await?;
+    flash::outcome(&ctx.session, ctx.locale, set, "catalog.flash.image")?;
     Ok(see_other(reward_path(id)))
 }

@@ -205,8 +205,7 @@ async fn change_role(
                 amount: None,
                 approver_roles: &["admin"],
             };
-            approval::request(conn, &actor, &request, policy, &registry)
-                .map_err(|e| WebError::Internal(e.into()))?;
+            approval::request(conn, &actor, &request, policy, &registry).map_err(flash::system)?;
             Ok::<_, WebError>(Ok("platform.operators.approval_requested"))
         })
         .await?;

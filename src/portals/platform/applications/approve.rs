@@ -196,10 +196,7 @@ pub(in crate::portals::platform) async fn after_decision(state: &AppState, decid
     let (approval, keys) = (decided.clone(), state.keys.clone());
     let welcomed = async {
         let Some((notice, ticket)) = state
-            .db(move |conn| {
-                onboarding::welcome(conn, &keys, &approval)
-                    .map_err(|e| WebError::Internal(e.into()))
-            })
+            .db(move |conn| onboarding::welcome(conn, &keys, &approval).map_err(flash::system))
             .await?
         else {
             return Ok(());

@@ -124,7 +124,14 @@ fn override_field(e: &OverrideError) -> &'static str {
     match e {
         OverrideError::InvalidWindow => "window",
         OverrideError::InvalidReason => "reason",
-        _ => "values",
+        OverrideError::UnknownProgram
+        | OverrideError::BuyBelowSell
+        | OverrideError::CrossesSettlement { .. }
+        | OverrideError::OutsideBand { .. }
+        | OverrideError::NotFound
+        | OverrideError::NotCancellable
+        | OverrideError::Approval(_)
+        | OverrideError::Database(_) => "values",
     }
 }
 
@@ -598,22 +605,14 @@ async fn cancel_override(
     let (code, id) = path.into_inner();
     let actor = who.actor.clone();
     let cancelled = state
-        .db(move |conn| Ok::<_, WebError>(overrides::cancel(conn, &actor, id)))
+        .db(move |conn| flash::found(overrides::cancel(conn, &actor, id)))
         .await?;
-    match cancelled {
-        Ok(_) => set_flash(
-            &ctx.session,
-            FlashKind::Success,
-            "platform_exchange.override.flash.cancelled",
-        ),
-        Err(OverrideError::NotFound) => return Err(WebError::NotFound),
-        Err(OverrideError::NotCancellable) => set_flash(
-            &ctx.session,
-            FlashKind::Error,
-            "exchange.override.error.not_cancellable",
-        ),
-        Err(e) => return Err(WebError::Internal(e.into())),
-    }
+    flash::outcome(
+        &ctx.session,
+        ctx.locale,
+        cancelled,
+        "platform_exchange.override.flash.cancelled",
+    )?;
     Ok(see_other(program_path(&code)))
 }
 
