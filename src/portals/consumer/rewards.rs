@@ -92,7 +92,8 @@ pub(super) fn card(offered: &Offered, names: &Names, locale: Locale) -> Card {
     Card {
         href: format!("/consumer/rewards/{}", listing.reward.id),
         image: listing
-            .reward.image_path
+            .reward
+            .image_path
             .as_ref()
             .map(|name| format!("/media/rewards/{name}")),
         initial: merchant
@@ -103,7 +104,10 @@ pub(super) fn card(offered: &Offered, names: &Names, locale: Locale) -> Card {
         tone: usize::try_from(listing.reward.merchant_id.rem_euclid(6)).unwrap_or_default(),
         title: listing.reward.title(locale).to_owned(),
         category: locale
-            .t(&format!("consumer_rewards.category.{}", listing.reward.category))
+            .t(&format!(
+                "consumer_rewards.category.{}",
+                listing.reward.category
+            ))
             .into_owned(),
         merchant,
         value: format::money(Money::from_fen(listing.reward.value_fen)),
