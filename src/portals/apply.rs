@@ -1,8 +1,9 @@
 //! The public side of onboarding: the application form at `/apply`, and the
 //! status page the applicant reaches through the link in each email, where they
 //! follow the review and answer the operators' questions. Also what the
-//! platform's review pages share with it: how a status looks, the thread, the
-//! emails to the applicant and which refusals a person should read.
+//! platform's review pages share with it: how a status looks, the thread and
+//! the emails to the applicant. Refusals read as `OnboardingError` classifies
+//! them (`web::flash`).
 
 use actix_web::{
     HttpResponse, get,
