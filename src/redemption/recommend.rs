@@ -187,7 +187,8 @@ pub fn for_member(
         b.scored.score.total_cmp(&a.scored.score).then(
             a.offered
                 .listing
-                .reward.value_fen
+                .reward
+                .value_fen
                 .cmp(&b.offered.listing.reward.value_fen),
         )
     });

@@ -57,13 +57,19 @@ pub(super) fn build(
         ],
         note: "reports.kind.breakage.note",
     };
-    report.build(conn, filters, locale, progress, |program, f: Option<&Figures>| {
-        let (expired, redeemed) = f.map_or((0, 0), |f| (f.expired, f.redeemed));
-        Ok(vec![
-            Cell::Points(expired),
-            Cell::Points(redeemed),
-            Cell::Money(program.value_of(expired)?),
-            Cell::percent(expired, expired + redeemed),
-        ])
-    })
+    report.build(
+        conn,
+        filters,
+        locale,
+        progress,
+        |program, f: Option<&Figures>| {
+            let (expired, redeemed) = f.map_or((0, 0), |f| (f.expired, f.redeemed));
+            Ok(vec![
+                Cell::Points(expired),
+                Cell::Points(redeemed),
+                Cell::Money(program.value_of(expired)?),
+                Cell::percent(expired, expired + redeemed),
+            ])
+        },
+    )
 }

@@ -64,19 +64,25 @@ pub(super) fn build(
         ],
         note: "reports.kind.liability.note",
     };
-    report.build(conn, filters, locale, progress, |program, f: Option<&Figures>| {
-        let (outstanding, issued, retired) =
-            f.map_or((0, 0, 0), |f| (f.outstanding, f.issued, f.retired));
-        Ok(vec![
-            Cell::Points(outstanding),
-            Cell::Points(issued),
-            Cell::Points(retired),
-            Cell::Money(program.value_of(outstanding)?),
-            Cell::Text(format!(
-                "{} {}",
-                program.basis.label(locale),
-                program.value.as_decimal()
-            )),
-        ])
-    })
+    report.build(
+        conn,
+        filters,
+        locale,
+        progress,
+        |program, f: Option<&Figures>| {
+            let (outstanding, issued, retired) =
+                f.map_or((0, 0, 0), |f| (f.outstanding, f.issued, f.retired));
+            Ok(vec![
+                Cell::Points(outstanding),
+                Cell::Points(issued),
+                Cell::Points(retired),
+                Cell::Money(program.value_of(outstanding)?),
+                Cell::Text(format!(
+                    "{} {}",
+                    program.basis.label(locale),
+                    program.value.as_decimal()
+                )),
+            ])
+        },
+    )
 }

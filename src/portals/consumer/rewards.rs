@@ -14,7 +14,10 @@ use serde::Deserialize;
 
 use crate::{
     crypto,
-    domain::money::Money,
+    domain::{
+        money::Money,
+        points::{PointCount, PointsError, ProgramCode},
+    },
     i18n::Locale,
     i18n::format,
     program::{self, Program},
@@ -92,7 +95,8 @@ pub(super) fn card(offered: &Offered, names: &Names, locale: Locale) -> Card {
     Card {
         href: format!("/consumer/rewards/{}", listing.reward.id),
         image: listing
-            .reward.image_path
+            .reward
+            .image_path
             .as_ref()
             .map(|name| format!("/media/rewards/{name}")),
         initial: merchant
@@ -103,7 +107,10 @@ pub(super) fn card(offered: &Offered, names: &Names, locale: Locale) -> Card {
         tone: usize::try_from(listing.reward.merchant_id.rem_euclid(6)).unwrap_or_default(),
         title: listing.reward.title(locale).to_owned(),
         category: locale
-            .t(&format!("consumer_rewards.category.{}", listing.reward.category))
+            .t(&format!(
+                "consumer_rewards.category.{}",
+                listing.reward.category
+            ))
             .into_owned(),
         merchant,
         value: format::money(Money::from_fen(listing.reward.value_fen)),
@@ -353,10 +360,11 @@ impl Entered {
         codes.sort();
         let mut pay = Vec::new();
         for code in codes {
+            let program = ProgramCode::parse(code).map_err(|_| "consumer_rewards.error.points")?;
             match self.points_of(code) {
-                Ok(0) => {}
-                Ok(points) => pay.push((code.clone(), points)),
-                Err(()) => return Err("consumer_rewards.error.points"),
+                Ok(Some(points)) => pay.push((program, points)),
+                Ok(None) => {}
+                Err(_) => return Err("consumer_rewards.error.points"),
             }
         }
         Ok(RedeemRequest {
@@ -368,22 +376,10 @@ impl Entered {
         })
     }
 
-    /// The points entered for a program: blank is none; grouping commas and
-    /// spaces allowed; anything else is an error.
-    fn points_of(&self, code: &str) -> Result<i64, ()> {
-        let text: String = self
-            .points
-            .get(code)
-            .map(|t| {
-                t.chars()
-                    .filter(|c| !matches!(c, ',' | '，' | ' '))
-                    .collect()
-            })
-            .unwrap_or_default();
-        if text.is_empty() {
-            return Ok(0);
-        }
-        text.parse().ok().filter(|n: &i64| *n >= 0).ok_or(())
+    /// The points entered for a program: blank or zero is none.
+    fn points_of(&self, code: &str) -> Result<Option<PointCount>, PointsError> {
+        let text = self.points.get(code).map_or("", String::as_str);
+        PointCount::parse_typed_or_none(text)
     }
 
     /// The cash entered, blank for none.
@@ -415,7 +411,11 @@ fn reward_page(
         .payers
         .iter()
         .map(|payer| {
-            let points = entered.points_of(&payer.code).unwrap_or(0);
+            let points = entered
+                .points_of(&payer.code)
+                .ok()
+                .flatten()
+                .map_or(0, PointCount::get);
             let leg = (points > 0)
                 .then(|| payer.valuation.leg(&payer.code, points))
                 .flatten();
