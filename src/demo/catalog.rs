@@ -13,7 +13,7 @@ use diesel::PgConnection;
 use crate::{
     catalog::{self, Reward, RewardDetails, RewardInput, RewardStatus},
     domain::{actor::Actor, shanghai},
-    redemption::{self, RedeemRequest, Redemption},
+    redemption::{self, RedeemRequest, Redemption, pay::Leg},
 };
 
 /// A reward a demo merchant offers: (title zh, title en, category, value CNY,
@@ -314,11 +314,7 @@ fn order(
     let request = RedeemRequest {
         member_id,
         reward_id: reward.id,
-        pay: proposal
-            .legs
-            .iter()
-            .map(|leg| (leg.program.clone(), leg.points))
-            .collect(),
+        pay: proposal.legs.iter().filter_map(Leg::as_pay).collect(),
         cash: proposal.cash,
         request_key: key.to_owned(),
     };

@@ -52,7 +52,7 @@ use crate::{
         actor::Actor,
         id::{JournalEntryId, TransferId},
         money::Money,
-        points::ProgramCode,
+        points::{PointCount, ProgramCode},
         text_enum::text_enum,
     },
     earn::{held, hub, lot, tier},
@@ -86,8 +86,8 @@ const HOLD_GRACE_DAYS: i64 = 1;
 pub struct RedeemRequest {
     pub member_id: i64,
     pub reward_id: i64,
-    /// (program code, points); each program at most once.
-    pub pay: Vec<(String, i64)>,
+    /// (program, points); each program at most once.
+    pub pay: Vec<(ProgramCode, PointCount)>,
     pub cash: Money,
     /// The caller's key for this order: a retry with the same key finds it.
     pub request_key: String,
@@ -284,7 +284,7 @@ pub fn redeem(
     request: &RedeemRequest,
     actor: &Actor,
 ) -> Result<Redemption, RedeemError> {
-    if request.pay.iter().any(|(_, points)| *points <= 0) || request.cash.fen() < 0 {
+    if request.cash.fen() < 0 {
         return Err(RedeemError::InvalidPoints);
     }
     if request.pay.is_empty() {
@@ -292,7 +292,7 @@ pub fn redeem(
     }
     for (i, (program, _)) in request.pay.iter().enumerate() {
         if request.pay[..i].iter().any(|(p, _)| p == program) {
-            return Err(RedeemError::DuplicateProgram(program.clone()));
+            return Err(RedeemError::DuplicateProgram(program.to_string()));
         }
     }
     let now = crate::clock::now();
@@ -328,8 +328,9 @@ pub fn redeem(
             program::of_merchant(conn, offer.merchant_id)?.ok_or(RedeemError::UnknownReward)?;
         let mut legs = Vec::with_capacity(request.pay.len());
         for (code, points) in &request.pay {
-            let valuation = valuation(conn, &offer, &own, code, request.member_id)?;
-            legs.push(valuation.leg(code, *points).ok_or(RedeemError::Overflow)?);
+            let valuation = valuation(conn, &offer, &own, code.as_str(), request.member_id)?;
+            let leg = valuation.leg(code.as_str(), points.get());
+            legs.push(leg.ok_or(RedeemError::Overflow)?);
         }
         match pay::settles(&legs, request.cash, Money::from_fen(offer.value_fen)) {
             Ok(()) => {}
@@ -403,7 +404,7 @@ fn replay(first: Redemption, request: &RedeemRequest) -> Result<Redemption, Rede
         legs.len() == request.pay.len()
             && request.pay.iter().all(|(code, points)| {
                 legs.iter()
-                    .any(|l| l.program == *code && l.points == *points)
+                    .any(|l| l.program == code.as_str() && l.points == points.get())
             })
     };
     if first.reward_id == request.reward_id && first.cash_fen == request.cash.fen() && same_pay {

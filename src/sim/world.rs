@@ -35,7 +35,7 @@ pub struct Merchant {
 pub struct World {
     pub merchants: Vec<Merchant>,
     /// Every programme a member can hold: the merchants' and ALP.
-    pub programs: Vec<String>,
+    pub programs: Vec<ProgramCode>,
     pub members: Vec<i64>,
     pub rewards: Vec<i64>,
     /// Files requests that need approval (finance).
@@ -131,8 +131,11 @@ impl World {
             .into_iter()
             .map(|(id, program)| Merchant { id, program })
             .collect();
-        let mut programs: Vec<String> = merchants.iter().map(|m| m.program.clone()).collect();
-        programs.push(ProgramCode::alp().as_str().to_owned());
+        let mut programs = merchants
+            .iter()
+            .map(|m| ProgramCode::parse(&m.program))
+            .collect::<Result<Vec<_>, _>>()?;
+        programs.push(ProgramCode::alp());
         let members = members::table
             .order(members::id)
             .select(members::id)

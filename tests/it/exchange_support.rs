@@ -4,7 +4,11 @@
 
 use alliance::{
     crypto::Keys,
-    domain::{actor::Actor, money::Money, points::ProgramCode},
+    domain::{
+        actor::Actor,
+        money::Money,
+        points::{PointCount, ProgramCode},
+    },
     earn::{self, EarnRequest, OrderId, Source},
     exchange::{self, Quote, QuoteRequest},
     ledger,
@@ -67,9 +71,9 @@ pub fn quote(
         conn,
         &QuoteRequest {
             member_id,
-            from_program: from.to_owned(),
-            to_program: to.to_owned(),
-            from_points: points,
+            from_program: ProgramCode::parse(from).expect("a program code"),
+            to_program: ProgramCode::parse(to).expect("a program code"),
+            from_points: PointCount::new(points).expect("a positive count of points"),
             merchant_id: None,
         },
         &Actor::system("test-member"),

@@ -11,7 +11,7 @@ use alliance::{
     earn,
     exchange::{self, execute::Executor},
     people::merchant_user::MerchantRole,
-    redemption::{self, RedeemRequest},
+    redemption::{self, RedeemRequest, pay::Leg},
 };
 use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, Utc};
 use diesel::{
@@ -192,11 +192,7 @@ fn redeem(
         &RedeemRequest {
             member_id,
             reward_id,
-            pay: proposal
-                .legs
-                .iter()
-                .map(|leg| (leg.program.clone(), leg.points))
-                .collect(),
+            pay: proposal.legs.iter().filter_map(Leg::as_pay).collect(),
             cash: proposal.cash,
             request_key: key.to_owned(),
         },

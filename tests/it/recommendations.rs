@@ -9,6 +9,7 @@ use alliance::{
     domain::{actor::Actor, geo::GeoPoint, money::Money},
     redemption::{
         self, RedeemRequest,
+        pay::Leg,
         recommend::{self, Reason},
     },
 };
@@ -32,11 +33,7 @@ fn redeem(conn: &mut PgConnection, member_id: i64, reward_id: i64) -> i64 {
     let request = RedeemRequest {
         member_id,
         reward_id,
-        pay: proposal
-            .legs
-            .iter()
-            .map(|leg| (leg.program.clone(), leg.points))
-            .collect(),
+        pay: proposal.legs.iter().filter_map(Leg::as_pay).collect(),
         cash: proposal.cash,
         request_key: format!("t-{member_id}-{reward_id}"),
     };

@@ -1,7 +1,14 @@
 //! A reward to redeem and an order for it, shared by the redemption tests and
 //! the figures that count redemptions.
 
-use alliance::{db::schema::rewards, domain::money::Money, redemption::RedeemRequest};
+use alliance::{
+    db::schema::rewards,
+    domain::{
+        money::Money,
+        points::{PointCount, ProgramCode},
+    },
+    redemption::RedeemRequest,
+};
 use chrono::{Duration, Utc};
 use diesel::prelude::*;
 
@@ -28,6 +35,14 @@ pub fn movie_ticket(conn: &mut PgConnection, cinema: i64, stock: i64) -> i64 {
         .unwrap()
 }
 
+/// One leg of a request's payment.
+pub fn leg(program: &str, points: i64) -> (ProgramCode, PointCount) {
+    (
+        ProgramCode::parse(program).expect("a program code"),
+        PointCount::new(points).expect("a positive count of points"),
+    )
+}
+
 pub fn order(
     member_id: i64,
     reward_id: i64,
@@ -38,7 +53,7 @@ pub fn order(
     RedeemRequest {
         member_id,
         reward_id,
-        pay: pay.iter().map(|(p, n)| ((*p).to_owned(), *n)).collect(),
+        pay: pay.iter().map(|(p, n)| leg(p, *n)).collect(),
         cash: Money::from_fen(cash_fen),
         request_key: key.to_owned(),
     }

@@ -27,6 +27,8 @@ use crate::{
     people_support::{funded_shop, member},
 };
 
+use crate::redemption_support::leg;
+
 fn actor() -> Actor {
     Actor::system("test")
 }
@@ -74,7 +76,7 @@ fn order_640(member_id: i64, reward_id: i64, key: &str) -> RedeemRequest {
     RedeemRequest {
         member_id,
         reward_id,
-        pay: vec![("COFFEE".to_owned(), 640)],
+        pay: vec![leg("COFFEE", 640)],
         cash: Money::from_fen(360),
         request_key: key.to_owned(),
     }

@@ -28,6 +28,8 @@ use crate::{
     settlement_support::{after_one_exchange, day, settle_after_end, today},
 };
 
+use crate::redemption_support::leg;
+
 /// The alliance after a little of everything: COFFEE and CINEMA (settling
 /// daily) with an exchange between them, a store each, a lapsed lot, a
 /// campaign at COFFEE, a voucher served and one called off at CINEMA, and
@@ -177,7 +179,7 @@ fn tickets(conn: &mut PgConnection, cinema: i64, cinema_store: i64, carol: i64) 
     let order = |pay: i64, cash: i64, key: &str| RedeemRequest {
         member_id: carol,
         reward_id: ticket,
-        pay: vec![("CINEMA".to_owned(), pay)],
+        pay: vec![leg("CINEMA", pay)],
         cash: Money::from_fen(cash),
         request_key: key.to_owned(),
     };

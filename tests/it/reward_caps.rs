@@ -17,6 +17,8 @@ use crate::{
     people_support::{PASSWORD, operator},
 };
 
+use crate::redemption_support::leg;
+
 async fn signed_in(app: &TestApp, email: &str, role: OperatorRole) -> Browser {
     operator(&mut app.db.conn(), email, role);
     let browser = app.browser();
@@ -48,7 +50,7 @@ fn order(member_id: i64, reward_id: i64, key: &str) -> RedeemRequest {
     RedeemRequest {
         member_id,
         reward_id,
-        pay: vec![("CINEMA".to_owned(), 500)],
+        pay: vec![leg("CINEMA", 500)],
         cash: Money::ZERO,
         request_key: key.to_owned(),
     }
