@@ -12,6 +12,7 @@ mod platform;
 mod public;
 mod report_view;
 mod second_factor;
+mod settlement_view;
 mod sign_in;
 
 use actix_web::{

@@ -25,7 +25,7 @@ use crate::{
     },
 };
 
-use super::super::platform::settlement::{
+use super::super::settlement_view::{
     CollectionRow, PayoutRow, RecipientRow, StatementRow, TermsView, recipients_of,
 };
 
