@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::{
-    domain::{actor::Actor, money::Money, points::ProgramCode},
+    domain::{actor::Actor, id::MemberId, money::Money, points::ProgramCode},
     redemption::{self, RedeemError, RedeemRequest, Redemption, RedemptionStatus},
     web::state::AppState,
 };
@@ -44,7 +44,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 pub struct RedeemForm {
     /// A member this merchant knows (see POST /members).
     #[schema(required = true, nullable = false, value_type = i64)]
-    member_id: Option<i64>,
+    member_id: Option<MemberId>,
     /// One of this merchant's rewards, on offer now.
     #[schema(required = true, nullable = false, value_type = i64)]
     reward_id: Option<i64>,
@@ -78,7 +78,8 @@ pub struct FulfilForm {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RedemptionView {
     redemption_id: i64,
-    member_id: i64,
+    #[schema(value_type = i64)]
+    member_id: MemberId,
     reward_id: i64,
     /// The 12 digits the member shows at the counter.
     #[schema(example = "004271935806")]
@@ -135,7 +136,7 @@ pub struct PaidView {
     security(("signature" = []))
 )]
 #[post("/redemptions")]
-#[tracing::instrument(skip_all, fields(merchant_id = caller.merchant_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %caller.merchant_id))]
 async fn create_redemption(
     caller: Caller,
     key: IdempotencyKey,
@@ -167,7 +168,7 @@ async fn create_redemption(
     security(("signature" = []))
 )]
 #[get("/redemptions/{redemption_id}")]
-#[tracing::instrument(skip_all, fields(merchant_id = caller.merchant_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %caller.merchant_id))]
 async fn show_redemption(
     caller: Caller,
     path: web::Path<i64>,
@@ -204,7 +205,7 @@ async fn show_redemption(
     security(("signature" = []))
 )]
 #[post("/redemptions/{redemption_id}/fulfil")]
-#[tracing::instrument(skip_all, fields(merchant_id = caller.merchant_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %caller.merchant_id))]
 async fn fulfil_redemption(
     caller: Caller,
     key: IdempotencyKey,
@@ -246,7 +247,7 @@ async fn fulfil_redemption(
     security(("signature" = []))
 )]
 #[post("/redemptions/{redemption_id}/cancel")]
-#[tracing::instrument(skip_all, fields(merchant_id = caller.merchant_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %caller.merchant_id))]
 async fn cancel_redemption(
     caller: Caller,
     key: IdempotencyKey,
@@ -294,7 +295,7 @@ fn parse_redeem(form: RedeemForm, request_key: String) -> Result<RedeemRequest, 
         }
         valid
     };
-    let member_id = id("member_id", form.member_id);
+    let member_id = id("member_id", form.member_id.map(|m| m.0)).map(MemberId);
     let reward_id = id("reward_id", form.reward_id);
     let mut pay = Vec::new();
     for leg in form.pay.unwrap_or_default() {

@@ -75,7 +75,7 @@ pub struct RewardView {
     security(("signature" = []))
 )]
 #[get("/rewards")]
-#[tracing::instrument(skip_all, fields(merchant_id = caller.merchant_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %caller.merchant_id))]
 async fn list_rewards(
     caller: Caller,
     state: web::Data<AppState>,

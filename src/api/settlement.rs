@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
-    domain::shanghai,
+    domain::{id::MerchantId, shanghai},
     settlement::{
         collection::{self, CollectionStatus},
         payout::{self, PayoutStatus},
@@ -160,7 +160,7 @@ pub struct CollectionView {
     security(("signature" = []))
 )]
 #[get("/settlements")]
-#[tracing::instrument(skip_all, fields(merchant_id = caller.merchant_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %caller.merchant_id))]
 async fn list_settlements(
     caller: Caller,
     req: HttpRequest,
@@ -199,7 +199,7 @@ async fn list_settlements(
     security(("signature" = []))
 )]
 #[get("/settlements/{statement_id}")]
-#[tracing::instrument(skip_all, fields(merchant_id = caller.merchant_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %caller.merchant_id))]
 async fn show_settlement(
     caller: Caller,
     path: web::Path<i64>,
@@ -210,7 +210,11 @@ async fn show_settlement(
     Ok(HttpResponse::Ok().json(detail))
 }
 
-fn detail(conn: &mut PgConnection, merchant_id: i64, id: i64) -> Result<StatementDetail, ApiError> {
+fn detail(
+    conn: &mut PgConnection,
+    merchant_id: MerchantId,
+    id: i64,
+) -> Result<StatementDetail, ApiError> {
     // Another merchant's statement is as absent as one that does not exist.
     let found = statement::find(conn, id)?
         .filter(|s| s.merchant_id == merchant_id)

@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::{
     audit::{self, Change},
     db::schema::{reward_stores, rewards, stores},
-    domain::{actor::Actor, money::Money, shanghai, text_enum::text_enum},
+    domain::{actor::Actor, id::MerchantId, money::Money, shanghai, text_enum::text_enum},
     i18n::Locale,
 };
 
@@ -91,7 +91,7 @@ text_enum! {
 #[diesel(table_name = rewards, check_for_backend(diesel::pg::Pg))]
 pub struct Reward {
     pub id: i64,
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     pub title_zh: String,
     pub title_en: String,
     pub description_zh: String,
@@ -371,7 +371,7 @@ struct Audited<'a> {
 }
 
 /// The merchant's rewards, newest first.
-pub fn of_merchant(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<Vec<Reward>> {
+pub fn of_merchant(conn: &mut PgConnection, merchant_id: MerchantId) -> QueryResult<Vec<Reward>> {
     rewards::table
         .filter(rewards::merchant_id.eq(merchant_id))
         .order(rewards::id.desc())
@@ -379,7 +379,11 @@ pub fn of_merchant(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<Vec
         .load(conn)
 }
 
-pub fn find(conn: &mut PgConnection, merchant_id: i64, id: i64) -> QueryResult<Option<Reward>> {
+pub fn find(
+    conn: &mut PgConnection,
+    merchant_id: MerchantId,
+    id: i64,
+) -> QueryResult<Option<Reward>> {
     rewards::table
         .find(id)
         .filter(rewards::merchant_id.eq(merchant_id))
@@ -401,7 +405,11 @@ pub fn published(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<Vec
 
 /// The stores where the merchant's reward `id` is collected; empty: all of
 /// the merchant's stores.
-pub fn stores_of(conn: &mut PgConnection, merchant_id: i64, id: i64) -> QueryResult<Vec<i64>> {
+pub fn stores_of(
+    conn: &mut PgConnection,
+    merchant_id: MerchantId,
+    id: i64,
+) -> QueryResult<Vec<i64>> {
     reward_stores::table
         .inner_join(rewards::table)
         .filter(reward_stores::reward_id.eq(id))
@@ -415,7 +423,7 @@ pub fn stores_of(conn: &mut PgConnection, merchant_id: i64, id: i64) -> QueryRes
 pub fn create(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     details: &RewardDetails,
     store_ids: &[i64],
 ) -> Result<Reward, CatalogError> {
@@ -442,7 +450,7 @@ pub fn create(
 pub fn update(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     id: i64,
     details: &RewardDetails,
     store_ids: &[i64],
@@ -477,7 +485,7 @@ pub fn update(
 pub fn set_status(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     id: i64,
     status: RewardStatus,
     now: DateTime<Utc>,
@@ -518,7 +526,7 @@ pub fn set_status(
 pub fn set_image(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     id: i64,
     name: &image::ImageName,
 ) -> Result<Reward, CatalogError> {
@@ -543,7 +551,7 @@ pub fn set_image(
 }
 
 /// The merchant's reward `id`, locked for a change.
-fn lock(conn: &mut PgConnection, merchant_id: i64, id: i64) -> Result<Reward, CatalogError> {
+fn lock(conn: &mut PgConnection, merchant_id: MerchantId, id: i64) -> Result<Reward, CatalogError> {
     rewards::table
         .find(id)
         .filter(rewards::merchant_id.eq(merchant_id))
@@ -558,7 +566,7 @@ fn lock(conn: &mut PgConnection, merchant_id: i64, id: i64) -> Result<Reward, Ca
 /// each is an active store of the merchant.
 fn set_stores(
     conn: &mut PgConnection,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     reward_id: i64,
     store_ids: &[i64],
 ) -> Result<Vec<i64>, CatalogError> {

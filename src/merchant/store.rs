@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::{
     audit::{self, Change},
     db::schema::stores,
-    domain::actor::Actor,
+    domain::{actor::Actor, id::MerchantId},
 };
 
 const MAX_NAME_CHARS: usize = 60;
@@ -26,7 +26,7 @@ const MAX_DECIMALS: usize = 6;
 #[diesel(table_name = stores, check_for_backend(diesel::pg::Pg))]
 pub struct Store {
     pub id: i64,
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     pub name: String,
     pub address: String,
     pub latitude: Decimal,
@@ -136,7 +136,7 @@ fn degrees(input: &str, limit: i64) -> Option<Decimal> {
 }
 
 /// Active stores first, then in the order they were added.
-pub fn list(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<Vec<Store>> {
+pub fn list(conn: &mut PgConnection, merchant_id: MerchantId) -> QueryResult<Vec<Store>> {
     stores::table
         .filter(stores::merchant_id.eq(merchant_id))
         .order((stores::active.desc(), stores::id))
@@ -144,7 +144,11 @@ pub fn list(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<Vec<Store>
         .load(conn)
 }
 
-pub fn find(conn: &mut PgConnection, merchant_id: i64, id: i64) -> QueryResult<Option<Store>> {
+pub fn find(
+    conn: &mut PgConnection,
+    merchant_id: MerchantId,
+    id: i64,
+) -> QueryResult<Option<Store>> {
     stores::table
         .find(id)
         .filter(stores::merchant_id.eq(merchant_id))
@@ -153,11 +157,11 @@ pub fn find(conn: &mut PgConnection, merchant_id: i64, id: i64) -> QueryResult<O
         .optional()
 }
 
-#[tracing::instrument(skip_all, fields(merchant_id = merchant_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id))]
 pub fn add(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     details: &StoreDetails,
 ) -> QueryResult<Store> {
     conn.transaction(|conn| {
@@ -175,11 +179,11 @@ pub fn add(
 }
 
 /// None when the merchant has no such store.
-#[tracing::instrument(skip_all, fields(merchant_id = merchant_id, id = id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id, id = id))]
 pub fn edit(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     id: i64,
     details: &StoreDetails,
 ) -> QueryResult<Option<Store>> {
@@ -193,11 +197,11 @@ pub fn edit(
 
 /// Deactivates (closes) or reactivates a store; None when the merchant has no
 /// such store.
-#[tracing::instrument(skip_all, fields(merchant_id = merchant_id, id = id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id, id = id))]
 pub fn set_active(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     id: i64,
     active: bool,
 ) -> QueryResult<Option<Store>> {
@@ -218,7 +222,7 @@ pub fn set_active(
 fn update(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     id: i64,
     action: &'static str,
     change: impl FnOnce(&mut PgConnection) -> QueryResult<Store>,

@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use crate::{
     catalog::RewardStatus,
     db::schema::{merchants, programs, rewards},
+    domain::id::{MemberId, MerchantId},
     i18n::Locale,
     merchant::standing,
     program, wallet,
@@ -76,7 +77,7 @@ pub struct Filter {
 #[derive(Debug, Clone, PartialEq, Eq, Queryable)]
 pub struct Listing {
     pub id: i64,
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     pub title_zh: String,
     pub title_en: String,
     pub description_zh: String,
@@ -267,7 +268,7 @@ pub fn listings(conn: &mut PgConnection, ids: &[i64]) -> QueryResult<Vec<Listing
 /// queries per reward, fine for a catalog of hundreds.
 pub fn payable(
     conn: &mut PgConnection,
-    member_id: i64,
+    member_id: MemberId,
     offered: Vec<Offered>,
 ) -> Result<Vec<Offered>, RedeemError> {
     Ok(first_payable(conn, member_id, offered, usize::MAX)?
@@ -280,7 +281,7 @@ pub fn payable(
 /// pays for it (the member's home shows a few, and what cash they would add).
 pub fn first_payable(
     conn: &mut PgConnection,
-    member_id: i64,
+    member_id: MemberId,
     offered: Vec<Offered>,
     limit: usize,
 ) -> Result<Vec<(Offered, Proposal)>, RedeemError> {
@@ -318,7 +319,7 @@ pub struct Choices {
 
 pub fn choices(
     conn: &mut PgConnection,
-    member_id: i64,
+    member_id: MemberId,
     reward_id: i64,
 ) -> Result<Choices, RedeemError> {
     let offer = offer(conn, reward_id, false)?;

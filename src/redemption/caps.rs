@@ -14,7 +14,11 @@ use crate::{
     audit::{self, Change},
     catalog::RewardStatus,
     db::schema::{redemptions, reward_caps, rewards},
-    domain::{actor::Actor, shanghai},
+    domain::{
+        actor::Actor,
+        id::{MemberId, MerchantId},
+        shanghai,
+    },
 };
 
 use super::RedemptionStatus;
@@ -162,7 +166,7 @@ pub fn remaining(
 pub(super) fn reached(
     conn: &mut PgConnection,
     reward_id: i64,
-    member_id: i64,
+    member_id: MemberId,
     now: DateTime<Utc>,
 ) -> QueryResult<Option<Window>> {
     let caps = of(conn, reward_id)?;
@@ -201,7 +205,7 @@ pub(super) fn reached(
 fn counted(
     conn: &mut PgConnection,
     reward_id: i64,
-    member_id: Option<i64>,
+    member_id: Option<MemberId>,
     since: DateTime<Utc>,
 ) -> QueryResult<i64> {
     let mut query = redemptions::table
@@ -223,7 +227,7 @@ fn day_start(now: DateTime<Utc>) -> DateTime<Utc> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CappedReward {
     pub reward_id: i64,
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     pub title_zh: String,
     pub title_en: String,
     pub status: RewardStatus,
@@ -234,7 +238,7 @@ pub struct CappedReward {
 
 /// Every reward with its caps and what they leave now, newest first.
 pub fn overview(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<Vec<CappedReward>> {
-    let rows: Vec<(i64, i64, String, String, RewardStatus, i64)> = rewards::table
+    let rows: Vec<(i64, MerchantId, String, String, RewardStatus, i64)> = rewards::table
         .order(rewards::id.desc())
         .select((
             rewards::id,

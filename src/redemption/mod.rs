@@ -51,6 +51,7 @@ use crate::{
     domain::{
         actor::Actor,
         id::{JournalEntryId, TransferId},
+        id::{MemberId, MerchantId},
         money::Money,
         points::ProgramCode,
         text_enum::text_enum,
@@ -84,7 +85,7 @@ const HOLD_GRACE_DAYS: i64 = 1;
 /// A member's order: the reward and how they pay.
 #[derive(Debug, Clone)]
 pub struct RedeemRequest {
-    pub member_id: i64,
+    pub member_id: MemberId,
     pub reward_id: i64,
     /// (program code, points); each program at most once.
     pub pay: Vec<(String, i64)>,
@@ -98,8 +99,8 @@ pub struct RedeemRequest {
 pub struct Redemption {
     pub id: i64,
     pub reward_id: i64,
-    pub member_id: i64,
-    pub merchant_id: i64,
+    pub member_id: MemberId,
+    pub merchant_id: MerchantId,
     pub request_key: String,
     pub voucher_code: String,
     pub value_fen: i64,
@@ -126,7 +127,7 @@ impl Redemption {
 #[diesel(table_name = rewards, check_for_backend(diesel::pg::Pg))]
 struct Offer {
     id: i64,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     value_fen: i64,
     points_price: Option<i64>,
     other_points: bool,
@@ -367,7 +368,7 @@ fn voucher_code(id: i64) -> String {
 
 fn by_request_key(
     conn: &mut PgConnection,
-    member_id: i64,
+    member_id: MemberId,
     key: &str,
 ) -> QueryResult<Option<Redemption>> {
     redemptions::table
@@ -413,7 +414,7 @@ fn valuation(
     offer: &Offer,
     own: &Program,
     code: &str,
-    member_id: i64,
+    member_id: MemberId,
 ) -> Result<Valuation, RedeemError> {
     if code == own.code {
         return Ok(match offer.points_price {
@@ -440,7 +441,7 @@ fn valuation(
     if !other.exchange_out {
         return Err(not_accepted());
     }
-    let mut tier_of = |merchant_id: i64| -> Result<_, RedeemError> {
+    let mut tier_of = |merchant_id: MerchantId| -> Result<_, RedeemError> {
         let merchant = merchant::find(conn, merchant_id)?.ok_or_else(not_accepted)?;
         Ok(merchant.tier)
     };
@@ -457,7 +458,7 @@ fn valuation(
 fn hold(
     conn: &mut PgConnection,
     id: i64,
-    member_id: i64,
+    member_id: MemberId,
     offer: &Offer,
     legs: &[Leg],
 ) -> Result<JournalEntryId, RedeemError> {
@@ -566,10 +567,10 @@ impl Resolution {
 }
 
 /// Serves a voucher at the merchant's counter: its holds are posted.
-#[tracing::instrument(skip_all, fields(merchant_id = merchant_id, store_id = ?store_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id, store_id = ?store_id))]
 pub fn fulfil(
     conn: &mut PgConnection,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     voucher_code: &str,
     store_id: Option<i64>,
     actor: &Actor,
@@ -589,7 +590,11 @@ pub fn fulfil(
     resolve(conn, id, Resolution::Fulfil { store_id }, actor)
 }
 
-fn merchant_store(conn: &mut PgConnection, merchant_id: i64, store_id: i64) -> QueryResult<bool> {
+fn merchant_store(
+    conn: &mut PgConnection,
+    merchant_id: MerchantId,
+    store_id: i64,
+) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         stores::table
             .filter(stores::id.eq(store_id))
@@ -599,10 +604,10 @@ fn merchant_store(conn: &mut PgConnection, merchant_id: i64, store_id: i64) -> Q
 }
 
 /// Calls off a held redemption of the member's: holds voided, stock returned.
-#[tracing::instrument(skip_all, fields(member_id = member_id, id = id))]
+#[tracing::instrument(skip_all, fields(member_id = %member_id, id = id))]
 pub fn cancel(
     conn: &mut PgConnection,
-    member_id: i64,
+    member_id: MemberId,
     id: i64,
     actor: &Actor,
 ) -> Result<Redemption, RedeemError> {
@@ -653,7 +658,7 @@ fn resolve(
     actor: &Actor,
 ) -> Result<Redemption, RedeemError> {
     conn.transaction(|conn| {
-        let member_id: i64 = redemptions::table
+        let member_id: MemberId = redemptions::table
             .find(id)
             .select(redemptions::member_id)
             .first(conn)?;
@@ -727,7 +732,7 @@ fn resolve(
 fn book_resolution(
     conn: &mut PgConnection,
     id: i64,
-    member_id: i64,
+    member_id: MemberId,
     holds: &[TransferId],
     is_fulfil: bool,
 ) -> Result<JournalEntryId, RedeemError> {
@@ -799,7 +804,7 @@ pub fn find(conn: &mut PgConnection, id: i64) -> QueryResult<Option<Redemption>>
 /// The member's redemptions, newest first.
 pub fn of_member(
     conn: &mut PgConnection,
-    member_id: i64,
+    member_id: MemberId,
     limit: i64,
 ) -> QueryResult<Vec<Redemption>> {
     redemptions::table

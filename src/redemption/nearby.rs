@@ -19,7 +19,11 @@ use diesel::{
     sql_types::{BigInt, Double, Text},
 };
 
-use crate::{domain::geo::GeoPoint, i18n::Locale, merchant::standing};
+use crate::{
+    domain::{geo::GeoPoint, id::MerchantId},
+    i18n::Locale,
+    merchant::standing,
+};
 
 use super::browse::{self, Filter, Offered};
 
@@ -51,7 +55,7 @@ pub struct NearStore {
     #[diesel(sql_type = BigInt)]
     pub id: i64,
     #[diesel(sql_type = BigInt)]
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     #[diesel(sql_type = Text)]
     pub name: String,
     #[diesel(sql_type = Text)]

@@ -19,7 +19,7 @@ use crate::{
     audit::{self, Change},
     chart::{self, CNY, HouseAccount},
     db::schema::settlement_collections,
-    domain::{actor::Actor, money::Money, text_enum::text_enum},
+    domain::{actor::Actor, id::MerchantId, money::Money, text_enum::text_enum},
     error::{Class, Classify, Kind, Message, Refusal},
     i18n::Locale,
     ledger::{self, EntryError, EntryRequest, LedgerError, TransferRequest},
@@ -43,7 +43,7 @@ const APPROVER_ROLES: &[&str] = &["finance", "admin"];
 struct Row {
     id: i64,
     statement_id: i64,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     amount_fen: i64,
     collected_fen: i64,
     due_on: NaiveDate,
@@ -56,7 +56,7 @@ struct Row {
 pub struct Collection {
     pub id: i64,
     pub statement_id: i64,
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     pub amount: Money,
     pub collected: Money,
     pub due_on: NaiveDate,
@@ -225,7 +225,7 @@ pub fn outstanding(conn: &mut PgConnection) -> QueryResult<Outstanding> {
 }
 
 /// Whether the merchant has a collection past its due date and still unpaid.
-pub fn has_overdue(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<bool> {
+pub fn has_overdue(conn: &mut PgConnection, merchant_id: MerchantId) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         settlement_collections::table
             .filter(settlement_collections::merchant_id.eq(merchant_id))

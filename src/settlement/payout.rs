@@ -24,7 +24,7 @@ use crate::{
     chart::{self, CNY, HouseAccount},
     crypto::{self, Keys},
     db::schema::{payout_batches, payouts},
-    domain::{actor::Actor, money::Money, text_enum::text_enum},
+    domain::{actor::Actor, id::MerchantId, money::Money, text_enum::text_enum},
     error::{Class, Classify, Kind, Message, Refusal},
     ledger::{self, EntryError, EntryRequest, LedgerError, TransferRequest},
     webhook,
@@ -96,7 +96,7 @@ pub fn in_flight(conn: &mut PgConnection) -> QueryResult<InFlight> {
 struct PayoutRow {
     id: i64,
     statement_id: i64,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     recipient_id: i64,
     amount_fen: i64,
     reference: String,
@@ -112,7 +112,7 @@ struct PayoutRow {
 pub struct Payout {
     pub id: i64,
     pub statement_id: i64,
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     pub recipient_id: i64,
     pub amount: Money,
     /// The bank's end-to-end reference.
@@ -213,7 +213,7 @@ pub fn of_statement(conn: &mut PgConnection, statement_id: i64) -> QueryResult<V
 /// The merchant's payouts, newest first.
 pub fn of_merchant(
     conn: &mut PgConnection,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     limit: i64,
 ) -> QueryResult<Vec<Payout>> {
     load(

@@ -55,7 +55,7 @@ use crate::{
         merchants, payouts, settlement_claims, settlement_collections, settlement_lines,
         settlement_statements,
     },
-    domain::{id::AccountId, money::Money, shanghai},
+    domain::{id::AccountId, id::MerchantId, money::Money, shanghai},
     ledger::{self, EntryError, EntryRequest, LedgerError, TransferRequest},
     webhook,
 };
@@ -124,7 +124,7 @@ impl Direction {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Statement {
     pub id: i64,
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     pub run_id: Option<i64>,
     pub cycle: String,
     pub period_start: DateTime<Utc>,
@@ -247,7 +247,7 @@ const UNCLAIMED: &str = "
 #[diesel(table_name = settlement_statements, check_for_backend(diesel::pg::Pg))]
 struct StatementRow {
     id: i64,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     run_id: Option<i64>,
     cycle: String,
     period_start: DateTime<Utc>,
@@ -299,7 +299,7 @@ pub fn find(conn: &mut PgConnection, id: i64) -> QueryResult<Option<Statement>> 
 /// The merchant's statements, newest first, ending within `[from, to)` when given.
 pub fn of_merchant(
     conn: &mut PgConnection,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     ending_from: Option<DateTime<Utc>>,
     ending_before: Option<DateTime<Utc>>,
     limit: i64,
@@ -363,13 +363,16 @@ pub fn mark_notified(conn: &mut PgConnection, id: i64) -> QueryResult<()> {
 }
 
 /// The merchant's most recent statement.
-pub fn last(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<Option<Statement>> {
+pub fn last(conn: &mut PgConnection, merchant_id: MerchantId) -> QueryResult<Option<Statement>> {
     Ok(of_merchant(conn, merchant_id, None, None, 1)?.pop())
 }
 
 /// Where the merchant's first unsettled period starts: where its last statement
 /// ended, or the Shanghai day it joined.
-pub fn next_period_start(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<NaiveDate> {
+pub fn next_period_start(
+    conn: &mut PgConnection,
+    merchant_id: MerchantId,
+) -> QueryResult<NaiveDate> {
     match last(conn, merchant_id)? {
         Some(last) => Ok(shanghai::date_of(last.period_end)),
         None => merchants::table
@@ -463,11 +466,11 @@ pub fn ensure_ended(period: Period) -> Result<(), SettleError> {
 /// Settles the merchant's `period` (see the module documentation). The period
 /// must have ended and start where the merchant's last statement ended (or be
 /// its first).
-#[tracing::instrument(skip_all, fields(merchant_id = merchant_id, run_id = ?run_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id, run_id = ?run_id))]
 pub fn settle(
     conn: &mut PgConnection,
     keys: &Keys,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     period: Period,
     run_id: Option<i64>,
 ) -> Result<Settled, SettleError> {
@@ -645,7 +648,7 @@ fn announce(conn: &mut PgConnection, statement: &Statement, period: Period) -> Q
 
 fn existing(
     conn: &mut PgConnection,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     period_start: DateTime<Utc>,
 ) -> QueryResult<Option<Statement>> {
     settlement_statements::table
@@ -700,7 +703,7 @@ impl Booking {
 /// What one statement pays out: returned money to repay as it is, and an
 /// amount (possibly zero) to split by the merchant's rules.
 struct Payable {
-    merchant_id: i64,
+    merchant_id: MerchantId,
     settlement: AccountId,
     period: Period,
     repayments: Vec<Part>,
@@ -773,7 +776,7 @@ fn book_payout(
 fn record_payouts(
     conn: &mut PgConnection,
     statement_id: i64,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     booking: &Booking,
 ) -> QueryResult<()> {
     diesel::insert_into(payouts::table)
@@ -805,7 +808,7 @@ fn record_payouts(
 fn resolve_collections(
     conn: &mut PgConnection,
     statement_id: i64,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     carried: i64,
     period: Period,
     collection_days: u16,

@@ -15,7 +15,7 @@ use crate::{
     crypto::Keys,
     db::schema::{earn_orders, redemptions, rewards},
     deposit::{self, NewTopup},
-    domain::{actor::Actor, money::Money, rate::Rate, shanghai},
+    domain::{actor::Actor, id::MemberId, id::MerchantId, money::Money, rate::Rate, shanghai},
     earn::{self, EarnRequest, OrderId, Source},
     error::Classify,
     exchange::{self, Executor, QuoteRequest, overrides},
@@ -47,7 +47,7 @@ pub struct Context<'a> {
     pub clock: Arc<SimClock>,
     pub keys: &'a Keys,
     /// Quotes taken and not yet executed, oldest first.
-    pub open_quotes: Mutex<Vec<(i64, String)>>,
+    pub open_quotes: Mutex<Vec<(MemberId, String)>>,
     /// Numbers order ids and request keys, so that none repeats within a sequence.
     pub counter: std::sync::atomic::AtomicU64,
 }
@@ -128,7 +128,7 @@ fn earning(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome {
             pick,
             share_bp,
         } => {
-            let orders: Vec<(i64, String, i64, i64)> = match earn_orders::table
+            let orders: Vec<(MerchantId, String, i64, i64)> = match earn_orders::table
                 .filter(earn_orders::member_id.eq(cx.world.member(m)))
                 .filter(earn_orders::refunded_fen.lt(earn_orders::amount_fen))
                 .order(earn_orders::id.desc())
@@ -268,7 +268,7 @@ fn redeeming(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome {
             )
         }
         Op::Fulfil { member: m, pick } | Op::Cancel { member: m, pick } => {
-            let held: Vec<(i64, i64, String)> = match redemptions::table
+            let held: Vec<(i64, MerchantId, String)> = match redemptions::table
                 .filter(redemptions::member_id.eq(cx.world.member(m)))
                 .filter(redemptions::status.eq(RedemptionStatus::Held))
                 .order(redemptions::id.desc())
@@ -453,7 +453,7 @@ type Payment = (Vec<(String, i64)>, Money);
 /// What the member offers for the reward.
 fn payment(
     conn: &mut PgConnection,
-    member_id: i64,
+    member_id: MemberId,
     reward_id: i64,
     pay: Pay,
 ) -> Result<Option<Payment>, redemption::RedeemError> {
@@ -476,7 +476,7 @@ fn payment(
             let (merchant_id, price) = rewards::table
                 .find(reward_id)
                 .select((rewards::merchant_id, rewards::points_price))
-                .first::<(i64, Option<i64>)>(conn)?;
+                .first::<(MerchantId, Option<i64>)>(conn)?;
             let (Some(price), Some(program)) =
                 (price, crate::program::of_merchant(conn, merchant_id)?)
             else {

@@ -249,5 +249,5 @@ async fn the_statement_is_emailed_once_with_its_csv() {
     assert_eq!(csv.content_type, "text/csv; charset=utf-8");
     let text = String::from_utf8(csv.content.clone()).unwrap();
     assert!(text.contains(&statement.closing.to_string()), "{text}");
-    assert!(partner.merchant_id > 0);
+    assert!(partner.merchant_id.0 > 0);
 }

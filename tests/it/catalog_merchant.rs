@@ -4,7 +4,7 @@
 
 use alliance::{
     catalog::{self, Reward},
-    domain::{actor::Actor, shanghai},
+    domain::{actor::Actor, id::MerchantId, shanghai},
     merchant::store::{self, StoreDetails},
     people::merchant_user::MerchantRole,
 };
@@ -34,7 +34,7 @@ fn day(offset_days: i64) -> String {
 }
 
 struct Shop {
-    id: i64,
+    id: MerchantId,
     browser: Browser,
 }
 
@@ -50,7 +50,7 @@ async fn shop(app: &TestApp, code: &str, role: MerchantRole) -> Shop {
     Shop { id, browser }
 }
 
-fn add_store(app: &TestApp, merchant_id: i64, name: &str) -> i64 {
+fn add_store(app: &TestApp, merchant_id: MerchantId, name: &str) -> i64 {
     let details =
         StoreDetails::parse(name, "上海市黄浦区南京东路 1 号", "31.23", "121.47").unwrap();
     store::add(
@@ -63,7 +63,7 @@ fn add_store(app: &TestApp, merchant_id: i64, name: &str) -> i64 {
     .id
 }
 
-fn rewards_of(app: &TestApp, merchant_id: i64) -> Vec<Reward> {
+fn rewards_of(app: &TestApp, merchant_id: MerchantId) -> Vec<Reward> {
     catalog::of_merchant(&mut app.db.conn(), merchant_id).unwrap()
 }
 

@@ -5,7 +5,7 @@
 
 use alliance::{
     db::schema::{reward_stores, rewards},
-    domain::geo::GeoPoint,
+    domain::{geo::GeoPoint, id::MerchantId},
     redemption::nearby,
 };
 use chrono::{Duration, Utc};
@@ -55,7 +55,7 @@ struct Id {
 }
 
 /// An active store of the merchant at `at` (rounded to the column's 6 decimals).
-pub fn store(conn: &mut PgConnection, merchant_id: i64, name: &str, at: (f64, f64)) -> i64 {
+pub fn store(conn: &mut PgConnection, merchant_id: MerchantId, name: &str, at: (f64, f64)) -> i64 {
     sql_query(
         "INSERT INTO stores (merchant_id, name, address, latitude, longitude)
          VALUES ($1, $2, '上海市', round($3::numeric, 6), round($4::numeric, 6)) RETURNING id",
@@ -73,7 +73,7 @@ pub fn store(conn: &mut PgConnection, merchant_id: i64, name: &str, at: (f64, f6
 /// `points_price` of its own points, no cash.
 pub fn reward(
     conn: &mut PgConnection,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     title: &str,
     value_fen: i64,
     points_price: i64,

@@ -6,7 +6,7 @@
 //! shows the badges in that order.
 
 use alliance::{
-    domain::{actor::Actor, geo::GeoPoint, money::Money},
+    domain::{actor::Actor, geo::GeoPoint, id::MemberId, id::MerchantId, money::Money},
     redemption::{
         self, RedeemRequest,
         recommend::{self, Reason},
@@ -25,7 +25,7 @@ use crate::{
 const C_PHONE: &str = "13800000003";
 
 /// Redeems the reward with the proposed mix; the redemption's id.
-fn redeem(conn: &mut PgConnection, member_id: i64, reward_id: i64) -> i64 {
+fn redeem(conn: &mut PgConnection, member_id: MemberId, reward_id: i64) -> i64 {
     let proposal = redemption::propose(conn, member_id, reward_id)
         .unwrap()
         .expect("the member can pay");
@@ -50,8 +50,8 @@ fn redeem(conn: &mut PgConnection, member_id: i64, reward_id: i64) -> i64 {
 /// member can pay it); A and B redeemed X and Y, C redeemed X. Everyone earned
 /// 1,000 COFFEE points.
 struct Scenario {
-    coffee: i64,
-    c: i64,
+    coffee: MerchantId,
+    c: MemberId,
     x: i64,
     y: i64,
     z: i64,
@@ -86,7 +86,7 @@ fn scenario(conn: &mut PgConnection, keys: &alliance::crypto::Keys) -> Scenario 
 
 fn ranked(
     conn: &mut PgConnection,
-    member_id: i64,
+    member_id: MemberId,
     here: Option<GeoPoint>,
 ) -> Vec<(i64, Vec<Reason>)> {
     recommend::for_member(conn, member_id, here, Utc::now())

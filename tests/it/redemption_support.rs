@@ -1,13 +1,20 @@
 //! A reward to redeem and an order for it, shared by the redemption tests and
 //! the figures that count redemptions.
 
-use alliance::{db::schema::rewards, domain::money::Money, redemption::RedeemRequest};
+use alliance::{
+    db::schema::rewards,
+    domain::{
+        id::{MemberId, MerchantId},
+        money::Money,
+    },
+    redemption::RedeemRequest,
+};
 use chrono::{Duration, Utc};
 use diesel::prelude::*;
 
 /// A published CINEMA reward worth ¥30.00, or 1,500 CINEMA points, payable
 /// with other programs and cash, `stock` in stock.
-pub fn movie_ticket(conn: &mut PgConnection, cinema: i64, stock: i64) -> i64 {
+pub fn movie_ticket(conn: &mut PgConnection, cinema: MerchantId, stock: i64) -> i64 {
     diesel::insert_into(rewards::table)
         .values((
             rewards::merchant_id.eq(cinema),
@@ -29,7 +36,7 @@ pub fn movie_ticket(conn: &mut PgConnection, cinema: i64, stock: i64) -> i64 {
 }
 
 pub fn order(
-    member_id: i64,
+    member_id: MemberId,
     reward_id: i64,
     pay: &[(&str, i64)],
     cash_fen: i64,

@@ -14,7 +14,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    domain::money::Money,
+    domain::{id::MemberId, money::Money},
     error::Classify,
     exchange::{
         self, ExchangeError, Executor, QuoteRequest,
@@ -155,7 +155,7 @@ struct ExchangeForm {
 }
 
 impl ExchangeForm {
-    fn request(&self, member_id: i64) -> Option<QuoteRequest> {
+    fn request(&self, member_id: MemberId) -> Option<QuoteRequest> {
         Some(QuoteRequest {
             member_id,
             from_program: self.from.clone(),
@@ -222,7 +222,7 @@ struct Situation {
     ttl_seconds: i32,
 }
 
-async fn situation(state: &AppState, member_id: i64) -> Result<Situation, WebError> {
+async fn situation(state: &AppState, member_id: MemberId) -> Result<Situation, WebError> {
     state
         .db(move |conn| {
             Ok::<_, WebError>(Situation {
@@ -318,7 +318,7 @@ fn exchange_page(
 async fn price(
     state: &AppState,
     form: &ExchangeForm,
-    member_id: i64,
+    member_id: MemberId,
     locale: Locale,
 ) -> Result<Result<TermsView, Refusal>, WebError> {
     let Some(request) = form.request(member_id) else {
@@ -437,7 +437,7 @@ struct ConfirmPage {
 /// The member's quote and whether it was executed; None when it is not theirs.
 async fn quote_of(
     state: &AppState,
-    member_id: i64,
+    member_id: MemberId,
     id: String,
 ) -> Result<Option<(Quote, Option<Exchange>, Vec<Program>)>, WebError> {
     state

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use crate::{
     crypto,
-    domain::money::Money,
+    domain::{id::MemberId, money::Money},
     i18n::Locale,
     i18n::format,
     program::{self, Program},
@@ -100,7 +100,7 @@ pub(super) fn card(offered: &Offered, names: &Names, locale: Locale) -> Card {
             .next()
             .map(String::from)
             .unwrap_or_default(),
-        tone: usize::try_from(listing.merchant_id.rem_euclid(6)).unwrap_or_default(),
+        tone: usize::try_from(listing.merchant_id.0.rem_euclid(6)).unwrap_or_default(),
         title: listing.title(locale).to_owned(),
         category: locale
             .t(&format!("consumer_rewards.category.{}", listing.category))
@@ -348,7 +348,7 @@ impl Entered {
     /// Every program the form names counts, not only those the member holds
     /// now: a second submit, after the first has held the points, must name
     /// the same order (the service refuses a program it cannot take).
-    fn order(&self, member_id: i64, reward_id: i64) -> Result<RedeemRequest, &'static str> {
+    fn order(&self, member_id: MemberId, reward_id: i64) -> Result<RedeemRequest, &'static str> {
         let mut codes: Vec<&String> = self.points.keys().collect();
         codes.sort();
         let mut pay = Vec::new();
@@ -467,7 +467,7 @@ fn reward_page(
 /// The reward on offer, what the member can pay it with, and program names.
 async fn reward_of(
     state: &AppState,
-    member_id: i64,
+    member_id: MemberId,
     reward_id: i64,
     locale: Locale,
 ) -> Result<(Offered, Choices, Names), WebError> {
@@ -574,7 +574,7 @@ struct VouchersPage {
 /// The member's redemptions with their rewards, newest first.
 async fn mine(
     state: &AppState,
-    member_id: i64,
+    member_id: MemberId,
 ) -> Result<(Vec<Redemption>, HashMap<i64, Listing>), WebError> {
     state
         .db(move |conn| {

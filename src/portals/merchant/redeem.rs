@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use crate::{
     crypto::Keys,
-    domain::{money::Money, shanghai},
+    domain::{id::MemberId, id::MerchantId, money::Money, shanghai},
     error::Classify,
     i18n::Locale,
     i18n::format,
@@ -155,7 +155,7 @@ async fn page(
             let stores = store::list(conn, merchant_id)?;
             let since = shanghai::start_of_day(Utc::now());
             let served = redemption::served_since(conn, merchant_id, since, SERVED_TODAY)?;
-            let ids: Vec<i64> = served.iter().map(|v| v.redemption.member_id).collect();
+            let ids: Vec<MemberId> = served.iter().map(|v| v.redemption.member_id).collect();
             let phones = masked_phones(conn, &keys, &ids)?;
             let names: HashMap<i64, String> =
                 stores.iter().map(|s| (s.id, s.name.clone())).collect();
@@ -195,8 +195,8 @@ async fn page(
 fn masked_phones(
     conn: &mut diesel::PgConnection,
     keys: &Keys,
-    ids: &[i64],
-) -> diesel::QueryResult<HashMap<i64, String>> {
+    ids: &[MemberId],
+) -> diesel::QueryResult<HashMap<MemberId, String>> {
     Ok(member::find_many(conn, ids)?
         .iter()
         .filter_map(|m| Some((m.id, m.phone(keys).ok()?.masked())))
@@ -256,7 +256,7 @@ fn voucher_view(
 /// The merchant's voucher with this code, as shown; none when there is none.
 async fn find_voucher(
     state: &AppState,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     code: String,
     locale: Locale,
 ) -> Result<Option<(VoucherView, Option<String>)>, WebError> {

@@ -8,6 +8,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use crate::{
+    domain::id::MerchantId,
     i18n::format,
     people::merchant_user::MerchantRole,
     settlement::{
@@ -50,7 +51,7 @@ struct SettlementPage {
     recipients: Vec<RecipientRow>,
     /// Read-only here: the shared recipients table shows no removal.
     can_act: bool,
-    merchant_id: i64,
+    merchant_id: MerchantId,
 }
 
 #[get("/settlement")]
@@ -122,7 +123,7 @@ type Loaded = (
     Option<collection::Collection>,
 );
 
-async fn load(state: &AppState, merchant_id: i64, id: i64) -> Result<Loaded, WebError> {
+async fn load(state: &AppState, merchant_id: MerchantId, id: i64) -> Result<Loaded, WebError> {
     state
         .db(move |conn| {
             let found = statement::find(conn, id)?

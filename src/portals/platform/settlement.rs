@@ -14,7 +14,7 @@ use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
 
 use crate::{
-    domain::{money::Money, shanghai},
+    domain::{id::MerchantId, money::Money, shanghai},
     error::Classify,
     i18n::Locale,
     i18n::format,
@@ -102,7 +102,7 @@ fn can_act(who: &OperatorPrincipal) -> bool {
 fn merchant_names(
     conn: &mut diesel::PgConnection,
     locale: Locale,
-) -> Result<HashMap<i64, String>, WebError> {
+) -> Result<HashMap<MerchantId, String>, WebError> {
     Ok(standing::list(conn)?
         .iter()
         .map(|m| (m.id, format!("{} · {}", m.code, m.name(locale))))
@@ -126,7 +126,7 @@ fn outcome_label(locale: Locale, s: &Statement) -> String {
 /// A statement as the lists show it.
 pub(in crate::portals) struct StatementRow {
     pub id: i64,
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     pub merchant: String,
     pub period: String,
     pub opening: String,
@@ -445,7 +445,7 @@ async fn show_run(
         })
         .await?;
     let found = found.ok_or(WebError::NotFound)?;
-    let name = |id: i64| names.get(&id).cloned().unwrap_or_else(|| id.to_string());
+    let name = |id: MerchantId| names.get(&id).cloned().unwrap_or_else(|| id.to_string());
     Ok(RunPage {
         chrome: super::chrome(&ctx, &who, "/platform/settlement"),
         run: RunRow::of(&found, locale),
@@ -947,7 +947,7 @@ async fn deduct_from_deposit(
 #[template(path = "platform/settlement/merchant.html")]
 struct MerchantPage {
     chrome: Chrome,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     merchant: String,
     terms: TermsView,
     recipients: Vec<RecipientRow>,
@@ -960,7 +960,7 @@ async fn show_merchant(
     ctx: PageContext,
     who: Signed<OperatorPrincipal>,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<MerchantId>,
 ) -> Result<MerchantPage, WebError> {
     who.require(SETTLEMENT_READERS)?;
     let (id, locale) = (id.into_inner(), ctx.locale);
@@ -995,7 +995,7 @@ async fn show_merchant(
     })
 }
 
-fn merchant_page(id: i64) -> String {
+fn merchant_page(id: MerchantId) -> String {
     format!("/platform/merchants/{id}/settlement")
 }
 
@@ -1004,7 +1004,7 @@ async fn set_terms(
     ctx: PageContext,
     who: Signed<OperatorPrincipal>,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<MerchantId>,
     CsrfForm(form): CsrfForm<TermsInput>,
 ) -> Result<HttpResponse, WebError> {
     who.require(SETTLEMENT_HANDLERS)?;
@@ -1041,7 +1041,7 @@ async fn add_recipient(
     ctx: PageContext,
     who: Signed<OperatorPrincipal>,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<MerchantId>,
     CsrfForm(form): CsrfForm<RecipientInput>,
 ) -> Result<HttpResponse, WebError> {
     who.require(SETTLEMENT_HANDLERS)?;
@@ -1060,7 +1060,7 @@ async fn remove_recipient(
     ctx: PageContext,
     who: Signed<OperatorPrincipal>,
     state: web::Data<AppState>,
-    path: web::Path<(i64, i64)>,
+    path: web::Path<(MerchantId, i64)>,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<HttpResponse, WebError> {
     who.require(SETTLEMENT_HANDLERS)?;
