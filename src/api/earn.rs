@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::{
-    domain::{id::MemberId, money::Money, points::ProgramCode},
+    domain::{id::MemberId, id::StoreId, money::Money, points::ProgramCode},
     earn::{self, EarnOrder, EarnRequest, OrderId, Source, rule::Breakdown},
     i18n::Locale,
     web::state::AppState,
@@ -42,7 +42,8 @@ pub struct EarnForm {
     /// When the purchase happened (RFC 3339); now when absent. At most 30 days ago.
     occurred_at: Option<String>,
     /// One of the merchant's stores.
-    store_id: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    store_id: Option<StoreId>,
     /// `ALP` to issue the alliance's hub points instead of the merchant's own.
     program: Option<String>,
     /// The till or device, for risk checks.
@@ -65,7 +66,8 @@ pub struct EarnView {
     member_id: MemberId,
     /// The program the points were issued in.
     program: String,
-    store_id: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    store_id: Option<StoreId>,
     #[schema(example = "128.00")]
     amount_cny: String,
     /// Points issued.
@@ -303,7 +305,7 @@ fn parse_earn(caller: &Caller, form: EarnForm) -> Result<EarnRequest, ApiError> 
             invalid.push(("program", FieldReason::Program));
             None
         });
-    if form.store_id.is_some_and(|id| id <= 0) {
+    if form.store_id.is_some_and(|id| id.0 <= 0) {
         invalid.push(("store_id", FieldReason::Id));
     }
     let (Some(member_id), Some(order_id), Some(amount), true) =

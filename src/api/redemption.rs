@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::{
-    domain::{actor::Actor, id::MemberId, money::Money, points::ProgramCode},
+    domain::{actor::Actor, id::MemberId, id::StoreId, money::Money, points::ProgramCode},
     redemption::{self, RedeemError, RedeemRequest, Redemption, RedemptionStatus},
     web::state::AppState,
 };
@@ -71,7 +71,8 @@ pub struct PayForm {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct FulfilForm {
     /// One of the merchant's stores.
-    store_id: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    store_id: Option<StoreId>,
 }
 
 /// A redemption and its voucher.
@@ -96,7 +97,8 @@ pub struct RedemptionView {
     /// Each program's points and what they pay of the value.
     pay: Vec<PaidView>,
     /// Where it was served.
-    store_id: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    store_id: Option<StoreId>,
     /// The voucher cannot be served from this moment.
     expires_at: DateTime<Utc>,
     resolved_at: Option<DateTime<Utc>>,
@@ -219,7 +221,7 @@ async fn fulfil_redemption(
     } else {
         caller.json()?
     };
-    if form.store_id.is_some_and(|store| store <= 0) {
+    if form.store_id.is_some_and(|store| store.0 <= 0) {
         return Err(ApiError::invalid("store_id", FieldReason::Id));
     }
     resolve(caller, key, state, move |conn, caller, actor| {

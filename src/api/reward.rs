@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use crate::{
     catalog::{self, Reward, RewardStatus},
-    domain::money::Money,
+    domain::{id::StoreId, money::Money},
     web::state::AppState,
 };
 
@@ -61,7 +61,8 @@ pub struct RewardView {
     /// Not on offer from this moment.
     valid_until: DateTime<Utc>,
     /// The stores where it is collected; empty: every store of the merchant.
-    store_ids: Vec<i64>,
+    #[schema(value_type = Vec<i64>)]
+    store_ids: Vec<StoreId>,
 }
 
 /// This merchant's rewards, every status, newest first.
@@ -95,7 +96,7 @@ async fn list_rewards(
     Ok(HttpResponse::Ok().json(RewardList { rewards }))
 }
 
-fn reward_view(reward: Reward, store_ids: Vec<i64>) -> RewardView {
+fn reward_view(reward: Reward, store_ids: Vec<StoreId>) -> RewardView {
     RewardView {
         reward_id: reward.id,
         value_cny: Money::from_fen(reward.value_fen).to_string(),

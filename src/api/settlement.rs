@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
-    domain::{id::MerchantId, shanghai},
+    domain::{id::MerchantId, id::StatementId, shanghai},
     settlement::{
         collection::{self, CollectionStatus},
         payout::{self, PayoutStatus},
@@ -55,7 +55,8 @@ pub struct StatementList {
 /// the merchant.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StatementView {
-    statement_id: i64,
+    #[schema(value_type = i64)]
+    statement_id: StatementId,
     /// `daily`, `weekly` or `monthly`.
     #[schema(example = "daily")]
     cycle: String,
@@ -202,7 +203,7 @@ async fn list_settlements(
 #[tracing::instrument(skip_all, fields(merchant_id = %caller.merchant_id))]
 async fn show_settlement(
     caller: Caller,
-    path: web::Path<i64>,
+    path: web::Path<StatementId>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, merchant_id) = (path.into_inner(), caller.merchant_id);
@@ -213,7 +214,7 @@ async fn show_settlement(
 fn detail(
     conn: &mut PgConnection,
     merchant_id: MerchantId,
-    id: i64,
+    id: StatementId,
 ) -> Result<StatementDetail, ApiError> {
     // Another merchant's statement is as absent as one that does not exist.
     let found = statement::find(conn, id)?

@@ -13,7 +13,9 @@ use serde::Serialize;
 use crate::{
     audit::{self, Change},
     db::schema::{reward_stores, rewards, stores},
-    domain::{actor::Actor, id::MerchantId, money::Money, shanghai, text_enum::text_enum},
+    domain::{
+        actor::Actor, id::MerchantId, id::StoreId, money::Money, shanghai, text_enum::text_enum,
+    },
     i18n::Locale,
 };
 
@@ -352,7 +354,7 @@ pub enum CatalogError {
     NotFound,
     /// A store that is not one of the merchant's active stores.
     #[error("store {0} is not one of the merchant's active stores")]
-    ForeignStore(i64),
+    ForeignStore(StoreId),
     /// Publishing a reward whose validity is over.
     #[error("the reward's validity is over")]
     Expired,
@@ -367,7 +369,7 @@ pub enum CatalogError {
 #[derive(Serialize)]
 struct Audited<'a> {
     reward: &'a Reward,
-    stores: &'a [i64],
+    stores: &'a [StoreId],
 }
 
 /// The merchant's rewards, newest first.
@@ -409,7 +411,7 @@ pub fn stores_of(
     conn: &mut PgConnection,
     merchant_id: MerchantId,
     id: i64,
-) -> QueryResult<Vec<i64>> {
+) -> QueryResult<Vec<StoreId>> {
     reward_stores::table
         .inner_join(rewards::table)
         .filter(reward_stores::reward_id.eq(id))
@@ -425,7 +427,7 @@ pub fn create(
     actor: &Actor,
     merchant_id: MerchantId,
     details: &RewardDetails,
-    store_ids: &[i64],
+    store_ids: &[StoreId],
 ) -> Result<Reward, CatalogError> {
     conn.transaction(|conn| {
         let reward = diesel::insert_into(rewards::table)
@@ -453,7 +455,7 @@ pub fn update(
     merchant_id: MerchantId,
     id: i64,
     details: &RewardDetails,
-    store_ids: &[i64],
+    store_ids: &[StoreId],
 ) -> Result<Reward, CatalogError> {
     conn.transaction(|conn| {
         let before = lock(conn, merchant_id, id)?;
@@ -568,12 +570,12 @@ fn set_stores(
     conn: &mut PgConnection,
     merchant_id: MerchantId,
     reward_id: i64,
-    store_ids: &[i64],
-) -> Result<Vec<i64>, CatalogError> {
+    store_ids: &[StoreId],
+) -> Result<Vec<StoreId>, CatalogError> {
     let mut wanted = store_ids.to_vec();
     wanted.sort_unstable();
     wanted.dedup();
-    let own: Vec<i64> = stores::table
+    let own: Vec<StoreId> = stores::table
         .filter(stores::merchant_id.eq(merchant_id))
         .filter(stores::active)
         .filter(stores::id.eq_any(&wanted))

@@ -51,6 +51,7 @@ use crate::{
     deposit::{self, IssuingBlocked},
     domain::{
         actor::Actor,
+        id::StoreId,
         id::{MemberId, MerchantId},
         money::{Money, Rounding},
         points::ProgramCode,
@@ -80,7 +81,7 @@ pub struct EarnRequest {
     pub amount: Money,
     /// When the purchase happened; now when not given.
     pub occurred_at: Option<DateTime<Utc>>,
-    pub store_id: Option<i64>,
+    pub store_id: Option<StoreId>,
     /// None: the merchant's own program; Some(ALP): hub points.
     pub program: Option<ProgramCode>,
     pub source: Source,
@@ -396,7 +397,7 @@ fn issue(
 fn ensure_store(
     conn: &mut PgConnection,
     merchant_id: MerchantId,
-    store_id: i64,
+    store_id: StoreId,
 ) -> Result<(), EarnError> {
     let found: Option<i64> = stores::table
         .filter(stores::id.eq(store_id))

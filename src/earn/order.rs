@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::{
     db::schema::earn_orders,
     domain::{
+        id::StoreId,
         id::{MemberId, MerchantId},
         points::ProgramCode,
     },
@@ -74,7 +75,7 @@ pub struct EarnOrder {
     pub member_id: MemberId,
     /// The merchant's own program, or ALP.
     pub program_code: String,
-    pub store_id: Option<i64>,
+    pub store_id: Option<StoreId>,
     pub amount_fen: i64,
     pub points: i64,
     /// The `Breakdown` that produced `points`.

@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::{
     audit::{self, Change},
     db::schema::stores,
-    domain::{actor::Actor, id::MerchantId},
+    domain::{actor::Actor, id::MerchantId, id::StoreId},
 };
 
 const MAX_NAME_CHARS: usize = 60;
@@ -25,7 +25,7 @@ const MAX_DECIMALS: usize = 6;
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
 #[diesel(table_name = stores, check_for_backend(diesel::pg::Pg))]
 pub struct Store {
-    pub id: i64,
+    pub id: StoreId,
     pub merchant_id: MerchantId,
     pub name: String,
     pub address: String,
@@ -147,7 +147,7 @@ pub fn list(conn: &mut PgConnection, merchant_id: MerchantId) -> QueryResult<Vec
 pub fn find(
     conn: &mut PgConnection,
     merchant_id: MerchantId,
-    id: i64,
+    id: StoreId,
 ) -> QueryResult<Option<Store>> {
     stores::table
         .find(id)
@@ -179,12 +179,12 @@ pub fn add(
 }
 
 /// None when the merchant has no such store.
-#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id, id = id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id, id = %id))]
 pub fn edit(
     conn: &mut PgConnection,
     actor: &Actor,
     merchant_id: MerchantId,
-    id: i64,
+    id: StoreId,
     details: &StoreDetails,
 ) -> QueryResult<Option<Store>> {
     update(conn, actor, merchant_id, id, "store.update", |conn| {
@@ -197,12 +197,12 @@ pub fn edit(
 
 /// Deactivates (closes) or reactivates a store; None when the merchant has no
 /// such store.
-#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id, id = id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id, id = %id))]
 pub fn set_active(
     conn: &mut PgConnection,
     actor: &Actor,
     merchant_id: MerchantId,
-    id: i64,
+    id: StoreId,
     active: bool,
 ) -> QueryResult<Option<Store>> {
     let action = if active {
@@ -223,7 +223,7 @@ fn update(
     conn: &mut PgConnection,
     actor: &Actor,
     merchant_id: MerchantId,
-    id: i64,
+    id: StoreId,
     action: &'static str,
     change: impl FnOnce(&mut PgConnection) -> QueryResult<Store>,
 ) -> QueryResult<Option<Store>> {

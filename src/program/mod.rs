@@ -11,7 +11,12 @@ use crate::{
     audit::{self, Change},
     chart,
     db::schema::{assets, merchants, programs},
-    domain::{actor::Actor, id::MerchantId, points::ProgramCode, rate::Rate},
+    domain::{
+        actor::Actor,
+        id::{MerchantId, ProgramId},
+        points::ProgramCode,
+        rate::Rate,
+    },
     i18n::Locale,
     ledger::LedgerError,
     merchant::tier::Tier,
@@ -20,7 +25,7 @@ use crate::{
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
 #[diesel(table_name = programs, check_for_backend(diesel::pg::Pg))]
 pub struct Program {
-    pub id: i64,
+    pub id: ProgramId,
     pub merchant_id: MerchantId,
     pub code: String,
     pub name_zh: String,

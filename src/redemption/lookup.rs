@@ -12,7 +12,7 @@ use diesel::{
 
 use crate::{
     db::schema::{redemptions, rewards},
-    domain::{actor::Actor, id::MerchantId},
+    domain::{actor::Actor, id::MerchantId, id::StoreId},
     i18n::Locale,
 };
 
@@ -124,7 +124,7 @@ pub fn redeemers(
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
 pub struct StoreTally {
     #[diesel(sql_type = Nullable<BigInt>)]
-    pub store_id: Option<i64>,
+    pub store_id: Option<StoreId>,
     #[diesel(sql_type = Nullable<Text>)]
     pub store_name: Option<String>,
     /// Vouchers served.
@@ -184,7 +184,7 @@ pub fn fulfil_by_id(
     conn: &mut PgConnection,
     merchant_id: MerchantId,
     id: i64,
-    store_id: Option<i64>,
+    store_id: Option<StoreId>,
     actor: &Actor,
 ) -> Result<Redemption, RedeemError> {
     let found = of_merchant(conn, merchant_id, id)?.ok_or(RedeemError::UnknownVoucher)?;

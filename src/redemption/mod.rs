@@ -50,6 +50,7 @@ use crate::{
     db::schema::{redemptions, rewards, stores},
     domain::{
         actor::Actor,
+        id::StoreId,
         id::{JournalEntryId, TransferId},
         id::{MemberId, MerchantId},
         money::Money,
@@ -110,7 +111,7 @@ pub struct Redemption {
     pub hold_entry_id: i64,
     pub resolve_entry_id: Option<i64>,
     pub expires_at: DateTime<Utc>,
-    pub store_id: Option<i64>,
+    pub store_id: Option<StoreId>,
     pub resolved_by: Option<String>,
     pub resolved_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -549,7 +550,7 @@ fn hold(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resolution {
     /// The merchant served it (核销), at one of its stores if it says which.
-    Fulfil { store_id: Option<i64> },
+    Fulfil { store_id: Option<StoreId> },
     /// The member (or the merchant) called it off.
     Cancel,
     /// Its voucher ran out.
@@ -572,7 +573,7 @@ pub fn fulfil(
     conn: &mut PgConnection,
     merchant_id: MerchantId,
     voucher_code: &str,
-    store_id: Option<i64>,
+    store_id: Option<StoreId>,
     actor: &Actor,
 ) -> Result<Redemption, RedeemError> {
     let id = redemptions::table
@@ -593,7 +594,7 @@ pub fn fulfil(
 fn merchant_store(
     conn: &mut PgConnection,
     merchant_id: MerchantId,
-    store_id: i64,
+    store_id: StoreId,
 ) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         stores::table

@@ -9,7 +9,7 @@ use diesel::{PgConnection, QueryResult};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    domain::{district::District, id::MerchantId, points::ProgramCode, shanghai},
+    domain::{district::District, id::MerchantId, id::StoreId, points::ProgramCode, shanghai},
     merchant, program,
 };
 
@@ -54,7 +54,7 @@ pub struct Filters {
     pub merchant_id: Option<MerchantId>,
     pub program: Option<String>,
     pub district: Option<District>,
-    pub store_id: Option<i64>,
+    pub store_id: Option<StoreId>,
 }
 
 impl Filters {
@@ -161,7 +161,8 @@ pub fn parse(
         .map(MerchantId);
     }
     if offers(FilterField::Store) {
-        filters.store_id = id(&query.store, "store", "reports.error.store", &mut errors);
+        filters.store_id =
+            id(&query.store, "store", "reports.error.store", &mut errors).map(StoreId);
     }
     if offers(FilterField::Program)
         && let Some(text) = given(&query.program)
@@ -271,7 +272,7 @@ mod tests {
         assert_eq!(filters.merchant_id, Some(MerchantId(7)));
         assert_eq!(filters.program.as_deref(), Some("COFFEE"));
         assert_eq!(filters.district.map(|d| d.code), Some("xuhui"));
-        assert_eq!(filters.store_id, Some(3));
+        assert_eq!(filters.store_id, Some(StoreId(3)));
         assert_eq!(
             serde_urlencoded::to_string(filters.to_query()).unwrap(),
             text

@@ -12,7 +12,7 @@ use diesel::{
 };
 
 use crate::{
-    domain::{id::MerchantId, money::Money},
+    domain::{id::MerchantId, id::StoreId, money::Money},
     i18n::Locale,
 };
 
@@ -23,7 +23,7 @@ struct Figures {
     #[diesel(sql_type = BigInt)]
     merchant_id: MerchantId,
     #[diesel(sql_type = Nullable<BigInt>)]
-    store_id: Option<i64>,
+    store_id: Option<StoreId>,
     #[diesel(sql_type = BigInt)]
     fulfilled: i64,
     #[diesel(sql_type = BigInt)]
@@ -57,7 +57,7 @@ pub(super) fn build(
         .into_iter()
         .map(|m| (m.id, m.name(locale).to_owned()))
         .collect();
-    let stores: BTreeMap<i64, region::LocatedStore> = region::located_stores(conn)?
+    let stores: BTreeMap<StoreId, region::LocatedStore> = region::located_stores(conn)?
         .into_iter()
         .map(|s| (s.store.id, s))
         .collect();

@@ -63,7 +63,7 @@ async fn send_due(conn: &mut PgConnection, mailer: &Mailer) -> anyhow::Result<us
         } else {
             tracing::warn!(
                 merchant = %statement.merchant_id,
-                statement = statement.id,
+                statement = %statement.id,
                 "no finance or contact email: the statement was not emailed"
             );
         }

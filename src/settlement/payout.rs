@@ -24,7 +24,7 @@ use crate::{
     chart::{self, CNY, HouseAccount},
     crypto::{self, Keys},
     db::schema::{payout_batches, payouts},
-    domain::{actor::Actor, id::MerchantId, money::Money, text_enum::text_enum},
+    domain::{actor::Actor, id::MerchantId, id::StatementId, money::Money, text_enum::text_enum},
     error::{Class, Classify, Kind, Message, Refusal},
     ledger::{self, EntryError, EntryRequest, LedgerError, TransferRequest},
     webhook,
@@ -95,7 +95,7 @@ pub fn in_flight(conn: &mut PgConnection) -> QueryResult<InFlight> {
 #[diesel(table_name = payouts, check_for_backend(diesel::pg::Pg))]
 struct PayoutRow {
     id: i64,
-    statement_id: i64,
+    statement_id: StatementId,
     merchant_id: MerchantId,
     recipient_id: i64,
     amount_fen: i64,
@@ -111,7 +111,7 @@ struct PayoutRow {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Payout {
     pub id: i64,
-    pub statement_id: i64,
+    pub statement_id: StatementId,
     pub merchant_id: MerchantId,
     pub recipient_id: i64,
     pub amount: Money,
@@ -201,7 +201,10 @@ impl Classify for PayoutError {
     }
 }
 
-pub fn of_statement(conn: &mut PgConnection, statement_id: i64) -> QueryResult<Vec<Payout>> {
+pub fn of_statement(
+    conn: &mut PgConnection,
+    statement_id: StatementId,
+) -> QueryResult<Vec<Payout>> {
     load(
         conn,
         payouts::table

@@ -55,7 +55,7 @@ use crate::{
         merchants, payouts, settlement_claims, settlement_collections, settlement_lines,
         settlement_statements,
     },
-    domain::{id::AccountId, id::MerchantId, money::Money, shanghai},
+    domain::{id::AccountId, id::MerchantId, id::StatementId, money::Money, shanghai},
     ledger::{self, EntryError, EntryRequest, LedgerError, TransferRequest},
     webhook,
 };
@@ -123,7 +123,7 @@ impl Direction {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Statement {
-    pub id: i64,
+    pub id: StatementId,
     pub merchant_id: MerchantId,
     pub run_id: Option<i64>,
     pub cycle: String,
@@ -246,7 +246,7 @@ const UNCLAIMED: &str = "
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = settlement_statements, check_for_backend(diesel::pg::Pg))]
 struct StatementRow {
-    id: i64,
+    id: StatementId,
     merchant_id: MerchantId,
     run_id: Option<i64>,
     cycle: String,
@@ -287,7 +287,7 @@ impl From<StatementRow> for Statement {
     }
 }
 
-pub fn find(conn: &mut PgConnection, id: i64) -> QueryResult<Option<Statement>> {
+pub fn find(conn: &mut PgConnection, id: StatementId) -> QueryResult<Option<Statement>> {
     settlement_statements::table
         .find(id)
         .select(StatementRow::as_select())
@@ -350,8 +350,8 @@ pub fn unnotified(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<Statem
 
 /// Records that the statement was emailed (or that there was nobody to email):
 /// the one change a statement allows.
-#[tracing::instrument(skip_all, fields(id = id))]
-pub fn mark_notified(conn: &mut PgConnection, id: i64) -> QueryResult<()> {
+#[tracing::instrument(skip_all, fields(id = %id))]
+pub fn mark_notified(conn: &mut PgConnection, id: StatementId) -> QueryResult<()> {
     diesel::update(
         settlement_statements::table
             .find(id)
@@ -383,7 +383,7 @@ pub fn next_period_start(
     }
 }
 
-pub fn lines(conn: &mut PgConnection, statement_id: i64) -> QueryResult<Vec<Line>> {
+pub fn lines(conn: &mut PgConnection, statement_id: StatementId) -> QueryResult<Vec<Line>> {
     let rows: Vec<(String, String, bool, i32, i64)> = settlement_lines::table
         .filter(settlement_lines::statement_id.eq(statement_id))
         .order((
@@ -532,7 +532,7 @@ pub fn settle(
             (None, _) => Outcome::Nil,
         };
         let scan_from_id = movements.first().map_or(scan_from, |m| m.id);
-        let id: i64 = diesel::insert_into(settlement_statements::table)
+        let id: StatementId = diesel::insert_into(settlement_statements::table)
             .values((
                 settlement_statements::merchant_id.eq(merchant_id),
                 settlement_statements::run_id.eq(run_id),
@@ -577,7 +577,7 @@ pub fn settle(
 /// activity and its own payout booking.
 fn record_lines_and_claims(
     conn: &mut PgConnection,
-    statement_id: i64,
+    statement_id: StatementId,
     movements: &[Movement],
     booking: Option<&Booking>,
 ) -> QueryResult<()> {
@@ -775,7 +775,7 @@ fn book_payout(
 
 fn record_payouts(
     conn: &mut PgConnection,
-    statement_id: i64,
+    statement_id: StatementId,
     merchant_id: MerchantId,
     booking: &Booking,
 ) -> QueryResult<()> {
@@ -807,7 +807,7 @@ fn record_payouts(
 /// longer owes, superseded by a new one when it still does — and opens the new one.
 fn resolve_collections(
     conn: &mut PgConnection,
-    statement_id: i64,
+    statement_id: StatementId,
     merchant_id: MerchantId,
     carried: i64,
     period: Period,

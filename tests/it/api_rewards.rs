@@ -60,7 +60,7 @@ async fn a_partner_lists_its_own_rewards_and_no_one_elses() {
     assert_eq!(cake["stock"], "5");
     assert_eq!(cake["status"], "published");
     assert!(cake["valid_from"].as_str().unwrap() < cake["valid_until"].as_str().unwrap());
-    assert_eq!(cake["store_ids"], Value::from(vec![store_id]));
+    assert_eq!(cake["store_ids"], Value::from(vec![store_id.0]));
     let draft = &list[0];
     assert_eq!(draft["status"], "draft");
     assert_eq!(draft["title_en"], "Draft pie");

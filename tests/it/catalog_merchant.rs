@@ -4,7 +4,7 @@
 
 use alliance::{
     catalog::{self, Reward},
-    domain::{actor::Actor, id::MerchantId, shanghai},
+    domain::{actor::Actor, id::MerchantId, id::StoreId, shanghai},
     merchant::store::{self, StoreDetails},
     people::merchant_user::MerchantRole,
 };
@@ -50,7 +50,7 @@ async fn shop(app: &TestApp, code: &str, role: MerchantRole) -> Shop {
     Shop { id, browser }
 }
 
-fn add_store(app: &TestApp, merchant_id: MerchantId, name: &str) -> i64 {
+fn add_store(app: &TestApp, merchant_id: MerchantId, name: &str) -> StoreId {
     let details =
         StoreDetails::parse(name, "上海市黄浦区南京东路 1 号", "31.23", "121.47").unwrap();
     store::add(

@@ -9,6 +9,7 @@ use alliance::{
     db::schema::rewards,
     domain::{
         actor::Actor,
+        id::StoreId,
         id::{MemberId, MerchantId},
     },
     earn,
@@ -173,7 +174,7 @@ fn redeem_and_serve(
     merchant_id: MerchantId,
     member_id: MemberId,
     reward_id: i64,
-    store: Option<i64>,
+    store: Option<StoreId>,
     key: &str,
 ) -> i64 {
     let held = redeem(conn, member_id, reward_id, key);
@@ -550,7 +551,7 @@ fn distinct_redeemers(
 #[derive(QueryableByName, Debug, PartialEq)]
 struct StoreRow {
     #[diesel(sql_type = Nullable<BigInt>)]
-    store_id: Option<i64>,
+    store_id: Option<StoreId>,
     #[diesel(sql_type = BigInt)]
     served: i64,
     #[diesel(sql_type = BigInt)]
@@ -576,9 +577,9 @@ fn served_by_store(
 
 /// COFFEE's stores.
 struct Stores {
-    square: i64,
-    bund: i64,
-    quiet: i64,
+    square: StoreId,
+    bund: StoreId,
+    quiet: StoreId,
 }
 
 /// COFFEE's last two months: Ann earned in both, Dan only last month, Ben and

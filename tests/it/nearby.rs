@@ -5,7 +5,7 @@
 
 use alliance::{
     db::schema::{reward_stores, rewards},
-    domain::{geo::GeoPoint, id::MerchantId},
+    domain::{geo::GeoPoint, id::MerchantId, id::StoreId},
     redemption::nearby,
 };
 use chrono::{Duration, Utc};
@@ -51,11 +51,16 @@ fn point(at: (f64, f64)) -> GeoPoint {
 #[derive(QueryableByName)]
 struct Id {
     #[diesel(sql_type = BigInt)]
-    id: i64,
+    id: StoreId,
 }
 
 /// An active store of the merchant at `at` (rounded to the column's 6 decimals).
-pub fn store(conn: &mut PgConnection, merchant_id: MerchantId, name: &str, at: (f64, f64)) -> i64 {
+pub fn store(
+    conn: &mut PgConnection,
+    merchant_id: MerchantId,
+    name: &str,
+    at: (f64, f64),
+) -> StoreId {
     sql_query(
         "INSERT INTO stores (merchant_id, name, address, latitude, longitude)
          VALUES ($1, $2, '上海市', round($3::numeric, 6), round($4::numeric, 6)) RETURNING id",

@@ -6,6 +6,7 @@ use alliance::{
     db::schema::{campaign_merchants, campaigns, report_exports, rewards, stores},
     domain::{
         actor::Actor,
+        id::StoreId,
         id::{MemberId, MerchantId},
         money::Money,
     },
@@ -39,9 +40,9 @@ use crate::{
 struct World {
     shops: TwoPrograms,
     /// COFFEE's store, its address in Xuhui.
-    coffee_store: i64,
+    coffee_store: StoreId,
     /// CINEMA's store, no district in its address, at Pudong's seat.
-    cinema_store: i64,
+    cinema_store: StoreId,
 }
 
 fn store(
@@ -50,7 +51,7 @@ fn store(
     name: &str,
     address: &str,
     at: (&str, &str),
-) -> i64 {
+) -> StoreId {
     diesel::insert_into(stores::table)
         .values((
             stores::merchant_id.eq(merchant),
@@ -158,7 +159,7 @@ fn campaign_at(conn: &mut PgConnection, coffee: MerchantId) -> MemberId {
 
 /// Carol's CINEMA points pay for two tickets: one served at the store (1,000
 /// points and ¥10.00 cash), one called off.
-fn tickets(conn: &mut PgConnection, cinema: MerchantId, cinema_store: i64, carol: MemberId) {
+fn tickets(conn: &mut PgConnection, cinema: MerchantId, cinema_store: StoreId, carol: MemberId) {
     earn_points(conn, cinema, carol, 3_000);
     let ticket: i64 = diesel::insert_into(rewards::table)
         .values((

@@ -16,6 +16,7 @@ use crate::{
         self, CatalogError, Category, Reward, RewardDetails, RewardInput, RewardStatus,
         image::{self, ImageError},
     },
+    domain::id::StoreId,
     i18n::Locale,
     i18n::format,
     merchant::store::{self, Store},
@@ -93,7 +94,7 @@ impl RewardForm {
         }
     }
 
-    fn of(reward: &Reward, store_ids: &[i64]) -> Self {
+    fn of(reward: &Reward, store_ids: &[StoreId]) -> Self {
         Self {
             title_zh: reward.title_zh.clone(),
             title_en: reward.title_en.clone(),
@@ -117,14 +118,14 @@ impl RewardForm {
         }
     }
 
-    fn chosen_stores(&self) -> Vec<i64> {
+    fn chosen_stores(&self) -> Vec<StoreId> {
         self.rest
             .keys()
             .filter_map(|k| k.strip_prefix("store_")?.parse().ok())
             .collect()
     }
 
-    fn is_chosen(&self, store_id: i64) -> bool {
+    fn is_chosen(&self, store_id: StoreId) -> bool {
         self.rest.contains_key(&format!("store_{store_id}"))
     }
 
@@ -274,7 +275,7 @@ async fn own_reward(
     state: &AppState,
     who: &MerchantPrincipal,
     id: i64,
-) -> Result<(Reward, Vec<i64>), WebError> {
+) -> Result<(Reward, Vec<StoreId>), WebError> {
     let merchant_id = who.merchant.id;
     state
         .db(move |conn| {

@@ -18,6 +18,7 @@ use serde::Deserialize;
 use crate::{
     crypto,
     domain::{
+        id::StoreId,
         id::{MemberId, MerchantId},
         money::Money,
         phone::Phone,
@@ -81,7 +82,7 @@ struct Purchase {
     phone: Phone,
     amount: Money,
     order_id: OrderId,
-    store_id: Option<i64>,
+    store_id: Option<StoreId>,
 }
 
 impl IssueForm {

@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use crate::{
     crypto::Keys,
-    domain::{id::MemberId, id::MerchantId, money::Money, shanghai},
+    domain::{id::MemberId, id::MerchantId, id::StoreId, money::Money, shanghai},
     error::Classify,
     i18n::Locale,
     i18n::format,
@@ -68,7 +68,7 @@ struct VoucherForm {
 impl VoucherForm {
     /// The code without the blanks and dashes people type into it, and the
     /// store; a translated message per field otherwise.
-    fn parse(&self, locale: Locale) -> Result<(String, Option<i64>), FieldErrors> {
+    fn parse(&self, locale: Locale) -> Result<(String, Option<StoreId>), FieldErrors> {
         let code: String = self
             .code
             .chars()
@@ -157,7 +157,7 @@ async fn page(
             let served = redemption::served_since(conn, merchant_id, since, SERVED_TODAY)?;
             let ids: Vec<MemberId> = served.iter().map(|v| v.redemption.member_id).collect();
             let phones = masked_phones(conn, &keys, &ids)?;
-            let names: HashMap<i64, String> =
+            let names: HashMap<StoreId, String> =
                 stores.iter().map(|s| (s.id, s.name.clone())).collect();
             let served = served
                 .iter()

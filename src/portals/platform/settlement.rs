@@ -14,7 +14,7 @@ use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
 
 use crate::{
-    domain::{id::MerchantId, money::Money, shanghai},
+    domain::{id::MerchantId, id::StatementId, money::Money, shanghai},
     error::Classify,
     i18n::Locale,
     i18n::format,
@@ -125,7 +125,7 @@ fn outcome_label(locale: Locale, s: &Statement) -> String {
 
 /// A statement as the lists show it.
 pub(in crate::portals) struct StatementRow {
-    pub id: i64,
+    pub id: StatementId,
     pub merchant_id: MerchantId,
     pub merchant: String,
     pub period: String,
@@ -155,7 +155,7 @@ impl StatementRow {
 /// A payout as the lists show it.
 pub(in crate::portals) struct PayoutRow {
     pub id: i64,
-    pub statement_id: i64,
+    pub statement_id: StatementId,
     pub merchant: String,
     pub recipient: String,
     pub last4: String,
