@@ -89,7 +89,7 @@ text_enum! {
     }
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
 #[diesel(table_name = rewards, check_for_backend(diesel::pg::Pg))]
 pub struct Reward {
     pub id: i64,

@@ -3,6 +3,7 @@
 //! domain services, and render a page; they write no queries themselves.
 
 mod apply;
+mod approval_queue;
 mod consumer;
 mod exports;
 mod media;

@@ -7,9 +7,9 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use crate::{
-    catalog::RewardStatus,
+    catalog::{Reward, RewardStatus},
     db::schema::{merchants, programs, rewards},
-    domain::id::{MemberId, MerchantId},
+    domain::id::MemberId,
     i18n::Locale,
     merchant::standing,
     program, wallet,
@@ -73,44 +73,23 @@ pub struct Filter {
     pub sort: Sort,
 }
 
-/// A reward on offer, as the catalog lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+/// A reward on offer, as the catalog lists it: the reward with its merchant's
+/// name and the program its points price is in.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(check_for_backend(diesel::pg::Pg))]
 pub struct Listing {
-    pub id: i64,
-    pub merchant_id: MerchantId,
-    pub title_zh: String,
-    pub title_en: String,
-    pub description_zh: String,
-    pub description_en: String,
-    pub category: String,
-    pub image_path: Option<String>,
-    pub value_fen: i64,
-    pub points_price: Option<i64>,
-    pub other_points: bool,
-    pub cash_topup: bool,
-    pub stock: i64,
-    pub valid_until: DateTime<Utc>,
+    #[diesel(embed)]
+    pub reward: Reward,
+    #[diesel(select_expression = merchants::name_zh)]
     pub merchant_name_zh: String,
+    #[diesel(select_expression = merchants::name_en)]
     pub merchant_name_en: String,
     /// The merchant's own program: the points `points_price` is in.
+    #[diesel(select_expression = programs::code)]
     pub program_code: String,
 }
 
 impl Listing {
-    pub fn title(&self, locale: Locale) -> &str {
-        match locale {
-            Locale::ZhCn => &self.title_zh,
-            Locale::En => &self.title_en,
-        }
-    }
-
-    pub fn description(&self, locale: Locale) -> &str {
-        match locale {
-            Locale::ZhCn => &self.description_zh,
-            Locale::En => &self.description_en,
-        }
-    }
-
     pub fn merchant_name(&self, locale: Locale) -> &str {
         match locale {
             Locale::ZhCn => &self.merchant_name_zh,
@@ -125,46 +104,6 @@ pub struct Offered {
     pub listing: Listing,
     pub remaining: Remaining,
 }
-
-type ListingColumns = (
-    rewards::id,
-    rewards::merchant_id,
-    rewards::title_zh,
-    rewards::title_en,
-    rewards::description_zh,
-    rewards::description_en,
-    rewards::category,
-    rewards::image_path,
-    rewards::value_fen,
-    rewards::points_price,
-    rewards::other_points,
-    rewards::cash_topup,
-    rewards::stock,
-    rewards::valid_until,
-    merchants::name_zh,
-    merchants::name_en,
-    programs::code,
-);
-
-const LISTING: ListingColumns = (
-    rewards::id,
-    rewards::merchant_id,
-    rewards::title_zh,
-    rewards::title_en,
-    rewards::description_zh,
-    rewards::description_en,
-    rewards::category,
-    rewards::image_path,
-    rewards::value_fen,
-    rewards::points_price,
-    rewards::other_points,
-    rewards::cash_topup,
-    rewards::stock,
-    rewards::valid_until,
-    merchants::name_zh,
-    merchants::name_en,
-    programs::code,
-);
 
 /// `%text%` for ILIKE with the text's own `\`, `%` and `_` taken literally
 /// (backslash is PostgreSQL's default LIKE escape).
@@ -197,7 +136,7 @@ pub fn on_offer(
         .filter(rewards::valid_until.gt(now))
         .filter(rewards::stock.gt(0))
         .filter(merchants::status.eq(standing::Status::Active))
-        .select(LISTING)
+        .select(Listing::as_select())
         .into_boxed();
     let search = filter.search.trim();
     if !search.is_empty() {
@@ -220,7 +159,7 @@ pub fn on_offer(
     listings
         .into_iter()
         .map(|listing| {
-            let remaining = caps::remaining(conn, listing.id, now)?;
+            let remaining = caps::remaining(conn, listing.reward.id, now)?;
             Ok(Offered { listing, remaining })
         })
         .collect()
@@ -240,12 +179,12 @@ pub fn find_on_offer(
         .filter(rewards::valid_from.le(now))
         .filter(rewards::valid_until.gt(now))
         .filter(merchants::status.eq(standing::Status::Active))
-        .select(LISTING)
+        .select(Listing::as_select())
         .first(conn)
         .optional()?;
     listing
         .map(|listing| {
-            let remaining = caps::remaining(conn, listing.id, now)?;
+            let remaining = caps::remaining(conn, listing.reward.id, now)?;
             Ok(Offered { listing, remaining })
         })
         .transpose()
@@ -258,7 +197,7 @@ pub fn listings(conn: &mut PgConnection, ids: &[i64]) -> QueryResult<Vec<Listing
         .inner_join(merchants::table.on(merchants::id.eq(rewards::merchant_id)))
         .inner_join(programs::table.on(programs::merchant_id.eq(rewards::merchant_id)))
         .filter(rewards::id.eq_any(ids))
-        .select(LISTING)
+        .select(Listing::as_select())
         .load(conn)
 }
 
@@ -291,7 +230,7 @@ pub fn first_payable(
         if kept.len() >= limit {
             break;
         }
-        if let Some(proposal) = propose_from(conn, &holdings, item.listing.id)? {
+        if let Some(proposal) = propose_from(conn, &holdings, item.listing.reward.id)? {
             kept.push((item, proposal));
         }
     }

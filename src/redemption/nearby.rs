@@ -162,7 +162,7 @@ pub fn rewards(
     let mut near: Vec<NearReward> = browse::on_offer(conn, &Filter::default(), now)?
         .into_iter()
         .filter_map(|offered| {
-            let distance_m = *distances.get(&offered.listing.id)?;
+            let distance_m = *distances.get(&offered.listing.reward.id)?;
             Some(NearReward {
                 offered,
                 distance_m,

@@ -167,7 +167,7 @@ pub fn for_member(
     let holdings = Holdings::of(conn, member_id)?;
     let mut ranked = Vec::new();
     for offered in browse::on_offer(conn, &Filter::default(), now)? {
-        let id = offered.listing.id;
+        let id = offered.listing.reward.id;
         let affordable =
             propose_from(conn, &holdings, id)?.is_some_and(|proposal| proposal.cash.fen() == 0);
         let distance_m = distances.get(&id).copied();
@@ -190,8 +190,9 @@ pub fn for_member(
         b.scored.score.total_cmp(&a.scored.score).then(
             a.offered
                 .listing
+                .reward
                 .value_fen
-                .cmp(&b.offered.listing.value_fen),
+                .cmp(&b.offered.listing.reward.value_fen),
         )
     });
     ranked.truncate(LIMIT);

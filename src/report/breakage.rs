@@ -10,7 +10,7 @@ use diesel::{
 
 use crate::i18n::Locale;
 
-use super::{Cell, Filters, ReportError, Table, figures_by_program, programs_in_scope, tick};
+use super::{Cell, Filters, PerProgram, ProgramFigures, ReportError, Table};
 
 #[derive(Debug, QueryableByName)]
 struct Figures {
@@ -20,6 +20,12 @@ struct Figures {
     expired: i64,
     #[diesel(sql_type = BigInt)]
     redeemed: i64,
+}
+
+impl ProgramFigures for Figures {
+    fn program(&self) -> &str {
+        &self.program
+    }
 }
 
 const FIGURES: &str = "\
@@ -41,37 +47,29 @@ pub(super) fn build(
     locale: Locale,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Table, ReportError> {
-    let scope = programs_in_scope(conn, filters, locale)?;
-    let figures = figures_by_program(conn, FIGURES, filters, |f: &Figures| f.program.clone())?;
-    let t = |key: &str| locale.t(key).into_owned();
-    let mut table = Table::translated(
-        locale,
-        &[
-            ("reports.col.program", false),
-            ("reports.col.program_name", false),
-            ("reports.col.owner", false),
+    let report = PerProgram {
+        sql: FIGURES,
+        columns: &[
             ("reports.col.expired_points", false),
             ("reports.col.redeemed_points", false),
             ("reports.col.breakage_cny", true),
             ("reports.col.breakage_rate", false),
         ],
-    );
-    for (done, program) in scope.iter().enumerate() {
-        let (expired, redeemed) = figures
-            .get(&program.code)
-            .map_or((0, 0), |f| (f.expired, f.redeemed));
-        let value = program.value_of(expired)?;
-        let mut row = Vec::from(program.leading_cells());
-        row.extend([
-            Cell::Points(expired),
-            Cell::Points(redeemed),
-            Cell::Money(value),
-            Cell::percent(expired, expired + redeemed),
-        ]);
-        table.rows.push(row);
-        tick(progress, done + 1, scope.len());
-    }
-    table.add_totals(t("reports.total"));
-    table.note = Some(t("reports.kind.breakage.note"));
-    Ok(table)
+        note: "reports.kind.breakage.note",
+    };
+    report.build(
+        conn,
+        filters,
+        locale,
+        progress,
+        |program, f: Option<&Figures>| {
+            let (expired, redeemed) = f.map_or((0, 0), |f| (f.expired, f.redeemed));
+            Ok(vec![
+                Cell::Points(expired),
+                Cell::Points(redeemed),
+                Cell::Money(program.value_of(expired)?),
+                Cell::percent(expired, expired + redeemed),
+            ])
+        },
+    )
 }

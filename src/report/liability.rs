@@ -12,7 +12,7 @@ use diesel::{
 
 use crate::i18n::Locale;
 
-use super::{Cell, Filters, ReportError, Table, figures_by_program, programs_in_scope, tick};
+use super::{Cell, Filters, PerProgram, ProgramFigures, ReportError, Table};
 
 #[derive(Debug, QueryableByName)]
 struct Figures {
@@ -24,6 +24,12 @@ struct Figures {
     issued: i64,
     #[diesel(sql_type = BigInt)]
     retired: i64,
+}
+
+impl ProgramFigures for Figures {
+    fn program(&self) -> &str {
+        &self.program
+    }
 }
 
 /// Per program, from the posted movements touching its issuance account.
@@ -47,43 +53,36 @@ pub(super) fn build(
     locale: Locale,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Table, ReportError> {
-    let scope = programs_in_scope(conn, filters, locale)?;
-    let figures = figures_by_program(conn, FIGURES, filters, |f: &Figures| f.program.clone())?;
-    let t = |key: &str| locale.t(key).into_owned();
-    let mut table = Table::translated(
-        locale,
-        &[
-            ("reports.col.program", false),
-            ("reports.col.program_name", false),
-            ("reports.col.owner", false),
+    let report = PerProgram {
+        sql: FIGURES,
+        columns: &[
             ("reports.col.outstanding_points", false),
             ("reports.col.issued_points", false),
             ("reports.col.retired_points", false),
             ("reports.col.liability_cny", true),
             ("reports.col.basis", false),
         ],
-    );
-    for (done, program) in scope.iter().enumerate() {
-        let (outstanding, issued, retired) = figures
-            .get(&program.code)
-            .map_or((0, 0, 0), |f| (f.outstanding, f.issued, f.retired));
-        let value = program.value_of(outstanding)?;
-        let mut row = Vec::from(program.leading_cells());
-        row.extend([
-            Cell::Points(outstanding),
-            Cell::Points(issued),
-            Cell::Points(retired),
-            Cell::Money(value),
-            Cell::Text(format!(
-                "{} {}",
-                program.basis.label(locale),
-                program.value.as_decimal()
-            )),
-        ]);
-        table.rows.push(row);
-        tick(progress, done + 1, scope.len());
-    }
-    table.add_totals(t("reports.total"));
-    table.note = Some(t("reports.kind.liability.note"));
-    Ok(table)
+        note: "reports.kind.liability.note",
+    };
+    report.build(
+        conn,
+        filters,
+        locale,
+        progress,
+        |program, f: Option<&Figures>| {
+            let (outstanding, issued, retired) =
+                f.map_or((0, 0, 0), |f| (f.outstanding, f.issued, f.retired));
+            Ok(vec![
+                Cell::Points(outstanding),
+                Cell::Points(issued),
+                Cell::Points(retired),
+                Cell::Money(program.value_of(outstanding)?),
+                Cell::Text(format!(
+                    "{} {}",
+                    program.basis.label(locale),
+                    program.value.as_decimal()
+                )),
+            ])
+        },
+    )
 }

@@ -189,35 +189,62 @@ impl ProgramInScope {
             .value_of(points, Rounding::Down)
             .map_err(|_| ReportError::Valuation(self.code.clone()))
     }
-
-    /// The cells every per-program report starts its row with: code, name, owner.
-    fn leading_cells(&self) -> [Cell; 3] {
-        [
-            Cell::Text(self.code.clone()),
-            Cell::Text(self.name.clone()),
-            Cell::Text(self.owner.clone()),
-        ]
-    }
 }
 
-/// A per-program figures query over the period (`$1` its start, `$2` its end),
-/// its rows keyed by the program each names.
-fn figures_by_program<T>(
-    conn: &mut PgConnection,
-    sql: &str,
-    filters: &Filters,
-    program: impl Fn(&T) -> String,
-) -> QueryResult<HashMap<String, T>>
-where
-    T: QueryableByName<diesel::pg::Pg> + 'static,
-{
-    Ok(diesel::sql_query(sql)
-        .bind::<Timestamptz, _>(filters.starts_at())
-        .bind::<Timestamptz, _>(filters.ends_at())
-        .load::<T>(conn)?
-        .into_iter()
-        .map(|row| (program(&row), row))
-        .collect())
+/// The figures a per-program report reads for each program.
+trait ProgramFigures: QueryableByName<diesel::pg::Pg> + 'static {
+    /// The code of the program the row is about.
+    fn program(&self) -> &str;
+}
+
+/// A report with a row per program in scope: its code, name and owner, then
+/// what `cells` makes of the program and its figures from `sql` (`$1` the
+/// period's start, `$2` its end; `None` where the program has none), then the
+/// totals and the kind's note.
+struct PerProgram<'a> {
+    sql: &'a str,
+    /// The columns after the leading three, as `Table::translated` takes them.
+    columns: &'a [(&'a str, bool)],
+    note: &'a str,
+}
+
+impl PerProgram<'_> {
+    fn build<T: ProgramFigures>(
+        &self,
+        conn: &mut PgConnection,
+        filters: &Filters,
+        locale: Locale,
+        progress: &mut dyn FnMut(u64, u64),
+        cells: impl Fn(&ProgramInScope, Option<&T>) -> Result<Vec<Cell>, ReportError>,
+    ) -> Result<Table, ReportError> {
+        let scope = programs_in_scope(conn, filters, locale)?;
+        let figures: HashMap<String, T> = diesel::sql_query(self.sql)
+            .bind::<Timestamptz, _>(filters.starts_at())
+            .bind::<Timestamptz, _>(filters.ends_at())
+            .load::<T>(conn)?
+            .into_iter()
+            .map(|row| (row.program().to_owned(), row))
+            .collect();
+        let leading = [
+            ("reports.col.program", false),
+            ("reports.col.program_name", false),
+            ("reports.col.owner", false),
+        ];
+        let mut table = Table::translated(locale, &[&leading[..], self.columns].concat());
+        for (done, program) in scope.iter().enumerate() {
+            let mut row = vec![
+                Cell::Text(program.code.clone()),
+                Cell::Text(program.name.clone()),
+                Cell::Text(program.owner.clone()),
+            ];
+            row.extend(cells(program, figures.get(&program.code))?);
+            table.rows.push(row);
+            tick(progress, done + 1, scope.len());
+        }
+        table.add_totals(locale.t("reports.total").into_owned());
+        table.note = Some(locale.t(self.note).into_owned());
+        Ok(table)
+    }
 }
 
 /// The programs the filters leave in: the merchant's program only when a

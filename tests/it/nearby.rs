@@ -211,7 +211,7 @@ fn nearby_rewards_are_those_collected_at_a_store_in_reach_nearest_first() {
 
     let near = nearby::rewards(conn, point(PEOPLES_SQUARE), Utc::now()).unwrap();
 
-    let ids: Vec<i64> = near.iter().map(|r| r.offered.listing.id).collect();
+    let ids: Vec<i64> = near.iter().map(|r| r.offered.listing.reward.id).collect();
     assert_eq!(ids[0], movie);
     let mut rest = ids[1..].to_vec();
     rest.sort_unstable();

@@ -92,7 +92,7 @@ fn ranked(
     recommend::for_member(conn, member_id, here, Utc::now())
         .unwrap()
         .into_iter()
-        .map(|r| (r.offered.listing.id, r.scored.reasons))
+        .map(|r| (r.offered.listing.reward.id, r.scored.reasons))
         .collect()
 }
 

@@ -90,8 +90,9 @@ pub(super) fn card(offered: &Offered, names: &Names, locale: Locale) -> Card {
     let listing = &offered.listing;
     let merchant = listing.merchant_name(locale).to_owned();
     Card {
-        href: format!("/consumer/rewards/{}", listing.id),
+        href: format!("/consumer/rewards/{}", listing.reward.id),
         image: listing
+            .reward
             .image_path
             .as_ref()
             .map(|name| format!("/media/rewards/{name}")),
@@ -100,14 +101,17 @@ pub(super) fn card(offered: &Offered, names: &Names, locale: Locale) -> Card {
             .next()
             .map(String::from)
             .unwrap_or_default(),
-        tone: usize::try_from(listing.merchant_id.0.rem_euclid(6)).unwrap_or_default(),
-        title: listing.title(locale).to_owned(),
+        tone: usize::try_from(listing.reward.merchant_id.0.rem_euclid(6)).unwrap_or_default(),
+        title: listing.reward.title(locale).to_owned(),
         category: locale
-            .t(&format!("consumer_rewards.category.{}", listing.category))
+            .t(&format!(
+                "consumer_rewards.category.{}",
+                listing.reward.category
+            ))
             .into_owned(),
         merchant,
-        value: format::money(Money::from_fen(listing.value_fen)),
-        points: listing.points_price.map(|points| {
+        value: format::money(Money::from_fen(listing.reward.value_fen)),
+        points: listing.reward.points_price.map(|points| {
             locale.t_with(
                 "consumer_rewards.card.points",
                 &[
@@ -436,7 +440,7 @@ fn reward_page(
         .collect();
     let cash = entered.cash().unwrap_or(Money::ZERO);
     let total = legs.iter().map(|l| l.value_fen).sum::<i64>() + cash.fen();
-    let due = Money::from_fen(listing.value_fen);
+    let due = Money::from_fen(listing.reward.value_fen);
     let settled = pay::settles(&legs, cash, due);
     let standing = match settled {
         Ok(()) => locale.t("consumer_rewards.pay.settled").into_owned(),
@@ -449,11 +453,11 @@ fn reward_page(
     RewardPage {
         chrome: super::chrome(ctx, who, "/consumer/rewards"),
         card: card(offered, names, locale),
-        description: listing.description(locale).to_owned(),
-        valid_until: format::datetime(listing.valid_until, locale),
-        action: format!("/consumer/rewards/{}/redeem", listing.id),
+        description: listing.reward.description(locale).to_owned(),
+        valid_until: format::datetime(listing.reward.valid_until, locale),
+        action: format!("/consumer/rewards/{}/redeem", listing.reward.id),
         rows,
-        cash: listing.cash_topup.then(|| entered.cash.clone()),
+        cash: listing.reward.cash_topup.then(|| entered.cash.clone()),
         request_key: entered.request_key.clone(),
         total: format::money(Money::from_fen(total)),
         standing,
@@ -582,7 +586,7 @@ async fn mine(
             let ids: Vec<i64> = redemptions.iter().map(|r| r.reward_id).collect();
             let listings = browse::listings(conn, &ids)?
                 .into_iter()
-                .map(|l| (l.id, l))
+                .map(|l| (l.reward.id, l))
                 .collect();
             Ok::<_, WebError>((redemptions, listings))
         })
@@ -604,7 +608,7 @@ async fn show_vouchers(
             VoucherRow {
                 href: format!("/consumer/vouchers/{}", r.id),
                 title: listing
-                    .map(|l| l.title(locale).to_owned())
+                    .map(|l| l.reward.title(locale).to_owned())
                     .unwrap_or_default(),
                 merchant: listing
                     .map(|l| l.merchant_name(locale).to_owned())
@@ -682,7 +686,7 @@ async fn show_voucher(
     Ok(VoucherPage {
         chrome: super::chrome(&ctx, &who, "/consumer/rewards"),
         cancel_action: format!("/consumer/vouchers/{}/cancel", redemption.id),
-        title: listing.title(locale).to_owned(),
+        title: listing.reward.title(locale).to_owned(),
         merchant: listing.merchant_name(locale).to_owned(),
         code: grouped(&redemption.voucher_code),
         qr: qr::svg(&redemption.voucher_code)?,

@@ -1,55 +1,45 @@
 //! The merchant's own approvals (maker-checker in `Scope::Merchant`): large
-//! point adjustments wait here for a second owner or manager. The view pieces
-//! and templates are the platform queue's (`platform::approvals`).
+//! point adjustments wait here for a second owner or manager. The pages and
+//! the decision are `portals::approval_queue`, as on the platform.
 
 use actix_web::{HttpResponse, get, post, web};
-use askama::Template;
-use askama_web::WebTemplate;
-use serde::Deserialize;
 
 use crate::{
-    approval::{self, Scope},
+    approval::Scope,
     people::merchant_user::MerchantRole,
     web::{
         auth::{MerchantPrincipal, Signed},
         context::PageContext,
         csrf::CsrfForm,
         error::WebError,
-        page::Chrome,
         state::AppState,
     },
 };
 
 use super::super::{
-    platform::approvals::{
-        ApprovalRow, DecisionForm, DecisionRow, LIST_SIZE, can_decide, decision_flash,
-        decision_rows, row,
-    },
+    approval_queue::{DecisionForm, DetailPage, ListPage, ListQuery, Queue},
     see_other,
 };
 
 /// Who sees and decides the merchant's approvals.
 pub(super) const CHECKERS: &[MerchantRole] = &[MerchantRole::Owner, MerchantRole::Manager];
-const BASE: &str = "/merchant/approvals";
+
+/// The signed-in merchant's queue; `approval::get` and `approval::decide`
+/// find nothing of another merchant's in it.
+fn queue(who: &MerchantPrincipal) -> Queue {
+    Queue {
+        scope: Scope::Merchant(who.merchant.id),
+        base: "/merchant/approvals",
+        nav: "earning_portals.nav.approvals",
+        title: "earning_portals.approvals.title",
+        subtitle: "earning_portals.approvals.subtitle",
+    }
+}
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(list_approvals)
         .service(show_approval)
         .service(decide_approval);
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "merchant/approvals.html")]
-struct ApprovalsPage {
-    chrome: Chrome,
-    base: &'static str,
-    rows: Vec<ApprovalRow>,
-    pending_only: bool,
-}
-
-#[derive(Deserialize)]
-struct ListQuery {
-    all: Option<bool>,
 }
 
 #[get("/approvals")]
@@ -58,31 +48,13 @@ async fn list_approvals(
     who: Signed<MerchantPrincipal>,
     state: web::Data<AppState>,
     query: web::Query<ListQuery>,
-) -> Result<ApprovalsPage, WebError> {
+) -> Result<ListPage, WebError> {
     who.require(CHECKERS)?;
-    let pending_only = !query.all.unwrap_or(false);
-    let scope = Scope::Merchant(who.merchant.id);
-    let approvals = state
-        .db(move |conn| approval::list(conn, scope, pending_only, LIST_SIZE))
-        .await?;
-    Ok(ApprovalsPage {
-        chrome: super::chrome(&ctx, &who, BASE),
-        base: BASE,
-        rows: approvals.iter().map(|a| row(a, ctx.locale)).collect(),
-        pending_only,
-    })
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "merchant/approval.html")]
-struct ApprovalPage {
-    chrome: Chrome,
-    base: &'static str,
-    approval: ApprovalRow,
-    payload: String,
-    outcome: String,
-    decisions: Vec<DecisionRow>,
-    can_decide: bool,
+    let queue = queue(&who);
+    let chrome = super::chrome(&ctx, &who, queue.base);
+    queue
+        .list(&state, chrome, query.into_inner(), ctx.locale)
+        .await
 }
 
 #[get("/approvals/{id}")]
@@ -91,22 +63,13 @@ async fn show_approval(
     who: Signed<MerchantPrincipal>,
     state: web::Data<AppState>,
     id: web::Path<i64>,
-) -> Result<ApprovalPage, WebError> {
+) -> Result<DetailPage, WebError> {
     who.require(CHECKERS)?;
-    let (id, scope) = (id.into_inner(), Scope::Merchant(who.merchant.id));
-    let (approval, decisions) = state
-        .db(move |conn| approval::get(conn, scope, id))
-        .await?
-        .ok_or(WebError::NotFound)?;
-    Ok(ApprovalPage {
-        chrome: super::chrome(&ctx, &who, BASE),
-        base: BASE,
-        can_decide: can_decide(&approval, &decisions, &who.actor),
-        payload: serde_json::to_string_pretty(&approval.payload).unwrap_or_default(),
-        outcome: approval.outcome.clone().unwrap_or_default(),
-        approval: row(&approval, ctx.locale),
-        decisions: decision_rows(decisions, ctx.locale),
-    })
+    let queue = queue(&who);
+    let chrome = super::chrome(&ctx, &who, queue.base);
+    queue
+        .detail(&state, chrome, id.into_inner(), &who.actor, ctx.locale)
+        .await
 }
 
 #[post("/approvals/{id}/decision")]
@@ -118,22 +81,7 @@ async fn decide_approval(
     CsrfForm(form): CsrfForm<DecisionForm>,
 ) -> Result<HttpResponse, WebError> {
     who.require(CHECKERS)?;
-    let id = id.into_inner();
-    let approve = form.approves()?;
-    let (actor, registry) = (who.actor.clone(), state.approvals.clone());
-    // `decide` finds the request only in the checker's own merchant's scope.
-    let result = state
-        .db(move |conn| {
-            Ok::<_, WebError>(approval::decide(
-                conn,
-                id,
-                &actor,
-                approve,
-                form.reason.as_deref(),
-                &registry,
-            ))
-        })
-        .await?;
-    decision_flash(&ctx, result, approve)?;
-    Ok(see_other(format!("{BASE}/{id}")))
+    let (queue, id) = (queue(&who), id.into_inner());
+    queue.decide(&ctx, &state, id, &who.actor, form).await?;
+    Ok(see_other(queue.link(id)))
 }
