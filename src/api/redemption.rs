@@ -21,7 +21,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::{
-    domain::{actor::Actor, id::MemberId, id::StoreId, money::Money, points::ProgramCode},
+    domain::{
+        actor::Actor, id::MemberId, id::RewardId, id::StoreId, money::Money, points::ProgramCode,
+    },
     redemption::{self, RedeemError, RedeemRequest, Redemption, RedemptionStatus},
     web::state::AppState,
 };
@@ -47,7 +49,7 @@ pub struct RedeemForm {
     member_id: Option<MemberId>,
     /// One of this merchant's rewards, on offer now.
     #[schema(required = true, nullable = false, value_type = i64)]
-    reward_id: Option<i64>,
+    reward_id: Option<RewardId>,
     /// The points paid, each program at most once; the reward decides which
     /// programs it accepts. Empty when cash pays it all.
     #[schema(required = true, nullable = false, value_type = Vec<PayForm>)]
@@ -81,7 +83,8 @@ pub struct RedemptionView {
     redemption_id: i64,
     #[schema(value_type = i64)]
     member_id: MemberId,
-    reward_id: i64,
+    #[schema(value_type = i64)]
+    reward_id: RewardId,
     /// The 12 digits the member shows at the counter.
     #[schema(example = "004271935806")]
     voucher_code: String,
@@ -298,7 +301,7 @@ fn parse_redeem(form: RedeemForm, request_key: String) -> Result<RedeemRequest, 
         valid
     };
     let member_id = id("member_id", form.member_id.map(|m| m.0)).map(MemberId);
-    let reward_id = id("reward_id", form.reward_id);
+    let reward_id = id("reward_id", form.reward_id.map(|r| r.0)).map(RewardId);
     let mut pay = Vec::new();
     for leg in form.pay.unwrap_or_default() {
         let program = leg.program.as_deref().map(ProgramCode::parse);

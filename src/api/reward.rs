@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use crate::{
     catalog::{self, Reward, RewardStatus},
-    domain::{id::StoreId, money::Money},
+    domain::{id::RewardId, id::StoreId, money::Money},
     web::state::AppState,
 };
 
@@ -31,7 +31,8 @@ pub struct RewardList {
 /// One reward of the merchant's.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RewardView {
-    reward_id: i64,
+    #[schema(value_type = i64)]
+    reward_id: RewardId,
     #[schema(example = "大杯拿铁一杯")]
     title_zh: String,
     #[schema(example = "A large latte")]

@@ -14,7 +14,8 @@ use crate::{
     audit::{self, Change},
     db::schema::{reward_stores, rewards, stores},
     domain::{
-        actor::Actor, id::MerchantId, id::StoreId, money::Money, shanghai, text_enum::text_enum,
+        actor::Actor, id::MerchantId, id::RewardId, id::StoreId, money::Money, shanghai,
+        text_enum::text_enum,
     },
     i18n::Locale,
 };
@@ -92,7 +93,7 @@ text_enum! {
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
 #[diesel(table_name = rewards, check_for_backend(diesel::pg::Pg))]
 pub struct Reward {
-    pub id: i64,
+    pub id: RewardId,
     pub merchant_id: MerchantId,
     pub title_zh: String,
     pub title_en: String,
@@ -384,7 +385,7 @@ pub fn of_merchant(conn: &mut PgConnection, merchant_id: MerchantId) -> QueryRes
 pub fn find(
     conn: &mut PgConnection,
     merchant_id: MerchantId,
-    id: i64,
+    id: RewardId,
 ) -> QueryResult<Option<Reward>> {
     rewards::table
         .find(id)
@@ -410,7 +411,7 @@ pub fn published(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<Vec
 pub fn stores_of(
     conn: &mut PgConnection,
     merchant_id: MerchantId,
-    id: i64,
+    id: RewardId,
 ) -> QueryResult<Vec<StoreId>> {
     reward_stores::table
         .inner_join(rewards::table)
@@ -453,7 +454,7 @@ pub fn update(
     conn: &mut PgConnection,
     actor: &Actor,
     merchant_id: MerchantId,
-    id: i64,
+    id: RewardId,
     details: &RewardDetails,
     store_ids: &[StoreId],
 ) -> Result<Reward, CatalogError> {
@@ -488,7 +489,7 @@ pub fn set_status(
     conn: &mut PgConnection,
     actor: &Actor,
     merchant_id: MerchantId,
-    id: i64,
+    id: RewardId,
     status: RewardStatus,
     now: DateTime<Utc>,
 ) -> Result<Reward, CatalogError> {
@@ -529,7 +530,7 @@ pub fn set_image(
     conn: &mut PgConnection,
     actor: &Actor,
     merchant_id: MerchantId,
-    id: i64,
+    id: RewardId,
     name: &image::ImageName,
 ) -> Result<Reward, CatalogError> {
     conn.transaction(|conn| {
@@ -553,7 +554,11 @@ pub fn set_image(
 }
 
 /// The merchant's reward `id`, locked for a change.
-fn lock(conn: &mut PgConnection, merchant_id: MerchantId, id: i64) -> Result<Reward, CatalogError> {
+fn lock(
+    conn: &mut PgConnection,
+    merchant_id: MerchantId,
+    id: RewardId,
+) -> Result<Reward, CatalogError> {
     rewards::table
         .find(id)
         .filter(rewards::merchant_id.eq(merchant_id))
@@ -569,7 +574,7 @@ fn lock(conn: &mut PgConnection, merchant_id: MerchantId, id: i64) -> Result<Rew
 fn set_stores(
     conn: &mut PgConnection,
     merchant_id: MerchantId,
-    reward_id: i64,
+    reward_id: RewardId,
     store_ids: &[StoreId],
 ) -> Result<Vec<StoreId>, CatalogError> {
     let mut wanted = store_ids.to_vec();

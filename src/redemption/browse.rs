@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use crate::{
     catalog::{Reward, RewardStatus},
     db::schema::{merchants, programs, rewards},
-    domain::id::MemberId,
+    domain::{id::MemberId, id::RewardId},
     i18n::Locale,
     merchant::standing,
     program, wallet,
@@ -168,7 +168,7 @@ pub fn on_offer(
 /// One reward, if it is on offer at `now`.
 pub fn find_on_offer(
     conn: &mut PgConnection,
-    reward_id: i64,
+    reward_id: RewardId,
     now: DateTime<Utc>,
 ) -> QueryResult<Option<Offered>> {
     let listing: Option<Listing> = rewards::table
@@ -192,7 +192,7 @@ pub fn find_on_offer(
 
 /// The rewards with these ids, whatever their status now: what a member's
 /// vouchers name.
-pub fn listings(conn: &mut PgConnection, ids: &[i64]) -> QueryResult<Vec<Listing>> {
+pub fn listings(conn: &mut PgConnection, ids: &[RewardId]) -> QueryResult<Vec<Listing>> {
     rewards::table
         .inner_join(merchants::table.on(merchants::id.eq(rewards::merchant_id)))
         .inner_join(programs::table.on(programs::merchant_id.eq(rewards::merchant_id)))
@@ -259,7 +259,7 @@ pub struct Choices {
 pub fn choices(
     conn: &mut PgConnection,
     member_id: MemberId,
-    reward_id: i64,
+    reward_id: RewardId,
 ) -> Result<Choices, RedeemError> {
     let offer = offer(conn, reward_id, false)?;
     let own = program::of_merchant(conn, offer.merchant_id)?.ok_or(RedeemError::UnknownReward)?;

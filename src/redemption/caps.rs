@@ -16,6 +16,7 @@ use crate::{
     db::schema::{redemptions, reward_caps, rewards},
     domain::{
         actor::Actor,
+        id::RewardId,
         id::{MemberId, MerchantId},
         shanghai,
     },
@@ -68,7 +69,7 @@ pub enum CapsError {
     Database(#[from] diesel::result::Error),
 }
 
-pub fn of(conn: &mut PgConnection, reward_id: i64) -> QueryResult<Caps> {
+pub fn of(conn: &mut PgConnection, reward_id: RewardId) -> QueryResult<Caps> {
     Ok(reward_caps::table
         .find(reward_id)
         .select(Caps::as_select())
@@ -78,11 +79,11 @@ pub fn of(conn: &mut PgConnection, reward_id: i64) -> QueryResult<Caps> {
 }
 
 /// Sets a reward's caps (None: no cap); audited.
-#[tracing::instrument(skip_all, fields(reward_id = reward_id))]
+#[tracing::instrument(skip_all, fields(reward_id = %reward_id))]
 pub fn set_caps(
     conn: &mut PgConnection,
     actor: &Actor,
-    reward_id: i64,
+    reward_id: RewardId,
     caps: Caps,
 ) -> Result<Caps, CapsError> {
     let values = [
@@ -144,7 +145,7 @@ pub struct Remaining {
 /// How many more of the reward may be redeemed today and this month, overall.
 pub fn remaining(
     conn: &mut PgConnection,
-    reward_id: i64,
+    reward_id: RewardId,
     now: DateTime<Utc>,
 ) -> QueryResult<Remaining> {
     let caps = of(conn, reward_id)?;
@@ -165,7 +166,7 @@ pub fn remaining(
 /// reward's row locked.
 pub(super) fn reached(
     conn: &mut PgConnection,
-    reward_id: i64,
+    reward_id: RewardId,
     member_id: MemberId,
     now: DateTime<Utc>,
 ) -> QueryResult<Option<Window>> {
@@ -204,7 +205,7 @@ pub(super) fn reached(
 /// Held and fulfilled redemptions of the reward since `since`, of one member or all.
 fn counted(
     conn: &mut PgConnection,
-    reward_id: i64,
+    reward_id: RewardId,
     member_id: Option<MemberId>,
     since: DateTime<Utc>,
 ) -> QueryResult<i64> {
@@ -226,7 +227,7 @@ fn day_start(now: DateTime<Utc>) -> DateTime<Utc> {
 /// A reward as the platform's caps page lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CappedReward {
-    pub reward_id: i64,
+    pub reward_id: RewardId,
     pub merchant_id: MerchantId,
     pub title_zh: String,
     pub title_en: String,
@@ -238,7 +239,7 @@ pub struct CappedReward {
 
 /// Every reward with its caps and what they leave now, newest first.
 pub fn overview(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<Vec<CappedReward>> {
-    let rows: Vec<(i64, MerchantId, String, String, RewardStatus, i64)> = rewards::table
+    let rows: Vec<(RewardId, MerchantId, String, String, RewardStatus, i64)> = rewards::table
         .order(rewards::id.desc())
         .select((
             rewards::id,

@@ -12,7 +12,7 @@ use diesel::{
 
 use crate::{
     db::schema::{redemptions, rewards},
-    domain::{actor::Actor, id::MerchantId, id::StoreId},
+    domain::{actor::Actor, id::MerchantId, id::RewardId, id::StoreId},
     i18n::Locale,
 };
 
@@ -36,7 +36,10 @@ impl Voucher {
 }
 
 /// The merchant whose reward it is; none for no such reward.
-pub fn reward_merchant(conn: &mut PgConnection, reward_id: i64) -> QueryResult<Option<MerchantId>> {
+pub fn reward_merchant(
+    conn: &mut PgConnection,
+    reward_id: RewardId,
+) -> QueryResult<Option<MerchantId>> {
     rewards::table
         .find(reward_id)
         .select(rewards::merchant_id)

@@ -50,6 +50,7 @@ use crate::{
     db::schema::{redemptions, rewards, stores},
     domain::{
         actor::Actor,
+        id::RewardId,
         id::StoreId,
         id::{JournalEntryId, TransferId},
         id::{MemberId, MerchantId},
@@ -87,7 +88,7 @@ const HOLD_GRACE_DAYS: i64 = 1;
 #[derive(Debug, Clone)]
 pub struct RedeemRequest {
     pub member_id: MemberId,
-    pub reward_id: i64,
+    pub reward_id: RewardId,
     /// (program code, points); each program at most once.
     pub pay: Vec<(String, i64)>,
     pub cash: Money,
@@ -99,7 +100,7 @@ pub struct RedeemRequest {
 #[diesel(table_name = redemptions, check_for_backend(diesel::pg::Pg))]
 pub struct Redemption {
     pub id: i64,
-    pub reward_id: i64,
+    pub reward_id: RewardId,
     pub member_id: MemberId,
     pub merchant_id: MerchantId,
     pub request_key: String,
@@ -127,7 +128,7 @@ impl Redemption {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = rewards, check_for_backend(diesel::pg::Pg))]
 struct Offer {
-    id: i64,
+    id: RewardId,
     merchant_id: MerchantId,
     value_fen: i64,
     points_price: Option<i64>,
@@ -399,7 +400,7 @@ fn replay(first: Redemption, request: &RedeemRequest) -> Result<Redemption, Rede
 
 /// The reward's terms; `locked` holds its row until the transaction ends (an
 /// order), unlocked is for pricing a proposal.
-fn offer(conn: &mut PgConnection, reward_id: i64, locked: bool) -> Result<Offer, RedeemError> {
+fn offer(conn: &mut PgConnection, reward_id: RewardId, locked: bool) -> Result<Offer, RedeemError> {
     let query = rewards::table.find(reward_id).select(Offer::as_select());
     let found = if locked {
         query.for_update().first(conn)

@@ -20,7 +20,7 @@ use diesel::{
 };
 
 use crate::{
-    domain::{geo::GeoPoint, id::MerchantId},
+    domain::{geo::GeoPoint, id::MerchantId, id::RewardId},
     i18n::Locale,
     merchant::standing,
 };
@@ -122,7 +122,7 @@ pub fn stores_plan(conn: &mut PgConnection, here: GeoPoint) -> QueryResult<Strin
 #[derive(QueryableByName)]
 struct RewardDistance {
     #[diesel(sql_type = BigInt)]
-    reward_id: i64,
+    reward_id: RewardId,
     #[diesel(sql_type = Double)]
     distance_m: f64,
 }
@@ -130,7 +130,10 @@ struct RewardDistance {
 /// Every reward (whatever its status) collectable at a store within reach, with
 /// the distance to the nearest such store. A reward without `reward_stores`
 /// rows is collected at every store of its merchant.
-pub fn reward_distances(conn: &mut PgConnection, here: GeoPoint) -> QueryResult<HashMap<i64, f64>> {
+pub fn reward_distances(
+    conn: &mut PgConnection,
+    here: GeoPoint,
+) -> QueryResult<HashMap<RewardId, f64>> {
     let sql = format!(
         "WITH near AS ({STORES_IN_REACH})
          SELECT r.id AS reward_id, min(near.distance_m) AS distance_m

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use crate::{
-    domain::{id::MemberId, money::Money},
+    domain::{id::MemberId, id::RewardId, money::Money},
     earn::lot,
     program, wallet,
 };
@@ -58,22 +58,22 @@ impl Holdings {
 
 /// The proposed mix, or None when the member's points (and cash, where the
 /// reward takes it) cannot pay for it.
-#[tracing::instrument(skip_all, fields(member_id = %member_id, reward_id = reward_id))]
+#[tracing::instrument(skip_all, fields(member_id = %member_id, reward_id = %reward_id))]
 pub fn propose(
     conn: &mut PgConnection,
     member_id: MemberId,
-    reward_id: i64,
+    reward_id: RewardId,
 ) -> Result<Option<Proposal>, RedeemError> {
     let holdings = Holdings::of(conn, member_id)?;
     propose_from(conn, &holdings, reward_id)
 }
 
 /// As `propose`, from holdings already loaded.
-#[tracing::instrument(skip_all, fields(reward_id = reward_id))]
+#[tracing::instrument(skip_all, fields(reward_id = %reward_id))]
 pub fn propose_from(
     conn: &mut PgConnection,
     holdings: &Holdings,
-    reward_id: i64,
+    reward_id: RewardId,
 ) -> Result<Option<Proposal>, RedeemError> {
     let offer = offer(conn, reward_id, false)?;
     let own = program::of_merchant(conn, offer.merchant_id)?.ok_or(RedeemError::UnknownReward)?;

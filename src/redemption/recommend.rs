@@ -26,7 +26,10 @@ use diesel::{
     sql_types::{BigInt, Double},
 };
 
-use crate::domain::{geo::GeoPoint, id::MemberId};
+use crate::domain::{
+    geo::GeoPoint,
+    id::{MemberId, RewardId},
+};
 
 use super::{
     Holdings, RedeemError,
@@ -103,7 +106,7 @@ pub fn score(signals: Signals) -> Scored {
 #[derive(QueryableByName)]
 struct Similarity {
     #[diesel(sql_type = BigInt)]
-    reward_id: i64,
+    reward_id: RewardId,
     #[diesel(sql_type = Double)]
     similarity: f64,
 }
@@ -113,7 +116,7 @@ struct Similarity {
 pub fn similarities(
     conn: &mut PgConnection,
     member_id: MemberId,
-) -> QueryResult<HashMap<i64, f64>> {
+) -> QueryResult<HashMap<RewardId, f64>> {
     let rows: Vec<Similarity> = sql_query(
         "WITH redeemed AS (
              SELECT DISTINCT member_id, reward_id FROM redemptions WHERE status <> 'cancelled'

@@ -15,7 +15,10 @@ use crate::{
     crypto::Keys,
     db::schema::{earn_orders, redemptions, rewards},
     deposit::{self, NewTopup},
-    domain::{actor::Actor, id::MemberId, id::MerchantId, money::Money, rate::Rate, shanghai},
+    domain::{
+        actor::Actor, id::MemberId, id::MerchantId, id::RewardId, money::Money, rate::Rate,
+        shanghai,
+    },
     earn::{self, EarnRequest, OrderId, Source},
     error::Classify,
     exchange::{self, Executor, QuoteRequest, overrides},
@@ -454,7 +457,7 @@ type Payment = (Vec<(String, i64)>, Money);
 fn payment(
     conn: &mut PgConnection,
     member_id: MemberId,
-    reward_id: i64,
+    reward_id: RewardId,
     pay: Pay,
 ) -> Result<Option<Payment>, redemption::RedeemError> {
     match pay {

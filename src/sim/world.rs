@@ -18,6 +18,7 @@ use crate::{
     demo,
     domain::{
         actor::{Actor, ActorKind},
+        id::RewardId,
         id::{MemberId, MerchantId},
         points::ProgramCode,
     },
@@ -38,7 +39,7 @@ pub struct World {
     /// Every programme a member can hold: the merchants' and ALP.
     pub programs: Vec<String>,
     pub members: Vec<MemberId>,
-    pub rewards: Vec<i64>,
+    pub rewards: Vec<RewardId>,
     /// Files requests that need approval (finance).
     pub maker: Actor,
     /// Approves them (an admin).

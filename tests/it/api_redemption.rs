@@ -5,6 +5,7 @@
 //! ¥10.00 cake, or 1,000 COFFEE points, with cash top-up allowed.
 
 use alliance::db::schema::{redemptions, rewards};
+use alliance::domain::id::RewardId;
 use alliance::domain::id::{MemberId, MerchantId};
 use chrono::{Duration, Utc};
 use diesel::prelude::*;
@@ -19,7 +20,7 @@ use crate::{
 
 /// A published reward of the merchant's worth ¥10.00, or 1,000 of its points,
 /// payable with cash too; `stock` in stock.
-pub fn cake(conn: &mut PgConnection, merchant_id: MerchantId, stock: i64) -> i64 {
+pub fn cake(conn: &mut PgConnection, merchant_id: MerchantId, stock: i64) -> RewardId {
     diesel::insert_into(rewards::table)
         .values((
             rewards::merchant_id.eq(merchant_id),
@@ -40,7 +41,7 @@ pub fn cake(conn: &mut PgConnection, merchant_id: MerchantId, stock: i64) -> i64
         .unwrap()
 }
 
-fn stock(app: &TestApp, reward_id: i64) -> i64 {
+fn stock(app: &TestApp, reward_id: RewardId) -> i64 {
     rewards::table
         .find(reward_id)
         .select(rewards::stock)
@@ -55,7 +56,7 @@ struct Setup {
     till: ApiClient,
     merchant_id: MerchantId,
     member_id: MemberId,
-    reward_id: i64,
+    reward_id: RewardId,
 }
 
 async fn setup() -> Setup {
@@ -81,7 +82,7 @@ async fn setup() -> Setup {
     }
 }
 
-fn order_body(member_id: MemberId, reward_id: i64, points: &str, cash: &str) -> Value {
+fn order_body(member_id: MemberId, reward_id: RewardId, points: &str, cash: &str) -> Value {
     json!({
         "member_id": member_id,
         "reward_id": reward_id,
@@ -132,7 +133,7 @@ async fn a_partner_orders_a_reward_serves_the_voucher_once_and_the_points_are_sp
     let body = held.json();
     let id = body["redemption_id"].as_i64().unwrap();
     assert_eq!(body["member_id"], member_id.0);
-    assert_eq!(body["reward_id"], reward_id);
+    assert_eq!(body["reward_id"], reward_id.0);
     assert_eq!(body["status"], "held");
     let code = body["voucher_code"].as_str().unwrap();
     assert_eq!(code.len(), 12);

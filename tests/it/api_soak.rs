@@ -23,6 +23,7 @@ use crate::{
 };
 
 use alliance::domain::id::MemberId;
+use alliance::domain::id::RewardId;
 
 fn from_env(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -142,7 +143,7 @@ async fn act(
     shared: &Shared,
     rng: &mut StdRng,
     member: MemberId,
-    reward_id: i64,
+    reward_id: RewardId,
 ) {
     let n = shared.next();
     match rng.random_range(0..100) {
@@ -242,7 +243,7 @@ async fn redeem(
     shared: &Shared,
     rng: &mut StdRng,
     member: MemberId,
-    reward_id: i64,
+    reward_id: RewardId,
     n: u64,
 ) {
     // The ticket is ¥30.00 or 1,500 CINEMA points: 2 fen a point.

@@ -4,7 +4,7 @@
 
 use alliance::{
     catalog::{self, Reward},
-    domain::{actor::Actor, id::MerchantId, id::StoreId, shanghai},
+    domain::{actor::Actor, id::MerchantId, id::RewardId, id::StoreId, shanghai},
     merchant::store::{self, StoreDetails},
     people::merchant_user::MerchantRole,
 };
@@ -85,7 +85,7 @@ fn latte<'a>(first_day: &'a str, last_day: &'a str) -> Vec<(&'a str, &'a str)> {
 }
 
 /// Creates the latte through the form; returns its id.
-async fn create_latte(shop: &Shop, extra: &[(&str, &str)]) -> i64 {
+async fn create_latte(shop: &Shop, extra: &[(&str, &str)]) -> RewardId {
     let (from, until) = (day(0), day(30));
     let mut form = latte(&from, &until);
     form.extend_from_slice(extra);
@@ -106,7 +106,7 @@ async fn create_latte(shop: &Shop, extra: &[(&str, &str)]) -> i64 {
 async fn upload(
     app: &TestApp,
     shop: &Shop,
-    reward_id: i64,
+    reward_id: RewardId,
     name: &str,
     bytes: Vec<u8>,
 ) -> crate::harness::Page {

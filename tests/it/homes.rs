@@ -9,6 +9,7 @@ use alliance::{
     db::schema::rewards,
     domain::{
         actor::Actor,
+        id::RewardId,
         id::StoreId,
         id::{MemberId, MerchantId},
     },
@@ -173,7 +174,7 @@ fn redeem_and_serve(
     conn: &mut PgConnection,
     merchant_id: MerchantId,
     member_id: MemberId,
-    reward_id: i64,
+    reward_id: RewardId,
     store: Option<StoreId>,
     key: &str,
 ) -> i64 {
@@ -185,7 +186,7 @@ fn redeem_and_serve(
 fn redeem(
     conn: &mut PgConnection,
     member_id: MemberId,
-    reward_id: i64,
+    reward_id: RewardId,
     key: &str,
 ) -> redemption::Redemption {
     let proposal = redemption::propose(conn, member_id, reward_id)
@@ -209,7 +210,7 @@ fn redeem(
     .unwrap()
 }
 
-fn unaffordable_suite(conn: &mut PgConnection, cinema: MerchantId) -> i64 {
+fn unaffordable_suite(conn: &mut PgConnection, cinema: MerchantId) -> RewardId {
     // ¥100,000 in CINEMA points, no cash: nobody here has that much.
     reward(conn, cinema, "豪华套房", 10_000_000, 5_000_000)
 }

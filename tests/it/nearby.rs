@@ -5,7 +5,7 @@
 
 use alliance::{
     db::schema::{reward_stores, rewards},
-    domain::{geo::GeoPoint, id::MerchantId, id::StoreId},
+    domain::{geo::GeoPoint, id::MerchantId, id::RewardId, id::StoreId},
     redemption::nearby,
 };
 use chrono::{Duration, Utc};
@@ -82,7 +82,7 @@ pub fn reward(
     title: &str,
     value_fen: i64,
     points_price: i64,
-) -> i64 {
+) -> RewardId {
     diesel::insert_into(rewards::table)
         .values((
             rewards::merchant_id.eq(merchant_id),
@@ -211,7 +211,7 @@ fn nearby_rewards_are_those_collected_at_a_store_in_reach_nearest_first() {
 
     let near = nearby::rewards(conn, point(PEOPLES_SQUARE), Utc::now()).unwrap();
 
-    let ids: Vec<i64> = near.iter().map(|r| r.offered.listing.reward.id).collect();
+    let ids: Vec<RewardId> = near.iter().map(|r| r.offered.listing.reward.id).collect();
     assert_eq!(ids[0], movie);
     let mut rest = ids[1..].to_vec();
     rest.sort_unstable();

@@ -6,7 +6,9 @@
 //! shows the badges in that order.
 
 use alliance::{
-    domain::{actor::Actor, geo::GeoPoint, id::MemberId, id::MerchantId, money::Money},
+    domain::{
+        actor::Actor, geo::GeoPoint, id::MemberId, id::MerchantId, id::RewardId, money::Money,
+    },
     redemption::{
         self, RedeemRequest,
         recommend::{self, Reason},
@@ -25,7 +27,7 @@ use crate::{
 const C_PHONE: &str = "13800000003";
 
 /// Redeems the reward with the proposed mix; the redemption's id.
-fn redeem(conn: &mut PgConnection, member_id: MemberId, reward_id: i64) -> i64 {
+fn redeem(conn: &mut PgConnection, member_id: MemberId, reward_id: RewardId) -> i64 {
     let proposal = redemption::propose(conn, member_id, reward_id)
         .unwrap()
         .expect("the member can pay");
@@ -52,10 +54,10 @@ fn redeem(conn: &mut PgConnection, member_id: MemberId, reward_id: i64) -> i64 {
 struct Scenario {
     coffee: MerchantId,
     c: MemberId,
-    x: i64,
-    y: i64,
-    z: i64,
-    w: i64,
+    x: RewardId,
+    y: RewardId,
+    z: RewardId,
+    w: RewardId,
 }
 
 fn scenario(conn: &mut PgConnection, keys: &alliance::crypto::Keys) -> Scenario {
@@ -88,7 +90,7 @@ fn ranked(
     conn: &mut PgConnection,
     member_id: MemberId,
     here: Option<GeoPoint>,
-) -> Vec<(i64, Vec<Reason>)> {
+) -> Vec<(RewardId, Vec<Reason>)> {
     recommend::for_member(conn, member_id, here, Utc::now())
         .unwrap()
         .into_iter()

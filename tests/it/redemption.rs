@@ -6,7 +6,9 @@ use std::sync::{Arc, Barrier};
 use alliance::{
     chart::{self, HouseAccount},
     db::schema::{redemptions, rewards},
-    domain::{actor::Actor, id::MemberId, id::MerchantId, money::Money, phone::Phone},
+    domain::{
+        actor::Actor, id::MemberId, id::MerchantId, id::RewardId, money::Money, phone::Phone,
+    },
     error::Classify,
     people::member,
     redemption::{self, Caps, RedeemError, RedeemRequest, Window},
@@ -31,7 +33,7 @@ fn enrolled(conn: &mut PgConnection, phone: &str) -> MemberId {
         .id
 }
 
-fn stock(conn: &mut PgConnection, reward_id: i64) -> i64 {
+fn stock(conn: &mut PgConnection, reward_id: RewardId) -> i64 {
     rewards::table
         .find(reward_id)
         .select(rewards::stock)

@@ -11,6 +11,7 @@ use alliance::{
     db::schema::{campaign_merchants, campaigns, earn_orders, point_lots, programs, rewards},
     domain::{
         actor::Actor,
+        id::RewardId,
         id::{MemberId, MerchantId},
         money::Money,
     },
@@ -37,7 +38,7 @@ fn actor() -> Actor {
 
 /// A published reward of the merchant's worth ¥10.00, or 1,000 of its points,
 /// payable with cash too.
-fn reward(conn: &mut PgConnection, merchant_id: MerchantId, stock: i64) -> i64 {
+fn reward(conn: &mut PgConnection, merchant_id: MerchantId, stock: i64) -> RewardId {
     diesel::insert_into(rewards::table)
         .values((
             rewards::merchant_id.eq(merchant_id),
@@ -74,7 +75,7 @@ fn purchase(merchant_id: MerchantId, member_id: MemberId, order: &str, fen: i64)
 }
 
 /// 640 points and ¥3.60 for the ¥10.00 reward.
-fn order_640(member_id: MemberId, reward_id: i64, key: &str) -> RedeemRequest {
+fn order_640(member_id: MemberId, reward_id: RewardId, key: &str) -> RedeemRequest {
     RedeemRequest {
         member_id,
         reward_id,

@@ -6,6 +6,7 @@ use alliance::{
     db::schema::{campaign_merchants, campaigns, report_exports, rewards, stores},
     domain::{
         actor::Actor,
+        id::RewardId,
         id::StoreId,
         id::{MemberId, MerchantId},
         money::Money,
@@ -161,7 +162,7 @@ fn campaign_at(conn: &mut PgConnection, coffee: MerchantId) -> MemberId {
 /// points and ¥10.00 cash), one called off.
 fn tickets(conn: &mut PgConnection, cinema: MerchantId, cinema_store: StoreId, carol: MemberId) {
     earn_points(conn, cinema, carol, 3_000);
-    let ticket: i64 = diesel::insert_into(rewards::table)
+    let ticket: RewardId = diesel::insert_into(rewards::table)
         .values((
             rewards::merchant_id.eq(cinema),
             rewards::title_zh.eq("双人电影票"),

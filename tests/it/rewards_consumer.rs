@@ -5,7 +5,7 @@
 
 use alliance::{
     db::schema::{redemptions, rewards},
-    domain::{id::MemberId, id::MerchantId},
+    domain::{id::MemberId, id::MerchantId, id::RewardId},
     people::merchant_user::MerchantRole,
     redemption,
 };
@@ -55,7 +55,7 @@ impl<'a> Reward<'a> {
         }
     }
 
-    fn insert(self, conn: &mut PgConnection) -> i64 {
+    fn insert(self, conn: &mut PgConnection) -> RewardId {
         diesel::insert_into(rewards::table)
             .values((
                 rewards::merchant_id.eq(self.merchant),
@@ -78,7 +78,7 @@ impl<'a> Reward<'a> {
 }
 
 /// The CINEMA reward the tests order: ¥30.00 or 1,500 CINEMA, cash allowed.
-fn movie_ticket(conn: &mut PgConnection, cinema: MerchantId) -> i64 {
+fn movie_ticket(conn: &mut PgConnection, cinema: MerchantId) -> RewardId {
     Reward {
         points_price: Some(1_500),
         cash_topup: true,

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use crate::{
     crypto,
-    domain::{id::MemberId, money::Money},
+    domain::{id::MemberId, id::RewardId, money::Money},
     i18n::Locale,
     i18n::format,
     program::{self, Program},
@@ -352,7 +352,11 @@ impl Entered {
     /// Every program the form names counts, not only those the member holds
     /// now: a second submit, after the first has held the points, must name
     /// the same order (the service refuses a program it cannot take).
-    fn order(&self, member_id: MemberId, reward_id: i64) -> Result<RedeemRequest, &'static str> {
+    fn order(
+        &self,
+        member_id: MemberId,
+        reward_id: RewardId,
+    ) -> Result<RedeemRequest, &'static str> {
         let mut codes: Vec<&String> = self.points.keys().collect();
         codes.sort();
         let mut pay = Vec::new();
@@ -472,7 +476,7 @@ fn reward_page(
 async fn reward_of(
     state: &AppState,
     member_id: MemberId,
-    reward_id: i64,
+    reward_id: RewardId,
     locale: Locale,
 ) -> Result<(Offered, Choices, Names), WebError> {
     let (offered, choices, programs) = state
@@ -492,7 +496,7 @@ async fn show_reward(
     ctx: PageContext,
     who: Signed<MemberPrincipal>,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<RewardId>,
 ) -> Result<RewardPage, WebError> {
     let (offered, choices, names) =
         reward_of(&state, who.member.id, id.into_inner(), ctx.locale).await?;
@@ -513,7 +517,7 @@ async fn order_reward(
     ctx: PageContext,
     who: Signed<MemberPrincipal>,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<RewardId>,
     CsrfForm(form): CsrfForm<HashMap<String, String>>,
 ) -> Result<HttpResponse, WebError> {
     let reward_id = id.into_inner();
@@ -579,11 +583,11 @@ struct VouchersPage {
 async fn mine(
     state: &AppState,
     member_id: MemberId,
-) -> Result<(Vec<Redemption>, HashMap<i64, Listing>), WebError> {
+) -> Result<(Vec<Redemption>, HashMap<RewardId, Listing>), WebError> {
     state
         .db(move |conn| {
             let redemptions = redemption::of_member(conn, member_id, VOUCHERS)?;
-            let ids: Vec<i64> = redemptions.iter().map(|r| r.reward_id).collect();
+            let ids: Vec<RewardId> = redemptions.iter().map(|r| r.reward_id).collect();
             let listings = browse::listings(conn, &ids)?
                 .into_iter()
                 .map(|l| (l.reward.id, l))

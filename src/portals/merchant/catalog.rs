@@ -16,7 +16,7 @@ use crate::{
         self, CatalogError, Category, Reward, RewardDetails, RewardInput, RewardStatus,
         image::{self, ImageError},
     },
-    domain::id::StoreId,
+    domain::{id::RewardId, id::StoreId},
     i18n::Locale,
     i18n::format,
     merchant::store::{self, Store},
@@ -53,7 +53,7 @@ pub const CATALOG_READERS: &[MerchantRole] = &MerchantRole::ALL;
 const CATALOG_EDITORS: &[MerchantRole] = &[MerchantRole::Owner, MerchantRole::Manager];
 const LIST: &str = "/merchant/catalog";
 
-fn reward_path(id: i64) -> String {
+fn reward_path(id: RewardId) -> String {
     format!("{LIST}/{id}")
 }
 
@@ -173,7 +173,7 @@ fn badge(reward: &Reward) -> (&'static str, &'static str) {
 
 /// One reward as the list and the page header show it.
 struct RewardView {
-    id: i64,
+    id: RewardId,
     title: String,
     category: String,
     image: Option<String>,
@@ -274,7 +274,7 @@ async fn reward_page(
 async fn own_reward(
     state: &AppState,
     who: &MerchantPrincipal,
-    id: i64,
+    id: RewardId,
 ) -> Result<(Reward, Vec<StoreId>), WebError> {
     let merchant_id = who.merchant.id;
     state
@@ -383,7 +383,7 @@ async fn show_reward(
     ctx: PageContext,
     who: Signed<MerchantPrincipal>,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<RewardId>,
 ) -> Result<RewardPage, WebError> {
     who.require(CATALOG_READERS)?;
     let (reward, stores) = own_reward(&state, &who, id.into_inner()).await?;
@@ -404,7 +404,7 @@ async fn edit_reward(
     ctx: PageContext,
     who: Signed<MerchantPrincipal>,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<RewardId>,
     CsrfForm(form): CsrfForm<RewardForm>,
 ) -> Result<HttpResponse, WebError> {
     who.require(CATALOG_EDITORS)?;
@@ -453,7 +453,7 @@ async fn set_reward_status(
     ctx: PageContext,
     who: Signed<MerchantPrincipal>,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<RewardId>,
     CsrfForm(form): CsrfForm<StatusForm>,
 ) -> Result<HttpResponse, WebError> {
     who.require(CATALOG_EDITORS)?;
@@ -495,7 +495,7 @@ async fn upload_image(
     ctx: PageContext,
     who: Signed<MerchantPrincipal>,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<RewardId>,
     CsrfUpload(upload): CsrfUpload,
 ) -> Result<HttpResponse, WebError> {
     who.require(CATALOG_EDITORS)?;

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::{
     catalog::RewardStatus,
-    domain::id::MerchantId,
+    domain::{id::MerchantId, id::RewardId},
     i18n::Locale,
     merchant,
     people::operator::OperatorRole,
@@ -38,7 +38,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 struct Row {
-    id: i64,
+    id: RewardId,
     title: String,
     merchant: String,
     status: RewardStatus,
@@ -155,7 +155,7 @@ async fn update(
     ctx: PageContext,
     who: Signed<OperatorPrincipal>,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<RewardId>,
     CsrfForm(form): CsrfForm<CapsForm>,
 ) -> Result<HttpResponse, WebError> {
     who.require(CAP_KEEPERS)?;
