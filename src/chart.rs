@@ -20,8 +20,7 @@ use diesel::PgConnection;
 
 use crate::{
     domain::{
-        id::AccountId,
-        id::{MemberId, MerchantId},
+        id::{AccountId, MemberId, MerchantId},
         points::ProgramCode,
     },
     ledger::{self, AccountSpec, LedgerError},

@@ -43,13 +43,11 @@ use crate::{
     domain::{
         actor::Actor,
         email_address::EmailAddress,
-        id::MemberId,
-        id::MerchantId,
-        id::{AccountId, TransferId},
+        id::{AccountId, MemberId, MerchantId, TransferId},
         money::Money,
         password::NewPassword,
         phone::Phone,
-        points::ProgramCode,
+        points::{PointCount, ProgramCode},
         portal::Portal,
         rate::Rate,
     },
@@ -731,15 +729,16 @@ fn exchange_today(conn: &mut PgConnection, books: &Books) -> anyhow::Result<usiz
             continue;
         }
         let from = &books.programs[index % books.programs.len()];
-        let points = from.merchant.exchange_step * from.merchant.exchange_steps.start();
+        let points =
+            PointCount::new(from.merchant.exchange_step * from.merchant.exchange_steps.start())?;
         // The first program the member can reach from here: each side's limits
         // and the member's balance decide, as they would for a real member.
         for offset in 1..books.programs.len() {
             let to = &books.programs[(index + offset) % books.programs.len()];
             let request = exchange::QuoteRequest {
                 member_id: member,
-                from_program: from.code.as_str().to_owned(),
-                to_program: to.code.as_str().to_owned(),
+                from_program: from.code.clone(),
+                to_program: to.code.clone(),
                 from_points: points,
                 merchant_id: None,
             };

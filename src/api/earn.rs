@@ -8,7 +8,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::{
-    domain::{id::MemberId, id::StoreId, money::Money, points::ProgramCode},
+    domain::{
+        id::{MemberId, StoreId},
+        money::Money,
+        points::ProgramCode,
+    },
     earn::{self, EarnOrder, EarnRequest, OrderId, Source, rule::Breakdown},
     i18n::Locale,
     web::state::AppState,

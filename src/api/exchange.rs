@@ -10,7 +10,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::{
-    domain::{id::MemberId, money::Money, points::ProgramCode},
+    domain::{
+        id::MemberId,
+        money::Money,
+        points::{PointCount, ProgramCode},
+    },
     exchange::{self, Executed, Executor, Quote, QuoteRequest},
     web::state::AppState,
 };
@@ -273,12 +277,12 @@ fn parse_quote(caller: &Caller, form: QuoteForm) -> Result<QuoteRequest, ApiErro
     };
     let from_program = program("from_program", form.from_program);
     let to_program = program("to_program", form.to_program);
-    let from_points = match form.from_points.as_deref().map(positive_points) {
-        Some(None) => {
+    let from_points = match form.from_points.as_deref().map(PointCount::parse_digits) {
+        Some(Err(_)) => {
             invalid.push(("from_points", FieldReason::Points));
             None
         }
-        parsed => parsed.flatten(),
+        parsed => parsed.and_then(Result::ok),
     };
     let (Some(member_id), Some(from_program), Some(to_program), Some(from_points), true) = (
         member_id,
@@ -291,19 +295,11 @@ fn parse_quote(caller: &Caller, form: QuoteForm) -> Result<QuoteRequest, ApiErro
     };
     Ok(QuoteRequest {
         member_id,
-        from_program: from_program.as_str().to_owned(),
-        to_program: to_program.as_str().to_owned(),
+        from_program,
+        to_program,
         from_points,
         merchant_id: Some(caller.merchant_id),
     })
-}
-
-/// Points travel as strings of digits; zero gives nothing to exchange.
-fn positive_points(text: &str) -> Option<i64> {
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    text.parse::<i64>().ok().filter(|p| *p > 0)
 }
 
 /// The quote as the partner sees it; `used_by` is the exchange that used it.

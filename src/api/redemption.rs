@@ -22,7 +22,10 @@ use utoipa::ToSchema;
 
 use crate::{
     domain::{
-        actor::Actor, id::MemberId, id::RewardId, id::StoreId, money::Money, points::ProgramCode,
+        actor::Actor,
+        id::{MemberId, RewardId, StoreId},
+        money::Money,
+        points::{PointCount, ProgramCode},
     },
     redemption::{self, RedeemError, RedeemRequest, Redemption, RedemptionStatus},
     web::state::AppState,
@@ -305,16 +308,14 @@ fn parse_redeem(form: RedeemForm, request_key: String) -> Result<RedeemRequest, 
     let mut pay = Vec::new();
     for leg in form.pay.unwrap_or_default() {
         let program = leg.program.as_deref().map(ProgramCode::parse);
-        let points = leg.points.as_deref().map(positive_points);
+        let points = leg.points.as_deref().map(PointCount::parse_digits);
         match (program, points) {
-            (Some(Ok(program)), Some(Some(points))) => {
-                pay.push((program.as_str().to_owned(), points));
-            }
+            (Some(Ok(program)), Some(Ok(points))) => pay.push((program, points)),
             (program, points) => {
                 if !matches!(program, Some(Ok(_))) {
                     invalid.push(("pay", FieldReason::Program));
                 }
-                if !matches!(points, Some(Some(_))) {
+                if !matches!(points, Some(Ok(_))) {
                     invalid.push(("pay", FieldReason::Points));
                 }
             }
@@ -341,14 +342,6 @@ fn parse_redeem(form: RedeemForm, request_key: String) -> Result<RedeemRequest, 
         cash,
         request_key,
     })
-}
-
-/// Points travel as strings of digits; zero pays nothing.
-fn positive_points(text: &str) -> Option<i64> {
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    text.parse::<i64>().ok().filter(|p| *p > 0)
 }
 
 fn redemption_view(redemption: &Redemption) -> RedemptionView {

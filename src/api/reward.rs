@@ -9,7 +9,10 @@ use utoipa::ToSchema;
 
 use crate::{
     catalog::{self, Reward, RewardStatus},
-    domain::{id::RewardId, id::StoreId, money::Money},
+    domain::{
+        id::{RewardId, StoreId},
+        money::Money,
+    },
     web::state::AppState,
 };
 

@@ -9,7 +9,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
-    domain::{id::MerchantId, id::StatementId, shanghai},
+    domain::{
+        id::{MerchantId, StatementId},
+        shanghai,
+    },
     settlement::{
         collection::{self, CollectionStatus},
         payout::{self, PayoutStatus},

@@ -14,7 +14,10 @@ use crate::{
     audit::{self, Change},
     db::schema::{reward_stores, rewards, stores},
     domain::{
-        actor::Actor, id::MerchantId, id::RewardId, id::StoreId, money::Money, shanghai,
+        actor::Actor,
+        id::{MerchantId, RewardId, StoreId},
+        money::Money,
+        shanghai,
         text_enum::text_enum,
     },
     i18n::Locale,

@@ -12,8 +12,12 @@ use diesel::PgConnection;
 
 use crate::{
     catalog::{self, Reward, RewardDetails, RewardInput, RewardStatus},
-    domain::{actor::Actor, id::MemberId, id::MerchantId, shanghai},
-    redemption::{self, RedeemRequest, Redemption},
+    domain::{
+        actor::Actor,
+        id::{MemberId, MerchantId},
+        shanghai,
+    },
+    redemption::{self, RedeemRequest, Redemption, pay::Leg},
 };
 
 /// A reward a demo merchant offers: (title zh, title en, category, value CNY,
@@ -314,11 +318,7 @@ fn order(
     let request = RedeemRequest {
         member_id,
         reward_id: reward.id,
-        pay: proposal
-            .legs
-            .iter()
-            .map(|leg| (leg.program.clone(), leg.points))
-            .collect(),
+        pay: proposal.legs.iter().filter_map(Leg::as_pay).collect(),
         cash: proposal.cash,
         request_key: key.to_owned(),
     };

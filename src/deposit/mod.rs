@@ -60,7 +60,10 @@ pub use watch::{SHORTFALL_KIND, Watched, check_coverage};
 
 use crate::{
     approval::ApprovalError,
-    domain::{id::JournalEntryId, id::MerchantId, money::Money},
+    domain::{
+        id::{JournalEntryId, MerchantId},
+        money::Money,
+    },
     error::{Class, Classify, Kind, Message, Refusal},
     ledger::{self, EntryError, EntryRequest, LedgerError},
     merchant::{self, standing},

@@ -1,5 +1,6 @@
-//! `ProgramCode` (which points program) and `Points` (a whole number of one
-//! program's points), with arithmetic that refuses to mix programs.
+//! `ProgramCode` (which points program) and `PointCount` (a positive whole
+//! number of points, as a person types it or a partner sends it): parsed once,
+//! at the edge, so services are handed nothing unchecked.
 
 use std::fmt;
 
@@ -14,15 +15,8 @@ pub enum PointsError {
     ProgramCodeStart,
     #[error("program code may only contain A-Z, 0-9 and _")]
     ProgramCodeCharacter,
-    #[error("cannot combine {left} points with {right} points")]
-    ProgramMismatch {
-        left: ProgramCode,
-        right: ProgramCode,
-    },
-    #[error("points amount must be a whole number")]
+    #[error("points must be a positive whole number")]
     InvalidAmount,
-    #[error("points calculation overflowed")]
-    Overflow,
 }
 
 /// A points program's code, such as `COFFEE` or the hub program `ALP`.
@@ -77,69 +71,65 @@ impl<'de> Deserialize<'de> for ProgramCode {
     }
 }
 
-/// A whole number of one program's points. There is deliberately no `Ord`:
-/// points of different programs do not compare.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Points {
-    program: ProgramCode,
-    #[serde(with = "amount_as_string")]
-    amount: i64,
-}
+/// A positive whole number of points. Which program's points is said beside
+/// it, where the request names the program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PointCount(i64);
 
-impl Points {
-    pub fn new(program: ProgramCode, amount: i64) -> Points {
-        Points { program, amount }
-    }
-
-    pub fn program(&self) -> &ProgramCode {
-        &self.program
-    }
-
-    pub fn amount(&self) -> i64 {
-        self.amount
-    }
-
-    pub fn checked_add(&self, other: &Points) -> Result<Points, PointsError> {
-        self.combine(other, i64::checked_add)
-    }
-
-    pub fn checked_sub(&self, other: &Points) -> Result<Points, PointsError> {
-        self.combine(other, i64::checked_sub)
-    }
-
-    fn combine(
-        &self,
-        other: &Points,
-        operation: fn(i64, i64) -> Option<i64>,
-    ) -> Result<Points, PointsError> {
-        if self.program != other.program {
-            return Err(PointsError::ProgramMismatch {
-                left: self.program.clone(),
-                right: other.program.clone(),
-            });
+impl PointCount {
+    /// As the partner API sends it: a string of ASCII digits, nothing else
+    /// (amounts travel as strings, like money, so no client turns them into
+    /// floats).
+    pub fn parse_digits(text: &str) -> Result<PointCount, PointsError> {
+        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(PointsError::InvalidAmount);
         }
-        let amount = operation(self.amount, other.amount).ok_or(PointsError::Overflow)?;
-        Ok(Points::new(self.program.clone(), amount))
-    }
-}
-
-/// Amounts travel as strings in JSON, like money, so no client turns them into floats.
-mod amount_as_string {
-    use serde::{Deserialize, Deserializer, Serializer, de};
-
-    use super::PointsError;
-
-    // serde's `with` requires the field by reference.
-    #[expect(clippy::trivially_copy_pass_by_ref)]
-    pub fn serialize<S: Serializer>(amount: &i64, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(amount)
+        Self::positive(text)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        text.parse()
-            .map_err(|_| de::Error::custom(PointsError::InvalidAmount))
+    /// As a person types it: grouping commas (ASCII or full-width) and spaces
+    /// allowed.
+    pub fn parse_typed(text: &str) -> Result<PointCount, PointsError> {
+        Self::parse_typed_or_none(text)?.ok_or(PointsError::InvalidAmount)
+    }
+
+    /// As a person types it where none is a choice: blank or zero is `None`.
+    pub fn parse_typed_or_none(text: &str) -> Result<Option<PointCount>, PointsError> {
+        let digits: String = text
+            .chars()
+            .filter(|c| !matches!(c, ',' | '，' | ' '))
+            .collect();
+        if digits.is_empty() {
+            return Ok(None);
+        }
+        if !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(PointsError::InvalidAmount);
+        }
+        match digits.parse::<i64>() {
+            Ok(0) => Ok(None),
+            Ok(_) => Self::positive(&digits).map(Some),
+            Err(_) => Err(PointsError::InvalidAmount),
+        }
+    }
+
+    /// A count worked out in code (a share of a balance, a fixture).
+    pub fn new(count: i64) -> Result<PointCount, PointsError> {
+        if count > 0 {
+            Ok(PointCount(count))
+        } else {
+            Err(PointsError::InvalidAmount)
+        }
+    }
+
+    fn positive(digits: &str) -> Result<PointCount, PointsError> {
+        digits
+            .parse::<i64>()
+            .map_err(|_| PointsError::InvalidAmount)
+            .and_then(Self::new)
+    }
+
+    pub fn get(self) -> i64 {
+        self.0
     }
 }
 
@@ -201,93 +191,75 @@ mod tests {
     }
 
     #[test]
-    fn points_of_one_program_add_and_subtract() {
-        let a = Points::new(code("COFFEE"), 1200);
-        let b = Points::new(code("COFFEE"), 300);
-        assert_eq!(a.checked_add(&b), Ok(Points::new(code("COFFEE"), 1500)));
-        assert_eq!(b.checked_sub(&a), Ok(Points::new(code("COFFEE"), -900)));
-        assert_eq!(a.program(), &code("COFFEE"));
-        assert_eq!(a.amount(), 1200);
-    }
-
-    #[test]
-    fn points_of_different_programs_never_add() {
-        let coffee = Points::new(code("COFFEE"), 1200);
-        let alp = Points::new(ProgramCode::alp(), 1);
-        let mismatch = PointsError::ProgramMismatch {
-            left: code("COFFEE"),
-            right: ProgramCode::alp(),
-        };
-        assert_eq!(coffee.checked_add(&alp), Err(mismatch.clone()));
-        assert_eq!(coffee.checked_sub(&alp), Err(mismatch.clone()));
+    fn a_partner_sends_digits_only_and_more_than_zero() {
         assert_eq!(
-            mismatch.to_string(),
-            "cannot combine COFFEE points with ALP points"
+            PointCount::parse_digits("1200").map(PointCount::get),
+            Ok(1200)
         );
-    }
-
-    #[test]
-    fn points_overflow_is_an_error() {
-        let max = Points::new(ProgramCode::alp(), i64::MAX);
-        let one = Points::new(ProgramCode::alp(), 1);
-        assert_eq!(max.checked_add(&one), Err(PointsError::Overflow));
-        let min = Points::new(ProgramCode::alp(), i64::MIN);
-        assert_eq!(min.checked_sub(&one), Err(PointsError::Overflow));
-    }
-
-    #[test]
-    fn json_carries_the_amount_as_a_string() {
-        let points = Points::new(code("COFFEE"), 1200);
-        let json = serde_json::to_string(&points).unwrap();
-        assert_eq!(json, r#"{"program":"COFFEE","amount":"1200"}"#);
-        let back: Points =
-            serde_json::from_str(r#"{"program": "COFFEE", "amount": "1200"}"#).unwrap();
-        assert_eq!(back, points);
-    }
-
-    #[test]
-    fn json_with_a_bad_amount_or_program_is_refused() {
-        for json in [
-            r#"{"program": "COFFEE", "amount": "12.5"}"#,
-            r#"{"program": "COFFEE", "amount": "1e3"}"#,
-            r#"{"program": "COFFEE", "amount": ""}"#,
-            r#"{"program": "COFFEE", "amount": 1200}"#,
-            r#"{"program": "COFFEE", "amount": "99999999999999999999"}"#,
-            r#"{"program": "coffee", "amount": "1200"}"#,
-            r#"{"program": "COFFEE"}"#,
-            r#"{"program": "COFFEE", "amount": "1200", "bonus": "1"}"#,
+        for text in [
+            "",
+            "0",
+            "-5",
+            "+5",
+            "1,200",
+            " 12",
+            "12.5",
+            "9223372036854775808",
         ] {
-            assert!(serde_json::from_str::<Points>(json).is_err(), "{json}");
+            assert_eq!(
+                PointCount::parse_digits(text),
+                Err(PointsError::InvalidAmount),
+                "{text:?}"
+            );
         }
-        let error = serde_json::from_str::<Points>(r#"{"program": "COFFEE", "amount": "12.5"}"#)
-            .unwrap_err();
-        assert!(
-            error
-                .to_string()
-                .contains("points amount must be a whole number")
+    }
+
+    #[test]
+    fn a_person_may_group_the_digits() {
+        for text in ["1200", "1,200", "1，200", " 1 200 "] {
+            assert_eq!(
+                PointCount::parse_typed(text).map(PointCount::get),
+                Ok(1200),
+                "{text:?}"
+            );
+        }
+        for text in ["", "0", "-5", "12.5", "1e3", "１２"] {
+            assert_eq!(
+                PointCount::parse_typed(text),
+                Err(PointsError::InvalidAmount),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn where_none_is_a_choice_blank_and_zero_are_none() {
+        assert_eq!(PointCount::parse_typed_or_none(""), Ok(None));
+        assert_eq!(PointCount::parse_typed_or_none(" 0 "), Ok(None));
+        assert_eq!(PointCount::parse_typed_or_none("00"), Ok(None));
+        assert_eq!(
+            PointCount::parse_typed_or_none("3,000").map(|c| c.map(PointCount::get)),
+            Ok(Some(3000))
+        );
+        assert_eq!(
+            PointCount::parse_typed_or_none("-1"),
+            Err(PointsError::InvalidAmount)
         );
     }
 
     proptest! {
         #[test]
-        fn any_valid_code_survives_a_json_round_trip(text in "[A-Z][A-Z0-9_]{1,15}", amount in any::<i64>()) {
-            let points = Points::new(ProgramCode::parse(&text).unwrap(), amount);
-            let json = serde_json::to_string(&points).unwrap();
-            prop_assert_eq!(serde_json::from_str::<Points>(&json).unwrap(), points);
+        fn every_positive_count_reads_back_as_digits_and_typed(count in 1..=i64::MAX) {
+            let digits = count.to_string();
+            prop_assert_eq!(PointCount::parse_digits(&digits).map(PointCount::get), Ok(count));
+            prop_assert_eq!(PointCount::parse_typed(&digits).map(PointCount::get), Ok(count));
         }
 
         #[test]
-        fn checked_add_is_commutative_and_never_panics(a in any::<i64>(), b in any::<i64>()) {
-            let (a, b) = (Points::new(ProgramCode::alp(), a), Points::new(ProgramCode::alp(), b));
-            prop_assert_eq!(a.checked_add(&b), b.checked_add(&a));
-        }
-
-        #[test]
-        fn a_program_mismatch_is_an_error_whatever_the_amounts(a in any::<i64>(), b in any::<i64>()) {
-            let a = Points::new(ProgramCode::alp(), a);
-            let b = Points::new(code("COFFEE"), b);
-            let is_mismatch = matches!(a.checked_add(&b), Err(PointsError::ProgramMismatch { .. }));
-            prop_assert!(is_mismatch);
+        fn no_text_panics_or_reads_as_zero_or_less(text in "\\PC{0,24}") {
+            if let Ok(count) = PointCount::parse_typed(&text) {
+                prop_assert!(count.get() > 0);
+            }
         }
     }
 }

@@ -36,8 +36,7 @@ use crate::{
     deposit::{self, IssuingBlocked},
     domain::{
         actor::Actor,
-        id::JournalEntryId,
-        id::{MemberId, MerchantId},
+        id::{JournalEntryId, MemberId, MerchantId},
         points::ProgramCode,
         text_enum::text_enum,
     },

@@ -29,7 +29,7 @@ use diesel::prelude::*;
 
 use crate::{
     db::schema::lot_reservations,
-    domain::{id::MemberId, id::TransferId},
+    domain::id::{MemberId, TransferId},
     ledger::{self, EntryError, EntryRequest, LedgerError},
     people::member,
 };

@@ -47,10 +47,7 @@ use serde::Serialize;
 
 use crate::{
     db::schema::{lot_reservations, point_lots},
-    domain::{
-        id::MemberId,
-        id::{AccountId, JournalEntryId, TransferId},
-    },
+    domain::id::{AccountId, JournalEntryId, MemberId, TransferId},
     ledger::{self, views::ledger_movements as moved},
 };
 

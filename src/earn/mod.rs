@@ -51,8 +51,7 @@ use crate::{
     deposit::{self, IssuingBlocked},
     domain::{
         actor::Actor,
-        id::StoreId,
-        id::{MemberId, MerchantId},
+        id::{MemberId, MerchantId, StoreId},
         money::{Money, Rounding},
         points::ProgramCode,
         rate::Rate,

@@ -7,8 +7,7 @@ use serde::Serialize;
 use crate::{
     db::schema::earn_orders,
     domain::{
-        id::StoreId,
-        id::{MemberId, MerchantId},
+        id::{MemberId, MerchantId, StoreId},
         points::ProgramCode,
     },
 };

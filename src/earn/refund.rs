@@ -34,8 +34,7 @@ use crate::{
     db::schema::{campaign_awards, campaigns, earn_orders, earn_refunds},
     domain::{
         actor::Actor,
-        id::MerchantId,
-        id::{AccountId, JournalEntryId},
+        id::{AccountId, JournalEntryId, MerchantId},
         money::{Money, Rounding},
         points::ProgramCode,
     },

@@ -21,7 +21,9 @@ use crate::{
     chart::{self, CNY, HouseAccount},
     db::schema::exchanges,
     domain::{
-        actor::Actor, id::JournalEntryId, id::MemberId, id::MerchantId, money::Money,
+        actor::Actor,
+        id::{JournalEntryId, MemberId, MerchantId},
+        money::Money,
         points::ProgramCode,
     },
     earn::lot,

@@ -16,7 +16,7 @@ use crate::{
         actor::Actor,
         id::{MemberId, MerchantId},
         money::Money,
-        points::ProgramCode,
+        points::{PointCount, ProgramCode},
     },
     earn::tier,
     ledger,
@@ -34,9 +34,9 @@ use super::{
 #[derive(Debug, Clone)]
 pub struct QuoteRequest {
     pub member_id: MemberId,
-    pub from_program: String,
-    pub to_program: String,
-    pub from_points: i64,
+    pub from_program: ProgramCode,
+    pub to_program: ProgramCode,
+    pub from_points: PointCount,
     /// The partner whose API key asks; it must run one of the two programs.
     pub merchant_id: Option<MerchantId>,
 }
@@ -128,9 +128,9 @@ pub fn quote(
             .values((
                 exchange_quotes::id.eq(format!("q_{}", crypto::random_hex_id())),
                 exchange_quotes::member_id.eq(request.member_id),
-                exchange_quotes::from_program.eq(&request.from_program),
-                exchange_quotes::to_program.eq(&request.to_program),
-                exchange_quotes::from_points.eq(request.from_points),
+                exchange_quotes::from_program.eq(request.from_program.as_str()),
+                exchange_quotes::to_program.eq(request.to_program.as_str()),
+                exchange_quotes::from_points.eq(request.from_points.get()),
                 exchange_quotes::to_points.eq(price.to_points),
                 exchange_quotes::sell_value.eq(inputs.sell.as_decimal()),
                 exchange_quotes::buy_value.eq(inputs.buy.as_decimal()),
@@ -162,19 +162,17 @@ fn priced(
     policy: &ExchangePolicy,
     now: DateTime<Utc>,
 ) -> Result<Terms, ExchangeError> {
-    if request.from_points <= 0 {
-        return Err(ExchangeError::BelowMinimum {
-            program: request.from_program.clone(),
-            min: 1,
-        });
-    }
     let member_exists: Option<MemberId> = members::table
         .find(request.member_id)
         .select(members::id)
         .first(conn)
         .optional()?;
     member_exists.ok_or(ExchangeError::UnknownMember)?;
-    let sides = eligibility::sides(conn, &request.from_program, &request.to_program)?;
+    let sides = eligibility::sides(
+        conn,
+        request.from_program.as_str(),
+        request.to_program.as_str(),
+    )?;
     if let Some(merchant) = request.merchant_id
         && sides.from.merchant_id != merchant
         && sides.to.merchant_id != merchant
@@ -185,7 +183,7 @@ fn priced(
     let to_rate = rates::current(conn, &sides.to)?;
     let member_tier = tier::of_member(conn, request.member_id)?;
     let inputs = PriceInputs {
-        from_points: request.from_points,
+        from_points: request.from_points.get(),
         sell: from_rate.sell,
         buy: to_rate.buy,
         spread_bp: sides.spread_bp(),
@@ -197,15 +195,15 @@ fn priced(
         &Candidate {
             sides: &sides,
             member_id: request.member_id,
-            from_points: request.from_points,
+            from_points: request.from_points.get(),
             to_points: price.to_points,
             value_out: price.value_out,
         },
         policy,
         now,
     )?;
-    let available = available(conn, request.member_id, &request.from_program)?;
-    if available < request.from_points {
+    let available = available(conn, request.member_id, request.from_program.as_str())?;
+    if available < request.from_points.get() {
         return Err(ExchangeError::InsufficientPoints { available });
     }
     Ok(Terms {

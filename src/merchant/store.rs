@@ -13,7 +13,10 @@ use serde::Serialize;
 use crate::{
     audit::{self, Change},
     db::schema::stores,
-    domain::{actor::Actor, id::MerchantId, id::StoreId},
+    domain::{
+        actor::Actor,
+        id::{MerchantId, StoreId},
+    },
 };
 
 const MAX_NAME_CHARS: usize = 60;

@@ -95,6 +95,17 @@ pub struct NewApplication {
     pub bank_account: BankAccountNumber,
 }
 
+/// `Ok(Self { field, … })` when every field parsed (each is `Some`), else the
+/// refusals gathered: one list of names where a `let`-`else` would need three.
+macro_rules! every_field {
+    ($errors:ident; $($field:ident),+ $(,)?) => {
+        match ($($field,)+) {
+            ($(Some($field),)+) => Ok(Self { $($field,)+ }),
+            _ => Err($errors),
+        }
+    };
+}
+
 impl NewApplication {
     /// Every problem at once, so the form can mark them all.
     pub fn parse(input: &ApplicationInput) -> Result<Self, Vec<FieldError>> {
@@ -157,19 +168,8 @@ impl NewApplication {
             BankAccountNumber::parse(&input.bank_account_number)
                 .map_err(|_| "apply.error.bank_account_number"),
         );
-        let (
-            Some(company_name),
-            Some(credit_code),
-            Some(contact_name),
-            Some(contact_phone),
-            Some(contact_email),
-            Some(category),
-            Some(tier),
-            Some(stores),
-            Some(bank_account_name),
-            Some(bank_name),
-            Some(bank_account),
-        ) = (
+        every_field!(
+            errors;
             company_name,
             credit_code,
             contact_name,
@@ -182,22 +182,6 @@ impl NewApplication {
             bank_name,
             bank_account,
         )
-        else {
-            return Err(errors);
-        };
-        Ok(Self {
-            company_name,
-            credit_code,
-            contact_name,
-            contact_phone,
-            contact_email,
-            category,
-            tier,
-            stores,
-            bank_account_name,
-            bank_name,
-            bank_account,
-        })
     }
 }
 

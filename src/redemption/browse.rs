@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use crate::{
     catalog::{Reward, RewardStatus},
     db::schema::{merchants, programs, rewards},
-    domain::{id::MemberId, id::RewardId},
+    domain::id::{MemberId, RewardId},
     i18n::Locale,
     merchant::standing,
     program, wallet,

@@ -16,8 +16,7 @@ use crate::{
     db::schema::{redemptions, reward_caps, rewards},
     domain::{
         actor::Actor,
-        id::RewardId,
-        id::{MemberId, MerchantId},
+        id::{MemberId, MerchantId, RewardId},
         shanghai,
     },
 };

@@ -12,7 +12,10 @@ use diesel::{
 
 use crate::{
     db::schema::{redemptions, rewards},
-    domain::{actor::Actor, id::MerchantId, id::RewardId, id::StoreId},
+    domain::{
+        actor::Actor,
+        id::{MerchantId, RewardId, StoreId},
+    },
     i18n::Locale,
 };
 

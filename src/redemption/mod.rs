@@ -50,12 +50,9 @@ use crate::{
     db::schema::{redemptions, rewards, stores},
     domain::{
         actor::Actor,
-        id::RewardId,
-        id::StoreId,
-        id::{JournalEntryId, TransferId},
-        id::{MemberId, MerchantId},
+        id::{JournalEntryId, MemberId, MerchantId, RewardId, StoreId, TransferId},
         money::Money,
-        points::ProgramCode,
+        points::{PointCount, ProgramCode},
         text_enum::text_enum,
     },
     earn::{held, hub, lot, tier},
@@ -89,8 +86,8 @@ const HOLD_GRACE_DAYS: i64 = 1;
 pub struct RedeemRequest {
     pub member_id: MemberId,
     pub reward_id: RewardId,
-    /// (program code, points); each program at most once.
-    pub pay: Vec<(String, i64)>,
+    /// (program, points); each program at most once.
+    pub pay: Vec<(ProgramCode, PointCount)>,
     pub cash: Money,
     /// The caller's key for this order: a retry with the same key finds it.
     pub request_key: String,
@@ -269,7 +266,7 @@ pub fn redeem(
     request: &RedeemRequest,
     actor: &Actor,
 ) -> Result<Redemption, RedeemError> {
-    if request.pay.iter().any(|(_, points)| *points <= 0) || request.cash.fen() < 0 {
+    if request.cash.fen() < 0 {
         return Err(RedeemError::InvalidPoints);
     }
     if request.pay.is_empty() {
@@ -277,7 +274,7 @@ pub fn redeem(
     }
     for (i, (program, _)) in request.pay.iter().enumerate() {
         if request.pay[..i].iter().any(|(p, _)| p == program) {
-            return Err(RedeemError::DuplicateProgram(program.clone()));
+            return Err(RedeemError::DuplicateProgram(program.to_string()));
         }
     }
     let now = crate::clock::now();
@@ -313,8 +310,9 @@ pub fn redeem(
             program::of_merchant(conn, offer.merchant_id)?.ok_or(RedeemError::UnknownReward)?;
         let mut legs = Vec::with_capacity(request.pay.len());
         for (code, points) in &request.pay {
-            let valuation = valuation(conn, &offer, &own, code, request.member_id)?;
-            legs.push(valuation.leg(code, *points).ok_or(RedeemError::Overflow)?);
+            let valuation = valuation(conn, &offer, &own, code.as_str(), request.member_id)?;
+            let leg = valuation.leg(code.as_str(), points.get());
+            legs.push(leg.ok_or(RedeemError::Overflow)?);
         }
         match pay::settles(&legs, request.cash, Money::from_fen(offer.value_fen)) {
             Ok(()) => {}
@@ -388,7 +386,7 @@ fn replay(first: Redemption, request: &RedeemRequest) -> Result<Redemption, Rede
         legs.len() == request.pay.len()
             && request.pay.iter().all(|(code, points)| {
                 legs.iter()
-                    .any(|l| l.program == *code && l.points == *points)
+                    .any(|l| l.program == code.as_str() && l.points == points.get())
             })
     };
     if first.reward_id == request.reward_id && first.cash_fen == request.cash.fen() && same_pay {

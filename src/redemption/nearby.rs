@@ -20,7 +20,10 @@ use diesel::{
 };
 
 use crate::{
-    domain::{geo::GeoPoint, id::MerchantId, id::RewardId},
+    domain::{
+        geo::GeoPoint,
+        id::{MerchantId, RewardId},
+    },
     i18n::Locale,
     merchant::standing,
 };

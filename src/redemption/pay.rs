@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     domain::{
         money::{Money, Rounding},
+        points::{PointCount, ProgramCode},
         rate::Rate,
     },
     exchange::pricing,
@@ -51,6 +52,17 @@ pub struct Leg {
     /// For another program: what its merchant pays and the house's fee.
     pub value_out_fen: i64,
     pub fee_fen: i64,
+}
+
+impl Leg {
+    /// The leg as a request pays it again (a proposal the member accepts); None
+    /// for a leg of no points, which pays nothing.
+    pub fn as_pay(&self) -> Option<(ProgramCode, PointCount)> {
+        Some((
+            ProgramCode::parse(&self.program).ok()?,
+            PointCount::new(self.points).ok()?,
+        ))
+    }
 }
 
 impl Valuation {

@@ -9,7 +9,10 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use crate::{
-    domain::{id::MemberId, id::RewardId, money::Money},
+    domain::{
+        id::{MemberId, RewardId},
+        money::Money,
+    },
     earn::lot,
     program, wallet,
 };

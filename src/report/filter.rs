@@ -9,7 +9,12 @@ use diesel::{PgConnection, QueryResult};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    domain::{district::District, id::MerchantId, id::StoreId, points::ProgramCode, shanghai},
+    domain::{
+        district::District,
+        id::{MerchantId, StoreId},
+        points::ProgramCode,
+        shanghai,
+    },
     merchant, program,
 };
 

@@ -12,7 +12,10 @@ use diesel::{
 };
 
 use crate::{
-    domain::{id::MerchantId, id::StoreId, money::Money},
+    domain::{
+        id::{MerchantId, StoreId},
+        money::Money,
+    },
     i18n::Locale,
 };
 

@@ -19,7 +19,12 @@ use crate::{
     audit::{self, Change},
     chart::{self, CNY, HouseAccount},
     db::schema::settlement_collections,
-    domain::{actor::Actor, id::MerchantId, id::StatementId, money::Money, text_enum::text_enum},
+    domain::{
+        actor::Actor,
+        id::{MerchantId, StatementId},
+        money::Money,
+        text_enum::text_enum,
+    },
     error::{Class, Classify, Kind, Message, Refusal},
     i18n::Locale,
     ledger::{self, EntryError, EntryRequest, LedgerError, TransferRequest},

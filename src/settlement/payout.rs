@@ -24,7 +24,12 @@ use crate::{
     chart::{self, CNY, HouseAccount},
     crypto::{self, Keys},
     db::schema::{payout_batches, payouts},
-    domain::{actor::Actor, id::MerchantId, id::StatementId, money::Money, text_enum::text_enum},
+    domain::{
+        actor::Actor,
+        id::{MerchantId, StatementId},
+        money::Money,
+        text_enum::text_enum,
+    },
     error::{Class, Classify, Kind, Message, Refusal},
     ledger::{self, EntryError, EntryRequest, LedgerError, TransferRequest},
     webhook,

@@ -55,7 +55,11 @@ use crate::{
         merchants, payouts, settlement_claims, settlement_collections, settlement_lines,
         settlement_statements,
     },
-    domain::{id::AccountId, id::MerchantId, id::StatementId, money::Money, shanghai},
+    domain::{
+        id::{AccountId, MerchantId, StatementId},
+        money::Money,
+        shanghai,
+    },
     ledger::{self, EntryError, EntryRequest, LedgerError, TransferRequest},
     webhook,
 };

@@ -16,14 +16,18 @@ use crate::{
     db::schema::{earn_orders, redemptions, rewards},
     deposit::{self, NewTopup},
     domain::{
-        actor::Actor, id::MemberId, id::MerchantId, id::RewardId, money::Money, rate::Rate,
+        actor::Actor,
+        id::{MemberId, MerchantId, RewardId},
+        money::Money,
+        points::{PointCount, ProgramCode},
+        rate::Rate,
         shanghai,
     },
     earn::{self, EarnRequest, OrderId, Source},
     error::Classify,
     exchange::{self, Executor, QuoteRequest, overrides},
     exit,
-    redemption::{self, RedeemRequest, RedemptionStatus},
+    redemption::{self, RedeemRequest, RedemptionStatus, pay::Leg},
     settlement, startup,
 };
 
@@ -181,7 +185,7 @@ fn exchanging(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome {
                 &programs[to % programs.len()],
             );
             let member_id = cx.world.member(m);
-            let available = match exchange::quote::available(conn, member_id, from) {
+            let available = match exchange::quote::available(conn, member_id, from.as_str()) {
                 Ok(points) => points,
                 Err(e) => return failed(e),
             };
@@ -189,9 +193,9 @@ fn exchanging(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome {
                 Amount::Share(bp) => available * i64::from(bp) / 10_000,
                 Amount::Points(points) => points,
             };
-            if points <= 0 {
+            let Ok(points) = PointCount::new(points) else {
                 return Outcome::Skipped;
-            }
+            };
             let request = QuoteRequest {
                 member_id,
                 from_program: from.clone(),
@@ -451,7 +455,7 @@ fn merchant_standing(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outc
 }
 
 /// (program, points) legs and the cash on top.
-type Payment = (Vec<(String, i64)>, Money);
+type Payment = (Vec<(ProgramCode, PointCount)>, Money);
 
 /// What the member offers for the reward.
 fn payment(
@@ -465,15 +469,12 @@ fn payment(
             let Some(proposal) = redemption::propose(conn, member_id, reward_id)? else {
                 return Ok(None);
             };
-            let mut legs: Vec<(String, i64)> = proposal
-                .legs
-                .iter()
-                .map(|leg| (leg.program.clone(), leg.points))
-                .collect();
+            let mut legs = proposal.legs.clone();
             if let Some(first) = legs.first_mut() {
-                first.1 += first.1 * i64::from(extra_bp) / 10_000;
+                first.points += first.points * i64::from(extra_bp) / 10_000;
             }
-            Ok(Some((legs, proposal.cash)))
+            let pay = legs.iter().filter_map(Leg::as_pay).collect();
+            Ok(Some((pay, proposal.cash)))
         }
         Pay::OwnPoints => {
             let (merchant_id, price) = rewards::table
@@ -485,7 +486,12 @@ fn payment(
             else {
                 return Ok(None);
             };
-            Ok(Some((vec![(program.code, price)], Money::ZERO)))
+            let (Ok(program), Ok(price)) =
+                (ProgramCode::parse(&program.code), PointCount::new(price))
+            else {
+                return Ok(None);
+            };
+            Ok(Some((vec![(program, price)], Money::ZERO)))
         }
     }
 }

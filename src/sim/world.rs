@@ -18,8 +18,7 @@ use crate::{
     demo,
     domain::{
         actor::{Actor, ActorKind},
-        id::RewardId,
-        id::{MemberId, MerchantId},
+        id::{MemberId, MerchantId, RewardId},
         points::ProgramCode,
     },
     merchant::standing,
@@ -37,7 +36,7 @@ pub struct Merchant {
 pub struct World {
     pub merchants: Vec<Merchant>,
     /// Every programme a member can hold: the merchants' and ALP.
-    pub programs: Vec<String>,
+    pub programs: Vec<ProgramCode>,
     pub members: Vec<MemberId>,
     pub rewards: Vec<RewardId>,
     /// Files requests that need approval (finance).
@@ -133,8 +132,11 @@ impl World {
             .into_iter()
             .map(|(id, program)| Merchant { id, program })
             .collect();
-        let mut programs: Vec<String> = merchants.iter().map(|m| m.program.clone()).collect();
-        programs.push(ProgramCode::alp().as_str().to_owned());
+        let mut programs = merchants
+            .iter()
+            .map(|m| ProgramCode::parse(&m.program))
+            .collect::<Result<Vec<_>, _>>()?;
+        programs.push(ProgramCode::alp());
         let members = members::table
             .order(members::id)
             .select(members::id)

@@ -4,7 +4,11 @@
 
 use alliance::{
     catalog::{self, Reward},
-    domain::{actor::Actor, id::MerchantId, id::RewardId, id::StoreId, shanghai},
+    domain::{
+        actor::Actor,
+        id::{MerchantId, RewardId, StoreId},
+        shanghai,
+    },
     merchant::store::{self, StoreDetails},
     people::merchant_user::MerchantRole,
 };

@@ -11,8 +11,7 @@ use alliance::{
     deposit::{self, DepositError, IssuingBlocked, NewTopup, Position, Topup},
     domain::{
         actor::{Actor, ActorKind},
-        id::MemberId,
-        id::MerchantId,
+        id::{MemberId, MerchantId},
         money::Money,
         points::ProgramCode,
     },

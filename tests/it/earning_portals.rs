@@ -4,7 +4,12 @@
 
 use alliance::{
     chart,
-    domain::{actor::Actor, id::MemberId, id::MerchantId, money::Money, points::ProgramCode},
+    domain::{
+        actor::Actor,
+        id::{MemberId, MerchantId},
+        money::Money,
+        points::ProgramCode,
+    },
     earn, ledger,
     merchant::standing,
     people::{merchant_user::MerchantRole, operator::OperatorRole},

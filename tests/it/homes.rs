@@ -9,14 +9,12 @@ use alliance::{
     db::schema::rewards,
     domain::{
         actor::Actor,
-        id::RewardId,
-        id::StoreId,
-        id::{MemberId, MerchantId},
+        id::{MemberId, MerchantId, RewardId, StoreId},
     },
     earn,
     exchange::{self, execute::Executor},
     people::merchant_user::MerchantRole,
-    redemption::{self, RedeemRequest},
+    redemption::{self, RedeemRequest, pay::Leg},
 };
 use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, Utc};
 use diesel::{
@@ -197,11 +195,7 @@ fn redeem(
         &RedeemRequest {
             member_id,
             reward_id,
-            pay: proposal
-                .legs
-                .iter()
-                .map(|leg| (leg.program.clone(), leg.points))
-                .collect(),
+            pay: proposal.legs.iter().filter_map(Leg::as_pay).collect(),
             cash: proposal.cash,
             request_key: key.to_owned(),
         },

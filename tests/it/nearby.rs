@@ -5,7 +5,10 @@
 
 use alliance::{
     db::schema::{reward_stores, rewards},
-    domain::{geo::GeoPoint, id::MerchantId, id::RewardId, id::StoreId},
+    domain::{
+        geo::GeoPoint,
+        id::{MerchantId, RewardId, StoreId},
+    },
     redemption::nearby,
 };
 use chrono::{Duration, Utc};

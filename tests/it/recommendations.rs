@@ -7,10 +7,14 @@
 
 use alliance::{
     domain::{
-        actor::Actor, geo::GeoPoint, id::MemberId, id::MerchantId, id::RewardId, money::Money,
+        actor::Actor,
+        geo::GeoPoint,
+        id::{MemberId, MerchantId, RewardId},
+        money::Money,
     },
     redemption::{
         self, RedeemRequest,
+        pay::Leg,
         recommend::{self, Reason},
     },
 };
@@ -34,11 +38,7 @@ fn redeem(conn: &mut PgConnection, member_id: MemberId, reward_id: RewardId) -> 
     let request = RedeemRequest {
         member_id,
         reward_id,
-        pay: proposal
-            .legs
-            .iter()
-            .map(|leg| (leg.program.clone(), leg.points))
-            .collect(),
+        pay: proposal.legs.iter().filter_map(Leg::as_pay).collect(),
         cash: proposal.cash,
         request_key: format!("t-{member_id}-{reward_id}"),
     };

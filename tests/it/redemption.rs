@@ -7,7 +7,10 @@ use alliance::{
     chart::{self, HouseAccount},
     db::schema::{redemptions, rewards},
     domain::{
-        actor::Actor, id::MemberId, id::MerchantId, id::RewardId, money::Money, phone::Phone,
+        actor::Actor,
+        id::{MemberId, MerchantId, RewardId},
+        money::Money,
+        phone::Phone,
     },
     error::Classify,
     people::member,
@@ -20,7 +23,7 @@ use crate::{
     exchange_support::{earn_points, keys, points, two_programs},
     harness::TestDb,
     ledger_support::{assert_lots_match_wallets, assert_verified},
-    redemption_support::{movie_ticket, order},
+    redemption_support::{leg, movie_ticket, order},
 };
 
 fn actor() -> Actor {
@@ -326,7 +329,7 @@ fn the_proposed_mix_spends_the_soonest_lapsing_points_first_and_cash_last() {
     let request = RedeemRequest {
         member_id: alice,
         reward_id: ticket,
-        pay: mix.iter().map(|(p, n)| ((*p).to_owned(), *n)).collect(),
+        pay: mix.iter().map(|(p, n)| leg(p, *n)).collect(),
         cash: proposal.cash,
         request_key: "proposed".to_owned(),
     };

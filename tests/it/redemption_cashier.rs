@@ -19,6 +19,8 @@ use crate::{
     people_support::{PASSWORD, funded_shop, member, merchant_user},
 };
 
+use crate::redemption_support::leg;
+
 fn posted(conn: &mut PgConnection, member_id: MemberId, program: &str) -> i64 {
     let code = ProgramCode::parse(program).unwrap();
     let id = chart::open(conn, &chart::member_wallet(member_id, &code)).unwrap();
@@ -40,7 +42,7 @@ async fn a_cashier_sees_the_cash_to_collect_and_serves_a_voucher_once() {
         &RedeemRequest {
             member_id: alice,
             reward_id: reward,
-            pay: vec![("BREW".to_owned(), 800)],
+            pay: vec![leg("BREW", 800)],
             cash: Money::from_fen(200),
             request_key: "app-order-1".to_owned(),
         },

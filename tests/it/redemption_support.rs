@@ -4,9 +4,9 @@
 use alliance::{
     db::schema::rewards,
     domain::{
-        id::RewardId,
-        id::{MemberId, MerchantId},
+        id::{MemberId, MerchantId, RewardId},
         money::Money,
+        points::{PointCount, ProgramCode},
     },
     redemption::RedeemRequest,
 };
@@ -36,6 +36,14 @@ pub fn movie_ticket(conn: &mut PgConnection, cinema: MerchantId, stock: i64) -> 
         .unwrap()
 }
 
+/// One leg of a request's payment.
+pub fn leg(program: &str, points: i64) -> (ProgramCode, PointCount) {
+    (
+        ProgramCode::parse(program).expect("a program code"),
+        PointCount::new(points).expect("a positive count of points"),
+    )
+}
+
 pub fn order(
     member_id: MemberId,
     reward_id: RewardId,
@@ -46,7 +54,7 @@ pub fn order(
     RedeemRequest {
         member_id,
         reward_id,
-        pay: pay.iter().map(|(p, n)| ((*p).to_owned(), *n)).collect(),
+        pay: pay.iter().map(|(p, n)| leg(p, *n)).collect(),
         cash: Money::from_fen(cash_fen),
         request_key: key.to_owned(),
     }

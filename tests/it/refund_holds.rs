@@ -11,8 +11,7 @@ use alliance::{
     db::schema::{campaign_merchants, campaigns, earn_orders, point_lots, programs, rewards},
     domain::{
         actor::Actor,
-        id::RewardId,
-        id::{MemberId, MerchantId},
+        id::{MemberId, MerchantId, RewardId},
         money::Money,
     },
     earn::{self, EarnRequest, OrderId, Source, expiry},
@@ -31,6 +30,8 @@ use crate::{
     ledger_support::{assert_holds_match_lots, assert_lots_match_wallets, assert_verified},
     people_support::{funded_shop, member},
 };
+
+use crate::redemption_support::leg;
 
 fn actor() -> Actor {
     Actor::system("test")
@@ -79,7 +80,7 @@ fn order_640(member_id: MemberId, reward_id: RewardId, key: &str) -> RedeemReque
     RedeemRequest {
         member_id,
         reward_id,
-        pay: vec![("COFFEE".to_owned(), 640)],
+        pay: vec![leg("COFFEE", 640)],
         cash: Money::from_fen(360),
         request_key: key.to_owned(),
     }

@@ -6,9 +6,7 @@ use alliance::{
     db::schema::{campaign_merchants, campaigns, report_exports, rewards, stores},
     domain::{
         actor::Actor,
-        id::RewardId,
-        id::StoreId,
-        id::{MemberId, MerchantId},
+        id::{MemberId, MerchantId, RewardId, StoreId},
         money::Money,
     },
     earn::{expiry, lot},
@@ -33,6 +31,8 @@ use crate::{
     people_support::{PASSWORD, member, merchant_user, operator},
     settlement_support::{after_one_exchange, day, settle_after_end, today},
 };
+
+use crate::redemption_support::leg;
 
 /// The alliance after a little of everything: COFFEE and CINEMA (settling
 /// daily) with an exchange between them, a store each, a lapsed lot, a
@@ -183,7 +183,7 @@ fn tickets(conn: &mut PgConnection, cinema: MerchantId, cinema_store: StoreId, c
     let order = |pay: i64, cash: i64, key: &str| RedeemRequest {
         member_id: carol,
         reward_id: ticket,
-        pay: vec![("CINEMA".to_owned(), pay)],
+        pay: vec![leg("CINEMA", pay)],
         cash: Money::from_fen(cash),
         request_key: key.to_owned(),
     };

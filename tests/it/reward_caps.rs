@@ -4,7 +4,10 @@
 use alliance::{
     db::schema::{reward_caps, rewards},
     domain::{
-        actor::Actor, id::MemberId, id::MerchantId, id::RewardId, money::Money, phone::Phone,
+        actor::Actor,
+        id::{MemberId, MerchantId, RewardId},
+        money::Money,
+        phone::Phone,
     },
     error::Classify,
     people::{member, operator::OperatorRole},
@@ -18,6 +21,8 @@ use crate::{
     harness::{Browser, TestApp, spawn_app},
     people_support::{PASSWORD, operator},
 };
+
+use crate::redemption_support::leg;
 
 async fn signed_in(app: &TestApp, email: &str, role: OperatorRole) -> Browser {
     operator(&mut app.db.conn(), email, role);
@@ -50,7 +55,7 @@ fn order(member_id: MemberId, reward_id: RewardId, key: &str) -> RedeemRequest {
     RedeemRequest {
         member_id,
         reward_id,
-        pay: vec![("CINEMA".to_owned(), 500)],
+        pay: vec![leg("CINEMA", 500)],
         cash: Money::ZERO,
         request_key: key.to_owned(),
     }

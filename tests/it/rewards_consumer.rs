@@ -5,7 +5,7 @@
 
 use alliance::{
     db::schema::{redemptions, rewards},
-    domain::{id::MemberId, id::MerchantId, id::RewardId},
+    domain::id::{MemberId, MerchantId, RewardId},
     people::merchant_user::MerchantRole,
     redemption,
 };

@@ -4,7 +4,10 @@
 
 use alliance::{
     deposit,
-    domain::{id::MemberId, id::MerchantId, money::Money},
+    domain::{
+        id::{MemberId, MerchantId},
+        money::Money,
+    },
     risk,
     settlement::{
         collection,

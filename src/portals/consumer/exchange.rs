@@ -14,7 +14,11 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    domain::{id::MemberId, money::Money},
+    domain::{
+        id::MemberId,
+        money::Money,
+        points::{PointCount, ProgramCode},
+    },
     error::Classify,
     exchange::{
         self, ExchangeError, Executor, QuoteRequest,
@@ -134,15 +138,6 @@ fn terms_view(terms: &Terms, from: &str, to: &str, names: &Names, locale: Locale
     }
 }
 
-/// A positive whole number of points; grouping commas and spaces allowed.
-fn parse_points(text: &str) -> Option<i64> {
-    let digits: String = text
-        .chars()
-        .filter(|c| !matches!(c, ',' | '，' | ' '))
-        .collect();
-    digits.parse().ok().filter(|n: &i64| *n > 0)
-}
-
 /// What the member asked for, as typed.
 #[derive(Debug, Default, Clone, Deserialize)]
 struct ExchangeForm {
@@ -158,9 +153,9 @@ impl ExchangeForm {
     fn request(&self, member_id: MemberId) -> Option<QuoteRequest> {
         Some(QuoteRequest {
             member_id,
-            from_program: self.from.clone(),
-            to_program: self.to.clone(),
-            from_points: parse_points(&self.points)?,
+            from_program: ProgramCode::parse(&self.from).ok()?,
+            to_program: ProgramCode::parse(&self.to).ok()?,
+            from_points: PointCount::parse_typed(&self.points).ok()?,
             merchant_id: None,
         })
     }

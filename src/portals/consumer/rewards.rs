@@ -14,7 +14,11 @@ use serde::Deserialize;
 
 use crate::{
     crypto,
-    domain::{id::MemberId, id::RewardId, money::Money},
+    domain::{
+        id::{MemberId, RewardId},
+        money::Money,
+        points::{PointCount, PointsError, ProgramCode},
+    },
     i18n::Locale,
     i18n::format,
     program::{self, Program},
@@ -361,10 +365,11 @@ impl Entered {
         codes.sort();
         let mut pay = Vec::new();
         for code in codes {
+            let program = ProgramCode::parse(code).map_err(|_| "consumer_rewards.error.points")?;
             match self.points_of(code) {
-                Ok(0) => {}
-                Ok(points) => pay.push((code.clone(), points)),
-                Err(()) => return Err("consumer_rewards.error.points"),
+                Ok(Some(points)) => pay.push((program, points)),
+                Ok(None) => {}
+                Err(_) => return Err("consumer_rewards.error.points"),
             }
         }
         Ok(RedeemRequest {
@@ -376,22 +381,10 @@ impl Entered {
         })
     }
 
-    /// The points entered for a program: blank is none; grouping commas and
-    /// spaces allowed; anything else is an error.
-    fn points_of(&self, code: &str) -> Result<i64, ()> {
-        let text: String = self
-            .points
-            .get(code)
-            .map(|t| {
-                t.chars()
-                    .filter(|c| !matches!(c, ',' | '，' | ' '))
-                    .collect()
-            })
-            .unwrap_or_default();
-        if text.is_empty() {
-            return Ok(0);
-        }
-        text.parse().ok().filter(|n: &i64| *n >= 0).ok_or(())
+    /// The points entered for a program: blank or zero is none.
+    fn points_of(&self, code: &str) -> Result<Option<PointCount>, PointsError> {
+        let text = self.points.get(code).map_or("", String::as_str);
+        PointCount::parse_typed_or_none(text)
     }
 
     /// The cash entered, blank for none.
@@ -423,7 +416,11 @@ fn reward_page(
         .payers
         .iter()
         .map(|payer| {
-            let points = entered.points_of(&payer.code).unwrap_or(0);
+            let points = entered
+                .points_of(&payer.code)
+                .ok()
+                .flatten()
+                .map_or(0, PointCount::get);
             let leg = (points > 0)
                 .then(|| payer.valuation.leg(&payer.code, points))
                 .flatten();

@@ -10,12 +10,12 @@ use serde::Deserialize;
 
 use crate::{
     crypto,
-    domain::phone::Phone,
+    domain::{phone::Phone, points::PointCount},
     earn::adjustment::{self, AdjustmentError, AdjustmentStatus, Listed, NewAdjustment},
     error::Classify,
     i18n::Locale,
     i18n::format,
-    people::{member, merchant_user::MerchantRole},
+    people::merchant_user::MerchantRole,
     web::{
         auth::{MerchantPrincipal, Signed},
         context::{PageContext, set_flash},
@@ -29,7 +29,7 @@ use crate::{
 
 use super::{
     super::see_other,
-    form::{FieldErrors, unprocessable},
+    form::{FieldErrors, known_member, unprocessable},
 };
 
 /// Who adjusts points (and, on the approvals page, approves large ones).
@@ -80,13 +80,10 @@ impl AdjustForm {
                     .into_owned(),
             );
         }
-        let points = self
-            .points
-            .trim()
-            .replace(',', "")
-            .parse::<i64>()
+        let points = PointCount::parse_typed(&self.points)
             .ok()
-            .filter(|p| (1..=adjustment::MAX_POINTS).contains(p));
+            .map(PointCount::get)
+            .filter(|p| *p <= adjustment::MAX_POINTS);
         if points.is_none() {
             errors.push(
                 "points",
@@ -207,19 +204,9 @@ async fn request_adjustment(
         Ok(parsed) => parsed,
         Err(errors) => return unprocessable(&page(&ctx, &who, &state, form, errors, None).await?),
     };
-    let keys = state.keys.clone();
-    let phone = parsed.phone.clone();
-    let Some(found) = state
-        .db(move |conn| member::find_by_phone(conn, &keys, &phone))
-        .await?
-    else {
-        let errors = FieldErrors::one(
-            "phone",
-            ctx.locale
-                .t("earning_portals.field.phone_unknown")
-                .into_owned(),
-        );
-        return unprocessable(&page(&ctx, &who, &state, form, errors, None).await?);
+    let found = match known_member(&state, &parsed.phone, "phone", ctx.locale).await? {
+        Ok(found) => found,
+        Err(errors) => return unprocessable(&page(&ctx, &who, &state, form, errors, None).await?),
     };
     let token = form.token.trim();
     // Only our own form sends one; anything else is a tampered request.

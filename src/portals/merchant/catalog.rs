@@ -16,7 +16,7 @@ use crate::{
         self, CatalogError, Category, Reward, RewardDetails, RewardInput, RewardStatus,
         image::{self, ImageError},
     },
-    domain::{id::RewardId, id::StoreId},
+    domain::id::{RewardId, StoreId},
     i18n::Locale,
     i18n::format,
     merchant::store::{self, Store},

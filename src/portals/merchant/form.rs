@@ -1,11 +1,16 @@
-//! What the merchant console's store, key and settings forms share: messages
-//! shown beside the fields they are about (templates/merchant/fields.html), and
-//! the 422 answer that shows a refused form again with them.
+//! What the merchant console's forms share: messages shown beside the fields
+//! they are about (templates/merchant/fields.html), the 422 answer that shows
+//! a refused form again with them, and the member a typed mobile number names.
 
 use actix_web::{HttpResponse, http::StatusCode};
 use askama::Template;
 
-use crate::web::error::WebError;
+use crate::{
+    domain::phone::Phone,
+    i18n::Locale,
+    people::member::{self, Member},
+    web::{error::WebError, state::AppState},
+};
 
 /// Translated messages by form field name.
 #[derive(Debug, Default)]
@@ -39,4 +44,22 @@ pub fn respond(status: StatusCode, page: &impl Template) -> Result<HttpResponse,
 /// The form again, with what was wrong: nothing was changed.
 pub fn unprocessable(page: &impl Template) -> Result<HttpResponse, WebError> {
     respond(StatusCode::UNPROCESSABLE_ENTITY, page)
+}
+
+/// The member whose mobile number is `phone`, or the message for `field`:
+/// the number is nobody's.
+pub async fn known_member(
+    state: &AppState,
+    phone: &Phone,
+    field: &'static str,
+    locale: Locale,
+) -> Result<Result<Member, FieldErrors>, WebError> {
+    let (keys, phone) = (state.keys.clone(), phone.clone());
+    let found = state
+        .db(move |conn| member::find_by_phone(conn, &keys, &phone))
+        .await?;
+    Ok(found.ok_or_else(|| {
+        let message = locale.t("earning_portals.field.phone_unknown");
+        FieldErrors::one(field, message.into_owned())
+    }))
 }

@@ -18,8 +18,7 @@ use serde::Deserialize;
 use crate::{
     crypto,
     domain::{
-        id::StoreId,
-        id::{MemberId, MerchantId},
+        id::{MemberId, MerchantId, StoreId},
         money::Money,
         phone::Phone,
     },
@@ -28,7 +27,7 @@ use crate::{
     i18n::Locale,
     i18n::format,
     merchant::store::{self, Store},
-    people::{member, merchant_user::MerchantRole},
+    people::merchant_user::MerchantRole,
     web::{
         auth::{MerchantPrincipal, Signed},
         context::{PageContext, set_flash},
@@ -42,7 +41,7 @@ use crate::{
 
 use super::{
     super::see_other,
-    form::{FieldErrors, unprocessable},
+    form::{FieldErrors, known_member, unprocessable},
 };
 
 /// Who serves members at the till: every merchant role issues and refunds.
@@ -343,17 +342,9 @@ async fn issue_points(
         Ok(p) => p,
         Err(errors) => return refuse(form, errors, None),
     };
-    let keys = state.keys.clone();
-    let phone = purchase.phone.clone();
-    let Some(member) = state
-        .db(move |conn| member::find_by_phone(conn, &keys, &phone))
-        .await?
-    else {
-        let message = ctx
-            .locale
-            .t("earning_portals.field.phone_unknown")
-            .into_owned();
-        return refuse(form, FieldErrors::one("phone", message), None);
+    let member = match known_member(&state, &purchase.phone, "phone", ctx.locale).await? {
+        Ok(member) => member,
+        Err(errors) => return refuse(form, errors, None),
     };
     let request = EarnRequest {
         merchant_id,
@@ -420,18 +411,12 @@ async fn look_up_member(
         );
         return unprocessable(&page);
     };
-    let keys = state.keys.clone();
-    let found = state
-        .db(move |conn| member::find_by_phone(conn, &keys, &phone))
-        .await?;
-    let Some(found) = found else {
-        page.errors = FieldErrors::one(
-            "lookup_phone",
-            ctx.locale
-                .t("earning_portals.field.phone_unknown")
-                .into_owned(),
-        );
-        return unprocessable(&page);
+    let found = match known_member(&state, &phone, "lookup_phone", ctx.locale).await? {
+        Ok(found) => found,
+        Err(errors) => {
+            page.errors = errors;
+            return unprocessable(&page);
+        }
     };
     page.recent = recent_here(&state, merchant_id, found.id, ctx.locale).await?;
     page.looked_up = true;

@@ -17,7 +17,11 @@ use serde::Deserialize;
 
 use crate::{
     crypto::Keys,
-    domain::{id::MemberId, id::MerchantId, id::StoreId, money::Money, shanghai},
+    domain::{
+        id::{MemberId, MerchantId, StoreId},
+        money::Money,
+        shanghai,
+    },
     error::Classify,
     i18n::Locale,
     i18n::format,

@@ -8,7 +8,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use crate::{
-    domain::{id::MerchantId, id::StatementId},
+    domain::id::{MerchantId, StatementId},
     i18n::format,
     people::merchant_user::MerchantRole,
     settlement::{

@@ -52,93 +52,62 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// Who may read the audit log: it shows every change with before and after.
 const AUDIT_READERS: &[OperatorRole] = &[OperatorRole::Admin, OperatorRole::Risk];
 
+/// Every operator.
+const EVERYONE: &[OperatorRole] = &[
+    OperatorRole::Admin,
+    OperatorRole::Operator,
+    OperatorRole::Finance,
+    OperatorRole::Risk,
+];
+const ADMIN: &[OperatorRole] = &[OperatorRole::Admin];
+
+/// The navigation, in order: (path, label key, who sees it).
+const NAV: &[(&str, &str, &[OperatorRole])] = &[
+    ("/platform", "platform.nav.dashboard", EVERYONE),
+    ("/platform/approvals", "platform.nav.approvals", EVERYONE),
+    ("/platform/merchants", "platform.nav.merchants", EVERYONE),
+    ("/platform/risk", "platform.nav.risk", EVERYONE),
+    (
+        "/platform/campaigns",
+        "earning_portals.nav.campaigns",
+        EVERYONE,
+    ),
+    (
+        "/platform/exchange",
+        "platform_exchange.nav.exchange",
+        EVERYONE,
+    ),
+    ("/platform/rewards", "reward_caps.nav", EVERYONE),
+    (
+        "/platform/verifications",
+        "platform_exchange.nav.verifications",
+        EVERYONE,
+    ),
+    (
+        "/platform/applications",
+        "platform.nav.applications",
+        applications::REVIEWERS,
+    ),
+    (
+        "/platform/settlement",
+        "settlement_portals.nav",
+        settlement::SETTLEMENT_READERS,
+    ),
+    ("/platform/reports", "reports.nav", reports::REPORT_READERS),
+    ("/platform/books", "books.nav", books::BOOK_READERS),
+    ("/platform/audit", "platform.nav.audit", AUDIT_READERS),
+    ("/platform/exports", "exports.nav", EVERYONE),
+    ("/platform/operators", "platform.nav.operators", ADMIN),
+];
+
 fn chrome(ctx: &PageContext, who: &OperatorPrincipal, current: &str) -> Chrome {
     let locale = ctx.locale;
     let role = who.operator.role;
-    let mut nav: Vec<NavItem> = vec![
-        nav_item(locale, "/platform", "platform.nav.dashboard", current),
-        nav_item(
-            locale,
-            "/platform/approvals",
-            "platform.nav.approvals",
-            current,
-        ),
-        nav_item(
-            locale,
-            "/platform/merchants",
-            "platform.nav.merchants",
-            current,
-        ),
-        nav_item(locale, "/platform/risk", "platform.nav.risk", current),
-        nav_item(
-            locale,
-            "/platform/campaigns",
-            "earning_portals.nav.campaigns",
-            current,
-        ),
-        nav_item(
-            locale,
-            "/platform/exchange",
-            "platform_exchange.nav.exchange",
-            current,
-        ),
-        nav_item(locale, "/platform/rewards", "reward_caps.nav", current),
-        nav_item(
-            locale,
-            "/platform/verifications",
-            "platform_exchange.nav.verifications",
-            current,
-        ),
-    ];
-    if applications::REVIEWERS.contains(&role) {
-        nav.push(nav_item(
-            locale,
-            "/platform/applications",
-            "platform.nav.applications",
-            current,
-        ));
-    }
-    if settlement::SETTLEMENT_READERS.contains(&role) {
-        nav.push(nav_item(
-            locale,
-            "/platform/settlement",
-            "settlement_portals.nav",
-            current,
-        ));
-    }
-    if reports::REPORT_READERS.contains(&role) {
-        nav.push(nav_item(
-            locale,
-            "/platform/reports",
-            "reports.nav",
-            current,
-        ));
-    }
-    if books::BOOK_READERS.contains(&role) {
-        nav.push(nav_item(locale, "/platform/books", "books.nav", current));
-    }
-    if AUDIT_READERS.contains(&role) {
-        nav.push(nav_item(
-            locale,
-            "/platform/audit",
-            "platform.nav.audit",
-            current,
-        ));
-    }
-    nav.push(nav_item(
-        locale,
-        "/platform/exports",
-        "exports.nav",
-        current,
-    ));
-    if role == OperatorRole::Admin {
-        nav.push(nav_item(
-            locale,
-            "/platform/operators",
-            "platform.nav.operators",
-            current,
-        ));
-    }
+    let nav: Vec<NavItem> = NAV
+        .iter()
+        .filter(|(_, _, roles)| roles.contains(&role))
+        .map(|(href, key, _)| nav_item(locale, href, key, current))
+        .collect();
     let user = UserBadge {
         name: who.operator.display_name.clone(),
         role: locale.t(&format!("role.{}", role.as_str())).into_owned(),

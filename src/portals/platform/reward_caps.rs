@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::{
     catalog::RewardStatus,
-    domain::{id::MerchantId, id::RewardId},
+    domain::id::{MerchantId, RewardId},
     i18n::Locale,
     merchant,
     people::operator::OperatorRole,

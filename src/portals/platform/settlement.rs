@@ -14,7 +14,11 @@ use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
 
 use crate::{
-    domain::{id::MerchantId, id::StatementId, money::Money, shanghai},
+    domain::{
+        id::{MerchantId, StatementId},
+        money::Money,
+        shanghai,
+    },
     error::Classify,
     i18n::Locale,
     i18n::format,
