@@ -15,6 +15,7 @@ use crate::{
         money::{Money, MoneyError, Rounding},
         rate::{Rate, RateError},
     },
+    error::{Class, Classify},
     ledger, program,
 };
 
@@ -53,6 +54,15 @@ pub enum WalletError {
     Value(#[from] RateError),
     #[error("the wallet's total overflows: {0}")]
     Total(#[from] MoneyError),
+}
+
+/// A wallet is only read: nothing in it refuses anyone.
+impl Classify for WalletError {
+    fn class(&self) -> Class {
+        match self {
+            Self::Database(_) | Self::Value(_) | Self::Total(_) => Class::System,
+        }
+    }
 }
 
 /// Every program's settlement value: what a number of its points is worth.

@@ -190,7 +190,7 @@ async fn authenticate(req: &mut ServiceRequest, locale: Locale) -> Result<Caller
     let keys = state.keys.clone();
     let key_id = credentials.key_id.clone();
     let found = db(&state, move |conn| {
-        api_key::authenticate(conn, &keys, &key_id).map_err(|e| ApiError::Internal(e.into()))
+        Ok(api_key::authenticate(conn, &keys, &key_id)?)
     })
     .await?;
     let Some((merchant_id, secret)) = found else {

@@ -148,8 +148,9 @@ async fn enrol_member(
     once(&state, caller, key, move |conn, caller, actor| {
         let member = member::enrol_or_find(conn, &keys, actor, &phone, form.name.as_deref())
             .map_err(|e| match e {
+                // The one field the API checks itself names, as validation does.
                 PeopleError::InvalidName => ApiError::invalid("name", FieldReason::Name),
-                other => ApiError::Internal(other.into()),
+                other => other.into(),
             })?;
         // The status speaks only of this merchant's relation with the member:
         // whether another merchant (or the member) had the number on file
@@ -217,7 +218,7 @@ async fn show_balances(
     let member_id = path.into_inner();
     let wallet = db(&state, move |conn| {
         known(conn, &caller, member_id)?;
-        wallet::of_member(conn, member_id).map_err(|e| ApiError::Internal(e.into()))
+        Ok(wallet::of_member(conn, member_id)?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(balances_view(member_id, wallet)))

@@ -26,6 +26,7 @@ use crate::{
     audit::{self, Change},
     db::schema::{campaign_merchants, campaigns, merchants},
     domain::{actor::Actor, id::MerchantId, money::Money, text_enum::text_enum},
+    error::{Class, Classify, Kind, Message, Refusal},
     i18n::Locale,
     merchant::{Merchant, standing},
 };
@@ -164,13 +165,15 @@ impl InvalidCampaign {
     }
 
     pub fn message(self, locale: Locale) -> String {
+        self.why().render(locale)
+    }
+
+    fn why(self) -> Message {
         let key = match self {
             Self::NoBonus => "no_bonus",
             other => other.field(),
         };
-        locale
-            .t(&format!("earning_portals.campaign.error.{key}"))
-            .into_owned()
+        Message::new(format!("earning_portals.campaign.error.{key}"))
     }
 }
 
@@ -184,6 +187,22 @@ pub enum CampaignError {
     Transition { from: Status, to: Status },
     #[error(transparent)]
     Database(#[from] diesel::result::Error),
+}
+
+impl Classify for CampaignError {
+    fn class(&self) -> Class {
+        let (kind, message) = match self {
+            Self::Invalid(invalid) => (Kind::Unprocessable, invalid.why()),
+            Self::NotFound => (Kind::NotFound, Message::new("error.not_found.text")),
+            // A second click, or another operator first.
+            Self::Transition { .. } => (
+                Kind::Conflict,
+                Message::new("earning_portals.campaign.flash.transition"),
+            ),
+            Self::Database(_) => return Class::System,
+        };
+        Class::Refusal(Refusal::new(kind, "campaign_refused", message))
+    }
 }
 
 text_enum! {

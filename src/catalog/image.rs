@@ -9,6 +9,7 @@ use std::{
 };
 
 use crate::domain::id::RewardId;
+use crate::error::{Class, Classify, Kind, Message, Refusal};
 
 /// The largest image accepted.
 pub const MAX_IMAGE_BYTES: usize = 2 * 1024 * 1024;
@@ -90,6 +91,23 @@ pub enum ImageError {
     NotAnImage,
     #[error("cannot store the image")]
     Io(#[from] io::Error),
+}
+
+impl Classify for ImageError {
+    /// Bytes that are too many or not an image are the upload's fault; a
+    /// disk that will not take them is the system's.
+    fn class(&self) -> Class {
+        let key = match self {
+            Self::TooLarge => "catalog.error.image_too_large",
+            Self::NotAnImage => "catalog.error.image_type",
+            Self::Io(_) => return Class::System,
+        };
+        Class::Refusal(Refusal::new(
+            Kind::Unprocessable,
+            "image_refused",
+            Message::new(key),
+        ))
+    }
 }
 
 fn rewards_dir(upload_dir: &Path) -> PathBuf {

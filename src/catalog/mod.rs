@@ -20,6 +20,7 @@ use crate::{
         shanghai,
         text_enum::text_enum,
     },
+    error::{Class, Classify, Kind, Message, Refusal},
     i18n::Locale,
 };
 
@@ -367,6 +368,20 @@ pub enum CatalogError {
     NotPublished,
     #[error(transparent)]
     Database(#[from] diesel::result::Error),
+}
+
+impl Classify for CatalogError {
+    fn class(&self) -> Class {
+        use Kind::{Conflict, NotFound, Unprocessable};
+        let (kind, key) = match self {
+            Self::NotFound => (NotFound, "error.not_found.text"),
+            Self::ForeignStore(_) => (Unprocessable, "catalog.error.stores"),
+            Self::Expired => (Conflict, "catalog.flash.expired"),
+            Self::NotPublished => (Conflict, "catalog.flash.not_published"),
+            Self::Database(_) => return Class::System,
+        };
+        Class::Refusal(Refusal::new(kind, "catalog_refused", Message::new(key)))
+    }
 }
 
 /// What the audit log keeps of a reward: the row and where it is collected.

@@ -157,7 +157,25 @@ impl Classify for DepositError {
                 .arg("owed", covered.owed)
                 .arg("refundable", covered.refundable()),
             Self::AboveOwed { owed } => message.arg("owed", owed),
-            _ => message,
+            Self::MerchantNotFound
+            | Self::TopupNotFound
+            | Self::InvalidAmount
+            | Self::InvalidReference
+            | Self::DuplicateReference
+            | Self::InvalidReason
+            | Self::AlreadyDecided
+            | Self::MerchantExited
+            | Self::WouldOverdraw { .. }
+            | Self::NotExiting
+            | Self::ConversionPending
+            | Self::SettlementOwed { .. }
+            | Self::NothingToRefund
+            | Self::Refused(_)
+            | Self::Ledger(_)
+            | Self::Approval(_)
+            | Self::Risk(_)
+            | Self::Valuation
+            | Self::Database(_) => message,
         };
         Class::Refusal(Refusal::new(kind, "deposit_refused", message))
     }

@@ -161,7 +161,17 @@ impl Classify for EarnError {
             Self::OccurredAtOutOfRange => {
                 Message::new("earn.error.occurred_at_out_of_range").arg("days", MAX_BACKDATE_DAYS)
             }
-            _ => Message::new(format!("earn.error.{slug}")),
+            Self::NonPositiveAmount
+            | Self::UnknownMember
+            | Self::UnknownStore
+            | Self::NoProgram
+            | Self::ProgramNotAllowed
+            | Self::OrderConflict
+            | Self::Overflow
+            | Self::Refused(_)
+            | Self::Ledger(_)
+            | Self::Lots(_)
+            | Self::Database(_) => Message::new(format!("earn.error.{slug}")),
         };
         Class::Refusal(Refusal::new(kind, slug, message))
     }

@@ -98,7 +98,13 @@ impl Classify for RefundError {
         let message = Message::new(format!("earn.error.{slug}"));
         let message = match self {
             Self::TooMuch { refundable } => message.arg("refundable", refundable),
-            _ => message,
+            Self::UnknownOrder
+            | Self::NonPositiveAmount
+            | Self::Stale
+            | Self::Refused(_)
+            | Self::Ledger(_)
+            | Self::Lots(_)
+            | Self::Database(_) => message,
         };
         Class::Refusal(Refusal::new(kind, slug, message))
     }

@@ -143,7 +143,19 @@ impl Classify for ExchangeError {
                 .arg("limit", limit)
                 .arg("used", used),
             Self::RealNameRequired { threshold } => message.arg("threshold", threshold),
-            _ => message,
+            Self::UnknownMember
+            | Self::UnknownProgram
+            | Self::SameProgram
+            | Self::NotPartnerProgram
+            | Self::TooFewPoints
+            | Self::UnknownQuote
+            | Self::QuoteExpired
+            | Self::QuoteUsed
+            | Self::Overflow
+            | Self::Refused(_)
+            | Self::Ledger(_)
+            | Self::Lots(_)
+            | Self::Database(_) => message,
         };
         Class::Refusal(Refusal::new(kind, slug, message))
     }

@@ -10,6 +10,7 @@ use crate::{
     audit::{self, Change},
     db::schema::exchange_policy,
     domain::{actor::Actor, money::Money},
+    error::{Class, Classify, Kind, Message, Refusal},
 };
 
 use super::model::ModelPolicy;
@@ -31,6 +32,14 @@ pub struct ExchangePolicy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("{0} is out of range")]
 pub struct OutOfRange(pub &'static str);
+
+impl OutOfRange {
+    /// The form field, named as the operator sees it: amounts in yuan lose
+    /// the `_fen` of their column.
+    pub fn form_field(self) -> &'static str {
+        self.0.strip_suffix("_fen").unwrap_or(self.0)
+    }
+}
 
 impl ExchangePolicy {
     pub fn model(&self) -> ModelPolicy {
@@ -92,6 +101,22 @@ pub enum PolicyError {
     OutOfRange(#[from] OutOfRange),
     #[error(transparent)]
     Database(#[from] diesel::result::Error),
+}
+
+impl Classify for PolicyError {
+    fn class(&self) -> Class {
+        match self {
+            Self::OutOfRange(out) => Class::Refusal(Refusal::new(
+                Kind::Unprocessable,
+                "policy_out_of_range",
+                Message::new(format!(
+                    "platform_exchange.policy.error.{}",
+                    out.form_field()
+                )),
+            )),
+            Self::Database(_) => Class::System,
+        }
+    }
 }
 
 /// Replaces the policy; takes effect at the next publication and quote.

@@ -18,6 +18,7 @@ mod store;
 use diesel_derive_newtype::DieselNewType;
 
 use crate::domain::id::MerchantId;
+use crate::error::{Class, Classify};
 
 pub use progress::Progress;
 pub use runner::Runner;
@@ -84,4 +85,13 @@ pub enum ExportError {
     RunnerStopped,
     #[error(transparent)]
     Database(#[from] diesel::result::Error),
+}
+
+/// Starting an export refuses nothing: what can go wrong is the system's.
+impl Classify for ExportError {
+    fn class(&self) -> Class {
+        match self {
+            Self::InTransaction | Self::RunnerStopped | Self::Database(_) => Class::System,
+        }
+    }
 }

@@ -16,6 +16,7 @@ use crate::{
     crypto::{self, CryptoError, Keys},
     db::schema::{api_keys, merchants},
     domain::{actor::Actor, id::MerchantId},
+    error::{Class, Classify, Kind, Message, Refusal},
 };
 
 use super::{Merchant, standing::Status, tier::Tier};
@@ -82,6 +83,22 @@ pub enum ApiKeyError {
     Sealed(#[from] CryptoError),
     #[error(transparent)]
     Database(#[from] diesel::result::Error),
+}
+
+impl Classify for ApiKeyError {
+    /// The tier or the standing keeps the merchant from the API; a secret
+    /// that does not decrypt is the system's.
+    fn class(&self) -> Class {
+        let (slug, key) = match self {
+            Self::NoApiAccess => ("no_api_access", "merchant_admin.api_key.error.tier"),
+            Self::MerchantNotActive => (
+                "merchant_not_active",
+                "merchant_admin.api_key.error.not_active",
+            ),
+            Self::Sealed(_) | Self::Database(_) => return Class::System,
+        };
+        Class::Refusal(Refusal::new(Kind::Forbidden, slug, Message::new(key)))
+    }
 }
 
 /// Whether the merchant may create and use keys now, and if not, why.

@@ -14,6 +14,7 @@ use crate::{
     crypto::Keys,
     db::schema::merchants,
     domain::{actor::Actor, id::MerchantId, text_enum::text_enum},
+    error::{Class, Classify, Kind, Message, Refusal},
 };
 
 use super::{Merchant, tier::Tier};
@@ -83,6 +84,20 @@ pub enum StandingError {
     SameTier,
     #[error(transparent)]
     Database(#[from] diesel::result::Error),
+}
+
+impl Classify for StandingError {
+    fn class(&self) -> Class {
+        use Kind::{Conflict, NotFound, Unprocessable};
+        let (kind, key) = match self {
+            Self::NotFound => (NotFound, "error.not_found.text"),
+            Self::InvalidReason => (Unprocessable, "merchants.error.reason"),
+            Self::WrongStatus => (Conflict, "merchants.error.status"),
+            Self::SameTier => (Conflict, "merchants.error.same_tier"),
+            Self::Database(_) => return Class::System,
+        };
+        Class::Refusal(Refusal::new(kind, "standing_refused", Message::new(key)))
+    }
 }
 
 pub fn of(conn: &mut PgConnection, merchant_id: MerchantId) -> QueryResult<Option<Standing>> {

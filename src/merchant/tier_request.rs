@@ -11,6 +11,7 @@ use crate::{
     audit::{self, Change},
     db::schema::{merchants, tier_requests},
     domain::{actor::Actor, id::MerchantId, text_enum::text_enum},
+    error::{Class, Classify, Kind, Message, Refusal},
 };
 
 use super::{
@@ -53,7 +54,9 @@ pub enum TierRequestError {
     #[error("not found")]
     NotFound,
     #[error("a reason is required (at most 500 characters)")]
-    InvalidText,
+    InvalidReason,
+    #[error("declining needs a note (at most 500 characters)")]
+    InvalidNote,
     #[error("only an active standard merchant can ask for an upgrade")]
     NotUpgradable,
     #[error("a request is already open")]
@@ -66,6 +69,27 @@ pub enum TierRequestError {
     Database(#[from] diesel::result::Error),
 }
 
+impl Classify for TierRequestError {
+    fn class(&self) -> Class {
+        use Kind::{Conflict, NotFound, Unprocessable};
+        let (kind, key) = match self {
+            Self::NotFound => (NotFound, "error.not_found.text"),
+            Self::InvalidReason => (Unprocessable, "tier_request.error.reason"),
+            Self::InvalidNote => (Unprocessable, "tier_request.error.note"),
+            Self::NotUpgradable => (Conflict, "tier_request.error.not_upgradable"),
+            Self::AlreadyOpen => (Conflict, "tier_request.error.open"),
+            Self::AlreadyDecided => (Conflict, "tier_request.error.decided"),
+            Self::Standing(e) => return e.class(),
+            Self::Database(_) => return Class::System,
+        };
+        Class::Refusal(Refusal::new(
+            kind,
+            "tier_request_refused",
+            Message::new(key),
+        ))
+    }
+}
+
 /// Files the merchant's request to become strategic.
 #[tracing::instrument(skip_all, fields(merchant_id = %merchant_id))]
 pub fn request_upgrade(
@@ -74,7 +98,7 @@ pub fn request_upgrade(
     merchant_id: MerchantId,
     reason: &str,
 ) -> Result<TierRequest, TierRequestError> {
-    let reason = standing::reason(reason).ok_or(TierRequestError::InvalidText)?;
+    let reason = standing::reason(reason).ok_or(TierRequestError::InvalidReason)?;
     conn.transaction(|conn| {
         let (tier, status): (Tier, standing::Status) = merchants::table
             .find(merchant_id)
@@ -121,7 +145,7 @@ pub fn decide(
     let note = if approve && note.is_empty() {
         None
     } else {
-        Some(standing::reason(note).ok_or(TierRequestError::InvalidText)?)
+        Some(standing::reason(note).ok_or(TierRequestError::InvalidNote)?)
     };
     conn.transaction(|conn| {
         let before: TierRequest = tier_requests::table

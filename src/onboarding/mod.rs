@@ -43,6 +43,7 @@ use crate::{
         id::MerchantId,
         text_enum::text_enum,
     },
+    error::{self, Class, Classify, Kind, Refusal},
     ledger::LedgerError,
     people::PeopleError,
     program::ProgramError,
@@ -97,6 +98,35 @@ pub enum OnboardingError {
     Ledger(#[from] LedgerError),
     #[error(transparent)]
     Database(#[from] diesel::result::Error),
+}
+
+impl Classify for OnboardingError {
+    /// The application moved on, or its company or code is taken: refusals
+    /// the applicant or the reviewer reads. Stores that cannot be read back,
+    /// an approval or an owner that cannot be filed are the system's.
+    fn class(&self) -> Class {
+        use Kind::{Conflict, NotFound, Unprocessable};
+        let (kind, key) = match self {
+            Self::NotFound => (NotFound, "error.not_found.text"),
+            Self::WrongStatus => (Conflict, "onboarding.error.wrong_status"),
+            Self::ApprovalPending => (Conflict, "onboarding.error.approval_pending"),
+            Self::InvalidMessage => (Unprocessable, "onboarding.error.message"),
+            Self::AlreadyApplied => (Conflict, "onboarding.error.already_applied"),
+            Self::AlreadyMember => (Conflict, "onboarding.error.already_member"),
+            Self::CodeTaken(_) => (Conflict, "onboarding.error.code_taken"),
+            Self::EmailTaken => (Conflict, "onboarding.error.email_taken"),
+            Self::StoresUnreadable(_)
+            | Self::Approval(_)
+            | Self::Owner(_)
+            | Self::Ledger(_)
+            | Self::Database(_) => return Class::System,
+        };
+        Class::Refusal(Refusal::new(
+            kind,
+            "onboarding_refused",
+            error::Message::new(key),
+        ))
+    }
 }
 
 impl From<ProgramError> for OnboardingError {

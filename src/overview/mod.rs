@@ -26,6 +26,7 @@ use crate::{
         shanghai,
     },
     earn::hub,
+    error::{Class, Classify},
     ledger,
     merchant::{self, Merchant},
     program,
@@ -47,6 +48,15 @@ pub enum OverviewError {
     Total(#[from] MoneyError),
     #[error("a deposit position cannot be read: {0}")]
     Deposit(#[from] DepositError),
+}
+
+/// The overview is only read: nothing in it refuses anyone.
+impl Classify for OverviewError {
+    fn class(&self) -> Class {
+        match self {
+            Self::Database(_) | Self::Value(_) | Self::Total(_) | Self::Deposit(_) => Class::System,
+        }
+    }
 }
 
 /// One figure per period, oldest first; the last period is still running.

@@ -10,6 +10,7 @@ use crate::{
         schema::{members, merchant_users, merchants, operators},
     },
     domain::{email_address::EmailAddress, phone::Phone, portal::Portal},
+    error::{Class, Classify, Kind, Message, Refusal},
     merchant::standing::Status,
 };
 
@@ -66,6 +67,19 @@ pub enum SignInError {
     Database(#[from] diesel::result::Error),
     #[error(transparent)]
     Unavailable(#[from] Outage),
+}
+
+impl Classify for SignInError {
+    /// A wrong name and a wrong password read the same, so the page does not
+    /// tell who has an account.
+    fn class(&self) -> Class {
+        let (kind, slug, key) = match self {
+            Self::Invalid => (Kind::Forbidden, "sign_in_invalid", "auth.error.invalid"),
+            Self::Throttled(_) => (Kind::Conflict, "throttled", "auth.error.throttled"),
+            Self::Database(_) | Self::Unavailable(_) => return Class::System,
+        };
+        Class::Refusal(Refusal::new(kind, slug, Message::new(key)))
+    }
 }
 
 /// What a sign-in needs besides the form: where the people are, how passwords

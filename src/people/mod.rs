@@ -21,6 +21,7 @@ use diesel::{
 use crate::{
     db::schema::{members, merchant_users, operators},
     domain::portal::Portal,
+    error::{Class, Classify, Kind, Message, Refusal},
     i18n::Locale,
 };
 
@@ -49,6 +50,26 @@ pub enum PeopleError {
     InvalidName,
     #[error(transparent)]
     Database(#[from] DieselError),
+}
+
+impl Classify for PeopleError {
+    /// A taken address or number, the last admin, a change of one's own
+    /// account: refusals the person reads beside the form.
+    fn class(&self) -> Class {
+        use Kind::{Conflict, Forbidden, NotFound, Unprocessable};
+        let (kind, key) = match self {
+            Self::EmailTaken => (Conflict, "people.error.email_taken"),
+            Self::PhoneTaken => (Conflict, "people.error.phone_taken"),
+            Self::NotFound => (NotFound, "people.error.not_found"),
+            Self::LastAdmin => (Conflict, "people.error.last_admin"),
+            Self::OwnAccount => (Forbidden, "people.error.own_account"),
+            Self::RoleNotAssignable => (Forbidden, "people.error.role_not_assignable"),
+            Self::NeedsApproval => (Forbidden, "people.error.needs_approval"),
+            Self::InvalidName => (Unprocessable, "people.error.invalid_name"),
+            Self::Database(_) => return Class::System,
+        };
+        Class::Refusal(Refusal::new(kind, "people_refused", Message::new(key)))
+    }
 }
 
 fn is_unique_violation(e: &DieselError) -> bool {

@@ -10,6 +10,7 @@ use crate::{
     db::schema::{members, merchant_users, operators, password_resets},
     domain::{email_address::EmailAddress, password::NewPassword, portal::Portal},
     email::quota,
+    error::{Class, Classify, Kind, Message, Refusal},
     i18n::Locale,
 };
 
@@ -35,6 +36,19 @@ pub enum ResetError {
     InvalidLink,
     #[error(transparent)]
     Database(#[from] diesel::result::Error),
+}
+
+impl Classify for ResetError {
+    fn class(&self) -> Class {
+        match self {
+            Self::InvalidLink => Class::Refusal(Refusal::new(
+                Kind::Conflict,
+                "reset_link_invalid",
+                Message::new("auth.error.link_invalid"),
+            )),
+            Self::Database(_) => Class::System,
+        }
+    }
 }
 
 /// Issues a link for the account the identifier names, if it exists, has an

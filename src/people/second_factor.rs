@@ -12,6 +12,7 @@ use crate::{
     crypto::{self, CryptoError, Keys},
     db::schema::{operator_recovery_codes, operator_second_factors},
     domain::{actor::Actor, portal::Portal},
+    error::{Class, Classify, Kind, Message, Refusal},
 };
 
 use super::{
@@ -46,6 +47,27 @@ pub enum FactorError {
     Secret(#[from] totp_rs::TotpError),
     #[error(transparent)]
     Database(#[from] diesel::result::Error),
+}
+
+impl Classify for FactorError {
+    /// Whatever kept a code from being taken (wrong, used, no setup under way
+    /// or one finished in another tab), the page says the code was not right;
+    /// too many attempts say so. A secret that cannot be read is the system's.
+    fn class(&self) -> Class {
+        use Kind::{Conflict, Unprocessable};
+        let (kind, slug, key) = match self {
+            Self::WrongCode => (
+                Unprocessable,
+                "wrong_code",
+                "second_factor.error.wrong_code",
+            ),
+            Self::NotEnrolling => (Conflict, "not_enrolling", "second_factor.error.wrong_code"),
+            Self::AlreadyActive => (Conflict, "already_active", "second_factor.error.wrong_code"),
+            Self::Throttled => (Conflict, "throttled", "auth.error.throttled"),
+            Self::Crypto(_) | Self::Secret(_) | Self::Database(_) => return Class::System,
+        };
+        Class::Refusal(Refusal::new(kind, slug, Message::new(key)))
+    }
 }
 
 /// What follows a right password for an operator.

@@ -1,8 +1,9 @@
 //! The public side of onboarding: the application form at `/apply`, and the
 //! status page the applicant reaches through the link in each email, where they
 //! follow the review and answer the operators' questions. Also what the
-//! platform's review pages share with it: how a status looks, the thread, the
-//! emails to the applicant and which refusals a person should read.
+//! platform's review pages share with it: how a status looks, the thread and
+//! the emails to the applicant. Refusals read as `OnboardingError` classifies
+//! them (`web::flash`).
 
 use actix_web::{
     HttpResponse, get,
@@ -15,17 +16,19 @@ use serde::Deserialize;
 
 use crate::{
     email::{Mailbox, quota},
+    error::Classify,
     i18n::Locale,
     i18n::format,
     merchant::tier::Tier,
     onboarding::{
         self, ApplicationEmail, ApplicationInput, CATEGORIES, FieldError, MAX_STORES, Message,
-        NewApplication, Notice, OnboardingError, Status, StoreInput,
+        NewApplication, Notice, Status, StoreInput,
     },
     web::{
         context::{PageContext, set_flash},
         csrf::CsrfForm,
         error::WebError,
+        flash,
         page::{Chrome, FlashKind},
         state::AppState,
     },
@@ -102,7 +105,7 @@ async fn submit_application(
     let (keys, ip) = (state.keys.clone(), ctx.ip.clone());
     let submitted = state
         .db(move |conn| {
-            let notice = match refusal(onboarding::submit(conn, &keys, &new, Some(&ip)))? {
+            let notice = match flash::found(onboarding::submit(conn, &keys, &new, Some(&ip)))? {
                 Ok(notice) => notice,
                 Err(e) => return Ok(Err(e)),
             };
@@ -124,7 +127,7 @@ async fn submit_application(
         Err(e) => {
             let error = (
                 "credit_code".to_owned(),
-                ctx.locale.t(refusal_key(&e)).into_owned(),
+                e.message(ctx.locale).unwrap_or_default(),
             );
             refuse(&ctx, input, vec![error])
         }
@@ -293,7 +296,7 @@ async fn reply_to_reviewers(
     let token = token.into_inner();
     let (lookup, body, ip) = (token.clone(), form.message.clone(), ctx.ip.clone());
     let replied = state
-        .db(move |conn| refusal(onboarding::reply(conn, &lookup, &body, Some(&ip))))
+        .db(move |conn| flash::found(onboarding::reply(conn, &lookup, &body, Some(&ip))))
         .await?;
     match replied {
         Ok(_) => {
@@ -301,7 +304,7 @@ async fn reply_to_reviewers(
             Ok(see_other(format!("/apply/status/{token}")))
         }
         Err(e) => {
-            let error = Some(ctx.locale.t(refusal_key(&e)).into_owned());
+            let error = e.message(ctx.locale);
             render_status(&ctx, &state, token, form.message, error).await
         }
     }
@@ -400,38 +403,6 @@ pub(super) async fn notify_applicant(
         )
         .await
         .map_err(|e| WebError::Internal(e.into()))
-}
-
-/// Separates a refusal the person should read (the application moved on, a
-/// code is taken) from a failure of the system, which becomes an error page.
-pub(super) fn refusal<T>(
-    result: Result<T, OnboardingError>,
-) -> Result<Result<T, OnboardingError>, WebError> {
-    match result {
-        Err(OnboardingError::NotFound) => Err(WebError::NotFound),
-        Err(
-            e @ (OnboardingError::Database(_)
-            | OnboardingError::Ledger(_)
-            | OnboardingError::Approval(_)
-            | OnboardingError::Owner(_)
-            | OnboardingError::StoresUnreadable(_)),
-        ) => Err(WebError::Internal(e.into())),
-        other => Ok(other),
-    }
-}
-
-/// The catalog key that explains a refusal `refusal` let through.
-pub(super) fn refusal_key(e: &OnboardingError) -> &'static str {
-    match e {
-        OnboardingError::WrongStatus => "onboarding.error.wrong_status",
-        OnboardingError::ApprovalPending => "onboarding.error.approval_pending",
-        OnboardingError::InvalidMessage => "onboarding.error.message",
-        OnboardingError::AlreadyApplied => "onboarding.error.already_applied",
-        OnboardingError::AlreadyMember => "onboarding.error.already_member",
-        OnboardingError::CodeTaken(_) => "onboarding.error.code_taken",
-        OnboardingError::EmailTaken => "onboarding.error.email_taken",
-        _ => "error.internal.text",
-    }
 }
 
 /// (field, message) pairs in the page's language.

@@ -24,10 +24,7 @@ use actix_web::{
 use crate::{
     domain::{password::WeakPassword, portal::Portal},
     email::{InvitationEmail, Mailbox},
-    people::{
-        PeopleError,
-        password_reset::{INVITATION_VALIDITY, Ticket},
-    },
+    people::password_reset::{INVITATION_VALIDITY, Ticket},
     web::{
         error::{WebError, render_error_page},
         nul,
@@ -99,30 +96,6 @@ fn nav_item(locale: crate::i18n::Locale, href: &str, key: &str, current: &str) -
         href: href.to_owned(),
         label: locale.t(key).into_owned(),
         active: href == current,
-    }
-}
-
-/// The catalog key that explains a refused change to people.
-fn people_error_key(e: &PeopleError) -> &'static str {
-    match e {
-        PeopleError::EmailTaken => "people.error.email_taken",
-        PeopleError::PhoneTaken => "people.error.phone_taken",
-        PeopleError::NotFound => "people.error.not_found",
-        PeopleError::LastAdmin => "people.error.last_admin",
-        PeopleError::OwnAccount => "people.error.own_account",
-        PeopleError::RoleNotAssignable => "people.error.role_not_assignable",
-        PeopleError::NeedsApproval => "people.error.needs_approval",
-        PeopleError::InvalidName => "people.error.invalid_name",
-        PeopleError::Database(_) => "error.internal.text",
-    }
-}
-
-/// Separates a refusal the person should read (a taken email, the last admin)
-/// from a failure of the system, which becomes an error page.
-fn refusal<T>(result: Result<T, PeopleError>) -> Result<Result<T, PeopleError>, WebError> {
-    match result {
-        Err(PeopleError::Database(e)) => Err(e.into()),
-        other => Ok(other),
     }
 }
 

@@ -20,12 +20,12 @@ use crate::{
         self, Cell, FilterField, FilterQuery, Filters, ReportError, ReportKind, Table, filter,
         region,
     },
-    web::{error::WebError, page::Chrome, state::AppState},
+    web::{error::WebError, flash, page::Chrome, state::AppState},
 };
 
 impl From<ReportError> for WebError {
     fn from(e: ReportError) -> Self {
-        Self::Internal(e.into())
+        flash::system(e)
     }
 }
 
@@ -244,7 +244,7 @@ pub async fn export(
                     })?;
                     Ok(report::csv::to_csv(&table))
                 })
-                .map_err(|e| WebError::Internal(e.into()))
+                .map_err(flash::system)
         })
         .await?;
     Ok(super::see_other(format!("{}/{id}", exporter.exports_base)))

@@ -11,13 +11,14 @@ use serde::Deserialize;
 
 use crate::{
     domain::portal::Portal,
+    error::Classify,
     people::{
         operator::{self, Operator},
         second_factor::{self, FactorError},
     },
     web::{
-        auth::principal_id, context::PageContext, csrf::CsrfForm, error::WebError, page::Chrome,
-        qr, session, state::AppState,
+        auth::principal_id, context::PageContext, csrf::CsrfForm, error::WebError, flash,
+        page::Chrome, qr, session, state::AppState,
     },
 };
 
@@ -131,7 +132,7 @@ async fn answer_challenge(
     let (keys, ip) = (state.keys.clone(), ctx.ip.clone());
     let checked = state
         .db(move |conn| {
-            factor_outcome(second_factor::throttled(conn, operator.id, &ip, |conn| {
+            flash::refusal(second_factor::throttled(conn, operator.id, &ip, |conn| {
                 second_factor::verify(conn, &keys, &operator, &form.code)
             }))
         })
@@ -143,7 +144,7 @@ async fn answer_challenge(
             refusal_status(&e),
             &ChallengePage {
                 chrome: ctx.public_chrome(Some(Portal::Platform)),
-                error: Some(ctx.locale.t(refusal_key(&e)).into_owned()),
+                error: e.message(ctx.locale),
             },
         ),
     }
@@ -198,7 +199,7 @@ async fn enrolment_page(
 ) -> Result<HttpResponse, WebError> {
     let keys = state.keys.clone();
     let enrolment = state
-        .db(move |conn| factor_outcome(second_factor::enrolment(conn, &keys, &operator)))
+        .db(move |conn| flash::refusal(second_factor::enrolment(conn, &keys, &operator)))
         .await?;
     let enrolment = match enrolment {
         Ok(enrolment) => enrolment,
@@ -233,7 +234,7 @@ async fn confirm_enrolment(
     let (keys, ip, who) = (state.keys.clone(), ctx.ip.clone(), operator.clone());
     let confirmed = state
         .db(move |conn| {
-            factor_outcome(second_factor::throttled(conn, who.id, &ip, |conn| {
+            flash::refusal(second_factor::throttled(conn, who.id, &ip, |conn| {
                 second_factor::confirm(conn, &keys, &who, &form.code)
             }))
         })
@@ -241,7 +242,7 @@ async fn confirm_enrolment(
     let codes = match confirmed {
         Ok(codes) => codes,
         Err(e) => {
-            let error = Some(ctx.locale.t(refusal_key(&e)).into_owned());
+            let error = e.message(ctx.locale);
             return enrolment_page(&ctx, &state, operator, refusal_status(&e), error).await;
         }
     };
@@ -260,28 +261,16 @@ async fn confirm_enrolment(
     )
 }
 
-/// Separates what the person should read from a failure of the system.
-fn factor_outcome<T>(result: Result<T, FactorError>) -> Result<Result<T, FactorError>, WebError> {
-    match result {
-        Err(FactorError::Database(e)) => Err(e.into()),
-        Err(e @ (FactorError::Crypto(_) | FactorError::Secret(_))) => {
-            Err(WebError::Internal(e.into()))
-        }
-        other => Ok(other),
-    }
-}
-
-fn refusal_key(e: &FactorError) -> &'static str {
-    match e {
-        FactorError::Throttled => "auth.error.throttled",
-        _ => "second_factor.error.wrong_code",
-    }
-}
-
+/// Too many attempts wait; any other refusal is a code not taken.
 fn refusal_status(e: &FactorError) -> StatusCode {
     match e {
         FactorError::Throttled => StatusCode::TOO_MANY_REQUESTS,
-        _ => StatusCode::UNAUTHORIZED,
+        FactorError::WrongCode
+        | FactorError::NotEnrolling
+        | FactorError::AlreadyActive
+        | FactorError::Crypto(_)
+        | FactorError::Secret(_)
+        | FactorError::Database(_) => StatusCode::UNAUTHORIZED,
     }
 }
 

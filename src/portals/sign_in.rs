@@ -11,6 +11,7 @@ use serde::Deserialize;
 use crate::{
     domain::{password::NewPassword, portal::Portal},
     email::{Mailbox, PasswordResetEmail},
+    error::Classify,
     people::{
         self,
         credentials::{self, Identifier, SignInError},
@@ -21,7 +22,7 @@ use crate::{
         context::{PageContext, set_flash},
         csrf::{CsrfForm, NoFields},
         error::WebError,
-        locale,
+        flash, locale,
         page::{Chrome, FlashKind},
         redirect, session,
         state::AppState,
@@ -82,21 +83,23 @@ async fn sign_in(
     CsrfForm(form): CsrfForm<SignInForm>,
 ) -> Result<HttpResponse, WebError> {
     let portal = **portal;
-    let failed =
-        |key: &str, status: actix_web::http::StatusCode| -> Result<HttpResponse, WebError> {
-            let page = SignInPage {
-                chrome: ctx.public_chrome(Some(portal)),
-                identifier: form.identifier.clone(),
-                next: form.next.clone().unwrap_or_default(),
-                error: Some(ctx.locale.t(key).into_owned()),
-            };
-            Ok(HttpResponse::build(status)
-                .content_type("text/html; charset=utf-8")
-                .body(page.render()?))
+    let failed = |error: SignInError,
+                  status: actix_web::http::StatusCode|
+     -> Result<HttpResponse, WebError> {
+        let page = SignInPage {
+            chrome: ctx.public_chrome(Some(portal)),
+            identifier: form.identifier.clone(),
+            next: form.next.clone().unwrap_or_default(),
+            error: error.message(ctx.locale),
         };
+        Ok(HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .body(page.render()?))
+    };
+    // A name that cannot be anyone's reads as a wrong one.
     let Ok(identifier) = Identifier::parse(portal, &form.identifier) else {
         return failed(
-            "auth.error.invalid",
+            SignInError::Invalid,
             actix_web::http::StatusCode::UNAUTHORIZED,
         );
     };
@@ -108,17 +111,11 @@ async fn sign_in(
     let result = credentials::sign_in(deps, portal, &identifier, &form.password, &ctx.ip).await;
     let id = match result {
         Ok(id) => id,
-        Err(SignInError::Invalid) => {
-            return failed(
-                "auth.error.invalid",
-                actix_web::http::StatusCode::UNAUTHORIZED,
-            );
+        Err(e @ SignInError::Invalid) => {
+            return failed(e, actix_web::http::StatusCode::UNAUTHORIZED);
         }
-        Err(SignInError::Throttled(_)) => {
-            return failed(
-                "auth.error.throttled",
-                actix_web::http::StatusCode::TOO_MANY_REQUESTS,
-            );
+        Err(e @ SignInError::Throttled(_)) => {
+            return failed(e, actix_web::http::StatusCode::TOO_MANY_REQUESTS);
         }
         Err(SignInError::Database(e)) => return Err(e.into()),
         Err(SignInError::Unavailable(outage)) => return Err(WebError::Unavailable(outage)),
@@ -321,42 +318,44 @@ async fn set_new_password(
     CsrfForm(form): CsrfForm<NewPasswordForm>,
 ) -> Result<HttpResponse, WebError> {
     let (portal, token) = (**portal, token.into_inner());
-    let page_with = |key: &str, valid: bool| -> Result<HttpResponse, WebError> {
+    let page_with = |error: String, valid: bool| -> Result<HttpResponse, WebError> {
         let page = NewPasswordPage {
             chrome: ctx.public_chrome(Some(portal)),
             token: token.clone(),
             valid,
-            error: Some(ctx.locale.t(key).into_owned()),
+            error: Some(error),
         };
         Ok(HttpResponse::UnprocessableEntity()
             .content_type("text/html; charset=utf-8")
             .body(page.render()?))
     };
     if form.password != form.password_confirm {
-        return page_with("auth.error.password_mismatch", true);
+        return page_with(
+            ctx.locale.t("auth.error.password_mismatch").into_owned(),
+            true,
+        );
     }
     let password = match NewPassword::parse(&form.password) {
         Ok(p) => p,
-        Err(weak) => return page_with(super::weak_password_key(weak), true),
+        Err(weak) => {
+            let error = ctx.locale.t(super::weak_password_key(weak)).into_owned();
+            return page_with(error, true);
+        }
     };
-    let used = token.clone();
+    let (used, locale) = (token.clone(), ctx.locale);
     let result = state
         .db(move |conn| {
-            conn.transaction(|conn| {
+            let reset = conn.transaction(|conn| {
                 let id = password_reset::complete(conn, portal, &used, &password)?;
                 // Whoever knew the old password is signed out everywhere.
                 session::end_sessions_of(conn, portal, id)?;
                 Ok::<_, ResetError>(id)
-            })
-            .map(Some)
-            .or_else(|e| match e {
-                ResetError::InvalidLink => Ok(None),
-                ResetError::Database(e) => Err(WebError::from(e)),
-            })
+            });
+            flash::refused(reset, locale)
         })
         .await?;
-    if result.is_none() {
-        return page_with("auth.error.link_invalid", false);
+    if let Err(error) = result {
+        return page_with(error, false);
     }
     set_flash(&ctx.session, FlashKind::Success, "auth.password_changed");
     Ok(HttpResponse::SeeOther()

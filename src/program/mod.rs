@@ -17,6 +17,7 @@ use crate::{
         points::ProgramCode,
         rate::Rate,
     },
+    error::{Class, Classify, Kind, Message, Refusal},
     i18n::Locale,
     ledger::LedgerError,
     merchant::tier::Tier,
@@ -118,6 +119,27 @@ pub enum SettingsError {
     Database(#[from] diesel::result::Error),
 }
 
+impl Classify for SettingsError {
+    /// Settings out of range read as their first field's message (a form
+    /// shows each field's beside it); a change the tier does not allow is
+    /// forbidden.
+    fn class(&self) -> Class {
+        let (kind, message) = match self {
+            Self::NotFound => (Kind::NotFound, Message::new("error.not_found.text")),
+            Self::TierForbids(_) => (Kind::Forbidden, Message::new("error.forbidden.text")),
+            Self::Invalid(fields) => (
+                Kind::Unprocessable,
+                fields.first().map_or_else(
+                    || Message::new("error.bad_request.text"),
+                    |field| field.why(),
+                ),
+            ),
+            Self::Database(_) => return Class::System,
+        };
+        Class::Refusal(Refusal::new(kind, "settings_refused", message))
+    }
+}
+
 impl From<diesel::result::Error> for ProgramError {
     fn from(e: diesel::result::Error) -> Self {
         Self::Ledger(e.into())
@@ -205,6 +227,17 @@ pub enum SettingsField {
 }
 
 impl SettingsField {
+    /// What is wrong with a value refused for this field.
+    pub fn why(self) -> Message {
+        Message::new(match self {
+            Self::EarnRate => "program.error.earn_rate",
+            Self::Expiry => "program.error.expiry",
+            Self::MinExchange => "program.error.min_exchange",
+            Self::MaxExchange => "program.error.max_exchange",
+            Self::DailyExchangeLimit => "program.error.daily_exchange_limit",
+        })
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::EarnRate => "earn_points_per_cny",

@@ -19,6 +19,7 @@ use crate::{
         id::{MemberId, MerchantId, RewardId},
         shanghai,
     },
+    error::{Class, Classify, Kind, Message, Refusal},
 };
 
 use super::RedemptionStatus;
@@ -66,6 +67,17 @@ pub enum CapsError {
     Invalid,
     #[error(transparent)]
     Database(#[from] diesel::result::Error),
+}
+
+impl Classify for CapsError {
+    fn class(&self) -> Class {
+        let (kind, key) = match self {
+            Self::UnknownReward => (Kind::NotFound, "error.not_found.text"),
+            Self::Invalid => (Kind::Unprocessable, "reward_caps.error.invalid"),
+            Self::Database(_) => return Class::System,
+        };
+        Class::Refusal(Refusal::new(kind, "caps_refused", Message::new(key)))
+    }
 }
 
 pub fn of(conn: &mut PgConnection, reward_id: RewardId) -> QueryResult<Caps> {

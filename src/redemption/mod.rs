@@ -253,7 +253,25 @@ impl Classify for RedeemError {
                 "status",
                 Message::new(format!("redemption.status.{status}")),
             ),
-            _ => message,
+            Self::UnknownMember
+            | Self::UnknownReward
+            | Self::NotOnOffer
+            | Self::MerchantSuspended
+            | Self::OutOfStock
+            | Self::InvalidPoints
+            | Self::CashNotAccepted
+            | Self::NoPoints
+            | Self::Overpaid
+            | Self::RequestConflict
+            | Self::UnknownVoucher
+            | Self::UnknownStore
+            | Self::Expired
+            | Self::Overflow
+            | Self::Refused(_)
+            | Self::Ledger(_)
+            | Self::Lots(_)
+            | Self::Held(_)
+            | Self::Database(_) => message,
         };
         Class::Refusal(Refusal::new(kind, slug, message))
     }

@@ -32,6 +32,7 @@ use crate::{
         points::ProgramCode,
         rate::Rate,
     },
+    error::{Class, Classify},
     i18n::Locale,
     merchant::{self, Merchant},
     overview::{self, OverviewError},
@@ -113,6 +114,17 @@ pub enum ReportError {
     Overview(#[from] OverviewError),
     #[error("a valuation of program {0} is out of range")]
     Valuation(String),
+}
+
+/// A report is only read: nothing in it refuses anyone.
+impl Classify for ReportError {
+    fn class(&self) -> Class {
+        match self {
+            Self::Database(_) | Self::Deposit(_) | Self::Overview(_) | Self::Valuation(_) => {
+                Class::System
+            }
+        }
+    }
 }
 
 /// Builds the report's table for the filters, headers in `locale`. `progress`

@@ -27,6 +27,7 @@ use crate::{
         id::{MemberId, MerchantId},
         text_enum::text_enum,
     },
+    error::{Class, Classify, Kind, Message, Refusal},
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -101,6 +102,17 @@ pub enum RiskError {
     AlreadyResolved,
     #[error(transparent)]
     Database(#[from] diesel::result::Error),
+}
+
+impl Classify for RiskError {
+    fn class(&self) -> Class {
+        let (kind, key) = match self {
+            Self::NotFound => (Kind::NotFound, "error.not_found.text"),
+            Self::AlreadyResolved => (Kind::Conflict, "risk.error.resolved"),
+            Self::Database(_) => return Class::System,
+        };
+        Class::Refusal(Refusal::new(kind, "risk_refused", Message::new(key)))
+    }
 }
 
 /// Raises the alert unless one of its kind is already unresolved for the

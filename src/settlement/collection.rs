@@ -506,9 +506,17 @@ pub fn collect_approved(
     checker: &Actor,
 ) -> Result<String, ActionFailed> {
     let locale = Locale::default();
-    let fail = |key: &str| ActionFailed(locale.t(key).into_owned());
-    let payload: Payload = serde_json::from_value(approval.payload.clone())
-        .map_err(|_| fail("error.internal.text"))?;
+    let failed = || {
+        ActionFailed(
+            locale
+                .t("settlement.collection.outcome.failed")
+                .into_owned(),
+        )
+    };
+    let payload: Payload = serde_json::from_value(approval.payload.clone()).map_err(|e| {
+        tracing::error!(error = %e, approval = approval.id, "collection request unreadable");
+        failed()
+    })?;
     let result = conn.transaction(|conn| {
         let collection = lock(conn, payload.collection_id)?;
         // The terms may have changed while the request waited.
@@ -528,12 +536,12 @@ pub fn collect_approved(
                 ("outstanding", &after.outstanding().to_string()),
             ],
         )),
-        // A failure of the system still ends the approval, with the plain
-        // internal-error text rather than its cause.
+        Err(e) if e.is_refusal() => Err(ActionFailed(e.message(locale).unwrap_or_default())),
+        // A failure of the system still ends the approval, with a plain text
+        // rather than its cause, which goes to the log.
         Err(e) => {
-            Err(ActionFailed(e.message(locale).unwrap_or_else(|| {
-                locale.t("error.internal.text").into_owned()
-            })))
+            tracing::error!(error = %e, approval = approval.id, "collection failed");
+            Err(failed())
         }
     }
 }

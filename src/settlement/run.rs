@@ -28,6 +28,7 @@ use crate::{
         schema::{merchants, settlement_runs},
     },
     domain::{actor::Actor, id::MerchantId, money::Money, shanghai},
+    error::{Class, Classify, Kind, Message, Refusal},
 };
 
 use super::{
@@ -87,6 +88,21 @@ pub enum RunError {
     },
     #[error(transparent)]
     Database(#[from] diesel::result::Error),
+}
+
+impl Classify for RunError {
+    fn class(&self) -> Class {
+        match self {
+            Self::NotEnded { through, today } => Class::Refusal(Refusal::new(
+                Kind::Conflict,
+                "periods_not_ended",
+                Message::new("settlement_portals.error.not_ended")
+                    .arg("through", through)
+                    .arg("today", today),
+            )),
+            Self::Database(_) => Class::System,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

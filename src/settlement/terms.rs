@@ -11,6 +11,7 @@ use crate::{
     audit::{self, Change},
     db::schema::settlement_terms,
     domain::{actor::Actor, email_address::EmailAddress, id::MerchantId},
+    error::{Class, Classify, Kind, Message, Refusal},
 };
 
 use super::cycle::{Cycle, LAST_MONTH_DAY};
@@ -56,28 +57,25 @@ pub enum TermsError {
     CollectionDays,
     #[error("not an email address")]
     FinanceEmail,
-    #[error("database error")]
-    Database,
 }
 
-impl From<diesel::result::Error> for TermsError {
-    fn from(_: diesel::result::Error) -> Self {
-        Self::Database
-    }
-}
-
-impl TermsError {
-    /// The form field at fault and its translated message key.
-    pub fn field(self) -> (&'static str, &'static str) {
-        match self {
-            Self::Cycle => ("cycle", "settlement.terms.error.cycle"),
-            Self::Weekday => ("weekday", "settlement.terms.error.weekday"),
-            Self::MonthDay => ("month_day", "settlement.terms.error.month_day"),
-            Self::PlatformFee => ("platform_fee", "settlement.terms.error.platform_fee"),
-            Self::CollectionDays => ("collection_days", "settlement.terms.error.collection_days"),
-            Self::FinanceEmail => ("finance_email", "settlement.terms.error.finance_email"),
-            Self::Database => ("", "error.internal.text"),
-        }
+impl Classify for TermsError {
+    /// Terms as typed that the contract does not allow, each with the message
+    /// for its field.
+    fn class(&self) -> Class {
+        let key = match self {
+            Self::Cycle => "settlement.terms.error.cycle",
+            Self::Weekday => "settlement.terms.error.weekday",
+            Self::MonthDay => "settlement.terms.error.month_day",
+            Self::PlatformFee => "settlement.terms.error.platform_fee",
+            Self::CollectionDays => "settlement.terms.error.collection_days",
+            Self::FinanceEmail => "settlement.terms.error.finance_email",
+        };
+        Class::Refusal(Refusal::new(
+            Kind::Unprocessable,
+            "terms_invalid",
+            Message::new(key),
+        ))
     }
 }
 
@@ -249,7 +247,7 @@ pub fn set(
     actor: &Actor,
     merchant_id: MerchantId,
     terms: &Terms,
-) -> Result<(), TermsError> {
+) -> QueryResult<()> {
     conn.transaction(|conn| {
         let before = of(conn, merchant_id)?;
         let row = (

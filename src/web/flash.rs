@@ -7,7 +7,7 @@ use actix_session::Session;
 
 use crate::{
     db::Outage,
-    error::{Class, Classify},
+    error::{Class, Classify, Kind, Refusal},
     i18n::Locale,
 };
 
@@ -38,6 +38,26 @@ where
     match result {
         Err(error) if !error.is_refusal() => Err(system(error)),
         other => Ok(other),
+    }
+}
+
+/// Like [`refusal`], for a page addressed by its URL: a refusal of what is not
+/// there (an id in the path that names nothing) is the 404 page, as a page
+/// that does not exist is.
+pub fn found<T, E>(result: Result<T, E>) -> Result<Result<T, E>, WebError>
+where
+    E: Classify + Send + Sync + 'static,
+{
+    match result {
+        Ok(value) => Ok(Ok(value)),
+        Err(error) => match error.class() {
+            Class::Refusal(Refusal {
+                kind: Kind::NotFound,
+                ..
+            }) => Err(WebError::NotFound),
+            Class::Refusal(_) => Ok(Err(error)),
+            Class::System => Err(system(error)),
+        },
     }
 }
 

@@ -6,7 +6,7 @@ use std::{fs, path::Path};
 
 const TABLES: [&str; 3] = ["transfers", "journal_entries", "account_balances"];
 
-fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+pub(crate) fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     for entry in fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         if path.is_dir() {

@@ -32,6 +32,7 @@ mod demo;
 mod deposits;
 mod earning;
 mod earning_portals;
+mod error_model;
 mod exchange;
 mod exchange_consumer;
 mod exchange_platform;

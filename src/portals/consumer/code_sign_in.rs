@@ -11,15 +11,16 @@ use serde::Deserialize;
 
 use crate::{
     domain::{phone::Phone, portal::Portal},
+    error::Classify,
     people::{
         PeopleError, credentials, member,
         phone_code::{self, Flow},
     },
-    web::{context::PageContext, csrf::CsrfForm, error::WebError, session, state::AppState},
+    web::{context::PageContext, csrf::CsrfForm, error::WebError, flash, session, state::AppState},
 };
 
 use super::{
-    super::{people_error_key, refusal, see_other, sign_in::start_session},
+    super::{see_other, sign_in::start_session},
     code_step::{self, CodePage, CodePageKind},
 };
 
@@ -66,7 +67,7 @@ async fn finish(
     let (keys, ip, code) = (state.keys.clone(), ctx.ip.clone(), form.code);
     let signed_in = state
         .db(move |conn| {
-            refusal(phone_code::redeem(
+            flash::refusal(phone_code::redeem(
                 conn,
                 &keys,
                 &phone,
@@ -101,9 +102,6 @@ async fn finish(
             "code",
             ctx.locale.t("consumer_phone.error.code").into_owned(),
         )]),
-        Err(e) => page.refuse(vec![(
-            "code",
-            ctx.locale.t(people_error_key(&e)).into_owned(),
-        )]),
+        Err(e) => page.refuse(vec![("code", e.message(ctx.locale).unwrap_or_default())]),
     }
 }

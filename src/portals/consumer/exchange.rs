@@ -34,6 +34,7 @@ use crate::{
         context::PageContext,
         csrf::CsrfForm,
         error::WebError,
+        flash,
         flash::refusal,
         page::Chrome,
         state::AppState,
@@ -222,8 +223,7 @@ async fn situation(state: &AppState, member_id: MemberId) -> Result<Situation, W
         .db(move |conn| {
             Ok::<_, WebError>(Situation {
                 programs: program::all(conn)?,
-                wallet: wallet::of_member(conn, member_id)
-                    .map_err(|e| WebError::Internal(e.into()))?,
+                wallet: wallet::of_member(conn, member_id).map_err(flash::system)?,
                 history: executions::of_member(conn, member_id, HISTORY)?,
                 ttl_seconds: exchange::policy::current(conn)?.quote_ttl_seconds,
             })
@@ -587,7 +587,7 @@ async fn show_result(
                 .ok_or(WebError::NotFound)?;
             Ok::<_, WebError>((
                 done,
-                wallet::of_member(conn, member_id).map_err(|e| WebError::Internal(e.into()))?,
+                wallet::of_member(conn, member_id).map_err(flash::system)?,
                 program::all(conn)?,
             ))
         })

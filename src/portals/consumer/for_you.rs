@@ -14,6 +14,7 @@ use crate::{
         auth::{MemberPrincipal, Signed},
         context::PageContext,
         error::WebError,
+        flash,
         page::Chrome,
         state::AppState,
     },
@@ -51,8 +52,8 @@ async fn show_for_you(
     let member_id = who.member.id;
     let (recommended, programs) = state
         .db(move |conn| {
-            let recommended = recommend::for_member(conn, member_id, here, Utc::now())
-                .map_err(|e| WebError::Internal(e.into()))?;
+            let recommended =
+                recommend::for_member(conn, member_id, here, Utc::now()).map_err(flash::system)?;
             Ok::<_, WebError>((recommended, program::all(conn)?))
         })
         .await?;

@@ -25,6 +25,7 @@ use crate::{
         auth::{MemberPrincipal, Signed},
         context::PageContext,
         error::WebError,
+        flash,
         page::Chrome,
         state::AppState,
     },
@@ -126,15 +127,15 @@ async fn show_home(
     let horizon = now + Duration::days(EXPIRY_DAYS);
     let (wallet, lots, values, affordable, near, movements, programs) = state
         .db(move |conn| {
-            let wallet = wallet::of_member(conn, member_id).map_err(internal)?;
+            let wallet = wallet::of_member(conn, member_id).map_err(flash::system)?;
             // Soonest first, so the lots due within the horizon lead.
             let lots: Vec<Lot> = lot::upcoming(conn, member_id)?
                 .into_iter()
                 .take_while(|lot| lot.expires_at.is_some_and(|at| at <= horizon))
                 .collect();
             let offered = browse::on_offer(conn, &Filter::default(), now)?;
-            let affordable =
-                browse::first_payable(conn, member_id, offered, REWARDS_SHOWN).map_err(internal)?;
+            let affordable = browse::first_payable(conn, member_id, offered, REWARDS_SHOWN)
+                .map_err(flash::system)?;
             let near = match here {
                 Some(here) => {
                     let mut near = nearby::rewards(conn, here.point, now)?;

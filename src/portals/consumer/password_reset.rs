@@ -10,6 +10,7 @@ use serde::Deserialize;
 use crate::{
     crypto,
     domain::{password::NewPassword, phone::Phone, portal::Portal},
+    error::Classify,
     people::{
         PeopleError, credentials, member,
         phone_code::{self, Flow},
@@ -18,6 +19,7 @@ use crate::{
         context::{PageContext, set_flash},
         csrf::CsrfForm,
         error::WebError,
+        flash,
         page::FlashKind,
         session,
         state::AppState,
@@ -25,7 +27,7 @@ use crate::{
 };
 
 use super::{
-    super::{people_error_key, refusal, weak_password_key},
+    super::weak_password_key,
     code_step::{self, CodePage, CodePageKind},
 };
 
@@ -84,7 +86,7 @@ async fn finish(
     let (keys, ip, code) = (state.keys.clone(), ctx.ip.clone(), form.code);
     let reset = state
         .db(move |conn| {
-            refusal(phone_code::redeem(
+            flash::refusal(phone_code::redeem(
                 conn,
                 &keys,
                 &phone,
@@ -120,6 +122,6 @@ async fn finish(
             page.refuse(vec![("code", code_step::code_refused(ctx.locale, refused))])
         }
         Err(PeopleError::NotFound) => page.refuse(vec![("code", t("consumer_phone.error.code"))]),
-        Err(e) => page.refuse(vec![("code", t(people_error_key(&e)))]),
+        Err(e) => page.refuse(vec![("code", e.message(ctx.locale).unwrap_or_default())]),
     }
 }

@@ -232,8 +232,7 @@ async fn show_catalog(
         .db(move |conn| {
             let offered = browse::on_offer(conn, &filter, Utc::now())?;
             let offered = if mine {
-                browse::payable(conn, member_id, offered)
-                    .map_err(|e| WebError::Internal(e.into()))?
+                browse::payable(conn, member_id, offered).map_err(flash::system)?
             } else {
                 offered
             };
@@ -480,8 +479,7 @@ async fn reward_of(
         .db(move |conn| {
             let offered =
                 browse::find_on_offer(conn, reward_id, Utc::now())?.ok_or(WebError::NotFound)?;
-            let choices = browse::choices(conn, member_id, reward_id)
-                .map_err(|e| WebError::Internal(e.into()))?;
+            let choices = browse::choices(conn, member_id, reward_id).map_err(flash::system)?;
             Ok::<_, WebError>((offered, choices, program::all(conn)?))
         })
         .await?;

@@ -16,16 +16,19 @@ use serde::Deserialize;
 
 use crate::{
     domain::{email_address::EmailAddress, password::NewPassword, phone::Phone, portal::Portal},
+    error::Classify,
     people::{
         PeopleError,
         member::{self, PRIVACY_POLICY_VERSION, SignUp},
         phone_code::{self, Flow, Purpose},
     },
-    web::{context::PageContext, csrf::CsrfForm, error::WebError, page::Chrome, state::AppState},
+    web::{
+        context::PageContext, csrf::CsrfForm, error::WebError, flash, page::Chrome, state::AppState,
+    },
 };
 
 use super::{
-    super::{people_error_key, refusal, see_other, sign_in::start_session, weak_password_key},
+    super::{see_other, sign_in::start_session, weak_password_key},
     code_step,
 };
 
@@ -162,7 +165,7 @@ async fn sign_up(
     let (keys, ip, code) = (state.keys.clone(), ctx.ip.clone(), form.code.clone());
     let joined = state
         .db(move |conn| {
-            refusal(phone_code::redeem(
+            flash::refusal(phone_code::redeem(
                 conn,
                 &keys,
                 &phone,
@@ -189,8 +192,8 @@ async fn sign_up(
         Ok(Err(refused)) => ("code", code_step::code_refused(ctx.locale, refused)),
         // Claimed by someone else between the code and now.
         Err(PeopleError::NotFound) => ("code", t("consumer_phone.error.code")),
-        Err(e @ PeopleError::EmailTaken) => ("email", t(people_error_key(&e))),
-        Err(e) => ("phone", t(people_error_key(&e))),
+        Err(e @ PeopleError::EmailTaken) => ("email", e.message(ctx.locale).unwrap_or_default()),
+        Err(e) => ("phone", e.message(ctx.locale).unwrap_or_default()),
     };
     answer(
         StatusCode::UNPROCESSABLE_ENTITY,

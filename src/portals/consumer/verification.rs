@@ -150,7 +150,12 @@ async fn submit_verification(
     let field = match e {
         VerificationError::InvalidName => "name",
         VerificationError::InvalidIdNumber(_) => "id_number",
-        _ => "",
+        VerificationError::AlreadyVerified
+        | VerificationError::AlreadyPending
+        | VerificationError::NotFound
+        | VerificationError::NotPending
+        | VerificationError::ReasonRequired
+        | VerificationError::Database(_) => "",
     };
     let message = e.message(ctx.locale).unwrap_or_default();
     let page = VerificationPage {

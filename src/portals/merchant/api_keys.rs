@@ -9,13 +9,15 @@ use secrecy::ExposeSecret as _;
 use serde::{Deserialize, de::IgnoredAny};
 
 use crate::{
+    error::Classify,
     i18n::format,
-    merchant::api_key::{self, ApiKey, ApiKeyError, IssuedKey, KeyLabel},
+    merchant::api_key::{self, ApiKey, IssuedKey, KeyLabel},
     web::{
         auth::{MerchantPrincipal, Signed},
         context::{PageContext, set_flash},
         csrf::CsrfForm,
         error::WebError,
+        flash,
         page::{Chrome, FlashKind},
         state::AppState,
     },
@@ -68,16 +70,6 @@ struct KeyForm {
     label: String,
 }
 
-/// The catalog key explaining a refusal a person should read; None for a
-/// failure of the system.
-fn refusal_key(e: &ApiKeyError) -> Option<&'static str> {
-    match e {
-        ApiKeyError::NoApiAccess => Some("merchant_admin.api_key.error.tier"),
-        ApiKeyError::MerchantNotActive => Some("merchant_admin.api_key.error.not_active"),
-        ApiKeyError::Sealed(_) | ApiKeyError::Database(_) => None,
-    }
-}
-
 async fn keys_page(
     ctx: &PageContext,
     who: &MerchantPrincipal,
@@ -107,9 +99,7 @@ async fn keys_page(
             .collect(),
         ineligible: api_key::eligibility(&who.merchant)
             .err()
-            .as_ref()
-            .and_then(refusal_key)
-            .map(|key| locale.t(key).into_owned()),
+            .and_then(|e| e.message(locale)),
         issued,
         label,
         errors,
@@ -144,17 +134,24 @@ async fn create_key(
     CsrfForm(form): CsrfForm<KeyForm>,
 ) -> Result<HttpResponse, WebError> {
     who.require(OWNER)?;
-    let refuse = |key: &str, form: KeyForm| {
-        let errors = FieldErrors::one("label", ctx.locale.t(key).into_owned());
+    let refuse = |error: String, form: KeyForm| {
+        let errors = FieldErrors::one("label", error);
         let (ctx, who, state) = (&ctx, &who, &state);
         async move { unprocessable(&keys_page(ctx, who, state, None, form.label, errors).await?) }
     };
     let Ok(label) = KeyLabel::parse(&form.label) else {
-        return refuse("merchant_admin.api_key.error.label", form).await;
+        let error = ctx.locale.t("merchant_admin.api_key.error.label");
+        return refuse(error.into_owned(), form).await;
     };
     let (keys, actor, merchant) = (state.keys.clone(), who.actor.clone(), who.merchant.clone());
+    let locale = ctx.locale;
     let created = state
-        .db(move |conn| Ok::<_, WebError>(api_key::create(conn, &keys, &actor, &merchant, &label)))
+        .db(move |conn| {
+            flash::refused(
+                api_key::create(conn, &keys, &actor, &merchant, &label),
+                locale,
+            )
+        })
         .await?;
     match created {
         Ok(IssuedKey { key, secret }) => {
@@ -173,10 +170,7 @@ async fn create_key(
             .await?;
             respond(StatusCode::OK, &page)
         }
-        Err(e) => match refusal_key(&e) {
-            Some(key) => refuse(key, form).await,
-            None => Err(WebError::Internal(e.into())),
-        },
+        Err(error) => refuse(error, form).await,
     }
 }
 

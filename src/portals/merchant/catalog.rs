@@ -13,10 +13,10 @@ use serde::Deserialize;
 
 use crate::{
     catalog::{
-        self, CatalogError, Category, Reward, RewardDetails, RewardInput, RewardStatus,
-        image::{self, ImageError},
+        self, CatalogError, Category, Reward, RewardDetails, RewardInput, RewardStatus, image,
     },
     domain::id::{RewardId, StoreId},
+    error::Classify,
     i18n::Locale,
     i18n::format,
     merchant::store::{self, Store},
@@ -26,6 +26,7 @@ use crate::{
         context::{PageContext, set_flash},
         csrf::CsrfForm,
         error::WebError,
+        flash,
         page::{Chrome, FlashKind},
         state::AppState,
         upload::{CsrfUpload, Upload},
@@ -289,15 +290,19 @@ async fn own_reward(
         .ok_or(WebError::NotFound)
 }
 
-/// A refused save as the form's errors; anything else is the request's error.
+/// A refused save as the form's errors; a reward not there is the 404 page.
 fn refusal(e: CatalogError, locale: Locale) -> Result<FieldErrors, WebError> {
     match e {
         CatalogError::ForeignStore(_) => Ok(FieldErrors::one(
             "stores",
-            locale.t("catalog.error.stores").into_owned(),
+            e.message(locale).unwrap_or_default(),
         )),
         CatalogError::NotFound => Err(WebError::NotFound),
-        other => Err(WebError::Internal(other.into())),
+        // Publishing and unpublishing refuse these; a save that met one
+        // would be a bug.
+        CatalogError::Expired | CatalogError::NotPublished | CatalogError::Database(_) => {
+            Err(flash::system(e))
+        }
     }
 }
 
@@ -465,7 +470,7 @@ async fn set_reward_status(
     let (id, actor, merchant_id) = (id.into_inner(), who.actor.clone(), who.merchant.id);
     let changed = state
         .db(move |conn| {
-            Ok::<_, diesel::result::Error>(catalog::set_status(
+            flash::found(catalog::set_status(
                 conn,
                 &actor,
                 merchant_id,
@@ -477,15 +482,11 @@ async fn set_reward_status(
         .await?;
     match changed {
         Ok(_) => set_flash(&ctx.session, FlashKind::Success, done_key),
-        Err(CatalogError::Expired) => {
-            set_flash(&ctx.session, FlashKind::Error, "catalog.flash.expired");
-        }
         // A stale page (another tab unpublished it already): nothing to do.
         Err(CatalogError::NotPublished) => {
             set_flash(&ctx.session, FlashKind::Info, "catalog.flash.not_published");
         }
-        Err(CatalogError::NotFound) => return Err(WebError::NotFound),
-        Err(other) => return Err(WebError::Internal(other.into())),
+        Err(e) => flash::refused_flash(&ctx.session, ctx.locale, e)?,
     }
     Ok(see_other(reward_path(id)))
 }
@@ -500,26 +501,22 @@ async fn upload_image(
 ) -> Result<HttpResponse, WebError> {
     who.require(CATALOG_EDITORS)?;
     let (reward, store_ids) = own_reward(&state, &who, id.into_inner()).await?;
+    let t = |key: &str| ctx.locale.t(key).into_owned();
     let stored = match upload {
-        Upload::Empty => Err("catalog.error.image_missing"),
-        Upload::TooLarge => Err("catalog.error.image_too_large"),
+        Upload::Empty => Err(t("catalog.error.image_missing")),
+        Upload::TooLarge => Err(t("catalog.error.image_too_large")),
         Upload::Bytes(bytes) => {
             let (dir, reward_id) = (state.upload_dir.clone(), reward.id);
-            match web::block(move || image::store(&dir, reward_id, &bytes))
+            let stored = web::block(move || image::store(&dir, reward_id, &bytes))
                 .await
-                .map_err(|e| WebError::Internal(e.into()))?
-            {
-                Ok(name) => Ok(name),
-                Err(ImageError::TooLarge) => Err("catalog.error.image_too_large"),
-                Err(ImageError::NotAnImage) => Err("catalog.error.image_type"),
-                Err(e @ ImageError::Io(_)) => return Err(WebError::Internal(e.into())),
-            }
+                .map_err(|e| WebError::Internal(e.into()))?;
+            flash::refused(stored, ctx.locale)?
         }
     };
     let name = match stored {
         Ok(name) => name,
-        Err(key) => {
-            let errors = FieldErrors::one("file", ctx.locale.t(key).into_owned());
+        Err(error) => {
+            let errors = FieldErrors::one("file", error);
             let form = RewardForm::of(&reward, &store_ids);
             return unprocessable(
                 &reward_page(&ctx, &who, &state, Some(&reward), form, errors).await?,
@@ -527,15 +524,9 @@ async fn upload_image(
         }
     };
     let (actor, merchant_id, id) = (who.actor.clone(), who.merchant.id, reward.id);
-    state
-        .db(move |conn| {
-            Ok::<_, diesel::result::Error>(catalog::set_image(conn, &actor, merchant_id, id, &name))
-        })
-        .await?
-        .map_err(|e| match e {
-            CatalogError::NotFound => WebError::NotFound,
-            other => WebError::Internal(other.into()),
-        })?;
-    set_flash(&ctx.session, FlashKind::Success, "catalog.flash.image");
+    let set = state
+        .db(move |conn| flash::found(catalog::set_image(conn, &actor, merchant_id, id, &name)))
+        .await?;
+    flash::outcome(&ctx.session, ctx.locale, set, "catalog.flash.image")?;
     Ok(see_other(reward_path(id)))
 }

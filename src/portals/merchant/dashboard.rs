@@ -20,18 +20,18 @@ use crate::{
     merchant::{
         standing::Status,
         tier::Tier,
-        tier_request::{self, RequestStatus, TierRequest, TierRequestError},
+        tier_request::{self, RequestStatus, TierRequest},
     },
     people::merchant_user::{self, MerchantRole},
     program::{self, Program},
     settlement::{self, estimate::Estimate},
     web::{
         auth::{MerchantPrincipal, Signed},
-        context::{PageContext, set_flash},
+        context::PageContext,
         csrf::CsrfForm,
         error::WebError,
         flash,
-        page::{Chrome, FlashKind},
+        page::Chrome,
         state::AppState,
     },
 };
@@ -257,7 +257,7 @@ async fn request_upgrade(
     let (actor, merchant_id) = (who.actor.clone(), who.merchant.id);
     let result = state
         .db(move |conn| {
-            Ok::<_, WebError>(tier_request::request_upgrade(
+            flash::refusal(tier_request::request_upgrade(
                 conn,
                 &actor,
                 merchant_id,
@@ -265,15 +265,6 @@ async fn request_upgrade(
             ))
         })
         .await?;
-    let (kind, key) = match result {
-        Ok(_) => (FlashKind::Success, "tier_request.submitted"),
-        Err(TierRequestError::InvalidText) => (FlashKind::Error, "tier_request.error.reason"),
-        Err(TierRequestError::NotUpgradable) => {
-            (FlashKind::Error, "tier_request.error.not_upgradable")
-        }
-        Err(TierRequestError::AlreadyOpen) => (FlashKind::Error, "tier_request.error.open"),
-        Err(e) => return Err(WebError::Internal(e.into())),
-    };
-    set_flash(&ctx.session, kind, key);
+    flash::outcome(&ctx.session, ctx.locale, result, "tier_request.submitted")?;
     Ok(see_other("/merchant"))
 }

@@ -21,6 +21,7 @@ use crate::{
         context::{PageContext, set_flash},
         csrf::CsrfForm,
         error::WebError,
+        flash,
         page::{Chrome, FlashKind},
         state::AppState,
     },
@@ -92,20 +93,10 @@ impl Shown {
     }
 }
 
-fn error_key(field: SettingsField) -> &'static str {
-    match field {
-        SettingsField::EarnRate => "program.error.earn_rate",
-        SettingsField::Expiry => "program.error.expiry",
-        SettingsField::MinExchange => "program.error.min_exchange",
-        SettingsField::MaxExchange => "program.error.max_exchange",
-        SettingsField::DailyExchangeLimit => "program.error.daily_exchange_limit",
-    }
-}
-
 fn field_errors(fields: &[SettingsField], locale: Locale) -> FieldErrors {
     let mut errors = FieldErrors::default();
     for field in fields {
-        errors.push(field.as_str(), locale.t(error_key(*field)).into_owned());
+        errors.push(field.as_str(), field.why().render(locale));
     }
     errors
 }
@@ -250,6 +241,6 @@ async fn save_program(
         Err(SettingsError::TierForbids(_)) => Err(WebError::Forbidden),
         Err(SettingsError::NotFound) => Err(WebError::NotFound),
         Err(SettingsError::Invalid(fields)) => refused(&fields, current),
-        Err(SettingsError::Database(e)) => Err(e.into()),
+        Err(e @ SettingsError::Database(_)) => Err(flash::system(e)),
     }
 }

@@ -19,6 +19,7 @@ use crate::{
         context::{PageContext, set_flash},
         csrf::CsrfForm,
         error::WebError,
+        flash,
         page::{Chrome, FlashKind},
         session,
         state::AppState,
@@ -26,7 +27,7 @@ use crate::{
 };
 
 use super::{
-    super::{invite, people_error_key, refusal, see_other},
+    super::{invite, see_other},
     STAFF_READERS,
 };
 
@@ -139,8 +140,8 @@ async fn invite_staff(
     CsrfForm(form): CsrfForm<InviteForm>,
 ) -> Result<HttpResponse, WebError> {
     who.require(&[MerchantRole::Owner])?;
-    let refuse = |key: &str, form: InviteForm| {
-        let error = Some(ctx.locale.t(key).into_owned());
+    let refuse = |error: String, form: InviteForm| {
+        let error = Some(error);
         let (ctx, who, state) = (&ctx, &who, &state);
         async move {
             Ok(HttpResponse::UnprocessableEntity()
@@ -149,10 +150,10 @@ async fn invite_staff(
         }
     };
     let Ok(email) = EmailAddress::parse(&form.email) else {
-        return refuse("form.error.email", form).await;
+        return refuse(ctx.locale.t("form.error.email").into_owned(), form).await;
     };
     let Some(role) = MerchantRole::parse(&form.role).filter(|r| STAFF_ROLES.contains(r)) else {
-        return refuse("merchant.staff.error.role", form).await;
+        return refuse(ctx.locale.t("merchant.staff.error.role").into_owned(), form).await;
     };
     let new = NewMerchantUser {
         email,
@@ -160,9 +161,14 @@ async fn invite_staff(
         role,
         password: None,
     };
-    let (actor, merchant_id) = (who.actor.clone(), who.merchant.id);
+    let (actor, merchant_id, locale) = (who.actor.clone(), who.merchant.id, ctx.locale);
     let created = state
-        .db(move |conn| refusal(merchant_user::invite(conn, &actor, merchant_id, &new)))
+        .db(move |conn| {
+            flash::refused(
+                merchant_user::invite(conn, &actor, merchant_id, &new),
+                locale,
+            )
+        })
         .await?;
     match created {
         Ok(ticket) => {
@@ -170,7 +176,7 @@ async fn invite_staff(
             set_flash(&ctx.session, FlashKind::Success, "merchant.staff.invited");
             Ok(see_other("/merchant/staff"))
         }
-        Err(e) => refuse(people_error_key(&e), form).await,
+        Err(error) => refuse(error, form).await,
     }
 }
 
@@ -192,7 +198,7 @@ async fn change_role(
     let (id, actor, merchant_id) = (id.into_inner(), who.actor.clone(), who.merchant.id);
     let result = state
         .db(move |conn| {
-            refusal(merchant_user::change_role(
+            flash::found(merchant_user::change_role(
                 conn,
                 &actor,
                 merchant_id,
@@ -226,7 +232,7 @@ async fn set_active(
             if result.is_ok() && !form.active {
                 session::end_sessions_of(conn, Portal::Merchant, id)?;
             }
-            refusal(result)
+            flash::found(result)
         })
         .await?;
     flash_outcome(
@@ -242,12 +248,12 @@ async fn set_active(
     Ok(see_other("/merchant/staff"))
 }
 
-/// Another merchant's user is "not found", never "forbidden": ids reveal nothing.
+/// Another merchant's user is "not found" (the 404 page `flash::found` made
+/// of it), never "forbidden": ids reveal nothing.
 fn flash_outcome(ctx: &PageContext, result: Result<&str, PeopleError>) -> Result<(), WebError> {
     match result {
         Ok(key) => set_flash(&ctx.session, FlashKind::Success, key),
-        Err(PeopleError::NotFound) => return Err(WebError::NotFound),
-        Err(e) => set_flash(&ctx.session, FlashKind::Error, people_error_key(&e)),
+        Err(e) => flash::refused_flash(&ctx.session, ctx.locale, e)?,
     }
     Ok(())
 }

@@ -17,6 +17,7 @@ use crate::{
     approval::{Approval, ApprovalStatus},
     crypto::Keys,
     domain::actor::Actor,
+    error::Classify,
     i18n::Locale,
     i18n::format,
     merchant::{self, tier::Tier},
@@ -30,6 +31,7 @@ use crate::{
         context::{PageContext, set_flash},
         csrf::CsrfForm,
         error::WebError,
+        flash,
         page::{Chrome, FlashKind},
         state::AppState,
     },
@@ -37,8 +39,8 @@ use crate::{
 
 use super::super::{
     apply::{
-        StatusBadge, ThreadEntry, category_label, field_error, notify_applicant, refusal,
-        refusal_key, status_badge, thread_entries, tier_label,
+        StatusBadge, ThreadEntry, category_label, field_error, notify_applicant, status_badge,
+        thread_entries, tier_label,
     },
     see_other,
 };
@@ -432,7 +434,7 @@ async fn review_step(
     who.require(REVIEWERS)?;
     let (actor, keys) = (who.actor.clone(), state.keys.clone());
     let outcome = state
-        .db(move |conn| refusal(step(conn, &keys, &actor)))
+        .db(move |conn| flash::found(step(conn, &keys, &actor)))
         .await?;
     match outcome {
         Ok(notice) => {
@@ -443,13 +445,13 @@ async fn review_step(
         }
         Err(e @ OnboardingError::InvalidMessage) => {
             let field = draft.as_ref().map_or("", |d| d.field);
-            let errors = vec![(field.to_owned(), ctx.locale.t(refusal_key(&e)).into_owned())];
+            let errors = vec![(field.to_owned(), e.message(ctx.locale).unwrap_or_default())];
             let page = render(ctx, who, state, id, draft, errors).await?;
             return Ok(HttpResponse::UnprocessableEntity()
                 .content_type("text/html; charset=utf-8")
                 .body(page.render()?));
         }
-        Err(e) => set_flash(&ctx.session, FlashKind::Error, refusal_key(&e)),
+        Err(e) => flash::refused_flash(&ctx.session, ctx.locale, e)?,
     }
     Ok(see_other(format!("{SECTION}/{id}")))
 }

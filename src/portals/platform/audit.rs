@@ -18,6 +18,7 @@ use crate::{
         context::PageContext,
         csrf::CsrfForm,
         error::WebError,
+        flash,
         page::Chrome,
         state::AppState,
     },
@@ -199,7 +200,7 @@ async fn export_audit(
                 .start(conn, &actor, spec, move |conn, progress| {
                     audit_log::to_csv(conn, &filter, locale, progress)
                 })
-                .map_err(|e| WebError::Internal(e.into()))
+                .map_err(flash::system)
         })
         .await?;
     Ok(see_other(format!("/platform/exports/{id}")))

@@ -23,6 +23,7 @@ use crate::{
         csrf::CsrfForm,
         datetime_local,
         error::WebError,
+        flash,
         page::{Chrome, FlashKind},
         state::AppState,
     },
@@ -260,7 +261,7 @@ async fn create_campaign(
     };
     let actor = who.actor.clone();
     let created = state
-        .db(move |conn| Ok::<_, WebError>(campaign::create(conn, &actor, &new)))
+        .db(move |conn| flash::refusal(campaign::create(conn, &actor, &new)))
         .await?;
     match created {
         Ok(_) => {
@@ -272,7 +273,10 @@ async fn create_campaign(
             Ok(see_other(PAGE))
         }
         Err(CampaignError::Invalid(e)) => invalid(form, e).await,
-        Err(e) => Err(WebError::Internal(e.into())),
+        Err(e) => {
+            flash::refused_flash(&ctx.session, ctx.locale, e)?;
+            Ok(see_other(PAGE))
+        }
     }
 }
 
@@ -293,7 +297,7 @@ async fn set_campaign_status(
     let to = Status::parse(&form.status).ok_or(WebError::BadRequest)?;
     let (id, actor) = (id.into_inner(), who.actor.clone());
     let changed = state
-        .db(move |conn| Ok::<_, WebError>(campaign::set_status(conn, &actor, id, to)))
+        .db(move |conn| flash::found(campaign::set_status(conn, &actor, id, to)))
         .await?;
     match changed {
         Ok(_) => set_flash(
@@ -301,14 +305,8 @@ async fn set_campaign_status(
             FlashKind::Success,
             &format!("earning_portals.campaign.flash.{}", to.as_str()),
         ),
-        Err(CampaignError::NotFound) => return Err(WebError::NotFound),
         // A second click, or another operator first: say so, change nothing.
-        Err(CampaignError::Transition { .. }) => set_flash(
-            &ctx.session,
-            FlashKind::Error,
-            "earning_portals.campaign.flash.transition",
-        ),
-        Err(e) => return Err(WebError::Internal(e.into())),
+        Err(e) => flash::refused_flash(&ctx.session, ctx.locale, e)?,
     }
     Ok(see_other(PAGE))
 }

@@ -19,6 +19,7 @@ use crate::{
         bar_chart::BarChart,
         context::PageContext,
         error::WebError,
+        flash,
         page::Chrome,
         state::AppState,
     },
@@ -122,7 +123,7 @@ async fn show_dashboard(
     let (overview, merchants, last_verify) = state
         .db(move |conn| {
             Ok::<_, WebError>((
-                Overview::compute(conn, grain, today).map_err(|e| WebError::Internal(e.into()))?,
+                Overview::compute(conn, grain, today).map_err(flash::system)?,
                 merchant::count_active(conn)?,
                 ledger::last_verification(conn)?,
             ))

@@ -17,6 +17,7 @@ use serde::Deserialize;
 
 use crate::{
     domain::{money::Money, shanghai},
+    error::Classify,
     exchange::{
         flows::{self, DailyRevenue, FlowCell},
         overrides::{self, Listed},
@@ -32,6 +33,7 @@ use crate::{
         context::{PageContext, set_flash},
         csrf::CsrfForm,
         error::WebError,
+        flash,
         page::{Chrome, FlashKind},
         state::AppState,
     },
@@ -255,10 +257,6 @@ impl PolicyForm {
 
 /// The form field of a policy field the domain refused (money is entered in
 /// CNY, stored in fen).
-fn policy_field(domain_field: &'static str) -> &'static str {
-    domain_field.strip_suffix("_fen").unwrap_or(domain_field)
-}
-
 fn policy_error(field: &'static str, locale: Locale) -> FieldErrors {
     FieldErrors::one(
         field,
@@ -509,10 +507,11 @@ async fn update_policy(
             );
             Ok(see_other(format!("{PAGE}#policy")))
         }
-        Err(PolicyError::OutOfRange(out)) => {
-            let errors = policy_error(policy_field(out.0), ctx.locale);
+        Err(e @ PolicyError::OutOfRange(out)) => {
+            let message = e.message(ctx.locale).unwrap_or_default();
+            let errors = FieldErrors::one(out.form_field(), message);
             unprocessable(&page(&ctx, &who, &state, period, Some(form), errors).await?)
         }
-        Err(PolicyError::Database(e)) => Err(e.into()),
+        Err(e @ PolicyError::Database(_)) => Err(flash::system(e)),
     }
 }

@@ -20,7 +20,8 @@ use crate::{
     clock,
     deposit::{self, Covered, Position},
     domain::{actor::Actor, id::MerchantId},
-    exit::{self, Exit, ExitError, Stage},
+    error::Classify,
+    exit::{self, Exit, Stage},
     i18n::Locale,
     i18n::format,
     ledger::StatementLine,
@@ -28,7 +29,7 @@ use crate::{
         self, Merchant,
         standing::{self, Contact, Standing, StandingError, Status},
         tier::Tier,
-        tier_request::{self, RequestStatus, TierRequest, TierRequestError},
+        tier_request::{self, RequestStatus, TierRequest},
     },
     people::{
         merchant_user::{self, MerchantUser},
@@ -476,16 +477,21 @@ fn outcome(ctx: &PageContext, id: MerchantId, result: Result<&str, &str>) -> Htt
     see_other(format!("/platform/merchants/{id}"))
 }
 
-/// The catalog key that explains a refused change of standing; a failure of the
-/// system is an error page.
-fn standing_refusal(e: StandingError) -> Result<&'static str, WebError> {
-    match e {
-        StandingError::NotFound => Err(WebError::NotFound),
-        StandingError::InvalidReason => Ok("merchants.error.reason"),
-        StandingError::WrongStatus => Ok("merchants.error.status"),
-        StandingError::SameTier => Ok("merchants.error.same_tier"),
-        StandingError::Database(e) => Err(e.into()),
+/// Back to the merchant's page with what happened, or the refusal that
+/// stopped it.
+fn settled<E>(
+    ctx: &PageContext,
+    id: MerchantId,
+    result: Result<&str, E>,
+) -> Result<HttpResponse, WebError>
+where
+    E: Classify + Send + Sync + 'static,
+{
+    match result {
+        Ok(key) => set_flash(&ctx.session, FlashKind::Success, key),
+        Err(e) => flash::refused_flash(&ctx.session, ctx.locale, e)?,
     }
+    Ok(see_other(format!("/platform/merchants/{id}")))
 }
 
 /// The required deposit follows the tier: look at the coverage again at once.
@@ -514,13 +520,13 @@ async fn change_tier(
     let actor = who.actor.clone();
     let result = state
         .db(
-            move |conn| match standing::change_tier(conn, &actor, id, tier) {
+            move |conn| match flash::found(standing::change_tier(conn, &actor, id, tier))? {
                 Ok(_) => recheck(conn, &actor, id).map(|()| Ok("merchants.tier_changed")),
-                Err(e) => standing_refusal(e).map(Err),
+                Err(e) => Ok(Err(e)),
             },
         )
         .await?;
-    Ok(outcome(&ctx, id, result))
+    settled(&ctx, id, result)
 }
 
 #[derive(Deserialize)]
@@ -549,18 +555,16 @@ async fn decide_tier_request(
     let actor = who.actor.clone();
     let result = state
         .db(move |conn| {
-            match tier_request::decide(conn, &actor, id, form.request_id, approve, &form.note) {
+            let decided =
+                tier_request::decide(conn, &actor, id, form.request_id, approve, &form.note);
+            match flash::found(decided)? {
                 Ok(_) if approve => recheck(conn, &actor, id).map(|()| Ok("tier_request.approved")),
                 Ok(_) => Ok(Ok("tier_request.rejected_flash")),
-                Err(TierRequestError::NotFound) => Err(WebError::NotFound),
-                Err(TierRequestError::InvalidText) => Ok(Err("tier_request.error.note")),
-                Err(TierRequestError::AlreadyDecided) => Ok(Err("tier_request.error.decided")),
-                Err(TierRequestError::Standing(e)) => standing_refusal(e).map(Err),
-                Err(e) => Err(WebError::Internal(e.into())),
+                Err(e) => Ok(Err(e)),
             }
         })
         .await?;
-    Ok(outcome(&ctx, id, result))
+    settled(&ctx, id, result)
 }
 
 /// A change of status: (conn, operator, merchant, reason).
@@ -595,12 +599,11 @@ async fn change_status(
     };
     let actor = who.actor.clone();
     let result = state
-        .db(move |conn| match change(conn, &actor, id, &form.reason) {
-            Ok(_) => Ok(Ok(key)),
-            Err(e) => standing_refusal(e).map(Err),
+        .db(move |conn| {
+            flash::found(change(conn, &actor, id, &form.reason)).map(|r| r.map(|_| key))
         })
         .await?;
-    Ok(outcome(&ctx, id, result))
+    settled(&ctx, id, result)
 }
 
 #[derive(Deserialize)]
@@ -632,12 +635,7 @@ async fn start_exit(
     };
     let actor = who.actor.clone();
     let result = state
-        .db(
-            move |conn| match exit::start(conn, &actor, id, &form.reason, days) {
-                Err(ExitError::NotFound) => Err(WebError::NotFound),
-                other => Ok(other),
-            },
-        )
+        .db(move |conn| flash::found(exit::start(conn, &actor, id, &form.reason, days)))
         .await?;
     flash::outcome(&ctx.session, ctx.locale, result, "exit.started_flash")?;
     Ok(see_other(format!("/platform/merchants/{id}")))

@@ -10,22 +10,20 @@ use crate::{
     approval::{self, NewApproval, Scope},
     domain::{email_address::EmailAddress, portal::Portal},
     i18n::format,
-    people::{
-        PeopleError,
-        operator::{self, NewOperator, OperatorRole},
-    },
+    people::operator::{self, NewOperator, OperatorRole},
     web::{
         auth::{OperatorPrincipal, Signed},
         context::{PageContext, set_flash},
         csrf::CsrfForm,
         error::WebError,
+        flash,
         page::{Chrome, FlashKind},
         session,
         state::AppState,
     },
 };
 
-use super::super::{invite, people_error_key, refusal, see_other};
+use super::super::{invite, see_other};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(list_operators)
@@ -126,8 +124,8 @@ async fn create_operator(
     CsrfForm(form): CsrfForm<NewOperatorForm>,
 ) -> Result<HttpResponse, WebError> {
     who.require(&[OperatorRole::Admin])?;
-    let refuse = |key: &str, form: NewOperatorForm| {
-        let error = Some(ctx.locale.t(key).into_owned());
+    let refuse = |error: String, form: NewOperatorForm| {
+        let error = Some(error);
         let (ctx, who, state) = (&ctx, &who, &state);
         async move {
             Ok(HttpResponse::UnprocessableEntity()
@@ -136,10 +134,14 @@ async fn create_operator(
         }
     };
     let Ok(email) = EmailAddress::parse(&form.email) else {
-        return refuse("form.error.email", form).await;
+        return refuse(ctx.locale.t("form.error.email").into_owned(), form).await;
     };
     let Some(role) = OperatorRole::parse(&form.role).filter(|r| *r != OperatorRole::Admin) else {
-        return refuse("platform.operators.error.role", form).await;
+        return refuse(
+            ctx.locale.t("platform.operators.error.role").into_owned(),
+            form,
+        )
+        .await;
     };
     let new = NewOperator {
         email,
@@ -147,9 +149,9 @@ async fn create_operator(
         role,
         password: None,
     };
-    let actor = who.actor.clone();
+    let (actor, locale) = (who.actor.clone(), ctx.locale);
     let created = state
-        .db(move |conn| refusal(operator::invite(conn, &actor, &new)))
+        .db(move |conn| flash::refused(operator::invite(conn, &actor, &new), locale))
         .await?;
     match created {
         Ok(ticket) => {
@@ -161,7 +163,7 @@ async fn create_operator(
             );
             Ok(see_other("/platform/operators"))
         }
-        Err(e) => refuse(people_error_key(&e), form).await,
+        Err(error) => refuse(error, form).await,
     }
 }
 
@@ -190,7 +192,7 @@ async fn change_role(
         .db(move |conn| {
             let target = operator::find(conn, id)?.ok_or(WebError::NotFound)?;
             if role != OperatorRole::Admin {
-                return refusal(
+                return flash::refusal(
                     operator::change_role(conn, &actor, id, role)
                         .map(|_| "platform.operators.role_changed"),
                 );
@@ -203,14 +205,13 @@ async fn change_role(
                 amount: None,
                 approver_roles: &["admin"],
             };
-            approval::request(conn, &actor, &request, policy, &registry)
-                .map_err(|e| WebError::Internal(e.into()))?;
+            approval::request(conn, &actor, &request, policy, &registry).map_err(flash::system)?;
             Ok::<_, WebError>(Ok("platform.operators.approval_requested"))
         })
         .await?;
     match outcome {
         Ok(key) => set_flash(&ctx.session, FlashKind::Success, key),
-        Err(e) => set_flash(&ctx.session, FlashKind::Error, people_error_key(&e)),
+        Err(e) => flash::refused_flash(&ctx.session, ctx.locale, e)?,
     }
     Ok(see_other("/platform/operators"))
 }
@@ -237,7 +238,7 @@ async fn set_active(
                 // A deactivated operator is out at once, not at their next request.
                 session::end_sessions_of(conn, Portal::Platform, id)?;
             }
-            refusal(result.map(|_| {
+            flash::found(result.map(|_| {
                 if form.active {
                     "platform.operators.activated"
                 } else {
@@ -248,8 +249,7 @@ async fn set_active(
         .await?;
     match outcome {
         Ok(key) => set_flash(&ctx.session, FlashKind::Success, key),
-        Err(PeopleError::NotFound) => return Err(WebError::NotFound),
-        Err(e) => set_flash(&ctx.session, FlashKind::Error, people_error_key(&e)),
+        Err(e) => flash::refused_flash(&ctx.session, ctx.locale, e)?,
     }
     Ok(see_other("/platform/operators"))
 }

@@ -17,12 +17,13 @@ use crate::{
     i18n::Locale,
     merchant,
     people::operator::OperatorRole,
-    redemption::{self, CappedReward, Caps, CapsError},
+    redemption::{self, CappedReward, Caps},
     web::{
         auth::{OperatorPrincipal, Signed},
         context::{PageContext, set_flash},
         csrf::CsrfForm,
         error::WebError,
+        flash,
         page::{Chrome, FlashKind},
         state::AppState,
     },
@@ -165,15 +166,8 @@ async fn update(
     };
     let (id, actor) = (id.into_inner(), who.actor.clone());
     let saved = state
-        .db(move |conn| Ok::<_, WebError>(redemption::set_caps(conn, &actor, id, caps)))
+        .db(move |conn| flash::found(redemption::set_caps(conn, &actor, id, caps)))
         .await?;
-    match saved {
-        Ok(_) => set_flash(&ctx.session, FlashKind::Success, "reward_caps.flash.saved"),
-        Err(CapsError::UnknownReward) => return Err(WebError::NotFound),
-        Err(CapsError::Invalid) => {
-            set_flash(&ctx.session, FlashKind::Error, "reward_caps.error.invalid");
-        }
-        Err(e @ CapsError::Database(_)) => return Err(WebError::Internal(e.into())),
-    }
+    flash::outcome(&ctx.session, ctx.locale, saved, "reward_caps.flash.saved")?;
     Ok(see_other(PAGE))
 }

@@ -29,10 +29,11 @@ use crate::{
     risk::{self, AlertFilter, AlertStatus, RiskAlert, RiskError, StatusFilter},
     web::{
         auth::{OperatorPrincipal, Signed},
-        context::{PageContext, set_flash},
+        context::PageContext,
         csrf::CsrfForm,
         error::WebError,
-        page::{Chrome, FlashKind},
+        flash,
+        page::Chrome,
         state::AppState,
     },
 };
@@ -260,14 +261,8 @@ async fn handle_alert(
     };
     let (id, actor) = (id.into_inner(), who.actor.clone());
     let result = state
-        .db(move |conn| Ok::<_, WebError>(change(conn, &actor, id)))
+        .db(move |conn| flash::found(change(conn, &actor, id)))
         .await?;
-    let (kind, key) = match result {
-        Ok(_) => (FlashKind::Success, key),
-        Err(RiskError::AlreadyResolved) => (FlashKind::Error, "risk.error.resolved"),
-        Err(RiskError::NotFound) => return Err(WebError::NotFound),
-        Err(RiskError::Database(e)) => return Err(e.into()),
-    };
-    set_flash(&ctx.session, kind, key);
+    flash::outcome(&ctx.session, ctx.locale, result, key)?;
     Ok(see_other(queue_path(&form.queue.filter())))
 }

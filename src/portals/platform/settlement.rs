@@ -26,7 +26,7 @@ use crate::{
     people::operator::OperatorRole,
     settlement::{
         collection::{self, Collection, CollectionStatus},
-        payout::{self, BatchStatus, Payout, PayoutError},
+        payout::{self, BatchStatus, Payout},
         payout_file::{self, Party},
         recipients::{self, Recipient, RecipientInput},
         run::{self, RunRequest, Trigger},
@@ -92,10 +92,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(set_terms)
         .service(add_recipient)
         .service(remove_recipient);
-}
-
-fn internal(e: impl Into<anyhow::Error>) -> WebError {
-    WebError::Internal(e.into())
 }
 
 fn can_act(who: &OperatorPrincipal) -> bool {
@@ -385,8 +381,9 @@ async fn run_now(
     let (actor, keys) = (who.actor.clone(), state.keys.clone());
     let summary = state
         .db(move |conn| {
-            // Through today, which has always begun: the run refuses nothing.
-            run::run(
+            // Through today, which has always begun; were it refused, the
+            // operator reads why.
+            flash::refusal(run::run(
                 conn,
                 &keys,
                 &actor,
@@ -395,10 +392,16 @@ async fn run_now(
                     merchant_id: None,
                     through: shanghai::date_of(crate::clock::now()),
                 },
-            )
-            .map_err(|e| WebError::Internal(e.into()))
+            ))
         })
         .await?;
+    let summary = match summary {
+        Ok(summary) => summary,
+        Err(e) => {
+            flash::refused_flash(&ctx.session, ctx.locale, e)?;
+            return Ok(see_other("/platform/settlement"));
+        }
+    };
     let Some(id) = summary.run else {
         set_flash(
             &ctx.session,
@@ -596,7 +599,7 @@ async fn create_batch(
     };
     let actor = who.actor.clone();
     let result = state
-        .db(move |conn| Ok::<_, WebError>(payout::create_batch(conn, &actor, date)))
+        .db(move |conn| flash::refusal(payout::create_batch(conn, &actor, date)))
         .await?;
     match result {
         Ok(Some(batch)) => {
@@ -618,7 +621,10 @@ async fn create_batch(
             );
             Ok(see_other("/platform/settlement/payouts"))
         }
-        Err(e) => Err(internal(e)),
+        Err(e) => {
+            flash::refused_flash(&ctx.session, ctx.locale, e)?;
+            Ok(see_other("/platform/settlement/payouts"))
+        }
     }
 }
 
@@ -677,13 +683,13 @@ async fn show_batch(
 async fn batch_file(state: &AppState, id: i64) -> Result<payout_file::PayoutFile, WebError> {
     let keys = state.keys.clone();
     state
-        .db(
-            move |conn| match payout::batch_file(conn, &keys, id, house_account()) {
-                Ok(file) => Ok(file),
-                Err(PayoutError::NotFound) => Err(WebError::NotFound),
-                Err(e) => Err(internal(e)),
-            },
-        )
+        .db(move |conn| {
+            // A download has no page to show a refusal on: a batch or a
+            // recipient not there is the 404 page, and no other refusal can
+            // come of reading a file.
+            flash::found(payout::batch_file(conn, &keys, id, house_account()))?
+                .map_err(flash::system)
+        })
         .await
 }
 
@@ -1016,27 +1022,24 @@ async fn set_terms(
     let terms = match Terms::parse(&form) {
         Ok(terms) => terms,
         Err(e) => {
-            set_flash(&ctx.session, FlashKind::Error, e.field().1);
+            flash::refused_flash(&ctx.session, ctx.locale, e)?;
             return Ok(see_other(merchant_page(id)));
         }
     };
     let actor = who.actor.clone();
-    let result = state
+    state
         .db(move |conn| {
             if merchant::find(conn, id)?.is_none() {
                 return Err(WebError::NotFound);
             }
-            Ok::<_, WebError>(terms::set(conn, &actor, id, &terms))
+            Ok(terms::set(conn, &actor, id, &terms)?)
         })
         .await?;
-    match result {
-        Ok(()) => set_flash(
-            &ctx.session,
-            FlashKind::Success,
-            "settlement_portals.flash.terms",
-        ),
-        Err(e) => return Err(internal(e)),
-    }
+    set_flash(
+        &ctx.session,
+        FlashKind::Success,
+        "settlement_portals.flash.terms",
+    );
     Ok(see_other(merchant_page(id)))
 }
 

@@ -10,6 +10,7 @@ use askama_web::WebTemplate;
 use crate::{
     approval::Approval,
     domain::portal::Portal,
+    error::Classify,
     i18n::Locale,
     onboarding::{self, OnboardingError, ProgramInput, ProgramTerms},
     web::{
@@ -17,6 +18,7 @@ use crate::{
         context::{PageContext, set_flash},
         csrf::CsrfForm,
         error::WebError,
+        flash,
         page::{Chrome, FlashKind},
         state::AppState,
     },
@@ -24,7 +26,7 @@ use crate::{
 
 use super::{
     super::super::{
-        apply::{field_error, notify_applicant, refusal, refusal_key, tier_label, translate},
+        apply::{field_error, notify_applicant, tier_label, translate},
         invite, see_other,
     },
     Confirm, REVIEWERS, SECTION,
@@ -128,7 +130,7 @@ async fn propose_terms(
             );
             let filed = state
                 .db(move |conn| {
-                    refusal(onboarding::request_approval(
+                    flash::found(onboarding::request_approval(
                         conn, &keys, &actor, id, &terms, policy, &registry,
                     ))
                 })
@@ -150,7 +152,7 @@ async fn propose_terms(
                     } else {
                         "form"
                     };
-                    vec![(field.to_owned(), ctx.locale.t(refusal_key(&e)).into_owned())]
+                    vec![(field.to_owned(), e.message(ctx.locale).unwrap_or_default())]
                 }
             }
         }
@@ -174,14 +176,14 @@ async fn invite_owner(
     who.require(REVIEWERS)?;
     let (id, actor) = (id.into_inner(), who.actor.clone());
     let ticket = state
-        .db(move |conn| refusal(onboarding::invite_owner(conn, &actor, id)))
+        .db(move |conn| flash::found(onboarding::invite_owner(conn, &actor, id)))
         .await?;
     match ticket {
         Ok(ticket) => {
             invite(&state, Portal::Merchant, ticket).await?;
             set_flash(&ctx.session, FlashKind::Success, "onboarding.flash.invited");
         }
-        Err(e) => set_flash(&ctx.session, FlashKind::Error, refusal_key(&e)),
+        Err(e) => flash::refused_flash(&ctx.session, ctx.locale, e)?,
     }
     Ok(see_other(format!("{SECTION}/{id}")))
 }
@@ -194,10 +196,7 @@ pub(in crate::portals::platform) async fn after_decision(state: &AppState, decid
     let (approval, keys) = (decided.clone(), state.keys.clone());
     let welcomed = async {
         let Some((notice, ticket)) = state
-            .db(move |conn| {
-                onboarding::welcome(conn, &keys, &approval)
-                    .map_err(|e| WebError::Internal(e.into()))
-            })
+            .db(move |conn| onboarding::welcome(conn, &keys, &approval).map_err(flash::system))
             .await?
         else {
             return Ok(());

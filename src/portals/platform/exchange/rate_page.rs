@@ -24,7 +24,7 @@ use crate::{
     },
     i18n::Locale,
     i18n::format,
-    program::{self, Program, SettingsError},
+    program::{self, Program, SettingsError, SettingsField},
     web::{
         auth::{OperatorPrincipal, Signed},
         context::{PageContext, set_flash},
@@ -124,7 +124,14 @@ fn override_field(e: &OverrideError) -> &'static str {
     match e {
         OverrideError::InvalidWindow => "window",
         OverrideError::InvalidReason => "reason",
-        _ => "values",
+        OverrideError::UnknownProgram
+        | OverrideError::BuyBelowSell
+        | OverrideError::CrossesSettlement { .. }
+        | OverrideError::OutsideBand { .. }
+        | OverrideError::NotFound
+        | OverrideError::NotCancellable
+        | OverrideError::Approval(_)
+        | OverrideError::Database(_) => "values",
     }
 }
 
@@ -598,22 +605,14 @@ async fn cancel_override(
     let (code, id) = path.into_inner();
     let actor = who.actor.clone();
     let cancelled = state
-        .db(move |conn| Ok::<_, WebError>(overrides::cancel(conn, &actor, id)))
+        .db(move |conn| flash::found(overrides::cancel(conn, &actor, id)))
         .await?;
-    match cancelled {
-        Ok(_) => set_flash(
-            &ctx.session,
-            FlashKind::Success,
-            "platform_exchange.override.flash.cancelled",
-        ),
-        Err(OverrideError::NotFound) => return Err(WebError::NotFound),
-        Err(OverrideError::NotCancellable) => set_flash(
-            &ctx.session,
-            FlashKind::Error,
-            "exchange.override.error.not_cancellable",
-        ),
-        Err(e) => return Err(WebError::Internal(e.into())),
-    }
+    flash::outcome(
+        &ctx.session,
+        ctx.locale,
+        cancelled,
+        "platform_exchange.override.flash.cancelled",
+    )?;
     Ok(see_other(program_path(&code)))
 }
 
@@ -632,13 +631,15 @@ async fn set_limit(
             let (actor, code) = (who.actor.clone(), code.clone());
             state
                 .db(move |conn| {
-                    Ok::<_, WebError>(program::set_member_daily_exchange_limit(
+                    flash::found(program::set_member_daily_exchange_limit(
                         conn, &actor, &code, limit,
                     ))
                 })
                 .await?
         }
-        Err(_) => Err(SettingsError::Invalid(Vec::new())),
+        Err(_) => Err(SettingsError::Invalid(vec![
+            SettingsField::DailyExchangeLimit,
+        ])),
     };
     match set {
         Ok(_) => {
@@ -649,20 +650,13 @@ async fn set_limit(
             );
             Ok(see_other(program_path(&code)))
         }
-        Err(SettingsError::Invalid(_)) => {
+        Err(e) => {
             let forms = Forms {
                 limit_form: Some(form),
-                errors: FieldErrors::one(
-                    "limit",
-                    ctx.locale
-                        .t("program.error.daily_exchange_limit")
-                        .into_owned(),
-                ),
+                errors: FieldErrors::one("limit", e.message(ctx.locale).unwrap_or_default()),
                 ..Forms::blank(RANGES[0])
             };
             unprocessable(&page(&ctx, &who, &state, code, forms).await?)
         }
-        Err(SettingsError::NotFound) => Err(WebError::NotFound),
-        Err(e) => Err(WebError::Internal(e.into())),
     }
 }
