@@ -7,7 +7,10 @@ use chrono::{DateTime, Utc};
 use diesel::{pg::Pg, prelude::*};
 use serde::Serialize;
 
-use crate::{db::schema::audit_events, domain::actor::Actor};
+use crate::{
+    db::schema::audit_events,
+    domain::{actor::Actor, id::MerchantId},
+};
 
 /// One change to record.
 #[derive(Debug, Clone)]
@@ -76,7 +79,7 @@ pub struct AuditEvent {
     pub actor_id: Option<i64>,
     pub actor_label: String,
     pub actor_role: String,
-    pub merchant_id: Option<i64>,
+    pub merchant_id: Option<MerchantId>,
     pub action: String,
     pub target_kind: String,
     pub target_id: Option<String>,
@@ -94,7 +97,7 @@ pub struct AuditFilter {
     pub action: Option<String>,
     pub target_kind: Option<String>,
     pub target_id: Option<String>,
-    pub merchant_id: Option<i64>,
+    pub merchant_id: Option<MerchantId>,
     pub from: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
     /// Keyset paging: only events older than this id.

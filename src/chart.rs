@@ -19,7 +19,10 @@
 use diesel::PgConnection;
 
 use crate::{
-    domain::{id::AccountId, points::ProgramCode},
+    domain::{
+        id::{AccountId, MemberId, MerchantId},
+        points::ProgramCode,
+    },
     ledger::{self, AccountSpec, LedgerError},
 };
 
@@ -134,12 +137,12 @@ fn program_spec(program: &ProgramCode, purpose: &str, shards: i16) -> AccountSpe
 }
 
 /// A member's P points: never below zero.
-pub fn member_wallet(member_id: i64, program: &ProgramCode) -> AccountSpec {
+pub fn member_wallet(member_id: MemberId, program: &ProgramCode) -> AccountSpec {
     AccountSpec {
         code: format!("member:{member_id}:{program}"),
         asset: program.as_str().to_owned(),
         owner_kind: "member".to_owned(),
-        owner_id: Some(member_id),
+        owner_id: Some(member_id.0),
         purpose: "wallet".to_owned(),
         no_overdraft: true,
         shards: SINGLE_ROW,
@@ -147,22 +150,27 @@ pub fn member_wallet(member_id: i64, program: &ProgramCode) -> AccountSpec {
 }
 
 /// The settlement deposit the house holds for a merchant: never below zero.
-pub fn merchant_deposit(merchant_id: i64) -> AccountSpec {
+pub fn merchant_deposit(merchant_id: MerchantId) -> AccountSpec {
     merchant_spec(merchant_id, "deposit", true, SINGLE_ROW)
 }
 
 /// A merchant's running position with the house since its last settlement; no
 /// floor, since it swings between the house owing the merchant and the reverse.
-pub fn merchant_settlement(merchant_id: i64) -> AccountSpec {
+pub fn merchant_settlement(merchant_id: MerchantId) -> AccountSpec {
     merchant_spec(merchant_id, "settlement", false, SETTLEMENT_SHARDS)
 }
 
-fn merchant_spec(merchant_id: i64, purpose: &str, no_overdraft: bool, shards: i16) -> AccountSpec {
+fn merchant_spec(
+    merchant_id: MerchantId,
+    purpose: &str,
+    no_overdraft: bool,
+    shards: i16,
+) -> AccountSpec {
     AccountSpec {
         code: format!("merchant:{merchant_id}:{purpose}"),
         asset: CNY.to_owned(),
         owner_kind: "merchant".to_owned(),
-        owner_id: Some(merchant_id),
+        owner_id: Some(merchant_id.0),
         purpose: purpose.to_owned(),
         no_overdraft,
         shards,

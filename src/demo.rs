@@ -43,7 +43,7 @@ use crate::{
     domain::{
         actor::Actor,
         email_address::EmailAddress,
-        id::{AccountId, TransferId},
+        id::{AccountId, MemberId, MerchantId, TransferId},
         money::Money,
         password::NewPassword,
         phone::Phone,
@@ -759,9 +759,9 @@ fn exchange_today(conn: &mut PgConnection, books: &Books) -> anyhow::Result<usiz
 /// The demo's people as rows: their ids own the demo's accounts.
 struct People {
     /// In `MERCHANTS` order, so indexed by `BREW`, `MART`, ...
-    merchant_ids: Vec<i64>,
+    merchant_ids: Vec<MerchantId>,
     /// In `MEMBER_NAMES` order.
-    member_ids: Vec<i64>,
+    member_ids: Vec<MemberId>,
     /// Sign-in accounts (members, operators, staff) this run created, and found.
     created: usize,
     present: usize,
@@ -866,7 +866,7 @@ fn ensure_member(
     conn: &mut PgConnection,
     keys: &Keys,
     number: usize,
-) -> anyhow::Result<(i64, bool)> {
+) -> anyhow::Result<(MemberId, bool)> {
     let phone = Phone::parse(&member_phone(number)).context("a demo mobile number")?;
     if let Some(found) = member::find_by_phone(conn, keys, &phone)? {
         return Ok((found.id, false));
@@ -908,7 +908,7 @@ fn ensure_operator(
 fn ensure_staff(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     demo: &DemoStaff,
 ) -> anyhow::Result<bool> {
     let email = EmailAddress::parse(demo.email)?;
@@ -969,18 +969,18 @@ struct Books {
     /// In `MERCHANTS` order, so indexed by `BREW`, `MART`, ...
     programs: Vec<ProgramBooks>,
     /// The wallets' owners, in `MEMBER_NAMES` order.
-    members: Vec<i64>,
+    members: Vec<MemberId>,
 }
 
 /// One demo program, its merchant's accounts and its members' wallets.
 struct ProgramBooks {
     merchant: &'static DemoMerchant,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     code: ProgramCode,
     accounts: ProgramAccounts,
     deposit: AccountId,
     settlement: AccountId,
-    wallets: BTreeMap<i64, AccountId>,
+    wallets: BTreeMap<MemberId, AccountId>,
     sell: Rate,
     buy: Rate,
 }
@@ -1014,8 +1014,8 @@ impl ProgramBooks {
     fn open(
         conn: &mut PgConnection,
         merchant: &'static DemoMerchant,
-        merchant_id: i64,
-        members: &[i64],
+        merchant_id: MerchantId,
+        members: &[MemberId],
     ) -> anyhow::Result<Self> {
         let code = ProgramCode::parse(merchant.row.code)?;
         let settlement_value = Rate::parse(merchant.settlement_value)?;
@@ -1038,7 +1038,7 @@ impl ProgramBooks {
 fn ensure_program_row(
     conn: &mut PgConnection,
     merchant: &DemoMerchant,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     code: &ProgramCode,
     settlement_value: Rate,
 ) -> anyhow::Result<()> {
@@ -1065,8 +1065,8 @@ fn ensure_program_row(
 fn open_wallets(
     conn: &mut PgConnection,
     program: &ProgramCode,
-    members: &[i64],
-) -> anyhow::Result<BTreeMap<i64, AccountId>> {
+    members: &[MemberId],
+) -> anyhow::Result<BTreeMap<MemberId, AccountId>> {
     members
         .iter()
         .map(|&member| {
@@ -1128,7 +1128,7 @@ impl Wallet {
 struct Held {
     number: usize,
     reward: &'static DemoReward,
-    member: i64,
+    member: MemberId,
 }
 
 /// Entries by kind, and how many the ledger had already.
@@ -1148,7 +1148,7 @@ struct History<'b> {
     /// Not yet submitted.
     entries: Vec<EntryRequest>,
     /// By (program, member); ordered, so that every run walks them alike.
-    wallets: BTreeMap<(usize, i64), Wallet>,
+    wallets: BTreeMap<(usize, MemberId), Wallet>,
     tally: Tally,
 }
 
@@ -1164,7 +1164,7 @@ impl<'b> History<'b> {
         })
     }
 
-    fn random_member(&mut self) -> i64 {
+    fn random_member(&mut self) -> MemberId {
         *self
             .books
             .members
@@ -1172,11 +1172,11 @@ impl<'b> History<'b> {
             .expect("the demo has members")
     }
 
-    fn wallet(&mut self, program: usize, member: i64) -> &mut Wallet {
+    fn wallet(&mut self, program: usize, member: MemberId) -> &mut Wallet {
         self.wallets.entry((program, member)).or_default()
     }
 
-    fn balance(&self, program: usize, member: i64) -> i64 {
+    fn balance(&self, program: usize, member: MemberId) -> i64 {
         self.wallets
             .get(&(program, member))
             .map_or(0, |w| w.balance)
@@ -1209,7 +1209,7 @@ impl<'b> History<'b> {
 
     /// Orders at either merchant over the history, in date order.
     fn earns(&mut self) -> anyhow::Result<()> {
-        let mut orders: Vec<(NaiveDate, usize, i64, Money)> = (0..EARNS)
+        let mut orders: Vec<(NaiveDate, usize, MemberId, Money)> = (0..EARNS)
             .map(|_| {
                 let program = if self.rng.random_ratio(COFFEE_ORDERS_PER_20, 20) {
                     BREW
@@ -1234,7 +1234,7 @@ impl<'b> History<'b> {
         number: usize,
         day: NaiveDate,
         program: usize,
-        member: i64,
+        member: MemberId,
         amount: Money,
     ) -> anyhow::Result<()> {
         let books = &self.books.programs[program];
@@ -1273,7 +1273,7 @@ impl<'b> History<'b> {
         let first_day = FIRST_ORDER_DAY + Days::new(HISTORY_DAYS - NEWER_HISTORY_DAYS);
         for program in FIRST_NEWER..self.books.programs.len() {
             let basket = self.books.programs[program].merchant.basket;
-            let mut orders: Vec<(NaiveDate, i64, Money)> = (0..NEWER_EARNS)
+            let mut orders: Vec<(NaiveDate, MemberId, Money)> = (0..NEWER_EARNS)
                 .map(|_| {
                     let day = first_day + Days::new(rng.random_range(0..NEWER_HISTORY_DAYS));
                     let member = *self
@@ -1308,11 +1308,11 @@ impl<'b> History<'b> {
     }
 
     /// A member who holds enough `from` points, and a round amount they can afford.
-    fn pick_exchange(&mut self, from: usize) -> Option<(i64, i64)> {
+    fn pick_exchange(&mut self, from: usize) -> Option<(MemberId, i64)> {
         let merchant = self.books.programs[from].merchant;
         let step = merchant.exchange_step;
         let fewest = *merchant.exchange_steps.start();
-        let able: Vec<i64> = self
+        let able: Vec<MemberId> = self
             .books
             .members
             .iter()
@@ -1329,7 +1329,7 @@ impl<'b> History<'b> {
     fn exchange(
         &mut self,
         number: usize,
-        member: i64,
+        member: MemberId,
         from: usize,
         to: usize,
         points_out: i64,
@@ -1388,13 +1388,13 @@ impl<'b> History<'b> {
 
     /// Some members' oldest lots lapse: what is left of them goes to breakage.
     fn expiries(&mut self) {
-        let lapsing: Vec<(usize, i64)> = self
+        let lapsing: Vec<(usize, MemberId)> = self
             .wallets
             .iter()
             .filter(|(_, wallet)| wallet.first_lot_left() > 0)
             .map(|(key, _)| *key)
             .collect();
-        let chosen: Vec<(usize, i64)> = lapsing
+        let chosen: Vec<(usize, MemberId)> = lapsing
             .choose_multiple(&mut self.rng, EXPIRIES)
             .copied()
             .collect();
@@ -1403,7 +1403,7 @@ impl<'b> History<'b> {
         }
     }
 
-    fn expire(&mut self, program: usize, member: i64) {
+    fn expire(&mut self, program: usize, member: MemberId) {
         let books = &self.books.programs[program];
         let wallet = self.wallets.entry((program, member)).or_default();
         let points = wallet.first_lot_left();

@@ -11,6 +11,7 @@ use diesel::{PgConnection, QueryResult};
 
 use crate::{
     domain::{
+        id::MemberId,
         money::{Money, MoneyError, Rounding},
         rate::{Rate, RateError},
     },
@@ -90,8 +91,8 @@ impl Values {
 }
 
 /// The member's wallet as the ledger has it now.
-pub fn of_member(conn: &mut PgConnection, member_id: i64) -> Result<Wallet, WalletError> {
-    let accounts = ledger::accounts_of(conn, MEMBER, member_id)?;
+pub fn of_member(conn: &mut PgConnection, member_id: MemberId) -> Result<Wallet, WalletError> {
+    let accounts = ledger::accounts_of(conn, MEMBER, member_id.0)?;
     let ids: Vec<_> = accounts.iter().map(|a| a.id).collect();
     let balances = ledger::balances(conn, &ids)?;
     let names = ledger::asset_names(conn)?;
@@ -139,11 +140,11 @@ pub struct Movement {
 /// (points of an open redemption) are not movements until they post.
 pub fn recent_movements(
     conn: &mut PgConnection,
-    member_id: i64,
+    member_id: MemberId,
     limit: u16,
 ) -> QueryResult<Vec<Movement>> {
     let mut lines = Vec::new();
-    for account in ledger::accounts_of(conn, MEMBER, member_id)? {
+    for account in ledger::accounts_of(conn, MEMBER, member_id.0)? {
         let statement = ledger::statement(conn, account.id, None, limit)?;
         lines.extend(statement.lines.into_iter().map(|line| {
             (

@@ -23,7 +23,10 @@ use secrecy::ExposeSecret as _;
 use serde::de::DeserializeOwned;
 
 use crate::{
-    domain::actor::{Actor, ActorKind},
+    domain::{
+        actor::{Actor, ActorKind},
+        id::{MemberId, MerchantId},
+    },
     i18n::Locale,
     merchant::api_key,
     web::{context::client_ip, nul, state::AppState},
@@ -42,7 +45,7 @@ const MAX_BODY_BYTES: usize = 64 * 1024;
 /// A request whose signature verified: handlers take it as an argument.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     pub key_id: String,
     pub locale: Locale,
     pub ip: String,
@@ -78,7 +81,11 @@ impl Caller {
 
     /// Refuses (403) a member this merchant does not know: a key may touch
     /// only those.
-    pub fn ensure_knows(&self, conn: &mut PgConnection, member_id: i64) -> Result<(), ApiError> {
+    pub fn ensure_knows(
+        &self,
+        conn: &mut PgConnection,
+        member_id: MemberId,
+    ) -> Result<(), ApiError> {
         if known_member::is_known(conn, self.merchant_id, member_id)? {
             Ok(())
         } else {

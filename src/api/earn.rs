@@ -8,7 +8,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::{
-    domain::{money::Money, points::ProgramCode},
+    domain::{
+        id::{MemberId, StoreId},
+        money::Money,
+        points::ProgramCode,
+    },
     earn::{self, EarnOrder, EarnRequest, OrderId, Source, rule::Breakdown},
     i18n::Locale,
     web::state::AppState,
@@ -31,7 +35,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 pub struct EarnForm {
     /// A member this merchant knows (see POST /members).
     #[schema(required = true, nullable = false, value_type = i64)]
-    member_id: Option<i64>,
+    member_id: Option<MemberId>,
     /// The merchant's order id: 1–64 visible ASCII characters, unique per
     /// merchant. Reporting the same order again returns the first result.
     #[schema(required = true, nullable = false, value_type = String, example = "POS-20261122-0001")]
@@ -42,7 +46,8 @@ pub struct EarnForm {
     /// When the purchase happened (RFC 3339); now when absent. At most 30 days ago.
     occurred_at: Option<String>,
     /// One of the merchant's stores.
-    store_id: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    store_id: Option<StoreId>,
     /// `ALP` to issue the alliance's hub points instead of the merchant's own.
     program: Option<String>,
     /// The till or device, for risk checks.
@@ -61,10 +66,12 @@ pub struct RefundForm {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EarnView {
     order_id: String,
-    member_id: i64,
+    #[schema(value_type = i64)]
+    member_id: MemberId,
     /// The program the points were issued in.
     program: String,
-    store_id: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    store_id: Option<StoreId>,
     #[schema(example = "128.00")]
     amount_cny: String,
     /// Points issued.
@@ -144,7 +151,7 @@ pub struct RefundView {
     security(("signature" = []))
 )]
 #[post("/earn")]
-#[tracing::instrument(skip_all, fields(merchant_id = caller.merchant_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %caller.merchant_id))]
 async fn create_earn(
     caller: Caller,
     key: IdempotencyKey,
@@ -183,7 +190,7 @@ async fn create_earn(
     security(("signature" = []))
 )]
 #[get("/earn/{order_id}")]
-#[tracing::instrument(skip_all, fields(merchant_id = caller.merchant_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %caller.merchant_id))]
 async fn show_earn(
     caller: Caller,
     path: web::Path<String>,
@@ -220,7 +227,7 @@ async fn show_earn(
     security(("signature" = []))
 )]
 #[post("/earn/{order_id}/refund")]
-#[tracing::instrument(skip_all, fields(merchant_id = caller.merchant_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %caller.merchant_id))]
 async fn refund_earn(
     caller: Caller,
     key: IdempotencyKey,
@@ -262,7 +269,7 @@ fn parse_earn(caller: &Caller, form: EarnForm) -> Result<EarnRequest, ApiError> 
     required("member_id", form.member_id.is_some());
     required("order_id", form.order_id.is_some());
     required("amount_cny", form.amount_cny.is_some());
-    let member_id = form.member_id.filter(|id| *id > 0);
+    let member_id = form.member_id.filter(|id| id.0 > 0);
     if form.member_id.is_some() && member_id.is_none() {
         invalid.push(("member_id", FieldReason::Id));
     }
@@ -302,7 +309,7 @@ fn parse_earn(caller: &Caller, form: EarnForm) -> Result<EarnRequest, ApiError> 
             invalid.push(("program", FieldReason::Program));
             None
         });
-    if form.store_id.is_some_and(|id| id <= 0) {
+    if form.store_id.is_some_and(|id| id.0 <= 0) {
         invalid.push(("store_id", FieldReason::Id));
     }
     let (Some(member_id), Some(order_id), Some(amount), true) =

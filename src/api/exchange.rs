@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 
 use crate::{
     domain::{
+        id::MemberId,
         money::Money,
         points::{PointCount, ProgramCode},
     },
@@ -35,7 +36,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 pub struct QuoteForm {
     /// A member this merchant knows (see POST /members).
     #[schema(required = true, nullable = false, value_type = i64)]
-    member_id: Option<i64>,
+    member_id: Option<MemberId>,
     /// The program the member gives points of. This merchant's own program
     /// must be one of the two.
     #[schema(required = true, nullable = false, value_type = String, example = "COFFEE")]
@@ -61,7 +62,8 @@ pub struct ExecuteForm {
 pub struct QuoteView {
     /// Pass to POST /exchange to carry the exchange out.
     quote_id: String,
-    member_id: i64,
+    #[schema(value_type = i64)]
+    member_id: MemberId,
     from_program: String,
     to_program: String,
     #[schema(example = "1000")]
@@ -125,7 +127,8 @@ pub struct FeeBreakdownView {
 pub struct ExchangeView {
     exchange_id: i64,
     quote_id: String,
-    member_id: i64,
+    #[schema(value_type = i64)]
+    member_id: MemberId,
     from_program: String,
     to_program: String,
     /// Points the member gave.
@@ -161,7 +164,7 @@ pub struct ExchangeView {
     security(("signature" = []))
 )]
 #[post("/exchange/quotes")]
-#[tracing::instrument(skip_all, fields(merchant_id = caller.merchant_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %caller.merchant_id))]
 async fn create_quote(
     caller: Caller,
     key: IdempotencyKey,
@@ -189,7 +192,7 @@ async fn create_quote(
     security(("signature" = []))
 )]
 #[get("/exchange/quotes/{quote_id}")]
-#[tracing::instrument(skip_all, fields(merchant_id = caller.merchant_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %caller.merchant_id))]
 async fn show_quote(
     caller: Caller,
     path: web::Path<String>,
@@ -228,7 +231,7 @@ async fn show_quote(
     security(("signature" = []))
 )]
 #[post("/exchange")]
-#[tracing::instrument(skip_all, fields(merchant_id = caller.merchant_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %caller.merchant_id))]
 async fn execute_quote(
     caller: Caller,
     key: IdempotencyKey,
@@ -259,7 +262,7 @@ fn parse_quote(caller: &Caller, form: QuoteForm) -> Result<QuoteRequest, ApiErro
     required("from_program", form.from_program.is_some());
     required("to_program", form.to_program.is_some());
     required("from_points", form.from_points.is_some());
-    let member_id = form.member_id.filter(|id| *id > 0);
+    let member_id = form.member_id.filter(|id| id.0 > 0);
     if form.member_id.is_some() && member_id.is_none() {
         invalid.push(("member_id", FieldReason::Id));
     }

@@ -19,7 +19,7 @@ use chrono::{Duration, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::{crypto, db::schema::api_idempotency, i18n::Locale};
+use crate::{crypto, db::schema::api_idempotency, domain::id::MerchantId, i18n::Locale};
 
 use super::problem::{self, ApiError};
 
@@ -47,7 +47,7 @@ impl IdempotencyKey {
     /// The key as a domain service's own request key (`[\x21-\x7e]{1,64}`):
     /// the hex SHA-256 of the merchant and the key, since a partner's key may
     /// hold spaces and two merchants may pick the same key for one member.
-    pub fn scoped(&self, merchant_id: i64) -> String {
+    pub fn scoped(&self, merchant_id: MerchantId) -> String {
         hex::encode(crypto::sha256(
             format!("{merchant_id}\n{}", self.0).as_bytes(),
         ))
@@ -123,7 +123,7 @@ impl Reply {
 /// wrote is undone and the refusal itself is stored, in `locale`.
 pub fn once(
     conn: &mut PgConnection,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     key: &IdempotencyKey,
     request_hash: &[u8; 32],
     locale: Locale,
@@ -162,7 +162,7 @@ pub fn once(
 /// claiming insert waited for it).
 fn stored(
     conn: &mut PgConnection,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     key: &IdempotencyKey,
     request_hash: &[u8; 32],
 ) -> Result<Reply, ApiError> {

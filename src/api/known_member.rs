@@ -7,7 +7,10 @@ use diesel::prelude::*;
 use crate::{
     audit::{self, Change},
     db::schema::merchant_members,
-    domain::actor::Actor,
+    domain::{
+        actor::Actor,
+        id::{MemberId, MerchantId},
+    },
 };
 
 /// Notes that the merchant knows the member (audited when new). Idempotent;
@@ -15,8 +18,8 @@ use crate::{
 pub fn link(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
-    member_id: i64,
+    merchant_id: MerchantId,
+    member_id: MemberId,
 ) -> QueryResult<bool> {
     let inserted = diesel::insert_into(merchant_members::table)
         .values((
@@ -37,7 +40,11 @@ pub fn link(
     Ok(true)
 }
 
-pub fn is_known(conn: &mut PgConnection, merchant_id: i64, member_id: i64) -> QueryResult<bool> {
+pub fn is_known(
+    conn: &mut PgConnection,
+    merchant_id: MerchantId,
+    member_id: MemberId,
+) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         merchant_members::table
             .filter(merchant_members::merchant_id.eq(merchant_id))

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use crate::{
     crypto::Keys,
-    domain::phone::Phone,
+    domain::{id::MemberId, phone::Phone},
     people::{
         PeopleError,
         member::{self, Member, PRIVACY_POLICY_VERSION},
@@ -48,7 +48,8 @@ pub struct EnrolForm {
 /// A member as a partner sees them.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MemberView {
-    member_id: i64,
+    #[schema(value_type = i64)]
+    member_id: MemberId,
     /// Masked: `138****0000`.
     phone: String,
     display_name: String,
@@ -81,7 +82,8 @@ pub struct ConsentView {
 /// A member's points in every program they hold.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BalancesView {
-    member_id: i64,
+    #[schema(value_type = i64)]
+    member_id: MemberId,
     balances: Vec<BalanceView>,
     /// The sum of every valued balance, CNY.
     #[schema(example = "12.50")]
@@ -130,7 +132,7 @@ pub struct BalanceView {
     security(("signature" = []))
 )]
 #[post("/members")]
-#[tracing::instrument(skip_all, fields(merchant_id = caller.merchant_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %caller.merchant_id))]
 async fn enrol_member(
     caller: Caller,
     key: IdempotencyKey,
@@ -177,10 +179,10 @@ async fn enrol_member(
     security(("signature" = []))
 )]
 #[get("/members/{member_id}")]
-#[tracing::instrument(skip_all, fields(merchant_id = caller.merchant_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %caller.merchant_id))]
 async fn show_member(
     caller: Caller,
-    path: web::Path<i64>,
+    path: web::Path<MemberId>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let member_id = path.into_inner();
@@ -207,10 +209,10 @@ async fn show_member(
     security(("signature" = []))
 )]
 #[get("/members/{member_id}/balances")]
-#[tracing::instrument(skip_all, fields(merchant_id = caller.merchant_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %caller.merchant_id))]
 async fn show_balances(
     caller: Caller,
-    path: web::Path<i64>,
+    path: web::Path<MemberId>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let member_id = path.into_inner();
@@ -223,7 +225,11 @@ async fn show_balances(
 }
 
 /// The member, if the merchant knows them; 403 otherwise.
-fn known(conn: &mut PgConnection, caller: &Caller, member_id: i64) -> Result<Member, ApiError> {
+fn known(
+    conn: &mut PgConnection,
+    caller: &Caller,
+    member_id: MemberId,
+) -> Result<Member, ApiError> {
     caller.ensure_knows(conn, member_id)?;
     member::find(conn, member_id)?.ok_or(ApiError::MemberNotKnown)
 }
@@ -254,7 +260,7 @@ fn view(conn: &mut PgConnection, keys: &Keys, member: &Member) -> Result<MemberV
     })
 }
 
-fn balances_view(member_id: i64, wallet: Wallet) -> BalancesView {
+fn balances_view(member_id: MemberId, wallet: Wallet) -> BalancesView {
     BalancesView {
         member_id,
         balances: wallet

@@ -23,6 +23,7 @@ use utoipa::ToSchema;
 use crate::{
     domain::{
         actor::Actor,
+        id::{MemberId, RewardId, StoreId},
         money::Money,
         points::{PointCount, ProgramCode},
     },
@@ -48,10 +49,10 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 pub struct RedeemForm {
     /// A member this merchant knows (see POST /members).
     #[schema(required = true, nullable = false, value_type = i64)]
-    member_id: Option<i64>,
+    member_id: Option<MemberId>,
     /// One of this merchant's rewards, on offer now.
     #[schema(required = true, nullable = false, value_type = i64)]
-    reward_id: Option<i64>,
+    reward_id: Option<RewardId>,
     /// The points paid, each program at most once; the reward decides which
     /// programs it accepts. Empty when cash pays it all.
     #[schema(required = true, nullable = false, value_type = Vec<PayForm>)]
@@ -75,15 +76,18 @@ pub struct PayForm {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct FulfilForm {
     /// One of the merchant's stores.
-    store_id: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    store_id: Option<StoreId>,
 }
 
 /// A redemption and its voucher.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RedemptionView {
     redemption_id: i64,
-    member_id: i64,
-    reward_id: i64,
+    #[schema(value_type = i64)]
+    member_id: MemberId,
+    #[schema(value_type = i64)]
+    reward_id: RewardId,
     /// The 12 digits the member shows at the counter.
     #[schema(example = "004271935806")]
     voucher_code: String,
@@ -99,7 +103,8 @@ pub struct RedemptionView {
     /// Each program's points and what they pay of the value.
     pay: Vec<PaidView>,
     /// Where it was served.
-    store_id: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    store_id: Option<StoreId>,
     /// The voucher cannot be served from this moment.
     expires_at: DateTime<Utc>,
     resolved_at: Option<DateTime<Utc>>,
@@ -139,7 +144,7 @@ pub struct PaidView {
     security(("signature" = []))
 )]
 #[post("/redemptions")]
-#[tracing::instrument(skip_all, fields(merchant_id = caller.merchant_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %caller.merchant_id))]
 async fn create_redemption(
     caller: Caller,
     key: IdempotencyKey,
@@ -171,7 +176,7 @@ async fn create_redemption(
     security(("signature" = []))
 )]
 #[get("/redemptions/{redemption_id}")]
-#[tracing::instrument(skip_all, fields(merchant_id = caller.merchant_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %caller.merchant_id))]
 async fn show_redemption(
     caller: Caller,
     path: web::Path<i64>,
@@ -208,7 +213,7 @@ async fn show_redemption(
     security(("signature" = []))
 )]
 #[post("/redemptions/{redemption_id}/fulfil")]
-#[tracing::instrument(skip_all, fields(merchant_id = caller.merchant_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %caller.merchant_id))]
 async fn fulfil_redemption(
     caller: Caller,
     key: IdempotencyKey,
@@ -222,7 +227,7 @@ async fn fulfil_redemption(
     } else {
         caller.json()?
     };
-    if form.store_id.is_some_and(|store| store <= 0) {
+    if form.store_id.is_some_and(|store| store.0 <= 0) {
         return Err(ApiError::invalid("store_id", FieldReason::Id));
     }
     resolve(caller, key, state, move |conn, caller, actor| {
@@ -250,7 +255,7 @@ async fn fulfil_redemption(
     security(("signature" = []))
 )]
 #[post("/redemptions/{redemption_id}/cancel")]
-#[tracing::instrument(skip_all, fields(merchant_id = caller.merchant_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %caller.merchant_id))]
 async fn cancel_redemption(
     caller: Caller,
     key: IdempotencyKey,
@@ -298,8 +303,8 @@ fn parse_redeem(form: RedeemForm, request_key: String) -> Result<RedeemRequest, 
         }
         valid
     };
-    let member_id = id("member_id", form.member_id);
-    let reward_id = id("reward_id", form.reward_id);
+    let member_id = id("member_id", form.member_id.map(|m| m.0)).map(MemberId);
+    let reward_id = id("reward_id", form.reward_id.map(|r| r.0)).map(RewardId);
     let mut pay = Vec::new();
     for leg in form.pay.unwrap_or_default() {
         let program = leg.program.as_deref().map(ProgramCode::parse);

@@ -9,7 +9,10 @@ use utoipa::ToSchema;
 
 use crate::{
     catalog::{self, Reward, RewardStatus},
-    domain::money::Money,
+    domain::{
+        id::{RewardId, StoreId},
+        money::Money,
+    },
     web::state::AppState,
 };
 
@@ -31,7 +34,8 @@ pub struct RewardList {
 /// One reward of the merchant's.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RewardView {
-    reward_id: i64,
+    #[schema(value_type = i64)]
+    reward_id: RewardId,
     #[schema(example = "大杯拿铁一杯")]
     title_zh: String,
     #[schema(example = "A large latte")]
@@ -61,7 +65,8 @@ pub struct RewardView {
     /// Not on offer from this moment.
     valid_until: DateTime<Utc>,
     /// The stores where it is collected; empty: every store of the merchant.
-    store_ids: Vec<i64>,
+    #[schema(value_type = Vec<i64>)]
+    store_ids: Vec<StoreId>,
 }
 
 /// This merchant's rewards, every status, newest first.
@@ -75,7 +80,7 @@ pub struct RewardView {
     security(("signature" = []))
 )]
 #[get("/rewards")]
-#[tracing::instrument(skip_all, fields(merchant_id = caller.merchant_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %caller.merchant_id))]
 async fn list_rewards(
     caller: Caller,
     state: web::Data<AppState>,
@@ -95,7 +100,7 @@ async fn list_rewards(
     Ok(HttpResponse::Ok().json(RewardList { rewards }))
 }
 
-fn reward_view(reward: Reward, store_ids: Vec<i64>) -> RewardView {
+fn reward_view(reward: Reward, store_ids: Vec<StoreId>) -> RewardView {
     RewardView {
         reward_id: reward.id,
         value_cny: Money::from_fen(reward.value_fen).to_string(),

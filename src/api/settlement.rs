@@ -9,7 +9,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
-    domain::shanghai,
+    domain::{
+        id::{MerchantId, StatementId},
+        shanghai,
+    },
     settlement::{
         collection::{self, CollectionStatus},
         payout::{self, PayoutStatus},
@@ -55,7 +58,8 @@ pub struct StatementList {
 /// the merchant.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StatementView {
-    statement_id: i64,
+    #[schema(value_type = i64)]
+    statement_id: StatementId,
     /// `daily`, `weekly` or `monthly`.
     #[schema(example = "daily")]
     cycle: String,
@@ -160,7 +164,7 @@ pub struct CollectionView {
     security(("signature" = []))
 )]
 #[get("/settlements")]
-#[tracing::instrument(skip_all, fields(merchant_id = caller.merchant_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %caller.merchant_id))]
 async fn list_settlements(
     caller: Caller,
     req: HttpRequest,
@@ -199,10 +203,10 @@ async fn list_settlements(
     security(("signature" = []))
 )]
 #[get("/settlements/{statement_id}")]
-#[tracing::instrument(skip_all, fields(merchant_id = caller.merchant_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %caller.merchant_id))]
 async fn show_settlement(
     caller: Caller,
-    path: web::Path<i64>,
+    path: web::Path<StatementId>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, merchant_id) = (path.into_inner(), caller.merchant_id);
@@ -210,7 +214,11 @@ async fn show_settlement(
     Ok(HttpResponse::Ok().json(detail))
 }
 
-fn detail(conn: &mut PgConnection, merchant_id: i64, id: i64) -> Result<StatementDetail, ApiError> {
+fn detail(
+    conn: &mut PgConnection,
+    merchant_id: MerchantId,
+    id: StatementId,
+) -> Result<StatementDetail, ApiError> {
     // Another merchant's statement is as absent as one that does not exist.
     let found = statement::find(conn, id)?
         .filter(|s| s.merchant_id == merchant_id)

@@ -19,6 +19,7 @@ use crate::{
     db::schema::{approval_decisions, approvals},
     domain::{
         actor::{Actor, ActorKind},
+        id::MerchantId,
         money::Money,
         text_enum::text_enum,
     },
@@ -39,7 +40,7 @@ text_enum! {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
     Platform,
-    Merchant(i64),
+    Merchant(MerchantId),
 }
 
 impl Scope {

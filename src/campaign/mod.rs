@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     audit::{self, Change},
     db::schema::{campaign_merchants, campaigns, merchants},
-    domain::{actor::Actor, money::Money, text_enum::text_enum},
+    domain::{actor::Actor, id::MerchantId, money::Money, text_enum::text_enum},
     error::{Class, Classify, Kind, Message, Refusal},
     i18n::Locale,
     merchant::{Merchant, standing},
@@ -79,7 +79,7 @@ impl Campaign {
 /// the transaction so their budgets can be charged exactly.
 pub fn running_for_update(
     conn: &mut PgConnection,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     at: DateTime<Utc>,
 ) -> QueryResult<Vec<Campaign>> {
     campaigns::table

@@ -8,6 +8,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
+use crate::domain::id::RewardId;
 use crate::error::{Class, Classify, Kind, Message, Refusal};
 
 /// The largest image accepted.
@@ -115,7 +116,11 @@ fn rewards_dir(upload_dir: &Path) -> PathBuf {
 
 /// Checks `bytes` and stores them for reward `reward_id` under a new name.
 /// The file is written aside and renamed, so it is never served half-written.
-pub fn store(upload_dir: &Path, reward_id: i64, bytes: &[u8]) -> Result<ImageName, ImageError> {
+pub fn store(
+    upload_dir: &Path,
+    reward_id: RewardId,
+    bytes: &[u8],
+) -> Result<ImageName, ImageError> {
     if bytes.len() > MAX_IMAGE_BYTES {
         return Err(ImageError::TooLarge);
     }

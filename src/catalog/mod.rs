@@ -13,7 +13,13 @@ use serde::Serialize;
 use crate::{
     audit::{self, Change},
     db::schema::{reward_stores, rewards, stores},
-    domain::{actor::Actor, money::Money, shanghai, text_enum::text_enum},
+    domain::{
+        actor::Actor,
+        id::{MerchantId, RewardId, StoreId},
+        money::Money,
+        shanghai,
+        text_enum::text_enum,
+    },
     error::{Class, Classify, Kind, Message, Refusal},
     i18n::Locale,
 };
@@ -91,8 +97,8 @@ text_enum! {
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
 #[diesel(table_name = rewards, check_for_backend(diesel::pg::Pg))]
 pub struct Reward {
-    pub id: i64,
-    pub merchant_id: i64,
+    pub id: RewardId,
+    pub merchant_id: MerchantId,
     pub title_zh: String,
     pub title_en: String,
     pub description_zh: String,
@@ -353,7 +359,7 @@ pub enum CatalogError {
     NotFound,
     /// A store that is not one of the merchant's active stores.
     #[error("store {0} is not one of the merchant's active stores")]
-    ForeignStore(i64),
+    ForeignStore(StoreId),
     /// Publishing a reward whose validity is over.
     #[error("the reward's validity is over")]
     Expired,
@@ -382,11 +388,11 @@ impl Classify for CatalogError {
 #[derive(Serialize)]
 struct Audited<'a> {
     reward: &'a Reward,
-    stores: &'a [i64],
+    stores: &'a [StoreId],
 }
 
 /// The merchant's rewards, newest first.
-pub fn of_merchant(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<Vec<Reward>> {
+pub fn of_merchant(conn: &mut PgConnection, merchant_id: MerchantId) -> QueryResult<Vec<Reward>> {
     rewards::table
         .filter(rewards::merchant_id.eq(merchant_id))
         .order(rewards::id.desc())
@@ -394,7 +400,11 @@ pub fn of_merchant(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<Vec
         .load(conn)
 }
 
-pub fn find(conn: &mut PgConnection, merchant_id: i64, id: i64) -> QueryResult<Option<Reward>> {
+pub fn find(
+    conn: &mut PgConnection,
+    merchant_id: MerchantId,
+    id: RewardId,
+) -> QueryResult<Option<Reward>> {
     rewards::table
         .find(id)
         .filter(rewards::merchant_id.eq(merchant_id))
@@ -416,7 +426,11 @@ pub fn published(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<Vec
 
 /// The stores where the merchant's reward `id` is collected; empty: all of
 /// the merchant's stores.
-pub fn stores_of(conn: &mut PgConnection, merchant_id: i64, id: i64) -> QueryResult<Vec<i64>> {
+pub fn stores_of(
+    conn: &mut PgConnection,
+    merchant_id: MerchantId,
+    id: RewardId,
+) -> QueryResult<Vec<StoreId>> {
     reward_stores::table
         .inner_join(rewards::table)
         .filter(reward_stores::reward_id.eq(id))
@@ -430,9 +444,9 @@ pub fn stores_of(conn: &mut PgConnection, merchant_id: i64, id: i64) -> QueryRes
 pub fn create(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     details: &RewardDetails,
-    store_ids: &[i64],
+    store_ids: &[StoreId],
 ) -> Result<Reward, CatalogError> {
     conn.transaction(|conn| {
         let reward = diesel::insert_into(rewards::table)
@@ -457,10 +471,10 @@ pub fn create(
 pub fn update(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
-    id: i64,
+    merchant_id: MerchantId,
+    id: RewardId,
     details: &RewardDetails,
-    store_ids: &[i64],
+    store_ids: &[StoreId],
 ) -> Result<Reward, CatalogError> {
     conn.transaction(|conn| {
         let before = lock(conn, merchant_id, id)?;
@@ -492,8 +506,8 @@ pub fn update(
 pub fn set_status(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
-    id: i64,
+    merchant_id: MerchantId,
+    id: RewardId,
     status: RewardStatus,
     now: DateTime<Utc>,
 ) -> Result<Reward, CatalogError> {
@@ -533,8 +547,8 @@ pub fn set_status(
 pub fn set_image(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
-    id: i64,
+    merchant_id: MerchantId,
+    id: RewardId,
     name: &image::ImageName,
 ) -> Result<Reward, CatalogError> {
     conn.transaction(|conn| {
@@ -558,7 +572,11 @@ pub fn set_image(
 }
 
 /// The merchant's reward `id`, locked for a change.
-fn lock(conn: &mut PgConnection, merchant_id: i64, id: i64) -> Result<Reward, CatalogError> {
+fn lock(
+    conn: &mut PgConnection,
+    merchant_id: MerchantId,
+    id: RewardId,
+) -> Result<Reward, CatalogError> {
     rewards::table
         .find(id)
         .filter(rewards::merchant_id.eq(merchant_id))
@@ -573,14 +591,14 @@ fn lock(conn: &mut PgConnection, merchant_id: i64, id: i64) -> Result<Reward, Ca
 /// each is an active store of the merchant.
 fn set_stores(
     conn: &mut PgConnection,
-    merchant_id: i64,
-    reward_id: i64,
-    store_ids: &[i64],
-) -> Result<Vec<i64>, CatalogError> {
+    merchant_id: MerchantId,
+    reward_id: RewardId,
+    store_ids: &[StoreId],
+) -> Result<Vec<StoreId>, CatalogError> {
     let mut wanted = store_ids.to_vec();
     wanted.sort_unstable();
     wanted.dedup();
-    let own: Vec<i64> = stores::table
+    let own: Vec<StoreId> = stores::table
         .filter(stores::merchant_id.eq(merchant_id))
         .filter(stores::active)
         .filter(stores::id.eq_any(&wanted))

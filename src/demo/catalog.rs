@@ -12,7 +12,11 @@ use diesel::PgConnection;
 
 use crate::{
     catalog::{self, Reward, RewardDetails, RewardInput, RewardStatus},
-    domain::{actor::Actor, shanghai},
+    domain::{
+        actor::Actor,
+        id::{MemberId, MerchantId},
+        shanghai,
+    },
     redemption::{self, RedeemRequest, Redemption, pay::Leg},
 };
 
@@ -200,7 +204,7 @@ const ALIKE: usize = 3;
 
 /// Fills the catalogs of `merchant_ids` (in the demo's merchant order); returns
 /// how many rewards it created.
-pub fn fill(conn: &mut PgConnection, merchant_ids: &[i64]) -> anyhow::Result<usize> {
+pub fn fill(conn: &mut PgConnection, merchant_ids: &[MerchantId]) -> anyhow::Result<usize> {
     let actor = Actor::system("seed-demo");
     let today = Utc::now().with_timezone(&shanghai::offset()).date_naive();
     let first_day = today.to_string();
@@ -245,7 +249,7 @@ pub fn fill(conn: &mut PgConnection, merchant_ids: &[i64]) -> anyhow::Result<usi
 
 /// Members redeem the first reward they can pay for, with the proposed mix;
 /// every other voucher is served at once. Returns how many redeemed.
-pub fn redeem(conn: &mut PgConnection, members: &[i64]) -> anyhow::Result<usize> {
+pub fn redeem(conn: &mut PgConnection, members: &[MemberId]) -> anyhow::Result<usize> {
     let actor = Actor::system("seed-demo");
     let rewards = catalog::published(conn, Utc::now())?;
     let mut redeemed = 0;
@@ -274,7 +278,7 @@ pub fn redeem(conn: &mut PgConnection, members: &[i64]) -> anyhow::Result<usize>
 /// are "popular with similar members" for the first member (王芳) on the
 /// "for you" page (`redemption::recommend`). Run after `redeem`; members who
 /// already hold that reward are left alone. Returns how many ordered it.
-pub fn redeem_alike(conn: &mut PgConnection, members: &[i64]) -> anyhow::Result<usize> {
+pub fn redeem_alike(conn: &mut PgConnection, members: &[MemberId]) -> anyhow::Result<usize> {
     let actor = Actor::system("seed-demo");
     let Some(&first) = members.first() else {
         return Ok(0);
@@ -303,7 +307,7 @@ pub fn redeem_alike(conn: &mut PgConnection, members: &[i64]) -> anyhow::Result<
 /// when their points cannot pay for any of it.
 fn order(
     conn: &mut PgConnection,
-    member_id: i64,
+    member_id: MemberId,
     reward: &Reward,
     key: &str,
     actor: &Actor,

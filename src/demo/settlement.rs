@@ -17,7 +17,7 @@ use diesel::{PgConnection, prelude::*};
 use crate::{
     crypto::Keys,
     db::schema::merchants,
-    domain::{actor::Actor, shanghai},
+    domain::{actor::Actor, id::MerchantId, shanghai},
     merchant,
     settlement::{
         cycle::{Cycle, LAST_MONTH_DAY},
@@ -42,7 +42,7 @@ pub fn history_booked_at() -> DateTime<Utc> {
 pub fn settle(
     conn: &mut PgConnection,
     keys: &Keys,
-    merchant_ids: &[i64],
+    merchant_ids: &[MerchantId],
 ) -> anyhow::Result<String> {
     let actor = Actor::system("demo");
     let today = shanghai::date_of(crate::clock::now());

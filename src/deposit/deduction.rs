@@ -17,7 +17,7 @@ use crate::{
     audit::{self, Change},
     chart::{self, CNY},
     db::schema::merchants,
-    domain::{actor::Actor, money::Money},
+    domain::{actor::Actor, id::MerchantId, money::Money},
     i18n::Locale,
     ledger::{self, EntryError, EntryRequest, TransferRequest},
     merchant,
@@ -32,17 +32,17 @@ const APPROVER_ROLES: &[&str] = &["finance", "admin"];
 /// Everything the action needs, kept with the approval request.
 #[derive(Debug, Serialize, Deserialize)]
 struct Payload {
-    merchant_id: i64,
+    merchant_id: MerchantId,
     amount_fen: i64,
     reason: String,
 }
 
 /// Files a deduction for approval; nothing moves yet.
-#[tracing::instrument(skip_all, fields(merchant_id = merchant_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id))]
 pub fn request_deduction(
     conn: &mut PgConnection,
     maker: &Actor,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     amount: Money,
     reason: &str,
     policy: Policy,
@@ -125,7 +125,7 @@ fn book_deduction(
         .find(merchant_id)
         .select(merchants::id)
         .for_update()
-        .first::<i64>(conn)
+        .first::<MerchantId>(conn)
         .optional()?
         .ok_or(DepositError::MerchantNotFound)?;
     chart::ensure_currency_assets(conn)?;
@@ -173,7 +173,7 @@ fn book_deduction(
 /// Refuses a deduction of more than the merchant owes now.
 fn ensure_owed(
     conn: &mut PgConnection,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     amount: Money,
 ) -> Result<(), DepositError> {
     let posted = balance_of(conn, &chart::merchant_settlement(merchant_id))?.posted();

@@ -60,7 +60,10 @@ pub use watch::{SHORTFALL_KIND, Watched, check_coverage};
 
 use crate::{
     approval::ApprovalError,
-    domain::{id::JournalEntryId, money::Money},
+    domain::{
+        id::{JournalEntryId, MerchantId},
+        money::Money,
+    },
     error::{Class, Classify, Kind, Message, Refusal},
     ledger::{self, EntryError, EntryRequest, LedgerError},
     merchant::{self, standing},
@@ -237,7 +240,7 @@ impl Classify for IssuingBlocked {
 /// module documentation).
 pub fn ensure_issuing_allowed(
     conn: &mut PgConnection,
-    merchant_id: i64,
+    merchant_id: MerchantId,
 ) -> Result<(), IssuingBlocked> {
     let merchant = merchant::find(conn, merchant_id)?.ok_or(IssuingBlocked::UnknownMerchant)?;
     match merchant.status {

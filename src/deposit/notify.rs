@@ -133,7 +133,7 @@ fn letter(
         .unwrap_or_else(|| merchant.name(locale).to_owned());
     let Ok(address) = address.parse() else {
         tracing::warn!(
-            merchant = merchant.id,
+            merchant = %merchant.id,
             "the merchant's contact email is not an address"
         );
         return Ok(None);

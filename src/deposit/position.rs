@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::{
     chart,
-    domain::{money::Money, points::ProgramCode, rate::Rate},
+    domain::{id::MerchantId, money::Money, points::ProgramCode, rate::Rate},
     ledger::{self, AccountSpec, Balance, StatementLine},
     merchant::Merchant,
     program,
@@ -24,7 +24,7 @@ const HISTORY_LINES: u16 = 20;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Position {
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     /// The deposit's posted balance (deposits carry no holds).
     pub balance: Money,
     /// Points of the merchant's program in members' hands; zero without a program.
@@ -88,7 +88,7 @@ pub fn position(conn: &mut PgConnection, merchant: &Merchant) -> Result<Position
 /// the ledger.
 pub fn history(
     conn: &mut PgConnection,
-    merchant_id: i64,
+    merchant_id: MerchantId,
 ) -> Result<Vec<StatementLine>, DepositError> {
     recent_lines(conn, &chart::merchant_deposit(merchant_id), HISTORY_LINES)
 }

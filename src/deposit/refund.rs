@@ -25,7 +25,7 @@ use crate::{
     audit::{self, Change},
     chart::{self, CNY, HouseAccount},
     db::schema::merchants,
-    domain::{actor::Actor, money::Money, points::ProgramCode, rate::Rate},
+    domain::{actor::Actor, id::MerchantId, money::Money, points::ProgramCode, rate::Rate},
     ledger::{EntryRequest, TransferRequest},
     merchant::standing::Status,
     program,
@@ -66,7 +66,7 @@ impl Covered {
 }
 
 /// Reads what the merchant's deposit covers, from the ledger.
-pub fn covered(conn: &mut PgConnection, merchant_id: i64) -> Result<Covered, DepositError> {
+pub fn covered(conn: &mut PgConnection, merchant_id: MerchantId) -> Result<Covered, DepositError> {
     let (outstanding, liability) = match program::of_merchant(conn, merchant_id)? {
         Some(program) => {
             let code = ProgramCode::parse(&program.code).map_err(|_| DepositError::Valuation)?;
@@ -92,11 +92,11 @@ pub fn covered(conn: &mut PgConnection, merchant_id: i64) -> Result<Covered, Dep
 
 /// Refunds the whole deposit of a merchant whose exit is complete and whose
 /// deposit covers nothing any more; returns the amount.
-#[tracing::instrument(skip_all, fields(merchant_id = merchant_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id))]
 pub fn refund(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
+    merchant_id: MerchantId,
 ) -> Result<Money, DepositError> {
     conn.transaction(|conn| {
         // Concurrent refunds of one merchant wait here, and the second then finds

@@ -16,7 +16,7 @@ use crate::{
     audit::{self, Change},
     chart::{self, CNY, HouseAccount},
     db::schema::deposit_topups,
-    domain::{actor::Actor, money::Money, text_enum::text_enum},
+    domain::{actor::Actor, id::MerchantId, money::Money, text_enum::text_enum},
     ledger::{EntryRequest, TransferRequest},
     merchant::{self, standing},
 };
@@ -39,7 +39,7 @@ const MERCHANT_LIST_SIZE: i64 = 50;
 #[diesel(table_name = deposit_topups, check_for_backend(diesel::pg::Pg))]
 pub struct Topup {
     pub id: i64,
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     pub amount_fen: i64,
     pub bank_reference: String,
     pub submitted_by: String,
@@ -78,11 +78,11 @@ pub struct Confirmed {
 }
 
 /// Files a top-up notice for the merchant.
-#[tracing::instrument(skip_all, fields(merchant_id = merchant_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id))]
 pub fn submit_topup(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     new: &NewTopup,
 ) -> Result<Topup, DepositError> {
     if !new.amount.is_positive() {
@@ -219,7 +219,7 @@ pub fn reject_topup(
 }
 
 /// A merchant's notices, newest first.
-pub fn list_topups(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<Vec<Topup>> {
+pub fn list_topups(conn: &mut PgConnection, merchant_id: MerchantId) -> QueryResult<Vec<Topup>> {
     deposit_topups::table
         .filter(deposit_topups::merchant_id.eq(merchant_id))
         .order(deposit_topups::id.desc())
@@ -231,7 +231,7 @@ pub fn list_topups(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<Vec
 /// Notices waiting for finance, oldest first (the queue); all merchants, or one.
 pub fn open_topups(
     conn: &mut PgConnection,
-    merchant_id: Option<i64>,
+    merchant_id: Option<MerchantId>,
     limit: i64,
 ) -> QueryResult<Vec<Topup>> {
     let mut query = deposit_topups::table

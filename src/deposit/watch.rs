@@ -10,7 +10,7 @@
 use diesel::PgConnection;
 
 use crate::{
-    domain::{actor::Actor, money::Money},
+    domain::{actor::Actor, id::MerchantId, money::Money},
     i18n::Locale,
     merchant::{self, Merchant, standing},
     risk::{self, NewAlert, Severity},
@@ -47,11 +47,11 @@ impl Watched {
     }
 }
 
-#[tracing::instrument(skip_all, fields(merchant_id = merchant_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id))]
 pub fn check_coverage(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
+    merchant_id: MerchantId,
 ) -> Result<Watched, DepositError> {
     let merchant = merchant::find(conn, merchant_id)?.ok_or(DepositError::MerchantNotFound)?;
     check(conn, actor, &merchant)

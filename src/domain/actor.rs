@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::id::MerchantId;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ActorKind {
@@ -32,7 +34,7 @@ pub struct Actor {
     /// `admin`, `owner`, `cashier`, ... as stored.
     pub role: String,
     /// For merchant users: whose data they act on.
-    pub merchant_id: Option<i64>,
+    pub merchant_id: Option<MerchantId>,
     pub ip: Option<String>,
 }
 

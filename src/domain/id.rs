@@ -1,6 +1,8 @@
-//! Typed ids: an `AccountId` can never be passed where a `TransferId` is expected.
+//! Typed ids: an `AccountId` can never be passed where a `TransferId` is expected,
+//! nor a `MemberId` where a `MerchantId` is. Each is the row's `BIGINT` id, read and
+//! written through diesel and serialized as the bare number.
 
-use std::fmt;
+use std::{fmt, num::ParseIntError, str::FromStr};
 
 use diesel_derive_newtype::DieselNewType;
 use serde::{Deserialize, Serialize};
@@ -20,6 +22,15 @@ macro_rules! typed_id {
                 self.0.fmt(f)
             }
         }
+
+        /// As typed in a query string, a form field or a command line.
+        impl FromStr for $name {
+            type Err = ParseIntError;
+
+            fn from_str(text: &str) -> Result<Self, ParseIntError> {
+                text.parse().map(Self)
+            }
+        }
     )+};
 }
 
@@ -30,4 +41,16 @@ typed_id!(
     JournalEntryId,
     /// One transfer inside a journal entry.
     TransferId,
+    /// A member (consumer).
+    MemberId,
+    /// A partner merchant.
+    MerchantId,
+    /// A merchant's points programme.
+    ProgramId,
+    /// One of a merchant's stores.
+    StoreId,
+    /// A reward in the catalogue.
+    RewardId,
+    /// A merchant's settlement statement for one cycle.
+    StatementId,
 );

@@ -34,7 +34,12 @@ use crate::{
     chart,
     db::schema::{approvals, point_adjustments},
     deposit::{self, IssuingBlocked},
-    domain::{actor::Actor, id::JournalEntryId, points::ProgramCode, text_enum::text_enum},
+    domain::{
+        actor::Actor,
+        id::{JournalEntryId, MemberId, MerchantId},
+        points::ProgramCode,
+        text_enum::text_enum,
+    },
     error::{Class, Classify, Kind, Message, Refusal},
     i18n::Locale,
     ledger::{self, EntryError, EntryRequest, LedgerError, TransferRequest},
@@ -59,8 +64,8 @@ pub const MAX_POINTS: i64 = 10_000_000;
 #[diesel(table_name = point_adjustments, check_for_backend(diesel::pg::Pg))]
 pub struct Adjustment {
     pub id: i64,
-    pub merchant_id: i64,
-    pub member_id: i64,
+    pub merchant_id: MerchantId,
+    pub member_id: MemberId,
     /// Positive credits the member, negative takes points back.
     pub points: i64,
     pub reason: String,
@@ -101,8 +106,8 @@ text_enum! {
 /// What a maker asks for; the member found by the portal (blind index).
 #[derive(Debug, Clone)]
 pub struct NewAdjustment {
-    pub merchant_id: i64,
-    pub member_id: i64,
+    pub merchant_id: MerchantId,
+    pub member_id: MemberId,
     /// How a checker recognises the member: their masked mobile number.
     pub member_label: String,
     pub points: i64,
@@ -312,7 +317,11 @@ pub fn apply(
 }
 
 /// The merchant's adjustments, newest first, with their approvals' states.
-pub fn list(conn: &mut PgConnection, merchant_id: i64, limit: i64) -> QueryResult<Vec<Listed>> {
+pub fn list(
+    conn: &mut PgConnection,
+    merchant_id: MerchantId,
+    limit: i64,
+) -> QueryResult<Vec<Listed>> {
     let rows: Vec<(Adjustment, Option<ApprovalStatus>)> = point_adjustments::table
         .left_join(approvals::table)
         .filter(point_adjustments::merchant_id.eq(merchant_id))
@@ -332,7 +341,7 @@ pub fn list(conn: &mut PgConnection, merchant_id: i64, limit: i64) -> QueryResul
 /// Serialises one person's adjustments for one merchant until the transaction
 /// ends, so two sent at once cannot both count a total that leaves out the
 /// other (people are named by their actor label, which is what the rows keep).
-fn lock_maker(conn: &mut PgConnection, merchant_id: i64, label: &str) -> QueryResult<()> {
+fn lock_maker(conn: &mut PgConnection, merchant_id: MerchantId, label: &str) -> QueryResult<()> {
     crate::db::advisory_xact_lock(conn, &format!("points.adjust:{merchant_id}:{label}"))
 }
 
@@ -340,7 +349,7 @@ fn lock_maker(conn: &mut PgConnection, merchant_id: i64, label: &str) -> QueryRe
 /// in the last 24 hours (by the database's clock).
 fn booked_without_approval(
     conn: &mut PgConnection,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     label: &str,
 ) -> QueryResult<i64> {
     use diesel::dsl::sql;
@@ -358,7 +367,7 @@ fn booked_without_approval(
         .first(conn)
 }
 
-fn lock_member(conn: &mut PgConnection, member_id: i64) -> Result<(), AdjustmentError> {
+fn lock_member(conn: &mut PgConnection, member_id: MemberId) -> Result<(), AdjustmentError> {
     if member::lock(conn, member_id)? {
         Ok(())
     } else {
@@ -368,7 +377,7 @@ fn lock_member(conn: &mut PgConnection, member_id: i64) -> Result<(), Adjustment
 
 fn program_of(
     conn: &mut PgConnection,
-    merchant_id: i64,
+    merchant_id: MerchantId,
 ) -> Result<(Program, ProgramCode), AdjustmentError> {
     let program = program::of_merchant(conn, merchant_id)?.ok_or(AdjustmentError::NoProgram)?;
     let code = ProgramCode::parse(&program.code).map_err(|_| AdjustmentError::NoProgram)?;
@@ -378,8 +387,8 @@ fn program_of(
 /// Issuing allowed for a credit; enough available points for a debit.
 fn check_bookable(
     conn: &mut PgConnection,
-    merchant_id: i64,
-    member_id: i64,
+    merchant_id: MerchantId,
+    member_id: MemberId,
     code: &ProgramCode,
     points: i64,
 ) -> Result<(), AdjustmentError> {

@@ -30,6 +30,7 @@ use crate::{
     chart::{self, CNY, HouseAccount},
     db::{self, PgPool, schema::expiry_reminders},
     domain::{
+        id::MemberId,
         money::{Money, Rounding},
         points::ProgramCode,
     },
@@ -127,7 +128,7 @@ pub(super) fn lapse(conn: &mut PgConnection, lot: &lot::Lot) -> Result<EntryRequ
 #[derive(Debug, Clone, QueryableByName)]
 struct Due {
     #[diesel(sql_type = BigInt)]
-    member_id: i64,
+    member_id: MemberId,
     #[diesel(sql_type = Text)]
     program_code: String,
     #[diesel(sql_type = BigInt)]

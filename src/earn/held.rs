@@ -29,7 +29,7 @@ use diesel::prelude::*;
 
 use crate::{
     db::schema::lot_reservations,
-    domain::id::TransferId,
+    domain::id::{MemberId, TransferId},
     ledger::{self, EntryError, EntryRequest, LedgerError},
     people::member,
 };
@@ -62,10 +62,10 @@ pub fn posted(conn: &mut PgConnection, holds: &[TransferId]) -> Result<(), HeldE
 /// The holds are being voided: frees their lots, takes the points refunds
 /// claimed of them and expires freed points of lapsed lots. Returns the
 /// entries to submit after the voids, in the same batch.
-#[tracing::instrument(skip_all, fields(member_id = member_id))]
+#[tracing::instrument(skip_all, fields(member_id = %member_id))]
 pub fn voiding(
     conn: &mut PgConnection,
-    member_id: i64,
+    member_id: MemberId,
     holds: &[TransferId],
 ) -> Result<Vec<EntryRequest>, HeldError> {
     for program in programs_reserved(conn, holds)? {
@@ -105,12 +105,12 @@ pub fn submit_all(conn: &mut PgConnection, batch: &[EntryRequest]) -> Result<(),
 /// Voids up to `limit` expired holds; returns how many were voided by this call.
 #[tracing::instrument(skip(conn))]
 pub fn void_expired_holds(conn: &mut PgConnection, limit: i64) -> Result<usize, HeldError> {
-    let mut of_member: BTreeMap<i64, Vec<TransferId>> = BTreeMap::new();
+    let mut of_member: BTreeMap<MemberId, Vec<TransferId>> = BTreeMap::new();
     let mut others = Vec::new();
     for hold in ledger::expired_holds(conn, limit)? {
         match hold.owner_id {
             Some(member) if hold.owner_kind == "member" && hold.purpose == "wallet" => {
-                of_member.entry(member).or_default().push(hold.id);
+                of_member.entry(MemberId(member)).or_default().push(hold.id);
             }
             _ => others.push(hold.id),
         }
@@ -127,7 +127,7 @@ pub fn void_expired_holds(conn: &mut PgConnection, limit: i64) -> Result<usize, 
 #[tracing::instrument(skip(conn, holds), fields(holds = holds.len()))]
 fn void_members_holds(
     conn: &mut PgConnection,
-    member_id: i64,
+    member_id: MemberId,
     holds: &[TransferId],
 ) -> Result<usize, HeldError> {
     member::lock(conn, member_id)?;

@@ -47,7 +47,7 @@ use serde::Serialize;
 
 use crate::{
     db::schema::{lot_reservations, point_lots},
-    domain::id::{AccountId, JournalEntryId, TransferId},
+    domain::id::{AccountId, JournalEntryId, MemberId, TransferId},
     ledger::{self, views::ledger_movements as moved},
 };
 
@@ -55,7 +55,7 @@ use crate::{
 #[diesel(table_name = point_lots, check_for_backend(diesel::pg::Pg))]
 pub struct Lot {
     pub id: i64,
-    pub member_id: i64,
+    pub member_id: MemberId,
     pub program_code: String,
     pub points: i64,
     pub remaining: i64,
@@ -79,7 +79,7 @@ impl Lot {
 pub enum LotError {
     #[error("member {member_id} has {missing} {program} points fewer in lots than being spent")]
     Short {
-        member_id: i64,
+        member_id: MemberId,
         program: String,
         missing: i64,
     },
@@ -94,10 +94,10 @@ pub fn expiry(earned_at: DateTime<Utc>, months: i16) -> Option<DateTime<Utc>> {
 }
 
 /// Records `points` credited to the member's wallet by `entry`.
-#[tracing::instrument(skip_all, fields(member_id = member_id))]
+#[tracing::instrument(skip_all, fields(member_id = %member_id))]
 pub fn open(
     conn: &mut PgConnection,
-    member_id: i64,
+    member_id: MemberId,
     program: &str,
     points: i64,
     expires_at: Option<DateTime<Utc>>,
@@ -118,7 +118,7 @@ pub fn open(
 
 /// Locks the member's open lots in `program` until the transaction ends. Call
 /// before booking a debit or a hold of the wallet (see the lock order above).
-pub fn lock(conn: &mut PgConnection, member_id: i64, program: &str) -> QueryResult<()> {
+pub fn lock(conn: &mut PgConnection, member_id: MemberId, program: &str) -> QueryResult<()> {
     point_lots::table
         .filter(point_lots::member_id.eq(member_id))
         .filter(point_lots::program_code.eq(program))
@@ -132,10 +132,10 @@ pub fn lock(conn: &mut PgConnection, member_id: i64, program: &str) -> QueryResu
 /// Consumes `points` of the unreserved points of the member's lots in
 /// `program`, oldest expiry first (never-expiring lots last). Call in the
 /// transaction that debits the wallet.
-#[tracing::instrument(skip_all, fields(member_id = member_id))]
+#[tracing::instrument(skip_all, fields(member_id = %member_id))]
 pub fn consume(
     conn: &mut PgConnection,
-    member_id: i64,
+    member_id: MemberId,
     program: &str,
     points: i64,
 ) -> Result<(), LotError> {
@@ -144,10 +144,10 @@ pub fn consume(
 
 /// As `consume`, but from one lot first: a refund takes back the points its
 /// own order earned before touching older ones.
-#[tracing::instrument(skip_all, fields(member_id = member_id))]
+#[tracing::instrument(skip_all, fields(member_id = %member_id))]
 pub fn consume_from(
     conn: &mut PgConnection,
-    member_id: i64,
+    member_id: MemberId,
     program: &str,
     points: i64,
     first: Option<i64>,
@@ -176,7 +176,7 @@ pub fn consume_from(
     short(member_id, program, left)
 }
 
-fn short(member_id: i64, program: &str, missing: i64) -> Result<(), LotError> {
+fn short(member_id: MemberId, program: &str, missing: i64) -> Result<(), LotError> {
     if missing > 0 {
         return Err(LotError::Short {
             member_id,
@@ -191,7 +191,7 @@ fn short(member_id: i64, program: &str, missing: i64) -> Result<(), LotError> {
 /// (never-expiring last), locked.
 fn unreserved_oldest_first(
     conn: &mut PgConnection,
-    member_id: i64,
+    member_id: MemberId,
     program: &str,
 ) -> QueryResult<Vec<Lot>> {
     point_lots::table
@@ -210,10 +210,10 @@ fn unreserved_oldest_first(
 /// Sets aside `points` of the member's unreserved points in `program` for the
 /// pending transfer `hold`, oldest expiry first. Call in the transaction that
 /// books the hold, after `lock`.
-#[tracing::instrument(skip_all, fields(member_id = member_id))]
+#[tracing::instrument(skip_all, fields(member_id = %member_id))]
 pub fn reserve(
     conn: &mut PgConnection,
-    member_id: i64,
+    member_id: MemberId,
     program: &str,
     hold: TransferId,
     points: i64,
@@ -305,7 +305,11 @@ pub fn find(conn: &mut PgConnection, id: i64) -> QueryResult<Lot> {
 }
 
 /// The lot an entry opened (an earn opens at most one per wallet).
-pub fn opened_by(conn: &mut PgConnection, entry: i64, member_id: i64) -> QueryResult<Option<Lot>> {
+pub fn opened_by(
+    conn: &mut PgConnection,
+    entry: i64,
+    member_id: MemberId,
+) -> QueryResult<Option<Lot>> {
     point_lots::table
         .filter(point_lots::journal_entry_id.eq(entry))
         .filter(point_lots::member_id.eq(member_id))
@@ -315,7 +319,7 @@ pub fn opened_by(conn: &mut PgConnection, entry: i64, member_id: i64) -> QueryRe
 }
 
 /// Points still to lapse, by date, for the member's "what expires when".
-pub fn upcoming(conn: &mut PgConnection, member_id: i64) -> QueryResult<Vec<Lot>> {
+pub fn upcoming(conn: &mut PgConnection, member_id: MemberId) -> QueryResult<Vec<Lot>> {
     point_lots::table
         .filter(point_lots::member_id.eq(member_id))
         .filter(point_lots::remaining.gt(0))
@@ -362,10 +366,10 @@ pub struct Credit {
 /// leaves; `expires_at` says when each credit lapses. The wallet's pending holds
 /// then reserve their lots, as if booked now. Does nothing when the wallet has
 /// lots already, so it is safe to run again. Returns the lots opened.
-#[tracing::instrument(skip_all, fields(member_id = member_id))]
+#[tracing::instrument(skip_all, fields(member_id = %member_id))]
 pub fn rebuild(
     conn: &mut PgConnection,
-    member_id: i64,
+    member_id: MemberId,
     program: &str,
     wallet: AccountId,
     expires_at: impl Fn(&Credit) -> Option<DateTime<Utc>>,

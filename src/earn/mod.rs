@@ -51,6 +51,7 @@ use crate::{
     deposit::{self, IssuingBlocked},
     domain::{
         actor::Actor,
+        id::{MemberId, MerchantId, StoreId},
         money::{Money, Rounding},
         points::ProgramCode,
         rate::Rate,
@@ -73,13 +74,13 @@ const FUTURE_SKEW_SECONDS: i64 = 300;
 /// A purchase to earn points for.
 #[derive(Debug, Clone)]
 pub struct EarnRequest {
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     pub order_id: OrderId,
-    pub member_id: i64,
+    pub member_id: MemberId,
     pub amount: Money,
     /// When the purchase happened; now when not given.
     pub occurred_at: Option<DateTime<Utc>>,
-    pub store_id: Option<i64>,
+    pub store_id: Option<StoreId>,
     /// None: the merchant's own program; Some(ALP): hub points.
     pub program: Option<ProgramCode>,
     pub source: Source,
@@ -215,7 +216,7 @@ pub fn earn(
     result
 }
 
-fn lock_member(conn: &mut PgConnection, member_id: i64) -> Result<(), EarnError> {
+fn lock_member(conn: &mut PgConnection, member_id: MemberId) -> Result<(), EarnError> {
     if member::lock(conn, member_id)? {
         Ok(())
     } else {
@@ -402,7 +403,11 @@ fn issue(
     })
 }
 
-fn ensure_store(conn: &mut PgConnection, merchant_id: i64, store_id: i64) -> Result<(), EarnError> {
+fn ensure_store(
+    conn: &mut PgConnection,
+    merchant_id: MerchantId,
+    store_id: StoreId,
+) -> Result<(), EarnError> {
     let found: Option<i64> = stores::table
         .filter(stores::id.eq(store_id))
         .filter(stores::merchant_id.eq(merchant_id))
@@ -439,7 +444,7 @@ fn base_and_tier(
 }
 
 /// Points the member earned in `asset` since midnight in Shanghai.
-fn earned_today(conn: &mut PgConnection, member_id: i64, asset: &str) -> QueryResult<i64> {
+fn earned_today(conn: &mut PgConnection, member_id: MemberId, asset: &str) -> QueryResult<i64> {
     let midnight = shanghai::start_of_day(crate::clock::now());
     let total: Option<rust_decimal::Decimal> = earn_orders::table
         .filter(earn_orders::member_id.eq(member_id))
@@ -541,8 +546,12 @@ fn record_order(
 }
 
 /// The merchant now knows the member (its key may read them).
-#[tracing::instrument(skip_all, fields(merchant_id = merchant_id, member_id = member_id))]
-pub fn link_member(conn: &mut PgConnection, merchant_id: i64, member_id: i64) -> QueryResult<()> {
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id, member_id = %member_id))]
+pub fn link_member(
+    conn: &mut PgConnection,
+    merchant_id: MerchantId,
+    member_id: MemberId,
+) -> QueryResult<()> {
     diesel::insert_into(merchant_members::table)
         .values((
             merchant_members::merchant_id.eq(merchant_id),

@@ -4,7 +4,13 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::{db::schema::earn_orders, domain::points::ProgramCode};
+use crate::{
+    db::schema::earn_orders,
+    domain::{
+        id::{MemberId, MerchantId, StoreId},
+        points::ProgramCode,
+    },
+};
 
 /// A merchant's order id: 1 to 64 printable ASCII characters, no spaces (it
 /// travels in URL paths).
@@ -63,12 +69,12 @@ impl Source {
 #[diesel(table_name = earn_orders, check_for_backend(diesel::pg::Pg))]
 pub struct EarnOrder {
     pub id: i64,
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     pub order_id: String,
-    pub member_id: i64,
+    pub member_id: MemberId,
     /// The merchant's own program, or ALP.
     pub program_code: String,
-    pub store_id: Option<i64>,
+    pub store_id: Option<StoreId>,
     pub amount_fen: i64,
     pub points: i64,
     /// The `Breakdown` that produced `points`.
@@ -108,7 +114,7 @@ impl EarnOrder {
 
 pub fn find(
     conn: &mut PgConnection,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     order_id: &OrderId,
 ) -> QueryResult<Option<EarnOrder>> {
     earn_orders::table
@@ -122,7 +128,7 @@ pub fn find(
 /// The order, locked until the transaction ends (refunds of one order queue).
 pub(super) fn lock(
     conn: &mut PgConnection,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     order_id: &OrderId,
 ) -> QueryResult<Option<EarnOrder>> {
     earn_orders::table
@@ -137,7 +143,7 @@ pub(super) fn lock(
 /// A member's orders, newest first (for the portals' histories).
 pub fn of_member(
     conn: &mut PgConnection,
-    member_id: i64,
+    member_id: MemberId,
     limit: i64,
 ) -> QueryResult<Vec<EarnOrder>> {
     earn_orders::table

@@ -34,7 +34,7 @@ use crate::{
     db::schema::{campaign_awards, campaigns, earn_orders, earn_refunds},
     domain::{
         actor::Actor,
-        id::{AccountId, JournalEntryId},
+        id::{AccountId, JournalEntryId, MerchantId},
         money::{Money, Rounding},
         points::ProgramCode,
     },
@@ -116,10 +116,10 @@ impl Classify for RefundError {
 /// nothing is done (`Stale`) — how a form submitted twice refunds once. The
 /// partner API needs no such check: its Idempotency-Key replays a repeated
 /// request.
-#[tracing::instrument(skip_all, fields(merchant_id = merchant_id, order_id = ?order_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id, order_id = ?order_id))]
 pub fn refund(
     conn: &mut PgConnection,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     order_id: &OrderId,
     amount: Option<Money>,
     refunded_before: Option<Money>,
@@ -353,13 +353,14 @@ fn campaign_share_back(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::id::MemberId;
 
     fn order(points: i64, amount_fen: i64) -> EarnOrder {
         EarnOrder {
             id: 1,
-            merchant_id: 1,
+            merchant_id: MerchantId(1),
             order_id: "o".to_owned(),
-            member_id: 1,
+            member_id: MemberId(1),
             program_code: "COFFEE".to_owned(),
             store_id: None,
             amount_fen,

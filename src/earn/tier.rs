@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::{
     audit::{self, Change},
     db::schema::{earn_orders, member_tier_changes, member_tiers, members},
-    domain::actor::Actor,
+    domain::{actor::Actor, id::MemberId},
     i18n::Locale,
 };
 
@@ -48,7 +48,7 @@ impl MemberTier {
 /// A tier change, as recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TierChange {
-    pub member_id: i64,
+    pub member_id: MemberId,
     pub from: String,
     pub to: String,
     pub spend_fen: i64,
@@ -62,7 +62,7 @@ pub fn ladder(conn: &mut PgConnection) -> QueryResult<Vec<MemberTier>> {
         .load(conn)
 }
 
-pub fn of_member(conn: &mut PgConnection, member_id: i64) -> QueryResult<MemberTier> {
+pub fn of_member(conn: &mut PgConnection, member_id: MemberId) -> QueryResult<MemberTier> {
     members::table
         .inner_join(member_tiers::table)
         .filter(members::id.eq(member_id))
@@ -73,7 +73,7 @@ pub fn of_member(conn: &mut PgConnection, member_id: i64) -> QueryResult<MemberT
 /// What the member spent at partners in the 12 months before `at`, net of refunds.
 pub fn trailing_spend(
     conn: &mut PgConnection,
-    member_id: i64,
+    member_id: MemberId,
     at: DateTime<Utc>,
 ) -> QueryResult<i64> {
     let since = at - Months::new(12);
@@ -110,10 +110,10 @@ fn kept<'a>(
 
 /// Moves the member up if their spend now reaches a higher tier. Call in the
 /// transaction that recorded the spend.
-#[tracing::instrument(skip_all, fields(member_id = member_id))]
+#[tracing::instrument(skip_all, fields(member_id = %member_id))]
 pub fn upgrade_if_reached(
     conn: &mut PgConnection,
-    member_id: i64,
+    member_id: MemberId,
     actor: &Actor,
 ) -> QueryResult<Option<TierChange>> {
     let now = crate::clock::now();
@@ -133,10 +133,10 @@ pub fn upgrade_if_reached(
 /// before it, net of refunds as they stand now, no longer reaches that tier,
 /// the upgrade is undone: they go back to the higher of the tier they had and
 /// the one that spend reaches. Otherwise the keep check runs on today's spend.
-#[tracing::instrument(skip_all, fields(member_id = member_id))]
+#[tracing::instrument(skip_all, fields(member_id = %member_id))]
 pub fn review_after_refund(
     conn: &mut PgConnection,
-    member_id: i64,
+    member_id: MemberId,
     actor: &Actor,
 ) -> QueryResult<Option<TierChange>> {
     let now = crate::clock::now();
@@ -178,10 +178,10 @@ pub fn review_after_refund(
 }
 
 /// The nightly keep/downgrade check for one member.
-#[tracing::instrument(skip_all, fields(member_id = member_id))]
+#[tracing::instrument(skip_all, fields(member_id = %member_id))]
 pub fn review(
     conn: &mut PgConnection,
-    member_id: i64,
+    member_id: MemberId,
     at: DateTime<Utc>,
     actor: &Actor,
 ) -> QueryResult<Option<TierChange>> {
@@ -208,9 +208,9 @@ pub fn review_all(
 ) -> QueryResult<Vec<TierChange>> {
     let actor = Actor::system("tier_review");
     let mut changes = Vec::new();
-    let mut after = 0_i64;
+    let mut after = MemberId(0);
     loop {
-        let ids: Vec<i64> = members::table
+        let ids: Vec<MemberId> = members::table
             .inner_join(member_tiers::table)
             .filter(member_tiers::rank.gt(0))
             .filter(members::id.gt(after))
@@ -230,7 +230,7 @@ pub fn review_all(
 
 fn change(
     conn: &mut PgConnection,
-    member_id: i64,
+    member_id: MemberId,
     from: &MemberTier,
     to: &MemberTier,
     reason: &str,

@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 use crate::{
     db::schema::exchanges,
     deposit,
-    domain::{money::Money, shanghai},
+    domain::{id::MemberId, money::Money, shanghai},
     merchant::{self, tier::Tier},
     people::member,
     program::{self, Program},
@@ -63,7 +63,7 @@ pub(super) fn sides(
 /// An exchange about to be quoted or executed.
 pub(super) struct Candidate<'a> {
     pub sides: &'a Sides,
-    pub member_id: i64,
+    pub member_id: MemberId,
     pub from_points: i64,
     pub to_points: i64,
     pub value_out: Money,
@@ -130,7 +130,7 @@ fn within_limits(program: &Program, points: i64) -> Result<(), ExchangeError> {
 /// Points of `program` the member exchanged out since midnight in Shanghai.
 pub(super) fn exchanged_out_today(
     conn: &mut PgConnection,
-    member_id: i64,
+    member_id: MemberId,
     program: &str,
     now: DateTime<Utc>,
 ) -> QueryResult<i64> {

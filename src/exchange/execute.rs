@@ -20,7 +20,12 @@ use crate::{
     audit::{self, Change},
     chart::{self, CNY, HouseAccount},
     db::schema::exchanges,
-    domain::{actor::Actor, id::JournalEntryId, money::Money, points::ProgramCode},
+    domain::{
+        actor::Actor,
+        id::{JournalEntryId, MemberId, MerchantId},
+        money::Money,
+        points::ProgramCode,
+    },
     earn::lot,
     ledger::{self, EntryError, EntryRequest, TransferRequest},
     people::member,
@@ -38,7 +43,7 @@ use super::{
 pub struct Exchange {
     pub id: i64,
     pub quote_id: String,
-    pub member_id: i64,
+    pub member_id: MemberId,
     pub from_program: String,
     pub to_program: String,
     pub from_points: i64,
@@ -61,8 +66,8 @@ pub struct Executed {
 /// Who asks to execute: the member themselves, or a partner through its key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Executor {
-    Member(i64),
-    Partner(i64),
+    Member(MemberId),
+    Partner(MerchantId),
 }
 
 /// Executes the quote at its terms, once.
@@ -146,7 +151,7 @@ fn belongs(quote: &Quote, executor: Executor) -> bool {
     }
 }
 
-fn lock_member(conn: &mut PgConnection, member_id: i64) -> Result<(), ExchangeError> {
+fn lock_member(conn: &mut PgConnection, member_id: MemberId) -> Result<(), ExchangeError> {
     if member::lock(conn, member_id)? {
         Ok(())
     } else {
@@ -241,7 +246,7 @@ pub fn find_by_quote(conn: &mut PgConnection, quote_id: &str) -> QueryResult<Opt
 /// The member's exchanges, newest first.
 pub fn of_member(
     conn: &mut PgConnection,
-    member_id: i64,
+    member_id: MemberId,
     limit: i64,
 ) -> QueryResult<Vec<Exchange>> {
     exchanges::table

@@ -14,6 +14,7 @@ use crate::{
     db::schema::{exchange_quotes, members},
     domain::{
         actor::Actor,
+        id::{MemberId, MerchantId},
         money::Money,
         points::{PointCount, ProgramCode},
     },
@@ -32,12 +33,12 @@ use super::{
 /// A member asks what `from_points` of one program would buy of another.
 #[derive(Debug, Clone)]
 pub struct QuoteRequest {
-    pub member_id: i64,
+    pub member_id: MemberId,
     pub from_program: ProgramCode,
     pub to_program: ProgramCode,
     pub from_points: PointCount,
     /// The partner whose API key asks; it must run one of the two programs.
-    pub merchant_id: Option<i64>,
+    pub merchant_id: Option<MerchantId>,
 }
 
 /// Where the quoted values came from and what the fee is made of: shown to the
@@ -56,7 +57,7 @@ pub struct Terms {
 #[diesel(table_name = exchange_quotes, check_for_backend(diesel::pg::Pg))]
 pub struct Quote {
     pub id: String,
-    pub member_id: i64,
+    pub member_id: MemberId,
     pub from_program: String,
     pub to_program: String,
     pub from_points: i64,
@@ -67,7 +68,7 @@ pub struct Quote {
     pub fee_fen: i64,
     pub credit_fen: i64,
     pub terms: serde_json::Value,
-    pub merchant_id: Option<i64>,
+    pub merchant_id: Option<MerchantId>,
     pub expires_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
 }
@@ -161,7 +162,7 @@ fn priced(
     policy: &ExchangePolicy,
     now: DateTime<Utc>,
 ) -> Result<Terms, ExchangeError> {
-    let member_exists: Option<i64> = members::table
+    let member_exists: Option<MemberId> = members::table
         .find(request.member_id)
         .select(members::id)
         .first(conn)
@@ -221,7 +222,7 @@ fn source_json(source: &Source) -> serde_json::Value {
 /// The member's points of `program` they may spend now (posted less held).
 pub fn available(
     conn: &mut PgConnection,
-    member_id: i64,
+    member_id: MemberId,
     program: &str,
 ) -> Result<i64, ExchangeError> {
     let code = ProgramCode::parse(program).map_err(|_| ExchangeError::UnknownProgram)?;

@@ -48,6 +48,7 @@ use crate::{
     deposit,
     domain::{
         actor::Actor,
+        id::{MemberId, MerchantId},
         money::{Money, Rounding},
         points::ProgramCode,
         rate::{Rate, RateError},
@@ -151,11 +152,15 @@ struct Walk {
 #[derive(QueryableByName)]
 struct Holder {
     #[diesel(sql_type = BigInt)]
-    member_id: i64,
+    member_id: MemberId,
 }
 
 /// Members after `after` with available points of the programme, by id.
-fn holders(conn: &mut PgConnection, program: &ProgramCode, after: i64) -> QueryResult<Vec<i64>> {
+fn holders(
+    conn: &mut PgConnection,
+    program: &ProgramCode,
+    after: MemberId,
+) -> QueryResult<Vec<MemberId>> {
     let rows: Vec<Holder> = diesel::sql_query(
         "SELECT b.owner_id AS member_id
            FROM ledger_balance_shards b
@@ -174,7 +179,7 @@ fn holders(conn: &mut PgConnection, program: &ProgramCode, after: i64) -> QueryR
 
 /// What is fixed for every member of one programme's conversion.
 struct Setting {
-    merchant_id: i64,
+    merchant_id: MerchantId,
     program: ProgramCode,
     settlement_value: Rate,
     hub: HubPolicy,
@@ -199,7 +204,7 @@ fn convert_program(
         at,
     };
     let mut walk = Walk::default();
-    let mut after = 0;
+    let mut after = MemberId(0);
     loop {
         let members = holders(conn, &setting.program, after)?;
         let Some(&last) = members.last() else {
@@ -234,7 +239,7 @@ enum Converted {
 fn convert_member(
     conn: &mut PgConnection,
     setting: &Setting,
-    member_id: i64,
+    member_id: MemberId,
 ) -> Result<Converted, ExitError> {
     let program = setting.program.as_str();
     let alp = ProgramCode::alp();

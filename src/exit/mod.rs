@@ -38,7 +38,7 @@ use crate::{
     clock,
     db::schema::merchant_exits,
     deposit::DepositError,
-    domain::{actor::Actor, money::Money},
+    domain::{actor::Actor, id::MerchantId, money::Money},
     earn::lot::LotError,
     error::{Class, Classify, Kind, Message, Refusal},
     ledger::{EntryError, LedgerError},
@@ -56,7 +56,7 @@ pub const MAX_NOTICE_DAYS: i64 = 365;
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
 #[diesel(table_name = merchant_exits, check_for_backend(diesel::pg::Pg))]
 pub struct Exit {
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     /// The programme converted; None for a merchant without one.
     pub program_code: Option<String>,
     pub reason: String,
@@ -174,11 +174,11 @@ impl Classify for ExitError {
 /// Starts the merchant's exit: `exiting` from now, converted after
 /// `notice_days`. Audited twice in its transaction: the change of status
 /// (`merchant.exit`) and the notice with its end (`merchant.exit_notice`).
-#[tracing::instrument(skip_all, fields(merchant_id = merchant_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id))]
 pub fn start(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     reason: &str,
     notice_days: i64,
 ) -> Result<Exit, ExitError> {
@@ -210,7 +210,7 @@ pub fn start(
 }
 
 /// The merchant's exit, if it has started one.
-pub fn of(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<Option<Exit>> {
+pub fn of(conn: &mut PgConnection, merchant_id: MerchantId) -> QueryResult<Option<Exit>> {
     merchant_exits::table
         .find(merchant_id)
         .select(Exit::as_select())

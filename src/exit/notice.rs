@@ -15,6 +15,7 @@ use rust_decimal::Decimal;
 use crate::{
     db::schema::merchant_exit_notices,
     domain::{
+        id::{MemberId, MerchantId},
         money::{Money, Rounding},
         rate::Rate,
     },
@@ -30,9 +31,9 @@ const EMAIL_BATCH: i64 = 200;
 #[derive(Debug, Clone, QueryableByName)]
 pub struct MemberNotice {
     #[diesel(sql_type = BigInt)]
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     #[diesel(sql_type = BigInt)]
-    pub member_id: i64,
+    pub member_id: MemberId,
     #[diesel(sql_type = Text)]
     pub program_code: String,
     #[diesel(sql_type = Text)]
@@ -79,7 +80,7 @@ const HOLDERS_GROUP: &str = " GROUP BY e.merchant_id, b.owner_id, p.code, p.name
 
 /// The exits that concern the member: programmes leaving in which they hold
 /// points, soonest conversion first.
-pub fn for_member(conn: &mut PgConnection, member_id: i64) -> QueryResult<Vec<MemberNotice>> {
+pub fn for_member(conn: &mut PgConnection, member_id: MemberId) -> QueryResult<Vec<MemberNotice>> {
     diesel::sql_query(format!(
         "{HOLDERS} AND b.owner_id = $1 {HOLDERS_GROUP} ORDER BY e.notice_ends_at, p.code"
     ))

@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use crate::{
     audit::{AuditEvent, AuditFilter, count, search},
     db::schema::{merchant_users, merchants, operators},
-    domain::shanghai,
+    domain::{id::MerchantId, shanghai},
     i18n::Locale,
     spreadsheet::defuse,
 };
@@ -130,7 +130,7 @@ struct Names {
     operators: HashMap<i64, String>,
     merchant_users: HashMap<i64, String>,
     /// In the file's language.
-    merchants: HashMap<i64, String>,
+    merchants: HashMap<MerchantId, String>,
 }
 
 impl Names {
@@ -143,8 +143,8 @@ impl Names {
         };
         let actors =
             |kind: &str| ids(&|e: &AuditEvent| e.actor_id.filter(|_| e.actor_kind == kind));
-        let merchants: Vec<(i64, String, String)> = merchants::table
-            .filter(merchants::id.eq_any(ids(&|e: &AuditEvent| e.merchant_id)))
+        let merchants: Vec<(MerchantId, String, String)> = merchants::table
+            .filter(merchants::id.eq_any(ids(&|e: &AuditEvent| e.merchant_id.map(|id| id.0))))
             .select((merchants::id, merchants::name_zh, merchants::name_en))
             .load(conn)?;
         Ok(Self {

@@ -17,6 +17,7 @@ mod store;
 
 use diesel_derive_newtype::DieselNewType;
 
+use crate::domain::id::MerchantId;
 use crate::error::{Class, Classify};
 
 pub use progress::Progress;
@@ -48,7 +49,7 @@ impl std::fmt::Display for ExportId {
 pub enum Requester {
     Operator(i64),
     MerchantUser {
-        merchant_id: i64,
+        merchant_id: MerchantId,
         user_id: i64,
         /// Whether this user reads the merchant's reports (owner, manager):
         /// they see all the merchant's exports; anyone else sees only their

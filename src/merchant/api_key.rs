@@ -15,7 +15,7 @@ use crate::{
     audit::{self, Change},
     crypto::{self, CryptoError, Keys},
     db::schema::{api_keys, merchants},
-    domain::actor::Actor,
+    domain::{actor::Actor, id::MerchantId},
     error::{Class, Classify, Kind, Message, Refusal},
 };
 
@@ -37,7 +37,7 @@ const LAST_USED_GRANULARITY_SECONDS: i64 = 60;
 #[diesel(table_name = api_keys, check_for_backend(diesel::pg::Pg))]
 pub struct ApiKey {
     pub id: i64,
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     pub key_id: String,
     pub label: String,
     /// Who created it (an email, or `system:cli`).
@@ -128,7 +128,7 @@ fn new_key_id() -> String {
 }
 
 /// Keys still working first, newest first.
-pub fn list(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<Vec<ApiKey>> {
+pub fn list(conn: &mut PgConnection, merchant_id: MerchantId) -> QueryResult<Vec<ApiKey>> {
     api_keys::table
         .filter(api_keys::merchant_id.eq(merchant_id))
         .order((api_keys::revoked_at.is_not_null(), api_keys::id.desc()))
@@ -175,11 +175,11 @@ pub fn create(
 
 /// Revokes one of the merchant's keys; it stops authenticating at once. None
 /// when the merchant has no such key. Revoking a revoked key changes nothing.
-#[tracing::instrument(skip_all, fields(merchant_id = merchant_id, id = id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id, id = id))]
 pub fn revoke(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     id: i64,
 ) -> QueryResult<Option<ApiKey>> {
     conn.transaction(|conn| {
@@ -220,8 +220,8 @@ pub fn authenticate(
     conn: &mut PgConnection,
     keys: &Keys,
     key_id: &str,
-) -> Result<Option<(i64, SecretString)>, ApiKeyError> {
-    let found: Option<(i64, Vec<u8>, Tier, Status)> = api_keys::table
+) -> Result<Option<(MerchantId, SecretString)>, ApiKeyError> {
+    let found: Option<(MerchantId, Vec<u8>, Tier, Status)> = api_keys::table
         .inner_join(merchants::table)
         .filter(api_keys::key_id.eq(key_id))
         .filter(api_keys::revoked_at.is_null())

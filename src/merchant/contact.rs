@@ -14,6 +14,7 @@ use diesel::prelude::*;
 use crate::{
     crypto::Keys,
     db::schema::{merchant_applications, merchants},
+    domain::id::MerchantId,
 };
 
 const PHONE_AAD: &[u8] = b"merchant.contact_phone";
@@ -68,7 +69,7 @@ pub fn seal_plaintext(conn: &mut PgConnection, keys: &Keys) -> QueryResult<usize
             ))
             .limit(SEAL_BATCH)
             .load(conn)?;
-        let merchants_: Vec<(i64, String)> = merchants::table
+        let merchants_: Vec<(MerchantId, String)> = merchants::table
             .filter(merchants::contact_phone.is_not_null())
             .select((merchants::id, merchants::contact_phone.assume_not_null()))
             .limit(SEAL_BATCH)

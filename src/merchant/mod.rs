@@ -12,14 +12,14 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::{db::schema::merchants, i18n::Locale};
+use crate::{db::schema::merchants, domain::id::MerchantId, i18n::Locale};
 
 use self::{standing::Status, tier::Tier};
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
 #[diesel(table_name = merchants, check_for_backend(diesel::pg::Pg))]
 pub struct Merchant {
-    pub id: i64,
+    pub id: MerchantId,
     pub code: String,
     pub name_zh: String,
     pub name_en: String,
@@ -63,7 +63,7 @@ pub fn ensure(conn: &mut PgConnection, new: &NewMerchant) -> QueryResult<Merchan
         .first(conn)
 }
 
-pub fn find(conn: &mut PgConnection, id: i64) -> QueryResult<Option<Merchant>> {
+pub fn find(conn: &mut PgConnection, id: MerchantId) -> QueryResult<Option<Merchant>> {
     merchants::table
         .find(id)
         .select(Merchant::as_select())

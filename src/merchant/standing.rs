@@ -13,7 +13,7 @@ use crate::{
     audit::{self, Change},
     crypto::Keys,
     db::schema::merchants,
-    domain::{actor::Actor, text_enum::text_enum},
+    domain::{actor::Actor, id::MerchantId, text_enum::text_enum},
     error::{Class, Classify, Kind, Message, Refusal},
 };
 
@@ -36,7 +36,7 @@ text_enum! {
 #[diesel(table_name = merchants, check_for_backend(diesel::pg::Pg))]
 pub struct Standing {
     #[diesel(column_name = id)]
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     pub tier: Tier,
     pub status: Status,
     pub status_reason: Option<String>,
@@ -100,7 +100,7 @@ impl Classify for StandingError {
     }
 }
 
-pub fn of(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<Option<Standing>> {
+pub fn of(conn: &mut PgConnection, merchant_id: MerchantId) -> QueryResult<Option<Standing>> {
     merchants::table
         .find(merchant_id)
         .select(Standing::as_select())
@@ -108,7 +108,7 @@ pub fn of(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<Option<Stand
         .optional()
 }
 
-pub fn contact(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<Option<Contact>> {
+pub fn contact(conn: &mut PgConnection, merchant_id: MerchantId) -> QueryResult<Option<Contact>> {
     merchants::table
         .find(merchant_id)
         .select(Contact::as_select())
@@ -126,11 +126,11 @@ pub fn list(conn: &mut PgConnection) -> QueryResult<Vec<Merchant>> {
 
 /// Suspends an active merchant: its members may still exchange out, nothing new
 /// is issued.
-#[tracing::instrument(skip_all, fields(merchant_id = merchant_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id))]
 pub fn suspend(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     reason: &str,
 ) -> Result<Standing, StandingError> {
     let reason = self::reason(reason).ok_or(StandingError::InvalidReason)?;
@@ -144,11 +144,11 @@ pub fn suspend(
     )
 }
 
-#[tracing::instrument(skip_all, fields(merchant_id = merchant_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id))]
 pub fn reinstate(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
+    merchant_id: MerchantId,
 ) -> Result<Standing, StandingError> {
     move_status(
         conn,
@@ -166,7 +166,7 @@ pub fn reinstate(
 pub fn begin_exit(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     reason: &str,
 ) -> Result<Standing, StandingError> {
     let reason = self::reason(reason).ok_or(StandingError::InvalidReason)?;
@@ -185,7 +185,7 @@ pub fn begin_exit(
 pub fn finish_exit(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
+    merchant_id: MerchantId,
 ) -> Result<Standing, StandingError> {
     update(
         conn,
@@ -207,11 +207,11 @@ pub fn finish_exit(
     )
 }
 
-#[tracing::instrument(skip_all, fields(merchant_id = merchant_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id))]
 pub fn change_tier(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     tier: Tier,
 ) -> Result<Standing, StandingError> {
     update(
@@ -244,7 +244,7 @@ pub fn reason(input: &str) -> Option<&str> {
 fn move_status(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     action: &'static str,
     from: &[Status],
     (to, reason): (Status, Option<&str>),
@@ -268,7 +268,7 @@ fn move_status(
 fn update(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     action: &'static str,
     change: impl FnOnce(&mut PgConnection, &Standing) -> Result<Standing, StandingError>,
 ) -> Result<Standing, StandingError> {

@@ -13,7 +13,10 @@ use serde::Serialize;
 use crate::{
     audit::{self, Change},
     db::schema::stores,
-    domain::actor::Actor,
+    domain::{
+        actor::Actor,
+        id::{MerchantId, StoreId},
+    },
 };
 
 const MAX_NAME_CHARS: usize = 60;
@@ -25,8 +28,8 @@ const MAX_DECIMALS: usize = 6;
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
 #[diesel(table_name = stores, check_for_backend(diesel::pg::Pg))]
 pub struct Store {
-    pub id: i64,
-    pub merchant_id: i64,
+    pub id: StoreId,
+    pub merchant_id: MerchantId,
     pub name: String,
     pub address: String,
     pub latitude: Decimal,
@@ -136,7 +139,7 @@ fn degrees(input: &str, limit: i64) -> Option<Decimal> {
 }
 
 /// Active stores first, then in the order they were added.
-pub fn list(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<Vec<Store>> {
+pub fn list(conn: &mut PgConnection, merchant_id: MerchantId) -> QueryResult<Vec<Store>> {
     stores::table
         .filter(stores::merchant_id.eq(merchant_id))
         .order((stores::active.desc(), stores::id))
@@ -144,7 +147,11 @@ pub fn list(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<Vec<Store>
         .load(conn)
 }
 
-pub fn find(conn: &mut PgConnection, merchant_id: i64, id: i64) -> QueryResult<Option<Store>> {
+pub fn find(
+    conn: &mut PgConnection,
+    merchant_id: MerchantId,
+    id: StoreId,
+) -> QueryResult<Option<Store>> {
     stores::table
         .find(id)
         .filter(stores::merchant_id.eq(merchant_id))
@@ -153,11 +160,11 @@ pub fn find(conn: &mut PgConnection, merchant_id: i64, id: i64) -> QueryResult<O
         .optional()
 }
 
-#[tracing::instrument(skip_all, fields(merchant_id = merchant_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id))]
 pub fn add(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     details: &StoreDetails,
 ) -> QueryResult<Store> {
     conn.transaction(|conn| {
@@ -175,12 +182,12 @@ pub fn add(
 }
 
 /// None when the merchant has no such store.
-#[tracing::instrument(skip_all, fields(merchant_id = merchant_id, id = id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id, id = %id))]
 pub fn edit(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
-    id: i64,
+    merchant_id: MerchantId,
+    id: StoreId,
     details: &StoreDetails,
 ) -> QueryResult<Option<Store>> {
     update(conn, actor, merchant_id, id, "store.update", |conn| {
@@ -193,12 +200,12 @@ pub fn edit(
 
 /// Deactivates (closes) or reactivates a store; None when the merchant has no
 /// such store.
-#[tracing::instrument(skip_all, fields(merchant_id = merchant_id, id = id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id, id = %id))]
 pub fn set_active(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
-    id: i64,
+    merchant_id: MerchantId,
+    id: StoreId,
     active: bool,
 ) -> QueryResult<Option<Store>> {
     let action = if active {
@@ -218,8 +225,8 @@ pub fn set_active(
 fn update(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
-    id: i64,
+    merchant_id: MerchantId,
+    id: StoreId,
     action: &'static str,
     change: impl FnOnce(&mut PgConnection) -> QueryResult<Store>,
 ) -> QueryResult<Option<Store>> {

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::{
     audit::{self, Change},
     db::schema::{merchants, tier_requests},
-    domain::{actor::Actor, text_enum::text_enum},
+    domain::{actor::Actor, id::MerchantId, text_enum::text_enum},
     error::{Class, Classify, Kind, Message, Refusal},
 };
 
@@ -32,7 +32,7 @@ text_enum! {
 #[diesel(table_name = tier_requests, check_for_backend(diesel::pg::Pg))]
 pub struct TierRequest {
     pub id: i64,
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     pub requested_tier: Tier,
     pub reason: String,
     pub requested_by: String,
@@ -91,11 +91,11 @@ impl Classify for TierRequestError {
 }
 
 /// Files the merchant's request to become strategic.
-#[tracing::instrument(skip_all, fields(merchant_id = merchant_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id))]
 pub fn request_upgrade(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     reason: &str,
 ) -> Result<TierRequest, TierRequestError> {
     let reason = standing::reason(reason).ok_or(TierRequestError::InvalidReason)?;
@@ -132,11 +132,11 @@ pub fn request_upgrade(
 
 /// Approves (the merchant's tier changes in the same transaction) or rejects
 /// (a note is required) an open request of the merchant.
-#[tracing::instrument(skip_all, fields(merchant_id = merchant_id, id = id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id, id = id))]
 pub fn decide(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     id: i64,
     approve: bool,
     note: &str,
@@ -191,7 +191,10 @@ pub fn decide(
 }
 
 /// The merchant's latest request, open or decided: what its pages show.
-pub fn latest(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<Option<TierRequest>> {
+pub fn latest(
+    conn: &mut PgConnection,
+    merchant_id: MerchantId,
+) -> QueryResult<Option<TierRequest>> {
     tier_requests::table
         .filter(tier_requests::merchant_id.eq(merchant_id))
         .order(tier_requests::id.desc())

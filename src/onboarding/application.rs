@@ -9,6 +9,7 @@ use crate::{
     approval::{Approval, ApprovalStatus},
     crypto::Keys,
     db::schema::{application_messages, approvals, merchant_applications},
+    domain::id::MerchantId,
     merchant::{contact, tier::Tier},
 };
 
@@ -40,7 +41,7 @@ pub struct Application {
     pub stores: serde_json::Value,
     pub status: Status,
     pub decision_reason: Option<String>,
-    pub merchant_id: Option<i64>,
+    pub merchant_id: Option<MerchantId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     #[serde(skip)]

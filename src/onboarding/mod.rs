@@ -40,6 +40,7 @@ use crate::{
     db::schema::merchant_applications,
     domain::{
         actor::{Actor, ActorKind},
+        id::MerchantId,
         text_enum::text_enum,
     },
     error::{self, Class, Classify, Kind, Refusal},
@@ -231,7 +232,7 @@ fn set_status(
     id: i64,
     status: Status,
     decision_reason: Option<&str>,
-    merchant_id: Option<i64>,
+    merchant_id: Option<MerchantId>,
 ) -> QueryResult<Application> {
     diesel::update(merchant_applications::table.find(id))
         .set((

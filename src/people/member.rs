@@ -11,7 +11,10 @@ use crate::{
     clock,
     crypto::{self, Keys},
     db::schema::{members, privacy_consents},
-    domain::{actor::Actor, email_address::EmailAddress, password::NewPassword, phone::Phone},
+    domain::{
+        actor::Actor, email_address::EmailAddress, id::MemberId, password::NewPassword,
+        phone::Phone,
+    },
     email::Address,
     i18n::Locale,
 };
@@ -26,7 +29,7 @@ const PHONE_AAD: &[u8] = b"members.phone";
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = members, check_for_backend(diesel::pg::Pg))]
 pub struct Member {
-    pub id: i64,
+    pub id: MemberId,
     pub phone_ciphertext: Vec<u8>,
     pub email: Option<String>,
     pub display_name: String,
@@ -137,10 +140,10 @@ pub fn sign_up(
 /// a password and a name, consents to the privacy policy; the number counts
 /// as verified (the caller had it proven by a claim code). Refused with
 /// `NotFound` if the account was claimed meanwhile.
-#[tracing::instrument(skip_all, fields(member_id = member_id))]
+#[tracing::instrument(skip_all, fields(member_id = %member_id))]
 pub fn claim(
     conn: &mut PgConnection,
-    member_id: i64,
+    member_id: MemberId,
     new: &SignUp,
     ip: Option<&str>,
 ) -> Result<Member, PeopleError> {
@@ -193,11 +196,11 @@ pub fn claim(
 /// not be the number's owner — the account may have been opened with a
 /// stranger's number — so the password stops working; the owner signs in by
 /// code or chooses a new one. The caller ends the member's other sessions.
-#[tracing::instrument(skip_all, fields(member_id = member_id))]
+#[tracing::instrument(skip_all, fields(member_id = %member_id))]
 pub fn verify_phone(
     conn: &mut PgConnection,
     actor: &Actor,
-    member_id: i64,
+    member_id: MemberId,
     distrust_password: bool,
 ) -> QueryResult<()> {
     conn.transaction(|conn| {
@@ -275,8 +278,8 @@ pub fn enrol_or_find(
 /// movements (earns, refunds, adjustments, exchanges) queue behind each other:
 /// daily limits stay exact and two debits never both spend the same points.
 /// False when there is no such member.
-pub fn lock(conn: &mut PgConnection, member_id: i64) -> QueryResult<bool> {
-    let found: Option<i64> = members::table
+pub fn lock(conn: &mut PgConnection, member_id: MemberId) -> QueryResult<bool> {
+    let found: Option<MemberId> = members::table
         .find(member_id)
         .select(members::id)
         .for_update()
@@ -286,7 +289,7 @@ pub fn lock(conn: &mut PgConnection, member_id: i64) -> QueryResult<bool> {
 }
 
 /// Whether the member's real name and ID number are on file (实名认证).
-pub fn identity_verified(conn: &mut PgConnection, member_id: i64) -> QueryResult<bool> {
+pub fn identity_verified(conn: &mut PgConnection, member_id: MemberId) -> QueryResult<bool> {
     members::table
         .find(member_id)
         .select(
@@ -301,7 +304,7 @@ pub fn identity_verified(conn: &mut PgConnection, member_id: i64) -> QueryResult
 pub fn actor(member: &Member, phone: &Phone, ip: Option<&str>) -> Actor {
     Actor {
         kind: crate::domain::actor::ActorKind::Member,
-        id: Some(member.id),
+        id: Some(member.id.0),
         label: phone.masked(),
         role: "member".to_owned(),
         merchant_id: None,
@@ -313,7 +316,7 @@ pub fn count(conn: &mut PgConnection) -> QueryResult<i64> {
     members::table.count().get_result(conn)
 }
 
-pub fn find(conn: &mut PgConnection, id: i64) -> QueryResult<Option<Member>> {
+pub fn find(conn: &mut PgConnection, id: MemberId) -> QueryResult<Option<Member>> {
     members::table
         .find(id)
         .select(Member::as_select())
@@ -322,7 +325,7 @@ pub fn find(conn: &mut PgConnection, id: i64) -> QueryResult<Option<Member>> {
 }
 
 /// The members with these ids, in no particular order; unknown ids are skipped.
-pub fn find_many(conn: &mut PgConnection, ids: &[i64]) -> QueryResult<Vec<Member>> {
+pub fn find_many(conn: &mut PgConnection, ids: &[MemberId]) -> QueryResult<Vec<Member>> {
     members::table
         .filter(members::id.eq_any(ids))
         .select(Member::as_select())
@@ -350,7 +353,7 @@ pub struct Consent {
 }
 
 /// The member's latest consent decision, if any.
-pub fn consent(conn: &mut PgConnection, member_id: i64) -> QueryResult<Option<Consent>> {
+pub fn consent(conn: &mut PgConnection, member_id: MemberId) -> QueryResult<Option<Consent>> {
     privacy_consents::table
         .filter(privacy_consents::member_id.eq(member_id))
         .order(privacy_consents::id.desc())
@@ -360,11 +363,11 @@ pub fn consent(conn: &mut PgConnection, member_id: i64) -> QueryResult<Option<Co
 }
 
 /// The member gives or withdraws consent to the current policy (audited).
-#[tracing::instrument(skip_all, fields(member_id = member_id))]
+#[tracing::instrument(skip_all, fields(member_id = %member_id))]
 pub fn set_consent(
     conn: &mut PgConnection,
     actor: &Actor,
-    member_id: i64,
+    member_id: MemberId,
     granted: bool,
 ) -> QueryResult<()> {
     conn.transaction(|conn| {
@@ -386,7 +389,7 @@ pub fn set_consent(
 
 fn record_consent(
     conn: &mut PgConnection,
-    member_id: i64,
+    member_id: MemberId,
     version: &str,
     granted: bool,
     ip: Option<&str>,

@@ -11,8 +11,8 @@ use crate::{
     crypto,
     db::schema::merchant_users,
     domain::{
-        actor::Actor, email_address::EmailAddress, password::NewPassword, portal::Portal,
-        text_enum::text_enum,
+        actor::Actor, email_address::EmailAddress, id::MerchantId, password::NewPassword,
+        portal::Portal, text_enum::text_enum,
     },
     i18n::Locale,
 };
@@ -37,7 +37,7 @@ text_enum! {
 #[diesel(table_name = merchant_users, check_for_backend(diesel::pg::Pg))]
 pub struct MerchantUser {
     pub id: i64,
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     pub email: String,
     pub display_name: String,
     pub role: MerchantRole,
@@ -70,7 +70,7 @@ pub fn find(conn: &mut PgConnection, id: i64) -> QueryResult<Option<MerchantUser
         .optional()
 }
 
-pub fn list(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<Vec<MerchantUser>> {
+pub fn list(conn: &mut PgConnection, merchant_id: MerchantId) -> QueryResult<Vec<MerchantUser>> {
     merchant_users::table
         .filter(merchant_users::merchant_id.eq(merchant_id))
         .order(merchant_users::id)
@@ -78,11 +78,11 @@ pub fn list(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<Vec<Mercha
         .load(conn)
 }
 
-#[tracing::instrument(skip_all, fields(merchant_id = merchant_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id))]
 pub fn create(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     new: &NewMerchantUser,
 ) -> Result<MerchantUser, PeopleError> {
     let display_name = super::display_name(&new.display_name)?;
@@ -118,11 +118,11 @@ pub fn create(
 }
 
 /// Creates a staff member without a password and issues their invitation link.
-#[tracing::instrument(skip_all, fields(merchant_id = merchant_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id))]
 pub fn invite(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     new: &NewMerchantUser,
 ) -> Result<Option<Ticket>, PeopleError> {
     conn.transaction(|conn| {
@@ -138,11 +138,11 @@ pub fn invite(
 
 /// The owner gives a staff member another staff role; ownership is not handed
 /// over this way.
-#[tracing::instrument(skip_all, fields(merchant_id = merchant_id, id = id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id, id = id))]
 pub fn change_role(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     id: i64,
     role: MerchantRole,
 ) -> Result<MerchantUser, PeopleError> {
@@ -167,11 +167,11 @@ pub fn change_role(
     )
 }
 
-#[tracing::instrument(skip_all, fields(merchant_id = merchant_id, id = id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id, id = id))]
 pub fn set_active(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     id: i64,
     active: bool,
 ) -> Result<MerchantUser, PeopleError> {
@@ -204,7 +204,7 @@ pub fn set_active(
 fn update(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     id: i64,
     action: &'static str,
     change: impl FnOnce(&mut PgConnection, &MerchantUser) -> Result<MerchantUser, PeopleError>,

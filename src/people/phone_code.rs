@@ -28,7 +28,7 @@ use crate::{
         self,
         schema::{members, phone_codes},
     },
-    domain::phone::Phone,
+    domain::{id::MemberId, phone::Phone},
 };
 
 use super::credentials::phone_index;
@@ -148,7 +148,7 @@ pub enum CodeRefused {
 /// The account a number belongs to, as the flows see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Account {
-    pub member_id: i64,
+    pub member_id: MemberId,
     /// False for a member a partner enrolled who has neither a password nor a
     /// proven number: nobody has taken the account over yet.
     pub claimed: bool,
@@ -159,7 +159,7 @@ pub fn account(
     keys: &Keys,
     phone: &Phone,
 ) -> QueryResult<Option<Account>> {
-    let found: Option<(i64, bool)> = members::table
+    let found: Option<(MemberId, bool)> = members::table
         .filter(members::phone_index.eq(&phone_index(keys, phone)[..]))
         .select((
             members::id,

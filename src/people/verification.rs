@@ -17,6 +17,7 @@ use crate::{
     db::schema::{member_verifications, members},
     domain::{
         actor::Actor,
+        id::MemberId,
         resident_id::{ResidentId, ResidentIdError},
         text_enum::text_enum,
     },
@@ -33,7 +34,7 @@ pub const VERIFIERS: &[&str] = &["admin", "risk"];
 #[diesel(table_name = member_verifications, check_for_backend(diesel::pg::Pg))]
 pub struct Verification {
     pub id: i64,
-    pub member_id: i64,
+    pub member_id: MemberId,
     #[serde(skip)]
     pub real_name_ciphertext: Vec<u8>,
     #[serde(skip)]
@@ -111,12 +112,12 @@ impl Classify for VerificationError {
 }
 
 /// Files the member's request; the values are checked and encrypted.
-#[tracing::instrument(skip_all, fields(member_id = member_id))]
+#[tracing::instrument(skip_all, fields(member_id = %member_id))]
 pub fn submit(
     conn: &mut PgConnection,
     keys: &Keys,
     actor: &Actor,
-    member_id: i64,
+    member_id: MemberId,
     name: &str,
     id_number: &str,
 ) -> Result<Verification, VerificationError> {
@@ -225,7 +226,10 @@ pub fn decide(
 }
 
 /// The member's request waiting for review, if any.
-pub fn pending_of(conn: &mut PgConnection, member_id: i64) -> QueryResult<Option<Verification>> {
+pub fn pending_of(
+    conn: &mut PgConnection,
+    member_id: MemberId,
+) -> QueryResult<Option<Verification>> {
     member_verifications::table
         .filter(member_verifications::member_id.eq(member_id))
         .filter(member_verifications::status.eq(VerificationStatus::Pending))
@@ -235,7 +239,10 @@ pub fn pending_of(conn: &mut PgConnection, member_id: i64) -> QueryResult<Option
 }
 
 /// The member's latest request, whatever its state.
-pub fn latest_of(conn: &mut PgConnection, member_id: i64) -> QueryResult<Option<Verification>> {
+pub fn latest_of(
+    conn: &mut PgConnection,
+    member_id: MemberId,
+) -> QueryResult<Option<Verification>> {
     member_verifications::table
         .filter(member_verifications::member_id.eq(member_id))
         .order(member_verifications::id.desc())

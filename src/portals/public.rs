@@ -71,7 +71,7 @@ async fn home(ctx: PageContext, state: web::Data<AppState>) -> Result<HomePage, 
                     .t(&format!("merchant.category.{}", m.category))
                     .into_owned(),
                 strategic: m.tier == merchant::tier::Tier::Strategic,
-                tone: m.id % 6,
+                tone: m.id.0 % 6,
                 name,
             }
         })

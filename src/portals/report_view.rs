@@ -12,7 +12,7 @@ use diesel::PgConnection;
 
 use super::merchant::form::respond;
 use crate::{
-    domain::{actor::Actor, district::District, shanghai},
+    domain::{actor::Actor, district::District, id::MerchantId, shanghai},
     export::{ExportSpec, Requester},
     i18n::Locale,
     i18n::format,
@@ -33,7 +33,7 @@ impl From<ReportError> for WebError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
     Platform,
-    Merchant(i64),
+    Merchant(MerchantId),
 }
 
 /// An option of a filter's select.
@@ -382,7 +382,7 @@ fn choices(
             .collect()
     });
     let stores = if offers(FilterField::Store) {
-        let name_of = |id: i64| {
+        let name_of = |id: MerchantId| {
             merchants
                 .iter()
                 .find(|m| m.id == id)

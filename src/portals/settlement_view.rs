@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use crate::{
+    domain::id::{MerchantId, StatementId},
     i18n::Locale,
     i18n::format,
     settlement::{
@@ -34,8 +35,8 @@ fn outcome_label(locale: Locale, s: &Statement) -> String {
 
 /// A statement as the lists show it.
 pub(super) struct StatementRow {
-    pub id: i64,
-    pub merchant_id: i64,
+    pub id: StatementId,
+    pub merchant_id: MerchantId,
     pub merchant: String,
     pub period: String,
     pub opening: String,
@@ -64,7 +65,7 @@ impl StatementRow {
 /// A payout as the lists show it.
 pub(super) struct PayoutRow {
     pub id: i64,
-    pub statement_id: i64,
+    pub statement_id: StatementId,
     pub merchant: String,
     pub recipient: String,
     pub last4: String,

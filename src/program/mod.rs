@@ -11,7 +11,12 @@ use crate::{
     audit::{self, Change},
     chart,
     db::schema::{assets, merchants, programs},
-    domain::{actor::Actor, points::ProgramCode, rate::Rate},
+    domain::{
+        actor::Actor,
+        id::{MerchantId, ProgramId},
+        points::ProgramCode,
+        rate::Rate,
+    },
     error::{Class, Classify, Kind, Message, Refusal},
     i18n::Locale,
     ledger::LedgerError,
@@ -21,8 +26,8 @@ use crate::{
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
 #[diesel(table_name = programs, check_for_backend(diesel::pg::Pg))]
 pub struct Program {
-    pub id: i64,
-    pub merchant_id: i64,
+    pub id: ProgramId,
+    pub merchant_id: MerchantId,
     pub code: String,
     pub name_zh: String,
     pub name_en: String,
@@ -51,7 +56,10 @@ impl Program {
     }
 }
 
-pub fn of_merchant(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<Option<Program>> {
+pub fn of_merchant(
+    conn: &mut PgConnection,
+    merchant_id: MerchantId,
+) -> QueryResult<Option<Program>> {
     programs::table
         .filter(programs::merchant_id.eq(merchant_id))
         .select(Program::as_select())
@@ -77,7 +85,7 @@ pub fn all(conn: &mut PgConnection) -> QueryResult<Vec<Program>> {
 /// A new program's terms, agreed with its merchant.
 #[derive(Debug, Clone)]
 pub struct NewProgram<'a> {
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     pub code: &'a ProgramCode,
     pub name_zh: &'a str,
     pub name_en: &'a str,
@@ -304,7 +312,7 @@ impl ProgramSettings {
 pub fn update_settings(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     tier: Tier,
     settings: &ProgramSettings,
 ) -> Result<Program, SettingsError> {

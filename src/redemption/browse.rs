@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use crate::{
     catalog::{Reward, RewardStatus},
     db::schema::{merchants, programs, rewards},
+    domain::id::{MemberId, RewardId},
     i18n::Locale,
     merchant::standing,
     program, wallet,
@@ -167,7 +168,7 @@ pub fn on_offer(
 /// One reward, if it is on offer at `now`.
 pub fn find_on_offer(
     conn: &mut PgConnection,
-    reward_id: i64,
+    reward_id: RewardId,
     now: DateTime<Utc>,
 ) -> QueryResult<Option<Offered>> {
     let listing: Option<Listing> = rewards::table
@@ -191,7 +192,7 @@ pub fn find_on_offer(
 
 /// The rewards with these ids, whatever their status now: what a member's
 /// vouchers name.
-pub fn listings(conn: &mut PgConnection, ids: &[i64]) -> QueryResult<Vec<Listing>> {
+pub fn listings(conn: &mut PgConnection, ids: &[RewardId]) -> QueryResult<Vec<Listing>> {
     rewards::table
         .inner_join(merchants::table.on(merchants::id.eq(rewards::merchant_id)))
         .inner_join(programs::table.on(programs::merchant_id.eq(rewards::merchant_id)))
@@ -206,7 +207,7 @@ pub fn listings(conn: &mut PgConnection, ids: &[i64]) -> QueryResult<Vec<Listing
 /// queries per reward, fine for a catalog of hundreds.
 pub fn payable(
     conn: &mut PgConnection,
-    member_id: i64,
+    member_id: MemberId,
     offered: Vec<Offered>,
 ) -> Result<Vec<Offered>, RedeemError> {
     Ok(first_payable(conn, member_id, offered, usize::MAX)?
@@ -219,7 +220,7 @@ pub fn payable(
 /// pays for it (the member's home shows a few, and what cash they would add).
 pub fn first_payable(
     conn: &mut PgConnection,
-    member_id: i64,
+    member_id: MemberId,
     offered: Vec<Offered>,
     limit: usize,
 ) -> Result<Vec<(Offered, Proposal)>, RedeemError> {
@@ -257,8 +258,8 @@ pub struct Choices {
 
 pub fn choices(
     conn: &mut PgConnection,
-    member_id: i64,
-    reward_id: i64,
+    member_id: MemberId,
+    reward_id: RewardId,
 ) -> Result<Choices, RedeemError> {
     let offer = offer(conn, reward_id, false)?;
     let own = program::of_merchant(conn, offer.merchant_id)?.ok_or(RedeemError::UnknownReward)?;

@@ -14,7 +14,11 @@ use crate::{
     audit::{self, Change},
     catalog::RewardStatus,
     db::schema::{redemptions, reward_caps, rewards},
-    domain::{actor::Actor, shanghai},
+    domain::{
+        actor::Actor,
+        id::{MemberId, MerchantId, RewardId},
+        shanghai,
+    },
     error::{Class, Classify, Kind, Message, Refusal},
 };
 
@@ -76,7 +80,7 @@ impl Classify for CapsError {
     }
 }
 
-pub fn of(conn: &mut PgConnection, reward_id: i64) -> QueryResult<Caps> {
+pub fn of(conn: &mut PgConnection, reward_id: RewardId) -> QueryResult<Caps> {
     Ok(reward_caps::table
         .find(reward_id)
         .select(Caps::as_select())
@@ -86,11 +90,11 @@ pub fn of(conn: &mut PgConnection, reward_id: i64) -> QueryResult<Caps> {
 }
 
 /// Sets a reward's caps (None: no cap); audited.
-#[tracing::instrument(skip_all, fields(reward_id = reward_id))]
+#[tracing::instrument(skip_all, fields(reward_id = %reward_id))]
 pub fn set_caps(
     conn: &mut PgConnection,
     actor: &Actor,
-    reward_id: i64,
+    reward_id: RewardId,
     caps: Caps,
 ) -> Result<Caps, CapsError> {
     let values = [
@@ -152,7 +156,7 @@ pub struct Remaining {
 /// How many more of the reward may be redeemed today and this month, overall.
 pub fn remaining(
     conn: &mut PgConnection,
-    reward_id: i64,
+    reward_id: RewardId,
     now: DateTime<Utc>,
 ) -> QueryResult<Remaining> {
     let caps = of(conn, reward_id)?;
@@ -173,8 +177,8 @@ pub fn remaining(
 /// reward's row locked.
 pub(super) fn reached(
     conn: &mut PgConnection,
-    reward_id: i64,
-    member_id: i64,
+    reward_id: RewardId,
+    member_id: MemberId,
     now: DateTime<Utc>,
 ) -> QueryResult<Option<Window>> {
     let caps = of(conn, reward_id)?;
@@ -212,8 +216,8 @@ pub(super) fn reached(
 /// Held and fulfilled redemptions of the reward since `since`, of one member or all.
 fn counted(
     conn: &mut PgConnection,
-    reward_id: i64,
-    member_id: Option<i64>,
+    reward_id: RewardId,
+    member_id: Option<MemberId>,
     since: DateTime<Utc>,
 ) -> QueryResult<i64> {
     let mut query = redemptions::table
@@ -234,8 +238,8 @@ fn day_start(now: DateTime<Utc>) -> DateTime<Utc> {
 /// A reward as the platform's caps page lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CappedReward {
-    pub reward_id: i64,
-    pub merchant_id: i64,
+    pub reward_id: RewardId,
+    pub merchant_id: MerchantId,
     pub title_zh: String,
     pub title_en: String,
     pub status: RewardStatus,
@@ -246,7 +250,7 @@ pub struct CappedReward {
 
 /// Every reward with its caps and what they leave now, newest first.
 pub fn overview(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<Vec<CappedReward>> {
-    let rows: Vec<(i64, i64, String, String, RewardStatus, i64)> = rewards::table
+    let rows: Vec<(RewardId, MerchantId, String, String, RewardStatus, i64)> = rewards::table
         .order(rewards::id.desc())
         .select((
             rewards::id,

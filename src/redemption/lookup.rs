@@ -12,7 +12,10 @@ use diesel::{
 
 use crate::{
     db::schema::{redemptions, rewards},
-    domain::actor::Actor,
+    domain::{
+        actor::Actor,
+        id::{MerchantId, RewardId, StoreId},
+    },
     i18n::Locale,
 };
 
@@ -36,7 +39,10 @@ impl Voucher {
 }
 
 /// The merchant whose reward it is; none for no such reward.
-pub fn reward_merchant(conn: &mut PgConnection, reward_id: i64) -> QueryResult<Option<i64>> {
+pub fn reward_merchant(
+    conn: &mut PgConnection,
+    reward_id: RewardId,
+) -> QueryResult<Option<MerchantId>> {
     rewards::table
         .find(reward_id)
         .select(rewards::merchant_id)
@@ -47,7 +53,7 @@ pub fn reward_merchant(conn: &mut PgConnection, reward_id: i64) -> QueryResult<O
 /// One of the merchant's redemptions.
 pub fn of_merchant(
     conn: &mut PgConnection,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     id: i64,
 ) -> QueryResult<Option<Redemption>> {
     redemptions::table
@@ -62,7 +68,7 @@ pub fn of_merchant(
 /// its status.
 pub fn voucher(
     conn: &mut PgConnection,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     code: &str,
 ) -> QueryResult<Option<Voucher>> {
     redemptions::table
@@ -82,7 +88,7 @@ pub fn voucher(
 /// The merchant's vouchers served since `since`, latest first.
 pub fn served_since(
     conn: &mut PgConnection,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     since: DateTime<Utc>,
     limit: i64,
 ) -> QueryResult<Vec<Voucher>> {
@@ -106,7 +112,7 @@ pub fn served_since(
 /// [`from`, `until`).
 pub fn redeemers(
     conn: &mut PgConnection,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     from: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> QueryResult<i64> {
@@ -124,7 +130,7 @@ pub fn redeemers(
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
 pub struct StoreTally {
     #[diesel(sql_type = Nullable<BigInt>)]
-    pub store_id: Option<i64>,
+    pub store_id: Option<StoreId>,
     #[diesel(sql_type = Nullable<Text>)]
     pub store_name: Option<String>,
     /// Vouchers served.
@@ -140,7 +146,7 @@ pub struct StoreTally {
 /// with no store last when there are some; the busiest stores first.
 pub fn served_by_store(
     conn: &mut PgConnection,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     from: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> QueryResult<Vec<StoreTally>> {
@@ -179,12 +185,12 @@ fn voucher_of((redemption, title_zh, title_en): (Redemption, String, String)) ->
 }
 
 /// Serves the merchant's redemption `id` (核销), as `fulfil` does its voucher.
-#[tracing::instrument(skip_all, fields(merchant_id = merchant_id, id = id, store_id = ?store_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id, id = id, store_id = ?store_id))]
 pub fn fulfil_by_id(
     conn: &mut PgConnection,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     id: i64,
-    store_id: Option<i64>,
+    store_id: Option<StoreId>,
     actor: &Actor,
 ) -> Result<Redemption, RedeemError> {
     let found = of_merchant(conn, merchant_id, id)?.ok_or(RedeemError::UnknownVoucher)?;
@@ -193,10 +199,10 @@ pub fn fulfil_by_id(
 
 /// The merchant calls off its redemption `id` for the member: holds voided,
 /// stock returned, as the member's own `cancel`.
-#[tracing::instrument(skip_all, fields(merchant_id = merchant_id, id = id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id, id = id))]
 pub fn cancel_by_merchant(
     conn: &mut PgConnection,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     id: i64,
     actor: &Actor,
 ) -> Result<Redemption, RedeemError> {

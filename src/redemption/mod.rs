@@ -50,7 +50,7 @@ use crate::{
     db::schema::{redemptions, rewards, stores},
     domain::{
         actor::Actor,
-        id::{JournalEntryId, TransferId},
+        id::{JournalEntryId, MemberId, MerchantId, RewardId, StoreId, TransferId},
         money::Money,
         points::{PointCount, ProgramCode},
         text_enum::text_enum,
@@ -84,8 +84,8 @@ const HOLD_GRACE_DAYS: i64 = 1;
 /// A member's order: the reward and how they pay.
 #[derive(Debug, Clone)]
 pub struct RedeemRequest {
-    pub member_id: i64,
-    pub reward_id: i64,
+    pub member_id: MemberId,
+    pub reward_id: RewardId,
     /// (program, points); each program at most once.
     pub pay: Vec<(ProgramCode, PointCount)>,
     pub cash: Money,
@@ -97,9 +97,9 @@ pub struct RedeemRequest {
 #[diesel(table_name = redemptions, check_for_backend(diesel::pg::Pg))]
 pub struct Redemption {
     pub id: i64,
-    pub reward_id: i64,
-    pub member_id: i64,
-    pub merchant_id: i64,
+    pub reward_id: RewardId,
+    pub member_id: MemberId,
+    pub merchant_id: MerchantId,
     pub request_key: String,
     pub voucher_code: String,
     pub value_fen: i64,
@@ -109,7 +109,7 @@ pub struct Redemption {
     pub hold_entry_id: i64,
     pub resolve_entry_id: Option<i64>,
     pub expires_at: DateTime<Utc>,
-    pub store_id: Option<i64>,
+    pub store_id: Option<StoreId>,
     pub resolved_by: Option<String>,
     pub resolved_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -125,8 +125,8 @@ impl Redemption {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = rewards, check_for_backend(diesel::pg::Pg))]
 struct Offer {
-    id: i64,
-    merchant_id: i64,
+    id: RewardId,
+    merchant_id: MerchantId,
     value_fen: i64,
     points_price: Option<i64>,
     other_points: bool,
@@ -386,7 +386,7 @@ fn voucher_code(id: i64) -> String {
 
 fn by_request_key(
     conn: &mut PgConnection,
-    member_id: i64,
+    member_id: MemberId,
     key: &str,
 ) -> QueryResult<Option<Redemption>> {
     redemptions::table
@@ -416,7 +416,7 @@ fn replay(first: Redemption, request: &RedeemRequest) -> Result<Redemption, Rede
 
 /// The reward's terms; `locked` holds its row until the transaction ends (an
 /// order), unlocked is for pricing a proposal.
-fn offer(conn: &mut PgConnection, reward_id: i64, locked: bool) -> Result<Offer, RedeemError> {
+fn offer(conn: &mut PgConnection, reward_id: RewardId, locked: bool) -> Result<Offer, RedeemError> {
     let query = rewards::table.find(reward_id).select(Offer::as_select());
     let found = if locked {
         query.for_update().first(conn)
@@ -432,7 +432,7 @@ fn valuation(
     offer: &Offer,
     own: &Program,
     code: &str,
-    member_id: i64,
+    member_id: MemberId,
 ) -> Result<Valuation, RedeemError> {
     if code == own.code {
         return Ok(match offer.points_price {
@@ -459,7 +459,7 @@ fn valuation(
     if !other.exchange_out {
         return Err(not_accepted());
     }
-    let mut tier_of = |merchant_id: i64| -> Result<_, RedeemError> {
+    let mut tier_of = |merchant_id: MerchantId| -> Result<_, RedeemError> {
         let merchant = merchant::find(conn, merchant_id)?.ok_or_else(not_accepted)?;
         Ok(merchant.tier)
     };
@@ -476,7 +476,7 @@ fn valuation(
 fn hold(
     conn: &mut PgConnection,
     id: i64,
-    member_id: i64,
+    member_id: MemberId,
     offer: &Offer,
     legs: &[Leg],
 ) -> Result<JournalEntryId, RedeemError> {
@@ -567,7 +567,7 @@ fn hold(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resolution {
     /// The merchant served it (核销), at one of its stores if it says which.
-    Fulfil { store_id: Option<i64> },
+    Fulfil { store_id: Option<StoreId> },
     /// The member (or the merchant) called it off.
     Cancel,
     /// Its voucher ran out.
@@ -585,12 +585,12 @@ impl Resolution {
 }
 
 /// Serves a voucher at the merchant's counter: its holds are posted.
-#[tracing::instrument(skip_all, fields(merchant_id = merchant_id, store_id = ?store_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id, store_id = ?store_id))]
 pub fn fulfil(
     conn: &mut PgConnection,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     voucher_code: &str,
-    store_id: Option<i64>,
+    store_id: Option<StoreId>,
     actor: &Actor,
 ) -> Result<Redemption, RedeemError> {
     let id = redemptions::table
@@ -608,7 +608,11 @@ pub fn fulfil(
     resolve(conn, id, Resolution::Fulfil { store_id }, actor)
 }
 
-fn merchant_store(conn: &mut PgConnection, merchant_id: i64, store_id: i64) -> QueryResult<bool> {
+fn merchant_store(
+    conn: &mut PgConnection,
+    merchant_id: MerchantId,
+    store_id: StoreId,
+) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         stores::table
             .filter(stores::id.eq(store_id))
@@ -618,10 +622,10 @@ fn merchant_store(conn: &mut PgConnection, merchant_id: i64, store_id: i64) -> Q
 }
 
 /// Calls off a held redemption of the member's: holds voided, stock returned.
-#[tracing::instrument(skip_all, fields(member_id = member_id, id = id))]
+#[tracing::instrument(skip_all, fields(member_id = %member_id, id = id))]
 pub fn cancel(
     conn: &mut PgConnection,
-    member_id: i64,
+    member_id: MemberId,
     id: i64,
     actor: &Actor,
 ) -> Result<Redemption, RedeemError> {
@@ -672,7 +676,7 @@ fn resolve(
     actor: &Actor,
 ) -> Result<Redemption, RedeemError> {
     conn.transaction(|conn| {
-        let member_id: i64 = redemptions::table
+        let member_id: MemberId = redemptions::table
             .find(id)
             .select(redemptions::member_id)
             .first(conn)?;
@@ -746,7 +750,7 @@ fn resolve(
 fn book_resolution(
     conn: &mut PgConnection,
     id: i64,
-    member_id: i64,
+    member_id: MemberId,
     holds: &[TransferId],
     is_fulfil: bool,
 ) -> Result<JournalEntryId, RedeemError> {
@@ -818,7 +822,7 @@ pub fn find(conn: &mut PgConnection, id: i64) -> QueryResult<Option<Redemption>>
 /// The member's redemptions, newest first.
 pub fn of_member(
     conn: &mut PgConnection,
-    member_id: i64,
+    member_id: MemberId,
     limit: i64,
 ) -> QueryResult<Vec<Redemption>> {
     redemptions::table

@@ -19,7 +19,14 @@ use diesel::{
     sql_types::{BigInt, Double, Text},
 };
 
-use crate::{domain::geo::GeoPoint, i18n::Locale, merchant::standing};
+use crate::{
+    domain::{
+        geo::GeoPoint,
+        id::{MerchantId, RewardId},
+    },
+    i18n::Locale,
+    merchant::standing,
+};
 
 use super::browse::{self, Filter, Offered};
 
@@ -51,7 +58,7 @@ pub struct NearStore {
     #[diesel(sql_type = BigInt)]
     pub id: i64,
     #[diesel(sql_type = BigInt)]
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     #[diesel(sql_type = Text)]
     pub name: String,
     #[diesel(sql_type = Text)]
@@ -118,7 +125,7 @@ pub fn stores_plan(conn: &mut PgConnection, here: GeoPoint) -> QueryResult<Strin
 #[derive(QueryableByName)]
 struct RewardDistance {
     #[diesel(sql_type = BigInt)]
-    reward_id: i64,
+    reward_id: RewardId,
     #[diesel(sql_type = Double)]
     distance_m: f64,
 }
@@ -126,7 +133,10 @@ struct RewardDistance {
 /// Every reward (whatever its status) collectable at a store within reach, with
 /// the distance to the nearest such store. A reward without `reward_stores`
 /// rows is collected at every store of its merchant.
-pub fn reward_distances(conn: &mut PgConnection, here: GeoPoint) -> QueryResult<HashMap<i64, f64>> {
+pub fn reward_distances(
+    conn: &mut PgConnection,
+    here: GeoPoint,
+) -> QueryResult<HashMap<RewardId, f64>> {
     let sql = format!(
         "WITH near AS ({STORES_IN_REACH})
          SELECT r.id AS reward_id, min(near.distance_m) AS distance_m

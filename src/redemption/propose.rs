@@ -8,7 +8,14 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use crate::{domain::money::Money, earn::lot, program, wallet};
+use crate::{
+    domain::{
+        id::{MemberId, RewardId},
+        money::Money,
+    },
+    earn::lot,
+    program, wallet,
+};
 
 use super::{
     RedeemError, offer,
@@ -28,13 +35,13 @@ pub struct Proposal {
 /// number of rewards (`propose_from`).
 #[derive(Debug, Clone)]
 pub struct Holdings {
-    member_id: i64,
+    member_id: MemberId,
     available: Vec<(String, i64)>,
     soonest: HashMap<String, Option<DateTime<Utc>>>,
 }
 
 impl Holdings {
-    pub fn of(conn: &mut PgConnection, member_id: i64) -> Result<Self, RedeemError> {
+    pub fn of(conn: &mut PgConnection, member_id: MemberId) -> Result<Self, RedeemError> {
         let balances = wallet::of_member(conn, member_id).map_err(|e| match e {
             wallet::WalletError::Database(e) => RedeemError::Database(e),
             _ => RedeemError::Overflow,
@@ -54,22 +61,22 @@ impl Holdings {
 
 /// The proposed mix, or None when the member's points (and cash, where the
 /// reward takes it) cannot pay for it.
-#[tracing::instrument(skip_all, fields(member_id = member_id, reward_id = reward_id))]
+#[tracing::instrument(skip_all, fields(member_id = %member_id, reward_id = %reward_id))]
 pub fn propose(
     conn: &mut PgConnection,
-    member_id: i64,
-    reward_id: i64,
+    member_id: MemberId,
+    reward_id: RewardId,
 ) -> Result<Option<Proposal>, RedeemError> {
     let holdings = Holdings::of(conn, member_id)?;
     propose_from(conn, &holdings, reward_id)
 }
 
 /// As `propose`, from holdings already loaded.
-#[tracing::instrument(skip_all, fields(reward_id = reward_id))]
+#[tracing::instrument(skip_all, fields(reward_id = %reward_id))]
 pub fn propose_from(
     conn: &mut PgConnection,
     holdings: &Holdings,
-    reward_id: i64,
+    reward_id: RewardId,
 ) -> Result<Option<Proposal>, RedeemError> {
     let offer = offer(conn, reward_id, false)?;
     let own = program::of_merchant(conn, offer.merchant_id)?.ok_or(RedeemError::UnknownReward)?;
@@ -150,7 +157,7 @@ fn trim(legs: &mut Vec<Leg>, value_fen: i64) -> Result<(), RedeemError> {
 /// When each of the member's programs first has points lapse (None: never).
 fn soonest_expiry(
     conn: &mut PgConnection,
-    member_id: i64,
+    member_id: MemberId,
 ) -> QueryResult<HashMap<String, Option<DateTime<Utc>>>> {
     let mut soonest: HashMap<String, Option<DateTime<Utc>>> = HashMap::new();
     for lot in lot::upcoming(conn, member_id)? {

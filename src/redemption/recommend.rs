@@ -26,7 +26,10 @@ use diesel::{
     sql_types::{BigInt, Double},
 };
 
-use crate::domain::geo::GeoPoint;
+use crate::domain::{
+    geo::GeoPoint,
+    id::{MemberId, RewardId},
+};
 
 use super::{
     Holdings, RedeemError,
@@ -103,14 +106,17 @@ pub fn score(signals: Signals) -> Scored {
 #[derive(QueryableByName)]
 struct Similarity {
     #[diesel(sql_type = BigInt)]
-    reward_id: i64,
+    reward_id: RewardId,
     #[diesel(sql_type = Double)]
     similarity: f64,
 }
 
 /// The co-occurrence cosine of the module doc for every reward the member has
 /// not redeemed but a member who shares one of theirs has.
-pub fn similarities(conn: &mut PgConnection, member_id: i64) -> QueryResult<HashMap<i64, f64>> {
+pub fn similarities(
+    conn: &mut PgConnection,
+    member_id: MemberId,
+) -> QueryResult<HashMap<RewardId, f64>> {
     let rows: Vec<Similarity> = sql_query(
         "WITH redeemed AS (
              SELECT DISTINCT member_id, reward_id FROM redemptions WHERE status <> 'cancelled'
@@ -152,7 +158,7 @@ pub struct Recommendation {
 /// is where they are, if they said.
 pub fn for_member(
     conn: &mut PgConnection,
-    member_id: i64,
+    member_id: MemberId,
     here: Option<GeoPoint>,
     now: DateTime<Utc>,
 ) -> Result<Vec<Recommendation>, RedeemError> {

@@ -9,7 +9,12 @@ use diesel::{PgConnection, QueryResult};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    domain::{district::District, points::ProgramCode, shanghai},
+    domain::{
+        district::District,
+        id::{MerchantId, StoreId},
+        points::ProgramCode,
+        shanghai,
+    },
     merchant, program,
 };
 
@@ -51,10 +56,10 @@ pub struct FilterQuery {
 pub struct Filters {
     pub from: NaiveDate,
     pub to: NaiveDate,
-    pub merchant_id: Option<i64>,
+    pub merchant_id: Option<MerchantId>,
     pub program: Option<String>,
     pub district: Option<District>,
-    pub store_id: Option<i64>,
+    pub store_id: Option<StoreId>,
 }
 
 impl Filters {
@@ -157,10 +162,12 @@ pub fn parse(
             "merchant",
             "reports.error.merchant",
             &mut errors,
-        );
+        )
+        .map(MerchantId);
     }
     if offers(FilterField::Store) {
-        filters.store_id = id(&query.store, "store", "reports.error.store", &mut errors);
+        filters.store_id =
+            id(&query.store, "store", "reports.error.store", &mut errors).map(StoreId);
     }
     if offers(FilterField::Program)
         && let Some(text) = given(&query.program)
@@ -267,10 +274,10 @@ mod tests {
         let filters = parse(&query(text), &ALL, date("2026-11-22")).unwrap();
         assert_eq!(filters.from, date("2026-01-05"));
         assert_eq!(filters.to, date("2026-02-10"));
-        assert_eq!(filters.merchant_id, Some(7));
+        assert_eq!(filters.merchant_id, Some(MerchantId(7)));
         assert_eq!(filters.program.as_deref(), Some("COFFEE"));
         assert_eq!(filters.district.map(|d| d.code), Some("xuhui"));
-        assert_eq!(filters.store_id, Some(3));
+        assert_eq!(filters.store_id, Some(StoreId(3)));
         assert_eq!(
             serde_urlencoded::to_string(filters.to_query()).unwrap(),
             text

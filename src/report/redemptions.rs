@@ -11,16 +11,22 @@ use diesel::{
     sql_types::{BigInt, Nullable, Timestamptz},
 };
 
-use crate::{domain::money::Money, i18n::Locale};
+use crate::{
+    domain::{
+        id::{MerchantId, StoreId},
+        money::Money,
+    },
+    i18n::Locale,
+};
 
 use super::{Cell, Filters, ReportError, Table, merchants, region, tick};
 
 #[derive(Debug, QueryableByName)]
 struct Figures {
     #[diesel(sql_type = BigInt)]
-    merchant_id: i64,
+    merchant_id: MerchantId,
     #[diesel(sql_type = Nullable<BigInt>)]
-    store_id: Option<i64>,
+    store_id: Option<StoreId>,
     #[diesel(sql_type = BigInt)]
     fulfilled: i64,
     #[diesel(sql_type = BigInt)]
@@ -50,11 +56,11 @@ pub(super) fn build(
     locale: Locale,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Table, ReportError> {
-    let names: BTreeMap<i64, String> = merchants(conn)?
+    let names: BTreeMap<MerchantId, String> = merchants(conn)?
         .into_iter()
         .map(|m| (m.id, m.name(locale).to_owned()))
         .collect();
-    let stores: BTreeMap<i64, region::LocatedStore> = region::located_stores(conn)?
+    let stores: BTreeMap<StoreId, region::LocatedStore> = region::located_stores(conn)?
         .into_iter()
         .map(|s| (s.store.id, s))
         .collect();

@@ -25,7 +25,11 @@ use serde_json::{Value, json};
 
 use crate::{
     db::schema::earn_orders,
-    domain::{actor::Actor, money::Money},
+    domain::{
+        actor::Actor,
+        id::{MemberId, MerchantId},
+        money::Money,
+    },
     i18n::Locale,
 };
 
@@ -78,8 +82,8 @@ impl Default for Thresholds {
 #[diesel(table_name = earn_orders, check_for_backend(diesel::pg::Pg))]
 struct Earn {
     id: i64,
-    merchant_id: i64,
-    member_id: i64,
+    merchant_id: MerchantId,
+    member_id: MemberId,
     order_id: String,
     amount_fen: i64,
     device_id: Option<String>,
@@ -117,8 +121,8 @@ pub fn review_earn(conn: &mut PgConnection, earn_order_id: i64) -> QueryResult<(
 /// it would take the member over `limit` points today at the program.
 pub fn daily_limit_reached(
     conn: &mut PgConnection,
-    member_id: i64,
-    merchant_id: i64,
+    member_id: MemberId,
+    merchant_id: MerchantId,
     program_code: &str,
     limit: i64,
     attempted: i64,
@@ -253,7 +257,12 @@ fn shared_source(
     super::raise(conn, &watcher(), &alert).map(drop)
 }
 
-fn member_alert(kind: &'static str, merchant_id: i64, member_id: i64, details: Value) -> NewAlert {
+fn member_alert(
+    kind: &'static str,
+    merchant_id: MerchantId,
+    member_id: MemberId,
+    details: Value,
+) -> NewAlert {
     let subject =
         Locale::default().t_with("risk.subject.member", &[("id", &member_id.to_string())]);
     NewAlert {

@@ -22,7 +22,11 @@ use serde::Serialize;
 use crate::{
     audit::{self, Change},
     db::schema::risk_alerts,
-    domain::{actor::Actor, text_enum::text_enum},
+    domain::{
+        actor::Actor,
+        id::{MemberId, MerchantId},
+        text_enum::text_enum,
+    },
     error::{Class, Classify, Kind, Message, Refusal},
 };
 
@@ -57,8 +61,8 @@ pub struct RiskAlert {
     pub id: i64,
     pub kind: String,
     pub severity: String,
-    pub merchant_id: Option<i64>,
-    pub member_id: Option<i64>,
+    pub merchant_id: Option<MerchantId>,
+    pub member_id: Option<MemberId>,
     pub summary: String,
     pub details: serde_json::Value,
     pub status: AlertStatus,
@@ -85,7 +89,7 @@ pub struct NewAlert {
     /// Dotted lowercase, e.g. `deposit.shortfall`.
     pub kind: &'static str,
     pub severity: Severity,
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     pub summary: String,
     pub details: serde_json::Value,
 }
@@ -126,7 +130,7 @@ pub fn raise(
 pub fn raise_for_member(
     conn: &mut PgConnection,
     actor: &Actor,
-    member_id: i64,
+    member_id: MemberId,
     new: &NewAlert,
 ) -> QueryResult<Option<RiskAlert>> {
     insert(conn, actor, new, Some(member_id))
@@ -136,7 +140,7 @@ fn insert(
     conn: &mut PgConnection,
     actor: &Actor,
     new: &NewAlert,
-    member_id: Option<i64>,
+    member_id: Option<MemberId>,
 ) -> QueryResult<Option<RiskAlert>> {
     conn.transaction(|conn| {
         // The only unique constraints besides the key are "one unresolved per
@@ -186,7 +190,7 @@ pub fn unresolved_counts(conn: &mut PgConnection) -> QueryResult<(i64, i64)> {
 pub fn unresolved(
     conn: &mut PgConnection,
     kind: &str,
-    merchant_id: i64,
+    merchant_id: MerchantId,
 ) -> QueryResult<Option<RiskAlert>> {
     risk_alerts::table
         .filter(risk_alerts::kind.eq(kind))
@@ -202,7 +206,7 @@ pub fn unresolved(
 pub fn unresolved_for_member(
     conn: &mut PgConnection,
     kind: &str,
-    member_id: i64,
+    member_id: MemberId,
 ) -> QueryResult<Option<RiskAlert>> {
     risk_alerts::table
         .filter(risk_alerts::kind.eq(kind))
@@ -317,7 +321,7 @@ pub fn resolve_unresolved(
     conn: &mut PgConnection,
     actor: &Actor,
     kind: &str,
-    merchant_id: i64,
+    merchant_id: MerchantId,
 ) -> Result<Option<RiskAlert>, RiskError> {
     conn.transaction(|conn| match unresolved(conn, kind, merchant_id)? {
         Some(alert) => resolve(conn, actor, alert.id).map(Some),

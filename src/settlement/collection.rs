@@ -19,7 +19,12 @@ use crate::{
     audit::{self, Change},
     chart::{self, CNY, HouseAccount},
     db::schema::settlement_collections,
-    domain::{actor::Actor, money::Money, text_enum::text_enum},
+    domain::{
+        actor::Actor,
+        id::{MerchantId, StatementId},
+        money::Money,
+        text_enum::text_enum,
+    },
     error::{Class, Classify, Kind, Message, Refusal},
     i18n::Locale,
     ledger::{self, EntryError, EntryRequest, LedgerError, TransferRequest},
@@ -42,8 +47,8 @@ const APPROVER_ROLES: &[&str] = &["finance", "admin"];
 #[diesel(table_name = settlement_collections, check_for_backend(diesel::pg::Pg))]
 struct Row {
     id: i64,
-    statement_id: i64,
-    merchant_id: i64,
+    statement_id: StatementId,
+    merchant_id: MerchantId,
     amount_fen: i64,
     collected_fen: i64,
     due_on: NaiveDate,
@@ -55,8 +60,8 @@ struct Row {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Collection {
     pub id: i64,
-    pub statement_id: i64,
-    pub merchant_id: i64,
+    pub statement_id: StatementId,
+    pub merchant_id: MerchantId,
     pub amount: Money,
     pub collected: Money,
     pub due_on: NaiveDate,
@@ -159,7 +164,10 @@ pub fn find(conn: &mut PgConnection, id: i64) -> QueryResult<Option<Collection>>
         .map(|r| r.map(Collection::from))
 }
 
-pub fn of_statement(conn: &mut PgConnection, statement_id: i64) -> QueryResult<Option<Collection>> {
+pub fn of_statement(
+    conn: &mut PgConnection,
+    statement_id: StatementId,
+) -> QueryResult<Option<Collection>> {
     settlement_collections::table
         .filter(settlement_collections::statement_id.eq(statement_id))
         .select(Row::as_select())
@@ -225,7 +233,7 @@ pub fn outstanding(conn: &mut PgConnection) -> QueryResult<Outstanding> {
 }
 
 /// Whether the merchant has a collection past its due date and still unpaid.
-pub fn has_overdue(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<bool> {
+pub fn has_overdue(conn: &mut PgConnection, merchant_id: MerchantId) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         settlement_collections::table
             .filter(settlement_collections::merchant_id.eq(merchant_id))

@@ -9,7 +9,7 @@ use diesel::PgConnection;
 
 use crate::{
     chart,
-    domain::money::Money,
+    domain::{id::MerchantId, money::Money},
     ledger::{self, LedgerError},
 };
 
@@ -39,7 +39,7 @@ impl Estimate {
 }
 
 /// The estimate now, for the first period not yet settled.
-pub fn next(conn: &mut PgConnection, merchant_id: i64) -> Result<Estimate, LedgerError> {
+pub fn next(conn: &mut PgConnection, merchant_id: MerchantId) -> Result<Estimate, LedgerError> {
     let terms = terms::of(conn, merchant_id)?;
     let period = terms
         .cycle

@@ -62,8 +62,8 @@ async fn send_due(conn: &mut PgConnection, mailer: &Mailer) -> anyhow::Result<us
             sent += 1;
         } else {
             tracing::warn!(
-                merchant = statement.merchant_id,
-                statement = statement.id,
+                merchant = %statement.merchant_id,
+                statement = %statement.id,
                 "no finance or contact email: the statement was not emailed"
             );
         }

@@ -24,7 +24,12 @@ use crate::{
     chart::{self, CNY, HouseAccount},
     crypto::{self, Keys},
     db::schema::{payout_batches, payouts},
-    domain::{actor::Actor, money::Money, text_enum::text_enum},
+    domain::{
+        actor::Actor,
+        id::{MerchantId, StatementId},
+        money::Money,
+        text_enum::text_enum,
+    },
     error::{Class, Classify, Kind, Message, Refusal},
     ledger::{self, EntryError, EntryRequest, LedgerError, TransferRequest},
     webhook,
@@ -95,8 +100,8 @@ pub fn in_flight(conn: &mut PgConnection) -> QueryResult<InFlight> {
 #[diesel(table_name = payouts, check_for_backend(diesel::pg::Pg))]
 struct PayoutRow {
     id: i64,
-    statement_id: i64,
-    merchant_id: i64,
+    statement_id: StatementId,
+    merchant_id: MerchantId,
     recipient_id: i64,
     amount_fen: i64,
     reference: String,
@@ -111,8 +116,8 @@ struct PayoutRow {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Payout {
     pub id: i64,
-    pub statement_id: i64,
-    pub merchant_id: i64,
+    pub statement_id: StatementId,
+    pub merchant_id: MerchantId,
     pub recipient_id: i64,
     pub amount: Money,
     /// The bank's end-to-end reference.
@@ -201,7 +206,10 @@ impl Classify for PayoutError {
     }
 }
 
-pub fn of_statement(conn: &mut PgConnection, statement_id: i64) -> QueryResult<Vec<Payout>> {
+pub fn of_statement(
+    conn: &mut PgConnection,
+    statement_id: StatementId,
+) -> QueryResult<Vec<Payout>> {
     load(
         conn,
         payouts::table
@@ -213,7 +221,7 @@ pub fn of_statement(conn: &mut PgConnection, statement_id: i64) -> QueryResult<V
 /// The merchant's payouts, newest first.
 pub fn of_merchant(
     conn: &mut PgConnection,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     limit: i64,
 ) -> QueryResult<Vec<Payout>> {
     load(

@@ -14,7 +14,7 @@ use crate::{
     audit::{self, Change},
     crypto::Keys,
     db::schema::{merchants, payout_recipients},
-    domain::{actor::Actor, money::Money, text_enum::text_enum},
+    domain::{actor::Actor, id::MerchantId, money::Money, text_enum::text_enum},
     error::{Class, Classify, Kind, Message, Refusal},
     onboarding::BankAccountNumber,
 };
@@ -37,7 +37,7 @@ text_enum! {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recipient {
     pub id: i64,
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     pub kind: RecipientKind,
     pub name: String,
     pub bank_name: String,
@@ -182,7 +182,7 @@ fn parse(input: &RecipientInput) -> Result<Parsed, RecipientError> {
 #[diesel(table_name = payout_recipients, check_for_backend(diesel::pg::Pg))]
 struct Row {
     id: i64,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     kind: RecipientKind,
     name: String,
     bank_name: String,
@@ -216,7 +216,7 @@ impl From<Row> for Recipient {
 }
 
 /// The merchant's active recipients, in the order their shares are taken.
-pub fn active(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<Vec<Recipient>> {
+pub fn active(conn: &mut PgConnection, merchant_id: MerchantId) -> QueryResult<Vec<Recipient>> {
     Ok(payout_recipients::table
         .filter(payout_recipients::merchant_id.eq(merchant_id))
         .filter(payout_recipients::active)
@@ -257,13 +257,13 @@ pub fn rules(recipients: &[Recipient], platform_fee_bp: u32) -> Result<SplitRule
 /// (orders, redemptions) free to be written meanwhile.
 pub(super) fn lock_merchant(
     conn: &mut PgConnection,
-    merchant_id: i64,
+    merchant_id: MerchantId,
 ) -> Result<(), RecipientError> {
     merchants::table
         .find(merchant_id)
         .select(merchants::id)
         .for_no_key_update()
-        .first::<i64>(conn)
+        .first::<MerchantId>(conn)
         .optional()?
         .map(|_| ())
         .ok_or(RecipientError::NotFound)
@@ -272,12 +272,12 @@ pub(super) fn lock_merchant(
 /// Adds a recipient, refused unless the merchant's recipients still split a
 /// payout by the rules afterwards (at most 50, exactly one takes the rest, shares
 /// within the whole).
-#[tracing::instrument(skip_all, fields(merchant_id = merchant_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id))]
 pub fn add(
     conn: &mut PgConnection,
     actor: &Actor,
     keys: &Keys,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     input: &RecipientInput,
 ) -> Result<Recipient, RecipientError> {
     let parsed = parse(input)?;
@@ -330,7 +330,7 @@ fn share_label(share: &Share) -> String {
 fn insert(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     parsed: &Parsed,
     position: i16,
     keys: &Keys,
@@ -361,11 +361,11 @@ fn insert(
 
 /// Stops paying a recipient; refused if what is left could not split a payout
 /// (e.g. the one taking the rest, while others remain).
-#[tracing::instrument(skip_all, fields(merchant_id = merchant_id, recipient_id = recipient_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id, recipient_id = recipient_id))]
 pub fn remove(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     recipient_id: i64,
 ) -> Result<(), RecipientError> {
     conn.transaction(|conn| {
@@ -410,7 +410,7 @@ type RegisteredAccount = (Option<String>, Option<String>, Option<Vec<u8>>);
 pub fn ensure_any(
     conn: &mut PgConnection,
     keys: &Keys,
-    merchant_id: i64,
+    merchant_id: MerchantId,
 ) -> Result<Vec<Recipient>, RecipientError> {
     let current = active(conn, merchant_id)?;
     if !current.is_empty() {

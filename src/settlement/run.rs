@@ -27,7 +27,7 @@ use crate::{
         self, lease,
         schema::{merchants, settlement_runs},
     },
-    domain::{actor::Actor, money::Money, shanghai},
+    domain::{actor::Actor, id::MerchantId, money::Money, shanghai},
     error::{Class, Classify, Kind, Message, Refusal},
 };
 
@@ -70,7 +70,7 @@ impl Trigger {
 pub struct RunRequest {
     pub trigger: Trigger,
     /// Only this merchant; all when None.
-    pub merchant_id: Option<i64>,
+    pub merchant_id: Option<MerchantId>,
     /// Settle the periods that ended by 00:00 of this Shanghai date: today at
     /// the latest.
     pub through: NaiveDate,
@@ -107,7 +107,7 @@ impl Classify for RunError {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Exception {
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     pub error: String,
 }
 
@@ -170,7 +170,7 @@ impl Run {
                 items
                     .iter()
                     .map(|e| Exception {
-                        merchant_id: e["merchant_id"].as_i64().unwrap_or_default(),
+                        merchant_id: MerchantId(e["merchant_id"].as_i64().unwrap_or_default()),
                         error: e["error"].as_str().unwrap_or_default().to_owned(),
                     })
                     .collect()
@@ -206,7 +206,7 @@ pub fn find(conn: &mut PgConnection, id: i64) -> QueryResult<Option<Run>> {
 /// The merchant's periods that have ended by `through` and are not settled yet.
 pub fn due_periods(
     conn: &mut PgConnection,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     through: NaiveDate,
 ) -> QueryResult<Vec<Period>> {
     Ok(ended_periods(
@@ -293,7 +293,7 @@ fn settle_all(
     request: RunRequest,
     summary: &mut Summary,
 ) -> QueryResult<()> {
-    let merchant_ids: Vec<i64> = match request.merchant_id {
+    let merchant_ids: Vec<MerchantId> = match request.merchant_id {
         Some(id) => vec![id],
         None => merchants::table
             .order(merchants::id)
@@ -323,7 +323,7 @@ fn settle_all(
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    tracing::warn!(merchant_id, error = %e, "settlement failed");
+                    tracing::warn!(merchant_id = %merchant_id, error = %e, "settlement failed");
                     summary.exceptions.push(Exception {
                         merchant_id,
                         error: e.to_string(),

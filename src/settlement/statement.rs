@@ -55,7 +55,11 @@ use crate::{
         merchants, payouts, settlement_claims, settlement_collections, settlement_lines,
         settlement_statements,
     },
-    domain::{id::AccountId, money::Money, shanghai},
+    domain::{
+        id::{AccountId, MerchantId, StatementId},
+        money::Money,
+        shanghai,
+    },
     ledger::{self, EntryError, EntryRequest, LedgerError, TransferRequest},
     webhook,
 };
@@ -123,8 +127,8 @@ impl Direction {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Statement {
-    pub id: i64,
-    pub merchant_id: i64,
+    pub id: StatementId,
+    pub merchant_id: MerchantId,
     pub run_id: Option<i64>,
     pub cycle: String,
     pub period_start: DateTime<Utc>,
@@ -246,8 +250,8 @@ const UNCLAIMED: &str = "
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = settlement_statements, check_for_backend(diesel::pg::Pg))]
 struct StatementRow {
-    id: i64,
-    merchant_id: i64,
+    id: StatementId,
+    merchant_id: MerchantId,
     run_id: Option<i64>,
     cycle: String,
     period_start: DateTime<Utc>,
@@ -287,7 +291,7 @@ impl From<StatementRow> for Statement {
     }
 }
 
-pub fn find(conn: &mut PgConnection, id: i64) -> QueryResult<Option<Statement>> {
+pub fn find(conn: &mut PgConnection, id: StatementId) -> QueryResult<Option<Statement>> {
     settlement_statements::table
         .find(id)
         .select(StatementRow::as_select())
@@ -299,7 +303,7 @@ pub fn find(conn: &mut PgConnection, id: i64) -> QueryResult<Option<Statement>> 
 /// The merchant's statements, newest first, ending within `[from, to)` when given.
 pub fn of_merchant(
     conn: &mut PgConnection,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     ending_from: Option<DateTime<Utc>>,
     ending_before: Option<DateTime<Utc>>,
     limit: i64,
@@ -350,8 +354,8 @@ pub fn unnotified(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<Statem
 
 /// Records that the statement was emailed (or that there was nobody to email):
 /// the one change a statement allows.
-#[tracing::instrument(skip_all, fields(id = id))]
-pub fn mark_notified(conn: &mut PgConnection, id: i64) -> QueryResult<()> {
+#[tracing::instrument(skip_all, fields(id = %id))]
+pub fn mark_notified(conn: &mut PgConnection, id: StatementId) -> QueryResult<()> {
     diesel::update(
         settlement_statements::table
             .find(id)
@@ -363,13 +367,16 @@ pub fn mark_notified(conn: &mut PgConnection, id: i64) -> QueryResult<()> {
 }
 
 /// The merchant's most recent statement.
-pub fn last(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<Option<Statement>> {
+pub fn last(conn: &mut PgConnection, merchant_id: MerchantId) -> QueryResult<Option<Statement>> {
     Ok(of_merchant(conn, merchant_id, None, None, 1)?.pop())
 }
 
 /// Where the merchant's first unsettled period starts: where its last statement
 /// ended, or the Shanghai day it joined.
-pub fn next_period_start(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<NaiveDate> {
+pub fn next_period_start(
+    conn: &mut PgConnection,
+    merchant_id: MerchantId,
+) -> QueryResult<NaiveDate> {
     match last(conn, merchant_id)? {
         Some(last) => Ok(shanghai::date_of(last.period_end)),
         None => merchants::table
@@ -380,7 +387,7 @@ pub fn next_period_start(conn: &mut PgConnection, merchant_id: i64) -> QueryResu
     }
 }
 
-pub fn lines(conn: &mut PgConnection, statement_id: i64) -> QueryResult<Vec<Line>> {
+pub fn lines(conn: &mut PgConnection, statement_id: StatementId) -> QueryResult<Vec<Line>> {
     let rows: Vec<(String, String, bool, i32, i64)> = settlement_lines::table
         .filter(settlement_lines::statement_id.eq(statement_id))
         .order((
@@ -463,11 +470,11 @@ pub fn ensure_ended(period: Period) -> Result<(), SettleError> {
 /// Settles the merchant's `period` (see the module documentation). The period
 /// must have ended and start where the merchant's last statement ended (or be
 /// its first).
-#[tracing::instrument(skip_all, fields(merchant_id = merchant_id, run_id = ?run_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id, run_id = ?run_id))]
 pub fn settle(
     conn: &mut PgConnection,
     keys: &Keys,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     period: Period,
     run_id: Option<i64>,
 ) -> Result<Settled, SettleError> {
@@ -529,7 +536,7 @@ pub fn settle(
             (None, _) => Outcome::Nil,
         };
         let scan_from_id = movements.first().map_or(scan_from, |m| m.id);
-        let id: i64 = diesel::insert_into(settlement_statements::table)
+        let id: StatementId = diesel::insert_into(settlement_statements::table)
             .values((
                 settlement_statements::merchant_id.eq(merchant_id),
                 settlement_statements::run_id.eq(run_id),
@@ -574,7 +581,7 @@ pub fn settle(
 /// activity and its own payout booking.
 fn record_lines_and_claims(
     conn: &mut PgConnection,
-    statement_id: i64,
+    statement_id: StatementId,
     movements: &[Movement],
     booking: Option<&Booking>,
 ) -> QueryResult<()> {
@@ -645,7 +652,7 @@ fn announce(conn: &mut PgConnection, statement: &Statement, period: Period) -> Q
 
 fn existing(
     conn: &mut PgConnection,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     period_start: DateTime<Utc>,
 ) -> QueryResult<Option<Statement>> {
     settlement_statements::table
@@ -700,7 +707,7 @@ impl Booking {
 /// What one statement pays out: returned money to repay as it is, and an
 /// amount (possibly zero) to split by the merchant's rules.
 struct Payable {
-    merchant_id: i64,
+    merchant_id: MerchantId,
     settlement: AccountId,
     period: Period,
     repayments: Vec<Part>,
@@ -772,8 +779,8 @@ fn book_payout(
 
 fn record_payouts(
     conn: &mut PgConnection,
-    statement_id: i64,
-    merchant_id: i64,
+    statement_id: StatementId,
+    merchant_id: MerchantId,
     booking: &Booking,
 ) -> QueryResult<()> {
     diesel::insert_into(payouts::table)
@@ -804,8 +811,8 @@ fn record_payouts(
 /// longer owes, superseded by a new one when it still does — and opens the new one.
 fn resolve_collections(
     conn: &mut PgConnection,
-    statement_id: i64,
-    merchant_id: i64,
+    statement_id: StatementId,
+    merchant_id: MerchantId,
     carried: i64,
     period: Period,
     collection_days: u16,

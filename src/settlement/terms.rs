@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::{
     audit::{self, Change},
     db::schema::settlement_terms,
-    domain::{actor::Actor, email_address::EmailAddress},
+    domain::{actor::Actor, email_address::EmailAddress, id::MerchantId},
     error::{Class, Classify, Kind, Message, Refusal},
 };
 
@@ -190,7 +190,7 @@ struct TermsRow {
 }
 
 /// The merchant's terms, or the defaults when none were set.
-pub fn of(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<Terms> {
+pub fn of(conn: &mut PgConnection, merchant_id: MerchantId) -> QueryResult<Terms> {
     let row: Option<TermsRow> = settlement_terms::table
         .find(merchant_id)
         .select((
@@ -241,11 +241,11 @@ impl<'a> From<&'a Terms> for Audited<'a> {
 
 /// Replaces the merchant's terms, audited. A new cycle applies from the end of
 /// the last settled period (see `cycle`).
-#[tracing::instrument(skip_all, fields(merchant_id = merchant_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id))]
 pub fn set(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     terms: &Terms,
 ) -> QueryResult<()> {
     conn.transaction(|conn| {

@@ -17,6 +17,7 @@ use crate::{
     deposit::{self, NewTopup},
     domain::{
         actor::Actor,
+        id::{MemberId, MerchantId, RewardId},
         money::Money,
         points::{PointCount, ProgramCode},
         rate::Rate,
@@ -53,7 +54,7 @@ pub struct Context<'a> {
     pub clock: Arc<SimClock>,
     pub keys: &'a Keys,
     /// Quotes taken and not yet executed, oldest first.
-    pub open_quotes: Mutex<Vec<(i64, String)>>,
+    pub open_quotes: Mutex<Vec<(MemberId, String)>>,
     /// Numbers order ids and request keys, so that none repeats within a sequence.
     pub counter: std::sync::atomic::AtomicU64,
 }
@@ -134,7 +135,7 @@ fn earning(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome {
             pick,
             share_bp,
         } => {
-            let orders: Vec<(i64, String, i64, i64)> = match earn_orders::table
+            let orders: Vec<(MerchantId, String, i64, i64)> = match earn_orders::table
                 .filter(earn_orders::member_id.eq(cx.world.member(m)))
                 .filter(earn_orders::refunded_fen.lt(earn_orders::amount_fen))
                 .order(earn_orders::id.desc())
@@ -274,7 +275,7 @@ fn redeeming(conn: &mut PgConnection, cx: &Context<'_>, op: &Op) -> Outcome {
             )
         }
         Op::Fulfil { member: m, pick } | Op::Cancel { member: m, pick } => {
-            let held: Vec<(i64, i64, String)> = match redemptions::table
+            let held: Vec<(i64, MerchantId, String)> = match redemptions::table
                 .filter(redemptions::member_id.eq(cx.world.member(m)))
                 .filter(redemptions::status.eq(RedemptionStatus::Held))
                 .order(redemptions::id.desc())
@@ -459,8 +460,8 @@ type Payment = (Vec<(ProgramCode, PointCount)>, Money);
 /// What the member offers for the reward.
 fn payment(
     conn: &mut PgConnection,
-    member_id: i64,
-    reward_id: i64,
+    member_id: MemberId,
+    reward_id: RewardId,
     pay: Pay,
 ) -> Result<Option<Payment>, redemption::RedeemError> {
     match pay {
@@ -479,7 +480,7 @@ fn payment(
             let (merchant_id, price) = rewards::table
                 .find(reward_id)
                 .select((rewards::merchant_id, rewards::points_price))
-                .first::<(i64, Option<i64>)>(conn)?;
+                .first::<(MerchantId, Option<i64>)>(conn)?;
             let (Some(price), Some(program)) =
                 (price, crate::program::of_merchant(conn, merchant_id)?)
             else {

@@ -8,7 +8,7 @@ use crate::{
     clock,
     db::schema::{merchants, settlement_statements},
     deposit,
-    domain::shanghai,
+    domain::{id::MerchantId, shanghai},
     exchange, exit, ledger,
     merchant::standing::Status,
     risk,
@@ -291,7 +291,7 @@ fn rates_bracket_settlement_values(conn: &mut PgConnection) -> anyhow::Result<Ve
 /// point is converted, unless finance has an open shortfall alert for it (a
 /// deposit too small converts what it funds and leaves the rest as points).
 fn leaving_merchants_are_covered(conn: &mut PgConnection) -> anyhow::Result<Vec<String>> {
-    let leaving: Vec<i64> = merchants::table
+    let leaving: Vec<MerchantId> = merchants::table
         .filter(merchants::status.eq_any([Status::Exiting, Status::Exited]))
         .select(merchants::id)
         .load(conn)?;

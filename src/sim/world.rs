@@ -18,6 +18,7 @@ use crate::{
     demo,
     domain::{
         actor::{Actor, ActorKind},
+        id::{MemberId, MerchantId, RewardId},
         points::ProgramCode,
     },
     merchant::standing,
@@ -26,7 +27,7 @@ use crate::{
 /// A merchant and its programme.
 #[derive(Debug, Clone)]
 pub struct Merchant {
-    pub id: i64,
+    pub id: MerchantId,
     pub program: String,
 }
 
@@ -36,8 +37,8 @@ pub struct World {
     pub merchants: Vec<Merchant>,
     /// Every programme a member can hold: the merchants' and ALP.
     pub programs: Vec<ProgramCode>,
-    pub members: Vec<i64>,
-    pub rewards: Vec<i64>,
+    pub members: Vec<MemberId>,
+    pub rewards: Vec<RewardId>,
     /// Files requests that need approval (finance).
     pub maker: Actor,
     /// Approves them (an admin).
@@ -112,7 +113,7 @@ fn admin(server: &ServerUrl) -> anyhow::Result<PgConnection> {
 
 impl World {
     /// The member an operation's index names (indices wrap around).
-    pub fn member(&self, index: usize) -> i64 {
+    pub fn member(&self, index: usize) -> MemberId {
         self.members[index % self.members.len()]
     }
 
@@ -127,7 +128,7 @@ impl World {
             .filter(merchants::status.eq(standing::Status::Active))
             .order(programs::id)
             .select((programs::merchant_id, programs::code))
-            .load::<(i64, String)>(conn)?
+            .load::<(MerchantId, String)>(conn)?
             .into_iter()
             .map(|(id, program)| Merchant { id, program })
             .collect();

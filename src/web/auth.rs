@@ -13,6 +13,7 @@ use crate::{
     crypto::Keys,
     domain::{
         actor::{Actor, ActorKind},
+        id::MemberId,
         phone::Phone,
         portal::Portal,
     },
@@ -199,7 +200,7 @@ impl Principal for MemberPrincipal {
         id: i64,
         ip: String,
     ) -> Result<Option<Self>, WebError> {
-        let Some(member) = member::find(conn, id)? else {
+        let Some(member) = member::find(conn, MemberId(id))? else {
             return Ok(None);
         };
         let phone = member

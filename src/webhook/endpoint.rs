@@ -13,7 +13,7 @@ use crate::{
     audit::{self, Change},
     crypto::{self, Keys},
     db::schema::merchants,
-    domain::actor::Actor,
+    domain::{actor::Actor, id::MerchantId},
 };
 
 /// Binds a sealed webhook secret to its column: a ciphertext copied elsewhere
@@ -82,7 +82,10 @@ impl WebhookUrl {
 }
 
 /// The merchant's webhook URL, if it set one.
-pub fn of_merchant(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<Option<String>> {
+pub fn of_merchant(
+    conn: &mut PgConnection,
+    merchant_id: MerchantId,
+) -> QueryResult<Option<String>> {
     Ok(merchants::table
         .find(merchant_id)
         .select(merchants::webhook_url)
@@ -93,11 +96,11 @@ pub fn of_merchant(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<Opt
 
 /// Sets the URL, or clears it with None (no webhooks are sent). Audited when it
 /// changes.
-#[tracing::instrument(skip_all, fields(merchant_id = merchant_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id))]
 pub fn set(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     url: Option<&WebhookUrl>,
 ) -> QueryResult<()> {
     let after = url.map(WebhookUrl::as_str);
@@ -129,7 +132,7 @@ pub fn set(
 }
 
 /// Whether the merchant has a webhook secret (it is never shown again).
-pub fn has_secret(conn: &mut PgConnection, merchant_id: i64) -> QueryResult<bool> {
+pub fn has_secret(conn: &mut PgConnection, merchant_id: MerchantId) -> QueryResult<bool> {
     Ok(merchants::table
         .find(merchant_id)
         .select(merchants::webhook_secret_ciphertext.is_not_null())
@@ -147,12 +150,12 @@ pub fn open_secret(keys: &Keys, sealed: &[u8]) -> Option<String> {
 /// Generates a new secret, replacing any other at once (webhooks signed with
 /// the old one stop), and returns it to be shown once. Audited, without the
 /// secret.
-#[tracing::instrument(skip_all, fields(merchant_id = merchant_id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id))]
 pub fn rotate_secret(
     conn: &mut PgConnection,
     keys: &Keys,
     actor: &Actor,
-    merchant_id: i64,
+    merchant_id: MerchantId,
 ) -> QueryResult<String> {
     let secret = format!("whsec_{}", crypto::random_token());
     conn.transaction(|conn| {

@@ -28,6 +28,7 @@ use url::Url;
 use crate::{
     crypto::{self, Keys},
     db::{PgPool, schema::webhook_deliveries},
+    domain::id::MerchantId,
 };
 
 pub use target::Policy;
@@ -36,7 +37,7 @@ pub use target::Policy;
 /// the merchant; queuing the same event about the same subject again is a no-op.
 pub fn enqueue(
     conn: &mut PgConnection,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     event: &str,
     subject: &str,
     payload: &serde_json::Value,

@@ -3,7 +3,12 @@
 //! merchant in 24 hours counts as one, so 5 × 999 points are not five small
 //! adjustments.
 
-use alliance::{chart, domain::points::ProgramCode, ledger, people::merchant_user::MerchantRole};
+use alliance::{
+    chart,
+    domain::{id::MemberId, points::ProgramCode},
+    ledger,
+    people::merchant_user::MerchantRole,
+};
 use diesel::{PgConnection, QueryableByName, RunQueryDsl, sql_query, sql_types::BigInt};
 
 use crate::{
@@ -13,7 +18,7 @@ use crate::{
 
 const PHONE: &str = "13800000001";
 
-fn wallet(conn: &mut PgConnection, member_id: i64) -> i64 {
+fn wallet(conn: &mut PgConnection, member_id: MemberId) -> i64 {
     let code = ProgramCode::parse("BREW").unwrap();
     let id = chart::open(conn, &chart::member_wallet(member_id, &code)).unwrap();
     ledger::balance(conn, id).unwrap().posted()

@@ -7,7 +7,7 @@
 
 use alliance::{
     db::schema::{exchange_quotes, exchanges, journal_entries},
-    domain::actor::Actor,
+    domain::{actor::Actor, id::MemberId},
     error::Classify,
     exchange::{
         ExchangeError,
@@ -32,7 +32,7 @@ use crate::{
 struct Setup {
     app: TestApp,
     till: ApiClient,
-    member_id: i64,
+    member_id: MemberId,
 }
 
 async fn setup() -> Setup {
@@ -56,7 +56,7 @@ async fn setup() -> Setup {
     }
 }
 
-fn quote_body(member_id: i64, from: &str, to: &str, points: &str) -> Value {
+fn quote_body(member_id: MemberId, from: &str, to: &str, points: &str) -> Value {
     json!({
         "member_id": member_id,
         "from_program": from,
@@ -120,7 +120,7 @@ async fn a_partner_quotes_and_executes_an_exchange_and_the_points_move() {
     assert_eq!(quoted.content_type, "application/json");
     let terms = quoted.json();
     let quote_id = terms["quote_id"].as_str().unwrap().to_owned();
-    assert_eq!(terms["member_id"], member_id);
+    assert_eq!(terms["member_id"], member_id.0);
     assert_eq!(terms["from_program"], "COFFEE");
     assert_eq!(terms["to_program"], "CINEMA");
     assert_eq!(terms["from_points"], "1000");
@@ -150,7 +150,7 @@ async fn a_partner_quotes_and_executes_an_exchange_and_the_points_move() {
     let exchange = executed.json();
     assert!(exchange["exchange_id"].as_i64().unwrap() > 0);
     assert_eq!(exchange["quote_id"], quote_id.as_str());
-    assert_eq!(exchange["member_id"], member_id);
+    assert_eq!(exchange["member_id"], member_id.0);
     assert_eq!(exchange["from_program"], "COFFEE");
     assert_eq!(exchange["to_program"], "CINEMA");
     assert_eq!(exchange["from_points"], "1000");

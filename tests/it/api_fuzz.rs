@@ -15,6 +15,8 @@ use crate::{
     harness::TestApp,
 };
 
+use alliance::domain::id::MemberId;
+
 const METHODS: [&str; 2] = ["get", "post"];
 /// A huge value is cut to this in a path or query: longer URLs are refused by
 /// the HTTP client itself and never reach the server.
@@ -95,7 +97,7 @@ fn resolve<'a>(document: &'a Value, schema: &'a Value) -> &'a Value {
 
 /// A plausible value for a field, so the other fields of a mutated body get
 /// past the first check and the mutation is what the handler meets.
-fn plausible(name: &str, schema: &Value, member_id: i64) -> Value {
+fn plausible(name: &str, schema: &Value, member_id: MemberId) -> Value {
     if let Some(example) = schema.get("example") {
         return example.clone();
     }
@@ -117,7 +119,7 @@ fn plausible(name: &str, schema: &Value, member_id: i64) -> Value {
 }
 
 /// The operation's body with a plausible value in every field.
-fn base_body(document: &Value, operation: &Value, member_id: i64) -> Map<String, Value> {
+fn base_body(document: &Value, operation: &Value, member_id: MemberId) -> Map<String, Value> {
     let properties: Map<String, Value> =
         operation["requestBody"]["content"]["application/json"]["schema"]
             .as_object()
@@ -150,7 +152,7 @@ fn cases_for(
     method: &str,
     template: &str,
     operation: &Value,
-    member_id: i64,
+    member_id: MemberId,
 ) -> Vec<Case> {
     let params: Vec<(String, String)> = operation["parameters"]
         .as_array()
@@ -251,7 +253,7 @@ fn cases_for(
     cases
 }
 
-async fn seeded() -> (TestApp, ApiClient, i64) {
+async fn seeded() -> (TestApp, ApiClient, MemberId) {
     // The rate limit is not what is tested; every case must reach its handler.
     let app = spawn_app_with(|config| {
         config.api_rate_per_minute = std::num::NonZeroU32::new(1_000_000).unwrap();

@@ -4,7 +4,7 @@
 use alliance::{
     chart,
     db::schema::{api_idempotency, earn_orders, journal_entries},
-    domain::points::ProgramCode,
+    domain::{id::MemberId, points::ProgramCode},
     ledger,
 };
 use diesel::prelude::*;
@@ -15,7 +15,7 @@ use crate::{
     harness::spawn_app,
 };
 
-fn wallet(app: &crate::harness::TestApp, member_id: i64, program: &str) -> i64 {
+fn wallet(app: &crate::harness::TestApp, member_id: MemberId, program: &str) -> i64 {
     let conn = &mut app.db.conn();
     let code = ProgramCode::parse(program).unwrap();
     let id = chart::open(conn, &chart::member_wallet(member_id, &code)).unwrap();

@@ -89,7 +89,7 @@ async fn a_known_number_finds_the_member_in_any_spelling_and_keeps_their_name() 
         let expected = if key == "a" { 201 } else { 200 };
         assert_eq!(response.status, expected, "{phone}: {response:?}");
         let body = response.json();
-        assert_eq!(body["member_id"], existing);
+        assert_eq!(body["member_id"], existing.0);
         assert_eq!(body["display_name"], "王小明");
         assert_eq!(body["consent"]["granted"], true);
         assert_eq!(body["consent"]["current"], true);
@@ -167,7 +167,7 @@ async fn balances_list_every_program_with_held_points_and_value_rounded_down() {
 
     assert_eq!(response.status, 200, "{response:?}");
     let body = response.json();
-    assert_eq!(body["member_id"], member_id);
+    assert_eq!(body["member_id"], member_id.0);
     let balances = body["balances"].as_array().unwrap();
     let coffee = balances.iter().find(|b| b["program"] == "COFFEE").unwrap();
     // 1,234 points earned, 5 held: 1,229 available at ¥0.01 → ¥12.29.

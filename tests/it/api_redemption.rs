@@ -5,6 +5,8 @@
 //! ¥10.00 cake, or 1,000 COFFEE points, with cash top-up allowed.
 
 use alliance::db::schema::{redemptions, rewards};
+use alliance::domain::id::RewardId;
+use alliance::domain::id::{MemberId, MerchantId};
 use chrono::{Duration, Utc};
 use diesel::prelude::*;
 use serde_json::{Value, json};
@@ -18,7 +20,7 @@ use crate::{
 
 /// A published reward of the merchant's worth ¥10.00, or 1,000 of its points,
 /// payable with cash too; `stock` in stock.
-pub fn cake(conn: &mut PgConnection, merchant_id: i64, stock: i64) -> i64 {
+pub fn cake(conn: &mut PgConnection, merchant_id: MerchantId, stock: i64) -> RewardId {
     diesel::insert_into(rewards::table)
         .values((
             rewards::merchant_id.eq(merchant_id),
@@ -39,7 +41,7 @@ pub fn cake(conn: &mut PgConnection, merchant_id: i64, stock: i64) -> i64 {
         .unwrap()
 }
 
-fn stock(app: &TestApp, reward_id: i64) -> i64 {
+fn stock(app: &TestApp, reward_id: RewardId) -> i64 {
     rewards::table
         .find(reward_id)
         .select(rewards::stock)
@@ -52,9 +54,9 @@ fn stock(app: &TestApp, reward_id: i64) -> i64 {
 struct Setup {
     app: TestApp,
     till: ApiClient,
-    merchant_id: i64,
-    member_id: i64,
-    reward_id: i64,
+    merchant_id: MerchantId,
+    member_id: MemberId,
+    reward_id: RewardId,
 }
 
 async fn setup() -> Setup {
@@ -80,7 +82,7 @@ async fn setup() -> Setup {
     }
 }
 
-fn order_body(member_id: i64, reward_id: i64, points: &str, cash: &str) -> Value {
+fn order_body(member_id: MemberId, reward_id: RewardId, points: &str, cash: &str) -> Value {
     json!({
         "member_id": member_id,
         "reward_id": reward_id,
@@ -130,8 +132,8 @@ async fn a_partner_orders_a_reward_serves_the_voucher_once_and_the_points_are_sp
     assert_eq!(held.content_type, "application/json");
     let body = held.json();
     let id = body["redemption_id"].as_i64().unwrap();
-    assert_eq!(body["member_id"], member_id);
-    assert_eq!(body["reward_id"], reward_id);
+    assert_eq!(body["member_id"], member_id.0);
+    assert_eq!(body["reward_id"], reward_id.0);
     assert_eq!(body["status"], "held");
     let code = body["voucher_code"].as_str().unwrap();
     assert_eq!(code.len(), 12);
@@ -318,7 +320,7 @@ async fn payments_the_reward_cannot_take_are_refused_and_hold_nothing() {
             "validation_failed",
         ),
         (
-            json!({"member_id": member_id + 1_000, "reward_id": reward_id, "pay": []}),
+            json!({"member_id": member_id.0 + 1_000, "reward_id": reward_id, "pay": []}),
             403,
             "member_not_known",
         ),

@@ -3,6 +3,7 @@
 //! of another merchant's.
 
 use alliance::db::schema::{reward_stores, rewards};
+use alliance::domain::id::RewardId;
 use diesel::prelude::*;
 use serde_json::Value;
 
@@ -43,9 +44,9 @@ async fn a_partner_lists_its_own_rewards_and_no_one_elses() {
     assert_eq!(listed.status, 200, "{listed:?}");
     let body = listed.json();
     let list = body["rewards"].as_array().unwrap();
-    let ids: Vec<i64> = list
+    let ids: Vec<RewardId> = list
         .iter()
-        .map(|r| r["reward_id"].as_i64().unwrap())
+        .map(|r| RewardId(r["reward_id"].as_i64().unwrap()))
         .collect();
     assert_eq!(ids, [draft_id, cake_id], "newest first, COFFEE's only");
     assert!(!ids.contains(&movie_id));
@@ -60,7 +61,7 @@ async fn a_partner_lists_its_own_rewards_and_no_one_elses() {
     assert_eq!(cake["stock"], "5");
     assert_eq!(cake["status"], "published");
     assert!(cake["valid_from"].as_str().unwrap() < cake["valid_until"].as_str().unwrap());
-    assert_eq!(cake["store_ids"], Value::from(vec![store_id]));
+    assert_eq!(cake["store_ids"], Value::from(vec![store_id.0]));
     let draft = &list[0];
     assert_eq!(draft["status"], "draft");
     assert_eq!(draft["title_en"], "Draft pie");
@@ -69,11 +70,11 @@ async fn a_partner_lists_its_own_rewards_and_no_one_elses() {
 
     let theirs = ApiClient::new(&app, &cinema).get("/api/v1/rewards").await;
     let theirs = theirs.json();
-    let ids: Vec<i64> = theirs["rewards"]
+    let ids: Vec<RewardId> = theirs["rewards"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| r["reward_id"].as_i64().unwrap())
+        .map(|r| RewardId(r["reward_id"].as_i64().unwrap()))
         .collect();
     assert_eq!(ids, [movie_id]);
 }

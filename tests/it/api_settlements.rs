@@ -8,6 +8,7 @@ use std::{
 };
 
 use alliance::{
+    domain::id::StatementId,
     email::Mailer,
     settlement::{notify, statement},
     webhook::endpoint,
@@ -21,7 +22,7 @@ use crate::{
 };
 
 /// CINEMA (owed money) settled for today, with an API key; COFFEE's statement too.
-async fn settled() -> (TestApp, Partner, i64, i64) {
+async fn settled() -> (TestApp, Partner, StatementId, StatementId) {
     let app = spawn_app().await;
     let conn = &mut app.db.conn();
     let shops = crate::settlement_support::after_one_exchange(conn);
@@ -55,7 +56,7 @@ async fn statements_list_by_range_and_show_one_with_its_payouts() {
     let body = list.json();
     let statements = body["statements"].as_array().unwrap();
     assert_eq!(statements.len(), 1);
-    assert_eq!(statements[0]["statement_id"], cinema);
+    assert_eq!(statements[0]["statement_id"], cinema.0);
     assert_eq!(statements[0]["lines"][0]["kind"], "exchange");
     assert!(statements[0]["closing_cny"].as_str().unwrap().contains('.'));
 
@@ -194,7 +195,7 @@ async fn settlement_ready_is_delivered_signed_after_a_retry() {
     assert_eq!(first, body, "the retry sends the same delivery");
     let json: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(json["event"], "settlement.ready");
-    assert_eq!(json["data"]["statement_id"], cinema);
+    assert_eq!(json["data"]["statement_id"], cinema.0);
     assert_eq!(header(&headers, "x-alliance-event"), "settlement.ready");
     let expected = sign(
         &secret,
@@ -249,5 +250,5 @@ async fn the_statement_is_emailed_once_with_its_csv() {
     assert_eq!(csv.content_type, "text/csv; charset=utf-8");
     let text = String::from_utf8(csv.content.clone()).unwrap();
     assert!(text.contains(&statement.closing.to_string()), "{text}");
-    assert!(partner.merchant_id > 0);
+    assert!(partner.merchant_id.0 > 0);
 }

@@ -3,6 +3,7 @@
 //! orders), and none of them changes anything.
 
 use alliance::db::schema::merchants;
+use alliance::domain::id::MemberId;
 use diesel::prelude::*;
 use serde_json::json;
 
@@ -11,7 +12,7 @@ use crate::{
     harness::spawn_app,
 };
 
-fn earn_body(member_id: i64, order: &str) -> Vec<u8> {
+fn earn_body(member_id: MemberId, order: &str) -> Vec<u8> {
     serde_json::to_vec(&json!({
         "member_id": member_id,
         "order_id": order,
@@ -201,7 +202,7 @@ async fn another_merchants_key_cannot_read_or_earn_for_members_it_does_not_know(
     }
     // A member id that does not exist looks the same: ids cannot be probed.
     let response = tea
-        .get(&format!("/api/v1/members/{}", member_id + 1000))
+        .get(&format!("/api/v1/members/{}", member_id.0 + 1000))
         .await;
     assert_eq!(response.status, 403);
 

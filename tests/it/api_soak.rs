@@ -22,6 +22,9 @@ use crate::{
     redemption_support::movie_ticket,
 };
 
+use alliance::domain::id::MemberId;
+use alliance::domain::id::RewardId;
+
 fn from_env(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
@@ -135,7 +138,13 @@ async fn every_money_moving_call_at_once_from_many_clients_never_answers_5xx() {
 }
 
 /// One call of a random kind, weighted as a busy day's traffic.
-async fn act(tills: &[ApiClient], shared: &Shared, rng: &mut StdRng, member: i64, reward_id: i64) {
+async fn act(
+    tills: &[ApiClient],
+    shared: &Shared,
+    rng: &mut StdRng,
+    member: MemberId,
+    reward_id: RewardId,
+) {
     let n = shared.next();
     match rng.random_range(0..100) {
         0..30 => earn(tills, shared, rng, member, n).await,
@@ -147,7 +156,7 @@ async fn act(tills: &[ApiClient], shared: &Shared, rng: &mut StdRng, member: i64
 }
 
 /// A purchase at either partner; the order is kept for refunds.
-async fn earn(tills: &[ApiClient], shared: &Shared, rng: &mut StdRng, member: i64, n: u64) {
+async fn earn(tills: &[ApiClient], shared: &Shared, rng: &mut StdRng, member: MemberId, n: u64) {
     let which = rng.random_range(0..tills.len());
     let order_id = format!("SOAK-{n}");
     let amount = format!(
@@ -193,7 +202,13 @@ async fn refund(tills: &[ApiClient], shared: &Shared, rng: &mut StdRng, n: u64) 
 }
 
 /// A quote in either direction, executed at once.
-async fn exchange(tills: &[ApiClient], shared: &Shared, rng: &mut StdRng, member: i64, n: u64) {
+async fn exchange(
+    tills: &[ApiClient],
+    shared: &Shared,
+    rng: &mut StdRng,
+    member: MemberId,
+    n: u64,
+) {
     let (from, to) = if rng.random_bool(0.5) {
         ("COFFEE", "CINEMA")
     } else {
@@ -227,8 +242,8 @@ async fn redeem(
     tills: &[ApiClient],
     shared: &Shared,
     rng: &mut StdRng,
-    member: i64,
-    reward_id: i64,
+    member: MemberId,
+    reward_id: RewardId,
     n: u64,
 ) {
     // The ticket is ¥30.00 or 1,500 CINEMA points: 2 fen a point.

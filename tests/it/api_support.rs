@@ -10,7 +10,11 @@ use alliance::{
         api_idempotency, api_nonces, audit_events, earn_orders, journal_entries, members,
     },
     deposit::{self, NewTopup},
-    domain::{actor::Actor, money::Money},
+    domain::{
+        actor::Actor,
+        id::{MemberId, MerchantId},
+        money::Money,
+    },
     merchant::{self, api_key},
 };
 use diesel::prelude::*;
@@ -22,7 +26,7 @@ use crate::{harness::TestApp, people_support::shop};
 /// A merchant whose systems call the API.
 #[derive(Debug, Clone)]
 pub struct Partner {
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     pub key_id: String,
     pub secret: String,
 }
@@ -57,7 +61,7 @@ pub fn partner_at(app: &TestApp, code: &str, settlement_value: &str) -> Partner 
 }
 
 /// Another key for the merchant: (key id, secret).
-pub fn new_key(app: &TestApp, merchant_id: i64) -> (String, String) {
+pub fn new_key(app: &TestApp, merchant_id: MerchantId) -> (String, String) {
     let conn = &mut app.db.conn();
     let merchant = merchant::find(conn, merchant_id).unwrap().unwrap();
     let issued = api_key::create(
@@ -252,7 +256,7 @@ impl ApiClient {
     }
 
     /// Enrols (or finds) the holder of `phone`; returns the member id.
-    pub async fn enrol(&self, phone: &str) -> i64 {
+    pub async fn enrol(&self, phone: &str) -> MemberId {
         let response = self
             .post(
                 "/api/v1/members",
@@ -261,7 +265,7 @@ impl ApiClient {
             )
             .await;
         assert!(matches!(response.status, 200 | 201), "{response:?}");
-        response.json()["member_id"].as_i64().unwrap()
+        MemberId(response.json()["member_id"].as_i64().unwrap())
     }
 }
 

@@ -4,7 +4,11 @@
 
 use alliance::{
     catalog::{self, Reward},
-    domain::{actor::Actor, shanghai},
+    domain::{
+        actor::Actor,
+        id::{MerchantId, RewardId, StoreId},
+        shanghai,
+    },
     merchant::store::{self, StoreDetails},
     people::merchant_user::MerchantRole,
 };
@@ -34,7 +38,7 @@ fn day(offset_days: i64) -> String {
 }
 
 struct Shop {
-    id: i64,
+    id: MerchantId,
     browser: Browser,
 }
 
@@ -50,7 +54,7 @@ async fn shop(app: &TestApp, code: &str, role: MerchantRole) -> Shop {
     Shop { id, browser }
 }
 
-fn add_store(app: &TestApp, merchant_id: i64, name: &str) -> i64 {
+fn add_store(app: &TestApp, merchant_id: MerchantId, name: &str) -> StoreId {
     let details =
         StoreDetails::parse(name, "上海市黄浦区南京东路 1 号", "31.23", "121.47").unwrap();
     store::add(
@@ -63,7 +67,7 @@ fn add_store(app: &TestApp, merchant_id: i64, name: &str) -> i64 {
     .id
 }
 
-fn rewards_of(app: &TestApp, merchant_id: i64) -> Vec<Reward> {
+fn rewards_of(app: &TestApp, merchant_id: MerchantId) -> Vec<Reward> {
     catalog::of_merchant(&mut app.db.conn(), merchant_id).unwrap()
 }
 
@@ -85,7 +89,7 @@ fn latte<'a>(first_day: &'a str, last_day: &'a str) -> Vec<(&'a str, &'a str)> {
 }
 
 /// Creates the latte through the form; returns its id.
-async fn create_latte(shop: &Shop, extra: &[(&str, &str)]) -> i64 {
+async fn create_latte(shop: &Shop, extra: &[(&str, &str)]) -> RewardId {
     let (from, until) = (day(0), day(30));
     let mut form = latte(&from, &until);
     form.extend_from_slice(extra);
@@ -106,7 +110,7 @@ async fn create_latte(shop: &Shop, extra: &[(&str, &str)]) -> i64 {
 async fn upload(
     app: &TestApp,
     shop: &Shop,
-    reward_id: i64,
+    reward_id: RewardId,
     name: &str,
     bytes: Vec<u8>,
 ) -> crate::harness::Page {

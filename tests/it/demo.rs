@@ -6,7 +6,13 @@ use alliance::{
     chart::{self, HouseAccount},
     crypto::Keys,
     demo::{self, DEMO_PASSWORD},
-    domain::{password::NewPassword, phone::Phone, points::ProgramCode, portal::Portal},
+    domain::{
+        id::{MemberId, MerchantId},
+        password::NewPassword,
+        phone::Phone,
+        points::ProgramCode,
+        portal::Portal,
+    },
     i18n::Locale,
     ledger::{self, AccountSpec},
     merchant::{self, NewMerchant},
@@ -350,19 +356,19 @@ fn chart_specs_have_the_documented_floors_and_shards() {
         ("program:ALP:issuance", "ALP", None, false, 16)
     );
     assert_eq!(
-        shape(&chart::member_wallet(7, &brew)),
+        shape(&chart::member_wallet(MemberId(7), &brew)),
         ("member:7:BREW", "BREW", Some(7), true, 1)
     );
     assert_eq!(
-        shape(&chart::member_wallet(7, &alp)),
+        shape(&chart::member_wallet(MemberId(7), &alp)),
         ("member:7:ALP", "ALP", Some(7), true, 1)
     );
     assert_eq!(
-        shape(&chart::merchant_deposit(3)),
+        shape(&chart::merchant_deposit(MerchantId(3))),
         ("merchant:3:deposit", "CNY", Some(3), true, 1)
     );
     assert_eq!(
-        shape(&chart::merchant_settlement(3)),
+        shape(&chart::merchant_settlement(MerchantId(3))),
         ("merchant:3:settlement", "CNY", Some(3), false, 8)
     );
 }
@@ -447,7 +453,7 @@ fn the_demo_settles_every_merchant_once_and_sends_one_payout_batch() {
         count(conn, "SELECT count(*) AS count FROM settlement_statements"),
         8
     );
-    let merchant_ids: Vec<i64> = {
+    let merchant_ids: Vec<MerchantId> = {
         use alliance::db::schema::merchants;
         use diesel::prelude::*;
         merchants::table.select(merchants::id).load(conn).unwrap()
@@ -493,7 +499,7 @@ fn the_first_demo_member_is_recommended_what_similar_members_redeemed_once_howev
         redemptions
     );
     // Members are created by number: the first is 13800000001 (王芳).
-    let first = count(conn, "SELECT min(id) AS count FROM members");
+    let first = MemberId(count(conn, "SELECT min(id) AS count FROM members"));
 
     let recommended = recommend::for_member(conn, first, None, Utc::now()).unwrap();
 

@@ -11,6 +11,7 @@ use alliance::{
     deposit::{self, DepositError, IssuingBlocked, NewTopup, Position, Topup},
     domain::{
         actor::{Actor, ActorKind},
+        id::{MemberId, MerchantId},
         money::Money,
         points::ProgramCode,
     },
@@ -47,7 +48,7 @@ fn system() -> Actor {
 fn issue(conn: &mut PgConnection, code: &str, points: i64) {
     let code = ProgramCode::parse(code).unwrap();
     let issuance = chart::open(conn, &chart::program_issuance(&code)).unwrap();
-    let wallet = chart::open(conn, &chart::member_wallet(1, &code)).unwrap();
+    let wallet = chart::open(conn, &chart::member_wallet(MemberId(1), &code)).unwrap();
     let entry = EntryRequest::new(format!("test:earn:{}", rand::random::<u64>()), "earn").transfer(
         TransferRequest::move_(issuance, wallet, code.as_str(), points),
     );
@@ -67,7 +68,12 @@ fn staff(conn: &mut PgConnection, email: &str, role: OperatorRole) -> Actor {
 }
 
 /// A top-up reported by the merchant and confirmed by finance.
-fn pay_in(conn: &mut PgConnection, finance: &Actor, merchant_id: i64, amount: &str) -> Topup {
+fn pay_in(
+    conn: &mut PgConnection,
+    finance: &Actor,
+    merchant_id: MerchantId,
+    amount: &str,
+) -> Topup {
     let notice = deposit::submit_topup(
         conn,
         &system(),
@@ -83,7 +89,7 @@ fn pay_in(conn: &mut PgConnection, finance: &Actor, merchant_id: i64, amount: &s
         .topup
 }
 
-fn position(conn: &mut PgConnection, merchant_id: i64) -> Position {
+fn position(conn: &mut PgConnection, merchant_id: MerchantId) -> Position {
     let merchant = merchant::find(conn, merchant_id).unwrap().unwrap();
     deposit::position(conn, &merchant).unwrap()
 }
@@ -109,7 +115,7 @@ fn entries_with_key(conn: &mut PgConnection, key: &str) -> i64 {
 }
 
 /// The merchant owes the house `fen` on its settlement account.
-fn owe(conn: &mut PgConnection, merchant_id: i64, fen: i64) {
+fn owe(conn: &mut PgConnection, merchant_id: MerchantId, fen: i64) {
     let settlement = chart::open(conn, &chart::merchant_settlement(merchant_id)).unwrap();
     let house = chart::ensure_house_accounts(conn).unwrap();
     let entry =

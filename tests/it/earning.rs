@@ -7,7 +7,12 @@ use alliance::{
     campaign, chart,
     crypto::Keys,
     db::schema::{campaign_merchants, campaigns, journal_entries, point_lots, programs},
-    domain::{actor::Actor, money::Money, points::ProgramCode},
+    domain::{
+        actor::Actor,
+        id::{MemberId, MerchantId},
+        money::Money,
+        points::ProgramCode,
+    },
     earn::{self, EarnError, EarnRequest, OrderId, Source, expiry, lot},
     email::Mailer,
     ledger::{self, EntryRequest, TransferRequest},
@@ -30,7 +35,12 @@ fn cashier() -> Actor {
     Actor::system("test-till")
 }
 
-fn purchase(merchant_id: i64, member_id: i64, order: &str, amount: &str) -> EarnRequest {
+fn purchase(
+    merchant_id: MerchantId,
+    member_id: MemberId,
+    order: &str,
+    amount: &str,
+) -> EarnRequest {
     EarnRequest {
         merchant_id,
         order_id: OrderId::parse(order).unwrap(),
@@ -45,7 +55,7 @@ fn purchase(merchant_id: i64, member_id: i64, order: &str, amount: &str) -> Earn
     }
 }
 
-fn wallet(conn: &mut PgConnection, member_id: i64, program: &str) -> i64 {
+fn wallet(conn: &mut PgConnection, member_id: MemberId, program: &str) -> i64 {
     let code = ProgramCode::parse(program).unwrap();
     let id = chart::open(conn, &chart::member_wallet(member_id, &code)).unwrap();
     ledger::balance(conn, id).unwrap().posted()
@@ -64,7 +74,7 @@ fn entries_of_kind(conn: &mut PgConnection, kind: &str) -> i64 {
         .unwrap()
 }
 
-fn lots_remaining(conn: &mut PgConnection, member_id: i64) -> Vec<i64> {
+fn lots_remaining(conn: &mut PgConnection, member_id: MemberId) -> Vec<i64> {
     point_lots::table
         .filter(point_lots::member_id.eq(member_id))
         .order(point_lots::id)
@@ -76,7 +86,7 @@ fn lots_remaining(conn: &mut PgConnection, member_id: i64) -> Vec<i64> {
 /// What an exchange out or a redemption does to a wallet: lock its lots, retire
 /// points and consume lots, oldest first (the spending services of later issues
 /// do this).
-fn spend(conn: &mut PgConnection, member_id: i64, program: &str, points: i64) {
+fn spend(conn: &mut PgConnection, member_id: MemberId, program: &str, points: i64) {
     let code = ProgramCode::parse(program).unwrap();
     conn.transaction(|conn| {
         lot::lock(conn, member_id, program).unwrap();
@@ -318,7 +328,7 @@ async fn members_are_reminded_once_a_week_of_points_lapsing_within_fifteen_days(
 
 fn campaign_for(
     conn: &mut PgConnection,
-    merchants: &[i64],
+    merchants: &[MerchantId],
     multiplier: i64,
     budget_fen: i64,
 ) -> i64 {
@@ -354,7 +364,7 @@ fn a_campaign_budget_is_exact_under_fifty_concurrent_earns() {
     let (shop, members, campaign_id) = {
         let conn = &mut db.conn();
         let shop = funded_shop(conn, "COFFEE", "0.01");
-        let members: Vec<i64> = (0..50)
+        let members: Vec<MemberId> = (0..50)
             .map(|i| member(conn, &keys(), &format!("1380000{i:04}"), None))
             .collect();
         // 2x: each ¥30 purchase wants 30 bonus points = ¥0.30; 50 want ¥15.00.

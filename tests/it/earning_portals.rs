@@ -4,7 +4,12 @@
 
 use alliance::{
     chart,
-    domain::{actor::Actor, money::Money, points::ProgramCode},
+    domain::{
+        actor::Actor,
+        id::{MemberId, MerchantId},
+        money::Money,
+        points::ProgramCode,
+    },
     earn, ledger,
     merchant::standing,
     people::{merchant_user::MerchantRole, operator::OperatorRole},
@@ -18,7 +23,7 @@ use crate::{
 
 const PHONE: &str = "13800000001";
 
-fn wallet(conn: &mut PgConnection, member_id: i64, program: &str) -> i64 {
+fn wallet(conn: &mut PgConnection, member_id: MemberId, program: &str) -> i64 {
     let code = ProgramCode::parse(program).unwrap();
     let id = chart::open(conn, &chart::member_wallet(member_id, &code)).unwrap();
     ledger::balance(conn, id).unwrap().posted()
@@ -308,7 +313,7 @@ fn shanghai_local(at: chrono::DateTime<chrono::Utc>) -> String {
         .to_string()
 }
 
-fn earn_at(conn: &mut PgConnection, shop: i64, member_id: i64, order: &str) -> i64 {
+fn earn_at(conn: &mut PgConnection, shop: MerchantId, member_id: MemberId, order: &str) -> i64 {
     let request = earn::EarnRequest {
         merchant_id: shop,
         order_id: earn::OrderId::parse(order).unwrap(),

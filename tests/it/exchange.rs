@@ -9,6 +9,7 @@ use alliance::{
     db::schema::{exchange_quotes, exchanges, point_lots, programs, transfers},
     domain::{
         actor::{Actor, ActorKind},
+        id::MemberId,
         money::Money,
         rate::Rate,
     },
@@ -121,7 +122,7 @@ fn an_exchange_retires_a_issues_b_and_clears_the_cash_through_the_house() {
 /// Runs `execute` for every quote at once, each on its own connection.
 fn execute_concurrently(
     db: &TestDb,
-    member_id: i64,
+    member_id: MemberId,
     quote_ids: Vec<String>,
 ) -> Vec<Result<exchange::Executed, ExchangeError>> {
     let url = Arc::new(db.url().to_owned());

@@ -2,6 +2,7 @@
 
 use alliance::{
     db::schema::{exchange_quotes, exchanges},
+    domain::id::MemberId,
     exchange::quote as quotes,
     people::verification,
 };
@@ -18,7 +19,7 @@ use crate::{
 const PHONE: &str = "13800000001";
 
 /// A signed-in member with 4,000 COFFEE points, and CINEMA to exchange into.
-async fn member_with_coffee(app: &TestApp) -> (i64, Browser) {
+async fn member_with_coffee(app: &TestApp) -> (MemberId, Browser) {
     let conn = &mut app.db.conn();
     let shops = two_programs(conn);
     let alice = member(conn, &app.keys, PHONE, None);
@@ -57,7 +58,7 @@ async fn confirm(browser: &Browser, quote_id: &str) -> Page {
         .await
 }
 
-fn executed(conn: &mut PgConnection, member_id: i64) -> i64 {
+fn executed(conn: &mut PgConnection, member_id: MemberId) -> i64 {
     exchanges::table
         .filter(exchanges::member_id.eq(member_id))
         .count()

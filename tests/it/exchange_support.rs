@@ -6,6 +6,7 @@ use alliance::{
     crypto::Keys,
     domain::{
         actor::Actor,
+        id::{MemberId, MerchantId},
         money::Money,
         points::{PointCount, ProgramCode},
     },
@@ -20,8 +21,8 @@ use crate::people_support::{funded_shop, member};
 /// COFFEE (¥0.01 a point) and CINEMA (¥0.02 a point), both standard merchants
 /// with their deposits paid, limits 100–100,000 points per exchange.
 pub struct TwoPrograms {
-    pub coffee: i64,
-    pub cinema: i64,
+    pub coffee: MerchantId,
+    pub cinema: MerchantId,
 }
 
 pub fn two_programs(conn: &mut PgConnection) -> TwoPrograms {
@@ -37,14 +38,24 @@ pub fn keys() -> Keys {
 
 /// A member (phone `phone`) with `points` COFFEE points earned at `coffee`
 /// (1 point per CNY).
-pub fn member_with_coffee(conn: &mut PgConnection, coffee: i64, phone: &str, points: i64) -> i64 {
+pub fn member_with_coffee(
+    conn: &mut PgConnection,
+    coffee: MerchantId,
+    phone: &str,
+    points: i64,
+) -> MemberId {
     let id = member(conn, &keys(), phone, None);
     earn_points(conn, coffee, id, points);
     id
 }
 
 /// Earns `points` for the member at the merchant (1 point per CNY programs).
-pub fn earn_points(conn: &mut PgConnection, merchant_id: i64, member_id: i64, points: i64) {
+pub fn earn_points(
+    conn: &mut PgConnection,
+    merchant_id: MerchantId,
+    member_id: MemberId,
+    points: i64,
+) {
     let request = EarnRequest {
         merchant_id,
         order_id: OrderId::parse(&format!("T-{member_id}-{}", rand::random::<u32>())).unwrap(),
@@ -62,7 +73,7 @@ pub fn earn_points(conn: &mut PgConnection, merchant_id: i64, member_id: i64, po
 
 pub fn quote(
     conn: &mut PgConnection,
-    member_id: i64,
+    member_id: MemberId,
     from: &str,
     to: &str,
     points: i64,
@@ -81,7 +92,7 @@ pub fn quote(
 }
 
 /// The member's available points of `program`.
-pub fn points(conn: &mut PgConnection, member_id: i64, program: &str) -> i64 {
+pub fn points(conn: &mut PgConnection, member_id: MemberId, program: &str) -> i64 {
     let code = ProgramCode::parse(program).unwrap();
     let spec = alliance::chart::member_wallet(member_id, &code);
     match ledger::find_account(conn, &spec.code).unwrap() {

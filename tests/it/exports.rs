@@ -8,7 +8,10 @@ use std::sync::mpsc;
 use alliance::{
     audit::{self, Change},
     db,
-    domain::actor::{Actor, ActorKind},
+    domain::{
+        actor::{Actor, ActorKind},
+        id::MerchantId,
+    },
     email::Mailer,
     export::{self, ExportSpec, Requester, Runner},
     i18n::Locale,
@@ -95,7 +98,7 @@ pub(crate) async fn download(
     )
 }
 
-fn merchant_actor(user_id: i64, merchant_id: i64) -> Actor {
+fn merchant_actor(user_id: i64, merchant_id: MerchantId) -> Actor {
     Actor {
         kind: ActorKind::MerchantUser,
         id: Some(user_id),

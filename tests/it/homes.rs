@@ -7,7 +7,10 @@
 
 use alliance::{
     db::schema::rewards,
-    domain::actor::Actor,
+    domain::{
+        actor::Actor,
+        id::{MemberId, MerchantId, RewardId, StoreId},
+    },
     earn,
     exchange::{self, execute::Executor},
     people::merchant_user::MerchantRole,
@@ -110,7 +113,7 @@ struct WalletRow {
 
 /// The member's posted points per program, straight from `transfers`, each
 /// valued (rounded down) at its program's settlement value.
-fn wallet_from_ledger(conn: &mut PgConnection, member_id: i64) -> Vec<WalletRow> {
+fn wallet_from_ledger(conn: &mut PgConnection, member_id: MemberId) -> Vec<WalletRow> {
     sql_query(
         "SELECT a.asset,
                 sum(CASE WHEN t.credit_account_id = a.id THEN t.amount ELSE -t.amount END)::int8 AS points,
@@ -138,7 +141,7 @@ struct MovementRow {
 }
 
 /// The member's latest ten posted movements, newest first.
-fn movements_from_ledger(conn: &mut PgConnection, member_id: i64) -> Vec<MovementRow> {
+fn movements_from_ledger(conn: &mut PgConnection, member_id: MemberId) -> Vec<MovementRow> {
     sql_query(
         "SELECT j.kind,
                 CASE WHEN t.credit_account_id = a.id THEN t.amount ELSE -t.amount END AS points
@@ -167,10 +170,10 @@ struct LotRow {
 /// `store` (None: no store named).
 fn redeem_and_serve(
     conn: &mut PgConnection,
-    merchant_id: i64,
-    member_id: i64,
-    reward_id: i64,
-    store: Option<i64>,
+    merchant_id: MerchantId,
+    member_id: MemberId,
+    reward_id: RewardId,
+    store: Option<StoreId>,
     key: &str,
 ) -> i64 {
     let held = redeem(conn, member_id, reward_id, key);
@@ -180,8 +183,8 @@ fn redeem_and_serve(
 
 fn redeem(
     conn: &mut PgConnection,
-    member_id: i64,
-    reward_id: i64,
+    member_id: MemberId,
+    reward_id: RewardId,
     key: &str,
 ) -> redemption::Redemption {
     let proposal = redemption::propose(conn, member_id, reward_id)
@@ -201,7 +204,7 @@ fn redeem(
     .unwrap()
 }
 
-fn unaffordable_suite(conn: &mut PgConnection, cinema: i64) -> i64 {
+fn unaffordable_suite(conn: &mut PgConnection, cinema: MerchantId) -> RewardId {
     // ¥100,000 in CINEMA points, no cash: nobody here has that much.
     reward(conn, cinema, "豪华套房", 10_000_000, 5_000_000)
 }
@@ -212,7 +215,7 @@ fn unaffordable_suite(conn: &mut PgConnection, cinema: i64) -> i64 {
 /// COFFEE earned (due in twelve months); a latte she can pay with points, ¥300
 /// of tickets she can pay with points and cash, a suite she cannot pay for.
 struct History {
-    alice: i64,
+    alice: MemberId,
     soon: LotRow,
     lapsed: i64,
     /// The cash the proposed mix adds for the ¥300 tickets, fen.
@@ -272,7 +275,7 @@ fn alice_with_history(app: &TestApp, conn: &mut PgConnection) -> History {
 }
 
 /// Every balance on the page, and the total equal to the ledger's.
-fn assert_wallet_matches_the_ledger(conn: &mut PgConnection, alice: i64, body: &str) {
+fn assert_wallet_matches_the_ledger(conn: &mut PgConnection, alice: MemberId, body: &str) {
     let wallet = wallet_from_ledger(conn, alice);
     assert_eq!(wallet.len(), 2);
     let balances = section(body, "balances", "</ul>");
@@ -474,7 +477,7 @@ fn month_starts(at: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
 /// History from last month: the member's latest COFFEE earn is moved to
 /// `at`. The ledger refuses updates, so the guard is lifted for this one
 /// statement of the test's own database.
-fn backdate_latest_earn(conn: &mut PgConnection, member_id: i64, at: DateTime<Utc>) {
+fn backdate_latest_earn(conn: &mut PgConnection, member_id: MemberId, at: DateTime<Utc>) {
     conn.transaction(|conn| {
         sql_query("ALTER TABLE transfers DISABLE TRIGGER transfers_immutable").execute(conn)?;
         sql_query(
@@ -523,7 +526,7 @@ fn distinct_earners(
 
 fn distinct_redeemers(
     conn: &mut PgConnection,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     from: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> i64 {
@@ -543,7 +546,7 @@ fn distinct_redeemers(
 #[derive(QueryableByName, Debug, PartialEq)]
 struct StoreRow {
     #[diesel(sql_type = Nullable<BigInt>)]
-    store_id: Option<i64>,
+    store_id: Option<StoreId>,
     #[diesel(sql_type = BigInt)]
     served: i64,
     #[diesel(sql_type = BigInt)]
@@ -552,7 +555,7 @@ struct StoreRow {
 
 fn served_by_store(
     conn: &mut PgConnection,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     from: DateTime<Utc>,
 ) -> Vec<StoreRow> {
     sql_query(
@@ -569,9 +572,9 @@ fn served_by_store(
 
 /// COFFEE's stores.
 struct Stores {
-    square: i64,
-    bund: i64,
-    quiet: i64,
+    square: StoreId,
+    bund: StoreId,
+    quiet: StoreId,
 }
 
 /// COFFEE's last two months: Ann earned in both, Dan only last month, Ben and
@@ -581,7 +584,7 @@ struct Stores {
 fn coffee_history(app: &TestApp, conn: &mut PgConnection, shops: &TwoPrograms) -> Stores {
     let (_, last_month) = month_starts(Utc::now());
     let in_last_month = last_month + Duration::days(3);
-    let people: Vec<i64> = (1..=5)
+    let people: Vec<MemberId> = (1..=5)
         .map(|i| member(conn, &app.keys, &format!("1380000001{i}"), None))
         .collect();
     let (ann, ben, cai, dan, eve) = (people[0], people[1], people[2], people[3], people[4]);

@@ -10,7 +10,7 @@ use std::{
 use alliance::{
     audit::{self, AuditFilter},
     crypto::Keys,
-    domain::actor::Actor,
+    domain::{actor::Actor, id::MerchantId},
     merchant::{
         self,
         api_key::{self, KeyLabel},
@@ -29,7 +29,7 @@ use crate::{
 };
 
 /// A browser signed in to the merchant console as a new user of `merchant_id`.
-async fn staff(app: &TestApp, merchant_id: i64, email: &str, role: MerchantRole) -> Browser {
+async fn staff(app: &TestApp, merchant_id: MerchantId, email: &str, role: MerchantRole) -> Browser {
     merchant_user(&mut app.db.conn(), merchant_id, email, role);
     let browser = app.browser();
     assert_eq!(
@@ -47,19 +47,19 @@ const PEOPLES_SQUARE: [(&str, &str); 4] = [
     ("longitude", "121.473701"),
 ];
 
-fn add_store(conn: &mut PgConnection, merchant_id: i64, name: &str) -> store::Store {
+fn add_store(conn: &mut PgConnection, merchant_id: MerchantId, name: &str) -> store::Store {
     let details = StoreDetails::parse(name, "上海市徐汇区衡山路 8 号", "31.2", "121.4").unwrap();
     store::add(conn, &Actor::system("test"), merchant_id, &details).unwrap()
 }
 
-fn issue_key(conn: &mut PgConnection, keys: &Keys, merchant_id: i64) -> api_key::IssuedKey {
+fn issue_key(conn: &mut PgConnection, keys: &Keys, merchant_id: MerchantId) -> api_key::IssuedKey {
     let merchant = merchant::find(conn, merchant_id).unwrap().unwrap();
     let label = KeyLabel::parse("ERP").unwrap();
     api_key::create(conn, keys, &Actor::system("test"), &merchant, &label).unwrap()
 }
 
 /// The actions audited for a merchant in an area (`store`, `api_key`, ...).
-fn audited(conn: &mut PgConnection, merchant_id: i64, area: &str) -> Vec<(String, String)> {
+fn audited(conn: &mut PgConnection, merchant_id: MerchantId, area: &str) -> Vec<(String, String)> {
     let filter = AuditFilter {
         merchant_id: Some(merchant_id),
         action: Some(area.to_owned()),

@@ -10,7 +10,12 @@ use alliance::{
     chart::{self, HouseAccount},
     db::schema::{audit_events, journal_entries, merchant_exits},
     deposit::{self, DepositError},
-    domain::{actor::Actor, money::Money, points::ProgramCode},
+    domain::{
+        actor::Actor,
+        id::{MemberId, MerchantId},
+        money::Money,
+        points::ProgramCode,
+    },
     email::Mailer,
     error::Classify,
     exit,
@@ -63,7 +68,7 @@ fn posted(conn: &mut PgConnection, spec: &AccountSpec) -> i64 {
 }
 
 /// The merchant owes the house `fen` on its settlement account.
-fn owe(conn: &mut PgConnection, merchant_id: i64, fen: i64) {
+fn owe(conn: &mut PgConnection, merchant_id: MerchantId, fen: i64) {
     let settlement = chart::open(conn, &chart::merchant_settlement(merchant_id)).unwrap();
     let house = chart::ensure_house_accounts(conn).unwrap();
     let entry = EntryRequest::new(format!("test:owe:{merchant_id}:{fen}"), "settle").transfer(
@@ -98,7 +103,7 @@ struct Alliance {
     miles: Partner,
     hotel: Partner,
     hotel_api: ApiClient,
-    members: Vec<i64>,
+    members: Vec<MemberId>,
 }
 
 async fn miles_and_hotel() -> Alliance {
@@ -148,7 +153,7 @@ async fn miles_and_hotel() -> Alliance {
 
 /// The member pays HOTEL's ¥30.00 ticket with 2,000 MILES and cash: a held
 /// leg that debits MILES' settlement account when served. Returns its id.
-async fn hold_a_miles_leg(a: &Alliance, member_id: i64) -> i64 {
+async fn hold_a_miles_leg(a: &Alliance, member_id: MemberId) -> i64 {
     let ticket = movie_ticket(&mut a.app.db.conn(), a.hotel.merchant_id, 5);
     let quoted = a
         .hotel_api
@@ -316,7 +321,7 @@ async fn refund_is_refused_while_covered(a: &Alliance, page: &str, finance_offic
 
 /// A deduction of what the merchant owes, approved; a cent more is refused.
 /// Returns what it took.
-fn deduct_what_is_owed(conn: &mut PgConnection, merchant_id: i64, maker: &Actor) -> i64 {
+fn deduct_what_is_owed(conn: &mut PgConnection, merchant_id: MerchantId, maker: &Actor) -> i64 {
     let owed = -posted(conn, &chart::merchant_settlement(merchant_id));
     assert!(owed > 0);
     let registry = crate::harness::approval_registry();
@@ -488,7 +493,7 @@ fn a_deduction_is_capped_at_what_the_merchant_owes() {
 
 /// COFFEE (¥0.033333 a point) with its deposit, and three members holding
 /// 1,000, 2,000 and 3,000 of its points.
-fn coffee_with_members(conn: &mut PgConnection) -> (i64, Vec<i64>) {
+fn coffee_with_members(conn: &mut PgConnection) -> (MerchantId, Vec<MemberId>) {
     let coffee = funded_shop(conn, "COFFEE", "0.033333");
     let members = [1_000, 2_000, 3_000]
         .iter()

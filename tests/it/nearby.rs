@@ -5,7 +5,10 @@
 
 use alliance::{
     db::schema::{reward_stores, rewards},
-    domain::geo::GeoPoint,
+    domain::{
+        geo::GeoPoint,
+        id::{MerchantId, RewardId, StoreId},
+    },
     redemption::nearby,
 };
 use chrono::{Duration, Utc};
@@ -51,11 +54,16 @@ fn point(at: (f64, f64)) -> GeoPoint {
 #[derive(QueryableByName)]
 struct Id {
     #[diesel(sql_type = BigInt)]
-    id: i64,
+    id: StoreId,
 }
 
 /// An active store of the merchant at `at` (rounded to the column's 6 decimals).
-pub fn store(conn: &mut PgConnection, merchant_id: i64, name: &str, at: (f64, f64)) -> i64 {
+pub fn store(
+    conn: &mut PgConnection,
+    merchant_id: MerchantId,
+    name: &str,
+    at: (f64, f64),
+) -> StoreId {
     sql_query(
         "INSERT INTO stores (merchant_id, name, address, latitude, longitude)
          VALUES ($1, $2, '上海市', round($3::numeric, 6), round($4::numeric, 6)) RETURNING id",
@@ -73,11 +81,11 @@ pub fn store(conn: &mut PgConnection, merchant_id: i64, name: &str, at: (f64, f6
 /// `points_price` of its own points, no cash.
 pub fn reward(
     conn: &mut PgConnection,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     title: &str,
     value_fen: i64,
     points_price: i64,
-) -> i64 {
+) -> RewardId {
     diesel::insert_into(rewards::table)
         .values((
             rewards::merchant_id.eq(merchant_id),
@@ -206,7 +214,7 @@ fn nearby_rewards_are_those_collected_at_a_store_in_reach_nearest_first() {
 
     let near = nearby::rewards(conn, point(PEOPLES_SQUARE), Utc::now()).unwrap();
 
-    let ids: Vec<i64> = near.iter().map(|r| r.offered.listing.reward.id).collect();
+    let ids: Vec<RewardId> = near.iter().map(|r| r.offered.listing.reward.id).collect();
     assert_eq!(ids[0], movie);
     let mut rest = ids[1..].to_vec();
     rest.sort_unstable();

@@ -4,8 +4,14 @@ use alliance::{
     chart,
     crypto::Keys,
     domain::{
-        actor::Actor, email_address::EmailAddress, password::NewPassword, phone::Phone,
-        points::ProgramCode, portal::Portal, rate::Rate,
+        actor::Actor,
+        email_address::EmailAddress,
+        id::{MemberId, MerchantId},
+        password::NewPassword,
+        phone::Phone,
+        points::ProgramCode,
+        portal::Portal,
+        rate::Rate,
     },
     i18n::Locale,
     merchant::{self, NewMerchant},
@@ -38,12 +44,12 @@ pub fn operator(conn: &mut PgConnection, email: &str, role: OperatorRole) -> i64
 }
 
 /// A standard-tier merchant without a program.
-pub fn merchant(conn: &mut PgConnection, code: &str) -> i64 {
+pub fn merchant(conn: &mut PgConnection, code: &str) -> MerchantId {
     merchant_of_tier(conn, code, "standard")
 }
 
 /// A merchant of `tier` ("strategic" or "standard") without a program.
-pub fn merchant_of_tier(conn: &mut PgConnection, code: &str, tier: &str) -> i64 {
+pub fn merchant_of_tier(conn: &mut PgConnection, code: &str, tier: &str) -> MerchantId {
     let name = format!("{code} 商户");
     merchant::ensure(
         conn,
@@ -61,7 +67,7 @@ pub fn merchant_of_tier(conn: &mut PgConnection, code: &str, tier: &str) -> i64 
 
 /// A merchant of `tier` with its program as onboarding leaves it: the code is
 /// the merchant's, 1 point per CNY, 12 months, limits 100–100,000.
-pub fn shop(conn: &mut PgConnection, code: &str, tier: &str, settlement_value: &str) -> i64 {
+pub fn shop(conn: &mut PgConnection, code: &str, tier: &str, settlement_value: &str) -> MerchantId {
     chart::ensure_house_accounts(conn).unwrap();
     let id = merchant_of_tier(conn, code, tier);
     program::create(
@@ -87,7 +93,7 @@ pub fn shop(conn: &mut PgConnection, code: &str, tier: &str, settlement_value: &
 
 pub fn merchant_user(
     conn: &mut PgConnection,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     email: &str,
     role: MerchantRole,
 ) -> i64 {
@@ -102,7 +108,7 @@ pub fn merchant_user(
         .id
 }
 
-pub fn member(conn: &mut PgConnection, keys: &Keys, phone: &str, email: Option<&str>) -> i64 {
+pub fn member(conn: &mut PgConnection, keys: &Keys, phone: &str, email: Option<&str>) -> MemberId {
     let new = SignUp {
         phone: Phone::parse(phone).unwrap(),
         password: NewPassword::parse(PASSWORD).unwrap(),
@@ -116,7 +122,7 @@ pub fn member(conn: &mut PgConnection, keys: &Keys, phone: &str, email: Option<&
 
 /// A standard merchant with its program and the tier's minimum deposit paid in
 /// and confirmed, so it may issue points.
-pub fn funded_shop(conn: &mut PgConnection, code: &str, settlement_value: &str) -> i64 {
+pub fn funded_shop(conn: &mut PgConnection, code: &str, settlement_value: &str) -> MerchantId {
     let id = shop(conn, code, "standard", settlement_value);
     let notice = alliance::deposit::submit_topup(
         conn,

@@ -4,6 +4,7 @@
 //! `POST /api/v1/members` tells a partner.
 
 use alliance::db::schema::{members, phone_codes};
+use alliance::domain::id::MemberId;
 use diesel::prelude::*;
 use serde_json::json;
 
@@ -58,7 +59,7 @@ async fn a_stranger_cannot_join_with_the_owners_number_and_enrolled_points_reach
         .post("/api/v1/members", "enrol-1", &json!({"phone": OWNER}))
         .await;
     assert_eq!(enrolled.status, 201, "{enrolled:?}");
-    let member_id = enrolled.json()["member_id"].as_i64().unwrap();
+    let member_id = MemberId(enrolled.json()["member_id"].as_i64().unwrap());
     earn_points(&mut app.db.conn(), coffee.merchant_id, member_id, 800);
 
     // The attacker cannot claim it either.

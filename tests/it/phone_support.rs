@@ -5,6 +5,8 @@ use diesel::{RunQueryDsl, sql_query};
 
 use crate::harness::{Browser, Page, TestApp};
 
+use alliance::domain::id::MemberId;
+
 /// Asks for a sign-up code for `phone` and returns it.
 pub async fn sign_up_code(app: &TestApp, browser: &Browser, phone: &str) -> String {
     let sent = browser
@@ -56,7 +58,7 @@ pub fn past_cooldown(app: &TestApp) {
 }
 
 /// Makes the member one who signed up before codes existed: never proven.
-pub fn forget_verification(app: &TestApp, member_id: i64) {
+pub fn forget_verification(app: &TestApp, member_id: MemberId) {
     sql_query("UPDATE members SET phone_verified_at = NULL WHERE id = $1")
         .bind::<diesel::sql_types::BigInt, _>(member_id)
         .execute(&mut app.db.conn())

@@ -5,6 +5,7 @@ use std::str::FromStr;
 
 use alliance::{
     audit::{self, AuditFilter},
+    domain::id::MerchantId,
     people::merchant_user::MerchantRole,
     program::{self, Program},
 };
@@ -18,7 +19,7 @@ use crate::{
 
 const PAGE: &str = "/merchant/program";
 
-async fn staff(app: &TestApp, merchant_id: i64, email: &str, role: MerchantRole) -> Browser {
+async fn staff(app: &TestApp, merchant_id: MerchantId, email: &str, role: MerchantRole) -> Browser {
     merchant_user(&mut app.db.conn(), merchant_id, email, role);
     let browser = app.browser();
     assert_eq!(
@@ -28,11 +29,11 @@ async fn staff(app: &TestApp, merchant_id: i64, email: &str, role: MerchantRole)
     browser
 }
 
-fn program_of(conn: &mut PgConnection, merchant_id: i64) -> Program {
+fn program_of(conn: &mut PgConnection, merchant_id: MerchantId) -> Program {
     program::of_merchant(conn, merchant_id).unwrap().unwrap()
 }
 
-fn audited(conn: &mut PgConnection, merchant_id: i64) -> Vec<audit::AuditEvent> {
+fn audited(conn: &mut PgConnection, merchant_id: MerchantId) -> Vec<audit::AuditEvent> {
     let filter = AuditFilter {
         merchant_id: Some(merchant_id),
         action: Some("program".to_owned()),

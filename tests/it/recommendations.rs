@@ -6,7 +6,12 @@
 //! shows the badges in that order.
 
 use alliance::{
-    domain::{actor::Actor, geo::GeoPoint, money::Money},
+    domain::{
+        actor::Actor,
+        geo::GeoPoint,
+        id::{MemberId, MerchantId, RewardId},
+        money::Money,
+    },
     redemption::{
         self, RedeemRequest,
         pay::Leg,
@@ -26,7 +31,7 @@ use crate::{
 const C_PHONE: &str = "13800000003";
 
 /// Redeems the reward with the proposed mix; the redemption's id.
-fn redeem(conn: &mut PgConnection, member_id: i64, reward_id: i64) -> i64 {
+fn redeem(conn: &mut PgConnection, member_id: MemberId, reward_id: RewardId) -> i64 {
     let proposal = redemption::propose(conn, member_id, reward_id)
         .unwrap()
         .expect("the member can pay");
@@ -47,12 +52,12 @@ fn redeem(conn: &mut PgConnection, member_id: i64, reward_id: i64) -> i64 {
 /// member can pay it); A and B redeemed X and Y, C redeemed X. Everyone earned
 /// 1,000 COFFEE points.
 struct Scenario {
-    coffee: i64,
-    c: i64,
-    x: i64,
-    y: i64,
-    z: i64,
-    w: i64,
+    coffee: MerchantId,
+    c: MemberId,
+    x: RewardId,
+    y: RewardId,
+    z: RewardId,
+    w: RewardId,
 }
 
 fn scenario(conn: &mut PgConnection, keys: &alliance::crypto::Keys) -> Scenario {
@@ -83,9 +88,9 @@ fn scenario(conn: &mut PgConnection, keys: &alliance::crypto::Keys) -> Scenario 
 
 fn ranked(
     conn: &mut PgConnection,
-    member_id: i64,
+    member_id: MemberId,
     here: Option<GeoPoint>,
-) -> Vec<(i64, Vec<Reason>)> {
+) -> Vec<(RewardId, Vec<Reason>)> {
     recommend::for_member(conn, member_id, here, Utc::now())
         .unwrap()
         .into_iter()

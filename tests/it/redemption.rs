@@ -6,7 +6,12 @@ use std::sync::{Arc, Barrier};
 use alliance::{
     chart::{self, HouseAccount},
     db::schema::{redemptions, rewards},
-    domain::{actor::Actor, money::Money, phone::Phone},
+    domain::{
+        actor::Actor,
+        id::{MemberId, MerchantId, RewardId},
+        money::Money,
+        phone::Phone,
+    },
     error::Classify,
     people::member,
     redemption::{self, Caps, RedeemError, RedeemRequest, Window},
@@ -25,13 +30,13 @@ fn actor() -> Actor {
     Actor::system("test-member")
 }
 
-fn enrolled(conn: &mut PgConnection, phone: &str) -> i64 {
+fn enrolled(conn: &mut PgConnection, phone: &str) -> MemberId {
     member::enrol_or_find(conn, &keys(), &actor(), &Phone::parse(phone).unwrap(), None)
         .unwrap()
         .id
 }
 
-fn stock(conn: &mut PgConnection, reward_id: i64) -> i64 {
+fn stock(conn: &mut PgConnection, reward_id: RewardId) -> i64 {
     rewards::table
         .find(reward_id)
         .select(rewards::stock)
@@ -39,7 +44,7 @@ fn stock(conn: &mut PgConnection, reward_id: i64) -> i64 {
         .unwrap()
 }
 
-fn settlement_balance(conn: &mut PgConnection, merchant_id: i64) -> i64 {
+fn settlement_balance(conn: &mut PgConnection, merchant_id: MerchantId) -> i64 {
     let account = chart::open(conn, &chart::merchant_settlement(merchant_id)).unwrap();
     let balance = alliance::ledger::balance(conn, account).unwrap();
     balance.credits_posted - balance.debits_posted
@@ -230,7 +235,7 @@ fn two_hundred_concurrent_orders_of_a_reward_capped_at_ten_get_exactly_ten() {
             },
         )
         .unwrap();
-        let members: Vec<i64> = (0..20)
+        let members: Vec<MemberId> = (0..20)
             .map(|i| {
                 let id = enrolled(conn, &format!("139{i:08}"));
                 earn_points(conn, shops.cinema, id, 15_000);

@@ -4,7 +4,7 @@
 use alliance::{
     chart,
     db::schema::redemptions,
-    domain::{actor::Actor, money::Money, points::ProgramCode},
+    domain::{actor::Actor, id::MemberId, money::Money, points::ProgramCode},
     ledger,
     people::merchant_user::MerchantRole,
     redemption::{self, RedeemRequest},
@@ -21,7 +21,7 @@ use crate::{
 
 use crate::redemption_support::leg;
 
-fn posted(conn: &mut PgConnection, member_id: i64, program: &str) -> i64 {
+fn posted(conn: &mut PgConnection, member_id: MemberId, program: &str) -> i64 {
     let code = ProgramCode::parse(program).unwrap();
     let id = chart::open(conn, &chart::member_wallet(member_id, &code)).unwrap();
     ledger::balance(conn, id).unwrap().posted()

@@ -4,6 +4,7 @@
 use alliance::{
     db::schema::rewards,
     domain::{
+        id::{MemberId, MerchantId, RewardId},
         money::Money,
         points::{PointCount, ProgramCode},
     },
@@ -14,7 +15,7 @@ use diesel::prelude::*;
 
 /// A published CINEMA reward worth ¥30.00, or 1,500 CINEMA points, payable
 /// with other programs and cash, `stock` in stock.
-pub fn movie_ticket(conn: &mut PgConnection, cinema: i64, stock: i64) -> i64 {
+pub fn movie_ticket(conn: &mut PgConnection, cinema: MerchantId, stock: i64) -> RewardId {
     diesel::insert_into(rewards::table)
         .values((
             rewards::merchant_id.eq(cinema),
@@ -44,8 +45,8 @@ pub fn leg(program: &str, points: i64) -> (ProgramCode, PointCount) {
 }
 
 pub fn order(
-    member_id: i64,
-    reward_id: i64,
+    member_id: MemberId,
+    reward_id: RewardId,
     pay: &[(&str, i64)],
     cash_fen: i64,
     key: &str,

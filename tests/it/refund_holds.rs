@@ -9,7 +9,11 @@ use std::sync::{Arc, Barrier};
 use alliance::{
     clock::SimClock,
     db::schema::{campaign_merchants, campaigns, earn_orders, point_lots, programs, rewards},
-    domain::{actor::Actor, money::Money},
+    domain::{
+        actor::Actor,
+        id::{MemberId, MerchantId, RewardId},
+        money::Money,
+    },
     earn::{self, EarnRequest, OrderId, Source, expiry},
     error::Classify,
     ledger,
@@ -35,7 +39,7 @@ fn actor() -> Actor {
 
 /// A published reward of the merchant's worth ¥10.00, or 1,000 of its points,
 /// payable with cash too.
-fn reward(conn: &mut PgConnection, merchant_id: i64, stock: i64) -> i64 {
+fn reward(conn: &mut PgConnection, merchant_id: MerchantId, stock: i64) -> RewardId {
     diesel::insert_into(rewards::table)
         .values((
             rewards::merchant_id.eq(merchant_id),
@@ -56,7 +60,7 @@ fn reward(conn: &mut PgConnection, merchant_id: i64, stock: i64) -> i64 {
         .unwrap()
 }
 
-fn purchase(merchant_id: i64, member_id: i64, order: &str, fen: i64) -> EarnRequest {
+fn purchase(merchant_id: MerchantId, member_id: MemberId, order: &str, fen: i64) -> EarnRequest {
     EarnRequest {
         merchant_id,
         order_id: OrderId::parse(order).unwrap(),
@@ -72,7 +76,7 @@ fn purchase(merchant_id: i64, member_id: i64, order: &str, fen: i64) -> EarnRequ
 }
 
 /// 640 points and ¥3.60 for the ¥10.00 reward.
-fn order_640(member_id: i64, reward_id: i64, key: &str) -> RedeemRequest {
+fn order_640(member_id: MemberId, reward_id: RewardId, key: &str) -> RedeemRequest {
     RedeemRequest {
         member_id,
         reward_id,
@@ -82,7 +86,7 @@ fn order_640(member_id: i64, reward_id: i64, key: &str) -> RedeemRequest {
     }
 }
 
-fn refund_all(conn: &mut PgConnection, shop: i64, order: &str) -> earn::Refunded {
+fn refund_all(conn: &mut PgConnection, shop: MerchantId, order: &str) -> earn::Refunded {
     earn::refund(
         conn,
         shop,
@@ -94,7 +98,7 @@ fn refund_all(conn: &mut PgConnection, shop: i64, order: &str) -> earn::Refunded
     .unwrap()
 }
 
-fn order_row(conn: &mut PgConnection, shop: i64, order: &str) -> earn::EarnOrder {
+fn order_row(conn: &mut PgConnection, shop: MerchantId, order: &str) -> earn::EarnOrder {
     earn::find_order(conn, shop, &OrderId::parse(order).unwrap())
         .unwrap()
         .unwrap()
@@ -249,8 +253,8 @@ fn a_hold_voided_by_the_ledger_timeout_gives_the_claimed_points_to_the_refund() 
 /// keeping points a month) and 640 now, and holds 640 in a redemption.
 struct TwoLots {
     db: TestDb,
-    shop: i64,
-    alice: i64,
+    shop: MerchantId,
+    alice: MemberId,
     held: redemption::Redemption,
     old_lot_expires: DateTime<Utc>,
 }
@@ -360,7 +364,7 @@ fn a_voided_hold_of_lapsed_points_expires_them_with_the_void() {
 }
 
 /// A campaign at `shop`: 500 points more for ¥100 or more.
-fn step_campaign(conn: &mut PgConnection, shop: i64) {
+fn step_campaign(conn: &mut PgConnection, shop: MerchantId) {
     let id: i64 = diesel::insert_into(campaigns::table)
         .values((
             campaigns::name_zh.eq("满百送五百"),
@@ -446,7 +450,7 @@ fn eight_members_creating_and_cancelling_on_one_reward_never_fail() {
         let conn = &mut db.conn();
         let shop = funded_shop(conn, "COFFEE", "0.01");
         let reward_id = reward(conn, shop, 100);
-        let members: Vec<i64> = (0..MEMBERS)
+        let members: Vec<MemberId> = (0..MEMBERS)
             .map(|i| {
                 let id = member(conn, &keys(), &format!("1380000{:04}", i + 1), None);
                 earn::earn(
@@ -515,7 +519,7 @@ fn a_full_refund_racing_a_redemption_ends_cleanly_and_leaves_nothing() {
         let conn = &mut db.conn();
         let shop = funded_shop(conn, "COFFEE", "0.01");
         let reward_id = reward(conn, shop, 100);
-        let members: Vec<i64> = (0..RACES)
+        let members: Vec<MemberId> = (0..RACES)
             .map(|i| {
                 let id = member(conn, &keys(), &format!("1390000{:04}", i + 1), None);
                 earn::earn(

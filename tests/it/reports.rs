@@ -4,7 +4,11 @@
 
 use alliance::{
     db::schema::{campaign_merchants, campaigns, report_exports, rewards, stores},
-    domain::{actor::Actor, money::Money},
+    domain::{
+        actor::Actor,
+        id::{MemberId, MerchantId, RewardId, StoreId},
+        money::Money,
+    },
     earn::{expiry, lot},
     i18n::Locale,
     i18n::format,
@@ -37,18 +41,18 @@ use crate::redemption_support::leg;
 struct World {
     shops: TwoPrograms,
     /// COFFEE's store, its address in Xuhui.
-    coffee_store: i64,
+    coffee_store: StoreId,
     /// CINEMA's store, no district in its address, at Pudong's seat.
-    cinema_store: i64,
+    cinema_store: StoreId,
 }
 
 fn store(
     conn: &mut PgConnection,
-    merchant: i64,
+    merchant: MerchantId,
     name: &str,
     address: &str,
     at: (&str, &str),
-) -> i64 {
+) -> StoreId {
     diesel::insert_into(stores::table)
         .values((
             stores::merchant_id.eq(merchant),
@@ -105,8 +109,8 @@ fn world(conn: &mut PgConnection) -> World {
 /// A purchase of `fen` by the member at the merchant.
 fn purchase(
     conn: &mut PgConnection,
-    merchant_id: i64,
-    member_id: i64,
+    merchant_id: MerchantId,
+    member_id: MemberId,
     fen: i64,
     occurred_at: Option<chrono::DateTime<Utc>>,
 ) {
@@ -127,7 +131,7 @@ fn purchase(
 
 /// A campaign doubling COFFEE's points; Carol's purchase earns a bonus.
 /// Returns Carol.
-fn campaign_at(conn: &mut PgConnection, coffee: i64) -> i64 {
+fn campaign_at(conn: &mut PgConnection, coffee: MerchantId) -> MemberId {
     let campaign: i64 = diesel::insert_into(campaigns::table)
         .values((
             campaigns::name_zh.eq("双倍积分周"),
@@ -156,9 +160,9 @@ fn campaign_at(conn: &mut PgConnection, coffee: i64) -> i64 {
 
 /// Carol's CINEMA points pay for two tickets: one served at the store (1,000
 /// points and ¥10.00 cash), one called off.
-fn tickets(conn: &mut PgConnection, cinema: i64, cinema_store: i64, carol: i64) {
+fn tickets(conn: &mut PgConnection, cinema: MerchantId, cinema_store: StoreId, carol: MemberId) {
     earn_points(conn, cinema, carol, 3_000);
-    let ticket: i64 = diesel::insert_into(rewards::table)
+    let ticket: RewardId = diesel::insert_into(rewards::table)
         .values((
             rewards::merchant_id.eq(cinema),
             rewards::title_zh.eq("双人电影票"),

@@ -3,7 +3,12 @@
 
 use alliance::{
     db::schema::{reward_caps, rewards},
-    domain::{actor::Actor, money::Money, phone::Phone},
+    domain::{
+        actor::Actor,
+        id::{MemberId, MerchantId, RewardId},
+        money::Money,
+        phone::Phone,
+    },
     error::Classify,
     people::{member, operator::OperatorRole},
     redemption::{self, RedeemError, RedeemRequest, Window},
@@ -27,7 +32,7 @@ async fn signed_in(app: &TestApp, email: &str, role: OperatorRole) -> Browser {
     browser
 }
 
-fn popcorn(conn: &mut PgConnection, cinema: i64) -> i64 {
+fn popcorn(conn: &mut PgConnection, cinema: MerchantId) -> RewardId {
     diesel::insert_into(rewards::table)
         .values((
             rewards::merchant_id.eq(cinema),
@@ -46,7 +51,7 @@ fn popcorn(conn: &mut PgConnection, cinema: i64) -> i64 {
         .unwrap()
 }
 
-fn order(member_id: i64, reward_id: i64, key: &str) -> RedeemRequest {
+fn order(member_id: MemberId, reward_id: RewardId, key: &str) -> RedeemRequest {
     RedeemRequest {
         member_id,
         reward_id,

@@ -5,6 +5,7 @@
 
 use alliance::{
     db::schema::{redemptions, rewards},
+    domain::id::{MemberId, MerchantId, RewardId},
     people::merchant_user::MerchantRole,
     redemption,
 };
@@ -24,7 +25,7 @@ const PHONE: &str = "13800000001";
 
 /// A reward row as a merchant's catalog would hold it.
 struct Reward<'a> {
-    merchant: i64,
+    merchant: MerchantId,
     title_zh: &'a str,
     title_en: &'a str,
     category: &'a str,
@@ -37,7 +38,7 @@ struct Reward<'a> {
 
 impl<'a> Reward<'a> {
     /// Published, on offer for a month, other programs' points accepted.
-    fn published(merchant: i64, title_zh: &'a str, title_en: &'a str) -> Self {
+    fn published(merchant: MerchantId, title_zh: &'a str, title_en: &'a str) -> Self {
         Self {
             merchant,
             title_zh,
@@ -54,7 +55,7 @@ impl<'a> Reward<'a> {
         }
     }
 
-    fn insert(self, conn: &mut PgConnection) -> i64 {
+    fn insert(self, conn: &mut PgConnection) -> RewardId {
         diesel::insert_into(rewards::table)
             .values((
                 rewards::merchant_id.eq(self.merchant),
@@ -77,7 +78,7 @@ impl<'a> Reward<'a> {
 }
 
 /// The CINEMA reward the tests order: ¥30.00 or 1,500 CINEMA, cash allowed.
-fn movie_ticket(conn: &mut PgConnection, cinema: i64) -> i64 {
+fn movie_ticket(conn: &mut PgConnection, cinema: MerchantId) -> RewardId {
     Reward {
         points_price: Some(1_500),
         cash_topup: true,
@@ -105,7 +106,7 @@ fn input_value(page: &Page, name: &str) -> String {
     rest[start..].split('"').next().unwrap().to_owned()
 }
 
-fn redemptions_of(conn: &mut PgConnection, member_id: i64) -> Vec<(i64, String, String)> {
+fn redemptions_of(conn: &mut PgConnection, member_id: MemberId) -> Vec<(i64, String, String)> {
     redemptions::table
         .filter(redemptions::member_id.eq(member_id))
         .select((

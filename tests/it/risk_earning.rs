@@ -9,7 +9,11 @@ use alliance::{
     audit::{self, AuditFilter},
     crypto::Keys,
     db::schema::{earn_orders, programs},
-    domain::{actor::Actor, money::Money},
+    domain::{
+        actor::Actor,
+        id::{MemberId, MerchantId},
+        money::Money,
+    },
     earn::{self, EarnError, EarnRequest, OrderId, Source},
     people::operator::OperatorRole,
     risk::{
@@ -52,8 +56,8 @@ fn alerts_of(conn: &mut PgConnection, kind: &str) -> Vec<RiskAlert> {
 
 /// An earn order as the earning service leaves it, then the review it runs.
 struct Purchase<'a> {
-    merchant_id: i64,
-    member_id: i64,
+    merchant_id: MerchantId,
+    member_id: MemberId,
     amount_fen: i64,
     occurred_at: DateTime<Utc>,
     created_at: DateTime<Utc>,
@@ -62,7 +66,7 @@ struct Purchase<'a> {
 }
 
 impl<'a> Purchase<'a> {
-    fn new(merchant_id: i64, member_id: i64) -> Self {
+    fn new(merchant_id: MerchantId, member_id: MemberId) -> Self {
         let now = Utc::now();
         Self {
             merchant_id,
@@ -131,7 +135,7 @@ impl<'a> Purchase<'a> {
 }
 
 /// A merchant with its program, and `n` members.
-fn shop_and_members(conn: &mut PgConnection, n: usize) -> (i64, Vec<i64>) {
+fn shop_and_members(conn: &mut PgConnection, n: usize) -> (MerchantId, Vec<MemberId>) {
     let m = shop(conn, "BREW", "standard", "0.010000");
     let keys = keys();
     let members = (0..n)
@@ -222,7 +226,7 @@ fn an_outlier_is_ten_times_the_ninety_day_average_once_there_are_five_earlier_or
     let conn = &mut db.conn();
     let (m, members) = shop_and_members(conn, 4);
     let now = Utc::now();
-    let history = |conn: &mut PgConnection, member: i64, orders: i64| {
+    let history = |conn: &mut PgConnection, member: MemberId, orders: i64| {
         for day in 1..=orders {
             Purchase::new(m, member)
                 .amount(10_000)
@@ -325,7 +329,7 @@ fn five_members_on_one_device_or_ip_within_a_day_raise_one_alert_about_the_merch
     );
 }
 
-fn purchase(merchant_id: i64, member_id: i64, order: &str, yuan: &str) -> EarnRequest {
+fn purchase(merchant_id: MerchantId, member_id: MemberId, order: &str, yuan: &str) -> EarnRequest {
     EarnRequest {
         merchant_id,
         order_id: OrderId::parse(order).unwrap(),

@@ -4,7 +4,10 @@
 
 use alliance::{
     deposit,
-    domain::money::Money,
+    domain::{
+        id::{MemberId, MerchantId},
+        money::Money,
+    },
     risk,
     settlement::{
         collection,
@@ -466,7 +469,7 @@ fn a_debt_rolled_into_the_next_statement_keeps_its_due_date() {
     assert_eq!(second_owed.due_on, first_owed.due_on);
 }
 
-fn deposit_balance(conn: &mut PgConnection, merchant_id: i64) -> i64 {
+fn deposit_balance(conn: &mut PgConnection, merchant_id: MerchantId) -> i64 {
     let account =
         alliance::chart::open(conn, &alliance::chart::merchant_deposit(merchant_id)).unwrap();
     alliance::ledger::balance(conn, account).unwrap().posted()
@@ -614,7 +617,7 @@ fn agent_payout_failed(
 
 struct TwoShops {
     shops: crate::exchange_support::TwoPrograms,
-    alice: i64,
+    alice: MemberId,
     own: i64,
     agent: i64,
     referrer: i64,

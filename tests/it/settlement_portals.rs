@@ -4,6 +4,7 @@
 
 use alliance::{
     db::schema::{approvals, settlement_runs},
+    domain::id::MerchantId,
     people::{merchant_user::MerchantRole, operator::OperatorRole},
     settlement::{
         collection,
@@ -25,11 +26,17 @@ use crate::{
 };
 
 struct Shops {
-    coffee: i64,
-    cinema: i64,
+    coffee: MerchantId,
+    cinema: MerchantId,
 }
 
-fn add_recipient(app: &TestApp, conn: &mut PgConnection, merchant: i64, name: &str, share: &str) {
+fn add_recipient(
+    app: &TestApp,
+    conn: &mut PgConnection,
+    merchant: MerchantId,
+    name: &str,
+    share: &str,
+) {
     let (share_kind, share_value) = share.split_once(':').unwrap_or((share, ""));
     recipients::add(
         conn,

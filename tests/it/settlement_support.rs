@@ -5,7 +5,11 @@
 use alliance::{
     chart,
     clock::SimClock,
-    domain::{actor::Actor, shanghai},
+    domain::{
+        actor::Actor,
+        id::{MemberId, MerchantId},
+        shanghai,
+    },
     exchange::{self, Executor},
     ledger,
     settlement::{
@@ -26,7 +30,12 @@ pub fn operator() -> Actor {
 
 /// Daily settlement, the given platform share, a week to pay, deposit deductible
 /// when `deduct`.
-pub fn daily_terms(conn: &mut PgConnection, merchant_id: i64, platform_fee_bp: u32, deduct: bool) {
+pub fn daily_terms(
+    conn: &mut PgConnection,
+    merchant_id: MerchantId,
+    platform_fee_bp: u32,
+    deduct: bool,
+) {
     let terms = Terms {
         cycle: alliance::settlement::cycle::Cycle::Daily,
         platform_fee_bp,
@@ -38,7 +47,7 @@ pub fn daily_terms(conn: &mut PgConnection, merchant_id: i64, platform_fee_bp: u
 }
 
 /// A recipient for the merchant: `share` is `rest`, `percent:5.5` or `fixed:10.00`.
-pub fn recipient(conn: &mut PgConnection, merchant_id: i64, name: &str, share: &str) -> i64 {
+pub fn recipient(conn: &mut PgConnection, merchant_id: MerchantId, name: &str, share: &str) -> i64 {
     let (share_kind, share_value) = share.split_once(':').unwrap_or((share, ""));
     recipients::add(
         conn,
@@ -65,7 +74,7 @@ pub fn recipient(conn: &mut PgConnection, merchant_id: i64, name: &str, share: &
 }
 
 /// Exchanges `points` of `from` into `to` for the member, at the current rates.
-pub fn exchange(conn: &mut PgConnection, member_id: i64, from: &str, to: &str, points: i64) {
+pub fn exchange(conn: &mut PgConnection, member_id: MemberId, from: &str, to: &str, points: i64) {
     let quote = quote(conn, member_id, from, to, points).unwrap();
     exchange::execute(
         conn,
@@ -118,7 +127,7 @@ fn day_before(date: NaiveDate) -> NaiveDate {
 /// with the clock at the period's end (a period is never settled before).
 pub fn settle_after_end(
     conn: &mut PgConnection,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     period: Period,
 ) -> Result<Settled, SettleError> {
     let _at_its_end = SimClock::starting_at(period.ends_at()).install();
@@ -126,7 +135,7 @@ pub fn settle_after_end(
 }
 
 /// Credits minus debits, posted, of the merchant's settlement account.
-pub fn position(conn: &mut PgConnection, merchant_id: i64) -> i64 {
+pub fn position(conn: &mut PgConnection, merchant_id: MerchantId) -> i64 {
     let account = chart::open(conn, &chart::merchant_settlement(merchant_id)).unwrap();
     ledger::balance(conn, account).unwrap().posted()
 }

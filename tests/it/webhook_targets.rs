@@ -9,7 +9,7 @@ use std::{
 };
 
 use alliance::{
-    domain::actor::Actor,
+    domain::{actor::Actor, id::MerchantId},
     people::merchant_user::MerchantRole,
     webhook::endpoint,
     webhook::{deliver_due, enqueue},
@@ -26,7 +26,7 @@ use crate::{
 };
 
 /// The owner of a new merchant, signed in to the console.
-async fn owner(app: &TestApp) -> (i64, Browser) {
+async fn owner(app: &TestApp) -> (MerchantId, Browser) {
     let conn = &mut app.db.conn();
     let brew = merchant(conn, "BREW");
     merchant_user(conn, brew, "owner@brew.test", MerchantRole::Owner);
@@ -103,7 +103,7 @@ struct LastError {
 }
 
 /// Queues one delivery for the merchant, with a secret so it is sent.
-fn queue_one(app: &TestApp, conn: &mut PgConnection, merchant_id: i64) {
+fn queue_one(app: &TestApp, conn: &mut PgConnection, merchant_id: MerchantId) {
     endpoint::rotate_secret(conn, &app.keys, &Actor::system("test"), merchant_id).unwrap();
     enqueue(
         conn,

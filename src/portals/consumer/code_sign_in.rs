@@ -82,9 +82,9 @@ async fn finish(
                     if !member.phone_verified() {
                         let actor = member::actor(&member, &phone, Some(&ip));
                         member::verify_phone(conn, &actor, member.id, true)?;
-                        session::end_sessions_of(conn, Portal::Consumer, member.id)?;
+                        session::end_sessions_of(conn, Portal::Consumer, member.id.0)?;
                     }
-                    credentials::touch_last_sign_in(conn, Portal::Consumer, member.id)?;
+                    credentials::touch_last_sign_in(conn, Portal::Consumer, member.id.0)?;
                     Ok(member.id)
                 },
             ))
@@ -92,7 +92,7 @@ async fn finish(
         .await?;
     match signed_in {
         Ok(Ok(id)) => {
-            start_session(&ctx.session, Portal::Consumer, id)?;
+            start_session(&ctx.session, Portal::Consumer, id.0)?;
             Ok(see_other("/consumer"))
         }
         Ok(Err(refused)) => {

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     domain::{
+        id::MemberId,
         money::Money,
         points::{PointCount, ProgramCode},
     },
@@ -150,7 +151,7 @@ struct ExchangeForm {
 }
 
 impl ExchangeForm {
-    fn request(&self, member_id: i64) -> Option<QuoteRequest> {
+    fn request(&self, member_id: MemberId) -> Option<QuoteRequest> {
         Some(QuoteRequest {
             member_id,
             from_program: ProgramCode::parse(&self.from).ok()?,
@@ -217,7 +218,7 @@ struct Situation {
     ttl_seconds: i32,
 }
 
-async fn situation(state: &AppState, member_id: i64) -> Result<Situation, WebError> {
+async fn situation(state: &AppState, member_id: MemberId) -> Result<Situation, WebError> {
     state
         .db(move |conn| {
             Ok::<_, WebError>(Situation {
@@ -312,7 +313,7 @@ fn exchange_page(
 async fn price(
     state: &AppState,
     form: &ExchangeForm,
-    member_id: i64,
+    member_id: MemberId,
     locale: Locale,
 ) -> Result<Result<TermsView, Refusal>, WebError> {
     let Some(request) = form.request(member_id) else {
@@ -431,7 +432,7 @@ struct ConfirmPage {
 /// The member's quote and whether it was executed; None when it is not theirs.
 async fn quote_of(
     state: &AppState,
-    member_id: i64,
+    member_id: MemberId,
     id: String,
 ) -> Result<Option<(Quote, Option<Exchange>, Vec<Program>)>, WebError> {
     state

@@ -99,13 +99,13 @@ async fn finish(
                     let member =
                         member::find(conn, account.member_id)?.ok_or(PeopleError::NotFound)?;
                     let hash = crypto::hash_password(password.expose());
-                    credentials::set_password_hash(conn, Portal::Consumer, member.id, &hash)?;
+                    credentials::set_password_hash(conn, Portal::Consumer, member.id.0, &hash)?;
                     if !member.phone_verified() {
                         let actor = member::actor(&member, &phone, Some(&ip));
                         member::verify_phone(conn, &actor, member.id, false)?;
                     }
                     // Whoever knew the old password is signed out everywhere.
-                    session::end_sessions_of(conn, Portal::Consumer, member.id)?;
+                    session::end_sessions_of(conn, Portal::Consumer, member.id.0)?;
                     Ok(())
                 },
             ))

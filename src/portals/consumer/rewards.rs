@@ -15,6 +15,7 @@ use serde::Deserialize;
 use crate::{
     crypto,
     domain::{
+        id::{MemberId, RewardId},
         money::Money,
         points::{PointCount, PointsError, ProgramCode},
     },
@@ -104,7 +105,7 @@ pub(super) fn card(offered: &Offered, names: &Names, locale: Locale) -> Card {
             .next()
             .map(String::from)
             .unwrap_or_default(),
-        tone: usize::try_from(listing.reward.merchant_id.rem_euclid(6)).unwrap_or_default(),
+        tone: usize::try_from(listing.reward.merchant_id.0.rem_euclid(6)).unwrap_or_default(),
         title: listing.reward.title(locale).to_owned(),
         category: locale
             .t(&format!(
@@ -354,7 +355,11 @@ impl Entered {
     /// Every program the form names counts, not only those the member holds
     /// now: a second submit, after the first has held the points, must name
     /// the same order (the service refuses a program it cannot take).
-    fn order(&self, member_id: i64, reward_id: i64) -> Result<RedeemRequest, &'static str> {
+    fn order(
+        &self,
+        member_id: MemberId,
+        reward_id: RewardId,
+    ) -> Result<RedeemRequest, &'static str> {
         let mut codes: Vec<&String> = self.points.keys().collect();
         codes.sort();
         let mut pay = Vec::new();
@@ -466,8 +471,8 @@ fn reward_page(
 /// The reward on offer, what the member can pay it with, and program names.
 async fn reward_of(
     state: &AppState,
-    member_id: i64,
-    reward_id: i64,
+    member_id: MemberId,
+    reward_id: RewardId,
     locale: Locale,
 ) -> Result<(Offered, Choices, Names), WebError> {
     let (offered, choices, programs) = state
@@ -486,7 +491,7 @@ async fn show_reward(
     ctx: PageContext,
     who: Signed<MemberPrincipal>,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<RewardId>,
 ) -> Result<RewardPage, WebError> {
     let (offered, choices, names) =
         reward_of(&state, who.member.id, id.into_inner(), ctx.locale).await?;
@@ -507,7 +512,7 @@ async fn order_reward(
     ctx: PageContext,
     who: Signed<MemberPrincipal>,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<RewardId>,
     CsrfForm(form): CsrfForm<HashMap<String, String>>,
 ) -> Result<HttpResponse, WebError> {
     let reward_id = id.into_inner();
@@ -572,12 +577,12 @@ struct VouchersPage {
 /// The member's redemptions with their rewards, newest first.
 async fn mine(
     state: &AppState,
-    member_id: i64,
-) -> Result<(Vec<Redemption>, HashMap<i64, Listing>), WebError> {
+    member_id: MemberId,
+) -> Result<(Vec<Redemption>, HashMap<RewardId, Listing>), WebError> {
     state
         .db(move |conn| {
             let redemptions = redemption::of_member(conn, member_id, VOUCHERS)?;
-            let ids: Vec<i64> = redemptions.iter().map(|r| r.reward_id).collect();
+            let ids: Vec<RewardId> = redemptions.iter().map(|r| r.reward_id).collect();
             let listings = browse::listings(conn, &ids)?
                 .into_iter()
                 .map(|l| (l.reward.id, l))

@@ -186,7 +186,7 @@ async fn sign_up(
     let error = match joined {
         Ok(Ok(member)) => {
             // Signed in straight away, on a fresh session id.
-            start_session(&ctx.session, Portal::Consumer, member.id)?;
+            start_session(&ctx.session, Portal::Consumer, member.id.0)?;
             return Ok(see_other("/consumer"));
         }
         Ok(Err(refused)) => ("code", code_step::code_refused(ctx.locale, refused)),

@@ -9,6 +9,7 @@ use askama_web::WebTemplate;
 use serde::Deserialize;
 
 use crate::{
+    domain::id::MemberId,
     error::Classify,
     i18n::format,
     people::{
@@ -77,7 +78,7 @@ impl VerificationPage {
 
 async fn standing(
     state: &AppState,
-    member_id: i64,
+    member_id: MemberId,
     locale: crate::i18n::Locale,
 ) -> Result<Standing, WebError> {
     let (verified, latest): (bool, Option<Verification>) = state

@@ -15,6 +15,7 @@ use crate::{
     catalog::{
         self, CatalogError, Category, Reward, RewardDetails, RewardInput, RewardStatus, image,
     },
+    domain::id::{RewardId, StoreId},
     error::Classify,
     i18n::Locale,
     i18n::format,
@@ -53,7 +54,7 @@ pub const CATALOG_READERS: &[MerchantRole] = &MerchantRole::ALL;
 const CATALOG_EDITORS: &[MerchantRole] = &[MerchantRole::Owner, MerchantRole::Manager];
 const LIST: &str = "/merchant/catalog";
 
-fn reward_path(id: i64) -> String {
+fn reward_path(id: RewardId) -> String {
     format!("{LIST}/{id}")
 }
 
@@ -94,7 +95,7 @@ impl RewardForm {
         }
     }
 
-    fn of(reward: &Reward, store_ids: &[i64]) -> Self {
+    fn of(reward: &Reward, store_ids: &[StoreId]) -> Self {
         Self {
             title_zh: reward.title_zh.clone(),
             title_en: reward.title_en.clone(),
@@ -118,14 +119,14 @@ impl RewardForm {
         }
     }
 
-    fn chosen_stores(&self) -> Vec<i64> {
+    fn chosen_stores(&self) -> Vec<StoreId> {
         self.rest
             .keys()
             .filter_map(|k| k.strip_prefix("store_")?.parse().ok())
             .collect()
     }
 
-    fn is_chosen(&self, store_id: i64) -> bool {
+    fn is_chosen(&self, store_id: StoreId) -> bool {
         self.rest.contains_key(&format!("store_{store_id}"))
     }
 
@@ -173,7 +174,7 @@ fn badge(reward: &Reward) -> (&'static str, &'static str) {
 
 /// One reward as the list and the page header show it.
 struct RewardView {
-    id: i64,
+    id: RewardId,
     title: String,
     category: String,
     image: Option<String>,
@@ -274,8 +275,8 @@ async fn reward_page(
 async fn own_reward(
     state: &AppState,
     who: &MerchantPrincipal,
-    id: i64,
-) -> Result<(Reward, Vec<i64>), WebError> {
+    id: RewardId,
+) -> Result<(Reward, Vec<StoreId>), WebError> {
     let merchant_id = who.merchant.id;
     state
         .db(move |conn| {
@@ -387,7 +388,7 @@ async fn show_reward(
     ctx: PageContext,
     who: Signed<MerchantPrincipal>,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<RewardId>,
 ) -> Result<RewardPage, WebError> {
     who.require(CATALOG_READERS)?;
     let (reward, stores) = own_reward(&state, &who, id.into_inner()).await?;
@@ -408,7 +409,7 @@ async fn edit_reward(
     ctx: PageContext,
     who: Signed<MerchantPrincipal>,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<RewardId>,
     CsrfForm(form): CsrfForm<RewardForm>,
 ) -> Result<HttpResponse, WebError> {
     who.require(CATALOG_EDITORS)?;
@@ -457,7 +458,7 @@ async fn set_reward_status(
     ctx: PageContext,
     who: Signed<MerchantPrincipal>,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<RewardId>,
     CsrfForm(form): CsrfForm<StatusForm>,
 ) -> Result<HttpResponse, WebError> {
     who.require(CATALOG_EDITORS)?;
@@ -495,7 +496,7 @@ async fn upload_image(
     ctx: PageContext,
     who: Signed<MerchantPrincipal>,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<RewardId>,
     CsrfUpload(upload): CsrfUpload,
 ) -> Result<HttpResponse, WebError> {
     who.require(CATALOG_EDITORS)?;

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::{
     deposit::{self, NewTopup, Position, Topup, TopupStatus},
-    domain::money::Money,
+    domain::{id::MerchantId, money::Money},
     i18n::Locale,
     i18n::format,
     ledger::StatementLine,
@@ -118,7 +118,7 @@ pub(in crate::portals) fn signed(magnitude: &str, amount: i64) -> String {
 /// A top-up notice as the pages list it.
 pub(in crate::portals) struct TopupRow {
     pub id: i64,
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     pub amount: String,
     pub reference: String,
     pub submitted_by: String,

@@ -17,7 +17,11 @@ use serde::Deserialize;
 
 use crate::{
     crypto,
-    domain::{money::Money, phone::Phone},
+    domain::{
+        id::{MemberId, MerchantId, StoreId},
+        money::Money,
+        phone::Phone,
+    },
     earn::{self, EarnOrder, EarnRequest, OrderId, Source, rule::Breakdown},
     error::Classify,
     i18n::Locale,
@@ -77,7 +81,7 @@ struct Purchase {
     phone: Phone,
     amount: Money,
     order_id: OrderId,
-    store_id: Option<i64>,
+    store_id: Option<StoreId>,
 }
 
 impl IssueForm {
@@ -254,7 +258,7 @@ impl IssuePage {
 }
 
 /// The merchant's active stores, for the store picker.
-async fn active_stores(state: &AppState, merchant_id: i64) -> Result<Vec<Store>, WebError> {
+async fn active_stores(state: &AppState, merchant_id: MerchantId) -> Result<Vec<Store>, WebError> {
     let stores = state.db(move |conn| store::list(conn, merchant_id)).await?;
     Ok(stores.into_iter().filter(|s| s.active).collect())
 }
@@ -262,8 +266,8 @@ async fn active_stores(state: &AppState, merchant_id: i64) -> Result<Vec<Store>,
 /// The member's recent earns at this merchant.
 async fn recent_here(
     state: &AppState,
-    merchant_id: i64,
-    member_id: i64,
+    merchant_id: MerchantId,
+    member_id: MemberId,
     locale: Locale,
 ) -> Result<Vec<OrderView>, WebError> {
     let orders = state

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use diesel::PgConnection;
 
 use crate::{
-    domain::{money::Money, points::ProgramCode, shanghai},
+    domain::{id::MerchantId, money::Money, points::ProgramCode, shanghai},
     earn::earners,
     i18n::Locale,
     i18n::format,
@@ -40,7 +40,7 @@ pub(super) struct Reach {
 /// merchant without a program has no earners.
 pub(super) fn load(
     conn: &mut PgConnection,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     program: Option<&Program>,
     now: DateTime<Utc>,
 ) -> Result<Reach, WebError> {

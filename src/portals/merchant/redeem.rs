@@ -17,7 +17,11 @@ use serde::Deserialize;
 
 use crate::{
     crypto::Keys,
-    domain::{money::Money, shanghai},
+    domain::{
+        id::{MemberId, MerchantId, StoreId},
+        money::Money,
+        shanghai,
+    },
     error::Classify,
     i18n::Locale,
     i18n::format,
@@ -68,7 +72,7 @@ struct VoucherForm {
 impl VoucherForm {
     /// The code without the blanks and dashes people type into it, and the
     /// store; a translated message per field otherwise.
-    fn parse(&self, locale: Locale) -> Result<(String, Option<i64>), FieldErrors> {
+    fn parse(&self, locale: Locale) -> Result<(String, Option<StoreId>), FieldErrors> {
         let code: String = self
             .code
             .chars()
@@ -155,9 +159,9 @@ async fn page(
             let stores = store::list(conn, merchant_id)?;
             let since = shanghai::start_of_day(Utc::now());
             let served = redemption::served_since(conn, merchant_id, since, SERVED_TODAY)?;
-            let ids: Vec<i64> = served.iter().map(|v| v.redemption.member_id).collect();
+            let ids: Vec<MemberId> = served.iter().map(|v| v.redemption.member_id).collect();
             let phones = masked_phones(conn, &keys, &ids)?;
-            let names: HashMap<i64, String> =
+            let names: HashMap<StoreId, String> =
                 stores.iter().map(|s| (s.id, s.name.clone())).collect();
             let served = served
                 .iter()
@@ -195,8 +199,8 @@ async fn page(
 fn masked_phones(
     conn: &mut diesel::PgConnection,
     keys: &Keys,
-    ids: &[i64],
-) -> diesel::QueryResult<HashMap<i64, String>> {
+    ids: &[MemberId],
+) -> diesel::QueryResult<HashMap<MemberId, String>> {
     Ok(member::find_many(conn, ids)?
         .iter()
         .filter_map(|m| Some((m.id, m.phone(keys).ok()?.masked())))
@@ -256,7 +260,7 @@ fn voucher_view(
 /// The merchant's voucher with this code, as shown; none when there is none.
 async fn find_voucher(
     state: &AppState,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     code: String,
     locale: Locale,
 ) -> Result<Option<(VoucherView, Option<String>)>, WebError> {

@@ -8,6 +8,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use crate::{
+    domain::id::{MerchantId, StatementId},
     i18n::format,
     people::merchant_user::MerchantRole,
     settlement::{
@@ -50,7 +51,7 @@ struct SettlementPage {
     recipients: Vec<RecipientRow>,
     /// Read-only here: the shared recipients table shows no removal.
     can_act: bool,
-    merchant_id: i64,
+    merchant_id: MerchantId,
 }
 
 #[get("/settlement")]
@@ -122,7 +123,11 @@ type Loaded = (
     Option<collection::Collection>,
 );
 
-async fn load(state: &AppState, merchant_id: i64, id: i64) -> Result<Loaded, WebError> {
+async fn load(
+    state: &AppState,
+    merchant_id: MerchantId,
+    id: StatementId,
+) -> Result<Loaded, WebError> {
     state
         .db(move |conn| {
             let found = statement::find(conn, id)?
@@ -146,7 +151,7 @@ async fn show_statement(
     ctx: PageContext,
     who: Signed<MerchantPrincipal>,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<StatementId>,
 ) -> Result<StatementPage, WebError> {
     who.require(SETTLEMENT_READERS)?;
     let locale = ctx.locale;
@@ -178,7 +183,7 @@ async fn statement_csv(
     ctx: PageContext,
     who: Signed<MerchantPrincipal>,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<StatementId>,
 ) -> Result<HttpResponse, WebError> {
     who.require(SETTLEMENT_READERS)?;
     let (found, lines, payouts, _) = load(&state, who.merchant.id, id.into_inner()).await?;

@@ -7,6 +7,7 @@ use askama_web::WebTemplate;
 use serde::Deserialize;
 
 use crate::{
+    domain::id::StoreId,
     i18n::Locale,
     merchant::store::{self, Store, StoreDetails, StoreField},
     people::merchant_user::MerchantRole,
@@ -109,7 +110,11 @@ async fn stores_page(
 }
 
 /// The merchant's store `id`; another merchant's is not found.
-async fn own_store(state: &AppState, who: &MerchantPrincipal, id: i64) -> Result<Store, WebError> {
+async fn own_store(
+    state: &AppState,
+    who: &MerchantPrincipal,
+    id: StoreId,
+) -> Result<Store, WebError> {
     let merchant_id = who.merchant.id;
     state
         .db(move |conn| store::find(conn, merchant_id, id))
@@ -163,7 +168,7 @@ async fn show_store(
     ctx: PageContext,
     who: Signed<MerchantPrincipal>,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<StoreId>,
 ) -> Result<StorePage, WebError> {
     who.require(STORE_KEEPERS)?;
     let store = own_store(&state, &who, id.into_inner()).await?;
@@ -180,7 +185,7 @@ async fn edit_store(
     ctx: PageContext,
     who: Signed<MerchantPrincipal>,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<StoreId>,
     CsrfForm(form): CsrfForm<StoreForm>,
 ) -> Result<HttpResponse, WebError> {
     who.require(STORE_KEEPERS)?;
@@ -219,7 +224,7 @@ async fn set_store_active(
     ctx: PageContext,
     who: Signed<MerchantPrincipal>,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<StoreId>,
     CsrfForm(form): CsrfForm<ActiveForm>,
 ) -> Result<HttpResponse, WebError> {
     who.require(STORE_KEEPERS)?;

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use crate::{
     campaign::{self, CampaignError, InvalidCampaign, Listed, NewCampaign, Status},
-    domain::money::Money,
+    domain::{id::MerchantId, money::Money},
     i18n::Locale,
     i18n::format,
     merchant::{self, Merchant},
@@ -70,7 +70,7 @@ impl CampaignForm {
             .collect()
     }
 
-    fn is_chosen(&self, merchant_id: i64) -> bool {
+    fn is_chosen(&self, merchant_id: MerchantId) -> bool {
         self.rest.contains_key(&format!("merchant_{merchant_id}"))
     }
 

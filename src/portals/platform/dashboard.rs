@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 
 use crate::{
-    domain::{money::Money, shanghai},
+    domain::{id::MerchantId, money::Money, shanghai},
     i18n::Locale,
     i18n::format,
     ledger, merchant,
@@ -71,7 +71,7 @@ pub struct LiabilityRow {
 }
 
 pub struct CoverageRow {
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     pub name: String,
     pub balance: String,
     pub required: String,

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use crate::{
     deposit::{self, DepositError},
-    domain::money::Money,
+    domain::{id::MerchantId, money::Money},
     merchant::standing,
     people::operator::OperatorRole,
     web::{
@@ -55,7 +55,7 @@ struct QueuePage {
     rows: Vec<QueueRow>,
     can_handle_money: bool,
     /// Decisions return to the queue, not to a merchant's page.
-    back: Option<i64>,
+    back: Option<MerchantId>,
 }
 
 #[get("/deposits")]
@@ -74,7 +74,7 @@ async fn show_queue(
         })
         .await?;
     let locale = ctx.locale;
-    let names: HashMap<i64, String> = merchants
+    let names: HashMap<MerchantId, String> = merchants
         .iter()
         .map(|m| (m.id, format!("{} · {}", m.code, m.name(locale))))
         .collect();
@@ -96,7 +96,7 @@ async fn show_queue(
 /// form was on, else the queue.
 #[derive(Deserialize)]
 struct Back {
-    back: Option<i64>,
+    back: Option<MerchantId>,
 }
 
 impl Back {
@@ -147,7 +147,7 @@ async fn confirm_topup(
 struct RejectForm {
     #[serde(default)]
     reason: String,
-    back: Option<i64>,
+    back: Option<MerchantId>,
 }
 
 #[post("/deposits/topups/{id}/reject")]
@@ -179,7 +179,7 @@ async fn request_deduction(
     ctx: PageContext,
     who: Signed<OperatorPrincipal>,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<MerchantId>,
     CsrfForm(form): CsrfForm<DeductionForm>,
 ) -> Result<HttpResponse, WebError> {
     who.require(DEPOSIT_HANDLERS)?;
@@ -216,7 +216,7 @@ async fn refund(
     ctx: PageContext,
     who: Signed<OperatorPrincipal>,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<MerchantId>,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<HttpResponse, WebError> {
     who.require(DEPOSIT_HANDLERS)?;

@@ -19,7 +19,7 @@ use crate::{
     audit::{self, AuditEvent, AuditFilter},
     clock,
     deposit::{self, Covered, Position},
-    domain::actor::Actor,
+    domain::{actor::Actor, id::MerchantId},
     error::Classify,
     exit::{self, Exit, Stage},
     i18n::Locale,
@@ -73,7 +73,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 pub struct MerchantRow {
-    pub id: i64,
+    pub id: MerchantId,
     pub code: String,
     pub name: String,
     pub tier: Tier,
@@ -161,7 +161,7 @@ struct Overview {
 
 fn overview(
     conn: &mut PgConnection,
-    id: i64,
+    id: MerchantId,
     with_trail: bool,
 ) -> Result<Option<Overview>, WebError> {
     let Some(merchant) = merchant::find(conn, id)? else {
@@ -194,7 +194,7 @@ fn overview(
 
 /// What was done to the merchant (events targeting it) and by its own users,
 /// newest first.
-fn trail(conn: &mut PgConnection, id: i64) -> Result<Vec<AuditEvent>, WebError> {
+fn trail(conn: &mut PgConnection, id: MerchantId) -> Result<Vec<AuditEvent>, WebError> {
     let about = AuditFilter {
         target_kind: Some("merchant".to_owned()),
         target_id: Some(id.to_string()),
@@ -328,9 +328,9 @@ pub struct TrailRow {
 #[template(path = "platform/merchant.html")]
 struct MerchantPage {
     chrome: Chrome,
-    id: i64,
+    id: MerchantId,
     /// Notice decisions return here.
-    back: Option<i64>,
+    back: Option<MerchantId>,
     profile: ProfileView,
     /// The tier's minimum deposit and coverage ratio.
     policy: (String, String),
@@ -358,7 +358,7 @@ async fn show_merchant(
     ctx: PageContext,
     who: Signed<OperatorPrincipal>,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<MerchantId>,
 ) -> Result<MerchantPage, WebError> {
     let id = id.into_inner();
     let with_trail = AUDIT_READERS.contains(&who.operator.role);
@@ -469,7 +469,7 @@ fn tier_request_view(r: &TierRequest, locale: Locale) -> TierRequestView {
 }
 
 /// Back to the merchant's page with what happened.
-fn outcome(ctx: &PageContext, id: i64, result: Result<&str, &str>) -> HttpResponse {
+fn outcome(ctx: &PageContext, id: MerchantId, result: Result<&str, &str>) -> HttpResponse {
     match result {
         Ok(key) => set_flash(&ctx.session, FlashKind::Success, key),
         Err(key) => set_flash(&ctx.session, FlashKind::Error, key),
@@ -479,7 +479,11 @@ fn outcome(ctx: &PageContext, id: i64, result: Result<&str, &str>) -> HttpRespon
 
 /// Back to the merchant's page with what happened, or the refusal that
 /// stopped it.
-fn settled<E>(ctx: &PageContext, id: i64, result: Result<&str, E>) -> Result<HttpResponse, WebError>
+fn settled<E>(
+    ctx: &PageContext,
+    id: MerchantId,
+    result: Result<&str, E>,
+) -> Result<HttpResponse, WebError>
 where
     E: Classify + Send + Sync + 'static,
 {
@@ -491,7 +495,7 @@ where
 }
 
 /// The required deposit follows the tier: look at the coverage again at once.
-fn recheck(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<(), WebError> {
+fn recheck(conn: &mut PgConnection, actor: &Actor, id: MerchantId) -> Result<(), WebError> {
     deposit::check_coverage(conn, actor, id)
         .map(drop)
         .map_err(flash::system)
@@ -507,7 +511,7 @@ async fn change_tier(
     ctx: PageContext,
     who: Signed<OperatorPrincipal>,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<MerchantId>,
     CsrfForm(form): CsrfForm<TierForm>,
 ) -> Result<HttpResponse, WebError> {
     who.require(MERCHANT_KEEPERS)?;
@@ -538,7 +542,7 @@ async fn decide_tier_request(
     ctx: PageContext,
     who: Signed<OperatorPrincipal>,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<MerchantId>,
     CsrfForm(form): CsrfForm<TierDecisionForm>,
 ) -> Result<HttpResponse, WebError> {
     who.require(MERCHANT_KEEPERS)?;
@@ -564,7 +568,8 @@ async fn decide_tier_request(
 }
 
 /// A change of status: (conn, operator, merchant, reason).
-type StatusChange = fn(&mut PgConnection, &Actor, i64, &str) -> Result<Standing, StandingError>;
+type StatusChange =
+    fn(&mut PgConnection, &Actor, MerchantId, &str) -> Result<Standing, StandingError>;
 
 #[derive(Deserialize)]
 struct StatusForm {
@@ -579,7 +584,7 @@ async fn change_status(
     ctx: PageContext,
     who: Signed<OperatorPrincipal>,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<MerchantId>,
     CsrfForm(form): CsrfForm<StatusForm>,
 ) -> Result<HttpResponse, WebError> {
     who.require(MERCHANT_KEEPERS)?;
@@ -617,7 +622,7 @@ async fn start_exit(
     ctx: PageContext,
     who: Signed<OperatorPrincipal>,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<MerchantId>,
     CsrfForm(form): CsrfForm<ExitForm>,
 ) -> Result<HttpResponse, WebError> {
     who.require(MERCHANT_KEEPERS)?;

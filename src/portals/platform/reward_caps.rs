@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use crate::{
     catalog::RewardStatus,
+    domain::id::{MerchantId, RewardId},
     i18n::Locale,
     merchant,
     people::operator::OperatorRole,
@@ -38,7 +39,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 struct Row {
-    id: i64,
+    id: RewardId,
     title: String,
     merchant: String,
     status: RewardStatus,
@@ -50,7 +51,7 @@ struct Row {
 }
 
 impl Row {
-    fn of(reward: &CappedReward, merchants: &HashMap<i64, String>, locale: Locale) -> Self {
+    fn of(reward: &CappedReward, merchants: &HashMap<MerchantId, String>, locale: Locale) -> Self {
         let cap = |value: Option<i32>| value.map(|v| v.to_string()).unwrap_or_default();
         let left = |value: Option<i64>| match value {
             Some(v) => v.to_string(),
@@ -101,7 +102,7 @@ async fn list(
     let (rewards, merchants) = state
         .db(move |conn| {
             let rewards = redemption::caps_overview(conn, Utc::now())?;
-            let merchants: HashMap<i64, String> = merchant::standing::list(conn)?
+            let merchants: HashMap<MerchantId, String> = merchant::standing::list(conn)?
                 .into_iter()
                 .map(|m| (m.id, m.name(locale).to_owned()))
                 .collect();
@@ -155,7 +156,7 @@ async fn update(
     ctx: PageContext,
     who: Signed<OperatorPrincipal>,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<RewardId>,
     CsrfForm(form): CsrfForm<CapsForm>,
 ) -> Result<HttpResponse, WebError> {
     who.require(CAP_KEEPERS)?;

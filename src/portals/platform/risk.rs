@@ -14,7 +14,11 @@ use serde::Deserialize;
 
 use crate::{
     crypto::Keys,
-    domain::{actor::Actor, money::Money},
+    domain::{
+        actor::Actor,
+        id::{MemberId, MerchantId},
+        money::Money,
+    },
     i18n::Locale,
     i18n::format,
     merchant::standing,
@@ -49,9 +53,9 @@ pub struct AlertRow {
     pub kind: String,
     pub severity: String,
     pub severity_label: String,
-    pub merchant_id: Option<i64>,
+    pub merchant_id: Option<MerchantId>,
     pub merchant: String,
-    pub member_id: Option<i64>,
+    pub member_id: Option<MemberId>,
     /// `138****0000`: enough to tell members apart on the phone, no more.
     pub member_phone: String,
     pub summary: String,
@@ -107,7 +111,7 @@ async fn list_alerts(
     let (alerts, merchants, members) = state
         .db(move |conn| {
             let alerts = risk::list(conn, &shown, LIST_SIZE)?;
-            let member_ids: Vec<i64> = alerts.iter().filter_map(|a| a.member_id).collect();
+            let member_ids: Vec<MemberId> = alerts.iter().filter_map(|a| a.member_id).collect();
             Ok::<_, WebError>((
                 alerts,
                 standing::list(conn)?,
@@ -116,7 +120,7 @@ async fn list_alerts(
         })
         .await?;
     let locale = ctx.locale;
-    let names: HashMap<i64, String> = merchants
+    let names: HashMap<MerchantId, String> = merchants
         .iter()
         .map(|m| (m.id, format!("{} · {}", m.code, m.name(locale))))
         .collect();
@@ -190,13 +194,13 @@ fn queue_path(filter: &AlertFilter) -> String {
 
 /// Members' masked phone numbers by id. A number that does not decrypt is
 /// logged and left blank: the alert is still worth showing.
-fn masked_phones(members: &[Member], keys: &Keys) -> HashMap<i64, String> {
+fn masked_phones(members: &[Member], keys: &Keys) -> HashMap<MemberId, String> {
     members
         .iter()
         .filter_map(|m| match m.phone(keys) {
             Ok(phone) => Some((m.id, phone.masked())),
             Err(e) => {
-                tracing::error!(member_id = m.id, error = %e, "member phone does not decrypt");
+                tracing::error!(member_id = %m.id, error = %e, "member phone does not decrypt");
                 None
             }
         })

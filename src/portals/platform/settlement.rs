@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use actix_web::web;
 
 use crate::{
+    domain::id::MerchantId,
     error::Classify,
     i18n::Locale,
     merchant::standing,
@@ -66,7 +67,7 @@ fn can_act(who: &OperatorPrincipal) -> bool {
 fn merchant_names(
     conn: &mut diesel::PgConnection,
     locale: Locale,
-) -> Result<HashMap<i64, String>, WebError> {
+) -> Result<HashMap<MerchantId, String>, WebError> {
     Ok(standing::list(conn)?
         .iter()
         .map(|m| (m.id, format!("{} · {}", m.code, m.name(locale))))

@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use crate::{
     crypto::Keys,
+    domain::id::MemberId,
     i18n::Locale,
     i18n::format,
     people::{
@@ -44,7 +45,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 struct RequestRow {
     id: i64,
-    member_id: i64,
+    member_id: MemberId,
     member: String,
     phone: String,
     real_name: String,
@@ -57,7 +58,12 @@ struct RequestRow {
 }
 
 impl RequestRow {
-    fn of(v: &Verification, members: &HashMap<i64, &Member>, keys: &Keys, locale: Locale) -> Self {
+    fn of(
+        v: &Verification,
+        members: &HashMap<MemberId, &Member>,
+        keys: &Keys,
+        locale: Locale,
+    ) -> Self {
         let member = members.get(&v.member_id);
         Self {
             id: v.id,
@@ -113,11 +119,11 @@ async fn queue(
                 .into_iter()
                 .filter(|v| v.status != VerificationStatus::Pending)
                 .collect();
-            let ids: Vec<i64> = pending.iter().chain(&recent).map(|v| v.member_id).collect();
+            let ids: Vec<MemberId> = pending.iter().chain(&recent).map(|v| v.member_id).collect();
             Ok::<_, WebError>((pending, recent, member::find_many(conn, &ids)?))
         })
         .await?;
-    let members: HashMap<i64, &Member> = members.iter().map(|m| (m.id, m)).collect();
+    let members: HashMap<MemberId, &Member> = members.iter().map(|m| (m.id, m)).collect();
     let row = |v: &Verification| RequestRow::of(v, &members, &state.keys, ctx.locale);
     Ok(QueuePage {
         chrome: super::chrome(&ctx, &who, PAGE),

@@ -6,6 +6,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use crate::{
+    domain::id::MerchantId,
     merchant,
     settlement::{
         recipients::{self, RecipientInput},
@@ -41,7 +42,7 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
 #[template(path = "platform/settlement/merchant.html")]
 struct MerchantPage {
     chrome: Chrome,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     merchant: String,
     terms: TermsView,
     recipients: Vec<RecipientRow>,
@@ -54,7 +55,7 @@ async fn show_merchant(
     ctx: PageContext,
     who: Signed<OperatorPrincipal>,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<MerchantId>,
 ) -> Result<MerchantPage, WebError> {
     who.require(SETTLEMENT_READERS)?;
     let (id, locale) = (id.into_inner(), ctx.locale);
@@ -89,7 +90,7 @@ async fn show_merchant(
     })
 }
 
-fn merchant_page(id: i64) -> String {
+fn merchant_page(id: MerchantId) -> String {
     format!("/platform/merchants/{id}/settlement")
 }
 
@@ -98,7 +99,7 @@ async fn set_terms(
     ctx: PageContext,
     who: Signed<OperatorPrincipal>,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<MerchantId>,
     CsrfForm(form): CsrfForm<TermsInput>,
 ) -> Result<HttpResponse, WebError> {
     who.require(SETTLEMENT_HANDLERS)?;
@@ -132,7 +133,7 @@ async fn add_recipient(
     ctx: PageContext,
     who: Signed<OperatorPrincipal>,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<MerchantId>,
     CsrfForm(form): CsrfForm<RecipientInput>,
 ) -> Result<HttpResponse, WebError> {
     who.require(SETTLEMENT_HANDLERS)?;
@@ -151,7 +152,7 @@ async fn remove_recipient(
     ctx: PageContext,
     who: Signed<OperatorPrincipal>,
     state: web::Data<AppState>,
-    path: web::Path<(i64, i64)>,
+    path: web::Path<(MerchantId, i64)>,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<HttpResponse, WebError> {
     who.require(SETTLEMENT_HANDLERS)?;

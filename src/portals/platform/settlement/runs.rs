@@ -6,7 +6,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use crate::{
-    domain::shanghai,
+    domain::{id::MerchantId, shanghai},
     i18n::Locale,
     i18n::format,
     settlement::{
@@ -177,7 +177,7 @@ async fn show_run(
         })
         .await?;
     let found = found.ok_or(WebError::NotFound)?;
-    let name = |id: i64| names.get(&id).cloned().unwrap_or_else(|| id.to_string());
+    let name = |id: MerchantId| names.get(&id).cloned().unwrap_or_else(|| id.to_string());
     Ok(RunPage {
         chrome: super::super::chrome(&ctx, &who, "/platform/settlement"),
         run: RunRow::of(&found, locale),
