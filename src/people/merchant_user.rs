@@ -8,7 +8,6 @@ use serde::Serialize;
 
 use crate::{
     audit::{self, Change},
-    crypto,
     db::schema::merchant_users,
     domain::{
         actor::Actor, email_address::EmailAddress, id::MerchantId, password::NewPassword,
@@ -18,7 +17,7 @@ use crate::{
 };
 
 use super::{
-    PeopleError, UNUSABLE_PASSWORD, is_unique_violation,
+    PeopleError,
     password_reset::{self, INVITATION_VALIDITY, Ticket},
 };
 
@@ -86,10 +85,7 @@ pub fn create(
     new: &NewMerchantUser,
 ) -> Result<MerchantUser, PeopleError> {
     let display_name = super::display_name(&new.display_name)?;
-    let hash = new.password.as_ref().map_or_else(
-        || UNUSABLE_PASSWORD.to_owned(),
-        |p| crypto::hash_password(p.expose()),
-    );
+    let hash = super::initial_password_hash(new.password.as_ref());
     conn.transaction(|conn| {
         let user = diesel::insert_into(merchant_users::table)
             .values((
@@ -101,13 +97,7 @@ pub fn create(
             ))
             .returning(MerchantUser::as_returning())
             .get_result(conn)
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    PeopleError::EmailTaken
-                } else {
-                    e.into()
-                }
-            })?;
+            .map_err(super::email_taken_or_database)?;
         audit::record(
             conn,
             actor,

@@ -19,8 +19,9 @@ use diesel::{
 };
 
 use crate::{
+    crypto,
     db::schema::{members, merchant_users, operators},
-    domain::portal::Portal,
+    domain::{password::NewPassword, portal::Portal},
     error::{Class, Classify, Kind, Message, Refusal},
     i18n::Locale,
 };
@@ -69,6 +70,26 @@ impl Classify for PeopleError {
             Self::Database(_) => return Class::System,
         };
         Class::Refusal(Refusal::new(kind, "people_refused", Message::new(key)))
+    }
+}
+
+/// What a new operator or staff account stores as its password: the hash of
+/// the one it was given, or, for an invitation, a value no password verifies
+/// against.
+fn initial_password_hash(password: Option<&NewPassword>) -> String {
+    password.map_or_else(
+        || UNUSABLE_PASSWORD.to_owned(),
+        |p| crypto::hash_password(p.expose()),
+    )
+}
+
+/// Inserting an operator or staff account: an address already in use is
+/// refused, anything else is the database's failure.
+fn email_taken_or_database(e: DieselError) -> PeopleError {
+    if is_unique_violation(&e) {
+        PeopleError::EmailTaken
+    } else {
+        e.into()
     }
 }
 

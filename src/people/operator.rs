@@ -8,7 +8,6 @@ use serde::Serialize;
 use crate::{
     approval::{ActionFailed, Approval},
     audit::{self, Change},
-    crypto,
     db::schema::operators,
     domain::{
         actor::{Actor, ActorKind},
@@ -21,7 +20,7 @@ use crate::{
 };
 
 use super::{
-    PeopleError, UNUSABLE_PASSWORD, is_unique_violation,
+    PeopleError,
     password_reset::{self, INVITATION_VALIDITY, Ticket},
 };
 
@@ -104,10 +103,7 @@ pub fn create(
     new: &NewOperator,
 ) -> Result<Operator, PeopleError> {
     let display_name = super::display_name(&new.display_name)?;
-    let hash = new.password.as_ref().map_or_else(
-        || UNUSABLE_PASSWORD.to_owned(),
-        |p| crypto::hash_password(p.expose()),
-    );
+    let hash = super::initial_password_hash(new.password.as_ref());
     conn.transaction(|conn| {
         let operator = diesel::insert_into(operators::table)
             .values((
@@ -118,13 +114,7 @@ pub fn create(
             ))
             .returning(Operator::as_returning())
             .get_result(conn)
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    PeopleError::EmailTaken
-                } else {
-                    e.into()
-                }
-            })?;
+            .map_err(super::email_taken_or_database)?;
         audit::record(
             conn,
             actor,

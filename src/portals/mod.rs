@@ -14,6 +14,7 @@ mod report_view;
 mod second_factor;
 mod settlement_view;
 mod sign_in;
+mod team;
 
 use actix_web::{
     HttpResponse,

@@ -71,6 +71,7 @@ mod server;
 mod settlement;
 mod settlement_cli;
 mod settlement_portals;
+mod shared_pages_browser;
 mod sign_in_hardening;
 mod simulator;
 mod webhook_targets;

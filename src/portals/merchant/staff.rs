@@ -3,13 +3,10 @@
 //! id of another merchant's user is simply not found.
 
 use actix_web::{HttpResponse, get, post, web};
-use askama::Template;
-use askama_web::WebTemplate;
 use serde::Deserialize;
 
 use crate::{
     domain::{email_address::EmailAddress, portal::Portal},
-    i18n::format,
     people::{
         PeopleError,
         merchant_user::{self, MerchantRole, NewMerchantUser},
@@ -20,14 +17,17 @@ use crate::{
         csrf::CsrfForm,
         error::WebError,
         flash,
-        page::{Chrome, FlashKind},
+        page::FlashKind,
         session,
         state::AppState,
     },
 };
 
 use super::{
-    super::{invite, see_other},
+    super::{
+        invite, see_other,
+        team::{InviteForm, Person, PersonFacts, Team, TeamPage, role_options},
+    },
     STAFF_READERS,
 };
 
@@ -38,77 +38,62 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(set_active);
 }
 
-pub struct StaffRow {
-    pub id: i64,
-    pub name: String,
-    pub email: String,
-    pub role: &'static str,
-    pub role_label: String,
-    pub active: bool,
-    pub last_sign_in: String,
-    /// The owner and oneself are not changed here.
-    pub editable: bool,
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "merchant/staff.html")]
-struct StaffPage {
-    chrome: Chrome,
-    staff: Vec<StaffRow>,
-    can_manage: bool,
-    roles: Vec<(&'static str, String)>,
-    form: InviteForm,
-    error: Option<String>,
-}
-
-#[derive(Default, Deserialize)]
-struct InviteForm {
-    email: String,
-    display_name: String,
-    role: String,
+fn team() -> Team {
+    Team {
+        base: "/merchant/staff",
+        table_id: "staff",
+        nav: "merchant.nav.staff",
+        title: "merchant.staff.title",
+        subtitle: "merchant.staff.subtitle",
+        invite_title: "merchant.staff.invite",
+        invite_hint: None,
+        role_hint: None,
+    }
 }
 
 /// Roles the owner may give.
 const STAFF_ROLES: [MerchantRole; 2] = [MerchantRole::Manager, MerchantRole::Cashier];
 
+/// Managers read the page; the owner changes it, never their own row or
+/// ownership.
 async fn render(
     ctx: &PageContext,
     who: &MerchantPrincipal,
     state: &AppState,
     form: InviteForm,
-    error: Option<String>,
-) -> Result<StaffPage, WebError> {
+) -> Result<TeamPage, WebError> {
     let merchant_id = who.merchant.id;
     let users = state
         .db(move |conn| merchant_user::list(conn, merchant_id))
         .await?;
     let locale = ctx.locale;
     let can_manage = who.user.role == MerchantRole::Owner;
-    let label = |role: MerchantRole| locale.t(&format!("role.{}", role.as_str())).into_owned();
-    Ok(StaffPage {
-        chrome: super::chrome(ctx, who, "/merchant/staff"),
-        staff: users
+    let roles = role_options(STAFF_ROLES.map(MerchantRole::as_str), locale);
+    let team = team();
+    Ok(TeamPage {
+        chrome: super::chrome(ctx, who, team.base),
+        people: users
             .into_iter()
-            .map(|u| StaffRow {
-                id: u.id,
-                role: u.role.as_str(),
-                role_label: label(u.role),
-                active: u.active,
-                last_sign_in: u
-                    .last_sign_in_at
-                    .map_or_else(|| "—".to_owned(), |at| format::datetime(at, locale)),
-                editable: can_manage && u.role != MerchantRole::Owner && u.id != who.user.id,
-                name: u.display_name,
-                email: u.email,
+            .map(|u| {
+                let editable = can_manage && u.role != MerchantRole::Owner;
+                let is_me = u.id == who.user.id;
+                let facts = PersonFacts {
+                    id: u.id,
+                    name: u.display_name,
+                    email: u.email,
+                    role: u.role.as_str(),
+                    active: u.active,
+                    last_sign_in_at: u.last_sign_in_at,
+                };
+                Person::new(facts, is_me, editable, locale)
             })
             .collect(),
+        team,
         can_manage,
-        roles: STAFF_ROLES
-            .into_iter()
-            .map(|r| (r.as_str(), label(r)))
-            .collect(),
+        assignable: roles.clone(),
+        invitable: roles,
         form,
-        error,
+        error: None,
     })
 }
 
@@ -117,19 +102,13 @@ async fn list_staff(
     ctx: PageContext,
     who: Signed<MerchantPrincipal>,
     state: web::Data<AppState>,
-) -> Result<StaffPage, WebError> {
+) -> Result<TeamPage, WebError> {
     who.require(STAFF_READERS)?;
-    render(
-        &ctx,
-        &who,
-        &state,
-        InviteForm {
-            role: MerchantRole::Cashier.as_str().to_owned(),
-            ..InviteForm::default()
-        },
-        None,
-    )
-    .await
+    let form = InviteForm {
+        role: MerchantRole::Cashier.as_str().to_owned(),
+        ..InviteForm::default()
+    };
+    render(&ctx, &who, &state, form).await
 }
 
 #[post("/staff")]
@@ -141,13 +120,8 @@ async fn invite_staff(
 ) -> Result<HttpResponse, WebError> {
     who.require(&[MerchantRole::Owner])?;
     let refuse = |error: String, form: InviteForm| {
-        let error = Some(error);
         let (ctx, who, state) = (&ctx, &who, &state);
-        async move {
-            Ok(HttpResponse::UnprocessableEntity()
-                .content_type("text/html; charset=utf-8")
-                .body(render(ctx, who, state, form, error).await?.render()?))
-        }
+        async move { render(ctx, who, state, form).await?.refused(error) }
     };
     let Ok(email) = EmailAddress::parse(&form.email) else {
         return refuse(ctx.locale.t("form.error.email").into_owned(), form).await;

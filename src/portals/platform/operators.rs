@@ -2,14 +2,11 @@
 //! admin is a request that another admin approves.
 
 use actix_web::{HttpResponse, get, post, web};
-use askama::Template;
-use askama_web::WebTemplate;
 use serde::Deserialize;
 
 use crate::{
     approval::{self, NewApproval, Scope},
     domain::{email_address::EmailAddress, portal::Portal},
-    i18n::format,
     people::operator::{self, NewOperator, OperatorRole},
     web::{
         auth::{OperatorPrincipal, Signed},
@@ -17,13 +14,16 @@ use crate::{
         csrf::CsrfForm,
         error::WebError,
         flash,
-        page::{Chrome, FlashKind},
+        page::FlashKind,
         session,
         state::AppState,
     },
 };
 
-use super::super::{invite, see_other};
+use super::super::{
+    invite, see_other,
+    team::{InviteForm, Person, PersonFacts, Team, TeamPage, role_options},
+};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(list_operators)
@@ -32,67 +32,54 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(set_active);
 }
 
-pub struct OperatorRow {
-    pub id: i64,
-    pub email: String,
-    pub name: String,
-    pub role: &'static str,
-    pub role_label: String,
-    pub active: bool,
-    pub last_sign_in: String,
-    pub is_me: bool,
+fn team() -> Team {
+    Team {
+        base: "/platform/operators",
+        table_id: "operators",
+        nav: "platform.nav.operators",
+        title: "platform.operators.title",
+        subtitle: "platform.operators.subtitle",
+        invite_title: "platform.operators.invite",
+        invite_hint: Some("platform.operators.invite_hint"),
+        role_hint: Some("platform.operators.admin_hint"),
+    }
 }
 
-#[derive(Template, WebTemplate)]
-#[template(path = "platform/operators.html")]
-struct OperatorsPage {
-    chrome: Chrome,
-    operators: Vec<OperatorRow>,
-    roles: Vec<(&'static str, String)>,
-    form: NewOperatorForm,
-    error: Option<String>,
-}
-
-#[derive(Default, Deserialize)]
-struct NewOperatorForm {
-    email: String,
-    display_name: String,
-    role: String,
-}
-
+/// Every role may be given on the page (making an admin asks another admin);
+/// an invitation gives any but admin.
 async fn render(
     ctx: &PageContext,
     who: &OperatorPrincipal,
     state: &AppState,
-    form: NewOperatorForm,
-    error: Option<String>,
-) -> Result<OperatorsPage, WebError> {
+    form: InviteForm,
+) -> Result<TeamPage, WebError> {
     let operators = state.db(operator::list).await?;
     let locale = ctx.locale;
-    let role_label = |role: OperatorRole| locale.t(&format!("role.{}", role.as_str())).into_owned();
-    Ok(OperatorsPage {
-        chrome: super::chrome(ctx, who, "/platform/operators"),
-        operators: operators
+    let roles = OperatorRole::ALL.map(OperatorRole::as_str);
+    let team = team();
+    Ok(TeamPage {
+        chrome: super::chrome(ctx, who, team.base),
+        people: operators
             .into_iter()
-            .map(|o| OperatorRow {
-                id: o.id,
-                role: o.role.as_str(),
-                role_label: role_label(o.role),
-                active: o.active,
-                last_sign_in: o
-                    .last_sign_in_at
-                    .map_or_else(|| "—".to_owned(), |at| format::datetime(at, locale)),
-                is_me: o.id == who.operator.id,
-                email: o.email,
-                name: o.display_name,
+            .map(|o| {
+                let is_me = o.id == who.operator.id;
+                let facts = PersonFacts {
+                    id: o.id,
+                    name: o.display_name,
+                    email: o.email,
+                    role: o.role.as_str(),
+                    active: o.active,
+                    last_sign_in_at: o.last_sign_in_at,
+                };
+                Person::new(facts, is_me, true, locale)
             })
             .collect(),
-        roles: OperatorRole::ALL
-            .into_iter()
-            .map(|r| (r.as_str(), role_label(r)))
-            .collect(),
+        team,
+        can_manage: true,
+        assignable: role_options(roles, locale),
+        invitable: role_options(roles.into_iter().filter(|r| *r != "admin"), locale),
         form,
-        error,
+        error: None,
     })
 }
 
@@ -101,19 +88,13 @@ async fn list_operators(
     ctx: PageContext,
     who: Signed<OperatorPrincipal>,
     state: web::Data<AppState>,
-) -> Result<OperatorsPage, WebError> {
+) -> Result<TeamPage, WebError> {
     who.require(&[OperatorRole::Admin])?;
-    render(
-        &ctx,
-        &who,
-        &state,
-        NewOperatorForm {
-            role: OperatorRole::Operator.as_str().to_owned(),
-            ..NewOperatorForm::default()
-        },
-        None,
-    )
-    .await
+    let form = InviteForm {
+        role: OperatorRole::Operator.as_str().to_owned(),
+        ..InviteForm::default()
+    };
+    render(&ctx, &who, &state, form).await
 }
 
 #[post("/operators")]
@@ -121,17 +102,12 @@ async fn create_operator(
     ctx: PageContext,
     who: Signed<OperatorPrincipal>,
     state: web::Data<AppState>,
-    CsrfForm(form): CsrfForm<NewOperatorForm>,
+    CsrfForm(form): CsrfForm<InviteForm>,
 ) -> Result<HttpResponse, WebError> {
     who.require(&[OperatorRole::Admin])?;
-    let refuse = |error: String, form: NewOperatorForm| {
-        let error = Some(error);
+    let refuse = |error: String, form: InviteForm| {
         let (ctx, who, state) = (&ctx, &who, &state);
-        async move {
-            Ok(HttpResponse::UnprocessableEntity()
-                .content_type("text/html; charset=utf-8")
-                .body(render(ctx, who, state, form, error).await?.render()?))
-        }
+        async move { render(ctx, who, state, form).await?.refused(error) }
     };
     let Ok(email) = EmailAddress::parse(&form.email) else {
         return refuse(ctx.locale.t("form.error.email").into_owned(), form).await;
