@@ -152,6 +152,7 @@ impl Classify for ApprovalError {
 }
 
 /// Files a request for approval.
+#[tracing::instrument(skip_all)]
 pub fn request(
     conn: &mut PgConnection,
     maker: &Actor,
@@ -201,6 +202,7 @@ pub fn request(
 }
 
 /// Approves or rejects. The decision that completes the approvals runs the action.
+#[tracing::instrument(skip_all, fields(id = %id))]
 pub fn decide(
     conn: &mut PgConnection,
     id: i64,

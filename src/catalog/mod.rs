@@ -441,6 +441,7 @@ pub fn stores_of(
 }
 
 /// A new draft, collected at `store_ids` (empty: every store).
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id))]
 pub fn create(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -468,6 +469,7 @@ pub fn create(
 
 /// Replaces the details and stores of the merchant's reward `id`; its status
 /// and image stay.
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id, id = %id))]
 pub fn update(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -503,6 +505,7 @@ pub fn update(
 
 /// Publishes (needs a validity not already over at `now`) or unpublishes (needs
 /// a published reward) the merchant's reward `id`.
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id, id = %id))]
 pub fn set_status(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -544,6 +547,7 @@ pub fn set_status(
 }
 
 /// Points the merchant's reward `id` at a stored image (see [`image::store`]).
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id, id = %id))]
 pub fn set_image(
     conn: &mut PgConnection,
     actor: &Actor,

@@ -240,6 +240,7 @@ pub fn find(
 }
 
 /// A finished export's file, if `requester` may see it and it is done.
+#[tracing::instrument(skip_all, fields(id = %id))]
 pub fn open(
     conn: &mut PgConnection,
     requester: Requester,
@@ -356,6 +357,7 @@ pub(super) fn heartbeat(conn: &mut PgConnection, ids: &[ExportId]) -> QueryResul
 /// Fails, as interrupted, the unfinished exports whose runner has stopped
 /// saying it is alive; the ones of runners that are alive, in this process or
 /// another, are left alone. Returns how many it failed.
+#[tracing::instrument(skip_all)]
 pub fn fail_interrupted(conn: &mut PgConnection) -> QueryResult<usize> {
     diesel::update(
         report_exports::table
@@ -373,6 +375,7 @@ pub fn fail_interrupted(conn: &mut PgConnection) -> QueryResult<usize> {
 }
 
 /// Deletes exports (and their files) that finished more than a week ago.
+#[tracing::instrument(skip_all)]
 pub fn purge_finished(conn: &mut PgConnection) -> QueryResult<usize> {
     diesel::delete(
         report_exports::table

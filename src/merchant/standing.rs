@@ -182,6 +182,7 @@ pub fn begin_exit(
 
 /// The merchant has left: its notice is over and its points are converted
 /// (`exit::conversion` calls it); the reason it gave is kept.
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id))]
 pub fn finish_exit(
     conn: &mut PgConnection,
     actor: &Actor,

@@ -129,6 +129,7 @@ pub struct Enrolment {
 
 /// The secret being set up, created on first call; the same until confirmed, so
 /// reloading the page does not invalidate a QR code already scanned.
+#[tracing::instrument(skip_all)]
 pub fn enrolment(
     conn: &mut PgConnection,
     keys: &Keys,

@@ -169,6 +169,7 @@ fn asset_taken(conn: &mut PgConnection, code: &ProgramCode) -> QueryResult<bool>
 /// breakage accounts and stores the program, for a merchant whose code is the
 /// program's. The asset must be new: `chart::ensure_program` is idempotent and
 /// would quietly hand over an asset that already counts something else.
+#[tracing::instrument(skip_all)]
 pub fn create(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -309,6 +310,7 @@ impl ProgramSettings {
 /// tier switches exchange and sets its limits; only a tier whose policy has
 /// `custom_earn_rules` changes the earn rate and the expiry. Audited with the
 /// program before and after, in the same transaction.
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id))]
 pub fn update_settings(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -364,6 +366,7 @@ pub const MAX_DAILY_EXCHANGE_LIMIT: i64 = 100_000_000;
 
 /// Sets how many points one member may exchange out of the program a day: the
 /// platform's risk limit, not the merchant's. Audited with before and after.
+#[tracing::instrument(skip_all)]
 pub fn set_member_daily_exchange_limit(
     conn: &mut PgConnection,
     actor: &Actor,

@@ -127,6 +127,7 @@ pub fn raise(
 
 /// Raises the alert about a member unless one of its kind is already unresolved
 /// for that member (at any merchant); returns it only when it was newly raised.
+#[tracing::instrument(skip_all, fields(member_id = %member_id))]
 pub fn raise_for_member(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -331,6 +332,7 @@ pub fn resolve_unresolved(
 
 /// Merges `patch` into an unresolved alert's details, for the raising domain's own
 /// bookkeeping (such as whether the merchant has been told).
+#[tracing::instrument(skip_all, fields(id = %id))]
 pub fn annotate(
     conn: &mut PgConnection,
     actor: &Actor,

@@ -35,6 +35,7 @@ pub use target::Policy;
 
 /// Queues `event` about `subject` (e.g. `settlement.ready` of `statement:7`) for
 /// the merchant; queuing the same event about the same subject again is a no-op.
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant_id))]
 pub fn enqueue(
     conn: &mut PgConnection,
     merchant_id: MerchantId,
