@@ -534,7 +534,7 @@ fn record_order(
             earn_orders::points.eq(breakdown.total_points),
             earn_orders::breakdown
                 .eq(serde_json::to_value(breakdown).expect("a breakdown serializes")),
-            earn_orders::source.eq(request.source.as_str()),
+            earn_orders::source.eq(request.source),
             earn_orders::created_by.eq(&actor.label),
             earn_orders::device_id.eq(request.device_id.as_deref()),
             earn_orders::ip.eq(request.ip.as_deref()),

@@ -9,6 +9,7 @@ use crate::{
     domain::{
         id::{MemberId, MerchantId, StoreId},
         points::ProgramCode,
+        text_enum::text_enum,
     },
 };
 
@@ -46,22 +47,12 @@ impl std::fmt::Display for OrderId {
     }
 }
 
-/// Where an earn came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Source {
-    /// A till or app, through the signed partner API.
-    Api,
-    /// A cashier, through the merchant portal.
-    Portal,
-}
-
-impl Source {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Api => "api",
-            Self::Portal => "portal",
-        }
+text_enum! {
+    /// Where an earn came from: a till or app through the signed partner API,
+    /// or a cashier through the merchant portal.
+    pub enum Source {
+        Api => "api",
+        Portal => "portal",
     }
 }
 
@@ -79,7 +70,7 @@ pub struct EarnOrder {
     pub points: i64,
     /// The `Breakdown` that produced `points`.
     pub breakdown: serde_json::Value,
-    pub source: String,
+    pub source: Source,
     pub created_by: String,
     pub device_id: Option<String>,
     pub ip: Option<String>,

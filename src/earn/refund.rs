@@ -366,7 +366,7 @@ mod tests {
             amount_fen,
             points,
             breakdown: serde_json::Value::Null,
-            source: "api".to_owned(),
+            source: crate::earn::Source::Api,
             created_by: "t".to_owned(),
             device_id: None,
             ip: None,

@@ -21,7 +21,7 @@ use serde::Serialize;
 use crate::{
     audit::{self, Change},
     db::schema::{exchanges, program_rates, rate_overrides, rate_publications},
-    domain::{actor::Actor, rate::Rate},
+    domain::{actor::Actor, rate::Rate, text_enum::text_enum},
     program::{self, Program},
 };
 
@@ -31,19 +31,11 @@ use super::{
     policy::{self, ExchangePolicy},
 };
 
-/// What started a publication.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Trigger {
-    Schedule,
-    OnDemand,
-}
-
-impl Trigger {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Schedule => "schedule",
-            Self::OnDemand => "on_demand",
-        }
+text_enum! {
+    /// What started a publication.
+    pub enum Trigger {
+        Schedule => "schedule",
+        OnDemand => "on_demand",
     }
 }
 
@@ -51,7 +43,7 @@ impl Trigger {
 #[diesel(table_name = rate_publications, check_for_backend(diesel::pg::Pg))]
 pub struct Publication {
     pub id: i64,
-    pub trigger: String,
+    pub trigger: Trigger,
     pub published_by: String,
     pub policy: serde_json::Value,
     pub window_start: DateTime<Utc>,
@@ -96,7 +88,7 @@ pub fn publish(
         let flows = flows_since(conn, window_start)?;
         let publication: Publication = diesel::insert_into(rate_publications::table)
             .values((
-                rate_publications::trigger.eq(trigger.as_str()),
+                rate_publications::trigger.eq(trigger),
                 rate_publications::published_by.eq(&actor.label),
                 rate_publications::policy
                     .eq(serde_json::to_value(policy).expect("a policy serializes")),

@@ -27,7 +27,7 @@ use crate::{
         self, lease,
         schema::{merchants, settlement_runs},
     },
-    domain::{actor::Actor, id::MerchantId, money::Money, shanghai},
+    domain::{actor::Actor, id::MerchantId, money::Money, shanghai, text_enum::text_enum},
     error::{Class, Classify, Kind, Message, Refusal},
 };
 
@@ -51,18 +51,11 @@ pub fn run_lock(run_id: i64) -> i64 {
     RUN_LOCK_BASE + run_id
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Trigger {
-    Schedule,
-    Operator,
-}
-
-impl Trigger {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Schedule => "schedule",
-            Self::Operator => "operator",
-        }
+text_enum! {
+    /// What started a run: the daily schedule or an operator's button.
+    pub enum Trigger {
+        Schedule => "schedule",
+        Operator => "operator",
     }
 }
 
@@ -115,7 +108,7 @@ pub struct Exception {
 #[diesel(table_name = settlement_runs, check_for_backend(diesel::pg::Pg))]
 pub struct Run {
     pub id: i64,
-    pub trigger: String,
+    pub trigger: Trigger,
     pub started_by: String,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
@@ -355,7 +348,7 @@ fn start(conn: &mut PgConnection, actor: &Actor, trigger: Trigger) -> QueryResul
     conn.transaction(|conn| {
         let id = diesel::insert_into(settlement_runs::table)
             .values((
-                settlement_runs::trigger.eq(trigger.as_str()),
+                settlement_runs::trigger.eq(trigger),
                 settlement_runs::started_by.eq(&actor.label),
             ))
             .returning(settlement_runs::id)

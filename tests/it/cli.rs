@@ -252,5 +252,5 @@ fn jobs_publish_rates_stores_a_rate_set_for_every_program() {
         stdout(&output).trim(),
         format!("published rate set #{} for 2 programs", publication.id)
     );
-    assert_eq!(publication.trigger, "schedule");
+    assert_eq!(publication.trigger.as_str(), "schedule");
 }

@@ -94,7 +94,7 @@ async fn recompute_now_publishes_rates_with_their_inputs_and_the_overview_shows_
 
     let mut conn = app.db.conn();
     let publication = rates::recent_publications(&mut conn, 1).unwrap().remove(0);
-    assert_eq!(publication.trigger, "on_demand");
+    assert_eq!(publication.trigger.as_str(), "on_demand");
     assert_eq!(publication.policy["band_bp"], 1000);
     let coffee = program::by_code(&mut conn, "COFFEE").unwrap().unwrap();
     let current = rates::current(&mut conn, &coffee).unwrap();
