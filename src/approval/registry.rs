@@ -6,13 +6,26 @@ use std::{collections::HashMap, fmt, sync::Arc};
 
 use diesel::PgConnection;
 
-use crate::domain::actor::Actor;
+use crate::{domain::actor::Actor, error::Classify, i18n::Locale};
 
 use super::Approval;
 
 /// Why an approved action could not run; shown to the people who decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActionFailed(pub String);
+
+impl ActionFailed {
+    /// A service's error as the record shows it: a refusal in its own words,
+    /// a failure of the system as `failed`, its cause logged here.
+    pub fn of<E: Classify>(error: &E, locale: Locale, failed: String) -> Self {
+        if let Some(refusal) = error.message(locale) {
+            Self(refusal)
+        } else {
+            tracing::error!(error = %error, "approved action failed");
+            Self(failed)
+        }
+    }
+}
 
 impl From<diesel::result::Error> for ActionFailed {
     fn from(e: diesel::result::Error) -> Self {

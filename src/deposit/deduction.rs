@@ -104,10 +104,8 @@ pub fn deduct(
             &[("owed", &owed.to_string()), ("amount", &amount.to_string())],
         ))),
         Err(e) => {
-            tracing::error!(error = %e, approval = approval.id, "deposit deduction failed");
-            Err(ActionFailed(
-                locale.t("deposit.outcome.failed").into_owned(),
-            ))
+            let failed = locale.t("deposit.outcome.failed").into_owned();
+            Err(ActionFailed::of(&e, locale, failed))
         }
     }
 }

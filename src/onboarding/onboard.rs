@@ -18,7 +18,7 @@ use crate::{
     crypto::Keys,
     db::schema::{merchant_users, merchants},
     domain::{actor::Actor, email_address::EmailAddress, points::ProgramCode, portal::Portal},
-    ledger::LedgerError,
+    i18n::Locale,
     merchant::{
         Merchant,
         store::{self, StoreDetails},
@@ -104,19 +104,9 @@ pub fn approve(
 ) -> Result<String, ActionFailed> {
     let payload: Payload = serde_json::from_value(approval.payload.clone())
         .map_err(|e| ActionFailed(format!("the request cannot be read: {e}")))?;
-    let merchant = onboard(conn, keys, checker, &payload).map_err(|e| match e {
-        // Logged by the conversion; the checker reads only that it failed.
-        OnboardingError::Database(e) | OnboardingError::Ledger(LedgerError::Database(e)) => {
-            e.into()
-        }
-        e => {
-            tracing::warn!(
-                error = %e,
-                application = payload.application_id,
-                "onboarding refused on approval"
-            );
-            ActionFailed(e.to_string())
-        }
+    let merchant = onboard(conn, keys, checker, &payload).map_err(|e| {
+        // The checker reads a refusal's reason, or only that the system failed.
+        ActionFailed::of(&e, Locale::default(), "the system failed".to_owned())
     })?;
     Ok(format!(
         "merchant {} created (id {})",
