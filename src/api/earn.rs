@@ -352,7 +352,7 @@ fn earn_view(
     EarnView {
         order_id: order.order_id.clone(),
         member_id: order.member_id,
-        program: order.program_code.clone(),
+        program: order.program_code.to_string(),
         store_id: order.store_id,
         amount_cny: Money::from_fen(order.amount_fen).to_string(),
         points: order.points.to_string(),

@@ -4,6 +4,14 @@
 
 use std::fmt;
 
+use diesel::{
+    backend::Backend,
+    deserialize::{FromSql, FromSqlRow},
+    expression::AsExpression,
+    pg::Pg,
+    serialize::{Output, ToSql},
+    sql_types::Text,
+};
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 use thiserror::Error;
 
@@ -19,8 +27,11 @@ pub enum PointsError {
     InvalidAmount,
 }
 
-/// A points program's code, such as `COFFEE` or the hub program `ALP`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// A points program's code, such as `COFFEE` or the hub program `ALP`. Read
+/// from the database it is parsed too: a stored code that is not one is a
+/// failure of the system, never a panic.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, AsExpression, FromSqlRow)]
+#[diesel(sql_type = Text)]
 pub struct ProgramCode(String);
 
 impl ProgramCode {
@@ -55,6 +66,19 @@ impl ProgramCode {
 impl fmt::Display for ProgramCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+impl ToSql<Text, Pg> for ProgramCode {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> diesel::serialize::Result {
+        <str as ToSql<Text, Pg>>::to_sql(self.as_str(), out)
+    }
+}
+
+impl FromSql<Text, Pg> for ProgramCode {
+    fn from_sql(bytes: <Pg as Backend>::RawValue<'_>) -> diesel::deserialize::Result<Self> {
+        let text = <String as FromSql<Text, Pg>>::from_sql(bytes)?;
+        Ok(ProgramCode::parse(&text)?)
     }
 }
 

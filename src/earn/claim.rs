@@ -94,7 +94,7 @@ pub(super) fn take(
     let mut entries = Vec::new();
     for claim in open_on(conn, holds)? {
         let order = lock_order(conn, claim.earn_order_id)?;
-        let program = order.program();
+        let program = order.program_code.clone();
         let wallet = crate::chart::open(
             conn,
             &crate::chart::member_wallet(order.member_id, &program),

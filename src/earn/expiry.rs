@@ -89,9 +89,9 @@ pub fn expire_due(
 /// the entry in the same transaction.
 pub(super) fn lapse(conn: &mut PgConnection, lot: &lot::Lot) -> Result<EntryRequest, ExpiryError> {
     let points = lot.unreserved();
-    let program = ProgramCode::parse(&lot.program_code).expect("lots hold valid program codes");
-    let wallet = chart::open(conn, &chart::member_wallet(lot.member_id, &program))?;
-    let breakage = chart::open(conn, &chart::program_breakage(&program))?;
+    let program = &lot.program_code;
+    let wallet = chart::open(conn, &chart::member_wallet(lot.member_id, program))?;
+    let breakage = chart::open(conn, &chart::program_breakage(program))?;
     let mut entry = EntryRequest::new(format!("expire:lot:{}:{}", lot.id, lot.remaining), "expire")
         .metadata(serde_json::json!({
             "lot_id": lot.id,
@@ -105,7 +105,7 @@ pub(super) fn lapse(conn: &mut PgConnection, lot: &lot::Lot) -> Result<EntryRequ
             program.as_str(),
             points,
         ));
-    if program == ProgramCode::alp() {
+    if *program == ProgramCode::alp() {
         let released = hub::policy(conn)?
             .issue_price
             .value_of(points, Rounding::Down)

@@ -47,7 +47,10 @@ use serde::Serialize;
 
 use crate::{
     db::schema::{lot_reservations, point_lots},
-    domain::id::{AccountId, JournalEntryId, MemberId, TransferId},
+    domain::{
+        id::{AccountId, JournalEntryId, MemberId, TransferId},
+        points::ProgramCode,
+    },
     ledger::{self, views::ledger_movements as moved},
 };
 
@@ -56,7 +59,7 @@ use crate::{
 pub struct Lot {
     pub id: i64,
     pub member_id: MemberId,
-    pub program_code: String,
+    pub program_code: ProgramCode,
     pub points: i64,
     pub remaining: i64,
     pub expires_at: Option<DateTime<Utc>>,

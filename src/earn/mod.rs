@@ -230,7 +230,7 @@ fn replay(existing: EarnOrder, request: &EarnRequest) -> Result<Earned, EarnErro
     let same_program = request
         .program
         .as_ref()
-        .is_none_or(|p| p.as_str() == existing.program_code);
+        .is_none_or(|p| *p == existing.program_code);
     let same_time = request
         .occurred_at
         .is_none_or(|at| at == existing.occurred_at);

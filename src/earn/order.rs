@@ -64,7 +64,7 @@ pub struct EarnOrder {
     pub order_id: String,
     pub member_id: MemberId,
     /// The merchant's own program, or ALP.
-    pub program_code: String,
+    pub program_code: ProgramCode,
     pub store_id: Option<StoreId>,
     pub amount_fen: i64,
     pub points: i64,
@@ -91,11 +91,6 @@ impl EarnOrder {
     /// are on their way back).
     pub fn points_kept(&self) -> i64 {
         self.points - self.points_reversed - self.points_unrecovered - self.points_claimed
-    }
-
-    /// The points it earned: the merchant's program or ALP.
-    pub fn program(&self) -> ProgramCode {
-        ProgramCode::parse(&self.program_code).expect("orders hold valid program codes")
     }
 
     pub fn refundable_fen(&self) -> i64 {

@@ -153,7 +153,7 @@ pub fn refund(
         }
         let refunded_fen = before.refunded_fen + amount.fen();
         let due = points_due(&before, kept(conn, &before, refunded_fen)?);
-        let program = before.program();
+        let program = before.program_code.clone();
         let wallet = chart::open(conn, &chart::member_wallet(before.member_id, &program))?;
         lot::lock(conn, before.member_id, program.as_str())?;
         let available = ledger::balance(conn, wallet)?.available().max(0);
@@ -361,7 +361,7 @@ mod tests {
             merchant_id: MerchantId(1),
             order_id: "o".to_owned(),
             member_id: MemberId(1),
-            program_code: "COFFEE".to_owned(),
+            program_code: ProgramCode::parse("COFFEE").unwrap(),
             store_id: None,
             amount_fen,
             points,

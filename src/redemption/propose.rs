@@ -161,7 +161,9 @@ fn soonest_expiry(
 ) -> QueryResult<HashMap<String, Option<DateTime<Utc>>>> {
     let mut soonest: HashMap<String, Option<DateTime<Utc>>> = HashMap::new();
     for lot in lot::upcoming(conn, member_id)? {
-        soonest.entry(lot.program_code).or_insert(lot.expires_at);
+        soonest
+            .entry(lot.program_code.to_string())
+            .or_insert(lot.expires_at);
     }
     Ok(soonest)
 }

@@ -151,7 +151,10 @@ async fn show_points(
     // Lots come soonest first; grouped by program in code order.
     let mut by_program: BTreeMap<&str, Vec<&Lot>> = BTreeMap::new();
     for lot in &lots {
-        by_program.entry(&lot.program_code).or_default().push(lot);
+        by_program
+            .entry(lot.program_code.as_str())
+            .or_default()
+            .push(lot);
     }
     let expiring = by_program
         .into_iter()
@@ -179,7 +182,7 @@ async fn show_points(
                 .unwrap_or_default(),
             amount: format::money(Money::from_fen(o.amount_fen)),
             points: format::count(o.points),
-            program: program_name(&o.program_code),
+            program: program_name(o.program_code.as_str()),
             refunded: (o.refunded_fen > 0).then(|| format::money(Money::from_fen(o.refunded_fen))),
             reversed: (o.points_reversed + o.points_unrecovered > 0)
                 .then(|| format::count(o.points_reversed + o.points_unrecovered)),

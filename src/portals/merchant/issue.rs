@@ -187,7 +187,7 @@ impl OrderView {
             at: format::datetime(order.occurred_at, locale),
             amount: format::money(Money::from_fen(order.amount_fen)),
             points: format::count(order.points),
-            program: order.program_code.clone(),
+            program: order.program_code.to_string(),
             base: breakdown
                 .as_ref()
                 .map_or_else(String::new, |b| format::count(b.base_points)),
