@@ -131,7 +131,7 @@ impl PointCount {
         }
         match digits.parse::<i64>() {
             Ok(0) => Ok(None),
-            Ok(_) => Self::positive(&digits).map(Some),
+            Ok(count) => Self::new(count).map(Some),
             Err(_) => Err(PointsError::InvalidAmount),
         }
     }

@@ -53,12 +53,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 const AUDIT_READERS: &[OperatorRole] = &[OperatorRole::Admin, OperatorRole::Risk];
 
 /// Every operator.
-const EVERYONE: &[OperatorRole] = &[
-    OperatorRole::Admin,
-    OperatorRole::Operator,
-    OperatorRole::Finance,
-    OperatorRole::Risk,
-];
+const EVERYONE: &[OperatorRole] = &OperatorRole::ALL;
 const ADMIN: &[OperatorRole] = &[OperatorRole::Admin];
 
 /// The navigation, in order: (path, label key, who sees it).
