@@ -416,23 +416,9 @@ async fn a_member_redeems_in_a_real_browser_and_a_cashier_serves_the_voucher() {
     // The cashier types the code as the member reads it out, and serves it.
     let till = browser::Browser::launch().await;
     let driver = till.driver();
-    driver.goto(app.url("/merchant/sign-in")).await.unwrap();
-    browser::element(driver, By::Id("identifier"))
-        .await
-        .send_keys("till@cinema.test")
-        .await
-        .unwrap();
-    browser::element(driver, By::Id("password"))
-        .await
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    browser::element(driver, By::Css("form.form button[type=submit]"))
-        .await
-        .click()
-        .await
-        .unwrap();
-    browser::element(driver, By::Css("form.lang-switch")).await;
+    // Signed in once the console's home is reached: the sign-in page has a
+    // language switch too, so waiting for one raced the form's redirect.
+    browser::sign_in(&app, driver, "merchant", "till@cinema.test").await;
     driver.goto(app.url("/merchant/redeem")).await.unwrap();
     browser::element(driver, By::Id("code"))
         .await
