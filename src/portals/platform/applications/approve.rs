@@ -185,7 +185,7 @@ async fn invite_owner(
     };
     action.finish(
         ticket,
-        |_| "onboarding.flash.invited",
+        |()| "onboarding.flash.invited",
         format!("{SECTION}/{id}"),
     )
 }

@@ -104,7 +104,7 @@ async fn set_terms(
     let id = id.into_inner();
     let terms = match Terms::parse(&form) {
         Ok(terms) => terms,
-        Err(e) => return action.finish(Err::<(), _>(e), |_| "", merchant_page(id)),
+        Err(e) => return action.finish(Err::<(), _>(e), |()| "", merchant_page(id)),
     };
     let result = action
         .steps(move |conn, actor| {
@@ -116,7 +116,7 @@ async fn set_terms(
         .await?;
     action.finish(
         result,
-        |_| "settlement_portals.flash.terms",
+        |()| "settlement_portals.flash.terms",
         merchant_page(id),
     )
 }
@@ -151,7 +151,7 @@ async fn remove_recipient(
     Action::of(&ctx, &who, &state, SETTLEMENT_HANDLERS)?
         .done(
             move |conn, actor| recipients::remove(conn, actor, id, recipient),
-            |_| "settlement_portals.flash.recipient_removed",
+            |()| "settlement_portals.flash.recipient_removed",
             merchant_page(id),
         )
         .await
