@@ -126,6 +126,9 @@ enum BenchCommand {
     /// Every portal page (p50/p95 over repeated GETs) and every job on the
     /// configured database, beside pgbench; see `src/bench/pages.rs`.
     Pages(bench::PagesBenchArgs),
+    /// `alliance import` of members and lots into a scratch database, beside
+    /// pgbench at 8 clients; see `src/bench/import.rs`.
+    Import(bench::ImportBenchArgs),
 }
 
 impl Cli {
@@ -250,6 +253,10 @@ impl BenchCommand {
         match self {
             Self::Ledger(args) => {
                 bench::ledger(config, &args)?;
+                Ok(ExitCode::SUCCESS)
+            }
+            Self::Import(args) => {
+                bench::import(config, &args)?;
                 Ok(ExitCode::SUCCESS)
             }
             // A page that did not answer with a 2xx fails the command.
