@@ -73,7 +73,7 @@ pub fn seed(conn: &mut PgConnection, keys: &Keys) -> anyhow::Result<String> {
     let batch = settlement::pay_out(conn, &actor, today, true)?;
     Ok(format!(
         "demo data: {} merchants ({}), {} members\n{past}\n\
-         today: {earned} purchases through the earn service, rates published, \
+         today: {earned} purchases through the earn service, rates published once a day, \
          {exchanged} exchanges through the exchange service, {redeemed} members redeemed \
          through the redemption service, {alike} of them also what the first member did\n\
          {rewards} rewards published; {settled} statements of ended periods settled today{}\n\

@@ -31,7 +31,8 @@ const RNG_SEED: u64 = 20_261_208;
 /// How many members exchange today.
 const EXCHANGES_TODAY: usize = 8;
 
-/// Today's purchases, one per member, through the earn service; returns how many.
+/// Today's purchases, one per member, through the earn service; returns how
+/// many were new (a second run the same day replays them).
 pub fn earn(
     conn: &mut PgConnection,
     merchants: &[MerchantId],
@@ -41,6 +42,7 @@ pub fn earn(
     let till = Actor::system("seed-demo");
     let mut rng = StdRng::seed_from_u64(RNG_SEED);
     let newer = FIRST_TODAY..MERCHANTS.len();
+    let mut new = 0;
     for (index, &member) in members.iter().enumerate() {
         let merchant = newer.start + index % newer.len();
         let request = earn::EarnRequest {
@@ -59,10 +61,11 @@ pub fn earn(
             device_id: None,
             ip: None,
         };
-        earn::earn(conn, &request, &till)
+        let earned = earn::earn(conn, &request, &till)
             .with_context(|| format!("demo earn {}", request.order_id))?;
+        new += usize::from(!earned.replayed);
     }
-    Ok(members.len())
+    Ok(new)
 }
 
 /// Publishes the rate model's rates (once a day), then has a few members exchange part of
