@@ -25,6 +25,7 @@ pub mod exchange;
 pub mod exit;
 pub mod export;
 pub mod i18n;
+pub mod import;
 pub mod jobs;
 pub mod ledger;
 pub mod merchant;

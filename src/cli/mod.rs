@@ -1,5 +1,6 @@
 //! The `alliance` command line: one subcommand per way of running Alliance.
 
+mod import;
 mod merchant;
 mod operator;
 
@@ -34,6 +35,9 @@ enum Command {
     /// Load the demo data and its sign-in accounts (safe to run again: nothing is
     /// added twice).
     SeedDemo,
+    /// Bring a merchant's existing programme in from CSV: its members, their
+    /// opening balances (lots) or its order history.
+    Import(import::ImportArgs),
     /// Manage partner merchants' API keys.
     Merchant {
         #[command(subcommand)]
@@ -166,6 +170,7 @@ impl Command {
                 println!("{summary}");
                 Ok(ExitCode::SUCCESS)
             }
+            Self::Import(args) => import::run(config, &args),
             Self::Merchant { command } => command.run(config),
             Self::Operator {
                 command: OperatorCommand::Create(args),

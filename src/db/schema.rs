@@ -306,6 +306,29 @@ diesel::table! {
 }
 
 diesel::table! {
+    imports (id) {
+        id -> Int8,
+        merchant_id -> Int8,
+        kind -> Text,
+        file_name -> Text,
+        file_sha256 -> Bytea,
+        award -> Bool,
+        skip_invalid -> Bool,
+        rows_total -> Int4,
+        rows_rejected -> Int4,
+        units_total -> Int4,
+        units_done -> Int4,
+        rows_booked -> Int4,
+        effective_floor -> Timestamptz,
+        status -> Text,
+        started_by -> Text,
+        started_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+        failure -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     journal_entries (id) {
         id -> Int8,
         idempotency_key -> Text,
@@ -313,6 +336,7 @@ diesel::table! {
         kind -> Text,
         metadata -> Jsonb,
         created_at -> Timestamptz,
+        effective_at -> Timestamptz,
     }
 }
 
@@ -1027,6 +1051,7 @@ diesel::joinable!(exchanges -> journal_entries (journal_entry_id));
 diesel::joinable!(exchanges -> members (member_id));
 diesel::joinable!(expiry_reminders -> assets (program_code));
 diesel::joinable!(expiry_reminders -> members (member_id));
+diesel::joinable!(imports -> merchants (merchant_id));
 diesel::joinable!(lot_reservations -> point_lots (lot_id));
 diesel::joinable!(lot_reservations -> transfers (hold_id));
 diesel::joinable!(member_tier_changes -> members (member_id));
@@ -1109,6 +1134,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     exchanges,
     expiry_reminders,
     hub_program,
+    imports,
     job_leases,
     journal_entries,
     ledger_verifications,

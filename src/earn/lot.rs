@@ -395,7 +395,7 @@ pub fn rebuild(
             moved::entry_id,
             moved::amount,
             moved::metadata,
-            moved::entry_created_at,
+            moved::effective_at,
         ))
         .load(conn)?;
     let mut opened = 0;

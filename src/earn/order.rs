@@ -53,6 +53,8 @@ text_enum! {
     pub enum Source {
         Api => "api",
         Portal => "portal",
+        /// History a merchant's import brought in.
+        Import => "import",
     }
 }
 

@@ -128,6 +128,24 @@ pub fn upgrade_if_reached(
     }
 }
 
+/// Raises the member to `target` when it ranks above their tier: a merchant's
+/// import brings the tier a member held in its own programme. An import never
+/// lowers a tier; the nightly review judges it by spend from then on.
+#[tracing::instrument(skip_all, fields(member_id = %member_id))]
+pub fn raise_to(
+    conn: &mut PgConnection,
+    member_id: MemberId,
+    target: &MemberTier,
+    actor: &Actor,
+) -> QueryResult<Option<TierChange>> {
+    let current = of_member(conn, member_id)?;
+    if target.rank <= current.rank {
+        return Ok(None);
+    }
+    let spend = trailing_spend(conn, member_id, crate::clock::now())?;
+    change(conn, member_id, &current, target, "import", spend, actor).map(Some)
+}
+
 /// Judges the member's tier again once a refund is booked. If their latest
 /// change was the upgrade to the tier they have, and the spend of the 12 months
 /// before it, net of refunds as they stand now, no longer reaches that tier,
@@ -264,10 +282,10 @@ fn change(
         conn,
         actor,
         Change::new(
-            if reason == "upgrade" {
-                "member.tier_upgrade"
-            } else {
-                "member.tier_downgrade"
+            match reason {
+                "upgrade" => "member.tier_upgrade",
+                "import" => "member.tier_import",
+                _ => "member.tier_downgrade",
             },
             "member",
             member_id,

@@ -114,45 +114,80 @@ pub fn asset_names(conn: &mut PgConnection) -> QueryResult<HashMap<String, Strin
 
 /// Opens an account and its balance rows, or returns the existing one with the
 /// same code if its attributes match.
+/// Opens the account `spec` describes, or finds it if it is open already.
 #[tracing::instrument(skip_all, fields(code = %spec.code))]
 pub fn open_account(conn: &mut PgConnection, spec: &AccountSpec) -> Result<Account, LedgerError> {
+    let mut opened = open_accounts(conn, std::slice::from_ref(spec))?;
+    Ok(opened.pop().expect("one account per spec"))
+}
+
+/// Rows per INSERT: PostgreSQL binds at most 65,535 parameters per statement.
+const ROWS_PER_INSERT: usize = 5_000;
+
+/// Opens every account of `specs` that is not open yet — a few statements for
+/// the whole batch, as an import opens thousands of wallets — and returns all
+/// of them in the order given. An account already open under a code must be
+/// the one its spec describes.
+#[tracing::instrument(skip_all, fields(accounts = specs.len()))]
+pub fn open_accounts(
+    conn: &mut PgConnection,
+    specs: &[AccountSpec],
+) -> Result<Vec<Account>, LedgerError> {
     conn.transaction(|conn| {
-        let inserted: Option<Account> = diesel::insert_into(accounts::table)
-            .values(NewAccount {
-                code: &spec.code,
-                asset: &spec.asset,
-                owner_kind: &spec.owner_kind,
-                owner_id: spec.owner_id,
-                purpose: &spec.purpose,
-                no_overdraft: spec.no_overdraft,
-                shards: spec.shards,
+        for chunk in specs.chunks(ROWS_PER_INSERT) {
+            let new: Vec<NewAccount> = chunk
+                .iter()
+                .map(|spec| NewAccount {
+                    code: &spec.code,
+                    asset: &spec.asset,
+                    owner_kind: &spec.owner_kind,
+                    owner_id: spec.owner_id,
+                    purpose: &spec.purpose,
+                    no_overdraft: spec.no_overdraft,
+                    shards: spec.shards,
+                })
+                .collect();
+            let inserted: Vec<Account> = diesel::insert_into(accounts::table)
+                .values(&new)
+                .on_conflict(accounts::code)
+                .do_nothing()
+                .returning(Account::as_returning())
+                .get_results(conn)?;
+            let rows: Vec<NewBalanceRow> = inserted
+                .iter()
+                .flat_map(|account| {
+                    (0..account.shards).map(|shard| NewBalanceRow {
+                        account_id: account.id,
+                        shard,
+                        asset: &account.asset,
+                        no_overdraft: account.no_overdraft,
+                    })
+                })
+                .collect();
+            for rows in rows.chunks(ROWS_PER_INSERT) {
+                diesel::insert_into(account_balances::table)
+                    .values(rows)
+                    .execute(conn)?;
+            }
+        }
+        let codes: Vec<&str> = specs.iter().map(|spec| spec.code.as_str()).collect();
+        let mut open: HashMap<String, Account> = HashMap::with_capacity(codes.len());
+        for codes in codes.chunks(ROWS_PER_INSERT) {
+            for account in accounts::table
+                .filter(accounts::code.eq_any(codes))
+                .select(Account::as_select())
+                .load::<Account>(conn)?
+            {
+                open.insert(account.code.clone(), account);
+            }
+        }
+        specs
+            .iter()
+            .map(|spec| match open.get(&spec.code) {
+                Some(account) if account.spec() == *spec => Ok(account.clone()),
+                _ => Err(LedgerError::AccountCodeTaken(spec.code.clone())),
             })
-            .on_conflict(accounts::code)
-            .do_nothing()
-            .returning(Account::as_returning())
-            .get_result(conn)
-            .optional()?;
-        let Some(account) = inserted else {
-            let existing = find_account(conn, &spec.code)?
-                .ok_or_else(|| LedgerError::AccountCodeTaken(spec.code.clone()))?;
-            return if existing.spec() == *spec {
-                Ok(existing)
-            } else {
-                Err(LedgerError::AccountCodeTaken(spec.code.clone()))
-            };
-        };
-        let rows: Vec<NewBalanceRow> = (0..account.shards)
-            .map(|shard| NewBalanceRow {
-                account_id: account.id,
-                shard,
-                asset: &account.asset,
-                no_overdraft: account.no_overdraft,
-            })
-            .collect();
-        diesel::insert_into(account_balances::table)
-            .values(&rows)
-            .execute(conn)?;
-        Ok(account)
+            .collect()
     })
 }
 

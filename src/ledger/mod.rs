@@ -38,7 +38,7 @@ pub mod views;
 
 pub use account::{
     Account, AccountSpec, Balance, account, accounts_for, accounts_of, asset_names, balance,
-    balances, ensure_asset, find_account, open_account,
+    balances, ensure_asset, find_account, open_account, open_accounts,
 };
 pub use hold::{
     ExpiredHold, OpenHold, expired_holds, open_holds_of, pending_debits, still_open, timeout_void,

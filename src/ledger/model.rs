@@ -1,5 +1,6 @@
 //! What callers send to the ledger and what they get back.
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::domain::id::{AccountId, JournalEntryId, TransferId};
@@ -16,6 +17,12 @@ pub struct EntryRequest {
     /// Context a reader of the books needs (order ids, rates, quotes); part of the
     /// request hash.
     pub metadata: serde_json::Value,
+    /// When the entry happened in the world, if earlier than its booking: for
+    /// history an import brings in. `None` is "now", the booking time. Part of
+    /// the request hash only when set, so entries that never set it hash as
+    /// they always did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effective_at: Option<DateTime<Utc>>,
     pub transfers: Vec<TransferRequest>,
 }
 
@@ -55,6 +62,7 @@ impl EntryRequest {
             idempotency_key: idempotency_key.into(),
             kind: kind.into(),
             metadata: serde_json::Value::Object(serde_json::Map::new()),
+            effective_at: None,
             transfers: Vec::new(),
         }
     }
@@ -62,6 +70,13 @@ impl EntryRequest {
     #[must_use]
     pub fn metadata(mut self, metadata: serde_json::Value) -> Self {
         self.metadata = metadata;
+        self
+    }
+
+    /// Backdates the entry: it happened at `at`, before it is booked.
+    #[must_use]
+    pub fn effective_at(mut self, at: DateTime<Utc>) -> Self {
+        self.effective_at = Some(at);
         self
     }
 
@@ -145,6 +160,8 @@ pub enum EntryError {
     PendingExpired { pending: TransferId },
     #[error("cannot post more than hold {pending} holds")]
     PostExceedsPending { pending: TransferId },
+    #[error("the entry's effective time {effective_at} is later than its booking time")]
+    EffectiveInFuture { effective_at: DateTime<Utc> },
     #[error("the database refused the entry: {reason}")]
     RefusedByDatabase { reason: String },
 }

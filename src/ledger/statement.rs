@@ -63,12 +63,12 @@ struct SumRow {
 }
 
 const POSTED_LEGS: &str = "
-    SELECT t.id, t.journal_entry_id AS entry_id, j.kind, j.metadata, t.created_at AS at,
+    SELECT t.id, t.journal_entry_id AS entry_id, j.kind, j.metadata, j.effective_at AS at,
            t.credit_account_id AS counterparty, -t.amount AS amount
     FROM transfers t JOIN journal_entries j ON j.id = t.journal_entry_id
     WHERE t.debit_account_id = $1 AND t.phase IN ('posted', 'post_pending')
     UNION ALL
-    SELECT t.id, t.journal_entry_id, j.kind, j.metadata, t.created_at,
+    SELECT t.id, t.journal_entry_id, j.kind, j.metadata, j.effective_at,
            t.debit_account_id, t.amount
     FROM transfers t JOIN journal_entries j ON j.id = t.journal_entry_id
     WHERE t.credit_account_id = $1 AND t.phase IN ('posted', 'post_pending')";

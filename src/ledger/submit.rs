@@ -454,8 +454,9 @@ fn attempt(
     );
     // Read after the locks are held, so a hold's timeout is judged at the moment
     // its rows can no longer change under us. It is also the booking time of the
-    // entries and transfers: `clock::now` is the wall clock in production and the
-    // simulator's clock in a simulation, where days pass in seconds.
+    // entries and transfers, and the effective time of entries not backdated:
+    // `clock::now` is the wall clock in production and the simulator's clock in
+    // a simulation, where days pass in seconds.
     let now = crate::clock::now();
 
     // What is already in the books: keys and resolved holds.
@@ -506,7 +507,10 @@ fn attempt(
                 same_request: hashes[first] == hashes[i],
             }
         } else {
-            match plan.and_then(|plan| apply(plan, &mut rows, &mut resolved, now)) {
+            let plan = plan
+                .and_then(|plan| backdated_only(entry, now).map(|()| plan))
+                .and_then(|plan| apply(plan, &mut rows, &mut resolved, now));
+            match plan {
                 Ok(plan) => {
                     first_with_key.insert(&entry.idempotency_key, i);
                     Decision::Accept(plan)
@@ -535,6 +539,7 @@ fn attempt(
                 journal_entries::kind.eq(&entries[*i].kind),
                 journal_entries::metadata.eq(&entries[*i].metadata),
                 journal_entries::created_at.eq(now),
+                journal_entries::effective_at.eq(entries[*i].effective_at.unwrap_or(now)),
             )
         })
         .collect();
@@ -721,6 +726,16 @@ fn plan<'a>(
 
 /// Applies an entry's legs to the locked rows if every row stays valid; otherwise
 /// leaves them untouched.
+/// An entry may be backdated (imported history), never dated after its booking.
+fn backdated_only(entry: &EntryRequest, now: DateTime<Utc>) -> Result<(), EntryError> {
+    match entry.effective_at {
+        Some(effective_at) if effective_at > now => {
+            Err(EntryError::EffectiveInFuture { effective_at })
+        }
+        _ => Ok(()),
+    }
+}
+
 fn apply<'a>(
     plan: Vec<PlannedTransfer<'a>>,
     rows: &mut HashMap<RowKey, RowState>,

@@ -76,6 +76,10 @@ pub struct EntryView {
     pub kind: String,
     #[diesel(sql_type = Jsonb)]
     pub metadata: serde_json::Value,
+    /// When it happened in the world.
+    #[diesel(sql_type = Timestamptz)]
+    pub effective_at: DateTime<Utc>,
+    /// When it was booked: later than `effective_at` for imported history.
     #[diesel(sql_type = Timestamptz)]
     pub created_at: DateTime<Utc>,
 }
@@ -105,7 +109,7 @@ pub fn entry_with_transfers(
     id: JournalEntryId,
 ) -> QueryResult<Option<(EntryView, Vec<TransferView>)>> {
     let entry: Option<EntryView> = diesel::sql_query(
-        "SELECT id, idempotency_key, kind, metadata, created_at
+        "SELECT id, idempotency_key, kind, metadata, effective_at, created_at
          FROM journal_entries WHERE id = $1",
     )
     .bind::<BigInt, _>(id.0)

@@ -6,7 +6,7 @@
 //! tables' indexes serve it.
 //!
 //! - `ledger_movements`: every transfer that moved value (posted, or a hold's
-//!   post) with its entry's kind, metadata and time;
+//!   post) with its entry's kind, metadata and effective time;
 //! - `ledger_holds`: every hold, with the entry that ended it and whether it was
 //!   `posted` or `voided` (NULL while open);
 //! - `ledger_balance_shards`: every balance row with its account's code, asset,
@@ -21,7 +21,9 @@ diesel::table! {
         entry_id -> Int8,
         kind -> Text,
         metadata -> Jsonb,
-        entry_created_at -> Timestamptz,
+        /// When the movement happened in the world (its entry's value date).
+        effective_at -> Timestamptz,
+        /// When it was booked.
         created_at -> Timestamptz,
         asset -> Text,
         debit_account_id -> Int8,

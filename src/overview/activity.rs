@@ -76,7 +76,7 @@ pub fn flows(
 ) -> QueryResult<Vec<FlowTotal>> {
     let rows: Vec<FlowRow> = diesel::sql_query(
         "SELECT start, asset, flow, sum(amount)::int8 AS points FROM (
-           SELECT date_trunc($1, m.entry_created_at AT TIME ZONE 'Asia/Shanghai')::date AS start,
+           SELECT date_trunc($1, m.effective_at AT TIME ZONE 'Asia/Shanghai')::date AS start,
                   m.asset, m.amount,
                   CASE
                     WHEN m.kind IN ('earn', 'adjust') AND d.purpose = 'issuance'
@@ -90,7 +90,7 @@ pub fn flows(
            JOIN accounts d ON d.id = m.debit_account_id
            JOIN accounts c ON c.id = m.credit_account_id
            WHERE m.kind IN ('earn', 'adjust', 'redeem', 'exchange', 'expire')
-             AND m.entry_created_at >= $2 AND m.entry_created_at < $3
+             AND m.effective_at >= $2 AND m.effective_at < $3
          ) moved
          WHERE flow IS NOT NULL
          GROUP BY start, asset, flow
@@ -136,13 +136,13 @@ pub fn active_members(
 ) -> QueryResult<HashMap<NaiveDate, i64>> {
     diesel::sql_query(
         "SELECT start, count(DISTINCT member_id)::int8 AS n FROM (
-           SELECT date_trunc($1, m.entry_created_at AT TIME ZONE 'Asia/Shanghai')::date AS start,
+           SELECT date_trunc($1, m.effective_at AT TIME ZONE 'Asia/Shanghai')::date AS start,
                   CASE WHEN d.owner_kind = 'member' THEN d.owner_id ELSE c.owner_id END AS member_id
            FROM ledger_movements m
            JOIN accounts d ON d.id = m.debit_account_id
            JOIN accounts c ON c.id = m.credit_account_id
            WHERE m.kind IN ('earn', 'redeem', 'exchange')
-             AND m.entry_created_at >= $2 AND m.entry_created_at < $3
+             AND m.effective_at >= $2 AND m.effective_at < $3
              AND (d.owner_kind = 'member' OR c.owner_kind = 'member')
          ) acted
          GROUP BY start",
@@ -164,11 +164,11 @@ pub fn fee_revenue(
     until: DateTime<Utc>,
 ) -> QueryResult<HashMap<NaiveDate, i64>> {
     diesel::sql_query(
-        "SELECT date_trunc($1, m.created_at AT TIME ZONE 'Asia/Shanghai')::date AS start,
+        "SELECT date_trunc($1, m.effective_at AT TIME ZONE 'Asia/Shanghai')::date AS start,
                 sum(CASE WHEN m.credit_account_id = $2 THEN m.amount ELSE -m.amount END)::int8 AS n
          FROM ledger_movements m
          WHERE (m.credit_account_id = $2 OR m.debit_account_id = $2)
-           AND m.created_at >= $3 AND m.created_at < $4
+           AND m.effective_at >= $3 AND m.effective_at < $4
          GROUP BY 1",
     )
     .bind::<Text, _>(grain.as_str())

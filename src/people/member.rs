@@ -276,6 +276,92 @@ pub fn enrol_or_find(
     })
 }
 
+/// One holder of a number to enrol in a batch.
+#[derive(Debug, Clone, Copy)]
+pub struct Enrolment<'a> {
+    pub phone: &'a Phone,
+    /// Checked by [`super::display_name`]; `None` calls them by their masked number.
+    pub name: Option<&'a str>,
+}
+
+/// Rows per INSERT: PostgreSQL binds at most 65,535 parameters per statement.
+const ROWS_PER_INSERT: usize = 5_000;
+
+/// Enrols a batch of holders at once — a merchant's import of its members — or
+/// finds those who are members already, as [`enrol_or_find`] does one at a
+/// time: each one's member id in the order given, and whether this call
+/// enrolled them. One audit event records the batch and whom it enrolled,
+/// under `import` (the import it belongs to).
+#[tracing::instrument(skip_all, fields(holders = batch.len()))]
+pub fn enrol_many(
+    conn: &mut PgConnection,
+    keys: &Keys,
+    actor: &Actor,
+    import: i64,
+    batch: &[Enrolment],
+) -> Result<Vec<(MemberId, bool)>, PeopleError> {
+    let indexes: Vec<[u8; 32]> = batch.iter().map(|e| phone_index(keys, e.phone)).collect();
+    let names: Vec<String> = batch
+        .iter()
+        .map(|e| match e.name {
+            Some(name) => super::display_name(name).map(str::to_owned),
+            None => Ok(e.phone.masked()),
+        })
+        .collect::<Result<_, _>>()?;
+    conn.transaction(|conn| {
+        let mut enrolled: std::collections::HashSet<Vec<u8>> = std::collections::HashSet::new();
+        for at in (0..batch.len()).step_by(ROWS_PER_INSERT) {
+            let end = (at + ROWS_PER_INSERT).min(batch.len());
+            let rows: Vec<_> = (at..end)
+                .map(|i| {
+                    (
+                        members::phone_ciphertext
+                            .eq(keys.encrypt(batch[i].phone.as_str().as_bytes(), PHONE_AAD)),
+                        members::phone_index.eq(&indexes[i][..]),
+                        members::display_name.eq(&names[i]),
+                    )
+                })
+                .collect();
+            enrolled.extend(
+                diesel::insert_into(members::table)
+                    .values(&rows)
+                    .on_conflict(members::phone_index)
+                    .do_nothing()
+                    .returning(members::phone_index)
+                    .get_results::<Vec<u8>>(conn)?,
+            );
+        }
+        let wanted: Vec<&[u8]> = indexes.iter().map(|i| &i[..]).collect();
+        let mut ids: std::collections::HashMap<Vec<u8>, MemberId> =
+            std::collections::HashMap::with_capacity(batch.len());
+        for chunk in wanted.chunks(ROWS_PER_INSERT) {
+            ids.extend(
+                members::table
+                    .filter(members::phone_index.eq_any(chunk))
+                    .select((members::phone_index, members::id))
+                    .load::<(Vec<u8>, MemberId)>(conn)?,
+            );
+        }
+        let found: Vec<(MemberId, bool)> = indexes
+            .iter()
+            .map(|index| (ids[&index[..]], enrolled.contains(&index[..])))
+            .collect();
+        let new: Vec<MemberId> = found
+            .iter()
+            .filter(|(_, new)| *new)
+            .map(|(id, _)| *id)
+            .collect();
+        if !new.is_empty() {
+            audit::record(
+                conn,
+                actor,
+                Change::new("member.enrol_batch", "import", import).after(new),
+            )?;
+        }
+        Ok(found)
+    })
+}
+
 /// Locks the member's row until the transaction ends, so one member's money
 /// movements (earns, refunds, adjustments, exchanges) queue behind each other:
 /// daily limits stay exact and two debits never both spend the same points.
@@ -288,6 +374,21 @@ pub fn lock(conn: &mut PgConnection, member_id: MemberId) -> QueryResult<bool> {
         .first(conn)
         .optional()?;
     Ok(found.is_some())
+}
+
+/// Locks the rows of several members, in id order as every path that locks
+/// more than one member does, so no two such paths wait on each other.
+pub fn lock_many(conn: &mut PgConnection, member_ids: &[MemberId]) -> QueryResult<()> {
+    let mut ids = member_ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    members::table
+        .filter(members::id.eq_any(&ids))
+        .order(members::id)
+        .select(members::id)
+        .for_update()
+        .load::<MemberId>(conn)
+        .map(drop)
 }
 
 /// Whether the member's real name and ID number are on file (实名认证).

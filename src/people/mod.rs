@@ -100,7 +100,8 @@ fn is_unique_violation(e: &DieselError) -> bool {
     )
 }
 
-fn display_name(input: &str) -> Result<&str, PeopleError> {
+/// A person's name as they are called: trimmed, 1 to 40 characters.
+pub fn display_name(input: &str) -> Result<&str, PeopleError> {
     let name = input.trim();
     if name.is_empty() || name.chars().count() > MAX_DISPLAY_NAME_CHARS {
         Err(PeopleError::InvalidName)

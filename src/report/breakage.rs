@@ -38,7 +38,7 @@ const FIGURES: &str = "\
     JOIN accounts c ON c.id = m.credit_account_id \
     WHERE c.owner_kind = 'program' \
       AND m.kind IN ('expire', 'redeem') \
-      AND m.created_at >= $1 AND m.created_at < $2 \
+      AND m.effective_at >= $1 AND m.effective_at < $2 \
     GROUP BY m.asset";
 
 pub(super) fn build(

@@ -37,11 +37,11 @@ impl ProgramFigures for Figures {
 const FIGURES: &str = "\
     SELECT a.asset AS program, \
       coalesce(sum(CASE WHEN m.debit_account_id = a.id THEN m.amount ELSE -m.amount END) \
-               FILTER (WHERE m.created_at < $2), 0)::int8 AS outstanding, \
+               FILTER (WHERE m.effective_at < $2), 0)::int8 AS outstanding, \
       coalesce(sum(m.amount) FILTER (WHERE m.debit_account_id = a.id \
-               AND m.created_at >= $1 AND m.created_at < $2), 0)::int8 AS issued, \
+               AND m.effective_at >= $1 AND m.effective_at < $2), 0)::int8 AS issued, \
       coalesce(sum(m.amount) FILTER (WHERE m.credit_account_id = a.id \
-               AND m.created_at >= $1 AND m.created_at < $2), 0)::int8 AS retired \
+               AND m.effective_at >= $1 AND m.effective_at < $2), 0)::int8 AS retired \
     FROM accounts a \
     JOIN ledger_movements m ON m.debit_account_id = a.id OR m.credit_account_id = a.id \
     WHERE a.owner_kind = 'program' AND a.purpose = 'issuance' \

@@ -243,7 +243,7 @@ const UNCLAIMED: &str = "
                        AND m.credit_account_id = $1
     WHERE (m.debit_account_id = $1 OR m.credit_account_id = $1)
       AND m.transfer_id >= $2
-      AND m.created_at < $3
+      AND m.effective_at < $3
       AND NOT EXISTS (SELECT 1 FROM settlement_claims c WHERE c.transfer_id = m.transfer_id)
     ORDER BY m.transfer_id";
 

@@ -82,17 +82,12 @@ fn ensure_template(name: &str) {
     .unwrap()
     .n;
     if ready == 0 {
-        // Templates of older migrations, and a half-built one of ours, go.
-        let stale: Vec<Name> = sql_query(
-            "SELECT datname AS name FROM pg_database WHERE datname LIKE 'alliance\\_template\\_%'",
-        )
-        .load(&mut admin)
-        .unwrap();
-        for Name { name: old } in stale {
-            sql_query(format!("DROP DATABASE {old} WITH (FORCE)"))
-                .execute(&mut admin)
-                .unwrap();
-        }
+        // A half-built template of ours goes. Templates of other migrations
+        // stay: another checkout on the same server (a second worktree, a
+        // branch's CI) may be cloning from one right now.
+        sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut admin)
+            .unwrap();
         sql_query(format!("CREATE DATABASE {name}"))
             .execute(&mut admin)
             .unwrap();
@@ -115,12 +110,6 @@ fn ensure_template(name: &str) {
 struct Count {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     n: i64,
-}
-
-#[derive(QueryableByName)]
-struct Name {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    name: String,
 }
 
 /// A database of its own for one test, dropped when the test ends.

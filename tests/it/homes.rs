@@ -475,21 +475,22 @@ fn month_starts(at: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
 }
 
 /// History from last month: the member's latest COFFEE earn is moved to
-/// `at`. The ledger refuses updates, so the guard is lifted for this one
-/// statement of the test's own database.
+/// `at`, its effective time. The ledger refuses updates, so the guard is
+/// lifted for this one statement of the test's own database.
 fn backdate_latest_earn(conn: &mut PgConnection, member_id: MemberId, at: DateTime<Utc>) {
     conn.transaction(|conn| {
-        sql_query("ALTER TABLE transfers DISABLE TRIGGER transfers_immutable").execute(conn)?;
+        sql_query("ALTER TABLE journal_entries DISABLE TRIGGER journal_entries_immutable")
+            .execute(conn)?;
         sql_query(
-            "UPDATE transfers SET created_at = $2
-              WHERE journal_entry_id = (
-                    SELECT max(j.id) FROM journal_entries j
-                     WHERE j.kind = 'earn' AND (j.metadata->>'member_id')::int8 = $1)",
+            "UPDATE journal_entries SET effective_at = $2
+              WHERE id = (SELECT max(j.id) FROM journal_entries j
+                           WHERE j.kind = 'earn' AND (j.metadata->>'member_id')::int8 = $1)",
         )
         .bind::<BigInt, _>(member_id)
         .bind::<Timestamptz, _>(at)
         .execute(conn)?;
-        sql_query("ALTER TABLE transfers ENABLE TRIGGER transfers_immutable").execute(conn)?;
+        sql_query("ALTER TABLE journal_entries ENABLE TRIGGER journal_entries_immutable")
+            .execute(conn)?;
         Ok::<_, diesel::result::Error>(())
     })
     .unwrap();
@@ -514,7 +515,7 @@ fn distinct_earners(
            JOIN accounts i ON i.id = t.debit_account_id
            JOIN accounts w ON w.id = t.credit_account_id
           WHERE j.kind = 'earn' AND i.code = 'program:' || $1 || ':issuance'
-            AND w.owner_kind = 'member' AND t.created_at >= $2 AND t.created_at < $3",
+            AND w.owner_kind = 'member' AND j.effective_at >= $2 AND j.effective_at < $3",
     )
     .bind::<Text, _>(program)
     .bind::<Timestamptz, _>(from)

@@ -39,6 +39,7 @@ mod exchange_platform;
 mod exports;
 mod faults;
 mod homes;
+mod imports;
 mod ledger_concurrency;
 mod ledger_database_guards;
 mod ledger_entries;

@@ -79,9 +79,9 @@ fn yesterdays_exchange(app: &TestApp) -> Shops {
     // ledger's movements happened yesterday, so yesterday's period has ended.
     for sql in [
         "UPDATE merchants SET created_at = now() - interval '2 days'",
-        "ALTER TABLE transfers DISABLE TRIGGER transfers_immutable",
-        "UPDATE transfers SET created_at = created_at - interval '1 day'",
-        "ALTER TABLE transfers ENABLE TRIGGER transfers_immutable",
+        "ALTER TABLE journal_entries DISABLE TRIGGER journal_entries_immutable",
+        "UPDATE journal_entries SET effective_at = effective_at - interval '1 day'",
+        "ALTER TABLE journal_entries ENABLE TRIGGER journal_entries_immutable",
     ] {
         sql_query(sql).execute(conn).unwrap();
     }

@@ -407,6 +407,8 @@ struct EntryPage {
     key: String,
     kind: String,
     at: String,
+    /// Set when the entry was booked later than it happened (imported history).
+    booked_at: Option<String>,
     metadata: String,
     transfers: Vec<TransferRowView>,
 }
@@ -429,7 +431,9 @@ async fn show_entry(
         id: entry.id,
         key: entry.idempotency_key,
         kind: entry.kind,
-        at: format::datetime(entry.created_at, ctx.locale),
+        at: format::datetime(entry.effective_at, ctx.locale),
+        booked_at: (entry.created_at != entry.effective_at)
+            .then(|| format::datetime(entry.created_at, ctx.locale)),
         metadata: serde_json::to_string_pretty(&entry.metadata).unwrap_or_default(),
         transfers: transfers
             .into_iter()
