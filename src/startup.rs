@@ -97,6 +97,27 @@ impl Application {
         mailer: Mailer,
         sms: SmsSender,
     ) -> anyhow::Result<Self> {
+        Self::assemble(config, mailer, sms, true)
+    }
+
+    /// As `build`, without the periodic jobs and their start-up chores: a
+    /// server that only answers requests, for `alliance bench pages`, which
+    /// must not settle, expire or email anything in the database it measures.
+    pub fn build_without_jobs(config: &Config) -> anyhow::Result<Self> {
+        Self::assemble(
+            config,
+            Mailer::from_config(config)?,
+            SmsSender::from_config(config)?,
+            false,
+        )
+    }
+
+    fn assemble(
+        config: &Config,
+        mailer: Mailer,
+        sms: SmsSender,
+        periodic_jobs: bool,
+    ) -> anyhow::Result<Self> {
         // reqwest is built without a TLS crypto provider (ring is the one the
         // crate links); any reqwest client in the process uses this default. An
         // Err means one is installed already, e.g. by an earlier build in tests.
@@ -133,14 +154,18 @@ impl Application {
         let port = listener.local_addr()?.port();
         let secure_cookies = config.cookies_secure();
         let development = config.environment == crate::config::Environment::Development;
-        let jobs = jobs::spawn(&jobs::Context {
-            pool: state.pool.clone(),
-            keys: state.keys.clone(),
-            mailer: state.mailer.clone(),
-            public_url: state.public_url.clone(),
-            exports: state.exports.clone(),
-            webhook_policy: state.webhook_policy.clone(),
-        });
+        let jobs = if periodic_jobs {
+            jobs::spawn(&jobs::Context {
+                pool: state.pool.clone(),
+                keys: state.keys.clone(),
+                mailer: state.mailer.clone(),
+                public_url: state.public_url.clone(),
+                exports: state.exports.clone(),
+                webhook_policy: state.webhook_policy.clone(),
+            })
+        } else {
+            jobs::Jobs::none()
+        };
         let server = HttpServer::new(move || {
             let sessions =
                 SessionMiddleware::builder(PgSessionStore::new(gate.clone()), cookie_key.clone())

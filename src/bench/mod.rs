@@ -34,6 +34,7 @@
 //! unless `--keep`. The configured database's data is never touched.
 
 mod load;
+mod pages;
 mod pgbench;
 mod report;
 pub(crate) mod scratch;
@@ -49,6 +50,8 @@ use clap::builder::RangedU64ValueParser;
 use diesel::{Connection, PgConnection, RunQueryDsl, dsl::sql, sql_types::Text};
 
 use crate::config::Config;
+
+pub use self::pages::{PagesBenchArgs, pages};
 
 use self::{
     load::{Chart, Scenario, Workload},

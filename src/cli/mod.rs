@@ -123,6 +123,9 @@ enum RunJob {
 enum BenchCommand {
     /// Ledger write throughput against a pgbench baseline on the same server.
     Ledger(bench::LedgerBenchArgs),
+    /// Every portal page (p50/p95 over repeated GETs) and every job on the
+    /// configured database, beside pgbench; see `src/bench/pages.rs`.
+    Pages(bench::PagesBenchArgs),
 }
 
 impl Cli {
@@ -233,16 +236,28 @@ impl Command {
                 }
                 Ok(ExitCode::SUCCESS)
             }
-            Self::Bench {
-                command: BenchCommand::Ledger(args),
-            } => {
-                bench::ledger(config, &args)?;
-                Ok(ExitCode::SUCCESS)
-            }
+            Self::Bench { command } => command.run(config),
             Self::Simulate(args) => {
                 crate::sim::simulate(config, &args)?;
                 Ok(ExitCode::SUCCESS)
             }
+        }
+    }
+}
+
+impl BenchCommand {
+    fn run(self, config: &Config) -> anyhow::Result<ExitCode> {
+        match self {
+            Self::Ledger(args) => {
+                bench::ledger(config, &args)?;
+                Ok(ExitCode::SUCCESS)
+            }
+            // A page that did not answer with a 2xx fails the command.
+            Self::Pages(args) => Ok(if bench::pages(config, &args)? {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }),
         }
     }
 }

@@ -163,10 +163,7 @@ impl Classify for ImportError {
                 "award-not-orders",
                 Message::new("import.error.award_not_orders"),
             ),
-            Self::File(e) => refusal(
-                "unreadable-file",
-                Message::new("import.error.file").arg("reason", e),
-            ),
+            Self::File(e) => e.class(),
             // Names are checked when rows are parsed, so a refusal here is a bug.
             Self::People(_) | Self::Entry(_) | Self::Ledger(_) | Self::Database(_) => Class::System,
         }

@@ -5,6 +5,8 @@
 
 use std::borrow::Cow;
 
+use crate::error::{Class, Classify, Kind, Message, Refusal};
+
 /// A row of the file: its fields in the order of [`Table::columns`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
@@ -35,6 +37,30 @@ pub enum FileError {
     UnknownColumn(String, String),
     #[error("line {line}: not CSV: {reason}")]
     Malformed { line: u64, reason: String },
+}
+
+/// A file that cannot be read is the sender's to fix.
+impl Classify for FileError {
+    fn class(&self) -> Class {
+        let message = match self {
+            Self::Empty => Message::new("import.error.empty"),
+            Self::NotText => Message::new("import.error.not_text"),
+            Self::MissingColumn(column, expected) => Message::new("import.error.missing_column")
+                .arg("column", column)
+                .arg("expected", expected),
+            Self::UnknownColumn(column, expected) => Message::new("import.error.unknown_column")
+                .arg("column", column)
+                .arg("expected", expected),
+            Self::Malformed { line, reason } => Message::new("import.error.malformed")
+                .arg("line", line)
+                .arg("reason", reason),
+        };
+        Class::Refusal(Refusal::new(
+            Kind::Unprocessable,
+            "unreadable-file",
+            message,
+        ))
+    }
 }
 
 /// The file's text. UTF-8 is tried first, so a GBK file is recognised by not

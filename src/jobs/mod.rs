@@ -205,6 +205,14 @@ pub struct Jobs {
 }
 
 impl Jobs {
+    /// No periodic jobs at all (`startup::Application::build_without_jobs`).
+    pub fn none() -> Self {
+        Self {
+            stop: tokio::sync::watch::channel(false).0,
+            tasks: Vec::new(),
+        }
+    }
+
     /// Lets each job finish the pass it is in, then ends them all.
     pub async fn stop(self) {
         self.stop.send_replace(true);

@@ -245,6 +245,46 @@ pub fn reset(conn: &mut PgConnection, actor: &Actor, operator_id: i64) -> QueryR
     })
 }
 
+/// A code the operator's authenticator would show, for a tool that signs in
+/// as them with the server's keys (`alliance bench pages`) as their phone
+/// would.
+#[derive(Debug)]
+pub struct NextCode {
+    pub code: String,
+    /// The Unix second from which the server takes it (one step of skew
+    /// before its own): a code of a step already used is refused, so it may
+    /// lie up to a step ahead.
+    pub usable_from: u64,
+}
+
+/// The code of the first time step not used yet, for the factor the operator
+/// has or is setting up; None when they have none.
+pub fn next_code(
+    conn: &mut PgConnection,
+    keys: &Keys,
+    operator: &Operator,
+    now: u64,
+) -> Result<Option<NextCode>, FactorError> {
+    let stored: Option<(Vec<u8>, Option<i64>)> = operator_second_factors::table
+        .find(operator.id)
+        .select((
+            operator_second_factors::secret_ciphertext,
+            operator_second_factors::last_step,
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((sealed, last_step)) = stored else {
+        return Ok(None);
+    };
+    let totp = totp(keys.decrypt(&sealed, &aad(operator.id))?, &operator.email)?;
+    let unused = last_step.map_or(0, |last| u64::try_from(last).unwrap_or(0) + 1);
+    let step = (now / totp.step()).max(unused);
+    Ok(Some(NextCode {
+        code: totp.generate(step * totp.step()).to_string(),
+        usable_from: step.saturating_sub(u64::from(totp.skew())) * totp.step(),
+    }))
+}
+
 /// The time step `code` is valid for, newer than any used before, and whether
 /// the factor is confirmed. Locks the row, so two uses of one code race to one.
 fn check_code(

@@ -9,6 +9,7 @@ mod exports;
 mod media;
 mod merchant;
 mod platform;
+mod prelude;
 mod public;
 mod report_view;
 mod second_factor;

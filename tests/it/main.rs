@@ -23,6 +23,7 @@ mod api_rewards;
 mod api_settlements;
 mod api_signatures;
 mod api_soak;
+mod bench_pages;
 mod books;
 mod browser;
 mod catalog_merchant;

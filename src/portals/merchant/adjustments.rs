@@ -12,23 +12,12 @@ use crate::{
     crypto,
     domain::{phone::Phone, points::PointCount},
     earn::adjustment::{self, AdjustmentError, AdjustmentStatus, Listed, NewAdjustment},
-    error::Classify,
-    i18n::Locale,
-    i18n::format,
     people::merchant_user::MerchantRole,
-    web::{
-        auth::{MerchantPrincipal, Signed},
-        context::{PageContext, set_flash},
-        csrf::CsrfForm,
-        error::WebError,
-        flash,
-        page::{Chrome, FlashKind},
-        state::AppState,
-    },
+    web::auth::{MerchantPrincipal, Signed},
 };
 
 use super::{
-    super::see_other,
+    super::prelude::*,
     form::{FieldErrors, known_member, unprocessable},
 };
 

@@ -16,25 +16,16 @@ use crate::{
         self, CatalogError, Category, Reward, RewardDetails, RewardInput, RewardStatus, image,
     },
     domain::id::{RewardId, StoreId},
-    error::Classify,
-    i18n::Locale,
-    i18n::format,
     merchant::store::{self, Store},
     people::merchant_user::MerchantRole,
     web::{
         auth::{MerchantPrincipal, Signed},
-        context::{PageContext, set_flash},
-        csrf::CsrfForm,
-        error::WebError,
-        flash,
-        page::{Chrome, FlashKind},
-        state::AppState,
         upload::{CsrfUpload, Upload},
     },
 };
 
 use super::{
-    super::see_other,
+    super::prelude::*,
     form::{FieldErrors, unprocessable},
 };
 

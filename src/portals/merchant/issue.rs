@@ -23,24 +23,13 @@ use crate::{
         phone::Phone,
     },
     earn::{self, EarnOrder, EarnRequest, OrderId, Source, rule::Breakdown},
-    error::Classify,
-    i18n::Locale,
-    i18n::format,
     merchant::store::{self, Store},
     people::merchant_user::MerchantRole,
-    web::{
-        auth::{MerchantPrincipal, Signed},
-        context::{PageContext, set_flash},
-        csrf::CsrfForm,
-        error::WebError,
-        flash,
-        page::{Chrome, FlashKind},
-        state::AppState,
-    },
+    web::auth::{MerchantPrincipal, Signed},
 };
 
 use super::{
-    super::see_other,
+    super::prelude::*,
     form::{FieldErrors, known_member, unprocessable},
 };
 

@@ -28,21 +28,20 @@ use crate::{
     people::{merchant_user::MerchantUser, operator::OperatorRole},
     web::{
         auth::{OperatorPrincipal, Signed},
-        context::{PageContext, set_flash},
+        context::PageContext,
         csrf::CsrfForm,
         error::WebError,
-        flash,
-        page::{Chrome, FlashKind},
+        page::Chrome,
         state::AppState,
     },
 };
 
-use super::super::{
-    apply::{
+use super::{
+    super::apply::{
         StatusBadge, ThreadEntry, category_label, field_error, notify_applicant, status_badge,
         thread_entries, tier_label,
     },
-    see_other,
+    action::Action,
 };
 
 /// Who reviews applications and proposes (or approves) new merchants.
@@ -431,17 +430,17 @@ async fn review_step(
     + Send
     + 'static,
 ) -> Result<HttpResponse, WebError> {
-    who.require(REVIEWERS)?;
-    let (actor, keys) = (who.actor.clone(), state.keys.clone());
-    let outcome = state
-        .db(move |conn| flash::found(step(conn, &keys, &actor)))
+    let action = Action::of(ctx, who, state, REVIEWERS)?.addressed();
+    let keys = state.keys.clone();
+    let outcome = action
+        .run(move |conn, actor| step(conn, &keys, actor))
         .await?;
-    match outcome {
+    let outcome = match outcome {
         Ok(notice) => {
             // The application does not record the applicant's language; the
             // product's default is what most of them read.
             notify_applicant(state, notice, Locale::default()).await?;
-            set_flash(&ctx.session, FlashKind::Success, done);
+            Ok(())
         }
         Err(e @ OnboardingError::InvalidMessage) => {
             let field = draft.as_ref().map_or("", |d| d.field);
@@ -451,7 +450,7 @@ async fn review_step(
                 .content_type("text/html; charset=utf-8")
                 .body(page.render()?));
         }
-        Err(e) => flash::refused_flash(&ctx.session, ctx.locale, e)?,
-    }
-    Ok(see_other(format!("{SECTION}/{id}")))
+        Err(e) => Err(e),
+    };
+    action.finish(outcome, |()| done, format!("{SECTION}/{id}"))
 }

@@ -19,19 +19,18 @@ use crate::{
     people::operator::OperatorRole,
     web::{
         auth::{OperatorPrincipal, Signed},
-        context::{PageContext, set_flash},
+        context::PageContext,
         csrf::CsrfForm,
         datetime_local,
         error::WebError,
-        flash,
-        page::{Chrome, FlashKind},
+        page::Chrome,
         state::AppState,
     },
 };
 
-use super::super::{
-    merchant::form::{FieldErrors, unprocessable},
-    see_other,
+use super::{
+    super::merchant::form::{FieldErrors, unprocessable},
+    action::Action,
 };
 
 /// Who creates and changes campaigns; every operator sees them.
@@ -249,7 +248,7 @@ async fn create_campaign(
     state: web::Data<AppState>,
     CsrfForm(form): CsrfForm<CampaignForm>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(CAMPAIGN_KEEPERS)?;
+    let action = Action::of(&ctx, &who, &state, CAMPAIGN_KEEPERS)?;
     let invalid = |form: CampaignForm, invalid: InvalidCampaign| {
         let errors = FieldErrors::one(invalid.field(), invalid.message(ctx.locale));
         let (ctx, who, state) = (&ctx, &who, &state);
@@ -259,24 +258,12 @@ async fn create_campaign(
         Ok(new) => new,
         Err(e) => return invalid(form, e).await,
     };
-    let actor = who.actor.clone();
-    let created = state
-        .db(move |conn| flash::refusal(campaign::create(conn, &actor, &new)))
+    let created = action
+        .run(move |conn, actor| campaign::create(conn, actor, &new))
         .await?;
     match created {
-        Ok(_) => {
-            set_flash(
-                &ctx.session,
-                FlashKind::Success,
-                "earning_portals.campaign.created",
-            );
-            Ok(see_other(PAGE))
-        }
         Err(CampaignError::Invalid(e)) => invalid(form, e).await,
-        Err(e) => {
-            flash::refused_flash(&ctx.session, ctx.locale, e)?;
-            Ok(see_other(PAGE))
-        }
+        created => action.finish(created, |_| "earning_portals.campaign.created", PAGE),
     }
 }
 
@@ -293,20 +280,16 @@ async fn set_campaign_status(
     id: web::Path<i64>,
     CsrfForm(form): CsrfForm<StatusForm>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(CAMPAIGN_KEEPERS)?;
+    let action = Action::of(&ctx, &who, &state, CAMPAIGN_KEEPERS)?.addressed();
     let to = Status::parse(&form.status).ok_or(WebError::BadRequest)?;
-    let (id, actor) = (id.into_inner(), who.actor.clone());
-    let changed = state
-        .db(move |conn| flash::found(campaign::set_status(conn, &actor, id, to)))
-        .await?;
-    match changed {
-        Ok(_) => set_flash(
-            &ctx.session,
-            FlashKind::Success,
-            &format!("earning_portals.campaign.flash.{}", to.as_str()),
-        ),
-        // A second click, or another operator first: say so, change nothing.
-        Err(e) => flash::refused_flash(&ctx.session, ctx.locale, e)?,
-    }
-    Ok(see_other(PAGE))
+    let id = id.into_inner();
+    // A second click, or another operator first, is a refusal: it says so
+    // and changes nothing.
+    action
+        .done(
+            move |conn, actor| campaign::set_status(conn, actor, id, to),
+            |_| format!("earning_portals.campaign.flash.{}", to.as_str()),
+            PAGE,
+        )
+        .await
 }

@@ -11,22 +11,21 @@ use askama_web::WebTemplate;
 use serde::Deserialize;
 
 use crate::{
-    deposit::{self, DepositError},
+    deposit::{self},
     domain::{id::MerchantId, money::Money},
     merchant::standing,
     people::operator::OperatorRole,
     web::{
         auth::{OperatorPrincipal, Signed},
-        context::{PageContext, set_flash},
+        context::PageContext,
         csrf::{CsrfForm, NoFields},
         error::WebError,
-        flash,
-        page::{Chrome, FlashKind},
+        page::Chrome,
         state::AppState,
     },
 };
 
-use super::super::{merchant::deposit::TopupRow, see_other};
+use super::{super::merchant::deposit::TopupRow, action::Action};
 
 /// Who moves deposit money: confirms receipts, files deductions, refunds.
 pub(super) const DEPOSIT_HANDLERS: &[OperatorRole] = &[OperatorRole::Finance];
@@ -108,18 +107,6 @@ impl Back {
     }
 }
 
-/// Flashes the outcome: success, or a refusal the person should read; a failure
-/// of the system is an error page.
-fn flash<T>(
-    ctx: &PageContext,
-    result: Result<T, DepositError>,
-    success: impl FnOnce(&T) -> &'static str,
-) -> Result<(), WebError> {
-    let key = result.as_ref().map_or("", success);
-    flash::outcome(&ctx.session, ctx.locale, result, key)?;
-    Ok(())
-}
-
 #[post("/deposits/topups/{id}/confirm")]
 async fn confirm_topup(
     ctx: PageContext,
@@ -128,19 +115,20 @@ async fn confirm_topup(
     id: web::Path<i64>,
     CsrfForm(back): CsrfForm<Back>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(DEPOSIT_HANDLERS)?;
-    let (id, actor) = (id.into_inner(), who.actor.clone());
-    let result = state
-        .db(move |conn| Ok::<_, WebError>(deposit::confirm_topup(conn, &actor, id)))
-        .await?;
-    flash(&ctx, result, |c| {
-        if c.already {
-            "deposit.flash.already_confirmed"
-        } else {
-            "deposit.flash.confirmed"
-        }
-    })?;
-    Ok(see_other(back.path()))
+    let id = id.into_inner();
+    Action::of(&ctx, &who, &state, DEPOSIT_HANDLERS)?
+        .done(
+            move |conn, actor| deposit::confirm_topup(conn, actor, id),
+            |c| {
+                if c.already {
+                    "deposit.flash.already_confirmed"
+                } else {
+                    "deposit.flash.confirmed"
+                }
+            },
+            back.path(),
+        )
+        .await
 }
 
 #[derive(Deserialize)]
@@ -158,13 +146,14 @@ async fn reject_topup(
     id: web::Path<i64>,
     CsrfForm(form): CsrfForm<RejectForm>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(DEPOSIT_HANDLERS)?;
-    let (id, actor, reason) = (id.into_inner(), who.actor.clone(), form.reason);
-    let result = state
-        .db(move |conn| Ok::<_, WebError>(deposit::reject_topup(conn, &actor, id, &reason)))
-        .await?;
-    flash(&ctx, result, |_| "deposit.flash.rejected")?;
-    Ok(see_other(Back { back: form.back }.path()))
+    let (id, reason) = (id.into_inner(), form.reason);
+    Action::of(&ctx, &who, &state, DEPOSIT_HANDLERS)?
+        .done(
+            move |conn, actor| deposit::reject_topup(conn, actor, id, &reason),
+            |_| "deposit.flash.rejected",
+            Back { back: form.back }.path(),
+        )
+        .await
 }
 
 #[derive(Deserialize)]
@@ -182,33 +171,22 @@ async fn request_deduction(
     id: web::Path<MerchantId>,
     CsrfForm(form): CsrfForm<DeductionForm>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(DEPOSIT_HANDLERS)?;
+    let action = Action::of(&ctx, &who, &state, DEPOSIT_HANDLERS)?;
     let id = id.into_inner();
     let back = format!("/platform/merchants/{id}");
     let Ok(amount) = Money::parse(form.amount.trim()) else {
-        set_flash(&ctx.session, FlashKind::Error, "deposit.error.amount");
-        return Ok(see_other(back));
+        return Ok(action.invalid("deposit.error.amount", back));
     };
-    let (actor, policy, registry) = (
-        who.actor.clone(),
-        state.approval_policy,
-        state.approvals.clone(),
-    );
-    let result = state
-        .db(move |conn| {
-            Ok::<_, WebError>(deposit::request_deduction(
-                conn,
-                &actor,
-                id,
-                amount,
-                &form.reason,
-                policy,
-                &registry,
-            ))
-        })
-        .await?;
-    flash(&ctx, result, |_| "deposit.flash.deduction_requested")?;
-    Ok(see_other(back))
+    let (policy, registry) = (state.approval_policy, state.approvals.clone());
+    action
+        .done(
+            move |conn, actor| {
+                deposit::request_deduction(conn, actor, id, amount, &form.reason, policy, &registry)
+            },
+            |_| "deposit.flash.deduction_requested",
+            back,
+        )
+        .await
 }
 
 #[post("/merchants/{id}/refund")]
@@ -219,11 +197,12 @@ async fn refund(
     id: web::Path<MerchantId>,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(DEPOSIT_HANDLERS)?;
-    let (id, actor) = (id.into_inner(), who.actor.clone());
-    let result = state
-        .db(move |conn| Ok::<_, WebError>(deposit::refund(conn, &actor, id)))
-        .await?;
-    flash(&ctx, result, |_| "deposit.flash.refunded")?;
-    Ok(see_other(format!("/platform/merchants/{id}")))
+    let id = id.into_inner();
+    Action::of(&ctx, &who, &state, DEPOSIT_HANDLERS)?
+        .done(
+            move |conn, actor| deposit::refund(conn, actor, id),
+            |_| "deposit.flash.refunded",
+            format!("/platform/merchants/{id}"),
+        )
+        .await
 }

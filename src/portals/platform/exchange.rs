@@ -39,9 +39,12 @@ use crate::{
     },
 };
 
-use super::super::{
-    merchant::form::{FieldErrors, unprocessable},
-    see_other,
+use super::{
+    super::{
+        merchant::form::{FieldErrors, unprocessable},
+        see_other,
+    },
+    action::Action,
 };
 
 /// Who publishes rates, pins overrides and sets the policy and limits
@@ -465,17 +468,13 @@ async fn recompute(
     state: web::Data<AppState>,
     CsrfForm(_): CsrfForm<RecomputeForm>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(RATE_KEEPERS)?;
-    let actor = who.actor.clone();
-    state
-        .db(move |conn| rates::publish(conn, Trigger::OnDemand, &actor))
-        .await?;
-    set_flash(
-        &ctx.session,
-        FlashKind::Success,
-        "platform_exchange.flash.published",
-    );
-    Ok(see_other(PAGE))
+    Action::of(&ctx, &who, &state, RATE_KEEPERS)?
+        .done(
+            |conn, actor| rates::publish(conn, Trigger::OnDemand, actor),
+            |_| "platform_exchange.flash.published",
+            PAGE,
+        )
+        .await
 }
 
 #[post("/exchange/policy")]

@@ -20,7 +20,6 @@ use crate::{
     clock,
     deposit::{self, Covered, Position},
     domain::{actor::Actor, id::MerchantId},
-    error::Classify,
     exit::{self, Exit, Stage},
     i18n::Locale,
     i18n::format,
@@ -38,21 +37,19 @@ use crate::{
     program::{self, Program},
     web::{
         auth::{OperatorPrincipal, Signed},
-        context::{PageContext, set_flash},
+        context::PageContext,
         csrf::CsrfForm,
         error::WebError,
         flash,
-        page::{Chrome, FlashKind},
+        page::Chrome,
         state::AppState,
     },
 };
 
 use super::{
-    super::{
-        merchant::deposit::{DepositFigures, HistoryRow, TopupRow, decision, deposit_history},
-        see_other,
-    },
+    super::merchant::deposit::{DepositFigures, HistoryRow, TopupRow, decision, deposit_history},
     AUDIT_READERS,
+    action::Action,
     deposits::DEPOSIT_HANDLERS,
 };
 
@@ -469,29 +466,9 @@ fn tier_request_view(r: &TierRequest, locale: Locale) -> TierRequestView {
 }
 
 /// Back to the merchant's page with what happened.
-fn outcome(ctx: &PageContext, id: MerchantId, result: Result<&str, &str>) -> HttpResponse {
-    match result {
-        Ok(key) => set_flash(&ctx.session, FlashKind::Success, key),
-        Err(key) => set_flash(&ctx.session, FlashKind::Error, key),
-    }
-    see_other(format!("/platform/merchants/{id}"))
-}
-
-/// Back to the merchant's page with what happened, or the refusal that
-/// stopped it.
-fn settled<E>(
-    ctx: &PageContext,
-    id: MerchantId,
-    result: Result<&str, E>,
-) -> Result<HttpResponse, WebError>
-where
-    E: Classify + Send + Sync + 'static,
-{
-    match result {
-        Ok(key) => set_flash(&ctx.session, FlashKind::Success, key),
-        Err(e) => flash::refused_flash(&ctx.session, ctx.locale, e)?,
-    }
-    Ok(see_other(format!("/platform/merchants/{id}")))
+/// Where an action on a merchant sends the operator back to.
+fn merchant_page(id: MerchantId) -> String {
+    format!("/platform/merchants/{id}")
 }
 
 /// The required deposit follows the tier: look at the coverage again at once.
@@ -514,19 +491,18 @@ async fn change_tier(
     id: web::Path<MerchantId>,
     CsrfForm(form): CsrfForm<TierForm>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(MERCHANT_KEEPERS)?;
+    let action = Action::of(&ctx, &who, &state, MERCHANT_KEEPERS)?;
     let id = id.into_inner();
     let tier = Tier::parse(&form.tier).ok_or(WebError::BadRequest)?;
-    let actor = who.actor.clone();
-    let result = state
-        .db(
-            move |conn| match flash::found(standing::change_tier(conn, &actor, id, tier))? {
-                Ok(_) => recheck(conn, &actor, id).map(|()| Ok("merchants.tier_changed")),
+    let result = action
+        .steps(move |conn, actor| {
+            match flash::found(standing::change_tier(conn, actor, id, tier))? {
+                Ok(_) => recheck(conn, actor, id).map(|()| Ok("merchants.tier_changed")),
                 Err(e) => Ok(Err(e)),
-            },
-        )
+            }
+        })
         .await?;
-    settled(&ctx, id, result)
+    action.finish(result, |key| *key, merchant_page(id))
 }
 
 #[derive(Deserialize)]
@@ -545,26 +521,25 @@ async fn decide_tier_request(
     id: web::Path<MerchantId>,
     CsrfForm(form): CsrfForm<TierDecisionForm>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(MERCHANT_KEEPERS)?;
+    let action = Action::of(&ctx, &who, &state, MERCHANT_KEEPERS)?;
     let id = id.into_inner();
     let approve = match form.decision.as_str() {
         "approve" => true,
         "reject" => false,
         _ => return Err(WebError::BadRequest),
     };
-    let actor = who.actor.clone();
-    let result = state
-        .db(move |conn| {
+    let result = action
+        .steps(move |conn, actor| {
             let decided =
-                tier_request::decide(conn, &actor, id, form.request_id, approve, &form.note);
+                tier_request::decide(conn, actor, id, form.request_id, approve, &form.note);
             match flash::found(decided)? {
-                Ok(_) if approve => recheck(conn, &actor, id).map(|()| Ok("tier_request.approved")),
+                Ok(_) if approve => recheck(conn, actor, id).map(|()| Ok("tier_request.approved")),
                 Ok(_) => Ok(Ok("tier_request.rejected_flash")),
                 Err(e) => Ok(Err(e)),
             }
         })
         .await?;
-    settled(&ctx, id, result)
+    action.finish(result, |key| *key, merchant_page(id))
 }
 
 /// A change of status: (conn, operator, merchant, reason).
@@ -587,7 +562,7 @@ async fn change_status(
     id: web::Path<MerchantId>,
     CsrfForm(form): CsrfForm<StatusForm>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(MERCHANT_KEEPERS)?;
+    let action = Action::of(&ctx, &who, &state, MERCHANT_KEEPERS)?.addressed();
     let id = id.into_inner();
     let (change, key): (StatusChange, &str) = match form.change.as_str() {
         "suspend" => (standing::suspend, "merchants.suspended"),
@@ -597,13 +572,13 @@ async fn change_status(
         ),
         _ => return Err(WebError::BadRequest),
     };
-    let actor = who.actor.clone();
-    let result = state
-        .db(move |conn| {
-            flash::found(change(conn, &actor, id, &form.reason)).map(|r| r.map(|_| key))
-        })
-        .await?;
-    settled(&ctx, id, result)
+    action
+        .done(
+            move |conn, actor| change(conn, actor, id, &form.reason),
+            |_| key,
+            merchant_page(id),
+        )
+        .await
 }
 
 #[derive(Deserialize)]
@@ -625,18 +600,20 @@ async fn start_exit(
     id: web::Path<MerchantId>,
     CsrfForm(form): CsrfForm<ExitForm>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(MERCHANT_KEEPERS)?;
+    let action = Action::of(&ctx, &who, &state, MERCHANT_KEEPERS)?.addressed();
     let id = id.into_inner();
+    let back = merchant_page(id);
     if form.confirm.as_deref() != Some("yes") {
-        return Ok(outcome(&ctx, id, Err("exit.error.confirm")));
+        return Ok(action.invalid("exit.error.confirm", back));
     }
     let Ok(days) = form.notice_days.trim().parse::<i64>() else {
-        return Ok(outcome(&ctx, id, Err("exit.error.notice")));
+        return Ok(action.invalid("exit.error.notice", back));
     };
-    let actor = who.actor.clone();
-    let result = state
-        .db(move |conn| flash::found(exit::start(conn, &actor, id, &form.reason, days)))
-        .await?;
-    flash::outcome(&ctx.session, ctx.locale, result, "exit.started_flash")?;
-    Ok(see_other(format!("/platform/merchants/{id}")))
+    action
+        .done(
+            move |conn, actor| exit::start(conn, actor, id, &form.reason, days),
+            |_| "exit.started_flash",
+            back,
+        )
+        .await
 }

@@ -1,5 +1,6 @@
 //! The platform portal (平台端), for the alliance's operators.
 
+mod action;
 mod applications;
 pub(super) mod approvals;
 mod audit;

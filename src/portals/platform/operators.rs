@@ -20,10 +20,16 @@ use crate::{
     },
 };
 
-use super::super::{
-    invite, see_other,
-    team::{InviteForm, Person, PersonFacts, Team, TeamPage, role_options},
+use super::{
+    super::{
+        invite, see_other,
+        team::{InviteForm, Person, PersonFacts, Team, TeamPage, role_options},
+    },
+    ADMIN,
+    action::Action,
 };
+
+const PAGE: &str = "/platform/operators";
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(list_operators)
@@ -34,7 +40,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 fn team() -> Team {
     Team {
-        base: "/platform/operators",
+        base: PAGE,
         table_id: "operators",
         nav: "platform.nav.operators",
         title: "platform.operators.title",
@@ -137,7 +143,7 @@ async fn create_operator(
                 FlashKind::Success,
                 "platform.operators.invited",
             );
-            Ok(see_other("/platform/operators"))
+            Ok(see_other(PAGE))
         }
         Err(error) => refuse(error, form).await,
     }
@@ -156,20 +162,16 @@ async fn change_role(
     id: web::Path<i64>,
     CsrfForm(form): CsrfForm<RoleForm>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(&[OperatorRole::Admin])?;
+    let action = Action::of(&ctx, &who, &state, ADMIN)?;
     let id = id.into_inner();
     let role = OperatorRole::parse(&form.role).ok_or(WebError::BadRequest)?;
-    let (actor, registry, policy) = (
-        who.actor.clone(),
-        state.approvals.clone(),
-        state.approval_policy,
-    );
-    let outcome = state
-        .db(move |conn| {
+    let (registry, policy) = (state.approvals.clone(), state.approval_policy);
+    let outcome = action
+        .steps(move |conn, actor| {
             let target = operator::find(conn, id)?.ok_or(WebError::NotFound)?;
             if role != OperatorRole::Admin {
                 return flash::refusal(
-                    operator::change_role(conn, &actor, id, role)
+                    operator::change_role(conn, actor, id, role)
                         .map(|_| "platform.operators.role_changed"),
                 );
             }
@@ -181,15 +183,11 @@ async fn change_role(
                 amount: None,
                 approver_roles: &["admin"],
             };
-            approval::request(conn, &actor, &request, policy, &registry).map_err(flash::system)?;
-            Ok::<_, WebError>(Ok("platform.operators.approval_requested"))
+            approval::request(conn, actor, &request, policy, &registry).map_err(flash::system)?;
+            Ok(Ok("platform.operators.approval_requested"))
         })
         .await?;
-    match outcome {
-        Ok(key) => set_flash(&ctx.session, FlashKind::Success, key),
-        Err(e) => flash::refused_flash(&ctx.session, ctx.locale, e)?,
-    }
-    Ok(see_other("/platform/operators"))
+    action.finish(outcome, |key| *key, PAGE)
 }
 
 #[derive(Deserialize)]
@@ -205,27 +203,22 @@ async fn set_active(
     id: web::Path<i64>,
     CsrfForm(form): CsrfForm<ActiveForm>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(&[OperatorRole::Admin])?;
-    let (id, actor) = (id.into_inner(), who.actor.clone());
-    let outcome = state
-        .db(move |conn| {
-            let result = operator::set_active(conn, &actor, id, form.active);
-            if result.is_ok() && !form.active {
+    let action = Action::of(&ctx, &who, &state, ADMIN)?;
+    let (id, active) = (id.into_inner(), form.active);
+    let outcome = action
+        .steps(move |conn, actor| {
+            let result = operator::set_active(conn, actor, id, active);
+            if result.is_ok() && !active {
                 // A deactivated operator is out at once, not at their next request.
                 session::end_sessions_of(conn, Portal::Platform, id)?;
             }
-            flash::found(result.map(|_| {
-                if form.active {
-                    "platform.operators.activated"
-                } else {
-                    "platform.operators.deactivated"
-                }
-            }))
+            flash::found(result)
         })
         .await?;
-    match outcome {
-        Ok(key) => set_flash(&ctx.session, FlashKind::Success, key),
-        Err(e) => flash::refused_flash(&ctx.session, ctx.locale, e)?,
-    }
-    Ok(see_other("/platform/operators"))
+    let key = if active {
+        "platform.operators.activated"
+    } else {
+        "platform.operators.deactivated"
+    };
+    action.finish(outcome, |_| key, PAGE)
 }

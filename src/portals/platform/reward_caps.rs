@@ -20,16 +20,15 @@ use crate::{
     redemption::{self, CappedReward, Caps},
     web::{
         auth::{OperatorPrincipal, Signed},
-        context::{PageContext, set_flash},
+        context::PageContext,
         csrf::CsrfForm,
         error::WebError,
-        flash,
-        page::{Chrome, FlashKind},
+        page::Chrome,
         state::AppState,
     },
 };
 
-use super::super::see_other;
+use super::action::Action;
 
 const CAP_KEEPERS: &[OperatorRole] = &[OperatorRole::Admin, OperatorRole::Operator];
 const PAGE: &str = "/platform/rewards";
@@ -159,15 +158,16 @@ async fn update(
     id: web::Path<RewardId>,
     CsrfForm(form): CsrfForm<CapsForm>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(CAP_KEEPERS)?;
+    let action = Action::of(&ctx, &who, &state, CAP_KEEPERS)?.addressed();
     let Some(caps) = form.caps() else {
-        set_flash(&ctx.session, FlashKind::Error, "reward_caps.error.invalid");
-        return Ok(see_other(PAGE));
+        return Ok(action.invalid("reward_caps.error.invalid", PAGE));
     };
-    let (id, actor) = (id.into_inner(), who.actor.clone());
-    let saved = state
-        .db(move |conn| flash::found(redemption::set_caps(conn, &actor, id, caps)))
-        .await?;
-    flash::outcome(&ctx.session, ctx.locale, saved, "reward_caps.flash.saved")?;
-    Ok(see_other(PAGE))
+    let id = id.into_inner();
+    action
+        .done(
+            move |conn, actor| redemption::set_caps(conn, actor, id, caps),
+            |_| "reward_caps.flash.saved",
+            PAGE,
+        )
+        .await
 }

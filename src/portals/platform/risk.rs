@@ -32,13 +32,12 @@ use crate::{
         context::PageContext,
         csrf::CsrfForm,
         error::WebError,
-        flash,
         page::Chrome,
         state::AppState,
     },
 };
 
-use super::super::see_other;
+use super::action::Action;
 
 /// Who works the queue; everyone may look.
 const RISK_HANDLERS: &[OperatorRole] = &[OperatorRole::Admin, OperatorRole::Risk];
@@ -253,16 +252,18 @@ async fn handle_alert(
     id: web::Path<i64>,
     CsrfForm(form): CsrfForm<HandleForm>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(RISK_HANDLERS)?;
+    let action = Action::of(&ctx, &who, &state, RISK_HANDLERS)?.addressed();
     let (change, key): (AlertChange, &str) = match form.action.as_str() {
         "acknowledge" => (risk::acknowledge, "risk.flash.acknowledged"),
         "resolve" => (risk::resolve, "risk.flash.resolved"),
         _ => return Err(WebError::BadRequest),
     };
-    let (id, actor) = (id.into_inner(), who.actor.clone());
-    let result = state
-        .db(move |conn| flash::found(change(conn, &actor, id)))
-        .await?;
-    flash::outcome(&ctx.session, ctx.locale, result, key)?;
-    Ok(see_other(queue_path(&form.queue.filter())))
+    let id = id.into_inner();
+    action
+        .done(
+            move |conn, actor| change(conn, actor, id),
+            |_| key,
+            queue_path(&form.queue.filter()),
+        )
+        .await
 }

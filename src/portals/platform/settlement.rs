@@ -18,12 +18,11 @@ use actix_web::web;
 
 use crate::{
     domain::id::MerchantId,
-    error::Classify,
     i18n::Locale,
     merchant::standing,
     people::operator::OperatorRole,
     settlement::payout_file::Party,
-    web::{auth::OperatorPrincipal, context::PageContext, error::WebError, flash},
+    web::{auth::OperatorPrincipal, error::WebError},
 };
 
 /// Who moves settlement money: runs settlements, makes and resolves batches,
@@ -72,18 +71,4 @@ fn merchant_names(
         .iter()
         .map(|m| (m.id, format!("{} · {}", m.code, m.name(locale))))
         .collect())
-}
-
-/// Flashes `success`, or the refusal; a failure of the system itself is an
-/// error page instead.
-fn flash_outcome<T, E>(
-    ctx: &PageContext,
-    result: Result<T, E>,
-    success: &str,
-) -> Result<(), WebError>
-where
-    E: Classify + Send + Sync + 'static,
-{
-    flash::outcome(&ctx.session, ctx.locale, result, success)?;
-    Ok(())
 }

@@ -18,20 +18,19 @@ use crate::{
     people::{
         member::{self, Member},
         operator::OperatorRole,
-        verification::{self, Verification, VerificationError, VerificationStatus},
+        verification::{self, Verification, VerificationStatus},
     },
     web::{
         auth::{OperatorPrincipal, Signed},
-        context::{PageContext, set_flash},
+        context::PageContext,
         csrf::CsrfForm,
         error::WebError,
-        flash,
-        page::{Chrome, FlashKind},
+        page::Chrome,
         state::AppState,
     },
 };
 
-use super::super::see_other;
+use super::action::Action;
 
 /// Who decides (`verification::VERIFIERS`); everyone may look.
 const VERIFIERS: &[OperatorRole] = &[OperatorRole::Admin, OperatorRole::Risk];
@@ -149,37 +148,24 @@ async fn decide(
     id: web::Path<i64>,
     CsrfForm(form): CsrfForm<DecisionForm>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(VERIFIERS)?;
+    let action = Action::of(&ctx, &who, &state, VERIFIERS)?.addressed();
     let approve = match form.decision.as_str() {
         "approve" => true,
         "reject" => false,
         _ => return Err(WebError::BadRequest),
     };
-    let (id, actor) = (id.into_inner(), who.actor.clone());
-    let decided = state
-        .db(move |conn| {
-            Ok::<_, WebError>(verification::decide(
-                conn,
-                &actor,
-                id,
-                approve,
-                Some(&form.reason),
-            ))
-        })
-        .await?;
-    match decided {
-        Ok(_) if approve => set_flash(
-            &ctx.session,
-            FlashKind::Success,
-            "platform_exchange.verification.flash.approved",
-        ),
-        Ok(_) => set_flash(
-            &ctx.session,
-            FlashKind::Success,
-            "platform_exchange.verification.flash.rejected",
-        ),
-        Err(VerificationError::NotFound) => return Err(WebError::NotFound),
-        Err(e) => flash::refused_flash(&ctx.session, ctx.locale, e)?,
-    }
-    Ok(see_other(PAGE))
+    let id = id.into_inner();
+    action
+        .done(
+            move |conn, actor| verification::decide(conn, actor, id, approve, Some(&form.reason)),
+            |_| {
+                if approve {
+                    "platform_exchange.verification.flash.approved"
+                } else {
+                    "platform_exchange.verification.flash.rejected"
+                }
+            },
+            PAGE,
+        )
+        .await
 }

@@ -29,6 +29,7 @@ use super::{
         apply::{field_error, notify_applicant, tier_label, translate},
         invite, see_other,
     },
+    super::action::Action,
     Confirm, REVIEWERS, SECTION,
 };
 
@@ -173,19 +174,20 @@ async fn invite_owner(
     id: web::Path<i64>,
     CsrfForm(Confirm {}): CsrfForm<Confirm>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(REVIEWERS)?;
-    let (id, actor) = (id.into_inner(), who.actor.clone());
-    let ticket = state
-        .db(move |conn| flash::found(onboarding::invite_owner(conn, &actor, id)))
+    let action = Action::of(&ctx, &who, &state, REVIEWERS)?.addressed();
+    let id = id.into_inner();
+    let ticket = action
+        .run(move |conn, actor| onboarding::invite_owner(conn, actor, id))
         .await?;
-    match ticket {
-        Ok(ticket) => {
-            invite(&state, Portal::Merchant, ticket).await?;
-            set_flash(&ctx.session, FlashKind::Success, "onboarding.flash.invited");
-        }
-        Err(e) => flash::refused_flash(&ctx.session, ctx.locale, e)?,
-    }
-    Ok(see_other(format!("{SECTION}/{id}")))
+    let ticket = match ticket {
+        Ok(ticket) => invite(&state, Portal::Merchant, ticket).await.map(Ok)?,
+        Err(e) => Err(e),
+    };
+    action.finish(
+        ticket,
+        |()| "onboarding.flash.invited",
+        format!("{SECTION}/{id}"),
+    )
 }
 
 /// Runs after any approval decision has committed (the approvals page calls

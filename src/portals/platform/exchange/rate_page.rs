@@ -42,6 +42,7 @@ use super::{
         merchant::form::{FieldErrors, unprocessable},
         see_other,
     },
+    super::action::Action,
     PAGE, RATE_KEEPERS, bp, can_keep, chart, source_label, state_badge, yuan,
 };
 
@@ -601,19 +602,15 @@ async fn cancel_override(
     path: web::Path<(String, i64)>,
     CsrfForm(_): CsrfForm<CancelForm>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(RATE_KEEPERS)?;
     let (code, id) = path.into_inner();
-    let actor = who.actor.clone();
-    let cancelled = state
-        .db(move |conn| flash::found(overrides::cancel(conn, &actor, id)))
-        .await?;
-    flash::outcome(
-        &ctx.session,
-        ctx.locale,
-        cancelled,
-        "platform_exchange.override.flash.cancelled",
-    )?;
-    Ok(see_other(program_path(&code)))
+    Action::of(&ctx, &who, &state, RATE_KEEPERS)?
+        .addressed()
+        .done(
+            move |conn, actor| overrides::cancel(conn, actor, id),
+            |_| "platform_exchange.override.flash.cancelled",
+            program_path(&code),
+        )
+        .await
 }
 
 #[post("/exchange/programs/{code}/limit")]

@@ -11,17 +11,17 @@ use crate::{
     settlement::collection,
     web::{
         auth::{OperatorPrincipal, Signed},
-        context::{PageContext, set_flash},
+        context::PageContext,
         csrf::{CsrfForm, NoFields},
         error::WebError,
-        page::{Chrome, FlashKind},
+        page::Chrome,
         state::AppState,
     },
 };
 
 use super::{
-    super::super::{see_other, settlement_view::CollectionRow},
-    LIST_SIZE, SETTLEMENT_HANDLERS, SETTLEMENT_READERS, can_act, flash_outcome, merchant_names,
+    super::{super::settlement_view::CollectionRow, action::Action},
+    LIST_SIZE, SETTLEMENT_HANDLERS, SETTLEMENT_READERS, can_act, merchant_names,
 };
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
@@ -86,29 +86,20 @@ async fn record_receipt(
     id: web::Path<i64>,
     CsrfForm(form): CsrfForm<ReceiptForm>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(SETTLEMENT_HANDLERS)?;
+    let action = Action::of(&ctx, &who, &state, SETTLEMENT_HANDLERS)?;
     let Ok(amount) = Money::parse(form.amount.trim()) else {
-        set_flash(
-            &ctx.session,
-            FlashKind::Error,
-            "settlement.collection.error.amount",
-        );
-        return Ok(see_other(COLLECTIONS));
+        return Ok(action.invalid("settlement.collection.error.amount", COLLECTIONS));
     };
-    let (id, actor) = (id.into_inner(), who.actor.clone());
-    let result = state
-        .db(move |conn| {
-            Ok::<_, WebError>(collection::record_receipt(
-                conn,
-                &actor,
-                id,
-                amount,
-                &form.bank_reference,
-            ))
-        })
-        .await?;
-    flash_outcome(&ctx, result, "settlement_portals.flash.receipt")?;
-    Ok(see_other(COLLECTIONS))
+    let id = id.into_inner();
+    action
+        .done(
+            move |conn, actor| {
+                collection::record_receipt(conn, actor, id, amount, &form.bank_reference)
+            },
+            |_| "settlement_portals.flash.receipt",
+            COLLECTIONS,
+        )
+        .await
 }
 
 #[post("/settlement/collections/{id}/deduct")]
@@ -119,20 +110,18 @@ async fn deduct_from_deposit(
     id: web::Path<i64>,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(SETTLEMENT_HANDLERS)?;
-    let (id, actor, policy, registry) = (
+    let (id, policy, registry) = (
         id.into_inner(),
-        who.actor.clone(),
         state.approval_policy,
         state.approvals.clone(),
     );
-    let result = state
-        .db(move |conn| {
-            Ok::<_, WebError>(collection::request_deposit_collection(
-                conn, &actor, id, policy, &registry,
-            ))
-        })
-        .await?;
-    flash_outcome(&ctx, result, "settlement_portals.flash.deduction_requested")?;
-    Ok(see_other(COLLECTIONS))
+    Action::of(&ctx, &who, &state, SETTLEMENT_HANDLERS)?
+        .done(
+            move |conn, actor| {
+                collection::request_deposit_collection(conn, actor, id, policy, &registry)
+            },
+            |_| "settlement_portals.flash.deduction_requested",
+            COLLECTIONS,
+        )
+        .await
 }

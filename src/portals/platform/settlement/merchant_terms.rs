@@ -15,21 +15,19 @@ use crate::{
     },
     web::{
         auth::{OperatorPrincipal, Signed},
-        context::{PageContext, set_flash},
+        context::PageContext,
         csrf::{CsrfForm, NoFields},
         error::WebError,
         flash,
-        page::{Chrome, FlashKind},
+        page::Chrome,
         state::AppState,
     },
 };
 
 use super::{
-    super::super::{
-        see_other,
-        settlement_view::{RecipientRow, StatementRow, TermsView},
-    },
-    SETTLEMENT_HANDLERS, SETTLEMENT_READERS, can_act, flash_outcome,
+    super::super::settlement_view::{RecipientRow, StatementRow, TermsView},
+    super::action::Action,
+    SETTLEMENT_HANDLERS, SETTLEMENT_READERS, can_act,
 };
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
@@ -102,30 +100,25 @@ async fn set_terms(
     id: web::Path<MerchantId>,
     CsrfForm(form): CsrfForm<TermsInput>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(SETTLEMENT_HANDLERS)?;
+    let action = Action::of(&ctx, &who, &state, SETTLEMENT_HANDLERS)?;
     let id = id.into_inner();
     let terms = match Terms::parse(&form) {
         Ok(terms) => terms,
-        Err(e) => {
-            flash::refused_flash(&ctx.session, ctx.locale, e)?;
-            return Ok(see_other(merchant_page(id)));
-        }
+        Err(e) => return action.finish(Err::<(), _>(e), |()| "", merchant_page(id)),
     };
-    let actor = who.actor.clone();
-    state
-        .db(move |conn| {
+    let result = action
+        .steps(move |conn, actor| {
             if merchant::find(conn, id)?.is_none() {
                 return Err(WebError::NotFound);
             }
-            Ok(terms::set(conn, &actor, id, &terms)?)
+            flash::refusal(terms::set(conn, actor, id, &terms))
         })
         .await?;
-    set_flash(
-        &ctx.session,
-        FlashKind::Success,
-        "settlement_portals.flash.terms",
-    );
-    Ok(see_other(merchant_page(id)))
+    action.finish(
+        result,
+        |()| "settlement_portals.flash.terms",
+        merchant_page(id),
+    )
 }
 
 #[post("/merchants/{id}/settlement/recipients")]
@@ -136,15 +129,14 @@ async fn add_recipient(
     id: web::Path<MerchantId>,
     CsrfForm(form): CsrfForm<RecipientInput>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(SETTLEMENT_HANDLERS)?;
-    let (id, actor, keys) = (id.into_inner(), who.actor.clone(), state.keys.clone());
-    let result = state
-        .db(move |conn| {
-            Ok::<_, WebError>(recipients::add(conn, &actor, &keys, id, &form).map(|_| ()))
-        })
-        .await?;
-    flash_outcome(&ctx, result, "settlement_portals.flash.recipient_added")?;
-    Ok(see_other(merchant_page(id)))
+    let (id, keys) = (id.into_inner(), state.keys.clone());
+    Action::of(&ctx, &who, &state, SETTLEMENT_HANDLERS)?
+        .done(
+            move |conn, actor| recipients::add(conn, actor, &keys, id, &form),
+            |_| "settlement_portals.flash.recipient_added",
+            merchant_page(id),
+        )
+        .await
 }
 
 #[post("/merchants/{id}/settlement/recipients/{recipient}/remove")]
@@ -155,11 +147,12 @@ async fn remove_recipient(
     path: web::Path<(MerchantId, i64)>,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(SETTLEMENT_HANDLERS)?;
-    let ((id, recipient), actor) = (path.into_inner(), who.actor.clone());
-    let result = state
-        .db(move |conn| Ok::<_, WebError>(recipients::remove(conn, &actor, id, recipient)))
-        .await?;
-    flash_outcome(&ctx, result, "settlement_portals.flash.recipient_removed")?;
-    Ok(see_other(merchant_page(id)))
+    let (id, recipient) = path.into_inner();
+    Action::of(&ctx, &who, &state, SETTLEMENT_HANDLERS)?
+        .done(
+            move |conn, actor| recipients::remove(conn, actor, id, recipient),
+            |()| "settlement_portals.flash.recipient_removed",
+            merchant_page(id),
+        )
+        .await
 }

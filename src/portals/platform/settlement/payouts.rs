@@ -17,22 +17,20 @@ use crate::{
     },
     web::{
         auth::{OperatorPrincipal, Signed},
-        context::{PageContext, set_flash},
+        context::PageContext,
         csrf::{CsrfForm, NoFields},
         error::WebError,
         flash,
-        page::{Chrome, FlashKind},
+        page::Chrome,
         state::AppState,
     },
 };
 
 use super::{
-    super::super::{
-        see_other,
-        settlement_view::{PayoutRow, recipients_of},
-    },
-    LIST_SIZE, PENDING_SCAN, SETTLEMENT_HANDLERS, SETTLEMENT_READERS, can_act, flash_outcome,
-    house_account, merchant_names,
+    super::super::settlement_view::{PayoutRow, recipients_of},
+    super::action::Action,
+    LIST_SIZE, PENDING_SCAN, SETTLEMENT_HANDLERS, SETTLEMENT_READERS, can_act, house_account,
+    merchant_names,
 };
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
@@ -139,51 +137,27 @@ async fn create_batch(
     state: web::Data<AppState>,
     CsrfForm(form): CsrfForm<BatchForm>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(SETTLEMENT_HANDLERS)?;
+    const PAYOUTS: &str = "/platform/settlement/payouts";
+    let action = Action::of(&ctx, &who, &state, SETTLEMENT_HANDLERS)?;
     let today = shanghai::date_of(Utc::now());
     let date = match form.execution_date.trim() {
         "" => today,
         text => match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
             Ok(date) if date >= today => date,
-            _ => {
-                set_flash(
-                    &ctx.session,
-                    FlashKind::Error,
-                    "settlement_portals.error.execution_date",
-                );
-                return Ok(see_other("/platform/settlement/payouts"));
-            }
+            _ => return Ok(action.invalid("settlement_portals.error.execution_date", PAYOUTS)),
         },
     };
-    let actor = who.actor.clone();
-    let result = state
-        .db(move |conn| flash::refusal(payout::create_batch(conn, &actor, date)))
+    let result = action
+        .run(move |conn, actor| payout::create_batch(conn, actor, date))
         .await?;
-    match result {
-        Ok(Some(batch)) => {
-            set_flash(
-                &ctx.session,
-                FlashKind::Success,
-                "settlement_portals.flash.batch_created",
-            );
-            Ok(see_other(format!(
-                "/platform/settlement/payouts/batches/{}",
-                batch.id
-            )))
-        }
+    let to = match &result {
+        Ok(Some(batch)) => format!("{PAYOUTS}/batches/{}", batch.id),
         Ok(None) => {
-            set_flash(
-                &ctx.session,
-                FlashKind::Error,
-                "settlement_portals.error.nothing_pending",
-            );
-            Ok(see_other("/platform/settlement/payouts"))
+            return Ok(action.invalid("settlement_portals.error.nothing_pending", PAYOUTS));
         }
-        Err(e) => {
-            flash::refused_flash(&ctx.session, ctx.locale, e)?;
-            Ok(see_other("/platform/settlement/payouts"))
-        }
-    }
+        Err(_) => PAYOUTS.to_owned(),
+    };
+    action.finish(result, |_| "settlement_portals.flash.batch_created", to)
 }
 
 #[derive(Template, WebTemplate)]
@@ -300,15 +274,14 @@ async fn mark_sent(
     id: web::Path<i64>,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(SETTLEMENT_HANDLERS)?;
-    let (id, actor) = (id.into_inner(), who.actor.clone());
-    let result = state
-        .db(move |conn| Ok::<_, WebError>(payout::mark_sent(conn, &actor, id)))
-        .await?;
-    flash_outcome(&ctx, result, "settlement_portals.flash.sent")?;
-    Ok(see_other(format!(
-        "/platform/settlement/payouts/batches/{id}"
-    )))
+    let id = id.into_inner();
+    Action::of(&ctx, &who, &state, SETTLEMENT_HANDLERS)?
+        .done(
+            move |conn, actor| payout::mark_sent(conn, actor, id),
+            |_| "settlement_portals.flash.sent",
+            format!("/platform/settlement/payouts/batches/{id}"),
+        )
+        .await
 }
 
 /// Where a resolved payout sends the operator back to: its batch.
@@ -336,13 +309,14 @@ async fn confirm_payout(
     id: web::Path<i64>,
     CsrfForm(form): CsrfForm<ResolveForm>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(SETTLEMENT_HANDLERS)?;
-    let (id, actor) = (id.into_inner(), who.actor.clone());
-    let result = state
-        .db(move |conn| Ok::<_, WebError>(payout::confirm(conn, &actor, id)))
-        .await?;
-    flash_outcome(&ctx, result, "settlement_portals.flash.confirmed")?;
-    Ok(see_other(form.back()))
+    let id = id.into_inner();
+    Action::of(&ctx, &who, &state, SETTLEMENT_HANDLERS)?
+        .done(
+            move |conn, actor| payout::confirm(conn, actor, id),
+            |_| "settlement_portals.flash.confirmed",
+            form.back(),
+        )
+        .await
 }
 
 #[post("/settlement/payouts/{id}/fail")]
@@ -353,11 +327,12 @@ async fn fail_payout(
     id: web::Path<i64>,
     CsrfForm(form): CsrfForm<ResolveForm>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(SETTLEMENT_HANDLERS)?;
-    let (id, actor, reason) = (id.into_inner(), who.actor.clone(), form.reason.clone());
-    let result = state
-        .db(move |conn| Ok::<_, WebError>(payout::fail(conn, &actor, id, &reason)))
-        .await?;
-    flash_outcome(&ctx, result, "settlement_portals.flash.failed")?;
-    Ok(see_other(form.back()))
+    let (id, reason, back) = (id.into_inner(), form.reason.clone(), form.back());
+    Action::of(&ctx, &who, &state, SETTLEMENT_HANDLERS)?
+        .done(
+            move |conn, actor| payout::fail(conn, actor, id, &reason),
+            |_| "settlement_portals.flash.failed",
+            back,
+        )
+        .await
 }

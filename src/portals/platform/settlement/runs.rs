@@ -10,22 +10,21 @@ use crate::{
     i18n::Locale,
     i18n::format,
     settlement::{
-        run::{self, RunRequest, Trigger},
+        run::{self, RunRequest, Summary, Trigger},
         statement,
     },
     web::{
         auth::{OperatorPrincipal, Signed},
-        context::{PageContext, set_flash},
+        context::PageContext,
         csrf::{CsrfForm, NoFields},
         error::WebError,
-        flash,
-        page::{Chrome, FlashKind},
+        page::Chrome,
         state::AppState,
     },
 };
 
 use super::{
-    super::super::{see_other, settlement_view::StatementRow},
+    super::{super::settlement_view::StatementRow, action::Action},
     LIST_SIZE, SETTLEMENT_HANDLERS, SETTLEMENT_READERS, can_act, merchant_names,
 };
 
@@ -102,46 +101,38 @@ async fn run_now(
     state: web::Data<AppState>,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(SETTLEMENT_HANDLERS)?;
-    let (actor, keys) = (who.actor.clone(), state.keys.clone());
-    let summary = state
-        .db(move |conn| {
-            // Through today, which has always begun; were it refused, the
-            // operator reads why.
-            flash::refusal(run::run(
-                conn,
-                &keys,
-                &actor,
-                RunRequest {
-                    trigger: Trigger::Operator,
-                    merchant_id: None,
-                    through: shanghai::date_of(crate::clock::now()),
-                },
-            ))
-        })
+    const SETTLEMENT: &str = "/platform/settlement";
+    let action = Action::of(&ctx, &who, &state, SETTLEMENT_HANDLERS)?;
+    let keys = state.keys.clone();
+    // Through today, which has always begun; were it refused, the operator
+    // reads why.
+    let request = RunRequest {
+        trigger: Trigger::Operator,
+        merchant_id: None,
+        through: shanghai::date_of(crate::clock::now()),
+    };
+    let summary = action
+        .run(move |conn, actor| run::run(conn, &keys, actor, request))
         .await?;
-    let summary = match summary {
-        Ok(summary) => summary,
-        Err(e) => {
-            flash::refused_flash(&ctx.session, ctx.locale, e)?;
-            return Ok(see_other("/platform/settlement"));
-        }
-    };
-    let Some(id) = summary.run else {
-        set_flash(
-            &ctx.session,
-            FlashKind::Success,
+    let (key, to) = match &summary {
+        Ok(Summary { run: None, .. }) | Err(_) => (
             "settlement_portals.flash.nothing_due",
-        );
-        return Ok(see_other("/platform/settlement"));
+            SETTLEMENT.to_owned(),
+        ),
+        Ok(Summary {
+            run: Some(id),
+            exceptions,
+            ..
+        }) => (
+            if exceptions.is_empty() {
+                "settlement_portals.flash.run"
+            } else {
+                "settlement_portals.flash.run_exceptions"
+            },
+            format!("{SETTLEMENT}/runs/{id}"),
+        ),
     };
-    let key = if summary.exceptions.is_empty() {
-        "settlement_portals.flash.run"
-    } else {
-        "settlement_portals.flash.run_exceptions"
-    };
-    set_flash(&ctx.session, FlashKind::Success, key);
-    Ok(see_other(format!("/platform/settlement/runs/{id}")))
+    action.finish(summary, |_| key, to)
 }
 
 struct ExceptionRow {
