@@ -87,7 +87,7 @@ pub fn run(config: &Config, args: &ImportArgs) -> anyhow::Result<ExitCode> {
         &keys,
         &actor,
         &request,
-        &Shown::new(kind),
+        &Shown::new(format!("importing {kind}")),
     )?;
     report(&outcome, started);
     if args.skip_invalid && !outcome.rejections.is_empty() {
@@ -185,9 +185,9 @@ fn write_rejects(path: &Path, bytes: &[u8], kind: Kind, outcome: &Outcome) -> an
     Ok(())
 }
 
-/// Progress on a terminal (a bar) or in a log (a line per 10 %).
-struct Shown {
-    kind: Kind,
+/// Progress on a terminal (a bar) or in a log (a line per 10 %), under `label`.
+pub(super) struct Shown {
+    label: String,
     bar: Option<ProgressBar>,
     total: AtomicU64,
     done: AtomicU64,
@@ -196,9 +196,9 @@ struct Shown {
 }
 
 impl Shown {
-    fn new(kind: Kind) -> Self {
+    pub(super) fn new(label: String) -> Self {
         Self {
-            kind,
+            label,
             bar: std::io::stderr().is_terminal().then(ProgressBar::hidden),
             total: AtomicU64::new(0),
             done: AtomicU64::new(0),
@@ -222,10 +222,10 @@ impl Progress for Shown {
                     .expect("a valid template")
                     .progress_chars("=> "),
             );
-            bar.set_message(format!("importing {}", self.kind));
+            bar.set_message(self.label.clone());
             bar.reset_eta();
         } else {
-            eprintln!("importing {}: {total} units, {done} done before", self.kind);
+            eprintln!("{}: {total} units, {done} done before", self.label);
         }
     }
 
@@ -238,7 +238,7 @@ impl Progress for Shown {
         let done = self.done.fetch_add(units, Ordering::Relaxed) + units;
         let tenth = done * 10 / total;
         if tenth > self.tenth.swap(tenth, Ordering::Relaxed) {
-            eprintln!("importing {}: {}% ({done}/{total})", self.kind, tenth * 10);
+            eprintln!("{}: {}% ({done}/{total})", self.label, tenth * 10);
         }
     }
 
