@@ -179,25 +179,7 @@ impl Command {
                 }
                 Ok(ExitCode::SUCCESS)
             }
-            Self::SeedDemo { scale } => {
-                // Members' phone numbers are encrypted and indexed with the keys
-                // the server derives, so the server finds what the seed wrote.
-                let keys = Keys::derive(config.secret_key());
-                let mut conn = connect(config)?;
-                match scale {
-                    DemoScale::Small => println!("{}", demo::seed(&mut conn, &keys)?),
-                    DemoScale::Large => {
-                        let show = |phase: &'static str| -> Box<dyn crate::import::Progress> {
-                            Box::new(import::Shown::new(format!("importing {phase}")))
-                        };
-                        println!(
-                            "{}",
-                            dataset::build(&mut conn, &keys, &dataset::Scale::LARGE, &show)?
-                        );
-                    }
-                }
-                Ok(ExitCode::SUCCESS)
-            }
+            Self::SeedDemo { scale } => seed_demo(config, scale),
             Self::Import(args) => import::run(config, &args),
             Self::Merchant { command } => command.run(config),
             Self::Operator {
@@ -329,6 +311,24 @@ fn serve(config: &Config) -> anyhow::Result<ExitCode> {
         app.run_until(crate::startup::stop_requested()).await?;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+fn seed_demo(config: &Config, scale: DemoScale) -> anyhow::Result<ExitCode> {
+    // Members' phone numbers are encrypted and indexed with the keys the
+    // server derives, so the server finds what the seed wrote.
+    let keys = Keys::derive(config.secret_key());
+    let mut conn = connect(config)?;
+    match scale {
+        DemoScale::Small => println!("{}", demo::seed(&mut conn, &keys)?),
+        DemoScale::Large => {
+            let show = |phase: &'static str| -> Box<dyn crate::import::Progress> {
+                Box::new(import::Shown::new(format!("importing {phase}")))
+            };
+            let summary = dataset::build(&mut conn, &keys, &dataset::Scale::LARGE, &show)?;
+            println!("{summary}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn verify(config: &Config) -> anyhow::Result<ExitCode> {
