@@ -33,6 +33,7 @@
 //! server, `alliance_bench` (migrated) and `alliance_pgbench`, dropped at the end
 //! unless `--keep`. The configured database's data is never touched.
 
+mod import;
 mod load;
 mod pages;
 mod pgbench;
@@ -51,7 +52,10 @@ use diesel::{Connection, PgConnection, RunQueryDsl, dsl::sql, sql_types::Text};
 
 use crate::config::Config;
 
-pub use self::pages::{PagesBenchArgs, pages};
+pub use self::{
+    import::{ImportBenchArgs, import},
+    pages::{PagesBenchArgs, pages},
+};
 
 use self::{
     load::{Chart, Scenario, Workload},
@@ -124,7 +128,7 @@ fn measure(
 
     let baseline = pgbench_baseline(admin, server, args)?;
 
-    scratch::create_ledger_db(admin, server)?;
+    scratch::create_migrated(admin, server, LEDGER_DB)?;
     let url = server.url(LEDGER_DB);
     let chart = Chart::open(&mut PgConnection::establish(&url)?, args.accounts)?;
     report::ledger_header(args.seconds);

@@ -111,10 +111,14 @@ pub fn drop_database(admin: &mut PgConnection, name: &str) -> anyhow::Result<()>
     Ok(())
 }
 
-/// A fresh `LEDGER_DB` with the application's schema.
-pub fn create_ledger_db(admin: &mut PgConnection, server: &ServerUrl) -> anyhow::Result<()> {
-    recreate(admin, LEDGER_DB)?;
-    let mut conn = PgConnection::establish(&server.url(LEDGER_DB))?;
+/// A fresh database `name` with the application's schema.
+pub fn create_migrated(
+    admin: &mut PgConnection,
+    server: &ServerUrl,
+    name: &str,
+) -> anyhow::Result<()> {
+    recreate(admin, name)?;
+    let mut conn = PgConnection::establish(&server.url(name))?;
     crate::db::migrate(&mut conn).map_err(|e| anyhow::anyhow!(e))?;
     Ok(())
 }

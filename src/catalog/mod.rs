@@ -451,7 +451,12 @@ pub fn create(
 ) -> Result<Reward, CatalogError> {
     conn.transaction(|conn| {
         let reward = diesel::insert_into(rewards::table)
-            .values((rewards::merchant_id.eq(merchant_id), details))
+            .values((
+                rewards::merchant_id.eq(merchant_id),
+                details,
+                rewards::created_at.eq(crate::clock::now()),
+                rewards::updated_at.eq(crate::clock::now()),
+            ))
             .returning(Reward::as_returning())
             .get_result(conn)?;
         let stores = set_stores(conn, merchant_id, reward.id, store_ids)?;
@@ -482,7 +487,7 @@ pub fn update(
         let before = lock(conn, merchant_id, id)?;
         let before_stores = stores_of(conn, merchant_id, id)?;
         let after = diesel::update(rewards::table.find(id))
-            .set((details, rewards::updated_at.eq(diesel::dsl::now)))
+            .set((details, rewards::updated_at.eq(crate::clock::now())))
             .returning(Reward::as_returning())
             .get_result(conn)?;
         let stores = set_stores(conn, merchant_id, id, store_ids)?;
@@ -531,7 +536,7 @@ pub fn set_status(
         let after = diesel::update(rewards::table.find(id))
             .set((
                 rewards::status.eq(status),
-                rewards::updated_at.eq(diesel::dsl::now),
+                rewards::updated_at.eq(crate::clock::now()),
             ))
             .returning(Reward::as_returning())
             .get_result(conn)?;
@@ -560,7 +565,7 @@ pub fn set_image(
         let after = diesel::update(rewards::table.find(id))
             .set((
                 rewards::image_path.eq(name.as_str()),
-                rewards::updated_at.eq(diesel::dsl::now),
+                rewards::updated_at.eq(crate::clock::now()),
             ))
             .returning(Reward::as_returning())
             .get_result(conn)?;

@@ -1,26 +1,21 @@
 //! `alliance import members|lots|orders --merchant CODE FILE`: brings a
 //! merchant's existing programme into the alliance (see `crate::import`).
 //! Prints every invalid row by line and column; exits 1 when rows were refused.
-//! A terminal sees a progress bar with rate and ETA; a pipe or log file a line
-//! per 10 %.
 
 use std::{
-    io::IsTerminal,
     path::{Path, PathBuf},
     process::ExitCode,
-    sync::atomic::{AtomicU64, Ordering},
     time::Instant,
 };
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::{
     config::Config,
     crypto::Keys,
     domain::actor::Actor,
-    import::{self, ImportRequest, Kind, Outcome, Progress, State},
+    import::{self, ImportRequest, Kind, Outcome, Shown, State},
 };
 
 use super::connect;
@@ -87,7 +82,7 @@ pub fn run(config: &Config, args: &ImportArgs) -> anyhow::Result<ExitCode> {
         &keys,
         &actor,
         &request,
-        &Shown::new(format!("importing {kind}")),
+        &Shown::new(kind),
     )?;
     report(&outcome, started);
     if args.skip_invalid && !outcome.rejections.is_empty() {
@@ -183,68 +178,4 @@ fn write_rejects(path: &Path, bytes: &[u8], kind: Kind, outcome: &Outcome) -> an
     }
     writer.flush()?;
     Ok(())
-}
-
-/// Progress on a terminal (a bar) or in a log (a line per 10 %), under `label`.
-pub(super) struct Shown {
-    label: String,
-    bar: Option<ProgressBar>,
-    total: AtomicU64,
-    done: AtomicU64,
-    /// The last tenth printed, for the line-per-10 % form.
-    tenth: AtomicU64,
-}
-
-impl Shown {
-    pub(super) fn new(label: String) -> Self {
-        Self {
-            label,
-            bar: std::io::stderr().is_terminal().then(ProgressBar::hidden),
-            total: AtomicU64::new(0),
-            done: AtomicU64::new(0),
-            tenth: AtomicU64::new(0),
-        }
-    }
-}
-
-impl Progress for Shown {
-    fn start(&self, total: u64, done: u64) {
-        self.total.store(total, Ordering::Relaxed);
-        self.done.store(done, Ordering::Relaxed);
-        self.tenth
-            .store(done * 10 / total.max(1), Ordering::Relaxed);
-        if let Some(bar) = &self.bar {
-            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-            bar.set_length(total);
-            bar.set_position(done);
-            bar.set_style(
-                ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({per_sec}, ETA {eta})")
-                    .expect("a valid template")
-                    .progress_chars("=> "),
-            );
-            bar.set_message(self.label.clone());
-            bar.reset_eta();
-        } else {
-            eprintln!("{}: {total} units, {done} done before", self.label);
-        }
-    }
-
-    fn advance(&self, units: u64) {
-        if let Some(bar) = &self.bar {
-            bar.inc(units);
-            return;
-        }
-        let total = self.total.load(Ordering::Relaxed).max(1);
-        let done = self.done.fetch_add(units, Ordering::Relaxed) + units;
-        let tenth = done * 10 / total;
-        if tenth > self.tenth.swap(tenth, Ordering::Relaxed) {
-            eprintln!("{}: {}% ({done}/{total})", self.label, tenth * 10);
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-    }
 }

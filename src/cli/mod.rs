@@ -140,6 +140,9 @@ enum BenchCommand {
     /// Every portal page (p50/p95 over repeated GETs) and every job on the
     /// configured database, beside pgbench; see `src/bench/pages.rs`.
     Pages(bench::PagesBenchArgs),
+    /// `alliance import` of members and lots into a scratch database, beside
+    /// pgbench at 8 clients; see `src/bench/import.rs`.
+    Import(bench::ImportBenchArgs),
 }
 
 impl Cli {
@@ -259,6 +262,10 @@ impl BenchCommand {
                 bench::ledger(config, &args)?;
                 Ok(ExitCode::SUCCESS)
             }
+            Self::Import(args) => {
+                bench::import(config, &args)?;
+                Ok(ExitCode::SUCCESS)
+            }
             // A page that did not answer with a 2xx fails the command.
             Self::Pages(args) => Ok(if bench::pages(config, &args)? {
                 ExitCode::SUCCESS
@@ -321,8 +328,8 @@ fn seed_demo(config: &Config, scale: DemoScale) -> anyhow::Result<ExitCode> {
     match scale {
         DemoScale::Small => println!("{}", demo::seed(&mut conn, &keys)?),
         DemoScale::Large => {
-            let show = |phase: &'static str| -> Box<dyn crate::import::Progress> {
-                Box::new(import::Shown::new(format!("importing {phase}")))
+            let show = |kind| -> Box<dyn crate::import::Progress> {
+                Box::new(crate::import::Shown::new(kind))
             };
             let summary = dataset::build(&mut conn, &keys, &dataset::Scale::LARGE, &show)?;
             println!("{summary}");

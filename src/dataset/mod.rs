@@ -62,9 +62,9 @@ impl Scale {
     };
 }
 
-/// Shows how a phase of the build goes: `phase` names it ("members", "lots",
-/// "orders") and returns what counts its units.
-pub type ShowPhase<'a> = &'a dyn Fn(&'static str) -> Box<dyn Progress>;
+/// Shows how a phase of the build goes: the phase imports every merchant's
+/// file of one kind, and is shown as one import of that kind.
+pub type ShowPhase<'a> = &'a dyn Fn(Kind) -> Box<dyn Progress>;
 
 /// What a build did and how long each part took.
 #[derive(Debug, Default)]
@@ -160,12 +160,7 @@ fn import_all(
     kind: Kind,
     show: ShowPhase,
 ) -> anyhow::Result<Booked> {
-    let label = match kind {
-        Kind::Members => "members",
-        Kind::Lots => "lots",
-        Kind::Orders => "orders",
-    };
-    let progress = show(label);
+    let progress = show(kind);
     progress.start(history.units(kind), 0);
     let mut booked = Booked::default();
     for merchant in history.merchants() {

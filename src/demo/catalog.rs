@@ -1,13 +1,14 @@
-//! The demo's rewards catalog and redemptions: two believable rewards per demo
-//! merchant, created and published through the catalog service, and a few
-//! members redeeming through the redemption service (the proposed mix) — some
-//! served at the counter, some still waiting — and a few sharing the first
-//! member's choice, for the recommendations. Merchants that already have
-//! rewards and members who already redeemed are left alone, so a second run
-//! changes nothing.
+//! The demo's rewards catalog and today's redemptions: two believable rewards
+//! per demo merchant, created and published through the catalog service when
+//! the alliance opens, and today a few members redeeming through the
+//! redemption service (the proposed mix) — some served at the counter, some
+//! still waiting — and a few sharing the first member's choice, for the
+//! recommendations. Merchants that already have rewards are left alone, and
+//! today's orders have fixed request keys that the service replays, so a
+//! second run changes nothing.
 
 use anyhow::Context;
-use chrono::{Days, Utc};
+use chrono::NaiveDate;
 use diesel::PgConnection;
 
 use crate::{
@@ -15,7 +16,6 @@ use crate::{
     domain::{
         actor::Actor,
         id::{MemberId, MerchantId},
-        shanghai,
     },
     redemption::{self, RedeemRequest, Redemption, pay::Leg},
 };
@@ -202,13 +202,17 @@ const REDEEMERS: usize = 8;
 /// How many of them also redeem what the first member did (`redeem_alike`).
 const ALIKE: usize = 3;
 
-/// Fills the catalogs of `merchant_ids` (in the demo's merchant order); returns
-/// how many rewards it created.
-pub fn fill(conn: &mut PgConnection, merchant_ids: &[MerchantId]) -> anyhow::Result<usize> {
+/// Fills the catalogs of `merchant_ids` (in the demo's merchant order) with
+/// rewards on offer from `first_day` to `last_day`; returns how many it created.
+pub fn fill(
+    conn: &mut PgConnection,
+    merchant_ids: &[MerchantId],
+    first_day: NaiveDate,
+    last_day: NaiveDate,
+) -> anyhow::Result<usize> {
     let actor = Actor::system("seed-demo");
-    let today = Utc::now().with_timezone(&shanghai::offset()).date_naive();
-    let first_day = today.to_string();
-    let last_day = (today + Days::new(180)).to_string();
+    let first_day = first_day.to_string();
+    let last_day = last_day.to_string();
     let mut created = 0;
     for (&merchant_id, rewards) in merchant_ids.iter().zip(&CATALOG) {
         if !catalog::of_merchant(conn, merchant_id)?.is_empty() {
@@ -238,7 +242,7 @@ pub fn fill(conn: &mut PgConnection, merchant_ids: &[MerchantId]) -> anyhow::Res
                 merchant_id,
                 reward.id,
                 RewardStatus::Published,
-                Utc::now(),
+                crate::clock::now(),
             )
             .with_context(|| format!("publishing demo reward {title_en}"))?;
             created += 1;
@@ -248,17 +252,18 @@ pub fn fill(conn: &mut PgConnection, merchant_ids: &[MerchantId]) -> anyhow::Res
 }
 
 /// Members redeem the first reward they can pay for, with the proposed mix;
-/// every other voucher is served at once. Returns how many redeemed.
+/// every other voucher is served at once. Returns how many redeemed now.
 pub fn redeem(conn: &mut PgConnection, members: &[MemberId]) -> anyhow::Result<usize> {
     let actor = Actor::system("seed-demo");
-    let rewards = catalog::published(conn, Utc::now())?;
+    let rewards = catalog::published(conn, crate::clock::now())?;
     let mut redeemed = 0;
     for (index, &member_id) in members.iter().take(REDEEMERS).enumerate() {
-        if !redemption::of_member(conn, member_id, 1)?.is_empty() {
+        let key = format!("demo-{member_id}");
+        let mine = redemption::of_member(conn, member_id, 50)?;
+        if mine.iter().any(|r| r.request_key == key) {
             continue;
         }
         for reward in rewards.iter().skip(index % rewards.len().max(1)) {
-            let key = format!("demo-{member_id}");
             let Some(held) = order(conn, member_id, reward, &key, &actor)? else {
                 continue;
             };
@@ -283,7 +288,10 @@ pub fn redeem_alike(conn: &mut PgConnection, members: &[MemberId]) -> anyhow::Re
     let Some(&first) = members.first() else {
         return Ok(0);
     };
-    let Some(shared) = redemption::of_member(conn, first, 1)?.pop() else {
+    let Some(shared) = redemption::of_member(conn, first, 50)?
+        .into_iter()
+        .find(|r| r.request_key == format!("demo-{first}"))
+    else {
         return Ok(0);
     };
     let Some(reward) = catalog::find(conn, shared.merchant_id, shared.reward_id)? else {
@@ -291,11 +299,14 @@ pub fn redeem_alike(conn: &mut PgConnection, members: &[MemberId]) -> anyhow::Re
     };
     let mut redeemed = 0;
     for &member_id in members.iter().take(REDEEMERS).skip(1).take(ALIKE) {
-        let mine = redemption::of_member(conn, member_id, 10)?;
-        if mine.is_empty() || mine.iter().any(|r| r.reward_id == reward.id) {
+        let key = format!("demo-{member_id}-alike");
+        let mine = redemption::of_member(conn, member_id, 50)?;
+        if mine
+            .iter()
+            .any(|r| r.request_key == key || r.reward_id == reward.id)
+        {
             continue;
         }
-        let key = format!("demo-{member_id}-alike");
         if order(conn, member_id, &reward, &key, &actor)?.is_some() {
             redeemed += 1;
         }

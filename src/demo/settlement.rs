@@ -1,30 +1,26 @@
-//! Settlement in the demo: every demo merchant gets settlement terms (the three
-//! cycles in turn, a platform share of 1–2%), its own account as the recipient
-//! of the rest and, for every other merchant, an agent taking 5%. Then the
-//! periods that have ended are settled, as the scheduler settles them — never
-//! one that has not: the demo's history is booked as of yesterday noon
-//! ([`history_booked_at`]), its merchants join the clearing house then, and
-//! each cycle cuts at today's midnight (weekly on today's weekday, monthly on
-//! today's day), so every merchant's first period, yesterday, has ended and a
-//! fresh install has statements, payouts and collections to show. Today's
-//! activity waits for tomorrow's statements. The payouts go out in one bank
-//! batch, all but one confirmed. A second run finds the statements and
-//! recipients there and changes nothing.
+//! Settlement in the demo: every demo merchant gets settlement terms when it
+//! joins (weekly on Mondays, monthly on the 1st, weekly on Thursdays in turn —
+//! a daily cycle would triple the seed's statements and time — and a platform
+//! share of 1–2%), its own account as the recipient of the
+//! rest and, for every other merchant, an agent taking 5%. Then the history
+//! settles each day what has ended, as the scheduler does ([`settle`]), the
+//! merchants pay what the statements collect from them ([`pay_collections`]),
+//! and the house pays out each Monday ([`pay_out`]). A second run finds the recipients
+//! there and changes nothing.
 
-use chrono::{DateTime, Datelike, Duration, Utc};
-use diesel::{PgConnection, prelude::*};
+use chrono::{NaiveDate, Weekday};
+use diesel::PgConnection;
 
 use crate::{
     crypto::Keys,
-    db::schema::merchants,
-    domain::{actor::Actor, id::MerchantId, shanghai},
+    domain::{actor::Actor, id::MerchantId},
     merchant,
     settlement::{
-        cycle::{Cycle, LAST_MONTH_DAY},
+        collection,
+        cycle::Cycle,
         payout,
         recipients::{self, RecipientInput},
         run::{self, RunRequest, Trigger},
-        statement,
         terms::{self, Terms},
     },
 };
@@ -33,41 +29,26 @@ use crate::{
 const OWN_ACCOUNT: &str = "6225880100001";
 const AGENT_ACCOUNT: &str = "6217000900002";
 
-/// When the demo's history is booked: noon yesterday in Shanghai.
-pub fn history_booked_at() -> DateTime<Utc> {
-    let today = shanghai::date_of(crate::clock::now());
-    shanghai::midnight(today.pred_opt().expect("a day before today")) + Duration::hours(12)
-}
-
-pub fn settle(
+/// Terms and recipients for each merchant that has no recipient yet.
+pub fn prepare(
     conn: &mut PgConnection,
     keys: &Keys,
+    actor: &Actor,
     merchant_ids: &[MerchantId],
-) -> anyhow::Result<String> {
-    let actor = Actor::system("demo");
-    let today = shanghai::date_of(crate::clock::now());
+) -> anyhow::Result<()> {
     for (index, &merchant_id) in merchant_ids.iter().enumerate() {
-        if statement::last(conn, merchant_id)?.is_some() {
+        if !recipients::active(conn, merchant_id)?.is_empty() {
             continue;
         }
         let merchant = merchant::find(conn, merchant_id)?.expect("demo merchants exist");
-        // Each merchant joined when its history was booked, so its first period
-        // starts yesterday and, cut at today's midnight, has ended.
-        diesel::update(merchants::table.find(merchant_id))
-            .filter(merchants::created_at.gt(history_booked_at()))
-            .set(merchants::created_at.eq(history_booked_at()))
-            .execute(conn)?;
-        let cycle = match index % 3 {
-            0 => Cycle::Daily,
-            1 => Cycle::Weekly(today.weekday()),
-            // Monthly cycles cut on days 1 to 28: on the 29th to the 31st the
-            // monthly merchants settle daily, so that they too show a statement.
-            _ if today.day() > LAST_MONTH_DAY => Cycle::Daily,
-            _ => Cycle::Monthly(today.day()),
-        };
+        let cycle = [
+            Cycle::Weekly(Weekday::Mon),
+            Cycle::Monthly(1),
+            Cycle::Weekly(Weekday::Thu),
+        ][index % 3];
         terms::set(
             conn,
-            &actor,
+            actor,
             merchant_id,
             &Terms {
                 cycle,
@@ -77,26 +58,35 @@ pub fn settle(
                 finance_email: None,
             },
         )?;
-        if recipients::active(conn, merchant_id)?.is_empty() {
-            let own = recipient(
-                &format!("{} 结算账户", merchant.name_zh),
-                "own_account",
-                "rest",
-                OWN_ACCOUNT,
-            );
-            recipients::add(conn, &actor, keys, merchant_id, &own)?;
-            if index % 2 == 0 {
-                let agent = recipient("华东区代理商", "agent", "percent", AGENT_ACCOUNT);
-                recipients::add(conn, &actor, keys, merchant_id, &agent)?;
-            }
+        let own = recipient(
+            &format!("{} 结算账户", merchant.name_zh),
+            "own_account",
+            "rest",
+            OWN_ACCOUNT,
+        );
+        recipients::add(conn, actor, keys, merchant_id, &own)?;
+        if index % 2 == 0 {
+            let agent = recipient("华东区代理商", "agent", "percent", AGENT_ACCOUNT);
+            recipients::add(conn, actor, keys, merchant_id, &agent)?;
         }
     }
+    Ok(())
+}
+
+/// Settles the periods that ended by `today`'s midnight and reviews the
+/// collections due, as the daily job does; returns how many statements.
+pub fn settle(
+    conn: &mut PgConnection,
+    keys: &Keys,
+    actor: &Actor,
+    today: NaiveDate,
+) -> anyhow::Result<usize> {
     let summary = run::run(
         conn,
         keys,
-        &actor,
+        actor,
         RunRequest {
-            trigger: Trigger::Operator,
+            trigger: Trigger::Schedule,
             merchant_id: None,
             through: today,
         },
@@ -106,24 +96,43 @@ pub fn settle(
         "demo settlement: {:?}",
         summary.exceptions
     );
-    let mut text = format!(
-        "{} statements of ended periods settled through the settlement service",
-        summary.settled
-    );
-    if let Some(batch) = payout::create_batch(conn, &actor, today)? {
-        payout::mark_sent(conn, &actor, batch.id)?;
-        let sent = payout::of_batch(conn, batch.id)?;
-        // One stays with the bank, so the batch page shows a payout in flight.
-        for p in sent.iter().skip(1) {
-            payout::confirm(conn, &actor, p.id)?;
-        }
-        text = format!(
-            "{text}; payout batch {} sent (¥{})",
-            batch.reference,
-            batch.total()
-        );
+    collection::review_due(conn, actor, today)?;
+    Ok(summary.settled)
+}
+
+/// The merchants pay what they owe by bank transfer, before it falls due (an
+/// overdue collection would block their issuing); returns how many they paid.
+pub fn pay_collections(conn: &mut PgConnection, actor: &Actor) -> anyhow::Result<usize> {
+    let open = collection::list(conn, true, 1_000)?;
+    for owed in &open {
+        let reference = format!("DEMO-COLL-{}", owed.id);
+        collection::record_receipt(conn, actor, owed.id, owed.outstanding(), &reference)?;
     }
-    Ok(text)
+    Ok(open.len())
+}
+
+/// Batches the pending payouts and sends them to the bank, which pays all of
+/// them — all but the first when `one_in_flight`, so the batch page shows a
+/// payout the bank has not confirmed. Returns the batch's line, if any.
+pub fn pay_out(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    today: NaiveDate,
+    one_in_flight: bool,
+) -> anyhow::Result<Option<String>> {
+    let Some(batch) = payout::create_batch(conn, actor, today)? else {
+        return Ok(None);
+    };
+    payout::mark_sent(conn, actor, batch.id)?;
+    let sent = payout::of_batch(conn, batch.id)?;
+    for p in sent.iter().skip(usize::from(one_in_flight)) {
+        payout::confirm(conn, actor, p.id)?;
+    }
+    Ok(Some(format!(
+        "payout batch {} sent (¥{})",
+        batch.reference,
+        batch.total()
+    )))
 }
 
 /// A recipient at the demo's bank; a percentage share is 5%.

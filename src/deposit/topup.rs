@@ -107,6 +107,7 @@ pub fn submit_topup(
                 deposit_topups::amount_fen.eq(new.amount.fen()),
                 deposit_topups::bank_reference.eq(reference),
                 deposit_topups::submitted_by.eq(&actor.label),
+                deposit_topups::submitted_at.eq(crate::clock::now()),
             ))
             .on_conflict_do_nothing()
             .returning(Topup::as_returning())
@@ -161,7 +162,7 @@ pub fn confirm_topup(
             .set((
                 deposit_topups::status.eq(TopupStatus::Confirmed),
                 deposit_topups::decided_by.eq(&actor.label),
-                deposit_topups::decided_at.eq(diesel::dsl::now),
+                deposit_topups::decided_at.eq(crate::clock::now()),
                 deposit_topups::journal_entry_id.eq(entry_id.0),
             ))
             .returning(Topup::as_returning())
@@ -202,7 +203,7 @@ pub fn reject_topup(
             .set((
                 deposit_topups::status.eq(TopupStatus::Rejected),
                 deposit_topups::decided_by.eq(&actor.label),
-                deposit_topups::decided_at.eq(diesel::dsl::now),
+                deposit_topups::decided_at.eq(crate::clock::now()),
                 deposit_topups::reason.eq(reason),
             ))
             .returning(Topup::as_returning())

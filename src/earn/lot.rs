@@ -114,6 +114,7 @@ pub fn open(
             point_lots::remaining.eq(points),
             point_lots::expires_at.eq(expires_at),
             point_lots::journal_entry_id.eq(entry.0),
+            point_lots::created_at.eq(crate::clock::now()),
         ))
         .returning(Lot::as_returning())
         .get_result(conn)
@@ -411,6 +412,7 @@ pub fn rebuild(
                 point_lots::remaining.eq(remaining),
                 point_lots::expires_at.eq(expires_at(&credit)),
                 point_lots::journal_entry_id.eq(credit.journal_entry_id),
+                point_lots::created_at.eq(crate::clock::now()),
             ))
             .execute(conn)?;
         left -= remaining;

@@ -540,6 +540,8 @@ fn record_order(
             earn_orders::ip.eq(request.ip.as_deref()),
             earn_orders::occurred_at.eq(occurred_at),
             earn_orders::journal_entry_id.eq(entry_id.map(|e| e.0)),
+            // The day's limits count orders by this, in domain time.
+            earn_orders::created_at.eq(crate::clock::now()),
         ))
         .returning(EarnOrder::as_returning())
         .get_result(conn)
@@ -556,6 +558,7 @@ pub fn link_member(
         .values((
             merchant_members::merchant_id.eq(merchant_id),
             merchant_members::member_id.eq(member_id),
+            merchant_members::since.eq(crate::clock::now()),
         ))
         .on_conflict_do_nothing()
         .execute(conn)

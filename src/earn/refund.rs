@@ -188,6 +188,7 @@ pub fn refund(
                 earn_refunds::points_unrecovered.eq(unrecovered),
                 earn_refunds::journal_entry_id.eq(entry_id.map(|e: JournalEntryId| e.0)),
                 earn_refunds::created_by.eq(&actor.label),
+                earn_refunds::created_at.eq(crate::clock::now()),
             ))
             .returning(earn_refunds::id)
             .get_result(conn)?;

@@ -32,6 +32,7 @@ mod members;
 mod orders;
 pub mod record;
 pub mod rows;
+mod shown;
 pub mod source;
 
 use chrono::{DateTime, Utc};
@@ -53,6 +54,7 @@ use crate::{
 pub use self::{
     record::{Import, Status},
     rows::{Problem, Rejection},
+    shown::Shown,
     source::{FileError, Record},
 };
 

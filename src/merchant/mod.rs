@@ -53,7 +53,8 @@ pub struct NewMerchant<'a> {
 #[tracing::instrument(skip_all)]
 pub fn ensure(conn: &mut PgConnection, new: &NewMerchant) -> QueryResult<Merchant> {
     diesel::insert_into(merchants::table)
-        .values(new)
+        // Joined now in domain time, so a seeded history's merchant joins when it starts.
+        .values((new, merchants::created_at.eq(crate::clock::now())))
         .on_conflict(merchants::code)
         .do_nothing()
         .execute(conn)?;

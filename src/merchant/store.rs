@@ -169,7 +169,11 @@ pub fn add(
 ) -> QueryResult<Store> {
     conn.transaction(|conn| {
         let store = diesel::insert_into(stores::table)
-            .values((stores::merchant_id.eq(merchant_id), details))
+            .values((
+                stores::merchant_id.eq(merchant_id),
+                details,
+                stores::created_at.eq(crate::clock::now()),
+            ))
             .returning(Store::as_returning())
             .get_result(conn)?;
         audit::record(

@@ -28,12 +28,13 @@ impl Grain {
         Self::ALL.into_iter().find(|g| g.as_str() == text)
     }
 
-    /// How many periods a trend shows: a month of days, a quarter of weeks, a
-    /// year of months.
+    /// How many periods a trend shows: a month of days, a quarter of weeks
+    /// (thirteen: the demo's history fills each), a year of months.
     pub fn periods(self) -> usize {
         match self {
             Self::Day => 30,
-            Self::Week | Self::Month => 12,
+            Self::Week => 13,
+            Self::Month => 12,
         }
     }
 

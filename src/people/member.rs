@@ -107,6 +107,8 @@ pub fn sign_up(
                 members::password_hash.eq(hash),
                 members::locale.eq(new.locale.tag()),
                 members::phone_verified_at.eq(clock::now()),
+                members::created_at.eq(clock::now()),
+                members::tier_since.eq(clock::now()),
             ))
             .returning(Member::as_returning())
             .get_result(conn)

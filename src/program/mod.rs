@@ -193,6 +193,8 @@ pub fn create(
                 programs::exchange_out.eq(new.exchange_out),
                 programs::min_exchange_points.eq(new.min_exchange_points),
                 programs::max_exchange_points.eq(new.max_exchange_points),
+                programs::created_at.eq(crate::clock::now()),
+                programs::updated_at.eq(crate::clock::now()),
             ))
             .returning(Program::as_returning())
             .get_result(conn)?;

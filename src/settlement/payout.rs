@@ -320,6 +320,7 @@ pub fn create_batch(
                 payout_batches::total_fen.eq(total),
                 payout_batches::status.eq(BatchStatus::Created),
                 payout_batches::created_by.eq(&actor.label),
+                payout_batches::created_at.eq(crate::clock::now()),
             ))
             .returning(Batch::as_returning())
             .get_result(conn)?;
@@ -400,7 +401,7 @@ pub fn mark_sent(
             .set((
                 payout_batches::status.eq(BatchStatus::Sent),
                 payout_batches::sent_by.eq(&actor.label),
-                payout_batches::sent_at.eq(diesel::dsl::now),
+                payout_batches::sent_at.eq(crate::clock::now()),
             ))
             .execute(conn)?;
         diesel::update(payouts::table.filter(payouts::batch_id.eq(batch_id)))
@@ -519,7 +520,7 @@ fn resolve(
                 payouts::resolved_entry_id.eq(committed.entry_id.0),
                 payouts::failure_reason.eq(failure),
                 payouts::resolved_by.eq(&actor.label),
-                payouts::resolved_at.eq(diesel::dsl::now),
+                payouts::resolved_at.eq(crate::clock::now()),
             ))
             .execute(conn)?;
         if let Some(batch_id) = payout.batch_id {

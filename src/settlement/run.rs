@@ -330,7 +330,7 @@ fn settle_all(
     if let Some(id) = summary.run {
         diesel::update(settlement_runs::table.find(id))
             .set((
-                settlement_runs::finished_at.eq(diesel::dsl::now),
+                settlement_runs::finished_at.eq(crate::clock::now()),
                 settlement_runs::settled.eq(i32::try_from(summary.settled).unwrap_or(i32::MAX)),
                 settlement_runs::payout_fen.eq(payout),
                 settlement_runs::owed_fen.eq(owed),
@@ -350,6 +350,7 @@ fn start(conn: &mut PgConnection, actor: &Actor, trigger: Trigger) -> QueryResul
             .values((
                 settlement_runs::trigger.eq(trigger),
                 settlement_runs::started_by.eq(&actor.label),
+                settlement_runs::started_at.eq(crate::clock::now()),
             ))
             .returning(settlement_runs::id)
             .get_result(conn)?;

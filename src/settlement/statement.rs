@@ -361,7 +361,7 @@ pub fn mark_notified(conn: &mut PgConnection, id: StatementId) -> QueryResult<()
             .find(id)
             .filter(settlement_statements::notified_at.is_null()),
     )
-    .set(settlement_statements::notified_at.eq(diesel::dsl::now))
+    .set(settlement_statements::notified_at.eq(crate::clock::now()))
     .execute(conn)
     .map(drop)
 }
@@ -551,6 +551,7 @@ pub fn settle(
                 settlement_statements::carried_fen.eq(carried),
                 settlement_statements::scan_from_id.eq(scan_from_id),
                 settlement_statements::journal_entry_id.eq(booking.as_ref().map(|b| b.entry_id)),
+                settlement_statements::created_at.eq(crate::clock::now()),
             ))
             .returning(settlement_statements::id)
             .get_result(conn)?;
@@ -798,6 +799,7 @@ fn record_payouts(
                         // The bank's EndToEndId: at most 35 characters, unique.
                         payouts::reference.eq(format!("ALC-S{statement_id}-{}", i + 1)),
                         payouts::status.eq(PayoutStatus::Pending),
+                        payouts::created_at.eq(crate::clock::now()),
                         payouts::repays_payout_id.eq(part.repays),
                     )
                 })
@@ -832,7 +834,7 @@ fn resolve_collections(
                 } else {
                     CollectionStatus::Paid
                 }),
-                settlement_collections::closed_at.eq(diesel::dsl::now),
+                settlement_collections::closed_at.eq(crate::clock::now()),
             ))
             .execute(conn)?;
     }
@@ -851,6 +853,7 @@ fn resolve_collections(
                 } else {
                     CollectionStatus::Open
                 }),
+                settlement_collections::created_at.eq(crate::clock::now()),
             ))
             .execute(conn)?;
     }

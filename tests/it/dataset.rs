@@ -37,7 +37,7 @@ impl Progress for Silent {
 
 fn build(conn: &mut PgConnection) {
     let keys = Keys::derive("dataset test secret key, longer than 32 characters");
-    let silent = |_: &'static str| -> Box<dyn Progress> { Box::new(Silent) };
+    let silent = |_| -> Box<dyn Progress> { Box::new(Silent) };
     dataset::build(conn, &keys, &TINY, &silent).unwrap();
 }
 

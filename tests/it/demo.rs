@@ -7,15 +7,19 @@ use alliance::{
     crypto::Keys,
     demo::{self, DEMO_PASSWORD},
     domain::{
+        actor::Actor,
         id::{MemberId, MerchantId},
         password::NewPassword,
         phone::Phone,
-        points::ProgramCode,
+        points::{PointCount, ProgramCode},
         portal::Portal,
+        shanghai,
     },
+    exchange,
     i18n::Locale,
     ledger::{self, AccountSpec},
     merchant::{self, NewMerchant},
+    overview::{Overview, grain::Grain},
     people::member::{self, SignUp},
     redemption::recommend::{self, Reason},
 };
@@ -101,7 +105,11 @@ fn seeding_twice_commits_nothing_the_second_time() {
     let conn = &mut db.conn();
     let first = demo::seed(conn, &keys()).unwrap();
     assert!(
-        line(&first, "journal entries").ends_with(" 0 already present"),
+        line(&first, "history:").starts_with("history: 13 weeks from "),
+        "{first}"
+    );
+    assert!(
+        line(&first, "history:").contains(" through the services: "),
         "{first}"
     );
     assert_eq!(
@@ -112,7 +120,7 @@ fn seeding_twice_commits_nothing_the_second_time() {
     assert_eq!(people, [8, 24, 24, 3, 2]);
     assert_eq!(
         line(&first, "stores:"),
-        "25 stores: 25 opened now, 0 already present"
+        "25 stores: 25 opened now, 0 already present; 8 deposits confirmed now"
     );
     assert!(
         line(&first, "demo data:").starts_with("demo data: 8 merchants ("),
@@ -121,35 +129,45 @@ fn seeding_twice_commits_nothing_the_second_time() {
     let stores = count(conn, "SELECT count(*) AS count FROM stores");
     assert_eq!(stores, 25);
     let balances = balances_by_code(conn);
-    let entries = count(conn, "SELECT count(*) AS count FROM journal_entries");
-    let transfers = count(conn, "SELECT count(*) AS count FROM transfers");
+    let rows = |conn: &mut PgConnection| {
+        DOMAIN_TABLES.map(|t| count(conn, &format!("SELECT count(*) AS count FROM {t}")))
+    };
+    let before = rows(conn);
 
     let second = demo::seed(conn, &keys()).unwrap();
-    assert!(
-        line(&second, "journal entries").contains(": 0 committed now"),
-        "{second}"
-    );
+    assert_eq!(line(&second, "history:"), "history: already present");
     assert_eq!(
         line(&second, "sign-in accounts"),
         "29 sign-in accounts: 0 created now, 29 already present"
     );
     assert_eq!(
         line(&second, "stores:"),
-        "25 stores: 0 opened now, 25 already present"
+        "25 stores: 0 opened now, 25 already present; 0 deposits confirmed now"
     );
     assert_eq!(people_counts(conn), people);
     assert_eq!(count(conn, "SELECT count(*) AS count FROM stores"), stores);
     assert_eq!(balances_by_code(conn), balances);
-    assert_eq!(
-        count(conn, "SELECT count(*) AS count FROM journal_entries"),
-        entries
-    );
-    assert_eq!(
-        count(conn, "SELECT count(*) AS count FROM transfers"),
-        transfers
-    );
+    assert_eq!(rows(conn), before, "{DOMAIN_TABLES:?}");
     assert_verified(conn);
 }
+
+/// The tables the seed's services write to, besides people and stores.
+const DOMAIN_TABLES: [&str; 14] = [
+    "journal_entries",
+    "transfers",
+    "earn_orders",
+    "earn_refunds",
+    "point_lots",
+    "exchange_quotes",
+    "exchanges",
+    "rate_publications",
+    "rewards",
+    "redemptions",
+    "deposit_topups",
+    "settlement_statements",
+    "payouts",
+    "settlement_collections",
+];
 
 #[test]
 fn the_seeded_books_verify_and_hold_the_ledger_rules() {
@@ -182,8 +200,8 @@ fn the_seeded_books_verify_and_hold_the_ledger_rules() {
         .filter(|b| b.code.starts_with("member:"))
         .map(|b| (b.code.clone(), b))
         .collect();
-    // Each member has a wallet in the eight programs and in ALP.
-    assert_eq!(wallets.len(), 24 * 9);
+    // Wallets are opened by the services, where members earned or exchanged.
+    assert!(wallets.len() > 24 * 3, "only {} wallets", wallets.len());
     for (code, b) in &wallets {
         let available = b.credits_posted - b.debits_posted - b.debits_pending;
         assert!(available >= 0, "{code} holds {available}");
@@ -197,19 +215,10 @@ fn the_seeded_books_verify_and_hold_the_ledger_rules() {
 }
 
 #[test]
-fn the_demo_leaves_one_redemption_hold_pending() {
+fn the_demo_history_holds_every_kind_of_entry_and_each_has_its_domain_row() {
     let db = TestDb::new();
     let conn = &mut db.conn();
     demo::seed(conn, &keys()).unwrap();
-    // The history's own pending voucher; the catalog's held redemptions are
-    // vouchers waiting at the counter, their holds in their own entries.
-    let open_holds = count(
-        conn,
-        "SELECT count(*) AS count FROM transfers t JOIN journal_entries e ON e.id = t.journal_entry_id \
-         WHERE t.phase = 'pending' AND e.kind <> 'redeem_hold' \
-         AND NOT EXISTS (SELECT 1 FROM transfers r WHERE r.pending_id = t.id)",
-    );
-    assert_eq!(open_holds, 1);
     let waiting = count(
         conn,
         "SELECT count(*) AS count FROM redemptions WHERE status = 'held'",
@@ -218,10 +227,15 @@ fn the_demo_leaves_one_redemption_hold_pending() {
     for kind in [
         "deposit",
         "earn",
+        "reverse",
         "exchange",
         "expire",
+        "redeem_hold",
         "redeem",
-        "redeem_cancel",
+        "redeem_void",
+        "settle",
+        "settlement_receipt",
+        "payout",
     ] {
         let entries = count(
             conn,
@@ -229,6 +243,36 @@ fn the_demo_leaves_one_redemption_hold_pending() {
         );
         assert!(entries > 0, "no {kind} entries");
     }
+
+    // No entry was booked beside the services: each has the row that explains it.
+    let agree = [
+        (
+            "earn",
+            "SELECT count(*) AS count FROM earn_orders WHERE journal_entry_id IS NOT NULL",
+        ),
+        (
+            "reverse",
+            "SELECT count(*) AS count FROM earn_refunds WHERE journal_entry_id IS NOT NULL",
+        ),
+        ("exchange", "SELECT count(*) AS count FROM exchanges"),
+        ("redeem_hold", "SELECT count(*) AS count FROM redemptions"),
+        (
+            "deposit",
+            "SELECT count(*) AS count FROM deposit_topups WHERE status = 'confirmed'",
+        ),
+    ];
+    for (kind, rows) in agree {
+        let entries = count(
+            conn,
+            &format!("SELECT count(*) AS count FROM journal_entries WHERE kind = '{kind}'"),
+        );
+        assert_eq!(entries, count(conn, rows), "{kind} entries against {rows}");
+    }
+    let by_hand = count(
+        conn,
+        "SELECT count(*) AS count FROM journal_entries WHERE idempotency_key LIKE 'demo:%'",
+    );
+    assert_eq!(by_hand, 0);
 }
 
 #[test]
@@ -444,15 +488,14 @@ fn every_demo_wallet_has_lots_that_sum_to_its_posted_balance() {
 }
 
 #[test]
-fn the_demo_settles_every_merchant_once_and_sends_one_payout_batch() {
+fn the_demo_settles_every_ended_period_and_leaves_one_payout_with_the_bank() {
     let db = TestDb::new();
     let conn = &mut db.conn();
     let summary = demo::seed(conn, &keys()).unwrap();
     assert!(summary.contains("payout batch ALB"), "{summary}");
-    assert_eq!(
-        count(conn, "SELECT count(*) AS count FROM settlement_statements"),
-        8
-    );
+    // Thirteen weeks of weekly and monthly periods, settled as they ended.
+    let statements = count(conn, "SELECT count(*) AS count FROM settlement_statements");
+    assert!(statements >= 8 * 3, "{statements} statements");
     let merchant_ids: Vec<MerchantId> = {
         use alliance::db::schema::merchants;
         use diesel::prelude::*;
@@ -481,7 +524,7 @@ fn the_demo_settles_every_merchant_once_and_sends_one_payout_batch() {
     demo::seed(conn, &keys()).unwrap();
     assert_eq!(
         count(conn, "SELECT count(*) AS count FROM settlement_statements"),
-        8,
+        statements,
         "a second seed settles nothing more"
     );
     assert_verified(conn);
@@ -508,5 +551,76 @@ fn the_first_demo_member_is_recommended_what_similar_members_redeemed_once_howev
             .iter()
             .any(|r| r.scored.reasons.contains(&Reason::SimilarMembers)),
         "{recommended:?}"
+    );
+}
+
+#[test]
+fn the_platform_home_shows_thirteen_weeks_of_history() {
+    let db = TestDb::new();
+    let conn = &mut db.conn();
+    demo::seed(conn, &keys()).unwrap();
+    let today = shanghai::date_of(Utc::now());
+    let home = Overview::compute(conn, Grain::Week, today).unwrap();
+    assert_eq!(home.starts.len(), 13);
+    for (name, trend) in [
+        ("issued", &home.issued),
+        ("redeemed", &home.redeemed),
+        ("exchanged", &home.exchanged),
+        ("fees", &home.fees),
+        ("active members", &home.active_members),
+    ] {
+        assert_eq!(trend.values.len(), 13, "{name}");
+        assert!(
+            trend.values.iter().all(|&value| value > 0),
+            "{name} has an empty week: {:?} from {:?}",
+            trend.values,
+            home.starts
+        );
+    }
+    // Points lapse in the history's later weeks (the cinema's live a month).
+    assert!(home.expired.values.iter().any(|&value| value > 0));
+}
+
+#[test]
+fn the_first_demo_member_holds_three_programmes_and_can_exchange_and_redeem() {
+    let db = TestDb::new();
+    let conn = &mut db.conn();
+    demo::seed(conn, &keys()).unwrap();
+    let first = MemberId(count(conn, "SELECT min(id) AS count FROM members"));
+    let codes = [
+        "BANKCARD", "BOOKS", "BREW", "CINEMA", "FUEL", "HOTEL", "MART", "MILES",
+    ];
+    let held: Vec<(&str, i64)> = codes
+        .iter()
+        .map(|&code| (code, exchange::quote::available(conn, first, code).unwrap()))
+        .filter(|&(_, points)| points > 0)
+        .collect();
+    assert!(held.len() >= 3, "王芳 holds {held:?}");
+
+    let (from, points) = *held.iter().max_by_key(|(_, points)| *points).unwrap();
+    let to = codes.iter().find(|&&code| code != from).unwrap();
+    let request = exchange::QuoteRequest {
+        member_id: first,
+        from_program: ProgramCode::parse(from).unwrap(),
+        to_program: ProgramCode::parse(to).unwrap(),
+        from_points: PointCount::new(points / 2).unwrap(),
+        merchant_id: None,
+    };
+    let quote = exchange::quote(conn, &request, &Actor::system("test"));
+    assert!(quote.is_ok(), "王芳 cannot exchange {request:?}: {quote:?}");
+
+    let rewards = alliance::catalog::published(conn, Utc::now()).unwrap();
+    let payable = rewards
+        .iter()
+        .filter(|r| {
+            alliance::redemption::propose(conn, first, r.id)
+                .unwrap()
+                .is_some()
+        })
+        .count();
+    assert!(
+        payable > 0,
+        "王芳 can pay for none of {} rewards",
+        rewards.len()
     );
 }

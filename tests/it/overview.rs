@@ -269,7 +269,7 @@ async fn every_figure_on_the_platform_home_equals_the_ledger() {
         }
         assert_eq!(
             body.matches("<rect ").count(),
-            8 * [30, 12, 12][["day", "week", "month"]
+            8 * [30, 13, 12][["day", "week", "month"]
                 .iter()
                 .position(|g| *g == grain)
                 .unwrap()],
