@@ -14,6 +14,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod dataset;
 pub mod db;
 pub mod demo;
 pub mod deposit;

@@ -11,8 +11,8 @@ use clap::{Parser, Subcommand};
 use diesel::{Connection, PgConnection};
 
 use crate::{
-    bench, config::Config, crypto::Keys, db, demo, jobs, ledger, settlement, startup::Application,
-    telemetry,
+    bench, config::Config, crypto::Keys, dataset, db, demo, jobs, ledger, settlement,
+    startup::Application, telemetry,
 };
 
 #[derive(Debug, Parser)]
@@ -34,7 +34,12 @@ enum Command {
     Migrate,
     /// Load the demo data and its sign-in accounts (safe to run again: nothing is
     /// added twice).
-    SeedDemo,
+    SeedDemo {
+        /// `large`: instead, an alliance-sized data set (50 merchants, 100,000
+        /// members, over a million transfers over 12 months) through the import.
+        #[arg(long, value_enum, default_value = "small")]
+        scale: DemoScale,
+    },
     /// Bring a merchant's existing programme in from CSV: its members, their
     /// opening balances (lots) or its order history.
     Import(import::ImportArgs),
@@ -67,6 +72,15 @@ enum Command {
     /// operators do, checking the books after every step (scratch databases
     /// on the configured server; the configured database is not touched).
     Simulate(crate::sim::SimulateArgs),
+}
+
+/// How much demo data `seed-demo` loads.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum DemoScale {
+    /// The demo: a few merchants and members with their sign-ins.
+    Small,
+    /// An alliance: see `crate::dataset`.
+    Large,
 }
 
 #[derive(Debug, Subcommand)]
@@ -168,14 +182,7 @@ impl Command {
                 }
                 Ok(ExitCode::SUCCESS)
             }
-            Self::SeedDemo => {
-                // Members' phone numbers are encrypted and indexed with the keys
-                // the server derives, so the server finds what the seed wrote.
-                let keys = Keys::derive(config.secret_key());
-                let summary = demo::seed(&mut connect(config)?, &keys)?;
-                println!("{summary}");
-                Ok(ExitCode::SUCCESS)
-            }
+            Self::SeedDemo { scale } => seed_demo(config, scale),
             Self::Import(args) => import::run(config, &args),
             Self::Merchant { command } => command.run(config),
             Self::Operator {
@@ -311,6 +318,24 @@ fn serve(config: &Config) -> anyhow::Result<ExitCode> {
         app.run_until(crate::startup::stop_requested()).await?;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+fn seed_demo(config: &Config, scale: DemoScale) -> anyhow::Result<ExitCode> {
+    // Members' phone numbers are encrypted and indexed with the keys the
+    // server derives, so the server finds what the seed wrote.
+    let keys = Keys::derive(config.secret_key());
+    let mut conn = connect(config)?;
+    match scale {
+        DemoScale::Small => println!("{}", demo::seed(&mut conn, &keys)?),
+        DemoScale::Large => {
+            let show = |kind| -> Box<dyn crate::import::Progress> {
+                Box::new(crate::import::Shown::new(kind))
+            };
+            let summary = dataset::build(&mut conn, &keys, &dataset::Scale::LARGE, &show)?;
+            println!("{summary}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn verify(config: &Config) -> anyhow::Result<ExitCode> {

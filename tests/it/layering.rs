@@ -26,7 +26,7 @@ const FOUNDATION: &[&str] = &[
 const LEDGER: &[&str] = &["chart", "ledger"];
 /// How people and programs reach the services, and the tools around them.
 const EDGES: &[&str] = &[
-    "api", "bench", "cli", "demo", "jobs", "portals", "sim", "startup", "web",
+    "api", "bench", "cli", "dataset", "demo", "jobs", "portals", "sim", "startup", "web",
 ];
 
 /// Which modules `module` may not import.

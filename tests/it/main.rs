@@ -29,6 +29,7 @@ mod browser;
 mod catalog_merchant;
 mod cli;
 mod dashboards_browser;
+mod dataset;
 mod demo;
 mod deposits;
 mod earning;
