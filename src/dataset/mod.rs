@@ -26,9 +26,9 @@ use diesel::prelude::*;
 
 use crate::{
     crypto::Keys,
-    db::schema::transfers,
     domain::actor::Actor,
     import::{self, ImportRequest, Kind, Progress, State},
+    ledger::views::ledger_movements,
 };
 
 use self::history::History;
@@ -146,7 +146,8 @@ pub fn build(
             || import_all(conn, keys, &actor, &history, kind, show),
         )?;
     }
-    summary.transfers = transfers::table.count().get_result(conn)?;
+    // Every transfer the import books is posted: the movements are all of them.
+    summary.transfers = ledger_movements::table.count().get_result(conn)?;
     summary.total = started.elapsed();
     Ok(summary)
 }
