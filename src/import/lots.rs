@@ -107,20 +107,16 @@ pub fn validate(
             },
         })
     });
-    let members =
-        super::members::of_merchant(conn, keys, merchant, parsed.rows.iter().map(|r| &r.phone))?;
     let mut rejections = parsed.rejections;
+    let rows = parsed
+        .rows
+        .into_iter()
+        .map(|r| (r.phone, r.lot.line, r.lot))
+        .collect();
+    let owned = super::members::resolve(conn, keys, merchant, rows, &mut rejections)?;
     let mut groups: Vec<Group> = Vec::new();
     let mut group_of: HashMap<MemberId, usize> = HashMap::new();
-    for row in parsed.rows {
-        let Some(&member_id) = members.get(&row.phone) else {
-            rejections.push(Rejection {
-                line: row.lot.line,
-                column: "phone",
-                problem: Problem::UnknownMember,
-            });
-            continue;
-        };
+    for (member_id, lot) in owned {
         let at = *group_of.entry(member_id).or_insert_with(|| {
             groups.push(Group {
                 member_id,
@@ -128,7 +124,7 @@ pub fn validate(
             });
             groups.len() - 1
         });
-        groups[at].lots.push(row.lot);
+        groups[at].lots.push(lot);
     }
     Ok(Parsed {
         rows: groups,

@@ -23,7 +23,7 @@ use crate::{
 
 use super::{
     Booked, Context, ImportError,
-    rows::{self, Parsed, Problem},
+    rows::{self, Parsed, Problem, Rejection},
     source::Table,
 };
 
@@ -132,8 +132,34 @@ pub fn book(conn: &mut PgConnection, ctx: &Context, rows: &[Row]) -> Result<Book
     })
 }
 
+/// Gives each parsed row the member its phone belongs to at `merchant`;
+/// a row whose phone is no member there is rejected on its `line`.
+pub(super) fn resolve<R>(
+    conn: &mut PgConnection,
+    keys: &Keys,
+    merchant: &Merchant,
+    rows: Vec<(Phone, u64, R)>,
+    rejections: &mut Vec<Rejection>,
+) -> QueryResult<Vec<(MemberId, R)>> {
+    let members = of_merchant(conn, keys, merchant, rows.iter().map(|(phone, _, _)| phone))?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(phone, line, row)| {
+            let member_id = members.get(&phone).copied();
+            if member_id.is_none() {
+                rejections.push(Rejection {
+                    line,
+                    column: "phone",
+                    problem: Problem::UnknownMember,
+                });
+            }
+            member_id.map(|id| (id, row))
+        })
+        .collect())
+}
+
 /// The members of `merchant` among the holders of `phones`, by number.
-pub(super) fn of_merchant<'a>(
+fn of_merchant<'a>(
     conn: &mut PgConnection,
     keys: &Keys,
     merchant: &Merchant,

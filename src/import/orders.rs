@@ -133,23 +133,16 @@ pub fn validate(
             },
         })
     });
-    let members =
-        super::members::of_merchant(conn, keys, merchant, parsed.rows.iter().map(|r| &r.phone))?;
     let mut rejections = parsed.rejections;
-    let mut rows = Vec::with_capacity(parsed.rows.len());
-    for Parsed1 { phone, mut row } in parsed.rows {
-        match members.get(&phone) {
-            Some(&member_id) => {
-                row.member_id = member_id;
-                rows.push(row);
-            }
-            None => rejections.push(Rejection {
-                line: row.line,
-                column: "phone",
-                problem: Problem::UnknownMember,
-            }),
-        }
-    }
+    let unowned = parsed
+        .rows
+        .into_iter()
+        .map(|r| (r.phone, r.row.line, r.row))
+        .collect();
+    let rows = super::members::resolve(conn, keys, merchant, unowned, &mut rejections)?
+        .into_iter()
+        .map(|(member_id, row)| Row { member_id, ..row })
+        .collect();
     Ok(Parsed { rows, rejections })
 }
 

@@ -150,15 +150,6 @@ pub fn fail(conn: &mut PgConnection, id: i64, failure: &str) -> QueryResult<()> 
         .map(drop)
 }
 
-/// A merchant's imports, newest first.
-pub fn of_merchant(conn: &mut PgConnection, merchant_id: MerchantId) -> QueryResult<Vec<Import>> {
-    imports::table
-        .filter(imports::merchant_id.eq(merchant_id))
-        .order(imports::id.desc())
-        .select(Import::as_select())
-        .load(conn)
-}
-
 /// Row counts fit the table's `integer`: a file of more than 2^31 rows is not
 /// read into memory in the first place.
 fn count(n: usize) -> i32 {
